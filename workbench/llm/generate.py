@@ -1,0 +1,46 @@
+"""Prompt building and text generation for any ``CausalLM`` handle.
+
+Instruct models get their chat template; base models get the raw prompt. Greedy by default so that the same
+input gives the same output; sampling is seeded.
+"""
+from __future__ import annotations
+
+import torch
+
+from workbench.models.loaders import CausalLM
+
+
+def build_prompt(lm: CausalLM, prompt: str, *, system: str | None = None) -> str:
+    """The exact text fed to the model: the chat template for instruct models, else ``prompt`` itself."""
+    if not lm.spec.instruct or not getattr(lm.tokenizer, "chat_template", None):
+        return prompt
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+    return lm.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+
+@torch.inference_mode()
+def generate(lm: CausalLM, prompts: str | list[str], *, system: str | None = None, max_new_tokens: int = 64,
+             temperature: float = 0.0, top_p: float = 1.0, seed: int = 0) -> str | list[str]:
+    """Completions for one prompt (returns a string) or a batch (returns a list), left-padded in one pass.
+
+    ``temperature == 0`` decodes greedily; otherwise samples with ``top_p`` under ``torch.manual_seed(seed)``.
+    """
+    single = isinstance(prompts, str)
+    batch = [prompts] if single else list(prompts)
+    if not batch:
+        return []
+    texts = [build_prompt(lm, p, system=system) for p in batch]
+    tok = lm.tokenizer
+    tok.padding_side = "left"
+    # Chat templates already contain the special tokens they need.
+    enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=not lm.spec.instruct).to(lm.device)
+    kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id)
+    if temperature > 0:
+        torch.manual_seed(seed)
+        kwargs.update(do_sample=True, temperature=temperature, top_p=top_p)
+    else:
+        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+    out = lm.model.generate(**enc, **kwargs)  # [batch, prompt + new]
+    new = out[:, enc["input_ids"].shape[1]:]
+    completions = [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
+    return completions[0] if single else completions

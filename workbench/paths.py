@@ -1,0 +1,34 @@
+"""Where the workbench keeps what it builds: converted models and artifacts.
+
+Everything lives under one home folder, ``$WORKBENCH_HOME`` (default ``~/.cache/workbench``):
+``models/`` holds converted or locally trained models keyed by their config, ``artifacts/`` the
+per-profile, per-paper results that notebooks and the dashboard read.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO_ROOT / "data"
+
+
+def home() -> Path:
+    """The workbench home folder (created on first use)."""
+    root = Path(os.environ.get("WORKBENCH_HOME", "~/.cache/workbench")).expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def models_dir() -> Path:
+    path = home() / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def artifacts_dir() -> Path:
+    """Root of the artifact store; ``$WORKBENCH_ARTIFACTS`` overrides it."""
+    override = os.environ.get("WORKBENCH_ARTIFACTS")
+    path = Path(override).expanduser() if override else home() / "artifacts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
