@@ -108,6 +108,9 @@ def clear_cache() -> None:
 
 
 def _load(spec: ModelSpec, device: str, progress: Progress | None):
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()   # our own progress reporting is enough; keep logs readable
     folder = local_path(spec, progress)
     if progress:
         progress(f"loading {spec.name}")

@@ -1,0 +1,104 @@
+"""Builders: the named steps that produce each paper's artifacts, and the default-profile model preparation.
+
+A capability registers a builder with ``@register_builder(paper, name)``; the dashboard's paper views offer a
+button that runs it with a progress bar, ``workbench build PAPER`` runs it from the shell, and Home shows
+which papers have their artifacts. A builder receives a ``BuildContext`` (store, profile, seed, progress
+callback) and writes its artifacts through ``workbench.io`` so every output carries its meta.json.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from workbench import WorkbenchError
+from workbench.io import ArtifactStore
+from workbench.profiles import Profile
+
+Progress = Callable[[float, str], None]   # (fraction done in [0, 1], message)
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    store: ArtifactStore
+    profile: Profile
+    seed: int = 0
+    smoke: bool = False               # tiny sizes, for tests and the notebooks' smoke mode
+    progress: Progress = lambda fraction, message: None
+
+    def path(self, paper: str, name: str):
+        return self.store.path(paper, name, self.profile.name)
+
+
+@dataclass(frozen=True)
+class Builder:
+    paper: str
+    name: str                          # the artifact folder it writes
+    description: str
+    run: Callable[[BuildContext], None]
+
+
+BUILDERS: dict[tuple[str, str], Builder] = {}
+
+
+def register_builder(paper: str, name: str, description: str):
+    """Decorator: register ``fn(ctx)`` as the builder of artifact ``name`` for ``paper``."""
+    def wrap(fn: Callable[[BuildContext], None]):
+        BUILDERS[(paper, name)] = Builder(paper, name, description, fn)
+        return fn
+    return wrap
+
+
+def builders_for(paper: str) -> list[Builder]:
+    return [b for (p, _), b in BUILDERS.items() if p == paper]
+
+
+def build_status(paper: str, profile: str, store: ArtifactStore | None = None) -> dict[str, bool]:
+    """Artifact name → built? for every builder registered for ``paper``."""
+    store = store or ArtifactStore()
+    return {b.name: store.exists(paper, b.name, profile) for b in builders_for(paper)}
+
+
+def build_paper(paper: str, ctx: BuildContext, *, force: bool = False) -> list[str]:
+    """Run ``paper``'s builders whose artifacts are missing (all of them with ``force``); returns those run."""
+    todo = [b for b in builders_for(paper) if force or not ctx.store.exists(paper, b.name, ctx.profile.name)]
+    if not builders_for(paper):
+        raise WorkbenchError(f"no builders are registered for {paper} yet")
+    for i, builder in enumerate(todo):
+        def scaled(fraction: float, message: str, i=i) -> None:
+            ctx.progress((i + min(max(fraction, 0.0), 1.0)) / len(todo), f"{builder.name}: {message}")
+        builder.run(BuildContext(ctx.store, ctx.profile, ctx.seed, ctx.smoke, scaled))
+    ctx.progress(1.0, "done")
+    return [b.name for b in todo]
+
+
+def prepare_models(names: list[str], progress: Progress = lambda f, m: None) -> list[str]:
+    """Convert/build each named model once (GGUF → safetensors, Whisper join, tiny models); returns those done now.
+
+    Models already prepared are skipped, so running it again does no work.
+    """
+    from workbench.models import availability, get_spec, local_path
+
+    done = []
+    for i, name in enumerate(names):
+        spec = get_spec(name)
+        state = availability(spec)
+        progress(i / max(len(names), 1), f"{name}: {state.detail}")
+        if not state.available:
+            raise WorkbenchError(state.detail)
+        if not state.prepared:
+            local_path(spec, lambda message: progress(i / max(len(names), 1), f"{name}: {message}"))
+            done.append(name)
+    progress(1.0, "models ready")
+    return done
+
+
+# Modules that register builders when imported; each capability adds its own line here.
+BUILDER_MODULES: tuple[str, ...] = ()
+
+
+def discover() -> None:
+    """Import every module in ``BUILDER_MODULES`` so their builders are registered."""
+    import importlib
+
+    for module in BUILDER_MODULES:
+        importlib.import_module(module)

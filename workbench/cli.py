@@ -1,0 +1,224 @@
+"""The ``workbench`` command line.
+
+Subcommands register themselves with ``@command``; each gets an argparse sub-parser and a handler
+``fn(args) -> int``. Global options: ``--profile``, ``--device`` (also ``$WORKBENCH_PROFILE``,
+``$WORKBENCH_DEVICE``) and ``--debug`` (show tracebacks). Errors print one line on stderr and exit non-zero.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Callable
+
+from workbench import WorkbenchError, __version__
+
+Handler = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {}
+
+
+def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+    """Register ``fn`` as ``workbench NAME``; ``configure`` adds its arguments."""
+    def wrap(fn: Handler) -> Handler:
+        COMMANDS[name] = (help, configure, fn)
+        return fn
+    return wrap
+
+
+def print_table(rows: list[dict], columns: list[str]) -> None:
+    """A plain fixed-width table on stdout."""
+    widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+    print("  ".join("-" * widths[c] for c in columns))
+    for row in rows:
+        print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+
+
+# --- commands -----------------------------------------------------------------------------------------------
+
+@command("info", "version, device, active profile and offline availability of its models")
+def _info(args) -> int:
+    import torch
+
+    from workbench.models import availability, get_spec
+    from workbench.paths import home
+    from workbench.profiles import active_profile, pick_device
+
+    profile = active_profile()
+    print(f"workbench {__version__}  (torch {torch.__version__})")
+    print(f"device:   {pick_device()}")
+    print(f"profile:  {profile.name} — {profile.description}")
+    print(f"home:     {home()}")
+    rows = []
+    for name in profile.model_names():
+        spec, state = get_spec(name), None
+        state = availability(spec)
+        roles = [r for r, names in profile.roles.items() if name in names]
+        rows.append({"model": name, "role": spec.role, "size": spec.size_label,
+                     "available": "yes" if state.available else "NO",
+                     "prepared": "yes" if state.prepared else "no", "used as": ", ".join(roles)})
+    print()
+    print_table(rows, ["model", "role", "size", "available", "prepared", "used as"])
+    return 0
+
+
+@command("papers", "the ten papers: id, short name, title")
+def _papers(args) -> int:
+    from workbench.papers import all_papers
+
+    print_table([{"id": p.id, "short name": p.short_name, "arXiv": p.arxiv, "title": p.title}
+                 for p in all_papers()], ["id", "short name", "arXiv", "title"])
+    return 0
+
+
+def _models_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    ls = sub.add_parser("list", help="list the registered models")
+    ls.add_argument("--profile", dest="filter_profile", choices=["default", "paper", "test"],
+                    help="only the models of this profile")
+
+
+@command("models", "the model zoo (`workbench models list [--profile default|paper]`)", _models_args)
+def _models(args) -> int:
+    from workbench.models import availability, list_specs
+
+    rows = []
+    for spec in list_specs(profile=args.filter_profile):
+        state = availability(spec)
+        rows.append({"name": spec.name, "role": spec.role, "profile": spec.profile, "size": spec.size_label,
+                     "source": spec.source, "available": "yes" if state.available else "no",
+                     "detail": state.detail if len(state.detail) < 60 else state.detail[:57] + "..."})
+    print_table(rows, ["name", "role", "profile", "size", "source", "available", "detail"])
+    return 0
+
+
+def _generate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("prompt", help="the user message")
+    p.add_argument("--model", help="model name (default: the profile's generator)")
+    p.add_argument("--system", help="system message for instruct models")
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+@command("generate", "generate a completion (chat template applied for instruct models)", _generate_args)
+def _generate(args) -> int:
+    from workbench.llm import generate
+    from workbench.models import get_spec, load
+    from workbench.profiles import active_profile
+
+    name = args.model or active_profile().model_for("generator")
+    spec = get_spec(name)
+    if spec.role != "causal-lm":
+        raise WorkbenchError(f"model '{name}' is a {spec.role}, not a causal LM")
+    if args.max_new_tokens < 1:
+        raise WorkbenchError("--max-new-tokens must be at least 1")
+    lm = load(name, progress=lambda m: print(f"[{m}]", file=sys.stderr))
+    print(generate(lm, args.prompt, system=args.system, max_new_tokens=args.max_new_tokens,
+                   temperature=args.temperature, seed=args.seed))
+    return 0
+
+
+def _progress_bar(desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=desc, unit="%", bar_format="{l_bar}{bar}| {n:.0f}% {postfix}")
+
+    def update(fraction: float, message: str) -> None:
+        bar.n = round(100 * fraction, 1)
+        bar.set_postfix_str(message[:60])
+        bar.refresh()
+    return bar, update
+
+
+def _prepare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models", nargs="*", help="model names (default: the profile's offline models)")
+
+
+@command("prepare", "convert/build the profile's models once (what the dashboard needs); safe to re-run",
+         _prepare_args)
+def _prepare(args) -> int:
+    from workbench.build import prepare_models
+    from workbench.profiles import active_profile
+
+    names = args.models or active_profile().model_names()
+    bar, update = _progress_bar("preparing models")
+    try:
+        done = prepare_models(names, update)
+    finally:
+        bar.close()
+    print(f"prepared {len(done)} model(s) now; {len(names) - len(done)} were ready" if done
+          else f"all {len(names)} model(s) ready; nothing to do")
+    return 0
+
+
+def _build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paper", help="paper id, e.g. P1")
+    p.add_argument("--smoke", action="store_true", help="tiny sizes (seconds, for checks)")
+    p.add_argument("--force", action="store_true", help="rebuild artifacts that exist")
+    p.add_argument("--seed", type=int, default=0)
+
+
+@command("build", "build a paper's artifacts on the active profile", _build_args)
+def _build(args) -> int:
+    from workbench.build import BuildContext, build_paper, discover
+    from workbench.io import ArtifactStore
+    from workbench.papers import get_paper
+    from workbench.profiles import active_profile
+
+    discover()
+    paper = get_paper(args.paper)
+    bar, update = _progress_bar(f"building {paper.id}")
+    try:
+        ran = build_paper(paper.id, BuildContext(ArtifactStore(), active_profile(), args.seed, args.smoke, update),
+                          force=args.force)
+    finally:
+        bar.close()
+    print(f"{paper.id}: built {', '.join(ran)}" if ran else f"{paper.id}: every artifact was already built")
+    return 0
+
+
+# --- entry point --------------------------------------------------------------------------------------------
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    parser.add_argument("--profile", choices=["default", "paper"], help="active profile (default: default)")
+    parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, configure, _fn) in COMMANDS.items():
+        configure(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    # Global options become environment variables so every library call below sees the same choice.
+    if args.profile:
+        os.environ["WORKBENCH_PROFILE"] = args.profile
+    if args.device:
+        os.environ["WORKBENCH_DEVICE"] = args.device
+    try:
+        from workbench.profiles import active_profile, pick_device
+
+        active_profile()
+        pick_device()
+        return COMMANDS[args.command][2](args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for the user; --debug for the traceback
+        if args.debug:
+            raise
+        kind = "" if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: "
+        print(f"error: {kind}{exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

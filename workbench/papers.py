@@ -1,0 +1,89 @@
+"""The paper registry: P1–P10 with title, arXiv id, venue, capabilities, notebook, dashboard views and the
+headline numbers each abstract claims (data for the notebooks' "paper vs ours" tables).
+
+The data lives in ``data/papers.json``; this module gives it types.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from workbench import WorkbenchError
+from workbench.paths import DATA_DIR, REPO_ROOT
+
+
+@dataclass(frozen=True)
+class Claim:
+    metric: str
+    value: float
+    unit: str
+    qualifier: str = ""     # ">", "~" … when the abstract states a bound or an approximation
+
+    @property
+    def text(self) -> str:
+        value = f"{self.value:g}"
+        return f"{self.qualifier}{value}{(' ' + self.unit) if self.unit else ''}".strip()
+
+
+@dataclass(frozen=True)
+class Paper:
+    id: str
+    short_name: str
+    title: str
+    arxiv: str
+    venue: str
+    code: str
+    capabilities: tuple[str, ...]
+    notebook: str
+    views: tuple[str, ...]
+    claims: tuple[Claim, ...]
+
+    @property
+    def url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv}"
+
+    @property
+    def notebook_exists(self) -> bool:
+        return (REPO_ROOT / self.notebook).is_file()
+
+
+@lru_cache(maxsize=1)
+def _load() -> dict[str, Paper]:
+    raw = json.loads((DATA_DIR / "papers.json").read_text())
+    papers = {}
+    for entry in raw["papers"]:
+        claims = tuple(Claim(**c) for c in entry.pop("claims"))
+        entry["capabilities"] = tuple(entry["capabilities"])
+        entry["views"] = tuple(entry["views"])
+        papers[entry["id"]] = Paper(claims=claims, **entry)
+    return papers
+
+
+def all_papers() -> list[Paper]:
+    """P1..P10 in numeric order."""
+    return sorted(_load().values(), key=lambda p: int(p.id[1:]))
+
+
+def get_paper(paper_id: str) -> Paper:
+    """A paper by id (``P3``, case-insensitive) or short name; unknown ids list the known ones."""
+    papers = _load()
+    key = paper_id.strip().upper()
+    if key in papers:
+        return papers[key]
+    for paper in papers.values():
+        if paper.short_name.lower() == paper_id.strip().lower():
+            return paper
+    raise WorkbenchError(f"unknown paper '{paper_id}'; choose from {', '.join(p.id for p in all_papers())}")
+
+
+def claims_frame(paper_id: str | None = None):
+    """The claimed headline numbers as a DataFrame (paper, metric, value, unit, claim)."""
+    import pandas as pd
+
+    rows = [
+        {"paper": p.id, "metric": c.metric, "value": c.value, "unit": c.unit, "claim": c.text}
+        for p in all_papers() if paper_id is None or p.id == get_paper(paper_id).id
+        for c in p.claims
+    ]
+    return pd.DataFrame(rows, columns=["paper", "metric", "value", "unit", "claim"])
