@@ -1,0 +1,71 @@
+"""Every ``st.cache_*`` wrapper of the dashboard, in one place.
+
+Models are loaded only through ``st.cache_resource``; frames and small tables through ``st.cache_data``.
+Views call these, never ``workbench.models.load`` directly.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def model(name: str):
+    """A model handle from the zoo, loaded once per server process."""
+    from workbench.models import load
+
+    return load(name)
+
+
+@st.cache_data(show_spinner=False)
+def models_table(profile: str | None = None):
+    """The model zoo with availability, as a DataFrame."""
+    import pandas as pd
+
+    from workbench.models import availability, list_specs
+
+    rows = []
+    for spec in list_specs(profile=profile):
+        state = availability(spec)
+        rows.append({"name": spec.name, "role": spec.role, "profile": spec.profile, "params_m": spec.params_m,
+                     "size": spec.size_label, "source": spec.source, "available": state.available,
+                     "prepared": state.prepared, "detail": state.detail, "description": spec.description})
+    return pd.DataFrame(rows)
+
+
+@st.cache_data(show_spinner=False)
+def claims_table():
+    from workbench.papers import claims_frame
+
+    return claims_frame()
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def build_status(paper: str, profile: str) -> dict[str, bool]:
+    """Artifact name → built? for a paper's registered builders (re-read every 10 s)."""
+    from workbench.build import build_status as status, discover
+
+    discover()
+    return status(paper, profile)
+
+
+@st.cache_data(show_spinner=False)
+def environment() -> dict:
+    """Profile, device and model names for the banner."""
+    from workbench.profiles import active_profile, pick_device
+
+    profile = active_profile()
+    return {"profile": profile.name, "device": pick_device(), "models": profile.model_names()}
+
+
+@st.cache_data(show_spinner=False)
+def similarity(model_name: str, a: str, b: str) -> float:
+    enc = model(model_name)
+    vecs = enc.encode([a, b])
+    return float(vecs[0] @ vecs[1])
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def completion(model_name: str, prompt: str, max_new_tokens: int) -> str:
+    from workbench.llm import generate
+
+    return generate(model(model_name), prompt, max_new_tokens=max_new_tokens)

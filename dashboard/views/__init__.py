@@ -1,0 +1,1 @@
+"""Dashboard views; each module defines ``VIEW = View(...)`` (see ``dashboard.registry``)."""

@@ -1,0 +1,58 @@
+"""Home: the ten papers, their views, notebooks and artifact status."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cache
+from dashboard.registry import PAGES, View
+
+
+def _links(paper) -> None:
+    shown = False
+    for key in paper.views:
+        page = PAGES.get(key)
+        if page is not None:
+            st.page_link(page, label=f"{page.title} view", icon=":material/dashboard:")
+            shown = True
+    if not shown:
+        st.caption("Dashboard views: " + (", ".join(paper.views) + " — not built yet" if paper.views else "none"))
+
+
+def render() -> None:
+    from workbench.papers import all_papers
+
+    st.title("Alignment & multimodal-safety workbench")
+    st.markdown(
+        "A reference implementation of ten recent papers on LLM alignment and multimodal safety. "
+        "Each paper maps onto reusable capabilities of the `workbench` package; this dashboard reads their "
+        "artifacts, and each paper has a notebook under `notebooks/`."
+    )
+    env = cache.environment()
+    cols = st.columns(3)
+    cols[0].metric("Profile", env["profile"])
+    cols[1].metric("Device", env["device"])
+    cols[2].metric("Models in profile", len(env["models"]))
+
+    st.subheader("Papers")
+    for paper in all_papers():
+        with st.container(border=True):
+            left, right = st.columns([3, 2])
+            with left:
+                st.markdown(f"**{paper.id} — {paper.short_name}** · {paper.venue} · "
+                            f"[arXiv {paper.arxiv}]({paper.url})")
+                st.caption(paper.title)
+                st.caption("Capabilities: " + ", ".join(f"`{c}`" for c in paper.capabilities))
+            with right:
+                status = cache.build_status(paper.id, env["profile"])
+                if not status:
+                    st.markdown(":grey[Artifacts: no builder registered yet]")
+                else:
+                    done = sum(status.values())
+                    colour = "green" if done == len(status) else "orange"
+                    st.markdown(f":{colour}[Artifacts: {done}/{len(status)} built]")
+                nb = f"`{paper.notebook}`" + ("" if paper.notebook_exists else " (not written yet)")
+                st.markdown(f"Notebook: {nb}")
+                _links(paper)
+
+
+VIEW = View(key="home", title="Home", render=render, icon=":material/home:", order=0, default=True)
