@@ -41,7 +41,7 @@ class ArtifactMeta:
     models: tuple[str, ...]        # model names used
     seed: int | None
     config: dict[str, Any]
-    schema: dict[str, Any]         # columns→dtype, record keys, or tensor name→{shape, dtype}
+    schema: dict[str, Any]         # columns [{name, dtype}], record keys, or tensor name→{shape, dtype}
     package_version: str = __version__
     git_commit: str | None = None
     created_at: str = ""
@@ -146,7 +146,8 @@ def save_frame(df, path: str | Path, *, profile: str, models: Iterable[str] = ()
 
     if not isinstance(df, pd.DataFrame):
         raise ArtifactError(f"save_frame expects a pandas DataFrame, got {type(df).__name__}")
-    schema = {"columns": {str(c): str(t) for c, t in df.dtypes.items()}, "rows": int(len(df))}
+    # A list, not a dict: meta.json is written with sorted keys and column order matters.
+    schema = {"columns": [{"name": str(c), "dtype": str(t)} for c, t in df.dtypes.items()], "rows": int(len(df))}
     meta = _meta("frame", profile=profile, models=models, seed=seed, config=config, schema=schema, extra=extra)
     path = Path(path)
     with atomic_dir(path) as tmp:
@@ -166,7 +167,7 @@ def load_frame(path: str | Path, *, required_columns: Iterable[str] = ()):
         df = pd.read_parquet(path / KINDS["frame"])
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise ArtifactError(f"{path / KINDS['frame']}: cannot be read as parquet ({exc})") from None
-    expected = list(meta.schema.get("columns", {}))
+    expected = [c["name"] for c in meta.schema.get("columns", [])]
     if list(map(str, df.columns)) != expected:
         raise ArtifactError(f"{path}: columns {list(df.columns)} differ from meta.json's {expected}")
     missing = [c for c in required_columns if c not in df.columns]
