@@ -198,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    # Global options become environment variables so every library call below sees the same choice.
+    # Global options become environment variables so every library call below sees the same choice;
+    # they are restored afterwards so that calling main() in-process leaves no trace.
+    saved = {k: os.environ.get(k) for k in ("WORKBENCH_PROFILE", "WORKBENCH_DEVICE")}
     if args.profile:
         os.environ["WORKBENCH_PROFILE"] = args.profile
     if args.device:
@@ -218,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         kind = "" if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: "
         print(f"error: {kind}{exc}", file=sys.stderr)
         return 1
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 if __name__ == "__main__":
