@@ -39,15 +39,6 @@ def claims_table():
     return claims_frame()
 
 
-@st.cache_data(ttl=10, show_spinner=False)
-def build_status(paper: str, profile: str) -> dict[str, bool]:
-    """Artifact name → built? for a paper's registered builders (re-read every 10 s)."""
-    from workbench.build import build_status as status, discover
-
-    discover()
-    return status(paper, profile)
-
-
 @st.cache_data(show_spinner=False)
 def environment() -> dict:
     """Profile, device and model names for the banner."""

@@ -11,6 +11,14 @@ def banner() -> None:
     st.caption(f"Profile **{env['profile']}** · device **{env['device']}** · models: {', '.join(env['models'])}")
 
 
+def build_status(paper_id: str, profile: str) -> dict[str, bool]:
+    """Artifact name → built? (a few file checks; read fresh on every run so a finished build shows at once)."""
+    from workbench.build import build_status as status, discover
+
+    discover()
+    return status(paper_id, profile)
+
+
 def build_panel(paper_id: str, *, smoke: bool = False) -> bool:
     """Show whether ``paper_id``'s artifacts are built; offer a button that builds them with a progress bar.
 
@@ -21,7 +29,7 @@ def build_panel(paper_id: str, *, smoke: bool = False) -> bool:
     from workbench.profiles import active_profile
 
     profile = active_profile()
-    status = cache.build_status(paper_id, profile.name)
+    status = build_status(paper_id, profile.name)
     if not status:
         st.info(f"No artifact builder is registered for {paper_id} yet.")
         return False
@@ -38,6 +46,5 @@ def build_panel(paper_id: str, *, smoke: bool = False) -> bool:
         except Exception as exc:  # show the reason, keep the app alive
             st.error(f"Build failed: {exc}")
             return False
-        cache.build_status.clear()
         st.rerun()
     return False

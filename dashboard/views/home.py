@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache
+from dashboard.components import build_status
 from dashboard.registry import PAGES, View
 
 
@@ -43,7 +44,7 @@ def render() -> None:
                 st.caption(paper.title)
                 st.caption("Capabilities: " + ", ".join(f"`{c}`" for c in paper.capabilities))
             with right:
-                status = cache.build_status(paper.id, env["profile"])
+                status = build_status(paper.id, env["profile"])
                 if not status:
                     st.markdown(":grey[Artifacts: no builder registered yet]")
                 else:

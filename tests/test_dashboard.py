@@ -1,0 +1,108 @@
+"""Every dashboard view through Streamlit's AppTest (no browser)."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.registry import discover
+from workbench.papers import all_papers
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+def _markdown(at) -> str:
+    return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+
+
+def _view_app(key: str) -> AppTest:
+    """An AppTest that renders one registered view on its own."""
+    script = f"""
+import sys
+sys.path.insert(0, {str(ROOT)!r})
+from dashboard.registry import discover
+next(v for v in discover() if v.key == {key!r}).render()
+"""
+    return AppTest.from_string(script, default_timeout=120)
+
+
+def test_views_are_registered_with_unique_keys():
+    views = discover()
+    keys = [v.key for v in views]
+    assert keys[0] == "home" and "models" in keys and len(set(keys)) == len(keys)
+    assert sum(v.default for v in views) == 1
+
+
+def test_app_starts_on_home_with_banner_and_ten_papers():
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    text = _markdown(at)
+    assert "Profile **default** · device **cpu**" in text
+    for paper in all_papers():
+        assert f"**{paper.id} — {paper.short_name}**" in text
+    assert at.title[0].value.startswith("Alignment")
+
+
+@pytest.mark.parametrize("key", [v.key for v in discover()])
+def test_every_view_renders(key):
+    at = _view_app(key).run()
+    assert not at.exception, at.exception
+
+
+def test_home_reports_artifact_status_and_notebooks():
+    at = _view_app("home").run()
+    text = _markdown(at)
+    assert "Artifacts: no builder registered yet" in text
+    assert "notebooks/P1_mis_align_bench.py" in text
+
+
+def test_model_zoo_lists_models_and_switches_profile():
+    at = _view_app("models").run()
+    frame = at.dataframe[0].value
+    assert set(frame["name"]) == {"smollm2-135m-instruct", "minilm-l6", "whisper-base"}
+    at.segmented_control(key="zoo-profile").set_value("paper").run()
+    assert "mistral-7b-instruct-v0.3" in set(at.dataframe[0].value["name"])
+    assert any("not on this machine" in i.value for i in at.info)
+
+
+def test_model_zoo_rejects_an_empty_prompt():
+    at = _view_app("models").run()
+    at.text_input[0].set_value("   ").run()
+    at.button(key="generate").click().run()
+    assert any("Type a prompt first" in e.value for e in at.error)
+
+
+@pytest.mark.slow
+def test_model_zoo_runs_the_default_models():
+    at = _view_app("models").run()
+    at.button(key="generate").click().run()
+    assert any("Paris" in m.value for m in at.markdown)
+    at.button(key="compare").click().run()
+    assert float(at.metric[0].value) > 0.5
+
+
+def test_build_panel_builds_with_progress(tmp_path):
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(ROOT)!r})
+os.environ["WORKBENCH_ARTIFACTS"] = {str(tmp_path)!r}
+import pandas as pd
+from workbench import build, io
+def toy(ctx):
+    ctx.progress(0.5, "halfway")
+    io.save_frame(pd.DataFrame({{"x": [1]}}), ctx.path("P9", "toy"), profile=ctx.profile.name)
+build.BUILDERS[("P9", "toy")] = build.Builder("P9", "toy", "toy", toy)
+from dashboard.components import build_panel
+build_panel("P9", smoke=True)
+"""
+    from workbench import build
+
+    try:
+        at = AppTest.from_string(script, default_timeout=60).run()
+        assert any("Not built yet" in w.value for w in at.warning)
+        at.button(key="build-P9").click().run()
+        assert not at.exception
+        assert any("artifacts are built" in s.value for s in at.success)
+        assert (tmp_path / "default" / "P9" / "toy" / "meta.json").is_file()
+    finally:
+        build.BUILDERS.pop(("P9", "toy"), None)   # AppTest runs in this process: leave the registry as found
