@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,7 +64,7 @@ def test_prepare_is_a_no_op_when_ready(capsys):
 
 @pytest.mark.slow
 def test_console_script_answers_paris():
-    exe = "workbench"
+    exe = str(Path(sys.executable).parent / "workbench")
     result = subprocess.run([sys.executable, "-m", "workbench.cli", "generate", "--model", "smollm2-135m-instruct",
                              "What is the capital of France?"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

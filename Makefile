@@ -1,0 +1,38 @@
+# The two commands of the README: `make demo` and `make test` (plus `make lab`).
+# Each one creates .venv if needed and installs everything (scripts/bootstrap.sh); re-running is cheap.
+PORT ?= 8501
+HOST ?= 127.0.0.1
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+export VENV
+
+.PHONY: setup demo test lab prepare benchmarks clean help
+
+help:
+	@echo "make demo   - set up, prepare the default models, serve the dashboard on http://$(HOST):$(PORT)"
+	@echo "make test   - set up and run the whole test suite (unit, notebooks, dashboard, browser)"
+	@echo "make lab    - set up and open JupyterLab on notebooks/"
+	@echo "make benchmarks - run the scripts in benchmarks/"
+
+setup:
+	@bash scripts/bootstrap.sh
+
+prepare: setup
+	@$(BIN)/workbench prepare
+
+demo: prepare
+	$(BIN)/streamlit run dashboard/app.py --server.address $(HOST) --server.port $(PORT)
+
+test: setup
+	$(BIN)/python -m pytest -ra --durations=15 $(PYTEST_ARGS)
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=$(HOST)
+
+benchmarks: prepare
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache
