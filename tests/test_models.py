@@ -169,3 +169,38 @@ def test_whisper_transcribes_synthetic_speech(tmp_path):
     text = asr.transcribe(str(wav)).lower()
     words = ["please", "open", "door", "turn", "light"]
     assert sum(w in text for w in words) >= 4, text
+
+
+PAPER_ARCHITECTURES = {
+    # model_type → the extra config the architecture needs at toy size
+    "mistral": {},
+    "llama": {},
+    "gemma2": {"head_dim": 16, "query_pre_attn_scalar": 16},
+    "qwen3_moe": {"head_dim": 16, "num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 32},
+}
+
+
+@pytest.mark.parametrize("model_type", list(PAPER_ARCHITECTURES))
+def test_paper_architectures_load_through_the_hf_cache_path(model_type, empty_hf_cache, monkeypatch, tmp_path):
+    """Random toy versions of the papers' LLM families, laid out in a fake HF cache and loaded by name."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    tok_dir = sources.local_path(get_spec("tiny-llama"))
+    config = AutoConfig.for_model(model_type, vocab_size=600, hidden_size=64, intermediate_size=128,
+                                  num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                  max_position_embeddings=128, **PAPER_ARCHITECTURES[model_type])
+    torch.manual_seed(0)
+    folder = tmp_path / model_type
+    AutoModelForCausalLM.from_config(config).save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+        if (tok_dir / name).exists():
+            shutil.copy(tok_dir / name, folder / name)
+    repo = f"toy/{model_type}"
+    spec = ModelSpec(f"toy-{model_type}", "causal-lm", "paper", f"hf:{repo}", 0.1, "toy", instruct=True,
+                     required_files=("config.json", "*.safetensors"))
+    monkeypatch.setitem(MODELS, spec.name, spec)
+    _plant_in_hf_cache(empty_hf_cache, repo, folder)
+    lm = load(spec.name, device="cpu")
+    assert lm.model.config.model_type == model_type
+    assert isinstance(generate(lm, "hello", max_new_tokens=2), str)
+    loaders.clear_cache()
