@@ -78,15 +78,15 @@ def prepare_models(names: list[str], progress: Progress = lambda f, m: None) -> 
     """
     from workbench.models import availability, get_spec, local_path
 
+    states = {name: availability(get_spec(name)) for name in names}
+    unavailable = [f"{name} ({state.detail})" for name, state in states.items() if not state.available]
+    if unavailable:
+        raise WorkbenchError(f"not available offline: {'; '.join(unavailable)}")
     done = []
     for i, name in enumerate(names):
-        spec = get_spec(name)
-        state = availability(spec)
-        progress(i / max(len(names), 1), f"{name}: {state.detail}")
-        if not state.available:
-            raise WorkbenchError(state.detail)
-        if not state.prepared:
-            local_path(spec, lambda message: progress(i / max(len(names), 1), f"{name}: {message}"))
+        progress(i / max(len(names), 1), f"{name}: {states[name].detail}")
+        if not states[name].prepared:
+            local_path(get_spec(name), lambda message: progress(i / max(len(names), 1), f"{name}: {message}"))
             done.append(name)
     progress(1.0, "models ready")
     return done

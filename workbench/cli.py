@@ -51,7 +51,7 @@ def _info(args) -> int:
     print(f"home:     {home()}")
     rows = []
     for name in profile.model_names():
-        spec, state = get_spec(name), None
+        spec = get_spec(name)
         state = availability(spec)
         roles = [r for r, names in profile.roles.items() if name in names]
         rows.append({"model": name, "role": spec.role, "size": spec.size_label,
