@@ -77,7 +77,9 @@ def _convert_smollm2(progress: Progress | None) -> Path:
     if (target / "model.safetensors").is_file():
         return target
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()   # the caller reports progress
     gguf = smollm2_gguf_path()
     if progress:
         progress("dequantizing SmolLM2 GGUF (once)")
