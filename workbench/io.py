@@ -176,6 +176,46 @@ def load_frame(path: str | Path, *, required_columns: Iterable[str] = ()):
     return df
 
 
+def save_table(df, path: str | Path, *, profile: str, models: Iterable[str] = (), seed: int | None = None,
+               config: dict | None = None, extra: dict | None = None) -> Path:
+    """Write ``df`` as one parquet file at ``path`` (what CLI commands with ``--out FILE.parquet`` produce),
+    atomically, with the same provenance as an artifact's meta.json stored in the file's schema metadata
+    under the key ``workbench``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if path.suffix != ".parquet":
+        raise ArtifactError(f"{path}: output must end in .parquet")
+    schema = {"columns": [{"name": str(c), "dtype": str(t)} for c, t in df.dtypes.items()], "rows": int(len(df))}
+    meta = _meta("frame", profile=profile, models=models, seed=seed, config=config, schema=schema, extra=extra)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           b"workbench": json.dumps(meta.to_json(), default=str).encode()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def table_meta(path: str | Path) -> ArtifactMeta:
+    """The provenance stored in a parquet file written by ``save_table``."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except Exception as exc:
+        raise ArtifactError(f"{path}: cannot be read as parquet ({exc})") from None
+    if b"workbench" not in metadata:
+        raise ArtifactError(f"{path}: no workbench provenance in the file")
+    return ArtifactMeta.from_json(json.loads(metadata[b"workbench"]), path)
+
+
 # --- records ------------------------------------------------------------------------------------------------
 
 def save_records(records: Iterable[dict], path: str | Path, *, profile: str, models: Iterable[str] = (),
