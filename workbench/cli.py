@@ -179,6 +179,31 @@ def _build(args) -> int:
     return 0
 
 
+def _taxonomy_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dimension", choices=["safety", "value", "culture", "semantic_type"],
+                   help="one dimension (default: the three dimensions and the semantic types)")
+    p.add_argument("--full", action="store_true", help="do not shorten the descriptions")
+
+
+@command("taxonomy", "the 112-domain taxonomy (safety, value, culture) and the semantic types", _taxonomy_args)
+def _taxonomy(args) -> int:
+    from workbench.taxonomy import DIMENSIONS, dimension
+
+    names = [args.dimension] if args.dimension else list(DIMENSIONS) + ["semantic_type"]
+    for i, name in enumerate(names):
+        dim = dimension(name)
+        if i:
+            print()
+        print(f"{name}: {len(dim.labels)} domains" + (" + None" if len(dim.labels) < len(dim.domains) else "")
+              + f" — {dim.source}")
+        rows = [{"key": d.key, "name": d.name, "group": d.parent or "",
+                 "description": d.description if args.full or len(d.description) <= 70
+                 else d.description[:67] + "..."} for d in dim.domains]
+        print_table(rows, ["key", "name", "group", "description"] if dim.parent_level
+                    else ["key", "name", "description"])
+    return 0
+
+
 def _dedup_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="CSV, TSV, JSONL, JSON or parquet file")
     p.add_argument("--text-col", required=True, help="column holding the texts")

@@ -27,6 +27,10 @@ def _check_utf8(path: Path) -> None:
                 raise WorkbenchError(f"{path}: not valid UTF-8 (byte 0x{chunk[exc.start]:02x} at offset "
                                      f"{offset + exc.start}); re-save the file as UTF-8") from None
             offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise WorkbenchError(f"{path}: not valid UTF-8 (the file ends inside a multi-byte character)") from None
 
 
 def read_table(path: str | Path, *, text_col: str | None = None, id_col: str | None = None,
