@@ -204,6 +204,76 @@ def _taxonomy(args) -> int:
     return 0
 
 
+def _classify_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="CSV, TSV, JSONL, JSON or parquet file")
+    p.add_argument("--text-col", required=True, help="column holding the prompts")
+    p.add_argument("--dimension", required=True, choices=["safety", "value", "culture", "semantic_type"])
+    p.add_argument("--method", choices=["llm", "embedding"],
+                   help="default: embedding on the default profile, llm on the paper profile")
+    p.add_argument("--llm-method", choices=["yesno", "choice"], default="yesno",
+                   help="how the LLM's token likelihoods become label probabilities (default yesno)")
+    p.add_argument("--model", help="model name (default: the profile's classifier or sentence encoder)")
+    p.add_argument("--delta", type=float, default=0.5, help="multi-label probability cut-off (default 0.5)")
+    p.add_argument("--limit", type=int, help="only the first N rows")
+    p.add_argument("--label-col", help="a column of gold labels: print top-1 accuracy against it")
+    p.add_argument("--out", required=True, help="output .parquet file")
+
+
+@command("classify", "classify prompts into a taxonomy dimension (multi-label with cut-off, plus top-1)",
+         _classify_args)
+def _classify(args) -> int:
+    import numpy as np
+
+    from workbench.datasets import read_table
+    from workbench.io import save_table
+    from workbench.models import get_spec, load
+    from workbench.profiles import active_profile
+    from workbench.taxonomy.classify import classify_embedding, classify_llm
+
+    profile = active_profile()
+    method = args.method or ("embedding" if profile.name == "default" else "llm")
+    if not 0.0 < args.delta < 1.0:
+        raise WorkbenchError(f"--delta must be between 0 and 1, got {args.delta}")
+    df = read_table(args.input, text_col=args.text_col)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise WorkbenchError("--limit must be at least 1")
+        df = df.head(args.limit)
+    if args.label_col and args.label_col not in df.columns:
+        raise WorkbenchError(f"{args.input}: no column '{args.label_col}'")
+    d = args.dimension
+    clash = [c for c in (d, f"{d}_score", f"{d}_labels") if c in df.columns]
+    if clash:
+        raise WorkbenchError(f"{args.input}: already has column(s) {', '.join(clash)}; rename them first")
+    name = args.model or profile.model_for("classifier" if method == "llm" else "sentence_encoder")
+    role = get_spec(name).role
+    if method == "llm" and role != "causal-lm" or method == "embedding" and role != "sentence-encoder":
+        raise WorkbenchError(f"model '{name}' is a {role}; --method {method} needs "
+                             + ("a causal LM" if method == "llm" else "a sentence encoder"))
+    model = load(name, progress=lambda m: print(f"[{m}]", file=sys.stderr))
+    texts = df[args.text_col].tolist()
+    if method == "llm":
+        bar, update = _progress_bar(f"classifying ({d})")
+        try:
+            result = classify_llm(texts, d, model, method=args.llm_method, delta=args.delta,
+                                  progress=lambda done, total: update(done / total, f"{done}/{total}"))
+        finally:
+            bar.close()
+    else:
+        result = classify_embedding(texts, d, model, delta=args.delta)
+    out = df.reset_index(drop=True).join(result.frame())
+    save_table(out, args.out, profile=profile.name, models=[name],
+               config={"input": Path(args.input).name, "text_col": args.text_col, "dimension": d,
+                       "method": result.method, "delta": args.delta, "limit": args.limit})
+    counts = out[d].value_counts()
+    print(f"classified {len(out):,} prompts into {d} with {result.method} ({name}); "
+          f"most frequent: {', '.join(f'{k} ({v})' for k, v in counts.head(3).items())}; wrote {args.out}")
+    if args.label_col:
+        accuracy = float(np.mean(out[d].astype(str) == out[args.label_col].astype(str)))
+        print(f"top-1 accuracy against '{args.label_col}': {accuracy:.3f} ({len(out)} prompts)")
+    return 0
+
+
 def _dedup_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="CSV, TSV, JSONL, JSON or parquet file")
     p.add_argument("--text-col", required=True, help="column holding the texts")
