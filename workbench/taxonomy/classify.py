@@ -114,12 +114,21 @@ def classify_llm(texts: list[str], dim_name: str, lm, *, method: str = "yesno", 
     labels = _labels(dim, include_none=False)
     conts = llm_continuations(dim, method)
     probs = np.zeros((len(texts), len(labels)))
+    # " Yes"/" No" are single tokens for the papers' and the default models; a tokenizer that splits them
+    # (the tiny test models) scores "… Yes" and "… No" as whole continuations instead — the same quantity.
+    single = method == "yesno" and all(len(lm.tokenizer.encode(w, add_special_tokens=False)) == 1
+                                       for w in (" Yes", " No"))
+    if method == "yesno" and not single:
+        conts = [c + answer for c in conts for answer in (" Yes", " No")]
     for i, text in enumerate(texts):
         scores = score_continuations(lm, llm_prefix(lm, dim, text, method), conts,
-                                     readout=[" Yes", " No"] if method == "yesno" else None,
+                                     readout=[" Yes", " No"] if single else None,
                                      reuse_prefix=reuse_prefix, batch_size=batch_size)
         if method == "yesno":
-            yes, no = scores.readout[:, 0], scores.readout[:, 1]
+            if single:
+                yes, no = scores.readout[:, 0], scores.readout[:, 1]
+            else:
+                yes, no = scores.logprob[0::2], scores.logprob[1::2]
             probs[i] = 1.0 / (1.0 + np.exp(no - yes))                      # P(Yes) / (P(Yes) + P(No))
         else:
             z = scores.logprob / scores.n_tokens                            # mean log-prob per name token

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from workbench import WorkbenchError
+from workbench.llm import build_prompt
+from workbench.llm.scoring import score_continuations
+from workbench.models import load
+
+CONTINUATIONS = ["Domain: animals\nBelongs:", "Domain: a much longer label name here\nBelongs:", "x",
+                 "Domain: weapons\nBelongs:"]
+
+
+@pytest.fixture(params=["tiny-llama", "tiny-gpt2"])
+def lm(request):
+    return load(request.param, device="cpu")
+
+
+def test_shared_prefix_equals_naive(lm):
+    prefix = build_prompt(lm, "Is it safe to feed chocolate to a dog? " * 4)
+    shared = score_continuations(lm, prefix, CONTINUATIONS, readout=["<|im_end|>", "<pad>"], batch_size=3)
+    naive = score_continuations(lm, prefix, CONTINUATIONS, readout=["<|im_end|>", "<pad>"], reuse_prefix=False)
+    np.testing.assert_allclose(shared.logprob, naive.logprob, atol=1e-4)
+    np.testing.assert_allclose(shared.readout, naive.readout, atol=1e-4)
+    assert shared.n_tokens.tolist() == naive.n_tokens.tolist()
+    assert shared.tokens_processed < naive.tokens_processed
+
+
+def test_matches_a_hand_computed_log_likelihood(lm):
+    prefix, cont = build_prompt(lm, "hello there"), " the cat sat"
+    p_ids = lm.tokenizer.encode(prefix, add_special_tokens=False)
+    c_ids = lm.tokenizer.encode(cont, add_special_tokens=False)
+    with torch.no_grad():
+        logits = lm.model(input_ids=torch.tensor([p_ids + c_ids])).logits[0]
+    logp = torch.log_softmax(logits.float(), -1)
+    expected = sum(float(logp[len(p_ids) - 1 + k, t]) for k, t in enumerate(c_ids))
+    got = score_continuations(lm, prefix, [cont, "x"]).logprob[0]
+    assert abs(got - expected) < 1e-4
+
+
+def test_batch_size_does_not_change_scores(lm):
+    prefix = build_prompt(lm, "classify me")
+    a = score_continuations(lm, prefix, CONTINUATIONS, batch_size=1).logprob
+    b = score_continuations(lm, prefix, CONTINUATIONS, batch_size=16).logprob
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_bad_inputs(lm):
+    with pytest.raises(WorkbenchError, match="no continuations"):
+        score_continuations(lm, "prefix", [])
+    with pytest.raises(WorkbenchError, match="continuation 1 is empty"):
+        score_continuations(lm, "prefix", ["a", ""])
+    with pytest.raises(WorkbenchError, match="must be a single token"):
+        score_continuations(lm, "prefix", ["a"], readout=["supercalifragilistic"])
