@@ -60,3 +60,29 @@ def completion(model_name: str, prompt: str, max_new_tokens: int) -> str:
     from workbench.llm import generate
 
     return generate(model(model_name), prompt, max_new_tokens=max_new_tokens)
+
+
+@st.cache_data(show_spinner=False)
+def taxonomy_table():
+    from workbench.taxonomy import taxonomy_frame
+
+    return taxonomy_frame()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _artifact_frame(path: str, stamp: str):
+    from workbench.io import load_frame
+
+    return load_frame(path)
+
+
+def artifact_frame(paper: str, name: str, profile: str):
+    """A frame artifact, or None when it is not built; re-read when its meta.json changes."""
+    from workbench.io import ArtifactError, ArtifactStore, read_meta
+
+    path = ArtifactStore().path(paper, name, profile)
+    try:
+        meta = read_meta(path)
+    except ArtifactError:
+        return None, None
+    return _artifact_frame(str(path), meta.created_at), meta

@@ -106,3 +106,32 @@ build_panel("P9", smoke=True)
         assert (tmp_path / "default" / "P9" / "toy" / "meta.json").is_file()
     finally:
         build.BUILDERS.pop(("P9", "toy"), None)   # AppTest runs in this process: leave the registry as found
+
+
+def test_taxonomy_view_without_and_with_artifacts(tmp_path):
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(ROOT)!r})
+os.environ["WORKBENCH_ARTIFACTS"] = {str(tmp_path)!r}
+from dashboard.registry import discover
+next(v for v in discover() if v.key == "taxonomy").render()
+"""
+    at = AppTest.from_string(script, default_timeout=120).run()
+    assert not at.exception
+    assert any("Not built yet" in w.value for w in at.warning)
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert "structure; no dataset built" in chart
+    at.text_input(key="tax-search").set_value("festival").run()
+    assert set(at.dataframe[0].value["name"]) >= {"Festivals", "Festivals and Markets"}
+
+    from workbench.build import BuildContext, build_paper, discover
+    from workbench.io import ArtifactStore
+    from workbench.profiles import get_profile
+
+    discover()
+    build_paper("P1", BuildContext(ArtifactStore(tmp_path), get_profile("default"), smoke=True))
+    at = AppTest.from_string(script, default_timeout=120).run()
+    assert not at.exception
+    assert any("artifacts are built" in s.value for s in at.success)
+    assert "Seed prompts by top-1 domain" in at.get("plotly_chart")[0].proto.spec
+    assert len(at.dataframe[-1].value) > 0                        # example prompts of the first domain

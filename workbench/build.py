@@ -24,6 +24,7 @@ class BuildContext:
     seed: int = 0
     smoke: bool = False               # tiny sizes, for tests and the notebooks' smoke mode
     progress: Progress = lambda fraction, message: None
+    paper: str = ""                   # set by build_paper for the builder it runs
 
     def path(self, paper: str, name: str):
         return self.store.path(paper, name, self.profile.name)
@@ -66,7 +67,7 @@ def build_paper(paper: str, ctx: BuildContext, *, force: bool = False) -> list[s
     for i, builder in enumerate(todo):
         def scaled(fraction: float, message: str, i=i) -> None:
             ctx.progress((i + min(max(fraction, 0.0), 1.0)) / len(todo), f"{builder.name}: {message}")
-        builder.run(BuildContext(ctx.store, ctx.profile, ctx.seed, ctx.smoke, scaled))
+        builder.run(BuildContext(ctx.store, ctx.profile, ctx.seed, ctx.smoke, scaled, paper))
     ctx.progress(1.0, "done")
     return [b.name for b in todo]
 
@@ -93,7 +94,7 @@ def prepare_models(names: list[str], progress: Progress = lambda f, m: None) -> 
 
 
 # Modules that register builders when imported; each capability adds its own line here.
-BUILDER_MODULES: tuple[str, ...] = ()
+BUILDER_MODULES: tuple[str, ...] = ("workbench.taxonomy.artifacts",)
 
 
 def discover() -> None:

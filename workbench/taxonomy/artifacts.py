@@ -1,0 +1,49 @@
+"""Artifacts of the taxonomy capability, registered as builders for P1, P2 and P4.
+
+``seed_classification``: the bundled seed prompts classified into all three dimensions and the semantic types,
+with their SimHash fingerprints and keep-first duplicates — what the Domain taxonomy view shows before a full
+dataset is built. Default profile: the MiniLM embedding classifier (seconds on a CPU); paper profile: the
+profile's classifier LLM.
+"""
+from __future__ import annotations
+
+from workbench.build import BuildContext, register_builder
+from workbench.taxonomy import DIMENSIONS
+
+NAME = "seed_classification"
+
+
+def build_seed_classification(ctx: BuildContext) -> None:
+    from workbench.datasets import seed_prompts
+    from workbench.dedup import deduplicate
+    from workbench.io import save_frame
+    from workbench.models import load
+    from workbench.taxonomy.classify import classify_embedding, classify_llm
+
+    seeds = seed_prompts().reset_index(drop=True)
+    if ctx.smoke:
+        seeds = seeds.groupby("dimension", group_keys=False).head(8).reset_index(drop=True)
+    texts = seeds["text"].tolist()
+    use_llm = ctx.profile.name != "default"
+    model_name = ctx.profile.model_for("classifier" if use_llm else "sentence_encoder")
+    ctx.progress(0.05, f"loading {model_name}")
+    model = load(model_name)
+    frame = seeds.rename(columns={"dimension": "seed_dimension", "domain": "seed_domain"})
+    steps = list(DIMENSIONS) + ["semantic_type"]
+    for k, dim in enumerate(steps):
+        ctx.progress(0.1 + 0.8 * k / len(steps), f"classifying {dim}")
+        result = classify_llm(texts, dim, model) if use_llm else classify_embedding(texts, dim, model)
+        frame = frame.join(result.frame())
+    ctx.progress(0.92, "fingerprinting")
+    dedup = deduplicate(texts, tau=10)
+    frame["simhash"] = dedup.fingerprints
+    frame["duplicate_of"] = dedup.duplicate_of
+    save_frame(frame, ctx.path(ctx.paper, NAME), profile=ctx.profile.name, models=[model_name], seed=ctx.seed,
+               config={"method": "llm:yesno" if use_llm else "embedding", "delta": 0.5, "tau": 10,
+                       "smoke": ctx.smoke,
+                       "note": "" if use_llm else "the embedding prototypes include these seed prompts"})
+
+
+for _paper in ("P1", "P2", "P4"):
+    register_builder(_paper, NAME, "seed prompts classified into the taxonomy, with SimHash duplicates")(
+        build_seed_classification)
