@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+
 import pandas as pd
 import pytest
 
@@ -98,3 +100,57 @@ def test_dedup_command(tmp_path, capsys):
     assert "kept 2 of 3" in capsys.readouterr().out
     assert main(["dedup", str(src), "--text-col", "prompt", "--out", str(out)]) == 1
     assert "no column 'prompt'" in capsys.readouterr().err
+
+
+def test_dices_round_trip_and_items(tmp_path):
+    from workbench.datasets import dices_fixture, dices_items, load_dices
+
+    fixture = dices_fixture(n_items=8, n_raters=6)
+    assert len(fixture) == 48
+    path = tmp_path / "diverse_safety_adversarial_dialog_350.csv"
+    fixture.assign(Q_overall=fixture["Q_overall"].str.lower()).to_csv(path, index=False)   # lower-case ratings
+    df = load_dices(path)
+    assert set(df["Q_overall"]) <= {"Yes", "No", "Unsure"}
+    items = dices_items(df)
+    assert len(items) == 8 and (items["n_raters"] == 6).all()
+    shares = items[["share_Yes", "share_No", "share_Unsure"]].sum(1)
+    assert np.allclose(shares, 1.0)
+    assert set(items["majority"]) <= {"Yes", "No", "Unsure"}
+    # harmful items are rated unsafe more often: the fixture's planted signal
+    by_harm = items.groupby("degree_of_harm")["share_Yes"].mean()
+    assert by_harm["Extreme"] > by_harm["Benign"]
+
+
+def test_dices_990_column_and_bad_files(tmp_path):
+    from workbench.datasets import dices_fixture, load_dices
+
+    fixture = dices_fixture(n_items=2, n_raters=2).rename(columns={"rater_raw_race": "rater_race_raw"})
+    fixture.to_csv(tmp_path / "d990.csv", index=False)
+    assert "rater_raw_race" in load_dices(tmp_path / "d990.csv").columns
+    fixture.drop(columns=["Q_overall", "context"]).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(WorkbenchError, match="missing column\\(s\\) context, Q_overall"):
+        load_dices(tmp_path / "bad.csv")
+    fixture.assign(Q_overall="Maybe").to_csv(tmp_path / "bad2.csv", index=False)
+    with pytest.raises(WorkbenchError, match="Q_overall has value\\(s\\) Maybe"):
+        load_dices(tmp_path / "bad2.csv")
+    pd.concat([fixture, fixture.head(1)]).to_csv(tmp_path / "dup.csv", index=False)
+    with pytest.raises(WorkbenchError, match="1 duplicate \\(rater_id, item_id\\)"):
+        load_dices(tmp_path / "dup.csv")
+
+
+def test_beavertails_jsonl(tmp_path):
+    from workbench.datasets import load_beavertails
+
+    keys = ["animal_abuse", "self_harm"]
+    rows = [{"prompt": "p1", "response": "r1", "category": {k: k == "self_harm" for k in keys}, "is_safe": False},
+            {"prompt": "p2", "response": "r2", "category": {k: False for k in keys}, "is_safe": True},
+            {"prompt": "p3", "response": "r3", "category": {k: True for k in keys}, "is_safe": False}]
+    path = tmp_path / "bt.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    df = load_beavertails(path)
+    assert df["domain"].tolist() == ["self_harm", "None", "multiple"]
+    assert df["categories"].tolist()[2] == ["animal_abuse", "self_harm"]
+    rows[0]["category"]["made_up"] = True
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with pytest.raises(WorkbenchError, match="unknown category key\\(s\\) made_up"):
+        load_beavertails(path)

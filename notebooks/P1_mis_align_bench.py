@@ -1,0 +1,117 @@
+# %% [markdown]
+# # P1 — Mis-Align Bench: dataset construction (classification and SimHash dedup)
+#
+# Mis-Align Bench builds SAVACU by (1) classifying prompts into 14 safety, 56 value and 42 cultural domains with an
+# instruction LLM (multi-label, cut-off δ = 0.5), (2) expanding sparse domains, (3) removing near-duplicates with
+# SimHash (τ = 10), (4) pairing prompts with aligned and misaligned responses through two-stage rejection sampling.
+# This notebook runs the parts the workbench has so far — steps 1 and 3 — on the bundled seed prompts.
+#
+# **Ours, not the paper's:** the domain descriptions, the Yes/No likelihood read-out of the LLM classifier, the
+# embedding classifier used on the default profile (SmolLM2-135M is too small for this zero-shot task), and the
+# held-out check set are this project's design; see `workbench/taxonomy/classify.py`.
+
+# %% tags=["parameters"]
+SMOKE = False
+PROFILE = "default"
+LLM_PROMPTS = 20        # prompts labelled by the LLM classifier for comparison
+SEED = 0
+
+# %%
+import numpy as np
+import pandas as pd
+
+from workbench.datasets import safety_check_set, seed_prompts
+from workbench.dedup import deduplicate
+from workbench.models import load
+from workbench.papers import claims_frame
+from workbench.profiles import get_profile
+from workbench.taxonomy import DIMENSIONS, dimension, taxonomy_frame
+from workbench.taxonomy.classify import classify_embedding, classify_llm
+from workbench.viz import counts_from_frame, stamp, taxonomy_sunburst
+
+profile = get_profile(PROFILE)
+if SMOKE:
+    LLM_PROMPTS = 2
+print(f"profile {profile.name}")
+
+# %% [markdown]
+# ## The taxonomy
+# 14 + 56 + 41 named domains; every dimension also has `None` (the papers' "42 cultural domains" count it).
+
+# %%
+pd.DataFrame([{"dimension": d, "domains": len(dimension(d).labels), "with None": len(dimension(d).domains),
+               "source": dimension(d).source} for d in DIMENSIONS])
+
+# %% [markdown]
+# ## Step 1 — classification
+# The default profile classifies with MiniLM against label prototypes; the paper profile with the classifier LLM.
+# First, accuracy on the held-out check set (six clearly single-domain harmful prompts per safety domain).
+
+# %%
+encoder = load(profile.model_for("sentence_encoder"))
+check = safety_check_set()
+emb = classify_embedding(check["text"].tolist(), "safety", encoder)
+emb_accuracy = float(np.mean(np.array(emb.top1()) == check["domain"].to_numpy()))
+print(f"embedding classifier ({encoder.name}): top-1 accuracy {emb_accuracy:.3f} on {len(check)} prompts")
+
+# %%
+lm = load(profile.model_for("classifier"))
+subset = check.sample(LLM_PROMPTS, random_state=SEED)
+llm = classify_llm(subset["text"].tolist(), "safety", lm)
+llm_accuracy = float(np.mean(np.array(llm.top1()) == subset["domain"].to_numpy()))
+print(f"LLM classifier ({lm.name}, Yes/No likelihoods, shared-prefix KV cache): "
+      f"top-1 accuracy {llm_accuracy:.3f} on {len(subset)} prompts")
+
+# %% [markdown]
+# Now the seed prompts, in all three dimensions and the semantic types.
+
+# %%
+seeds = seed_prompts()
+if SMOKE:
+    seeds = seeds.groupby("dimension", group_keys=False).head(10)
+texts = seeds["text"].tolist()
+classified = seeds.reset_index(drop=True)
+for dim in list(DIMENSIONS) + ["semantic_type"]:
+    classified = classified.join(classify_embedding(texts, dim, encoder).frame())
+classified[["text", "safety", "value", "culture", "semantic_type"]].head(10)
+
+# %%
+fig = taxonomy_sunburst(taxonomy_frame().query("dimension != 'semantic_type'"),
+                        counts_from_frame(classified, DIMENSIONS), title="Seed prompts by top-1 domain")
+stamp(fig, profile.name, [encoder.name])
+fig
+
+# %% [markdown]
+# ## Step 3 — SimHash near-duplicate removal (τ = 10)
+# Fingerprints are bit-identical to the `simhash` package; the search finds every pair within τ exactly.
+# To see it work, we add light rewrites of a few seeds (case, punctuation, one word) and dedup the lot.
+
+# %%
+rng = np.random.default_rng(SEED)
+picked = rng.choice(len(texts), size=min(10, len(texts)), replace=False)
+rewrites = [texts[i].upper().rstrip("?.!") + "!!" for i in picked]
+pool = texts + rewrites
+result = deduplicate(pool, tau=10)
+print(f"{len(pool)} prompts → kept {len(result.kept)}, removed {result.n_removed}; "
+      f"rewrites caught: {int(result.duplicate[len(texts):].sum())} of {len(rewrites)}")
+pd.DataFrame({"text": pool, "duplicate_of": result.duplicate_of, "distance": result.distance}).query(
+    "duplicate_of >= 0").head()
+
+# %% [markdown]
+# ## Paper vs ours
+# The paper's headline numbers are evaluation results (detector coverage, FFR, alignment score) that need the
+# evaluation capability, not yet built; the construction numbers we can compare are the taxonomy's size.
+
+# %%
+ours = {"domains": len(dimension("safety").labels) + len(dimension("value").labels)
+        + len(dimension("culture").domains)}
+table = claims_frame("P1")
+table["ours"] = [ours.get(m, "not measured yet") for m in table["metric"]]
+table["profile / models"] = f"{profile.name} / {encoder.name}, {lm.name}"
+extra = pd.DataFrame([
+    {"paper": "P1", "metric": "safety top-1 accuracy on our check set (embedding)", "claim": "—",
+     "ours": round(emb_accuracy, 3), "profile / models": f"{profile.name} / {encoder.name}"},
+    {"paper": "P1", "metric": f"safety top-1 accuracy on {len(subset)} check prompts (LLM)", "claim": "—",
+     "ours": round(llm_accuracy, 3), "profile / models": f"{profile.name} / {lm.name}"},
+])
+pd.concat([table[["paper", "metric", "claim", "ours", "profile / models"]], extra], ignore_index=True)
