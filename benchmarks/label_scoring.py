@@ -1,7 +1,7 @@
 """Label scoring with the shared prefix computed once (KV cache reused by all labels) against the naive way
 (one full forward pass per label), on the same prompts with the taxonomy classifier's real prompt.
 
-    python benchmarks/label_scoring.py [--model smollm2-135m-instruct] [--n-prompts 2]
+    python benchmarks/label_scoring.py [--model smollm2-135m-instruct] [--n-prompts 1]
 
 Checks the label probabilities agree within 1e-4, prints the measured speedups and the bound set by the tokens
 each way processes (naive L·(P+S) against P + L·S), and ends with `speedup_safety_vs_naive` and
@@ -38,7 +38,7 @@ def measure(lm, texts, dim_name, batch_size):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m-instruct")
-    parser.add_argument("--n-prompts", type=int, default=2)
+    parser.add_argument("--n-prompts", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
     args = parser.parse_args()
 
