@@ -1,4 +1,5 @@
-"""Label scoring with the shared prefix computed once (KV cache reused by all labels) against the naive way
+"""Label scoring with the shared prefix computed once (its KV cache reused by all labels, packed in one pass)
+against the naive way
 (one full forward pass per label), on the same prompts with the taxonomy classifier's real prompt.
 
     python benchmarks/label_scoring.py [--model smollm2-135m-instruct] [--n-prompts 1]
@@ -20,11 +21,11 @@ from workbench.taxonomy import dimension
 from workbench.taxonomy.classify import classify_llm, llm_continuations, llm_prefix
 
 
-def measure(lm, texts, dim_name, batch_size):
+def measure(lm, texts, dim_name, max_packed_tokens):
     timings, results = {}, {}
     for reuse in (True, False):
         start = time.perf_counter()
-        results[reuse] = classify_llm(texts, dim_name, lm, reuse_prefix=reuse, batch_size=batch_size)
+        results[reuse] = classify_llm(texts, dim_name, lm, reuse_prefix=reuse, max_packed_tokens=max_packed_tokens)
         timings[reuse] = time.perf_counter() - start
     diff = float(np.abs(results[True].probs - results[False].probs).max())
     dim = dimension(dim_name)
@@ -39,7 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--n-prompts", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--max-packed-tokens", type=int, default=2048)
     args = parser.parse_args()
 
     lm = load(args.model)
@@ -47,7 +48,7 @@ def main() -> None:
     classify_llm(texts[:1], "safety", lm)                              # warm-up, not timed
     figures = {}
     for dim_name in ("safety", "value"):
-        speedup, bound, diff, timings, p, n_labels = measure(lm, texts, dim_name, args.batch_size)
+        speedup, bound, diff, timings, p, n_labels = measure(lm, texts, dim_name, args.max_packed_tokens)
         print(f"{dim_name}: {n_labels} labels, prefix {p:.0f} tokens; shared {timings[True]:.1f} s, "
               f"naive {timings[False]:.1f} s; speedup {speedup:.1f}x (token bound {bound:.1f}x); "
               f"max |Δp| {diff:.2e}")

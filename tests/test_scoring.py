@@ -18,7 +18,7 @@ def lm(request):
 
 def test_shared_prefix_equals_naive(lm):
     prefix = build_prompt(lm, "Is it safe to feed chocolate to a dog? " * 4)
-    shared = score_continuations(lm, prefix, CONTINUATIONS, readout=["<|im_end|>", "<pad>"], batch_size=3)
+    shared = score_continuations(lm, prefix, CONTINUATIONS, readout=["<|im_end|>", "<pad>"], max_packed_tokens=12)
     naive = score_continuations(lm, prefix, CONTINUATIONS, readout=["<|im_end|>", "<pad>"], reuse_prefix=False)
     np.testing.assert_allclose(shared.logprob, naive.logprob, atol=1e-4)
     np.testing.assert_allclose(shared.readout, naive.readout, atol=1e-4)
@@ -38,10 +38,10 @@ def test_matches_a_hand_computed_log_likelihood(lm):
     assert abs(got - expected) < 1e-4
 
 
-def test_batch_size_does_not_change_scores(lm):
+def test_packing_does_not_change_scores(lm):
     prefix = build_prompt(lm, "classify me")
-    a = score_continuations(lm, prefix, CONTINUATIONS, batch_size=1).logprob
-    b = score_continuations(lm, prefix, CONTINUATIONS, batch_size=16).logprob
+    a = score_continuations(lm, prefix, CONTINUATIONS, max_packed_tokens=1).logprob    # one continuation a pass
+    b = score_continuations(lm, prefix, CONTINUATIONS, max_packed_tokens=4096).logprob  # all in one pass
     np.testing.assert_allclose(a, b, atol=1e-4)
 
 

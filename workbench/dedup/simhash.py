@@ -67,8 +67,10 @@ def _generic(texts: Sequence[str], shingle: str, n: int) -> np.ndarray:
     for i, text in enumerate(texts):
         feats = simhash_features(text, shingle, n)
         uniq, counts = np.unique(np.array(feats, dtype=object), return_counts=True)
-        hashes = np.array([cache.setdefault(f, _hash64(f)) if f not in cache else cache[f] for f in uniq],
-                          dtype=np.uint64)
+        for f in uniq:
+            if f not in cache:
+                cache[f] = _hash64(f)
+        hashes = np.array([cache[f] for f in uniq], dtype=np.uint64)
         sums = (_bits(hashes).astype(np.int64) * counts[:, None]).sum(0)
         out[i] = _pack(sums[None, :], np.array([counts.sum()]))[0]
     return out

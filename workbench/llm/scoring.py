@@ -2,8 +2,12 @@
 
 A classifier asks the same long prompt (instructions, the taxonomy, the text) a short question per label. Run
 naively, each label costs a full forward pass over prefix + question. Here the prefix runs once; its KV cache is
-copied across a batch of label continuations, which run together through the model. With a prefix of P tokens,
-L labels and continuations of S tokens, the tokens processed drop from L·(P+S) to P + L·S.
+then reused by all label continuations at once: they are packed side by side in one row after the cache, each
+with its own position ids and a block-causal mask so that no continuation sees another. With a prefix of P
+tokens, L labels and continuations of S tokens, the tokens processed drop from L·(P+S) to P + L·S, and no
+per-label copy of the cache is made (copying a long cache per label costs more than the labels' own tokens).
+Sliding-window attention is not applied inside this mask: for prompts longer than a model's window (4k+ tokens)
+use ``reuse_prefix=False``.
 
 Both ways are implemented (``reuse_prefix=False`` is the naive baseline) so that tests and
 ``benchmarks/label_scoring.py`` check they agree. Token sequences are ``ids(prefix) + ids(continuation)`` in both
@@ -44,12 +48,12 @@ def _encode(lm: CausalLM, text: str) -> list[int]:
 
 @torch.inference_mode()
 def score_continuations(lm: CausalLM, prefix: str, continuations: list[str], *, readout: list[str] | None = None,
-                        reuse_prefix: bool = True, batch_size: int = 16) -> ContinuationScores:
+                        reuse_prefix: bool = True, max_packed_tokens: int = 2048) -> ContinuationScores:
     """Log-likelihoods of each continuation after ``prefix`` and, optionally, of readout tokens after each.
 
     ``prefix`` is used verbatim (apply the chat template before calling). With ``reuse_prefix`` the prefix is run
-    once and its KV cache shared by batches of ``batch_size`` continuations; otherwise every continuation gets a
-    full forward pass (the naive baseline).
+    once and its KV cache reused by the continuations, packed up to ``max_packed_tokens`` a forward pass;
+    otherwise every continuation gets a full forward pass (the naive baseline).
     """
     if not continuations:
         raise WorkbenchError("no continuations to score")
@@ -62,7 +66,7 @@ def score_continuations(lm: CausalLM, prefix: str, continuations: list[str], *, 
         raise WorkbenchError(f"continuation {empty[0]} is empty")
     readout_ids = [single_token_id(lm, r) for r in readout] if readout else None
     if reuse_prefix:
-        return _shared_prefix(lm, prefix_ids, cont_ids, readout_ids, batch_size)
+        return _shared_prefix(lm, prefix_ids, cont_ids, readout_ids, max_packed_tokens)
     return _naive(lm, prefix_ids, cont_ids, readout_ids)
 
 
@@ -90,27 +94,50 @@ def _naive(lm, prefix_ids, cont_ids, readout_ids) -> ContinuationScores:
                               np.stack(reads) if readout_ids else None, p, processed)
 
 
-def _shared_prefix(lm, prefix_ids, cont_ids, readout_ids, batch_size) -> ContinuationScores:
+def _packed_mask(lengths: list[int], p: int, dtype, device) -> torch.Tensor:
+    """Additive mask [1, 1, T, P + T] for continuations of ``lengths`` packed in one row after a P-token cache:
+    every token sees the whole prefix and the earlier tokens of its own continuation, nothing else."""
+    total = sum(lengths)
+    allowed = torch.zeros(total, p + total, dtype=torch.bool, device=device)
+    allowed[:, :p] = True
+    start = 0
+    for n in lengths:
+        allowed[start:start + n, p + start:p + start + n] = torch.ones(n, n, dtype=torch.bool, device=device).tril()
+        start += n
+    mask = torch.zeros(total, p + total, dtype=dtype, device=device)
+    mask.masked_fill_(~allowed, torch.finfo(dtype).min)
+    return mask[None, None]
+
+
+def _shared_prefix(lm, prefix_ids, cont_ids, readout_ids, max_packed_tokens) -> ContinuationScores:
+    """Prefix once → KV cache; then the continuations packed side by side in one row that reuses the cache,
+    each with its own positions (P, P+1, …) and a mask that keeps it from seeing the others. No copy of the
+    cache per label is made, so the work is close to the token bound P + Σ S."""
     p = len(prefix_ids)
     out = lm.model(input_ids=torch.tensor([prefix_ids], device=lm.device), use_cache=True)
-    prefix_cache, first_logits = out.cache, out.logits[0, -1]    # cache of P positions; [V]
-    processed = p
-    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    logprob, reads = [], []
-    for start in range(0, len(cont_ids), batch_size):
-        chunk = cont_ids[start:start + batch_size]
-        width = max(len(ids) for ids in chunk)
-        # Right padding: a real token never attends to the pads after it (causal attention), so no mask is needed.
-        batch = torch.tensor([ids + [pad] * (width - len(ids)) for ids in chunk], device=lm.device)  # [B, S]
-        cache = copy.deepcopy(prefix_cache)
-        cache.batch_repeat_interleave(len(chunk))
-        mask = torch.ones(len(chunk), p + width, dtype=torch.long, device=lm.device)
-        logits = lm.model(input_ids=batch, cache=cache, attention_mask=mask, use_cache=True).logits
-        processed += batch.numel()
-        for row, ids in enumerate(chunk):
-            total, read = _row_scores(first_logits, logits[row], ids, readout_ids)
+    prefix_cache, first_logits = out.cache, out.logits[0, -1]              # cache of P positions; [V]
+    dtype = next(lm.model.parameters()).dtype
+    chunks, current = [], []
+    for ids in cont_ids:                                                     # pack up to max_packed_tokens a row
+        if current and sum(map(len, current)) + len(ids) > max_packed_tokens:
+            chunks.append(current)
+            current = []
+        current.append(ids)
+    chunks.append(current)
+    processed, logprob, reads = p, [], []
+    for c, chunk in enumerate(chunks):
+        lengths = [len(ids) for ids in chunk]
+        flat = torch.tensor([[t for ids in chunk for t in ids]], device=lm.device)             # [1, T]
+        positions = torch.tensor([[p + k for n in lengths for k in range(n)]], device=lm.device)
+        cache = prefix_cache if c == len(chunks) - 1 else copy.deepcopy(prefix_cache)
+        logits = lm.model(input_ids=flat, cache=cache, position_ids=positions, use_cache=True,
+                          attention_mask=_packed_mask(lengths, p, dtype, lm.device)).logits[0]  # [T, V]
+        processed += flat.shape[1]
+        start = 0
+        for ids in chunk:
+            total, read = _row_scores(first_logits, logits[start:start + len(ids)], ids, readout_ids)
             logprob.append(total)
             reads.append(read)
-        del cache
+            start += len(ids)
     return ContinuationScores(np.array(logprob), np.array([len(i) for i in cont_ids]),
                               np.stack(reads) if readout_ids else None, p, processed)

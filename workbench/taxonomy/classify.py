@@ -103,7 +103,7 @@ def llm_continuations(dim: Dimension, method: str = "yesno") -> list[str]:
 
 
 def classify_llm(texts: list[str], dim_name: str, lm, *, method: str = "yesno", delta: float = DELTA,
-                 batch_size: int = 16, reuse_prefix: bool = True,
+                 max_packed_tokens: int = 2048, reuse_prefix: bool = True,
                  progress: Callable[[int, int], None] | None = None) -> Classification:
     """Classify ``texts`` into ``dim_name`` with the causal LM handle ``lm`` (see the module docstring)."""
     from workbench.llm.scoring import score_continuations
@@ -123,7 +123,7 @@ def classify_llm(texts: list[str], dim_name: str, lm, *, method: str = "yesno", 
     for i, text in enumerate(texts):
         scores = score_continuations(lm, llm_prefix(lm, dim, text, method), conts,
                                      readout=[" Yes", " No"] if single else None,
-                                     reuse_prefix=reuse_prefix, batch_size=batch_size)
+                                     reuse_prefix=reuse_prefix, max_packed_tokens=max_packed_tokens)
         if method == "yesno":
             if single:
                 yes, no = scores.readout[:, 0], scores.readout[:, 1]
