@@ -42,9 +42,22 @@ def test_expand_with_provenance_is_reproducible():
     assert set(first["origin"]) == {"expanded"} and set(first["generator"]) == {"tiny-llama"}
     assert first["id"].is_unique and not set(first["text"]) & set(frame["text"])
     counts = first["safety"].value_counts()
-    assert counts.get("animal_abuse", 0) <= 0 + 0 or True
     assert counts.max() <= 2 and "animal_abuse" not in counts          # already at the target
-    cat_rows = first[first["safety"] == "drug_abuse,weapons,banned_substance"]
-    assert all(ids == [] for ids in cat_rows["source_ids"])            # no examples of that domain to show
+    weapons_rows = first[first["safety"] == "drug_abuse,weapons,banned_substance"]
+    assert all(ids == [] for ids in weapons_rows["source_ids"])            # no examples of that domain to show
     other = expand(frame, "safety", lm, target=2, max_new_tokens=8, seed=1)
     assert not first["text"].equals(other["text"])
+
+
+def test_expand_command(tmp_path, capsys):
+    from workbench.cli import main
+
+    src = tmp_path / "in.csv"
+    _frame().to_csv(src, index=False)
+    out = tmp_path / "out.parquet"
+    assert main(["expand", str(src), "--text-col", "text", "--dimension", "safety", "--target", "1",
+                 "--model", "tiny-gpt2", "--max-new-tokens", "6", "--out", str(out)]) == 0
+    got = pd.read_parquet(out)
+    assert got["origin"].tolist()[:4] == ["original"] * 4 and str(got["seed"].dtype) == "Int64"
+    assert (got["origin"] == "expanded").sum() <= 12                  # 12 domains had no prompt
+    assert "added" in capsys.readouterr().out

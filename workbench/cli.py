@@ -274,6 +274,54 @@ def _classify(args) -> int:
     return 0
 
 
+def _expand_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="a classified table (e.g. the output of `workbench classify`)")
+    p.add_argument("--text-col", required=True)
+    p.add_argument("--id-col", default="id", help="row id column (default id)")
+    p.add_argument("--dimension", required=True, choices=["safety", "value", "culture"])
+    p.add_argument("--domain-col", help="column with each row's domain key (default: the dimension's name)")
+    p.add_argument("--target", type=int, default=100, help="top every domain up to this many prompts (default 100)")
+    p.add_argument("--model", help="generator model (default: the profile's expander)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--out", required=True, help="output .parquet file: the input rows plus the generated ones")
+
+
+@command("expand", "top up low-resource domains with generated prompts (provenance kept per row)", _expand_args)
+def _expand(args) -> int:
+    import pandas as pd
+
+    from workbench.datasets import read_table
+    from workbench.io import save_table
+    from workbench.models import load
+    from workbench.profiles import active_profile
+    from workbench.taxonomy.expand import expand, expansion_needs
+
+    if args.target < 1:
+        raise WorkbenchError("--target must be at least 1")
+    profile = active_profile()
+    df = read_table(args.input, text_col=args.text_col, id_col=args.id_col)
+    domain_col = args.domain_col or args.dimension
+    needs = expansion_needs(df, args.dimension, target=args.target, domain_col=domain_col)
+    name = args.model or profile.model_for("expander")
+    lm = load(name, progress=lambda m: print(f"[{m}]", file=sys.stderr))
+    bar, update = _progress_bar(f"expanding {len(needs)} domain(s)")
+    try:
+        new = expand(df, args.dimension, lm, text_col=args.text_col, id_col=args.id_col, domain_col=domain_col,
+                     target=args.target, seed=args.seed, max_new_tokens=args.max_new_tokens,
+                     progress=lambda done, total: update(done / max(total, 1), f"{done}/{total}"))
+    finally:
+        bar.close()
+    original = df.assign(origin="original", generator=None, seed=pd.NA, source_ids=None)
+    out = pd.concat([original, new], ignore_index=True)
+    out["seed"] = out["seed"].astype("Int64")
+    save_table(out, args.out, profile=profile.name, models=[name],
+               config={"input": Path(args.input).name, "dimension": args.dimension, "target": args.target,
+                       "seed": args.seed, "temperature": 0.7, "top_p": 0.9})
+    print(f"added {len(new):,} generated prompt(s) to {len(needs)} domain(s) below {args.target}; wrote {args.out}")
+    return 0
+
+
 def _dedup_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="CSV, TSV, JSONL, JSON or parquet file")
     p.add_argument("--text-col", required=True, help="column holding the texts")
