@@ -56,8 +56,15 @@ def test_expand_command(tmp_path, capsys):
     _frame().to_csv(src, index=False)
     out = tmp_path / "out.parquet"
     assert main(["expand", str(src), "--text-col", "text", "--dimension", "safety", "--target", "1",
-                 "--model", "tiny-gpt2", "--max-new-tokens", "6", "--out", str(out)]) == 0
+                 "--model", "tiny-llama", "--max-new-tokens", "6", "--out", str(out)]) == 0
     got = pd.read_parquet(out)
     assert got["origin"].tolist()[:4] == ["original"] * 4 and str(got["seed"].dtype) == "Int64"
     assert (got["origin"] == "expanded").sum() <= 12                  # 12 domains had no prompt
     assert "added" in capsys.readouterr().out
+
+
+def test_too_long_prompt_for_absolute_positions_is_a_clear_error():
+    from workbench.llm import generate
+
+    with pytest.raises(WorkbenchError, match="exceeds its context of 256 positions"):
+        generate(load("tiny-gpt2", device="cpu"), "word " * 400, max_new_tokens=4)

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import torch
 
+from workbench import WorkbenchError
 from workbench.models.loaders import CausalLM
+
+# Families with a learned table of absolute positions: longer inputs would index past its end.
+ABSOLUTE_POSITIONS = {"gpt2", "gpt_neo", "gpt_bigcode", "opt"}
 
 
 def build_prompt(lm: CausalLM, prompt: str, *, system: str | None = None) -> str:
@@ -34,6 +38,11 @@ def generate(lm: CausalLM, prompts: str | list[str], *, system: str | None = Non
     tok.padding_side = "left"
     # Chat templates already contain the special tokens they need.
     enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=not lm.spec.instruct).to(lm.device)
+    limit = getattr(lm.model.config, "max_position_embeddings", None)
+    needed = enc["input_ids"].shape[1] + max_new_tokens
+    if lm.model.config.model_type in ABSOLUTE_POSITIONS and limit and needed > limit:
+        raise WorkbenchError(f"{lm.name}: a prompt of {enc['input_ids'].shape[1]} tokens plus {max_new_tokens} new "
+                             f"tokens exceeds its context of {limit} positions")
     kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id)
     if temperature > 0:
         torch.manual_seed(seed)
