@@ -154,21 +154,45 @@ def _prepare(args) -> int:
 
 
 def _build_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paper", help="paper id, e.g. P1")
+    p.add_argument("target", help="a paper id (P1 …: its dashboard artifacts) or a dataset: "
+                                  "savacu, misaligntrade, demo-safety")
     p.add_argument("--smoke", action="store_true", help="tiny sizes (seconds, for checks)")
-    p.add_argument("--force", action="store_true", help="rebuild artifacts that exist")
+    p.add_argument("--force", action="store_true", help="rebuild artifacts that exist (papers)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--source", help="datasets: the prompt table (DICES CSV for demo-safety)")
+    p.add_argument("--text-col", help="datasets: the prompt column (default: text or prompt)")
+    p.add_argument("--limit", type=int, help="datasets: only the first N source rows")
+    p.add_argument("--target-count", type=int, default=100,
+                   help="datasets: expand domains below this many prompts (default 100)")
+    p.add_argument("--tau", type=int, default=10, help="datasets: SimHash distance threshold (default 10)")
+    p.add_argument("--out", help="datasets: output folder (re-running it resumes)")
 
 
-@command("build", "build a paper's artifacts on the active profile", _build_args)
+@command("build", "build a paper's artifacts, or a dataset (resumable) on the active profile", _build_args)
 def _build(args) -> int:
     from workbench.build import BuildContext, build_paper, discover
     from workbench.io import ArtifactStore
     from workbench.papers import get_paper
     from workbench.profiles import active_profile
+    from workbench.taxonomy.construct import DATASETS, build_dataset
 
+    if args.target in DATASETS:
+        if not args.source or not args.out:
+            raise WorkbenchError(f"building {args.target} needs --source FILE and --out DIR")
+        if args.limit is not None and args.limit < 1:
+            raise WorkbenchError("--limit must be at least 1")
+        bar, update = _progress_bar(f"building {args.target}")
+        try:
+            funnel = build_dataset(args.target, args.source, args.out, profile=active_profile(), limit=args.limit,
+                                   text_col=args.text_col, target=args.target_count, tau=args.tau,
+                                   seed=args.seed, progress=update)
+        finally:
+            bar.close()
+        print(f"{args.target}: {funnel['source_rows']:,} source prompts → +{funnel['expanded']:,} expanded → "
+              f"−{funnel['removed_by_dedup']:,} near-duplicates → {funnel['kept']:,} kept; wrote {args.out}")
+        return 0
     discover()
-    paper = get_paper(args.paper)
+    paper = get_paper(args.target)
     bar, update = _progress_bar(f"building {paper.id}")
     try:
         ran = build_paper(paper.id, BuildContext(ArtifactStore(), active_profile(), args.seed, args.smoke, update),
