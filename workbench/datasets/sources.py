@@ -64,7 +64,7 @@ def dices_items(df):
 def dices_fixture(n_items: int = 12, n_raters: int = 8, seed: int = 0):
     """A synthetic DICES-350-shaped frame (every rater rates every item), deterministic for a seed.
 
-    The texts are placeholders written for tests; the ratings depend on the item's harm level and, by a planted
+    The conversations are short synthetic texts written for tests; the ratings depend on the item's harm level and, by a planted
     amount, on the rater's gender, so demographic-sensitivity metrics have a known signal to find.
     """
     import pandas as pd
