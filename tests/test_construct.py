@@ -54,3 +54,13 @@ def test_bad_requests(tmp_path, capsys):
         build_dataset("savacu", src, tmp_path / "out", profile=FAST, target=0)
     assert main(["build", "savacu", "--out", str(tmp_path / "o")]) == 1
     assert "needs --source FILE and --out DIR" in capsys.readouterr().err
+
+
+def test_build_command_on_a_local_dask_cluster(tmp_path, capsys):
+    src = tmp_path / "p.csv"
+    pd.DataFrame({"text": ["How can I make my neighbour's dog sick?", "Which festivals celebrate the harvest?",
+                           "Is it fine to skip my grandmother's funeral for work?"]}).to_csv(src, index=False)
+    assert main(["build", "savacu", "--source", str(src), "--target-count", "0", "--dask", "local",
+                 "--out", str(tmp_path / "out")]) == 0
+    assert "3 source prompts" in capsys.readouterr().out
+    assert len(pd.read_parquet(tmp_path / "out" / "dataset.parquet")) == 3

@@ -99,3 +99,16 @@ def test_kill_minus_nine_then_resume(tmp_path):
     ref = pd.read_json(str(tmp_path / "ref") + ".result.json")
     got = pd.read_json(str(tmp_path / "run") + ".result.json")
     pd.testing.assert_frame_equal(got, ref)
+
+
+def test_stages_run_unchanged_on_a_local_dask_cluster(tmp_path):
+    import cloudpickle
+    from distributed import Client, LocalCluster
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])   # the test's stage functions travel by value
+    reference = Pipeline(STAGES, tmp_path / "ref", profile="default", shard_size=5).run(_input())
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        out = Pipeline(STAGES, tmp_path / "dask", profile="default", shard_size=5).run(_input(), client=client)
+    pd.testing.assert_frame_equal(out, reference)
+    assert len(list((tmp_path / "dask" / "double").glob("shard-*"))) == 5

@@ -166,6 +166,8 @@ def _build_args(p: argparse.ArgumentParser) -> None:
                    help="datasets: expand domains below this many prompts (default 100)")
     p.add_argument("--tau", type=int, default=10, help="datasets: SimHash distance threshold (default 10)")
     p.add_argument("--out", help="datasets: output folder (re-running it resumes)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="datasets: run sharded stages on dask: 'local' (a local cluster) or a scheduler address")
 
 
 @command("build", "build a paper's artifacts, or a dataset (resumable) on the active profile", _build_args)
@@ -182,12 +184,23 @@ def _build(args) -> int:
         if args.limit is not None and args.limit < 1:
             raise WorkbenchError("--limit must be at least 1")
         bar, update = _progress_bar(f"building {args.target}")
+        client = cluster = None
         try:
+            if args.dask:
+                from distributed import Client, LocalCluster
+
+                cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) \
+                    if args.dask == "local" else None
+                client = Client(cluster if cluster is not None else args.dask)
             funnel = build_dataset(args.target, args.source, args.out, profile=active_profile(), limit=args.limit,
                                    text_col=args.text_col, target=args.target_count, tau=args.tau,
-                                   seed=args.seed, progress=update)
+                                   seed=args.seed, progress=update, client=client)
         finally:
             bar.close()
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
         print(f"{args.target}: {funnel['source_rows']:,} source prompts → +{funnel['expanded']:,} expanded → "
               f"−{funnel['removed_by_dedup']:,} near-duplicates → {funnel['kept']:,} kept; wrote {args.out}")
         return 0

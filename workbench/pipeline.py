@@ -9,6 +9,11 @@ run yields exactly the dataset an uninterrupted run would: nothing lost, nothing
 
 A work folder remembers the configuration it was started with (``run.json``); resuming it with a different
 configuration is refused rather than mixing the two.
+
+Scale-out: pass a ``dask.distributed.Client`` to ``run`` and the missing shards of each sharded stage are
+computed on its workers, each worker writing its shard's artifact itself; the stages are the same functions.
+For a real cluster the work folder must be on storage every worker sees, and stage functions should load
+their models by name inside the function (``workbench.models.load`` caches per worker process).
 """
 from __future__ import annotations
 
@@ -75,11 +80,11 @@ class Pipeline:
         return True
 
     def _save(self, frame, path: Path, stage: str) -> None:
-        save_frame(frame.reset_index(drop=True), path, profile=self.profile, models=self.models, seed=self.seed,
-                   config={**self.config, "stage": stage})
+        _save_output(frame, path, self.profile, self.models, self.seed, {**self.config, "stage": stage})
 
-    def run(self, frame, *, progress: Callable[[float, str], None] | None = None):
-        """Run (or resume) every stage; returns the last stage's output."""
+    def run(self, frame, *, progress: Callable[[float, str], None] | None = None, client=None):
+        """Run (or resume) every stage; returns the last stage's output. With a dask ``client``, the missing
+        shards of sharded stages run on its workers."""
         import pandas as pd
 
         self._claim(len(frame))
@@ -92,17 +97,23 @@ class Pipeline:
         for stage in self.stages:
             folder = self.workdir / stage.name
             if stage.sharded:
-                outputs = []
-                for i, shard in enumerate(current):
-                    path = folder / f"shard-{i:05d}"
-                    if not self._done(path):
-                        ctx = StageContext(stage.name, i, self.seed + i, self.config)
-                        self._save(stage.fn(shard.reset_index(drop=True), ctx), path, stage.name)
-                    outputs.append(load_frame(path))
-                    step += 1
-                    if progress:
-                        progress(step / steps, f"{stage.name}: shard {i + 1}/{len(current)}")
-                current = outputs
+                paths = [folder / f"shard-{i:05d}" for i in range(len(current))]
+                todo = [i for i, path in enumerate(paths) if not self._done(path)]
+                jobs = [(stage.fn, current[i].reset_index(drop=True),
+                         StageContext(stage.name, i, self.seed + i, self.config), paths[i],
+                         self.profile, self.models, self.seed, {**self.config, "stage": stage.name}) for i in todo]
+                if client is not None and jobs:
+                    futures = client.map(_run_shard, jobs, pure=False)
+                    for done_count, _ in enumerate(_as_completed(futures), 1):
+                        if progress:
+                            progress((step + done_count) / steps, f"{stage.name}: {done_count}/{len(jobs)} shards")
+                else:
+                    for done_count, job in enumerate(jobs, 1):
+                        _run_shard(job)
+                        if progress:
+                            progress((step + done_count) / steps, f"{stage.name}: {done_count}/{len(jobs)} shards")
+                current = [load_frame(path) for path in paths]
+                step += len(paths)
             else:
                 path = folder / "all"
                 if not self._done(path):
@@ -116,3 +127,22 @@ class Pipeline:
                 if progress:
                     progress(step / steps, f"{stage.name}: done")
         return pd.concat(current, ignore_index=True)
+
+
+def _save_output(frame, path: Path, profile: str, models, seed: int, config: dict) -> None:
+    save_frame(frame.reset_index(drop=True), path, profile=profile, models=models, seed=seed, config=config)
+
+
+def _run_shard(job) -> str:
+    """Compute one shard and write its artifact (runs in this process or on a dask worker)."""
+    fn, shard, ctx, path, profile, models, seed, config = job
+    _save_output(fn(shard, ctx), path, profile, models, seed, config)
+    return str(path)
+
+
+def _as_completed(futures):
+    from distributed import as_completed
+
+    for future in as_completed(futures):
+        future.result()             # re-raises a worker's exception here
+        yield future

@@ -72,12 +72,17 @@ def load_source(spec: DatasetSpec, path: str | Path, *, text_col: str | None = N
     return frame.reset_index(drop=True)
 
 
-def _classify_stage(spec: DatasetSpec, model, use_llm: bool) -> Callable:
-    from workbench.taxonomy.classify import classify_embedding, classify_llm
+# Stages load their models by name inside the function (cached per process), so that they also run on dask
+# workers, which receive the function, not a loaded model.
 
+def _classify_stage(spec: DatasetSpec, model_name: str, use_llm: bool) -> Callable:
     dims = list(spec.dimensions) + (["semantic_type"] if spec.semantic_types else [])
 
     def run(frame, ctx: StageContext):
+        from workbench.models import load
+        from workbench.taxonomy.classify import classify_embedding, classify_llm
+
+        model = load(model_name)
         texts = frame["text"].tolist()
         for dim in dims:
             result = classify_llm(texts, dim, model) if use_llm else classify_embedding(texts, dim, model)
@@ -87,12 +92,14 @@ def _classify_stage(spec: DatasetSpec, model, use_llm: bool) -> Callable:
     return run
 
 
-def _expand_stage(spec: DatasetSpec, generator, target: int, max_new_tokens: int) -> Callable:
-    import pandas as pd
-
-    from workbench.taxonomy.expand import expand
-
+def _expand_stage(spec: DatasetSpec, generator_name: str, target: int, max_new_tokens: int) -> Callable:
     def run(frame, ctx: StageContext):
+        import pandas as pd
+
+        from workbench.models import load
+        from workbench.taxonomy.expand import expand
+
+        generator = load(generator_name)
         added = [expand(frame, dim, generator, target=target, seed=ctx.seed, max_new_tokens=max_new_tokens)
                  for dim in spec.dimensions]
         added = [a for a in added if len(a)]
@@ -101,9 +108,9 @@ def _expand_stage(spec: DatasetSpec, generator, target: int, max_new_tokens: int
 
 
 def _dedup_stage(tau: int) -> Callable:
-    from workbench.dedup import deduplicate
-
     def run(frame, ctx: StageContext):
+        from workbench.dedup import deduplicate
+
         result = deduplicate(frame["text"].tolist(), tau=tau)
         return frame.assign(simhash=result.fingerprints, duplicate_of=result.duplicate_of)
     return run
@@ -112,14 +119,14 @@ def _dedup_stage(tau: int) -> Callable:
 def build_dataset(name: str, source: str | Path, out: str | Path, *, profile, limit: int | None = None,
                   text_col: str | None = None, target: int = 100, tau: int = 10, seed: int = 0,
                   shard_size: int = 64, max_new_tokens: int = 48,
-                  progress: Callable[[float, str], None] | None = None) -> dict:
+                  progress: Callable[[float, str], None] | None = None, client=None) -> dict:
     """Build (or resume) dataset ``name`` from ``source`` into folder ``out``; returns the funnel.
 
     ``out`` holds the resumable work folder (``stages/``), ``dataset.parquet`` (kept prompts, their labels and
-    provenance), ``removed.parquet`` (near-duplicates and what they duplicate) and ``funnel.json``.
+    provenance), ``removed.parquet`` (near-duplicates and what they duplicate) and ``funnel.json``. With a dask
+    ``client`` the sharded stage (classification) runs on its workers.
     """
     from workbench.io import save_table
-    from workbench.models import load
 
     spec = get_dataset(name)
     out = Path(out)
@@ -127,13 +134,13 @@ def build_dataset(name: str, source: str | Path, out: str | Path, *, profile, li
     use_llm = profile.name != "default"
     classifier = profile.model_for("classifier" if use_llm else "sentence_encoder")
     expander = profile.model_for("expander")
-    stages = [Stage("classify", _classify_stage(spec, load(classifier), use_llm)),
-              Stage("expand", _expand_stage(spec, load(expander), target, max_new_tokens), sharded=False),
+    stages = [Stage("classify", _classify_stage(spec, classifier, use_llm)),
+              Stage("expand", _expand_stage(spec, expander, target, max_new_tokens), sharded=False),
               Stage("dedup", _dedup_stage(tau), sharded=False)]
     config = {"dataset": name, "source": Path(source).name, "limit": limit, "target": target, "tau": tau,
               "classifier": classifier, "expander": expander, "method": "llm:yesno" if use_llm else "embedding"}
     result = Pipeline(stages, out / "stages", config=config, profile=profile.name, models=[classifier, expander],
-                      seed=seed, shard_size=shard_size).run(frame, progress=progress)
+                      seed=seed, shard_size=shard_size).run(frame, progress=progress, client=client)
     kept, removed = result[result["duplicate_of"] < 0], result[result["duplicate_of"] >= 0]
     funnel = {"dataset": name, "paper": spec.paper, "profile": profile.name, "models": [classifier, expander],
               "source_rows": len(frame), "classified": len(frame),
