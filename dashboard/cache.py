@@ -86,3 +86,22 @@ def artifact_frame(paper: str, name: str, profile: str):
     except ArtifactError:
         return None, None
     return _artifact_frame(str(path), meta.created_at), meta
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _artifact_records(path: str, stamp: str):
+    from workbench.io import load_records
+
+    return load_records(path)
+
+
+def artifact_records(paper: str, name: str, profile: str):
+    """A records artifact, or None when it is not built; re-read when its meta.json changes."""
+    from workbench.io import ArtifactError, ArtifactStore, read_meta
+
+    path = ArtifactStore().path(paper, name, profile)
+    try:
+        meta = read_meta(path)
+    except ArtifactError:
+        return None, None
+    return _artifact_records(str(path), meta.created_at), meta

@@ -135,3 +135,31 @@ next(v for v in discover() if v.key == "taxonomy").render()
     assert any("artifacts are built" in s.value for s in at.success)
     assert "Seed prompts by top-1 domain" in at.get("plotly_chart")[0].proto.spec
     assert len(at.dataframe[-1].value) > 0                        # example prompts of the first domain
+
+
+def test_funnel_view_without_and_with_artifacts(tmp_path):
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(ROOT)!r})
+os.environ["WORKBENCH_ARTIFACTS"] = {str(tmp_path)!r}
+from dashboard.registry import discover
+next(v for v in discover() if v.key == "funnel").render()
+"""
+    at = AppTest.from_string(script, default_timeout=120).run()
+    assert not at.exception
+    assert any("Not built yet" in w.value for w in at.warning)
+
+    from workbench.build import BuildContext, build_paper, discover
+    from workbench.io import ArtifactStore, load_records
+    from workbench.profiles import get_profile
+
+    discover()
+    build_paper("P1", BuildContext(ArtifactStore(tmp_path), get_profile("default"), smoke=True))
+    records = load_records(ArtifactStore(tmp_path).path("P1", "construction_funnel", "default"))
+    assert [r["stage"] for r in records] == ["classified", "after_expansion", "removed_by_dedup", "kept"]
+    assert records[0]["ours"] == 20 and records[0]["paper"] == 35_928
+    assert records[3]["ours"] == records[1]["ours"] - records[2]["ours"]
+    at = AppTest.from_string(script, default_timeout=120).run()
+    assert not at.exception
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "Construction funnel" in spec and "ours" in spec and "paper" in spec

@@ -47,3 +47,38 @@ def build_seed_classification(ctx: BuildContext) -> None:
 for _paper in ("P1", "P2", "P4"):
     register_builder(_paper, NAME, "seed prompts classified into the taxonomy, with SimHash duplicates")(
         build_seed_classification)
+
+
+# The funnel the MisAlign-Profile README reports for its construction (SPECS.md), for the "paper vs ours" view.
+PAPER_FUNNEL = {"classified": 35_928, "after_expansion": 50_584, "removed_by_dedup": 2_898, "kept": 47_686}
+FUNNEL_STAGES = ("classified", "after_expansion", "removed_by_dedup", "kept")
+
+
+def build_construction(ctx: BuildContext) -> None:
+    """The paper's dataset built from the bundled seed prompts (smoke: 20 prompts, no expansion)."""
+    import tempfile
+
+    import pandas as pd
+
+    from workbench.io import save_frame, save_records
+    from workbench.paths import DATA_DIR
+    from workbench.taxonomy.construct import build_dataset
+
+    name = {"P1": "savacu", "P2": "misaligntrade"}[ctx.paper]
+    with tempfile.TemporaryDirectory() as work:
+        funnel = build_dataset(name, DATA_DIR / "prompts" / "seed_prompts.csv", work, profile=ctx.profile,
+                               limit=20 if ctx.smoke else None, target=0 if ctx.smoke else 3, seed=ctx.seed,
+                               progress=lambda f, m: ctx.progress(0.9 * f, m))
+        dataset = pd.read_parquet(f"{work}/dataset.parquet")
+    models = funnel["models"]
+    config = {"dataset": name, "source": "seed_prompts.csv", "target": 0 if ctx.smoke else 3, "smoke": ctx.smoke}
+    save_frame(dataset, ctx.path(ctx.paper, "construction_dataset"), profile=ctx.profile.name, models=models,
+               seed=ctx.seed, config=config)
+    records = [{"stage": s, "ours": int(funnel[s]), "paper": PAPER_FUNNEL[s]} for s in FUNNEL_STAGES]
+    save_records(records, ctx.path(ctx.paper, "construction_funnel"), profile=ctx.profile.name, models=models,
+                 seed=ctx.seed, config=config, extra={"per_domain": funnel["per_domain"]})
+
+
+for _paper in ("P1", "P2"):
+    register_builder(_paper, "construction_funnel", "the dataset built from the seed prompts, and its funnel")(
+        build_construction)

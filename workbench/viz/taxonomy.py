@@ -48,3 +48,21 @@ def counts_from_frame(frame, dimensions) -> dict[tuple[str, str], int]:
             for key, n in frame[dim].value_counts().items():
                 out[(dim, key)] = int(n)
     return out
+
+
+def funnel_figure(records: list[dict]) -> go.Figure:
+    """Construction funnel, ours beside the paper's, each as a share of its classified prompts (counts on hover).
+
+    ``records``: dicts with ``stage``, ``ours`` and ``paper`` counts, the first stage being ``classified``.
+    """
+    stages = [r["stage"].replace("_", " ") for r in records]
+    fig = go.Figure()
+    for who in ("ours", "paper"):
+        base = records[0][who] or 1
+        fig.add_bar(name=who, x=stages, y=[100.0 * r[who] / base for r in records],
+                    customdata=[r[who] for r in records], text=[f"{r[who]:,}" for r in records],
+                    textposition="outside", hovertemplate="%{x}: %{customdata:,} (%{y:.1f}% of classified)"
+                    "<extra>" + who + "</extra>")
+    fig.update_layout(barmode="group", title="Construction funnel (share of classified prompts)",
+                      yaxis_title="% of classified", height=450)
+    return fig
