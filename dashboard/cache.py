@@ -76,18 +76,6 @@ def _artifact_frame(path: str, stamp: str):
     return load_frame(path)
 
 
-def artifact_frame(paper: str, name: str, profile: str):
-    """A frame artifact, or None when it is not built; re-read when its meta.json changes."""
-    from workbench.io import ArtifactError, ArtifactStore, read_meta
-
-    path = ArtifactStore().path(paper, name, profile)
-    try:
-        meta = read_meta(path)
-    except ArtifactError:
-        return None, None
-    return _artifact_frame(str(path), meta.created_at), meta
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def _artifact_records(path: str, stamp: str):
     from workbench.io import load_records
@@ -95,8 +83,8 @@ def _artifact_records(path: str, stamp: str):
     return load_records(path)
 
 
-def artifact_records(paper: str, name: str, profile: str):
-    """A records artifact, or None when it is not built; re-read when its meta.json changes."""
+def _artifact(paper: str, name: str, profile: str, loader):
+    """(data, meta) of an artifact, or (None, None) when it is not built; re-read when its meta.json changes."""
     from workbench.io import ArtifactError, ArtifactStore, read_meta
 
     path = ArtifactStore().path(paper, name, profile)
@@ -104,4 +92,14 @@ def artifact_records(paper: str, name: str, profile: str):
         meta = read_meta(path)
     except ArtifactError:
         return None, None
-    return _artifact_records(str(path), meta.created_at), meta
+    return loader(str(path), meta.created_at), meta
+
+
+def artifact_frame(paper: str, name: str, profile: str):
+    """A frame artifact and its meta, or (None, None) when it is not built."""
+    return _artifact(paper, name, profile, _artifact_frame)
+
+
+def artifact_records(paper: str, name: str, profile: str):
+    """A records artifact and its meta, or (None, None) when it is not built."""
+    return _artifact(paper, name, profile, _artifact_records)

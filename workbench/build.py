@@ -61,15 +61,15 @@ def build_status(paper: str, profile: str, store: ArtifactStore | None = None) -
 
 def build_paper(paper: str, ctx: BuildContext, *, force: bool = False) -> list[str]:
     """Run ``paper``'s builders whose artifacts are missing (all of them with ``force``); returns those run."""
-    todo = [b for b in builders_for(paper) if force or not ctx.store.exists(paper, b.name, ctx.profile.name)]
+    pending = [b for b in builders_for(paper) if force or not ctx.store.exists(paper, b.name, ctx.profile.name)]
     if not builders_for(paper):
         raise WorkbenchError(f"no builders are registered for {paper} yet")
-    for i, builder in enumerate(todo):
+    for i, builder in enumerate(pending):
         def scaled(fraction: float, message: str, i=i) -> None:
-            ctx.progress((i + min(max(fraction, 0.0), 1.0)) / len(todo), f"{builder.name}: {message}")
+            ctx.progress((i + min(max(fraction, 0.0), 1.0)) / len(pending), f"{builder.name}: {message}")
         builder.run(BuildContext(ctx.store, ctx.profile, ctx.seed, ctx.smoke, scaled, paper))
     ctx.progress(1.0, "done")
-    return [b.name for b in todo]
+    return [b.name for b in pending]
 
 
 def prepare_models(names: list[str], progress: Progress = lambda f, m: None) -> list[str]:

@@ -98,10 +98,10 @@ class Pipeline:
             folder = self.workdir / stage.name
             if stage.sharded:
                 paths = [folder / f"shard-{i:05d}" for i in range(len(current))]
-                todo = [i for i, path in enumerate(paths) if not self._done(path)]
+                pending = [i for i, path in enumerate(paths) if not self._done(path)]
                 jobs = [(stage.fn, current[i].reset_index(drop=True),
                          StageContext(stage.name, i, self.seed + i, self.config), paths[i],
-                         self.profile, self.models, self.seed, {**self.config, "stage": stage.name}) for i in todo]
+                         self.profile, self.models, self.seed, {**self.config, "stage": stage.name}) for i in pending]
                 if client is not None and jobs:
                     futures = client.map(_run_shard, jobs, pure=False)
                     for done_count, _ in enumerate(_as_completed(futures), 1):
