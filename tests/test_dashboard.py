@@ -15,15 +15,26 @@ def _markdown(at) -> str:
     return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
 
 
-def _view_app(key: str) -> AppTest:
-    """An AppTest that renders one registered view on its own."""
+def _view_app(key: str, artifacts=None) -> AppTest:
+    """An AppTest that renders one registered view on its own (reading artifacts from ``artifacts`` if given)."""
+    env = f"os.environ['WORKBENCH_ARTIFACTS'] = {str(artifacts)!r}" if artifacts is not None else ""
     script = f"""
-import sys
+import os, sys
 sys.path.insert(0, {str(ROOT)!r})
+{env}
 from dashboard.registry import discover
 next(v for v in discover() if v.key == {key!r}).render()
 """
     return AppTest.from_string(script, default_timeout=120)
+
+
+def _build_p1_smoke(root) -> None:
+    from workbench.build import BuildContext, build_paper, discover
+    from workbench.io import ArtifactStore
+    from workbench.profiles import get_profile
+
+    discover()
+    build_paper("P1", BuildContext(ArtifactStore(root), get_profile("default"), smoke=True))
 
 
 def test_views_are_registered_with_unique_keys():
@@ -109,14 +120,7 @@ build_panel("P9", smoke=True)
 
 
 def test_taxonomy_view_without_and_with_artifacts(tmp_path):
-    script = f"""
-import os, sys
-sys.path.insert(0, {str(ROOT)!r})
-os.environ["WORKBENCH_ARTIFACTS"] = {str(tmp_path)!r}
-from dashboard.registry import discover
-next(v for v in discover() if v.key == "taxonomy").render()
-"""
-    at = AppTest.from_string(script, default_timeout=120).run()
+    at = _view_app("taxonomy", tmp_path).run()
     assert not at.exception
     assert any("Not built yet" in w.value for w in at.warning)
     chart = at.get("plotly_chart")[0].proto.spec
@@ -124,13 +128,8 @@ next(v for v in discover() if v.key == "taxonomy").render()
     at.text_input(key="tax-search").set_value("festival").run()
     assert set(at.dataframe[0].value["name"]) >= {"Festivals", "Festivals and Markets"}
 
-    from workbench.build import BuildContext, build_paper, discover
-    from workbench.io import ArtifactStore
-    from workbench.profiles import get_profile
-
-    discover()
-    build_paper("P1", BuildContext(ArtifactStore(tmp_path), get_profile("default"), smoke=True))
-    at = AppTest.from_string(script, default_timeout=120).run()
+    _build_p1_smoke(tmp_path)
+    at = _view_app("taxonomy", tmp_path).run()
     assert not at.exception
     assert any("artifacts are built" in s.value for s in at.success)
     assert "Seed prompts by top-1 domain" in at.get("plotly_chart")[0].proto.spec
@@ -138,28 +137,18 @@ next(v for v in discover() if v.key == "taxonomy").render()
 
 
 def test_funnel_view_without_and_with_artifacts(tmp_path):
-    script = f"""
-import os, sys
-sys.path.insert(0, {str(ROOT)!r})
-os.environ["WORKBENCH_ARTIFACTS"] = {str(tmp_path)!r}
-from dashboard.registry import discover
-next(v for v in discover() if v.key == "funnel").render()
-"""
-    at = AppTest.from_string(script, default_timeout=120).run()
+    at = _view_app("funnel", tmp_path).run()
     assert not at.exception
     assert any("Not built yet" in w.value for w in at.warning)
 
-    from workbench.build import BuildContext, build_paper, discover
     from workbench.io import ArtifactStore, load_records
-    from workbench.profiles import get_profile
 
-    discover()
-    build_paper("P1", BuildContext(ArtifactStore(tmp_path), get_profile("default"), smoke=True))
+    _build_p1_smoke(tmp_path)
     records = load_records(ArtifactStore(tmp_path).path("P1", "construction_funnel", "default"))
     assert [r["stage"] for r in records] == ["classified", "after_expansion", "removed_by_dedup", "kept"]
     assert records[0]["ours"] == 20 and records[0]["paper"] == 35_928
     assert records[3]["ours"] == records[1]["ours"] - records[2]["ours"]
-    at = AppTest.from_string(script, default_timeout=120).run()
+    at = _view_app("funnel", tmp_path).run()
     assert not at.exception
     spec = at.get("plotly_chart")[0].proto.spec
     assert "Construction funnel" in spec and "ours" in spec and "paper" in spec

@@ -3,7 +3,8 @@ import pytest
 
 from workbench import WorkbenchError
 from workbench.models import load
-from workbench.taxonomy.expand import clean_generation, expand, expansion_needs, row_seed
+from workbench.seeding import row_seed
+from workbench.taxonomy.expand import clean_generation, expand, expansion_needs
 
 
 def _frame():

@@ -120,6 +120,13 @@ def _generate(args) -> int:
     return 0
 
 
+def _require_new_columns(df, columns, source) -> None:
+    """Refuse to overwrite columns the input already has."""
+    clash = [c for c in columns if c in df.columns]
+    if clash:
+        raise WorkbenchError(f"{source}: already has column(s) {', '.join(clash)}; rename them first")
+
+
 def _progress_bar(desc: str):
     from tqdm import tqdm
 
@@ -279,9 +286,7 @@ def _classify(args) -> int:
     if args.label_col and args.label_col not in df.columns:
         raise WorkbenchError(f"{args.input}: no column '{args.label_col}'")
     d = args.dimension
-    clash = [c for c in (d, f"{d}_score", f"{d}_labels") if c in df.columns]
-    if clash:
-        raise WorkbenchError(f"{args.input}: already has column(s) {', '.join(clash)}; rename them first")
+    _require_new_columns(df, (d, f"{d}_score", f"{d}_labels"), args.input)
     name = args.model or profile.model_for("classifier" if method == "llm" else "sentence_encoder")
     role = get_spec(name).role
     if method == "llm" and role != "causal-lm" or method == "embedding" and role != "sentence-encoder":
@@ -380,9 +385,7 @@ def _dedup(args) -> int:
     from workbench.profiles import active_profile
 
     df = read_table(args.input, text_col=args.text_col)
-    clash = [c for c in ("simhash", "duplicate_of", "duplicate") if c in df.columns]
-    if clash:
-        raise WorkbenchError(f"{args.input}: already has column(s) {', '.join(clash)}; rename them first")
+    _require_new_columns(df, ("simhash", "duplicate_of", "duplicate"), args.input)
     bar, update = _progress_bar("fingerprinting")
     try:
         result = deduplicate(df[args.text_col].tolist(), tau=args.tau, shingle=args.shingle, n=args.ngram,

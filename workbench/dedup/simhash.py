@@ -97,7 +97,8 @@ def _char_chunk(texts: Sequence[str]) -> np.ndarray:
     # Dense codes over the chunk's alphabet (a lookup table, cheaper than sorting the code points).
     alphabet = np.flatnonzero(np.bincount(codepoints))
     if len(alphabet) >= 1 << 16:   # four 16-bit codes no longer fit one integer: hash window by window
-        return _generic_char_fallback(texts, out, long_)
+        out[long_] = _generic([texts[i] for i in long_], "char", WIDTH)
+        return out
     table = np.zeros(int(alphabet[-1]) + 1, dtype=np.uint64)
     table[alphabet] = np.arange(len(alphabet), dtype=np.uint64)
     codes = table[codepoints]
@@ -121,11 +122,6 @@ def _char_chunk(texts: Sequence[str]) -> np.ndarray:
     counts = sparse.csr_matrix((np.ones(len(inverse), dtype=np.float32), inverse, indptr),
                                shape=(len(long_), len(uniq)))
     out[long_] = _pack(np.asarray(counts @ bits), n_windows.astype(np.float64))
-    return out
-
-
-def _generic_char_fallback(texts, out, rows) -> np.ndarray:
-    out[rows] = _generic([texts[i] for i in rows], "char", WIDTH)
     return out
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from workbench import WorkbenchError
-from workbench.taxonomy.expand import row_seed
+from workbench.seeding import row_seed
 
 SIDES = ("aligned", "misaligned")
 CRITERIA = {

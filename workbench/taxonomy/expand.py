@@ -11,11 +11,11 @@ The prompt wording is ours (the papers give only the generator and sampling sett
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Callable
 
 from workbench import WorkbenchError
+from workbench.seeding import row_seed
 from workbench.taxonomy import dimension
 
 INSTRUCTION = (
@@ -24,12 +24,6 @@ INSTRUCTION = (
     "Examples from this domain:\n{examples}\n"
     "Reply with the new request only, on one line, different from the examples."
 )
-
-
-def row_seed(seed: int, domain: str, k: int, attempt: int) -> int:
-    """A sampling seed per generated row: the same inputs always give the same seed (and the same text)."""
-    digest = hashlib.sha256(f"{seed}|{domain}|{k}|{attempt}".encode()).digest()
-    return int.from_bytes(digest[:4], "big")
 
 
 def clean_generation(text: str) -> str:
