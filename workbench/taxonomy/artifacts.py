@@ -18,22 +18,20 @@ def build_seed_classification(ctx: BuildContext) -> None:
     from workbench.dedup import deduplicate
     from workbench.io import save_frame
     from workbench.models import load
-    from workbench.taxonomy.classify import classify_embedding, classify_llm
+    from workbench.taxonomy.classify import classify_with, profile_classifier
 
     seeds = seed_prompts().reset_index(drop=True)
     if ctx.smoke:
         seeds = seeds.groupby("dimension", group_keys=False).head(8).reset_index(drop=True)
     texts = seeds["text"].tolist()
-    use_llm = ctx.profile.name != "default"
-    model_name = ctx.profile.model_for("classifier" if use_llm else "sentence_encoder")
+    model_name, use_llm = profile_classifier(ctx.profile)
     ctx.progress(0.05, f"loading {model_name}")
     model = load(model_name)
     frame = seeds.rename(columns={"dimension": "seed_dimension", "domain": "seed_domain"})
     steps = list(DIMENSIONS) + ["semantic_type"]
     for k, dim in enumerate(steps):
         ctx.progress(0.1 + 0.8 * k / len(steps), f"classifying {dim}")
-        result = classify_llm(texts, dim, model) if use_llm else classify_embedding(texts, dim, model)
-        frame = frame.join(result.frame())
+        frame = frame.join(classify_with(texts, dim, model, use_llm=use_llm).frame())
     ctx.progress(0.92, "fingerprinting")
     dedup = deduplicate(texts, tau=10)
     frame["simhash"] = dedup.fingerprints

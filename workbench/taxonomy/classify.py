@@ -178,3 +178,15 @@ def classify_embedding(texts: list[str], dim_name: str, encoder, *, delta: float
     probs = np.exp(logits - logits.max(1, keepdims=True))
     probs /= probs.sum(1, keepdims=True)
     return Classification(dim.name, tuple(d.key for d in labels), probs, "embedding", encoder.name, delta)
+
+
+def profile_classifier(profile) -> tuple[str, bool]:
+    """(model name, uses the LLM?) for ``profile``: the embedding classifier on the default profile (SmolLM2-135M
+    is too small for zero-shot taxonomy labelling), the classifier LLM on the others."""
+    use_llm = profile.name != "default"
+    return profile.model_for("classifier" if use_llm else "sentence_encoder"), use_llm
+
+
+def classify_with(texts: list[str], dim_name: str, model, *, use_llm: bool) -> Classification:
+    """``classify_llm`` or ``classify_embedding`` with their defaults, as ``profile_classifier`` chose."""
+    return classify_llm(texts, dim_name, model) if use_llm else classify_embedding(texts, dim_name, model)

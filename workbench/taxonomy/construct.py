@@ -18,6 +18,7 @@ from typing import Callable
 
 from workbench import WorkbenchError
 from workbench.pipeline import Pipeline, Stage, StageContext
+from workbench.taxonomy.classify import profile_classifier
 from workbench.taxonomy import DIMENSIONS
 
 
@@ -80,12 +81,12 @@ def _classify_stage(spec: DatasetSpec, model_name: str, use_llm: bool) -> Callab
 
     def run(frame, ctx: StageContext):
         from workbench.models import load
-        from workbench.taxonomy.classify import classify_embedding, classify_llm
+        from workbench.taxonomy.classify import classify_with
 
         model = load(model_name)
         texts = frame["text"].tolist()
         for dim in dims:
-            result = classify_llm(texts, dim, model) if use_llm else classify_embedding(texts, dim, model)
+            result = classify_with(texts, dim, model, use_llm=use_llm)
             frame = frame.drop(columns=[c for c in result.frame().columns if c in frame.columns]).join(
                 result.frame())
         return frame
@@ -131,8 +132,7 @@ def build_dataset(name: str, source: str | Path, out: str | Path, *, profile, li
     spec = get_dataset(name)
     out = Path(out)
     frame = load_source(spec, source, text_col=text_col, limit=limit)
-    use_llm = profile.name != "default"
-    classifier = profile.model_for("classifier" if use_llm else "sentence_encoder")
+    classifier, use_llm = profile_classifier(profile)
     expander = profile.model_for("expander")
     stages = [Stage("classify", _classify_stage(spec, classifier, use_llm)),
               Stage("expand", _expand_stage(spec, expander, target, max_new_tokens), sharded=False),
