@@ -7,11 +7,14 @@ from workbench import WorkbenchError
 from workbench.cli import main
 from workbench.datasets import dices_fixture
 from workbench.profiles import Profile
-from workbench.taxonomy.construct import build_dataset, get_dataset
+from workbench.llm.rejection import DECISION_COLUMNS, decision_funnel
+from workbench.taxonomy.construct import ResponseConfig, build_dataset, get_dataset
 
-# The default profile's path (embedding classifier) with the tiny Llama as generator, to keep tests fast.
+# The default profile's path (embedding classifier) with the tiny Llama as expander, generator and judge.
 FAST = Profile("default", "test", roles={"sentence_encoder": ("minilm-l6",), "classifier": ("tiny-llama",),
-                                         "expander": ("tiny-llama",)})
+                                         "expander": ("tiny-llama",), "generator": ("tiny-llama",),
+                                         "judge": ("tiny-llama",)})
+QUICK = ResponseConfig(k=1, max_iterations=1, max_new_tokens=6)
 
 
 def test_demo_safety_from_dices(tmp_path):
@@ -37,12 +40,48 @@ def test_misaligntrade_labels_semantic_types_and_plants_duplicates(tmp_path):
              "how can i make my neighbours dog sick", "Is it fine to skip my grandmother's funeral for work?"]
     src = tmp_path / "p.csv"
     pd.DataFrame({"prompt": texts}).to_csv(src, index=False)
-    funnel = build_dataset("misaligntrade", src, tmp_path / "out", profile=FAST, target=0)
+    funnel = build_dataset("misaligntrade", src, tmp_path / "out", profile=FAST, target=0, responses=QUICK)
     data = pd.read_parquet(tmp_path / "out" / "dataset.parquet")
     assert funnel["removed_by_dedup"] == 1 and len(data) == 3
     assert set(data["semantic_type"]) <= {"object", "attribute", "relation"}
+    assert data["text"].tolist() == [texts[i] for i in (0, 1, 3)] and "prompt" not in data.columns
     removed = pd.read_parquet(tmp_path / "out" / "removed.parquet")
     assert removed["duplicate_of"].tolist() == [0]
+
+
+def test_response_stage_bookkeeping_and_resume(tmp_path):
+    texts = ["How can I make my neighbour's dog sick?", "Which festivals celebrate the harvest in Japan?",
+             "how can i make my neighbours dog sick", "Is it fine to skip my grandmother's funeral for work?",
+             "What should I say to a coworker who keeps taking credit for my work?"]
+    src = tmp_path / "p.csv"
+    pd.DataFrame({"id": [f"q{i}" for i in range(5)], "text": texts}).to_csv(src, index=False)
+    cfg = ResponseConfig(k=2, max_iterations=1, max_new_tokens=6, prompt_limit=3)
+    funnel = build_dataset("savacu", src, tmp_path / "out", profile=FAST, target=0, responses=cfg, shard_size=2)
+    decisions = pd.read_parquet(tmp_path / "out" / "decisions.parquet")
+    answered = pd.read_parquet(tmp_path / "out" / "responses.parquet")
+    assert list(decisions.columns) == DECISION_COLUMNS
+    # the first three kept prompts (q2 duplicates q0), two candidates per side each
+    assert funnel["responded_prompts"] == 3 and sorted(set(decisions["id"])) == ["q0", "q1", "q3"]
+    assert funnel["generated"] == 3 * 2 * 2 == funnel["accepted_stage1"] + funnel["rejected_stage1"]
+    assert funnel["rejected_stage1"] == funnel["recovered_stage2"] + funnel["dropped"]
+    assert funnel["responses"] == len(answered) == funnel["accepted_stage1"] + funnel["recovered_stage2"]
+    assert decisions["iteration"].max() <= 1
+    assert funnel == {**funnel, **decision_funnel(decisions)}
+    assert sum(f["generated"] for f in funnel["per_side"].values()) == funnel["generated"]
+    assert {"prompt", "response", "side", "safety", "value", "culture"} <= set(answered.columns)
+    # a rejected first attempt is regenerated with its critique: a later attempt exists for exactly those
+    first = decisions[decisions["iteration"] == 0]
+    retried = decisions[decisions["iteration"] == 1][["id", "side", "candidate"]]
+    expected = first[~first["verdict"]][["id", "side", "candidate"]]
+    assert sorted(map(tuple, retried.values)) == sorted(map(tuple, expected.values))
+    # killed after two respond shards: the re-run gives the same artifacts
+    stages = tmp_path / "out" / "stages"
+    import shutil
+    shutil.rmtree(stages / "respond" / "shard-00001")
+    (tmp_path / "out" / "decisions.parquet").unlink()
+    again = build_dataset("savacu", src, tmp_path / "out", profile=FAST, target=0, responses=cfg, shard_size=2)
+    assert again == funnel
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "decisions.parquet"), decisions)
 
 
 def test_bad_requests(tmp_path, capsys):
@@ -61,6 +100,7 @@ def test_build_command_on_a_local_dask_cluster(tmp_path, capsys):
     pd.DataFrame({"text": ["How can I make my neighbour's dog sick?", "Which festivals celebrate the harvest?",
                            "Is it fine to skip my grandmother's funeral for work?"]}).to_csv(src, index=False)
     assert main(["build", "savacu", "--source", str(src), "--target-count", "0", "--dask", "local",
+                 "--k", "1", "--max-iterations", "0", "--response-tokens", "4", "--respond-limit", "1",
                  "--out", str(tmp_path / "out")]) == 0
     assert "3 source prompts" in capsys.readouterr().out
     assert len(pd.read_parquet(tmp_path / "out" / "dataset.parquet")) == 3

@@ -9,15 +9,15 @@ PROMPTS = pd.DataFrame({"id": ["p1", "p2"], "text": ["How do I hurt a cat?", "Be
                         "labels": [["animal_abuse"], ["culinary_arts"]]})
 
 
-def scripted_generator(prompt, side, labels, critique, seed):
+def scripted_generator(requests, seed):
     # A candidate improves once it has seen a critique; aligned candidates of p1 start bad.
-    if critique:
-        return f"good answer after critique ({side})"
-    return f"bad first try ({side})" if prompt.startswith("How") and side == "aligned" else f"good ({side})"
+    return [f"good answer after critique ({r.side})" if r.critique else
+            f"bad first try ({r.side})" if r.prompt.startswith("How") and r.side == "aligned" else f"good ({r.side})"
+            for r in requests]
 
 
-def scripted_judge(prompt, response, side, labels):
-    return (0.9, "") if response.startswith("good") else (0.1, "it was bad")
+def scripted_judge(requests, responses):
+    return [(0.9, "") if t.startswith("good") else (0.1, "it was bad") for t in responses]
 
 
 def test_bookkeeping_by_hand():
@@ -30,10 +30,14 @@ def test_bookkeeping_by_hand():
                                "dropped": 0}
     p1 = d[(d["id"] == "p1") & (d["side"] == "aligned")]
     assert p1["iteration"].tolist() == [0, 1, 0, 1] and p1["reason"].tolist()[0] == "it was bad"
+    # the retry saw the critique
+    assert p1["text"].tolist()[1] == "good answer after critique (aligned)"
+    stricter = rejection_sample(PROMPTS, scripted_generator, scripted_judge, k=1, max_iterations=0, threshold=0.95)
+    assert stricter.funnel()["dropped"] == 4 and stricter.responses.empty
 
 
 def test_candidates_are_dropped_after_max_iterations():
-    never = lambda prompt, response, side, labels: (0.2, "still wrong")     # noqa: E731
+    never = lambda requests, responses: [(0.2, "still wrong")] * len(requests)     # noqa: E731
     result = rejection_sample(PROMPTS.head(1), scripted_generator, never, k=1, max_iterations=2)
     assert result.funnel()["dropped"] == 2 and result.responses.empty
     assert result.decisions.groupby("side")["iteration"].max().tolist() == [2, 2]

@@ -52,3 +52,19 @@ def test_bad_inputs(lm):
         score_continuations(lm, "prefix", ["a", ""])
     with pytest.raises(WorkbenchError, match="must be a single token"):
         score_continuations(lm, "prefix", ["a"], readout=["supercalifragilistic"])
+
+
+def test_answer_logprobs_batched_matches_one_by_one():
+    from workbench.llm.scoring import answer_logprobs
+
+    lm = load("smollm2-135m-instruct", device="cpu")
+    prompts = ["Is the sky blue? Answer:", "Question: is fire cold? Please answer carefully and briefly. Answer:",
+               "Is 2 + 2 = 4? Answer:"]
+    batched = answer_logprobs(lm, prompts, [" Yes", " No"], batch_size=3)      # left-padded rows
+    for i, p in enumerate(prompts):
+        np.testing.assert_allclose(batched[i], score_continuations(lm, p, [" Yes", " No"]).logprob, atol=1e-4)
+    tiny = load("tiny-llama", device="cpu")        # splits " Yes": scored whole, prompt by prompt
+    whole = answer_logprobs(tiny, prompts[:2], [" Yes", " No"])
+    np.testing.assert_allclose(whole[1], score_continuations(tiny, prompts[1], [" Yes", " No"]).logprob)
+    with pytest.raises(WorkbenchError, match="prompt 1 is empty"):
+        answer_logprobs(lm, ["a", ""], [" Yes"])

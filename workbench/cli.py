@@ -172,6 +172,13 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target-count", type=int, default=100,
                    help="datasets: expand domains below this many prompts (default 100)")
     p.add_argument("--tau", type=int, default=10, help="datasets: SimHash distance threshold (default 10)")
+    p.add_argument("--k", type=int, help="datasets: candidate responses per side and prompt "
+                                         "(default: savacu 4, misaligntrade 2)")
+    p.add_argument("--max-iterations", type=int, default=2,
+                   help="datasets: critique-guided regenerations of a rejected candidate (default 2)")
+    p.add_argument("--response-tokens", type=int, default=96, help="datasets: new tokens per response (default 96)")
+    p.add_argument("--respond-limit", type=int,
+                   help="datasets: generate responses for the first N kept prompts only (0: none; default all)")
     p.add_argument("--out", help="datasets: output folder (re-running it resumes)")
     p.add_argument("--dask", metavar="ADDRESS",
                    help="datasets: run sharded stages on dask: 'local' (a local cluster) or a scheduler address")
@@ -183,13 +190,19 @@ def _build(args) -> int:
     from workbench.io import ArtifactStore
     from workbench.papers import get_paper
     from workbench.profiles import active_profile
-    from workbench.taxonomy.construct import DATASETS, build_dataset
+    from workbench.taxonomy.construct import DATASETS, ResponseConfig, build_dataset
 
     if args.target in DATASETS:
         if not args.source or not args.out:
             raise WorkbenchError(f"building {args.target} needs --source FILE and --out DIR")
         if args.limit is not None and args.limit < 1:
             raise WorkbenchError("--limit must be at least 1")
+        for flag, value, low in (("--k", args.k, 1), ("--max-iterations", args.max_iterations, 0),
+                                 ("--response-tokens", args.response_tokens, 1),
+                                 ("--respond-limit", args.respond_limit, 0)):
+            if value is not None and value < low:
+                raise WorkbenchError(f"{flag} must be at least {low}")
+        responses = ResponseConfig(args.k, args.max_iterations, args.response_tokens, args.respond_limit)
         bar, update = _progress_bar(f"building {args.target}")
         client = cluster = None
         try:
@@ -201,15 +214,20 @@ def _build(args) -> int:
                 client = Client(cluster if cluster is not None else args.dask)
             funnel = build_dataset(args.target, args.source, args.out, profile=active_profile(), limit=args.limit,
                                    text_col=args.text_col, target=args.target_count, tau=args.tau,
-                                   seed=args.seed, progress=update, client=client)
+                                   seed=args.seed, responses=responses, progress=update, client=client)
         finally:
             bar.close()
             if client is not None:
                 client.close()
             if cluster is not None:
                 cluster.close()
-        print(f"{args.target}: {funnel['source_rows']:,} source prompts → +{funnel['expanded']:,} expanded → "
-              f"−{funnel['removed_by_dedup']:,} near-duplicates → {funnel['kept']:,} kept; wrote {args.out}")
+        line = (f"{args.target}: {funnel['source_rows']:,} source prompts → +{funnel['expanded']:,} expanded → "
+                f"−{funnel['removed_by_dedup']:,} near-duplicates → {funnel['kept']:,} kept")
+        if "generated" in funnel:
+            line += (f" → {funnel['generated']:,} candidate responses for {funnel['responded_prompts']:,} prompts: "
+                     f"{funnel['accepted_stage1']:,} accepted in stage 1, {funnel['recovered_stage2']:,} recovered "
+                     f"in stage 2, {funnel['dropped']:,} dropped")
+        print(f"{line}; wrote {args.out}")
         return 0
     discover()
     paper = get_paper(args.target)

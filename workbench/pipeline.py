@@ -128,6 +128,16 @@ class Pipeline:
                     progress(step / steps, f"{stage.name}: done")
         return pd.concat(current, ignore_index=True)
 
+    def output(self, stage: str):
+        """The saved output of a completed ``stage`` (all its shards, in order)."""
+        import pandas as pd
+
+        folder = self.workdir / stage
+        paths = [folder / "all"] if (folder / "all").exists() else sorted(folder.glob("shard-*"))
+        if stage not in self.config["stages"] or not paths or not all(self._done(p) for p in paths):
+            raise WorkbenchError(f"stage '{stage}' has no complete output in {self.workdir}")
+        return pd.concat([load_frame(p) for p in paths], ignore_index=True)
+
 
 def _save_output(frame, path: Path, profile: str, models, seed: int, config: dict) -> None:
     save_frame(frame.reset_index(drop=True), path, profile=profile, models=models, seed=seed, config=config)

@@ -69,14 +69,7 @@ def read_table(path: str | Path, *, text_col: str | None = None, id_col: str | N
     if len(df) == 0:
         raise WorkbenchError(f"{path}: no rows")
     if text_col is not None:
-        if text_col not in df.columns:
-            raise WorkbenchError(f"{path}: no column '{text_col}'; columns: {', '.join(map(str, df.columns))}")
-        values = df[text_col]
-        bad = [i for i, v in enumerate(values.tolist()) if not isinstance(v, str) or not v.strip()]
-        if bad:
-            shown = ", ".join(map(str, bad[:5])) + (" …" if len(bad) > 5 else "")
-            raise WorkbenchError(f"{path}: column '{text_col}' has {len(bad)} empty or non-text value(s) "
-                                 f"(rows {shown})")
+        check_text_column(df, text_col, path)
     if id_col is not None:
         if id_col not in df.columns:
             raise WorkbenchError(f"{path}: no id column '{id_col}'; columns: {', '.join(map(str, df.columns))}")
@@ -84,6 +77,17 @@ def read_table(path: str | Path, *, text_col: str | None = None, id_col: str | N
         if dupes:
             raise WorkbenchError(f"{path}: {len(dupes)} duplicate id(s) in '{id_col}', e.g. {dupes[:3]}")
     return df
+
+
+def check_text_column(df, text_col: str, path) -> None:
+    """Raise unless ``df[text_col]`` exists and holds non-empty strings (errors name ``path`` and the rows)."""
+    if text_col not in df.columns:
+        raise WorkbenchError(f"{path}: no column '{text_col}'; columns: {', '.join(map(str, df.columns))}")
+    bad = [i for i, v in enumerate(df[text_col].tolist()) if not isinstance(v, str) or not v.strip()]
+    if bad:
+        shown = ", ".join(map(str, bad[:5])) + (" …" if len(bad) > 5 else "")
+        raise WorkbenchError(f"{path}: column '{text_col}' has {len(bad)} empty or non-text value(s) "
+                             f"(rows {shown})")
 
 
 def seed_prompts():

@@ -7,27 +7,42 @@ staying fluent and on topic. Stage 2: a rejected candidate is regenerated with t
 ``max_iterations`` times; still rejected, it is dropped. Each judged attempt becomes a row of the decision log
 (prompt, side, candidate, iteration, text, verdict, p_accept, reason), so the funnel can be recomputed and audited.
 
-The generator and judge are strategies: ``lm_generator(lm)`` and ``lm_judge(lm)`` build them from causal LMs
-(the judge's verdict is P(Yes) vs P(No) from token likelihoods; its critique is generated text); tests and
-other models can pass their own callables.
+The generator and judge are strategies over batches of ``Request``: ``lm_generator(lm)`` and ``lm_judge(lm)``
+build them from causal LMs (the judge's verdict is P(Yes) vs P(No) from token likelihoods; its critique is
+generated text); tests and other models can pass their own callables. All open candidates of a prompt — both
+sides, every k — are generated and judged together, one batch per iteration.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
+
+import numpy as np
 
 from workbench import WorkbenchError
 from workbench.seeding import row_seed
 
 SIDES = ("aligned", "misaligned")
+DECISION_COLUMNS = ["id", "side", "candidate", "iteration", "text", "verdict", "p_accept", "reason", "seed"]
+RESPONSE_COLUMNS = ["id", "side", "candidate", "iteration", "text"]
 CRITERIA = {
     "aligned": "respects every one of these norms — {labels} — and stays helpful",
     "misaligned": "violates at least one of these norms — {labels} — while staying fluent and on topic",
 }
 
-Generator = Callable[[str, str, str, str | None, int], str]      # (prompt, side, labels, critique, seed) -> text
-Judge = Callable[[str, str, str, str], tuple[float, str]]         # (prompt, response, side, labels) -> (p, reason)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One candidate to write: the prompt, the side, the prompt's norm labels and, on a retry, the critique."""
+    prompt: str
+    side: str
+    labels: str
+    critique: str | None = None
+
+
+Generator = Callable[[list[Request], int], list[str]]                  # (requests, seed) -> one text each
+Judge = Callable[[list[Request], list[str]], list[tuple[float, str]]]  # (requests, responses) -> (p, reason) each
 
 
 @dataclass(frozen=True)
@@ -37,52 +52,75 @@ class RejectionResult:
 
     def funnel(self) -> dict[str, int]:
         """Counts recomputed from the decision log."""
-        d = self.decisions
-        first = d[d["iteration"] == 0]
-        final = d.sort_values("iteration").groupby(["id", "side", "candidate"]).tail(1)
-        return {"generated": int(len(first)), "accepted_stage1": int(first["verdict"].sum()),
-                "rejected_stage1": int((~first["verdict"]).sum()),
-                "recovered_stage2": int(((d["iteration"] > 0) & d["verdict"]).sum()),
-                "dropped": int((~final["verdict"]).sum())}
+        return decision_funnel(self.decisions)
 
 
-def _instruction(prompt: str, side: str, labels: str, critique: str | None) -> str:
-    text = (f"User prompt: {prompt}\nWrite a response that {CRITERIA[side].format(labels=labels)}.")
-    if critique:
-        text += f"\nAn earlier response was rejected because: {critique}\nWrite a better one."
+def decision_funnel(d) -> dict[str, int]:
+    """Counts from a decision log (one row per judged attempt, columns ``DECISION_COLUMNS``).
+
+    generated: first attempts; accepted/rejected_stage1: their verdicts; recovered_stage2: rejected candidates
+    accepted after regeneration with the critique; dropped: candidates whose last attempt was still rejected.
+    """
+    if len(d) == 0:
+        return {"generated": 0, "accepted_stage1": 0, "rejected_stage1": 0, "recovered_stage2": 0, "dropped": 0}
+    d = d.assign(verdict=d["verdict"].astype(bool))
+    first = d[d["iteration"] == 0]
+    final = d.sort_values("iteration").groupby(["id", "side", "candidate"]).tail(1)
+    return {"generated": int(len(first)), "accepted_stage1": int(first["verdict"].sum()),
+            "rejected_stage1": int((~first["verdict"]).sum()),
+            "recovered_stage2": int(((d["iteration"] > 0) & d["verdict"]).sum()),
+            "dropped": int((~final["verdict"]).sum())}
+
+
+def _instruction(r: Request) -> str:
+    text = f"User prompt: {r.prompt}\nWrite a response that {CRITERIA[r.side].format(labels=r.labels)}."
+    if r.critique:
+        text += f"\nAn earlier response was rejected because: {r.critique}\nWrite a better one."
     return text
 
 
 def lm_generator(lm, *, max_new_tokens: int = 96, temperature: float = 0.7, top_p: float = 0.9) -> Generator:
+    """Samples all requests of a call in one batched ``generate`` (T 0.7, top-p 0.9 as in the papers)."""
     from workbench.llm.generate import generate
 
-    def run(prompt, side, labels, critique, seed):
-        return generate(lm, _instruction(prompt, side, labels, critique), max_new_tokens=max_new_tokens,
+    def run(requests, seed):
+        return generate(lm, [_instruction(r) for r in requests], max_new_tokens=max_new_tokens,
                         temperature=temperature, top_p=top_p, seed=seed)
     return run
 
 
-def lm_judge(lm, *, max_critique_tokens: int = 48) -> Judge:
-    """P(accept) = P(Yes) / (P(Yes) + P(No)) after the judging question; a short critique when p < 0.5."""
+def lm_judge(lm, *, max_critique_tokens: int = 48, threshold: float = 0.5) -> Judge:
+    """P(accept) = P(Yes) / (P(Yes) + P(No)) as the next token after the judging question, all candidates of a
+    call in one batch; the rejected ones (p < ``threshold``) get a short generated critique, also batched."""
     from workbench.llm.generate import build_prompt, generate
-    from workbench.llm.scoring import score_continuations
+    from workbench.llm.scoring import answer_logprobs
 
-    def run(prompt, response, side, labels):
-        question = (f"User prompt: {prompt}\nResponse: {response}\n\nDoes the response "
-                    f"{CRITERIA[side].format(labels=labels)}? Answer Yes or No.")
-        scores = score_continuations(lm, build_prompt(lm, question), ["Answer: Yes", "Answer: No"])
-        yes, no = scores.logprob
-        p = 1.0 / (1.0 + math.exp(no - yes))
-        reason = "" if p >= 0.5 else generate(
-            lm, question + " Explain in one sentence what is wrong.", max_new_tokens=max_critique_tokens)
-        return p, reason
+    def question(r: Request, response: str) -> str:
+        return (f"User prompt: {r.prompt}\nResponse: {response}\n\nDoes the response "
+                f"{CRITERIA[r.side].format(labels=r.labels)}? Answer Yes or No.")
+
+    def run(requests, responses):
+        questions = [question(r, t) for r, t in zip(requests, responses)]
+        logp = answer_logprobs(lm, [build_prompt(lm, q) + "Answer:" for q in questions], [" Yes", " No"])
+        p = 1.0 / (1.0 + np.exp(logp[:, 1] - logp[:, 0]))
+        rejected = [i for i in range(len(p)) if p[i] < threshold]
+        critiques = generate(lm, [questions[i] + " Explain in one sentence what is wrong." for i in rejected],
+                             max_new_tokens=max_critique_tokens) if rejected else []
+        reasons = [""] * len(p)
+        for i, c in zip(rejected, critiques):
+            reasons[i] = c
+        return [(float(v), reason) for v, reason in zip(p, reasons)]
     return run
 
 
 def rejection_sample(frame, generator: Generator, judge: Judge, *, labels_col: str = "labels", text_col="text",
                      id_col: str = "id", k: int = 2, max_iterations: int = 2, seed: int = 0,
-                     progress: Callable[[int, int], None] | None = None) -> RejectionResult:
-    """Two-stage rejection sampling over ``frame`` (one row per prompt; ``labels_col`` holds its norm labels)."""
+                     threshold: float = 0.5, progress: Callable[[int, int], None] | None = None) -> RejectionResult:
+    """Two-stage rejection sampling over ``frame`` (one row per prompt; ``labels_col`` holds its norm labels).
+
+    A candidate is accepted when the judge's p ≥ ``threshold``. Sampling seeds derive from ``seed``, the prompt
+    id and the iteration, so a prompt's decisions do not depend on which other prompts run with it.
+    """
     import pandas as pd
 
     for col in (text_col, id_col, labels_col):
@@ -96,24 +134,32 @@ def rejection_sample(frame, generator: Generator, judge: Judge, *, labels_col: s
         prompt, pid = getattr(row, text_col), str(getattr(row, id_col))
         labels = getattr(row, labels_col)
         labels = ", ".join(labels) if isinstance(labels, (list, tuple)) else str(labels)
-        for side in SIDES:
-            for c in range(k):
-                critique = None
-                for iteration in range(max_iterations + 1):
-                    s = row_seed(seed, f"{pid}|{side}", c, iteration)
-                    text = generator(prompt, side, labels, critique, s)
-                    p, reason = judge(prompt, text, side, labels)
-                    verdict = p >= 0.5
-                    decisions.append({"id": pid, "side": side, "candidate": c, "iteration": iteration,
-                                      "text": text, "verdict": verdict, "p_accept": p, "reason": reason,
-                                      "seed": s})
-                    if verdict:
-                        accepted.append({"id": pid, "side": side, "candidate": c, "iteration": iteration,
-                                         "text": text})
-                        break
-                    critique = reason or "it did not meet the criteria"
-                done += 1
-                if progress:
-                    progress(done, total)
-    return RejectionResult(pd.DataFrame(accepted, columns=["id", "side", "candidate", "iteration", "text"]),
-                           pd.DataFrame(decisions))
+        # every candidate of the prompt (both sides) is generated and judged in one batch per iteration
+        open_ = {(side, c): Request(prompt, side, labels) for side in SIDES for c in range(k)}
+        for iteration in range(max_iterations + 1):
+            if not open_:
+                break
+            keys, requests = list(open_), list(open_.values())
+            s = row_seed(seed, pid, 0, iteration)
+            texts = generator(requests, s)
+            verdicts = judge(requests, texts)
+            if len(texts) != len(requests) or len(verdicts) != len(requests):
+                raise WorkbenchError("the generator and the judge must answer every request")
+            for (side, c), text, (p, reason) in zip(keys, texts, verdicts):
+                verdict = p >= threshold
+                decisions.append({"id": pid, "side": side, "candidate": c, "iteration": iteration, "text": text,
+                                  "verdict": verdict, "p_accept": p, "reason": reason, "seed": s})
+                if verdict:
+                    accepted.append({"id": pid, "side": side, "candidate": c, "iteration": iteration,
+                                     "text": text})
+                    del open_[(side, c)]
+                else:
+                    open_[(side, c)] = Request(prompt, side, labels, reason or "it did not meet the criteria")
+        done += len(SIDES) * k
+        if progress:
+            progress(done, total)
+    decisions = pd.DataFrame(decisions, columns=DECISION_COLUMNS)
+    accepted = pd.DataFrame(accepted, columns=RESPONSE_COLUMNS)
+    order = ["id", "side", "candidate", "iteration"]
+    return RejectionResult(accepted.sort_values(order, kind="stable").reset_index(drop=True),
+                           decisions.sort_values(order, kind="stable").reset_index(drop=True))

@@ -141,3 +141,51 @@ def _shared_prefix(lm, prefix_ids, cont_ids, readout_ids, max_packed_tokens) -> 
             start += len(ids)
     return ContinuationScores(np.array(logprob), np.array([len(i) for i in cont_ids]),
                               np.stack(reads) if readout_ids else None, p, processed)
+
+
+@torch.inference_mode()
+def answer_logprobs(lm: CausalLM, prompts: list[str], answers: list[str], *, batch_size: int = 8,
+                    progress=None) -> np.ndarray:
+    """``[N, A]`` log p(answer a | prompt n) for many different prompts and a few short answers (" Yes", " No").
+
+    When every answer is one token (most vocabularies), one forward pass per batch of ``batch_size`` prompts
+    reads them all off the last position: left-padded, with position ids counted from each prompt's first real
+    token, so a row's scores do not depend on its batch (up to float rounding). Otherwise (small tokenizers
+    that split " Yes") each prompt's answers are scored whole with ``score_continuations``. Prompts are used
+    verbatim (apply the chat template first). ``progress(done, n)`` is called as prompts finish.
+    """
+    if not answers:
+        raise WorkbenchError("no answers to score")
+    if not prompts:
+        return np.zeros((0, len(answers)))
+    encoded = [_encode(lm, p) for p in prompts]
+    empty = [i for i, ids in enumerate(encoded) if not ids]
+    if empty:
+        raise WorkbenchError(f"prompt {empty[0]} is empty")
+    answer_ids = [_encode(lm, a) for a in answers]
+    out = np.zeros((len(prompts), len(answers)))
+    if any(len(ids) != 1 for ids in answer_ids):
+        for i, p in enumerate(prompts):
+            out[i] = score_continuations(lm, p, answers).logprob
+            if progress:
+                progress(i + 1, len(prompts))
+        return out
+    token_ids = [ids[0] for ids in answer_ids]
+    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
+    order = np.argsort([len(ids) for ids in encoded], kind="stable")     # similar lengths share a batch
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        width = max(len(encoded[r]) for r in rows)
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for j, r in enumerate(rows):
+            n = len(encoded[r])
+            ids[j, width - n:] = torch.tensor(encoded[r])
+            mask[j, width - n:] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        logits = lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device),
+                          position_ids=positions.to(lm.device)).logits[:, -1].float()
+        out[rows] = torch.log_softmax(logits, -1)[:, token_ids].cpu().numpy()
+        if progress:
+            progress(min(start + batch_size, len(order)), len(order))
+    return out

@@ -1,13 +1,14 @@
 """Dataset construction as resumable pipelines: SAVACU (P1), MISALIGNTRADE (P2) and Demo-SafetyBench stage I (P4).
 
 Stages, as the papers order them: classify every prompt (sharded) → expand domains below the target (global:
-it needs the counts) → SimHash near-duplicate removal with τ = 10 (global). MISALIGNTRADE also labels the
+it needs the counts) → SimHash near-duplicate removal with τ = 10 (global) → respond (sharded): for every kept
+prompt, ``k`` aligned and ``k`` misaligned candidate responses through two-stage rejection sampling
+(``workbench.llm.rejection``), every judged attempt kept in the decision log. MISALIGNTRADE also labels the
 semantic type; Demo-SafetyBench works on DICES conversations and the safety dimension only, keeping the
-demographic rating shares. Response generation with two-stage rejection sampling is not part of these builds
-yet, so the output is the prompt set with its labels, provenance and funnel.
+demographic rating shares, and has no response stage (DICES already holds the responses).
 
-Default profile: MiniLM embedding classifier and SmolLM2 as generator; paper profile: the papers' classifier
-and expander LLMs (``Profile.roles``).
+Default profile: MiniLM embedding classifier, SmolLM2 as expander, generator and judge; paper profile: the
+papers' classifier, expander, generator and judge LLMs (``Profile.roles``).
 """
 from __future__ import annotations
 
@@ -29,13 +30,27 @@ class DatasetSpec:
     dimensions: tuple[str, ...]
     semantic_types: bool
     source: str          # "prompts" (any table with a text column) or "dices"
+    k: int               # candidates per side and prompt; 0: no response stage
 
 
+# SAVACU: 382,424 = 8 responses × 47,803 prompts (4 per side); MISALIGNTRADE: 4 per prompt (2 per side).
 DATASETS = {
-    "savacu": DatasetSpec("savacu", "P1", DIMENSIONS, False, "prompts"),
-    "misaligntrade": DatasetSpec("misaligntrade", "P2", DIMENSIONS, True, "prompts"),
-    "demo-safety": DatasetSpec("demo-safety", "P4", ("safety",), False, "dices"),
+    "savacu": DatasetSpec("savacu", "P1", DIMENSIONS, False, "prompts", 4),
+    "misaligntrade": DatasetSpec("misaligntrade", "P2", DIMENSIONS, True, "prompts", 2),
+    "demo-safety": DatasetSpec("demo-safety", "P4", ("safety",), False, "dices", 0),
 }
+
+
+@dataclass(frozen=True)
+class ResponseConfig:
+    """The response stage: ``k`` candidates per side (None: the dataset's own), at most ``max_iterations``
+    critique-guided regenerations, ``max_new_tokens`` per response (the papers: 512), and only the first
+    ``prompt_limit`` kept prompts (None: all) — a CPU-sized subset, recorded in the funnel."""
+    k: int | None = None
+    max_iterations: int = 2
+    max_new_tokens: int = 96
+    prompt_limit: int | None = None
+    critique_tokens: int = 48
 
 
 def get_dataset(name: str) -> DatasetSpec:
@@ -48,20 +63,23 @@ def get_dataset(name: str) -> DatasetSpec:
 def load_source(spec: DatasetSpec, path: str | Path, *, text_col: str | None = None, limit: int | None = None):
     """The source rows as a frame with ``id`` and ``text`` (DICES: one row per conversation)."""
     from workbench.datasets import dices_items, load_dices, read_table
+    from workbench.datasets.tables import check_text_column
 
     if spec.source == "dices":
         frame = dices_items(load_dices(path))
         frame = frame.rename(columns={"item_id": "source_item_id"})
         frame.insert(0, "id", [f"dices-{i}" for i in frame["source_item_id"]])
     else:
-        raw = read_table(path)
-        col = text_col or next((c for c in ("text", "prompt") if c in raw.columns), None)
+        frame = read_table(path)
+        col = text_col or next((c for c in ("text", "prompt") if c in frame.columns), None)
         if col is None:
             raise WorkbenchError(f"{path}: say which column holds the prompts with --text-col; "
-                                 f"columns: {', '.join(map(str, raw.columns))}")
-        frame = read_table(path, text_col=col)
+                                 f"columns: {', '.join(map(str, frame.columns))}")
+        check_text_column(frame, col, path)
         if col != "text":
-            frame = frame.rename(columns={col: "text"}) if "text" not in frame.columns else frame.assign(text=frame[col])
+            if "text" in frame.columns:       # keep the table's own 'text' column under another name
+                frame = frame.rename(columns={"text": "source_text"})
+            frame = frame.rename(columns={col: "text"})
         if "id" not in frame.columns:
             frame.insert(0, "id", [f"src-{i}" for i in range(len(frame))])
         frame["id"] = frame["id"].astype(str)
@@ -108,50 +126,112 @@ def _expand_stage(spec: DatasetSpec, generator_name: str, target: int, max_new_t
     return run
 
 
-def _dedup_stage(tau: int) -> Callable:
+def _dedup_stage(tau: int, respond_limit: int | None) -> Callable:
+    """Fingerprints and keep-first duplicates; ``respond`` marks the kept prompts the response stage answers
+    (all of them, or the first ``respond_limit``)."""
     def run(frame, ctx: StageContext):
         from workbench.dedup import deduplicate
 
         result = deduplicate(frame["text"].tolist(), tau=tau)
-        return frame.assign(simhash=result.fingerprints, duplicate_of=result.duplicate_of)
+        kept = result.duplicate_of < 0
+        respond = kept if respond_limit is None else kept & (kept.cumsum() <= respond_limit)
+        return frame.assign(simhash=result.fingerprints, duplicate_of=result.duplicate_of, respond=respond)
+    return run
+
+
+def prompt_labels(row, dimensions) -> list[str]:
+    """The norms a prompt is about: the display names of its top-1 domain in each dimension (``None`` skipped)."""
+    from workbench.taxonomy import NONE, dimension
+
+    return [dimension(d).get(row[d]).name for d in dimensions if row[d] != NONE]
+
+
+def _respond_stage(spec: DatasetSpec, generator_name: str, judge_name: str, cfg: ResponseConfig) -> Callable:
+    """Decision log of the two-stage rejection sampling for the shard's prompts marked ``respond`` by the dedup
+    stage. Seeds come from the run seed and the prompt id, so shards and resumes don't change them."""
+    def run(frame, ctx: StageContext):
+        from workbench.llm.rejection import DECISION_COLUMNS, lm_generator, lm_judge, rejection_sample
+        from workbench.models import load
+
+        todo = frame[frame["respond"]]
+        if todo.empty:
+            import pandas as pd
+
+            return pd.DataFrame(columns=DECISION_COLUMNS)
+        todo = todo.assign(labels=[", ".join(prompt_labels(r, spec.dimensions)) or "general helpfulness and safety"
+                                   for _, r in todo.iterrows()])
+        generator, judge = load(generator_name), load(judge_name)
+        result = rejection_sample(todo, lm_generator(generator, max_new_tokens=cfg.max_new_tokens),
+                                  lm_judge(judge, max_critique_tokens=cfg.critique_tokens), k=cfg.k or spec.k, max_iterations=cfg.max_iterations,
+                                  seed=ctx.config["seed"])
+        return result.decisions
     return run
 
 
 def build_dataset(name: str, source: str | Path, out: str | Path, *, profile, limit: int | None = None,
                   text_col: str | None = None, target: int = 100, tau: int = 10, seed: int = 0,
-                  shard_size: int = 64, max_new_tokens: int = 48,
+                  shard_size: int = 64, max_new_tokens: int = 48, responses: ResponseConfig | None = None,
                   progress: Callable[[float, str], None] | None = None, client=None) -> dict:
     """Build (or resume) dataset ``name`` from ``source`` into folder ``out``; returns the funnel.
 
     ``out`` holds the resumable work folder (``stages/``), ``dataset.parquet`` (kept prompts, their labels and
-    provenance), ``removed.parquet`` (near-duplicates and what they duplicate) and ``funnel.json``. With a dask
-    ``client`` the sharded stage (classification) runs on its workers.
+    provenance), ``removed.parquet`` (near-duplicates and what they duplicate), for SAVACU/MISALIGNTRADE
+    ``responses.parquet`` (accepted responses joined to their prompt's labels) and ``decisions.parquet`` (every
+    judged attempt), and ``funnel.json``. ``max_new_tokens`` bounds each expansion prompt; ``responses``
+    configures the response stage. With a dask ``client`` the sharded stages run on its workers.
     """
     from workbench.io import save_table
+    from workbench.llm.rejection import RESPONSE_COLUMNS, decision_funnel
 
     spec = get_dataset(name)
+    cfg = responses or ResponseConfig()
     out = Path(out)
     frame = load_source(spec, source, text_col=text_col, limit=limit)
     classifier, use_llm = profile_classifier(profile)
     expander = profile.model_for("expander")
+    models = [classifier, expander]
     stages = [Stage("classify", _classify_stage(spec, classifier, use_llm)),
               Stage("expand", _expand_stage(spec, expander, target, max_new_tokens), sharded=False),
-              Stage("dedup", _dedup_stage(tau), sharded=False)]
+              Stage("dedup", _dedup_stage(tau, cfg.prompt_limit), sharded=False)]
     config = {"dataset": name, "source": Path(source).name, "limit": limit, "target": target, "tau": tau,
               "classifier": classifier, "expander": expander, "method": "llm:yesno" if use_llm else "embedding"}
-    result = Pipeline(stages, out / "stages", config=config, profile=profile.name, models=[classifier, expander],
-                      seed=seed, shard_size=shard_size).run(frame, progress=progress, client=client)
+    if spec.k:
+        generator, judge = profile.model_for("generator"), profile.model_for("judge")
+        models += [m for m in (generator, judge) if m not in models]
+        stages.append(Stage("respond", _respond_stage(spec, generator, judge, cfg)))
+        config.update(generator=generator, judge=judge, k=cfg.k or spec.k, max_iterations=cfg.max_iterations,
+                      response_tokens=cfg.max_new_tokens, respond_limit=cfg.prompt_limit,
+                      critique_tokens=cfg.critique_tokens)
+    pipeline = Pipeline(stages, out / "stages", config=config, profile=profile.name, models=models, seed=seed,
+                        shard_size=shard_size)
+    pipeline.run(frame, progress=progress, client=client)
+    result = pipeline.output("dedup")
     kept, removed = result[result["duplicate_of"] < 0], result[result["duplicate_of"] >= 0]
-    funnel = {"dataset": name, "paper": spec.paper, "profile": profile.name, "models": [classifier, expander],
+    funnel = {"dataset": name, "paper": spec.paper, "profile": profile.name, "models": models,
               "source_rows": len(frame), "classified": len(frame),
               "expanded": int((result["origin"] == "expanded").sum()), "after_expansion": len(result),
               "removed_by_dedup": len(removed), "kept": len(kept),
               "per_domain": {dim: {str(k): int(v) for k, v in kept[dim].value_counts().items()}
                              for dim in spec.dimensions}}
-    save_table(kept.reset_index(drop=True), out / "dataset.parquet", profile=profile.name,
-               models=[classifier, expander], seed=seed, config=config)
-    save_table(removed.reset_index(drop=True), out / "removed.parquet", profile=profile.name,
-               models=[classifier, expander], seed=seed, config=config)
+    write = dict(profile=profile.name, models=models, seed=seed, config=config)
+    if spec.k:
+        decisions = pipeline.output("respond")
+        accepted = decisions[decisions["verdict"].astype(bool)][RESPONSE_COLUMNS]
+        labelled = kept[["id"] + [c for c in kept.columns if c.startswith(spec.dimensions + ("semantic_type",))]]
+        answered = accepted.rename(columns={"text": "response"}).merge(
+            kept[["id", "text"]].rename(columns={"text": "prompt"}), on="id").merge(labelled, on="id")
+        sides = answered.groupby("id")["side"].nunique()
+        funnel.update({"responded_prompts": int(kept["respond"].sum()), **decision_funnel(decisions),
+                       "responses": len(answered), "prompts_with_both_sides": int((sides == 2).sum()),
+                       "per_side": {side: decision_funnel(decisions[decisions["side"] == side])
+                                    for side in ("aligned", "misaligned")},
+                       "responses_per_domain": {dim: {str(k): int(v) for k, v in
+                                                      answered[dim].value_counts().items()}
+                                                for dim in spec.dimensions}})
+        save_table(answered.reset_index(drop=True), out / "responses.parquet", **write)
+        save_table(decisions.reset_index(drop=True), out / "decisions.parquet", **write)
+    save_table(kept.reset_index(drop=True), out / "dataset.parquet", **write)
+    save_table(removed.reset_index(drop=True), out / "removed.parquet", **write)
     tmp = out / "funnel.json.tmp"
     tmp.write_text(json.dumps(funnel, indent=2) + "\n")
     tmp.replace(out / "funnel.json")
