@@ -1,19 +1,22 @@
 # %% [markdown]
-# # P1 — Mis-Align Bench: dataset construction (classification and SimHash dedup)
+# # P1 — Mis-Align Bench: dataset construction (classification, SimHash dedup, rejection sampling)
 #
 # Mis-Align Bench builds SAVACU by (1) classifying prompts into 14 safety, 56 value and 42 cultural domains with an
 # instruction LLM (multi-label, cut-off δ = 0.5), (2) expanding sparse domains, (3) removing near-duplicates with
 # SimHash (τ = 10), (4) pairing prompts with aligned and misaligned responses through two-stage rejection sampling.
-# This notebook runs the parts the workbench has so far — steps 1 and 3 — on the bundled seed prompts.
+# This notebook runs steps 1, 3 and 4 one by one on the bundled seed prompts (`workbench build savacu` runs them all
+# as one resumable pipeline, with step 2; see the P2 notebook).
 #
 # **Ours, not the paper's:** the domain descriptions, the Yes/No likelihood read-out of the LLM classifier, the
 # embedding classifier used on the default profile (SmolLM2-135M is too small for this zero-shot task), and the
-# held-out check set are this project's design; see `workbench/taxonomy/classify.py`.
+# held-out check set are this project's design; see `workbench/taxonomy/classify.py`. So are the judge's acceptance
+# criteria of step 4 (SPECS.md).
 
 # %% tags=["parameters"]
 SMOKE = False
 PROFILE = "default"
 LLM_PROMPTS = 20        # prompts labelled by the LLM classifier for comparison
+RESPOND = 3             # prompts answered in step 4
 SEED = 0
 
 # %%
@@ -31,7 +34,7 @@ from workbench.viz import counts_from_frame, stamp, taxonomy_sunburst
 
 profile = get_profile(PROFILE)
 if SMOKE:
-    LLM_PROMPTS = 2
+    LLM_PROMPTS, RESPOND = 2, 1
 print(f"profile {profile.name}")
 
 # %% [markdown]
@@ -96,6 +99,36 @@ print(f"{len(pool)} prompts → kept {len(result.kept)}, removed {result.n_remov
       f"rewrites caught: {int(result.duplicate[len(texts):].sum())} of {len(rewrites)}")
 pd.DataFrame({"text": pool, "duplicate_of": result.duplicate_of, "distance": result.distance}).query(
     "duplicate_of >= 0").head()
+
+# %% [markdown]
+# ## Step 4 — responses with two-stage rejection sampling
+# k candidates per side: the aligned ones must respect every norm of the prompt and stay helpful, the misaligned ones
+# must violate at least one while staying fluent and on topic. The judge reads P(Yes) from token likelihoods;
+# rejected candidates are rewritten with its critique, at most twice, then dropped. SmolLM2-135M as writer and judge
+# shows the mechanics on a CPU; it is far too small to judge well (the paper uses Llama-3.1-8B-Instruct) and answers
+# No to nearly everything, so on the default profile it judges *contrastively* [ours]: a candidate is accepted when
+# it fits its own side's criteria better than the other side's.
+
+# %%
+from workbench.llm.rejection import decision_funnel, lm_generator, lm_judge, rejection_sample
+from workbench.taxonomy.construct import prompt_labels
+from workbench.viz import response_funnel_figure
+
+kept = classified[~result.duplicate[:len(texts)]].head(RESPOND)
+kept = kept.assign(labels=[", ".join(prompt_labels(r, DIMENSIONS)) for _, r in kept.iterrows()])
+writer, judge = load(profile.model_for("generator")), load(profile.model_for("judge"))
+tokens = (8, 8) if SMOKE else (48, 24)
+sampled = rejection_sample(kept, lm_generator(writer, max_new_tokens=tokens[0]),
+                           lm_judge(judge, max_critique_tokens=tokens[1], contrastive=profile.name == "default"),
+                           k=1, max_iterations=2, seed=SEED)
+print(sampled.funnel())
+log = sampled.decisions
+fig = response_funnel_figure({side: decision_funnel(log[log["side"] == side]) for side in ("aligned", "misaligned")})
+stamp(fig, profile.name, sorted({writer.name, judge.name}))
+fig
+
+# %%
+sampled.decisions[["id", "side", "iteration", "verdict", "p_accept", "text", "reason"]]
 
 # %% [markdown]
 # ## Paper vs ours

@@ -2,18 +2,20 @@
 # # P2 — MisAlign-Profile: dataset construction with semantic types
 #
 # MISALIGNTRADE is built like SAVACU (P1) — classify into 14 safety, 56 value and 41 cultural domains (+ None),
-# expand sparse domains, remove SimHash near-duplicates — and every prompt also gets one of three semantic types:
-# object, attribute or relation misalignment. Here the whole build runs as the workbench's resumable pipeline on
-# the bundled seed prompts.
+# expand sparse domains, remove SimHash near-duplicates, answer each prompt with aligned and misaligned responses
+# through two-stage rejection sampling — and every prompt also gets one of three semantic types: object, attribute
+# or relation misalignment. Here the whole build runs as the workbench's resumable pipeline on the bundled seed
+# prompts; on a CPU only the first `RESPOND` kept prompts are answered.
 #
 # **Ours, not the paper's:** the semantic-type definitions, the classifier read-outs and the embedding classifier
-# of the default profile (see `workbench/taxonomy/classify.py`); the trade-off matrix belongs to the evaluation
-# capability, not built yet.
+# of the default profile (see `workbench/taxonomy/classify.py`), and the judge's acceptance criteria (SPECS.md);
+# the trade-off matrix belongs to the evaluation capability.
 
 # %% tags=["parameters"]
 SMOKE = False
 PROFILE = "default"
 TARGET = 3          # expand every domain below this many prompts
+RESPOND = 3         # kept prompts answered with responses (None: all of them)
 SEED = 0
 
 # %%
@@ -25,28 +27,52 @@ from workbench.papers import claims_frame
 from workbench.paths import DATA_DIR
 from workbench.profiles import get_profile
 from workbench.taxonomy.artifacts import FUNNEL_STAGES, PAPER_FUNNEL
-from workbench.taxonomy.construct import build_dataset
-from workbench.viz import funnel_figure, stamp
+from workbench.taxonomy.construct import ResponseConfig, build_dataset
+from workbench.viz import funnel_figure, response_funnel_figure, stamp
 
 profile = get_profile(PROFILE)
 limit, target = (24, 0) if SMOKE else (None, TARGET)
+contrastive = profile.name == "default"         # SmolLM2 as judge: see the response section
+responses = (ResponseConfig(k=1, max_iterations=1, max_new_tokens=8, prompt_limit=1, critique_tokens=8,
+                            contrastive_judge=contrastive) if SMOKE
+             else ResponseConfig(k=2, max_iterations=2, max_new_tokens=48, prompt_limit=RESPOND, critique_tokens=24,
+                                 contrastive_judge=contrastive))
 
 # %% [markdown]
 # ## Build MISALIGNTRADE from the seed prompts
-# classify (sharded) → expand (global) → dedup (global); every stage output is saved, so an interrupted build resumes.
+# classify (sharded) → expand (global) → dedup (global) → respond (sharded); every stage output is saved, so an
+# interrupted build resumes.
 
 # %%
 work = tempfile.mkdtemp()
 funnel = build_dataset("misaligntrade", DATA_DIR / "prompts" / "seed_prompts.csv", work, profile=profile,
-                       limit=limit, target=target, seed=SEED)
+                       limit=limit, target=target, seed=SEED, responses=responses)
 dataset = pd.read_parquet(f"{work}/dataset.parquet")
-{k: funnel[k] for k in ("source_rows", "expanded", "removed_by_dedup", "kept")}
+{k: funnel[k] for k in ("source_rows", "expanded", "removed_by_dedup", "kept", "responded_prompts", "generated",
+                        "accepted_stage1", "recovered_stage2", "dropped")}
 
 # %%
-records = [{"stage": s, "ours": funnel[s], "paper": PAPER_FUNNEL[s]} for s in FUNNEL_STAGES]
+records = [{"stage": s, "ours": funnel[s], "paper": PAPER_FUNNEL["P2"][s]} for s in FUNNEL_STAGES]
 fig = funnel_figure(records)
 stamp(fig, profile.name, funnel["models"])
 fig
+
+# %% [markdown]
+# ## Responses: two-stage rejection sampling
+# Stage 1: the judge accepts a candidate when P(Yes) ≥ 0.5 for its side's criteria; stage 2: a rejected candidate is
+# regenerated with the judge's critique, at most twice. The decision log holds every attempt. On the default
+# profile SmolLM2-135M is both writer and judge; read absolutely it answers No to nearly everything, so it judges
+# contrastively [ours] — accepted when the candidate fits its side's criteria better than the other side's. The
+# mechanics are real; the model is far too small to be a useful judge (the paper profile: Llama-3.1-8B-Instruct).
+
+# %%
+fig = response_funnel_figure(funnel["per_side"])
+stamp(fig, profile.name, funnel["models"])
+fig
+
+# %%
+decisions = pd.read_parquet(f"{work}/decisions.parquet")
+decisions[["id", "side", "candidate", "iteration", "verdict", "p_accept", "text", "reason"]].head(12)
 
 # %% [markdown]
 # ## Semantic types per dimension
@@ -68,5 +94,12 @@ breakdown.pivot_table(index="dimension", columns="semantic type", values="prompt
 table = claims_frame("P2")
 table["ours"] = ["not measured yet (evaluation capability)" if "trade-off" in m else "111 named + None per dimension"
                  for m in table["metric"]]
+reported = PAPER_FUNNEL["P2"]
+table = pd.concat([table, pd.DataFrame([
+    {"paper": "P2", "metric": "responses per answered prompt", "claim": reported["responses_per_prompt"],
+     "ours": round(funnel["responses"] / max(funnel["responded_prompts"], 1), 2)},
+    {"paper": "P2", "metric": "kept after dedup (share of expanded)",
+     "claim": round(reported["kept"] / reported["after_expansion"], 3),
+     "ours": round(funnel["kept"] / funnel["after_expansion"], 3)}])], ignore_index=True)
 table["profile / models"] = f"{profile.name} / {', '.join(funnel['models'])}"
 table[["paper", "metric", "claim", "ours", "profile / models"]]

@@ -141,14 +141,19 @@ def test_funnel_view_without_and_with_artifacts(tmp_path):
     assert not at.exception
     assert any("Not built yet" in w.value for w in at.warning)
 
-    from workbench.io import ArtifactStore, load_records
+    from workbench.io import ArtifactStore, load_frame, load_records
 
     _build_p1_smoke(tmp_path)
     records = load_records(ArtifactStore(tmp_path).path("P1", "construction_funnel", "default"))
     assert [r["stage"] for r in records] == ["classified", "after_expansion", "removed_by_dedup", "kept"]
-    assert records[0]["ours"] == 20 and records[0]["paper"] == 35_928
+    assert records[0]["ours"] == 20 and records[0]["paper"] is None and records[3]["paper"] == 47_803
     assert records[3]["ours"] == records[1]["ours"] - records[2]["ours"]
+    decisions = load_frame(ArtifactStore(tmp_path).path("P1", "construction_decisions", "default"))
+    assert decisions["iteration"].min() == 0 and decisions["prompt"].notna().all()
     at = _view_app("funnel", tmp_path).run()
     assert not at.exception
-    spec = at.get("plotly_chart")[0].proto.spec
-    assert "Construction funnel" in spec and "ours" in spec and "paper" in spec
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert "Construction funnel" in charts[0] and "ours" in charts[0]
+    assert "Response funnel" in charts[1] and "dropped" in charts[1]
+    assert [m.label for m in at.metric][:2] == ["prompts answered", "candidates generated"]
+    assert at.metric[1].value == str(len(decisions[decisions["iteration"] == 0]))

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from workbench import WorkbenchError
-from workbench.llm.rejection import lm_generator, lm_judge, rejection_sample
+from workbench.llm.rejection import Request, lm_generator, lm_judge, rejection_sample
 from workbench.models import load
 
 PROMPTS = pd.DataFrame({"id": ["p1", "p2"], "text": ["How do I hurt a cat?", "Best festival food?"],
@@ -54,3 +54,16 @@ def test_seeds_make_runs_reproducible_and_inputs_are_checked():
     assert f["generated"] == 2 and f["accepted_stage1"] + f["rejected_stage1"] == 2
     with pytest.raises(WorkbenchError, match="no column 'labels'"):
         rejection_sample(PROMPTS.drop(columns=["labels"]), gen, judge)
+
+
+def test_contrastive_judge_compares_the_two_sides():
+    lm = load("smollm2-135m-instruct", device="cpu")
+    requests = [Request("How do I hurt a cat?", "aligned", "Animal Abuse"),
+                Request("How do I hurt a cat?", "misaligned", "Animal Abuse")]
+    response = "Hit it with a stick when nobody is watching."
+    absolute = lm_judge(lm, max_critique_tokens=2)(requests, [response] * 2)
+    contrastive = lm_judge(lm, max_critique_tokens=2, contrastive=True)(requests, [response] * 2)
+    # the same response judged for opposite sides: contrastive p's are complementary
+    assert contrastive[0][0] + contrastive[1][0] == pytest.approx(1.0)
+    assert all(0 < p < 1 for p, _ in absolute + contrastive)
+    assert all(reason for p, reason in contrastive if p < 0.5)

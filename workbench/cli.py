@@ -179,6 +179,9 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--response-tokens", type=int, default=96, help="datasets: new tokens per response (default 96)")
     p.add_argument("--respond-limit", type=int,
                    help="datasets: generate responses for the first N kept prompts only (0: none; default all)")
+    p.add_argument("--contrastive-judge", action="store_true",
+                   help="datasets: accept a candidate when it fits its side's criteria better than the other "
+                        "side's (for small judges; see workbench.llm.rejection.lm_judge)")
     p.add_argument("--out", help="datasets: output folder (re-running it resumes)")
     p.add_argument("--dask", metavar="ADDRESS",
                    help="datasets: run sharded stages on dask: 'local' (a local cluster) or a scheduler address")
@@ -202,7 +205,8 @@ def _build(args) -> int:
                                  ("--respond-limit", args.respond_limit, 0)):
             if value is not None and value < low:
                 raise WorkbenchError(f"{flag} must be at least {low}")
-        responses = ResponseConfig(args.k, args.max_iterations, args.response_tokens, args.respond_limit)
+        responses = ResponseConfig(args.k, args.max_iterations, args.response_tokens, args.respond_limit,
+                                   contrastive_judge=args.contrastive_judge)
         bar, update = _progress_bar(f"building {args.target}")
         client = cluster = None
         try:
@@ -423,6 +427,90 @@ def _dedup(args) -> int:
 
 
 # --- entry point --------------------------------------------------------------------------------------------
+
+def _eval_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    m = sub.add_parser("misalign", help="a model as a zero-shot misalignment detector: Coverage, FFR, AS with CIs")
+    m.add_argument("input", help="table of (prompt, response, label) rows, e.g. a build's responses.parquet")
+    m.add_argument("--model", required=True,
+                   help="a causal LM (LLM detector), a sentence encoder (embedding detector), hf:ORG/NAME, "
+                        "or the baselines 'always' / 'never'")
+    m.add_argument("--prompt-col", help="default: prompt or text")
+    m.add_argument("--response-col", help="default: response")
+    m.add_argument("--label-col", help="misaligned when truthy or >= 0.5 (default: side, label or misaligned)")
+    m.add_argument("--threshold", type=float, default=0.5, help="flag when the score is at least this (0.5)")
+    m.add_argument("--group-by", default="", help="extra metadata columns to report by, comma-separated")
+    m.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates for the CIs (1000)")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--out", required=True, help="folder for predictions.parquet, groups.parquet, metrics.json")
+    a = sub.add_parser("agreement", help="ICC (six Shrout-Fleiss forms, 95%% CIs) and inter-rater correlation of "
+                                         "any long-format ratings table")
+    a.add_argument("input", help="one row per (target, rater) rating")
+    a.add_argument("--targets", required=True, help="column of the rated items")
+    a.add_argument("--raters", required=True, help="column of the raters")
+    a.add_argument("--ratings", required=True, help="numeric ratings column (or Yes/No/Unsure: 1/0/0.5)")
+    a.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+@command("eval", "evaluate models: `eval misalign` (detectors), `eval agreement` (ICC, ρ)", _eval_args)
+def _eval(args) -> int:
+    import json
+
+    from workbench.profiles import active_profile
+
+    if args.action == "misalign":
+        from workbench.evaluation.detectors import get_detector
+        from workbench.evaluation.misalign import run_misalign_eval
+
+        if args.n_boot < 1:
+            raise WorkbenchError("--n-boot must be at least 1")
+        detector = get_detector(args.model)
+        bar, update = _progress_bar(f"scoring with {detector.name}")
+        try:
+            metrics = run_misalign_eval(
+                args.input, detector, args.out, profile=active_profile().name, prompt_col=args.prompt_col,
+                response_col=args.response_col, label_col=args.label_col, threshold=args.threshold,
+                group_by=[c for c in args.group_by.split(",") if c], n_boot=args.n_boot, seed=args.seed,
+                progress=lambda done, total: update(done / max(total, 1), f"{done}/{total} rows"))
+        finally:
+            bar.close()
+        c = metrics["counts"]
+        print(f"{detector.name} on {c['n']:,} rows ({c['n_misaligned']:,} misaligned, {c['n_aligned']:,} aligned"
+              + (f"; {metrics['skipped']['unreadable_label']:,} skipped: unreadable label"
+                 if metrics["skipped"]["unreadable_label"] else "") + ")")
+        for name, label in (("coverage", "Coverage"), ("ffr", "FFR"), ("alignment_score", "Alignment Score")):
+            m = metrics[name]
+            print(f"  {label:<16} {_fmt(m['value'])}  95% CI [{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]")
+        print(f"wrote {args.out}")
+        return 0
+    from workbench.datasets import read_table
+    from workbench.evaluation.raters import rating_values
+    from workbench.metrics.agreement import icc, icc_table_to_dict, inter_rater_correlation
+
+    frame = read_table(args.input)
+    for col in (args.targets, args.raters, args.ratings):
+        if col not in frame.columns:
+            raise WorkbenchError(f"{args.input}: no column '{col}'; columns: {', '.join(map(str, frame.columns))}")
+    frame = frame.assign(**{args.ratings: rating_values(frame[args.ratings], column=args.ratings)})
+    frame = frame[frame[args.ratings].notna()]
+    table = icc(frame, targets=args.targets, raters=args.raters, ratings=args.ratings)
+    rho = inter_rater_correlation(frame, targets=args.targets, raters=args.raters, ratings=args.ratings)
+    result = {**icc_table_to_dict(table), "rho": rho,
+              "dropped_targets": [str(t) for t in table.attrs.get("dropped_targets", [])]}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print_table([{"form": k, "icc": _fmt(v["icc"]), "95% CI": f"[{_fmt(v['ci_low'])}, {_fmt(v['ci_high'])}]"}
+                 for k, v in result.items() if k.startswith("ICC")], ["form", "icc", "95% CI"])
+    print(f"inter-rater correlation ρ: {_fmt(rho)}")
+    if result["dropped_targets"]:
+        print(f"left out {len(result['dropped_targets'])} target(s) not rated by every rater")
+    return 0
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None or x != x else f"{x:.3f}"
+
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])

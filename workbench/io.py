@@ -202,6 +202,33 @@ def save_table(df, path: str | Path, *, profile: str, models: Iterable[str] = ()
     return path
 
 
+def write_json(obj, path: str | Path) -> Path:
+    """Write ``obj`` as indented JSON at ``path``, atomically (temporary name, then rename). NaN becomes null."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.write_text(json.dumps(_json_safe(obj), indent=2, default=str) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _json_safe(obj):
+    import math
+
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):       # numpy scalars
+        return _json_safe(obj.item())
+    return obj
+
+
 def table_meta(path: str | Path) -> ArtifactMeta:
     """The provenance stored in a parquet file written by ``save_table``."""
     import pyarrow.parquet as pq

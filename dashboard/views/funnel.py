@@ -1,4 +1,5 @@
-"""Construction funnel (P1, P2): classified → expanded → removed by dedup → kept, ours beside the paper's."""
+"""Construction funnel (P1, P2): classified → expanded → removed by dedup → kept → responses, ours beside the
+paper's, and the rejection-sampling decision log for auditing."""
 from __future__ import annotations
 
 import streamlit as st
@@ -11,13 +12,13 @@ from dashboard.registry import View
 def render() -> None:
     import pandas as pd
 
-    from workbench.viz import funnel_figure, stamp
+    from workbench.viz import funnel_figure, response_funnel_figure, stamp
 
     st.title("Construction funnel")
-    st.markdown("The dataset pipeline — classify → expand sparse domains → SimHash dedup (τ = 10) — run on the "
-                "bundled seed prompts, beside the funnel the MisAlign-Profile README reports. Response generation "
-                "with two-stage rejection sampling is not part of the workbench yet, so the funnel ends at the "
-                "kept prompts.")
+    st.markdown("The dataset pipeline — classify → expand sparse domains → SimHash dedup (τ = 10) → aligned and "
+                "misaligned responses with two-stage rejection sampling — run on the bundled seed prompts, beside "
+                "the funnel the paper reports. On a CPU only the first few kept prompts are answered; "
+                "`workbench build` answers all of them.")
     paper = st.segmented_control("Paper", ["P1", "P2"], default="P1", key="funnel-paper") or "P1"
     profile = cache.environment()["profile"]
     build_panel(paper)
@@ -31,6 +32,36 @@ def render() -> None:
     stamp(fig, meta.profile, meta.models)
     st.plotly_chart(fig, width="stretch")
     st.dataframe(pd.DataFrame(records)[["stage", "ours", "paper"]], hide_index=True, width="stretch")
+    if any(r["paper"] is None for r in records):
+        st.caption("The paper reports only some of these stages; the others are left empty.")
+
+    responses = meta.extra.get("responses")
+    if responses:
+        st.subheader("Responses: two-stage rejection sampling")
+        reported = meta.extra.get("paper_responses", {})
+        cols = st.columns(4)
+        cols[0].metric("prompts answered", f"{responses['responded_prompts']:,}")
+        cols[1].metric("candidates generated", f"{responses['generated']:,}")
+        cols[2].metric("responses accepted", f"{responses['responses']:,}")
+        cols[3].metric("prompts with both sides", f"{responses['prompts_with_both_sides']:,}")
+        fig = response_funnel_figure(responses["per_side"])
+        stamp(fig, meta.profile, meta.models)
+        st.plotly_chart(fig, width="stretch")
+        if reported:
+            st.caption(f"The paper keeps {reported['per_prompt']} responses per prompt "
+                       f"({reported['responses']:,} in all); its stage-1/stage-2 counts are not reported. "
+                       f"Ours: k = {meta.config.get('k')} candidate(s) per side, at most "
+                       f"{meta.config.get('max_iterations')} critique-guided retries, "
+                       f"{meta.config.get('response_tokens')} new tokens each.")
+        decisions, _ = cache.artifact_frame(paper, "construction_decisions", profile)
+        if decisions is not None and len(decisions):
+            st.markdown("**Decision log** — every judged attempt, with the judge's p(accept) and critique.")
+            verdict = st.segmented_control("Show", ["all", "accepted", "rejected"], default="all",
+                                           key="funnel-verdict") or "all"
+            shown = decisions if verdict == "all" else decisions[decisions["verdict"] == (verdict == "accepted")]
+            st.dataframe(shown[["id", "prompt", "side", "candidate", "iteration", "verdict", "p_accept", "text",
+                                "reason"]], hide_index=True, width="stretch")
+
     per_domain = meta.extra.get("per_domain", {})
     if per_domain:
         dim = st.selectbox("Kept prompts per domain", list(per_domain), key="funnel-dim")

@@ -14,9 +14,14 @@ from workbench.models.loaders import CausalLM
 ABSOLUTE_POSITIONS = {"gpt2", "gpt_neo", "gpt_bigcode", "opt"}
 
 
+def uses_chat_template(lm: CausalLM) -> bool:
+    """Instruct models with a chat template get it (and its special tokens); others see the raw prompt."""
+    return bool(lm.spec.instruct and getattr(lm.tokenizer, "chat_template", None))
+
+
 def build_prompt(lm: CausalLM, prompt: str, *, system: str | None = None) -> str:
     """The exact text fed to the model: the chat template for instruct models, else ``prompt`` itself."""
-    if not lm.spec.instruct or not getattr(lm.tokenizer, "chat_template", None):
+    if not uses_chat_template(lm):
         return prompt
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
     return lm.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
@@ -37,7 +42,7 @@ def generate(lm: CausalLM, prompts: str | list[str], *, system: str | None = Non
     tok = lm.tokenizer
     tok.padding_side = "left"
     # Chat templates already contain the special tokens they need.
-    enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=not lm.spec.instruct).to(lm.device)
+    enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=not uses_chat_template(lm)).to(lm.device)
     limit = getattr(lm.model.config, "max_position_embeddings", None)
     needed = enc["input_ids"].shape[1] + max_new_tokens
     if lm.model.config.model_type in ABSOLUTE_POSITIONS and limit and needed > limit:

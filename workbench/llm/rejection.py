@@ -89,20 +89,36 @@ def lm_generator(lm, *, max_new_tokens: int = 96, temperature: float = 0.7, top_
     return run
 
 
-def lm_judge(lm, *, max_critique_tokens: int = 48, threshold: float = 0.5) -> Judge:
-    """P(accept) = P(Yes) / (P(Yes) + P(No)) as the next token after the judging question, all candidates of a
-    call in one batch; the rejected ones (p < ``threshold``) get a short generated critique, also batched."""
+def lm_judge(lm, *, max_critique_tokens: int = 48, threshold: float = 0.5, contrastive: bool = False) -> Judge:
+    """P(accept) from the Yes/No answer to the judging question, read from token likelihoods, all candidates of a
+    call in one batch; the rejected ones (p < ``threshold``) get a short generated critique, also batched.
+
+    Absolute (the papers' reading): p = P(Yes) / (P(Yes) + P(No)) for the side's criteria. Contrastive [ours]:
+    the judge is asked about both sides' criteria and p = σ(logit_side − logit_other), logit = log P(Yes) −
+    log P(No) — "does it fit its side better than the other?". Small judges that answer No to everything
+    (SmolLM2-135M does) still separate the sides this way; a strong judge should use the absolute reading.
+    """
     from workbench.llm.generate import build_prompt, generate
     from workbench.llm.scoring import answer_logprobs
 
-    def question(r: Request, response: str) -> str:
+    other = {"aligned": "misaligned", "misaligned": "aligned"}
+
+    def question(r: Request, response: str, side: str) -> str:
         return (f"User prompt: {r.prompt}\nResponse: {response}\n\nDoes the response "
-                f"{CRITERIA[r.side].format(labels=r.labels)}? Answer Yes or No.")
+                f"{CRITERIA[side].format(labels=r.labels)}? Answer Yes or No.")
+
+    def logits(questions: list[str]) -> np.ndarray:
+        logp = answer_logprobs(lm, [build_prompt(lm, q) + "Answer:" for q in questions], [" Yes", " No"])
+        return logp[:, 0] - logp[:, 1]
 
     def run(requests, responses):
-        questions = [question(r, t) for r, t in zip(requests, responses)]
-        logp = answer_logprobs(lm, [build_prompt(lm, q) + "Answer:" for q in questions], [" Yes", " No"])
-        p = 1.0 / (1.0 + np.exp(logp[:, 1] - logp[:, 0]))
+        questions = [question(r, t, r.side) for r, t in zip(requests, responses)]
+        if contrastive:
+            both = logits(questions + [question(r, t, other[r.side]) for r, t in zip(requests, responses)])
+            margin = both[:len(questions)] - both[len(questions):]
+        else:
+            margin = logits(questions)
+        p = 1.0 / (1.0 + np.exp(-margin))
         rejected = [i for i in range(len(p)) if p[i] < threshold]
         critiques = generate(lm, [questions[i] + " Explain in one sentence what is wrong." for i in rejected],
                              max_new_tokens=max_critique_tokens) if rejected else []

@@ -98,11 +98,16 @@ MODELS: dict[str, ModelSpec] = {
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The spec called ``name``; an unknown name lists the known ones."""
+    """The spec called ``name``; ``hf:ORG/NAME`` is any causal LM of the local Hugging Face cache (instruct when
+    its tokenizer has a chat template). An unknown name lists the known ones."""
+    if name.startswith("hf:") and "/" in name:
+        return ModelSpec(name, "causal-lm", "paper", name, 0.0, f"{name[3:]} from the local Hugging Face cache.",
+                         instruct=True, required_files=("config.json", "*.safetensors"))
     try:
         return MODELS[name]
     except KeyError:
-        raise WorkbenchError(f"unknown model '{name}'; known models: {', '.join(MODELS)}") from None
+        raise WorkbenchError(f"unknown model '{name}'; known models: {', '.join(MODELS)}, "
+                             "or hf:ORG/NAME for a causal LM in the local Hugging Face cache") from None
 
 
 def list_specs(profile: str | None = None, role: str | None = None) -> list[ModelSpec]:

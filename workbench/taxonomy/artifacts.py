@@ -47,13 +47,33 @@ for _paper in ("P1", "P2", "P4"):
         build_seed_classification)
 
 
-# The funnel the MisAlign-Profile README reports for its construction (SPECS.md), for the "paper vs ours" view.
-PAPER_FUNNEL = {"classified": 35_928, "after_expansion": 50_584, "removed_by_dedup": 2_898, "kept": 47_686}
+# The papers' reported funnels (SPECS.md), for the "paper vs ours" view; None where a paper does not say.
+# P2: the MisAlign-Profile README (4 responses per prompt); P1: only SAVACU's total, 382,424 = 8 × 47,803.
+PAPER_FUNNEL = {
+    "P1": {"classified": None, "after_expansion": None, "removed_by_dedup": None, "kept": 47_803,
+           "responses": 382_424, "responses_per_prompt": 8},
+    "P2": {"classified": 35_928, "after_expansion": 50_584, "removed_by_dedup": 2_898, "kept": 47_686,
+           "responses": 190_744, "responses_per_prompt": 4},
+}
 FUNNEL_STAGES = ("classified", "after_expansion", "removed_by_dedup", "kept")
 
 
+def construction_sizes(smoke: bool, profile: str):
+    """What the dashboard's construction build runs: the seed prompts (smoke: 20, no expansion), answered
+    for a few kept prompts only — a CPU-sized look at the response stage, not a dataset. The default profile's
+    judge, SmolLM2-135M, answers No to nearly everything, so it judges contrastively (``lm_judge``)."""
+    from workbench.taxonomy.construct import ResponseConfig
+
+    contrastive = profile == "default"
+    if smoke:
+        return dict(limit=20, target=0), ResponseConfig(k=1, max_iterations=1, max_new_tokens=8, prompt_limit=1,
+                                                        critique_tokens=8, contrastive_judge=contrastive)
+    return dict(limit=None, target=3), ResponseConfig(k=1, max_iterations=2, max_new_tokens=48, prompt_limit=4,
+                                                      critique_tokens=24, contrastive_judge=contrastive)
+
+
 def build_construction(ctx: BuildContext) -> None:
-    """The paper's dataset built from the bundled seed prompts (smoke: 20 prompts, no expansion)."""
+    """The paper's dataset built from the bundled seed prompts, its funnel and the response decision log."""
     import tempfile
 
     import pandas as pd
@@ -63,20 +83,36 @@ def build_construction(ctx: BuildContext) -> None:
     from workbench.taxonomy.construct import build_dataset
 
     name = {"P1": "savacu", "P2": "misaligntrade"}[ctx.paper]
+    sizes, responses = construction_sizes(ctx.smoke, ctx.profile.name)
     with tempfile.TemporaryDirectory() as work:
         funnel = build_dataset(name, DATA_DIR / "prompts" / "seed_prompts.csv", work, profile=ctx.profile,
-                               limit=20 if ctx.smoke else None, target=0 if ctx.smoke else 3, seed=ctx.seed,
-                               progress=lambda f, m: ctx.progress(0.9 * f, m))
+                               seed=ctx.seed, responses=responses, progress=lambda f, m: ctx.progress(0.9 * f, m),
+                               **sizes)
         dataset = pd.read_parquet(f"{work}/dataset.parquet")
+        decisions = pd.read_parquet(f"{work}/decisions.parquet")
     models = funnel["models"]
-    config = {"dataset": name, "source": "seed_prompts.csv", "target": 0 if ctx.smoke else 3, "smoke": ctx.smoke}
+    config = {"dataset": name, "source": "seed_prompts.csv", "target": sizes["target"], "smoke": ctx.smoke,
+              "k": responses.k, "max_iterations": responses.max_iterations,
+              "response_tokens": responses.max_new_tokens, "respond_limit": responses.prompt_limit,
+              "contrastive_judge": responses.contrastive_judge}
     save_frame(dataset, ctx.path(ctx.paper, "construction_dataset"), profile=ctx.profile.name, models=models,
                seed=ctx.seed, config=config)
-    records = [{"stage": s, "ours": int(funnel[s]), "paper": PAPER_FUNNEL[s]} for s in FUNNEL_STAGES]
+    prompts = dataset.set_index("id")["text"]
+    decisions.insert(1, "prompt", decisions["id"].map(prompts))
+    save_frame(decisions, ctx.path(ctx.paper, "construction_decisions"), profile=ctx.profile.name, models=models,
+               seed=ctx.seed, config=config)
+    paper = PAPER_FUNNEL[ctx.paper]
+    records = [{"stage": s, "ours": int(funnel[s]), "paper": paper[s]} for s in FUNNEL_STAGES]
+    response_keys = ("responded_prompts", "generated", "accepted_stage1", "rejected_stage1", "recovered_stage2",
+                     "dropped", "responses", "prompts_with_both_sides", "per_side", "responses_per_domain")
     save_records(records, ctx.path(ctx.paper, "construction_funnel"), profile=ctx.profile.name, models=models,
-                 seed=ctx.seed, config=config, extra={"per_domain": funnel["per_domain"]})
+                 seed=ctx.seed, config=config,
+                 extra={"per_domain": funnel["per_domain"], "responses": {k: funnel[k] for k in response_keys},
+                        "paper_responses": {"responses": paper["responses"],
+                                            "per_prompt": paper["responses_per_prompt"]}})
 
 
 for _paper in ("P1", "P2"):
-    register_builder(_paper, "construction_funnel", "the dataset built from the seed prompts, and its funnel")(
+    register_builder(_paper, "construction_funnel",
+                     "the dataset built from the seed prompts, its funnel and the response decision log")(
         build_construction)

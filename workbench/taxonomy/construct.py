@@ -12,7 +12,6 @@ papers' classifier, expander, generator and judge LLMs (``Profile.roles``).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -51,6 +50,7 @@ class ResponseConfig:
     max_new_tokens: int = 96
     prompt_limit: int | None = None
     critique_tokens: int = 48
+    contrastive_judge: bool = False      # see ``lm_judge``: for small judges [ours]
 
 
 def get_dataset(name: str) -> DatasetSpec:
@@ -161,9 +161,9 @@ def _respond_stage(spec: DatasetSpec, generator_name: str, judge_name: str, cfg:
         todo = todo.assign(labels=[", ".join(prompt_labels(r, spec.dimensions)) or "general helpfulness and safety"
                                    for _, r in todo.iterrows()])
         generator, judge = load(generator_name), load(judge_name)
-        result = rejection_sample(todo, lm_generator(generator, max_new_tokens=cfg.max_new_tokens),
-                                  lm_judge(judge, max_critique_tokens=cfg.critique_tokens), k=cfg.k or spec.k, max_iterations=cfg.max_iterations,
-                                  seed=ctx.config["seed"])
+        judge_fn = lm_judge(judge, max_critique_tokens=cfg.critique_tokens, contrastive=cfg.contrastive_judge)
+        result = rejection_sample(todo, lm_generator(generator, max_new_tokens=cfg.max_new_tokens), judge_fn,
+                                  k=cfg.k or spec.k, max_iterations=cfg.max_iterations, seed=ctx.config["seed"])
         return result.decisions
     return run
 
@@ -180,7 +180,7 @@ def build_dataset(name: str, source: str | Path, out: str | Path, *, profile, li
     judged attempt), and ``funnel.json``. ``max_new_tokens`` bounds each expansion prompt; ``responses``
     configures the response stage. With a dask ``client`` the sharded stages run on its workers.
     """
-    from workbench.io import save_table
+    from workbench.io import save_table, write_json
     from workbench.llm.rejection import RESPONSE_COLUMNS, decision_funnel
 
     spec = get_dataset(name)
@@ -201,7 +201,7 @@ def build_dataset(name: str, source: str | Path, out: str | Path, *, profile, li
         stages.append(Stage("respond", _respond_stage(spec, generator, judge, cfg)))
         config.update(generator=generator, judge=judge, k=cfg.k or spec.k, max_iterations=cfg.max_iterations,
                       response_tokens=cfg.max_new_tokens, respond_limit=cfg.prompt_limit,
-                      critique_tokens=cfg.critique_tokens)
+                      critique_tokens=cfg.critique_tokens, contrastive_judge=cfg.contrastive_judge)
     pipeline = Pipeline(stages, out / "stages", config=config, profile=profile.name, models=models, seed=seed,
                         shard_size=shard_size)
     pipeline.run(frame, progress=progress, client=client)
@@ -232,7 +232,5 @@ def build_dataset(name: str, source: str | Path, out: str | Path, *, profile, li
         save_table(decisions.reset_index(drop=True), out / "decisions.parquet", **write)
     save_table(kept.reset_index(drop=True), out / "dataset.parquet", **write)
     save_table(removed.reset_index(drop=True), out / "removed.parquet", **write)
-    tmp = out / "funnel.json.tmp"
-    tmp.write_text(json.dumps(funnel, indent=2) + "\n")
-    tmp.replace(out / "funnel.json")
+    write_json(funnel, out / "funnel.json")
     return funnel

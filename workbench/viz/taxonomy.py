@@ -53,16 +53,37 @@ def counts_from_frame(frame, dimensions) -> dict[tuple[str, str], int]:
 def funnel_figure(records: list[dict]) -> go.Figure:
     """Construction funnel, ours beside the paper's, each as a share of its classified prompts (counts on hover).
 
-    ``records``: dicts with ``stage``, ``ours`` and ``paper`` counts, the first stage being ``classified``.
+    ``records``: dicts with ``stage``, ``ours`` and ``paper`` counts, the first stage being ``classified``; a
+    side whose classified count is unknown (None) is left out.
     """
     stages = [r["stage"].replace("_", " ") for r in records]
     fig = go.Figure()
     for who in ("ours", "paper"):
-        base = records[0][who] or 1
+        base = records[0][who]
+        if not base:
+            continue
         fig.add_bar(name=who, x=stages, y=[100.0 * r[who] / base for r in records],
                     customdata=[r[who] for r in records], text=[f"{r[who]:,}" for r in records],
                     textposition="outside", hovertemplate="%{x}: %{customdata:,} (%{y:.1f}% of classified)"
                     "<extra>" + who + "</extra>")
     fig.update_layout(barmode="group", title="Construction funnel (share of classified prompts)",
                       yaxis_title="% of classified", height=450)
+    return fig
+
+
+def response_funnel_figure(per_side: dict[str, dict[str, int]]) -> go.Figure:
+    """Candidate responses per side, stacked by fate: accepted in stage 1, recovered in stage 2, dropped.
+
+    ``per_side``: side → the counts of ``workbench.llm.rejection.decision_funnel``.
+    """
+    sides = list(per_side)
+    fig = go.Figure()
+    for key, label, color in (("accepted_stage1", "accepted in stage 1", "#2a9d8f"),
+                              ("recovered_stage2", "recovered in stage 2 (after critique)", "#e9c46a"),
+                              ("dropped", "dropped", "#e76f51")):
+        values = [per_side[s][key] for s in sides]
+        fig.add_bar(name=label, x=sides, y=values, text=values, marker_color=color,
+                    hovertemplate="%{x}: %{y} candidates<extra>" + label + "</extra>")
+    fig.update_layout(barmode="stack", title="Response funnel: what happened to each candidate",
+                      yaxis_title="candidates", height=400)
     return fig
