@@ -63,8 +63,13 @@ def test_answer_logprobs_batched_matches_one_by_one():
     batched = answer_logprobs(lm, prompts, [" Yes", " No"], batch_size=3)      # left-padded rows
     for i, p in enumerate(prompts):
         np.testing.assert_allclose(batched[i], score_continuations(lm, p, [" Yes", " No"]).logprob, atol=1e-4)
-    tiny = load("tiny-llama", device="cpu")        # splits " Yes": scored whole, prompt by prompt
-    whole = answer_logprobs(tiny, prompts[:2], [" Yes", " No"])
-    np.testing.assert_allclose(whole[1], score_continuations(tiny, prompts[1], [" Yes", " No"]).logprob)
+    mixed = answer_logprobs(lm, prompts, [" Yes", " Unsure", " No"], batch_size=2)   # " Unsure": 3 tokens
+    for i, p in enumerate(prompts):
+        np.testing.assert_allclose(mixed[i], score_continuations(lm, p, [" Yes", " Unsure", " No"]).logprob,
+                                   atol=1e-4)
+    tiny = load("tiny-llama", device="cpu")        # splits " Yes" and " No" into several tokens
+    whole = answer_logprobs(tiny, prompts, [" Yes", " No"], batch_size=3)
+    for i, p in enumerate(prompts):
+        np.testing.assert_allclose(whole[i], score_continuations(tiny, p, [" Yes", " No"]).logprob, atol=1e-4)
     with pytest.raises(WorkbenchError, match="prompt 1 is empty"):
         answer_logprobs(lm, ["a", ""], [" Yes"])

@@ -148,11 +148,13 @@ def answer_logprobs(lm: CausalLM, prompts: list[str], answers: list[str], *, bat
                     progress=None) -> np.ndarray:
     """``[N, A]`` log p(answer a | prompt n) for many different prompts and a few short answers (" Yes", " No").
 
-    When every answer is one token (most vocabularies), one forward pass per batch of ``batch_size`` prompts
-    reads them all off the last position: left-padded, with position ids counted from each prompt's first real
-    token, so a row's scores do not depend on its batch (up to float rounding). Otherwise (small tokenizers
-    that split " Yes") each prompt's answers are scored whole with ``score_continuations``. Prompts are used
-    verbatim (apply the chat template first). ``progress(done, n)`` is called as prompts finish.
+    Prompts run ``batch_size`` at a time, left-padded, with position ids counted from each prompt's first real
+    token, so a row's scores do not depend on its batch (up to float rounding). Single-token answers are read
+    off the prompt's last position; an answer of several tokens (" Unsure" is three for SmolLM2) is appended
+    but for its last token and its tokens' log-probabilities summed — one forward pass per multi-token answer
+    (at least one), each also giving the single-token answers. Prompt and answer are tokenized separately, as in
+    ``score_continuations``. Prompts are used verbatim (apply the chat template first). ``progress(done, n)``
+    is called after each batch.
     """
     if not answers:
         raise WorkbenchError("no answers to score")
@@ -163,29 +165,35 @@ def answer_logprobs(lm: CausalLM, prompts: list[str], answers: list[str], *, bat
     if empty:
         raise WorkbenchError(f"prompt {empty[0]} is empty")
     answer_ids = [_encode(lm, a) for a in answers]
-    out = np.zeros((len(prompts), len(answers)))
-    if any(len(ids) != 1 for ids in answer_ids):
-        for i, p in enumerate(prompts):
-            out[i] = score_continuations(lm, p, answers).logprob
-            if progress:
-                progress(i + 1, len(prompts))
-        return out
-    token_ids = [ids[0] for ids in answer_ids]
+    if any(not ids for ids in answer_ids):
+        raise WorkbenchError("an answer is empty")
+    passes = [j for j, ids in enumerate(answer_ids) if len(ids) > 1] or [None]
     pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
+    out = np.zeros((len(prompts), len(answers)))
     order = np.argsort([len(ids) for ids in encoded], kind="stable")     # similar lengths share a batch
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
-        width = max(len(encoded[r]) for r in rows)
-        ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for j, r in enumerate(rows):
-            n = len(encoded[r])
-            ids[j, width - n:] = torch.tensor(encoded[r])
-            mask[j, width - n:] = 1
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        logits = lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device),
-                          position_ids=positions.to(lm.device)).logits[:, -1].float()
-        out[rows] = torch.log_softmax(logits, -1)[:, token_ids].cpu().numpy()
+        for k, j in enumerate(passes):
+            extension = answer_ids[j][:-1] if j is not None else []
+            seqs = [encoded[r] + extension for r in rows]
+            width = max(len(x) for x in seqs)
+            ids = torch.full((len(rows), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            for i, seq in enumerate(seqs):
+                ids[i, width - len(seq):] = torch.tensor(seq)
+                mask[i, width - len(seq):] = 1
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            logits = lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device),
+                              position_ids=positions.to(lm.device)).logits.float()
+            first = width - len(extension) - 1                # the position that predicts an answer's first token
+            logp = torch.log_softmax(logits[:, first:], -1).cpu()
+            if k == 0:
+                for a, toks in enumerate(answer_ids):
+                    if len(toks) == 1:
+                        out[rows, a] = logp[:, 0, toks[0]].numpy()
+            if j is not None:
+                toks = answer_ids[j]
+                out[rows, j] = sum(logp[:, t, toks[t]].numpy() for t in range(len(toks)))
         if progress:
             progress(min(start + batch_size, len(order)), len(order))
     return out
