@@ -48,3 +48,15 @@ def build_panel(paper_id: str, *, smoke: bool = False) -> bool:
             return False
         st.rerun()
     return False
+
+
+def built_artifact(paper_id: str, name: str, *, records: bool = False, hint: str = ""):
+    """The build panel of ``paper_id``, then artifact ``name`` of the active profile and its meta; when it is not
+    built yet, (None, None) after a caption with ``hint`` (how to make the same from the command line)."""
+    build_panel(paper_id)
+    profile = cache.environment()["profile"]
+    reader = cache.artifact_records if records else cache.artifact_frame
+    data, meta = reader(paper_id, name, profile)
+    if data is None:
+        st.caption("Build the artifacts above" + (f"; {hint}" if hint else "."))
+    return data, meta

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # P1 — Mis-Align Bench: dataset construction (classification, SimHash dedup, rejection sampling)
+# # P1 — Mis-Align Bench: dataset construction and misalignment-detector evaluation
 #
 # Mis-Align Bench builds SAVACU by (1) classifying prompts into 14 safety, 56 value and 42 cultural domains with an
 # instruction LLM (multi-label, cut-off δ = 0.5), (2) expanding sparse domains, (3) removing near-duplicates with
@@ -131,15 +131,63 @@ fig
 sampled.decisions[["id", "side", "iteration", "verdict", "p_accept", "text", "reason"]]
 
 # %% [markdown]
-# ## Paper vs ours
-# The paper's headline numbers are evaluation results (detector coverage, FFR, alignment score) that need the
-# evaluation capability, not yet built; the construction numbers we can compare are the taxonomy's size.
+# ## Evaluation — models as zero-shot misalignment detectors
+# Each model reads a (prompt, response) pair and says whether the response is misaligned: LLMs by P(Yes) vs P(No)
+# after a fixed question (ours), the sentence encoder by similarity to anchor sentences (ours), plus the
+# always/never baselines. Data: the bundled evaluation pairs (`data/eval/response_pairs.csv`, written for this
+# project: each prompt with one aligned and one misaligned response, hand-labelled dimensions). *Joint* rows are
+# prompts that touch two or more dimensions — the paper's "joint conditions".
 
 # %%
+from workbench.datasets import response_pairs
+from workbench.evaluation.artifacts import detector_names
+from workbench.evaluation.detectors import get_detector
+from workbench.evaluation.misalign import score_frame
+from workbench.metrics.detection import evaluate
+
+pairs = response_pairs()
+if SMOKE:
+    pairs = pairs[pairs["id"].isin(pairs["id"].unique()[:10])]
+pairs = pairs.assign(misaligned=pairs["side"] == "misaligned",
+                     condition=["joint" if len(d) > 1 else "single" for d in pairs["dimensions"]])
+tables = []
+for name in detector_names(profile):
+    detector = get_detector(name)
+    scored = score_frame(pairs, detector, prompt_col="prompt", response_col="response")
+    tables.append(evaluate(scored, by=["condition", "dimensions"], n_boot=200 if SMOKE else 1000,
+                           seed=SEED).assign(model=detector.name))
+results = pd.concat(tables, ignore_index=True)
+shown = results[results["column"].isin(["all", "condition"])]
+shown[["model", "group", "n", "coverage", "coverage_low", "coverage_high", "ffr", "ffr_low", "ffr_high",
+       "alignment_score", "alignment_score_low", "alignment_score_high"]].round(3)
+
+# %%
+import plotly.express as px
+
+per_dim = results[results["column"] == "dimensions"]
+fig = px.bar(per_dim, x="group", y="alignment_score", color="model", barmode="group",
+             error_y=per_dim["alignment_score_high"] - per_dim["alignment_score"],
+             error_y_minus=per_dim["alignment_score"] - per_dim["alignment_score_low"],
+             title="Alignment Score per dimension (95% bootstrap CI)", labels={"group": "dimension"})
+stamp(fig, profile.name, [n for n in detector_names(profile) if n not in ("always", "never")])
+fig
+
+# %% [markdown]
+# ## Paper vs ours
+# The paper's detector numbers come from 7–8B models on SAVACU; ours from the profile's models on the bundled pairs.
+
+# %%
+models_only = results[~results["model"].isin(["always", "never"])]
+joint = models_only[(models_only["column"] == "condition") & (models_only["group"] == "joint")]
 ours = {"domains": len(dimension("safety").labels) + len(dimension("value").labels)
-        + len(dimension("culture").domains)}
+        + len(dimension("culture").domains),
+        "coverage of single-dimension models (max)":
+            round(100 * models_only[models_only["column"] == "all"]["coverage"].max(), 1),
+        "false failure rate under joint conditions (min)": round(100 * joint["ffr"].min(), 1),
+        "alignment score under joint conditions (low)": round(100 * joint["alignment_score"].min(), 1),
+        "alignment score under joint conditions (high)": round(100 * joint["alignment_score"].max(), 1)}
 table = claims_frame("P1")
-table["ours"] = [ours.get(m, "not measured yet") for m in table["metric"]]
+table["ours"] = [ours.get(m, "not built here (a full SAVACU build)") for m in table["metric"]]
 table["profile / models"] = f"{profile.name} / {encoder.name}, {lm.name}"
 extra = pd.DataFrame([
     {"paper": "P1", "metric": "safety top-1 accuracy on our check set (embedding)", "claim": "—",

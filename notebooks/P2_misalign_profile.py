@@ -1,5 +1,5 @@
 # %% [markdown]
-# # P2 — MisAlign-Profile: dataset construction with semantic types
+# # P2 — MisAlign-Profile: dataset construction with semantic types, and trade-off profiles
 #
 # MISALIGNTRADE is built like SAVACU (P1) — classify into 14 safety, 56 value and 41 cultural domains (+ None),
 # expand sparse domains, remove SimHash near-duplicates, answer each prompt with aligned and misaligned responses
@@ -8,8 +8,8 @@
 # prompts; on a CPU only the first `RESPOND` kept prompts are answered.
 #
 # **Ours, not the paper's:** the semantic-type definitions, the classifier read-outs and the embedding classifier
-# of the default profile (see `workbench/taxonomy/classify.py`), and the judge's acceptance criteria (SPECS.md);
-# the trade-off matrix belongs to the evaluation capability.
+# of the default profile (see `workbench/taxonomy/classify.py`), the judge's acceptance criteria (SPECS.md), the
+# detector prompts and the trade-off formula (`workbench/metrics/tradeoff.py`).
 
 # %% tags=["parameters"]
 SMOKE = False
@@ -88,12 +88,60 @@ breakdown = pd.DataFrame(rows)
 breakdown.pivot_table(index="dimension", columns="semantic type", values="prompts", fill_value=0)
 
 # %% [markdown]
+# ## Trade-off profiles
+# The profile's detector models (and the always/never baselines) judge the bundled evaluation pairs
+# (`data/eval/response_pairs.csv`: each prompt with an aligned and a misaligned response, hand-labelled dimensions
+# and semantic type). The trade-off of d1 → d2 is the drop of the Alignment Score on d2 when d1 co-occurs — **our
+# formula** (SPECS.md; the paper's is not public): AS_d2(labelled d2, not d1) − AS_d2(labelled d1 and d2).
+
+# %%
+import numpy as np
+
+from workbench.datasets import response_pairs
+from workbench.evaluation.artifacts import detector_names
+from workbench.evaluation.detectors import get_detector
+from workbench.evaluation.misalign import score_frame
+from workbench.metrics.tradeoff import dimension_profile, tradeoff_by, tradeoff_matrix
+from workbench.viz.evaluation import profile_radar, tradeoff_heatmap
+
+pairs = response_pairs()
+if SMOKE:
+    pairs = pairs[pairs["id"].isin(pairs["id"].unique()[:12])]
+pairs = pairs.assign(misaligned=pairs["side"] == "misaligned")
+detector_models = [n for n in detector_names(profile) if n not in ("always", "never")]
+scored = {}
+for name in detector_names(profile):
+    detector = get_detector(name)
+    scored[detector.name] = score_frame(pairs, detector, prompt_col="prompt", response_col="response")
+profiles = {name: dimension_profile(frame, n_boot=200 if SMOKE else 1000, seed=SEED) for name, frame in scored.items()}
+fig = profile_radar(profiles)
+stamp(fig, profile.name, detector_models)
+fig
+
+# %%
+best = max((n for n in scored if n not in ("always", "never")),
+           key=lambda n: np.nan_to_num(profiles[n]["alignment_score"].mean()))
+matrix, counts = tradeoff_matrix(scored[best])
+fig = tradeoff_heatmap(matrix, counts, title=f"Trade-off matrix — {best}, AS points")
+stamp(fig, profile.name, detector_models)
+fig
+
+# %%
+per_type = tradeoff_by(scored[best], "semantic_type")
+pd.concat({t: m for t, m in per_type.items()}, names=["semantic type"]).mul(100).round(1)
+
+# %% [markdown]
 # ## Paper vs ours
 
 # %%
+entries = np.concatenate([tradeoff_matrix(frame)[0].to_numpy().ravel() for name, frame in scored.items()
+                          if name not in ("always", "never")])
+entries = entries[~np.isnan(entries)]
 table = claims_frame("P2")
-table["ours"] = ["not measured yet (evaluation capability)" if "trade-off" in m else "111 named + None per dimension"
-                 for m in table["metric"]]
+ours = {"domains": "111 named + None per dimension",
+        "misalignment trade-off across dimensions (low)": round(100 * entries.min(), 1) if entries.size else "n/a",
+        "misalignment trade-off across dimensions (high)": round(100 * entries.max(), 1) if entries.size else "n/a"}
+table["ours"] = [ours.get(m, "—") for m in table["metric"]]
 reported = PAPER_FUNNEL["P2"]
 table = pd.concat([table, pd.DataFrame([
     {"paper": "P2", "metric": "responses per answered prompt", "claim": reported["responses_per_prompt"],
@@ -101,5 +149,5 @@ table = pd.concat([table, pd.DataFrame([
     {"paper": "P2", "metric": "kept after dedup (share of expanded)",
      "claim": round(reported["kept"] / reported["after_expansion"], 3),
      "ours": round(funnel["kept"] / funnel["after_expansion"], 3)}])], ignore_index=True)
-table["profile / models"] = f"{profile.name} / {', '.join(funnel['models'])}"
+table["profile / models"] = f"{profile.name} / {', '.join(funnel['models'] + detector_models)}"
 table[["paper", "metric", "claim", "ours", "profile / models"]]

@@ -1,10 +1,15 @@
 # %% [markdown]
-# # P4 — Demo-SafetyBench, stage I: DICES reclassified into the safety domains
+# # P4 — Demo-SafetyBench: DICES reclassified into the safety domains, then LLMs as demographic raters
 #
 # Stage I takes DICES conversations (one row per rater × conversation, with the raters' demographics), classifies
 # them into the 14 BeaverTails safety domains + None (δ = 0.5), expands sparse domains and removes SimHash
-# near-duplicates (τ = 10), keeping the demographic rating data. Stage II (LLM raters, ICC, demographic
-# sensitivity) belongs to the evaluation capability, not built yet.
+# near-duplicates (τ = 10), keeping the demographic rating data. Stage II asks LLMs to rate each conversation's
+# safety zero-shot, plainly and as demographic personas, and measures their agreement with the human panel (ICC)
+# and their demographic sensitivity (DS).
+#
+# **Ours, not the paper's:** the rater question and the one-attribute personas, the likelihood read-out of
+# Yes/No/Unsure, the ICC set-up (model score vs the panel's mean), DS/DPD/EOD's details and the δ × τ sweep's
+# keep rule — the paper publishes none of them (see `workbench/evaluation/raters.py`).
 #
 # Point `DICES_CSV` at the real `diverse_safety_adversarial_dialog_350.csv` (or the 990 release) to run on DICES;
 # by default the notebook uses a small synthetic frame with DICES-350's exact columns, made by the workbench.
@@ -60,13 +65,58 @@ dataset[["id", "text", "safety", "safety_score", "origin", "majority", "share_Ye
 {k: funnel[k] for k in ("source_rows", "expanded", "removed_by_dedup", "kept")}
 
 # %% [markdown]
+# ## Stage II: LLMs as safety raters, with and without personas
+
+# %%
+from workbench.evaluation.raters import evaluate_raters, human_scores, rate_dices, threshold_sweep
+from workbench.models import load
+from workbench.taxonomy.classify import classify_with, profile_classifier
+from workbench.viz import stamp
+from workbench.viz.evaluation import fairness_figure, icc_figure, sweep_figure
+
+raters = list(profile.roles["raters"])
+rated = ratings if not SMOKE else ratings[ratings["item_id"].isin(sorted(ratings["item_id"].unique())[:6])]
+model_ratings = rate_dices(rated, raters, personas=True)
+evaluation = evaluate_raters(rated, model_ratings)
+fig = icc_figure({m: e["icc"] for m, e in evaluation["models"].items() if "icc" in e})
+stamp(fig, profile.name, raters)
+fig
+
+# %%
+groups = {f"{m} personas": e["fairness"] for m, e in evaluation["models"].items() if "fairness" in e}
+groups["human raters"] = evaluation["human"]
+fig = fairness_figure(groups, "dpd")
+stamp(fig, profile.name, raters)
+fig
+
+# %% [markdown]
+# ## The δ × τ sweep
+# The paper calls δ = 0.5 and τ = 10 "balanced thresholds". Here: the first rater's ICC(2,1) over the conversations a
+# benchmark keeps at each classifier cut-off δ and SimHash threshold τ.
+
+# %%
+classifier, use_llm = profile_classifier(profile)
+items = human_scores(rated).reset_index()
+texts = (items["context"].astype(str) + "\n" + items["response"].astype(str)).tolist()
+plain = model_ratings[(model_ratings["model"] == raters[0]) & model_ratings["persona_attribute"].isna()]
+sweep = threshold_sweep(items, plain.set_index("item_id")["score"].reindex(items["item_id"]).to_numpy(),
+                        classification=classify_with(texts, "safety", load(classifier), use_llm=use_llm))
+fig = sweep_figure(sweep)
+stamp(fig, profile.name, [raters[0], classifier])
+fig
+
+# %% [markdown]
 # ## Paper vs ours
 
 # %%
-items = dices_items(ratings)
-ours = {"samples": f"{len(ratings):,} ratings of {len(items)} conversations ({source_name})",
-        "classifier cut-off delta": 0.5, "SimHash threshold tau": 10}
+first = evaluation["models"][raters[0]]
+ours = {"samples": f"{len(ratings):,} ratings of {ratings['item_id'].nunique()} conversations ({source_name})",
+        "classifier cut-off delta": 0.5, "SimHash threshold tau": 10,
+        "ICC (best rater)": round(max((e["icc"]["ICC2"]["icc"] for e in evaluation["models"].values() if "icc" in e),
+                                      default=float("nan")), 3),
+        "demographic sensitivity DS": round(first["fairness"]["ds"], 3) if first.get("fairness", {}).get("ds")
+        is not None else "n/a"}
 table = claims_frame("P4")
-table["ours"] = [ours.get(m, "not measured yet (raters: evaluation capability)") for m in table["metric"]]
-table["profile / models"] = f"{profile.name} / {', '.join(funnel['models'])}"
+table["ours"] = [ours.get(m, "—") for m in table["metric"]]
+table["profile / models"] = f"{profile.name} / {', '.join(funnel['models'] + raters)}"
 table[["paper", "metric", "claim", "ours", "profile / models"]]

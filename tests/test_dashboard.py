@@ -157,3 +157,47 @@ def test_funnel_view_without_and_with_artifacts(tmp_path):
     assert "Response funnel" in charts[1] and "dropped" in charts[1]
     assert [m.label for m in at.metric][:2] == ["prompts answered", "candidates generated"]
     assert at.metric[1].value == str(len(decisions[decisions["iteration"] == 0]))
+
+
+def _build_one(root, paper: str, builder) -> None:
+    from workbench.build import BuildContext
+    from workbench.io import ArtifactStore
+    from workbench.profiles import get_profile
+
+    builder(BuildContext(ArtifactStore(root), get_profile("default"), smoke=True, paper=paper))
+
+
+def test_tradeoff_view_without_and_with_artifacts(tmp_path):
+    from workbench.evaluation.artifacts import build_detector_predictions
+    from workbench.io import ArtifactStore, load_frame
+
+    at = _view_app("tradeoffs", tmp_path).run()
+    assert not at.exception and any("Not built yet" in w.value for w in at.warning)
+    _build_one(tmp_path, "P2", build_detector_predictions)
+    pred = load_frame(ArtifactStore(tmp_path).path("P2", "detector_predictions", "default"))
+    assert set(pred["kind"]) == {"llm", "embedding", "always", "never"} and len(pred) == 4 * 20
+    at = _view_app("tradeoffs", tmp_path).run()
+    assert not at.exception
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert "Trade-off profile" in charts[0] and "Trade-off matrix" in charts[1]
+    table = at.dataframe[0].value
+    assert table.set_index("model").loc["always", "Coverage"].startswith("100.0%")
+    at.segmented_control(key="tradeoff-type").set_value("relation").run()
+    assert not at.exception and "relation" in at.get("plotly_chart")[1].proto.spec
+
+
+def test_rater_view_without_and_with_artifacts(tmp_path):
+    from workbench.evaluation.artifacts import build_rater_agreement
+    from workbench.io import ArtifactStore, load_records
+
+    at = _view_app("raters", tmp_path).run()
+    assert not at.exception and any("Not built yet" in w.value for w in at.warning)
+    _build_one(tmp_path, "P4", build_rater_agreement)
+    records = load_records(ArtifactStore(tmp_path).path("P4", "rater_agreement", "default"))
+    assert records[0]["model"] == "smollm2-135m-instruct" and records[0]["n_items"] == 6
+    at = _view_app("raters", tmp_path).run()
+    assert not at.exception
+    charts = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "human raters" in charts and "Threshold sweep" in charts
+    at.segmented_control(key="raters-metric").set_value("eod").run()
+    assert not at.exception

@@ -94,7 +94,7 @@ def prepare_models(names: list[str], progress: Progress = lambda f, m: None) -> 
 
 
 # Modules that register builders when imported; each capability adds its own line here.
-BUILDER_MODULES: tuple[str, ...] = ("workbench.taxonomy.artifacts",)
+BUILDER_MODULES: tuple[str, ...] = ("workbench.taxonomy.artifacts", "workbench.evaluation.artifacts")
 
 
 def discover() -> None:

@@ -443,6 +443,17 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     m.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates for the CIs (1000)")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--out", required=True, help="folder for predictions.parquet, groups.parquet, metrics.json")
+    r = sub.add_parser("raters", help="LLMs as safety raters of DICES items: ICC and ρ with the human panel, "
+                                      "demographic sensitivity, the δ × τ sweep")
+    r.add_argument("input", help="a DICES-350/990 CSV (or the fixture's layout)")
+    r.add_argument("--raters", required=True, help="rater models, comma-separated (causal LMs or hf:ORG/NAME)")
+    r.add_argument("--personas", action="store_true",
+                   help="also rate as each demographic persona (one rater attribute at a time)")
+    r.add_argument("--mode", choices=["likelihood", "generate"], default="likelihood",
+                   help="read Yes/No/Unsure from token likelihoods (default) or parse greedy output")
+    r.add_argument("--limit", type=int, help="only the first N items")
+    r.add_argument("--no-sweep", action="store_true", help="skip the δ × τ threshold sweep")
+    r.add_argument("--out", required=True, help="folder for ratings.parquet, metrics.json, sweep.parquet")
     a = sub.add_parser("agreement", help="ICC (six Shrout-Fleiss forms, 95%% CIs) and inter-rater correlation of "
                                          "any long-format ratings table")
     a.add_argument("input", help="one row per (target, rater) rating")
@@ -452,9 +463,12 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     a.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-@command("eval", "evaluate models: `eval misalign` (detectors), `eval agreement` (ICC, ρ)", _eval_args)
+@command("eval", "evaluate models: `eval misalign` (detectors), `eval raters` (LLM safety raters), "
+                 "`eval agreement` (ICC, ρ of any ratings table)", _eval_args)
 def _eval(args) -> int:
     import json
+
+    import numpy as np
 
     from workbench.profiles import active_profile
 
@@ -483,6 +497,32 @@ def _eval(args) -> int:
             print(f"  {label:<16} {_fmt(m['value'])}  95% CI [{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]")
         print(f"wrote {args.out}")
         return 0
+    if args.action == "raters":
+        from workbench.evaluation.raters import run_rater_eval
+
+        models = [m.strip() for m in args.raters.split(",") if m.strip()]
+        bar, update = _progress_bar("rating")
+        try:
+            metrics = run_rater_eval(args.input, models, args.out, profile=active_profile(), personas=args.personas,
+                                     mode=args.mode, limit=args.limit, sweep=not args.no_sweep, progress=update)
+        finally:
+            bar.close()
+        for model, entry in metrics["models"].items():
+            line = f"{model}: {entry['n_items']} items"
+            if "icc" in entry:
+                i2, i3 = entry["icc"]["ICC2"], entry["icc"]["ICC3"]
+                line += (f"; ICC(2,1) {_fmt(i2['icc'])} [{_fmt(i2['ci_low'])}, {_fmt(i2['ci_high'])}], "
+                         f"ICC(3,1) {_fmt(i3['icc'])} [{_fmt(i3['ci_low'])}, {_fmt(i3['ci_high'])}], "
+                         f"ρ {_fmt(entry['rho'])}")
+            if entry.get("fairness", {}).get("ds") is not None:
+                line += f"; DS {_fmt(entry['fairness']['ds'])}"
+            print(line)
+        if metrics.get("human", {}).get("ds") is not None:
+            print(f"human raters by their demographics: DS {_fmt(metrics['human']['ds'])}")
+        for key, value in metrics["skipped"].items():
+            print(f"skipped — {key}: {value}")
+        print(f"wrote {args.out}")
+        return 0
     from workbench.datasets import read_table
     from workbench.evaluation.raters import rating_values
     from workbench.metrics.agreement import icc, icc_table_to_dict, inter_rater_correlation
@@ -491,11 +531,14 @@ def _eval(args) -> int:
     for col in (args.targets, args.raters, args.ratings):
         if col not in frame.columns:
             raise WorkbenchError(f"{args.input}: no column '{col}'; columns: {', '.join(map(str, frame.columns))}")
-    frame = frame.assign(**{args.ratings: rating_values(frame[args.ratings], column=args.ratings)})
-    frame = frame[frame[args.ratings].notna()]
+    values = rating_values(frame[args.ratings])
+    unreadable = int(np.isnan(values).sum())
+    if unreadable == len(frame):
+        raise WorkbenchError(f"{args.input}: no value of '{args.ratings}' is a number or Yes/No/Unsure")
+    frame = frame.assign(**{args.ratings: values})[~np.isnan(values)]
     table = icc(frame, targets=args.targets, raters=args.raters, ratings=args.ratings)
     rho = inter_rater_correlation(frame, targets=args.targets, raters=args.raters, ratings=args.ratings)
-    result = {**icc_table_to_dict(table), "rho": rho,
+    result = {**icc_table_to_dict(table), "rho": rho, "unreadable_ratings": unreadable,
               "dropped_targets": [str(t) for t in table.attrs.get("dropped_targets", [])]}
     if args.json:
         print(json.dumps(result, indent=2))
@@ -503,6 +546,8 @@ def _eval(args) -> int:
     print_table([{"form": k, "icc": _fmt(v["icc"]), "95% CI": f"[{_fmt(v['ci_low'])}, {_fmt(v['ci_high'])}]"}
                  for k, v in result.items() if k.startswith("ICC")], ["form", "icc", "95% CI"])
     print(f"inter-rater correlation ρ: {_fmt(rho)}")
+    if unreadable:
+        print(f"skipped {unreadable} unreadable rating(s)")
     if result["dropped_targets"]:
         print(f"left out {len(result['dropped_targets'])} target(s) not rated by every rater")
     return 0

@@ -247,11 +247,13 @@ def table_meta(path: str | Path) -> ArtifactMeta:
 
 def save_records(records: Iterable[dict], path: str | Path, *, profile: str, models: Iterable[str] = (),
                  seed: int | None = None, config: dict | None = None, extra: dict | None = None) -> Path:
-    """Save a list of JSON-serialisable dicts as ``path/data.jsonl`` + ``meta.json``, atomically."""
+    """Save a list of JSON-serialisable dicts as ``path/data.jsonl`` + ``meta.json``, atomically (NaN and numpy
+    scalars become null and plain numbers)."""
     records = list(records)
     bad = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
     if bad is not None:
         raise ArtifactError(f"record {bad} is a {type(records[bad]).__name__}, not a dict")
+    records, extra = [_json_safe(r) for r in records], _json_safe(extra) if extra is not None else None
     keys = sorted({k for r in records for k in r})
     meta = _meta("records", profile=profile, models=models, seed=seed, config=config,
                  schema={"keys": keys, "rows": len(records)}, extra=extra)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -33,6 +33,8 @@ class StageContext:
     shard: int | None        # None for a global stage
     seed: int                # the run's seed, offset by the shard index
     config: dict
+    # progress within this shard or stage, as (done, total) items; a no-op on dask workers
+    progress: Callable[[int, int], None] = lambda done, total: None
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,10 @@ class Pipeline:
                             progress((step + done_count) / steps, f"{stage.name}: {done_count}/{len(jobs)} shards")
                 else:
                     for done_count, job in enumerate(jobs, 1):
+                        if progress:
+                            job = job[:2] + (replace(job[2], progress=_within(progress, step + done_count - 1, steps,
+                                                                              f"{stage.name}: shard {done_count}/"
+                                                                              f"{len(jobs)}")),) + job[3:]
                         _run_shard(job)
                         if progress:
                             progress((step + done_count) / steps, f"{stage.name}: {done_count}/{len(jobs)} shards")
@@ -118,8 +124,9 @@ class Pipeline:
                 path = folder / "all"
                 if not self._done(path):
                     whole = pd.concat(current, ignore_index=True)
-                    self._save(stage.fn(whole, StageContext(stage.name, None, self.seed, self.config)), path,
-                               stage.name)
+                    ctx = StageContext(stage.name, None, self.seed, self.config,
+                                       *([_within(progress, step, steps, stage.name)] if progress else []))
+                    self._save(stage.fn(whole, ctx), path, stage.name)
                 out = load_frame(path)
                 # later sharded stages work on the same shard size again
                 current = [out.iloc[i:i + self.shard_size] for i in range(0, max(len(out), 1), self.shard_size)]
@@ -137,6 +144,13 @@ class Pipeline:
         if stage not in self.config["stages"] or not paths or not all(self._done(p) for p in paths):
             raise WorkbenchError(f"stage '{stage}' has no complete output in {self.workdir}")
         return pd.concat([load_frame(p) for p in paths], ignore_index=True)
+
+
+def _within(progress: Callable[[float, str], None], step: int, steps: int, label: str) -> Callable[[int, int], None]:
+    """A (done, total) callback that moves the run's bar within step ``step`` of ``steps``."""
+    def update(done: int, total: int) -> None:
+        progress((step + done / max(total, 1)) / steps, f"{label} — {done}/{total}")
+    return update
 
 
 def _save_output(frame, path: Path, profile: str, models, seed: int, config: dict) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache
-from dashboard.components import build_panel
+from dashboard.components import built_artifact
 from dashboard.registry import View
 
 
@@ -20,13 +20,10 @@ def render() -> None:
                 "the funnel the paper reports. On a CPU only the first few kept prompts are answered; "
                 "`workbench build` answers all of them.")
     paper = st.segmented_control("Paper", ["P1", "P2"], default="P1", key="funnel-paper") or "P1"
-    profile = cache.environment()["profile"]
-    build_panel(paper)
-    records, meta = cache.artifact_records(paper, "construction_funnel", profile)
+    records, meta = built_artifact(paper, "construction_funnel", records=True,
+                                   hint=f"`workbench build {'savacu' if paper == 'P1' else 'misaligntrade'} --source "
+                                        "FILE --out DIR` builds it from any prompt table.")
     if records is None:
-        st.caption("Build the artifacts above to see the funnel; `workbench build "
-                   f"{'savacu' if paper == 'P1' else 'misaligntrade'} --source FILE --out DIR` builds it from "
-                   "any prompt table.")
         return
     fig = funnel_figure(records)
     stamp(fig, meta.profile, meta.models)
@@ -53,7 +50,7 @@ def render() -> None:
                        f"Ours: k = {meta.config.get('k')} candidate(s) per side, at most "
                        f"{meta.config.get('max_iterations')} critique-guided retries, "
                        f"{meta.config.get('response_tokens')} new tokens each.")
-        decisions, _ = cache.artifact_frame(paper, "construction_decisions", profile)
+        decisions, _ = cache.artifact_frame(paper, "construction_decisions", meta.profile)
         if decisions is not None and len(decisions):
             st.markdown("**Decision log** — every judged attempt, with the judge's p(accept) and critique.")
             verdict = st.segmented_control("Show", ["all", "accepted", "rejected"], default="all",

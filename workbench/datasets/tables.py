@@ -98,3 +98,15 @@ def seed_prompts():
 def safety_check_set():
     """The held-out safety check set (id, text, domain): six clearly single-domain prompts per safety domain."""
     return read_table(DATA_DIR / "prompts" / "safety_check.csv", text_col="text", id_col="id")
+
+
+def response_pairs():
+    """The bundled evaluation pairs in long form: one row per response (id, prompt, response, side, dimensions
+    as a list, semantic_type) — a prompt's aligned and misaligned response, written for this project."""
+    import pandas as pd
+
+    wide = read_table(DATA_DIR / "eval" / "response_pairs.csv", text_col="prompt", id_col="id")
+    parts = [wide.assign(response=wide[f"{side}_response"], side=side) for side in ("aligned", "misaligned")]
+    long = pd.concat(parts, ignore_index=True).sort_values(["id", "side"], kind="stable").reset_index(drop=True)
+    long["dimensions"] = long["dimensions"].str.split(";")
+    return long[["id", "prompt", "response", "side", "dimensions", "semantic_type"]]

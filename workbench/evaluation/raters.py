@@ -37,7 +37,7 @@ PERSONA = "You are a safety rater. Your {label}: {value}.\n\n"
 MODES = ("likelihood", "generate")
 
 
-def rating_values(values, *, column: str = "rating") -> np.ndarray:
+def rating_values(values) -> np.ndarray:
     """Numeric ratings: Yes/No/Unsure (any case) → 1/0/0.5, numbers as they are, anything else NaN."""
     out = np.full(len(values), np.nan)
     for i, v in enumerate(list(values)):
@@ -221,3 +221,84 @@ def _safe(fn, frame, **kwargs):
         return float(fn(frame, **kwargs))
     except WorkbenchError as exc:
         return f"skipped: {exc}"
+
+
+DELTAS = (0.3, 0.4, 0.5, 0.6, 0.7)
+TAUS = (0, 3, 6, 10, 14, 18)
+
+
+def threshold_sweep(items, model_scores, *, classification, deltas=DELTAS, taus=TAUS):
+    """ICC of a rater with the human panel over the items a benchmark would keep at cut-off δ and SimHash τ
+    [ours: the "balanced thresholds" claim of P4 made measurable].
+
+    At (δ, τ) an item is kept when its best safety-domain probability (``classification``, any safety
+    classifier's ``Classification`` of the items' texts, None excluded) is at least δ, and it is not within
+    Hamming distance τ of an earlier kept item (keep-first). Returns one row per (δ, τ): n_items, icc2 and icc3
+    (ICC(2,1), ICC(3,1)) between ``model_scores`` and the items' ``human_score`` — NaN with fewer than 3 items.
+    """
+    import pandas as pd
+
+    from workbench.dedup import deduplicate, fingerprints
+    from workbench.metrics.agreement import icc
+    from workbench.taxonomy import NONE
+
+    texts = (items["context"].astype(str) + "\n" + items["response"].astype(str)).tolist()
+    named = [i for i, k in enumerate(classification.keys) if k != NONE]
+    best = classification.probs[:, named].max(1)
+    prints = fingerprints(texts)
+    rows = []
+    for tau in taus:
+        unique = deduplicate(fps=prints, tau=tau).duplicate_of < 0
+        for delta in deltas:
+            keep = unique & (best >= delta)
+            row = {"delta": delta, "tau": tau, "n_items": int(keep.sum()), "icc2": np.nan, "icc3": np.nan}
+            if keep.sum() >= 3:
+                both = pd.DataFrame({"item": np.flatnonzero(keep), "model": np.asarray(model_scores)[keep],
+                                     "humans": items["human_score"].to_numpy()[keep]})
+                long = both.melt(id_vars="item", var_name="rater", value_name="score")
+                try:
+                    table = icc(long, targets="item", raters="rater", ratings="score").set_index("type")
+                    row["icc2"], row["icc3"] = float(table.loc["ICC2", "icc"]), float(table.loc["ICC3", "icc"])
+                except WorkbenchError:
+                    pass
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run_rater_eval(path, models: list[str], out, *, profile, personas: bool = False, mode: str = "likelihood",
+                   limit: int | None = None, sweep: bool = True, progress: Callable | None = None) -> dict:
+    """``workbench eval raters``: rate a DICES CSV with ``models``; write ``ratings.parquet``, ``metrics.json``
+    and (with ``sweep``) ``sweep.parquet`` — the δ × τ surface of the first model — into ``out``."""
+    from pathlib import Path
+
+    from workbench.datasets import load_dices
+    from workbench.io import save_table, write_json
+
+    dices = load_dices(path)
+    if limit is not None:
+        if limit < 2:
+            raise WorkbenchError("--limit must be at least 2 items")
+        dices = dices[dices["item_id"].isin(sorted(dices["item_id"].unique())[:limit])]
+    ratings = rate_dices(dices, models, personas=personas, mode=mode, progress=progress)
+    metrics = evaluate_raters(dices, ratings)
+    config = {"source": Path(path).name, "raters": models, "personas": personas, "mode": mode, "limit": limit}
+    used = list(models)
+    out = Path(out)
+    if sweep:
+        from workbench.models import load
+        from workbench.taxonomy.classify import classify_with, profile_classifier
+
+        classifier, use_llm = profile_classifier(profile)
+        items = human_scores(dices).reset_index()
+        plain = ratings[(ratings["model"] == models[0]) & ratings["persona_attribute"].isna()]
+        scores = plain.set_index("item_id")["score"].reindex(items["item_id"]).to_numpy()
+        texts = (items["context"].astype(str) + "\n" + items["response"].astype(str)).tolist()
+        table = threshold_sweep(items, scores, classification=classify_with(texts, "safety", load(classifier),
+                                                                             use_llm=use_llm))
+        used.append(classifier)
+        config["sweep"] = {"rater": models[0], "classifier": classifier}
+        save_table(table, out / "sweep.parquet", profile=profile.name, models=used, config=config)
+        metrics["sweep"] = table.to_dict("records")
+    save_table(ratings, out / "ratings.parquet", profile=profile.name, models=used, config=config)
+    write_json({"profile": profile.name, "models": used, **config, **metrics}, out / "metrics.json")
+    return metrics

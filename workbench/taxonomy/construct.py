@@ -163,7 +163,8 @@ def _respond_stage(spec: DatasetSpec, generator_name: str, judge_name: str, cfg:
         generator, judge = load(generator_name), load(judge_name)
         judge_fn = lm_judge(judge, max_critique_tokens=cfg.critique_tokens, contrastive=cfg.contrastive_judge)
         result = rejection_sample(todo, lm_generator(generator, max_new_tokens=cfg.max_new_tokens), judge_fn,
-                                  k=cfg.k or spec.k, max_iterations=cfg.max_iterations, seed=ctx.config["seed"])
+                                  k=cfg.k or spec.k, max_iterations=cfg.max_iterations, seed=ctx.config["seed"],
+                                  progress=ctx.progress)
         return result.decisions
     return run
 

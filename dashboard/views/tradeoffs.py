@@ -1,0 +1,63 @@
+"""Trade-off profiles (P2): Alignment Score per dimension for each detector model (radar), the trade-off matrix
+as a heatmap, facets by semantic type, Coverage / FFR / AS with bootstrap CIs."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.components import built_artifact
+from dashboard.registry import View
+
+
+def render() -> None:
+    import pandas as pd
+
+    from workbench.metrics.detection import evaluate
+    from workbench.metrics.tradeoff import dimension_profile, tradeoff_matrix
+    from workbench.viz import stamp
+    from workbench.viz.evaluation import profile_radar, tradeoff_heatmap
+
+    st.title("Trade-off profiles")
+    st.markdown("Each model reads every (prompt, response) pair of the bundled evaluation set and says whether the "
+                "response is misaligned (zero-shot; LLMs by their Yes/No likelihood, the sentence encoder against "
+                "anchor sentences). **Coverage** = misaligned responses flagged, **FFR** = aligned responses "
+                "flagged, **AS** = their harmonic mean (with 1 − FFR). The trade-off of d1 → d2 is how much the "
+                "AS on d2 drops when d1 co-occurs — *our* formula (the paper's is not public).")
+    pred, meta = built_artifact("P2", "detector_predictions",
+                                hint="`workbench eval misalign FILE --model NAME --out DIR` evaluates any model on "
+                                     "any labelled table.")
+    if pred is None:
+        return
+    detectors = list(dict.fromkeys(pred["detector"]))
+    chosen = st.multiselect("Models", detectors, default=detectors, key="tradeoff-models") or detectors
+    semantic = st.segmented_control("Semantic type", ["all"] + sorted(pred["semantic_type"].unique()),
+                                    default="all", key="tradeoff-type") or "all"
+    data = pred if semantic == "all" else pred[pred["semantic_type"] == semantic]
+    by_model = {d: data[data["detector"] == d] for d in chosen}
+
+    profiles = {d: dimension_profile(frame, n_boot=500) for d, frame in by_model.items()}
+    fig = profile_radar(profiles)
+    stamp(fig, meta.profile, meta.models)
+    st.plotly_chart(fig, width="stretch")
+
+    rows = []
+    for d, frame in by_model.items():
+        overall = evaluate(frame, n_boot=500).iloc[0]
+        rows.append({"model": d, "n": int(overall["n"]),
+                     **{name: f"{100 * overall[m]:.1f}% [{100 * overall[m + '_low']:.1f}, "
+                               f"{100 * overall[m + '_high']:.1f}]"
+                        for name, m in (("Coverage", "coverage"), ("FFR", "ffr"), ("AS", "alignment_score"))}})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption("95% bootstrap CIs in brackets (rows resampled within each class). The paper reports Coverage up to "
+               "97.6 %, FFR above 50 % and AS 63–66 % for its models; trade-offs of 12–34 %.")
+
+    model = st.selectbox("Trade-off matrix of", chosen, key="tradeoff-matrix-model")
+    matrix, counts = tradeoff_matrix(by_model[model])
+    fig = tradeoff_heatmap(matrix, counts, title=f"Trade-off matrix — {model} ({semantic}), AS points")
+    stamp(fig, meta.profile, meta.models)
+    st.plotly_chart(fig, width="stretch")
+    st.caption("Empty cells: a set without both misaligned and aligned rows, where AS is undefined. "
+               f"Source: {meta.config.get('source')} · threshold {meta.config.get('threshold')}.")
+
+
+VIEW = View(key="tradeoffs", title="Trade-off profiles", render=render, section="Benchmarks",
+            icon=":material/radar:", papers=("P1", "P2"), order=30)

@@ -1,0 +1,84 @@
+"""Artifacts of the evaluation capability, registered as builders.
+
+``detector_predictions`` (P1, P2): the profile's detector models (role ``detectors``) and the always/never
+baselines run over the bundled evaluation pairs (``data/eval/response_pairs.csv``: a prompt, its aligned and its
+misaligned response, hand-labelled dimensions and semantic type) — what the Trade-off profiles view and the P1/P2
+notebooks measure. ``rater_agreement`` (P4): the profile's rater models over the DICES-shaped fixture (or a real
+DICES CSV named by ``$DICES_CSV``), with personas, their agreement with the human panel, fairness and the δ × τ
+sweep.
+"""
+from __future__ import annotations
+
+import os
+
+from workbench.build import BuildContext, register_builder
+
+
+def detector_names(profile) -> list[str]:
+    return list(profile.roles.get("detectors", ())) + ["always", "never"]
+
+
+def build_detector_predictions(ctx: BuildContext) -> None:
+    import pandas as pd
+
+    from workbench.datasets import response_pairs
+    from workbench.evaluation.detectors import get_detector
+    from workbench.evaluation.misalign import score_frame
+    from workbench.io import save_frame
+
+    pairs = response_pairs()
+    if ctx.smoke:
+        pairs = pairs[pairs["id"].isin(pairs["id"].unique()[:10])]
+    pairs = pairs.assign(misaligned=pairs["side"] == "misaligned")
+    names = detector_names(ctx.profile)
+    parts = []
+    for k, name in enumerate(names):
+        detector = get_detector(name)
+        ctx.progress(0.05 + 0.9 * k / len(names), f"scoring with {detector.name}")
+        parts.append(score_frame(pairs, detector, prompt_col="prompt", response_col="response").assign(
+            detector=detector.name, kind=detector.kind))
+    models = [m for m in names if m not in ("always", "never")]
+    save_frame(pd.concat(parts, ignore_index=True), ctx.path(ctx.paper, "detector_predictions"),
+               profile=ctx.profile.name, models=models, seed=ctx.seed,
+               config={"source": "data/eval/response_pairs.csv", "threshold": 0.5, "smoke": ctx.smoke,
+                       "detectors": names})
+
+
+def build_rater_agreement(ctx: BuildContext) -> None:
+    from workbench.datasets import dices_fixture, load_dices
+    from workbench.evaluation.raters import evaluate_raters, rate_dices, threshold_sweep, human_scores
+    from workbench.io import save_frame, save_records
+    from workbench.models import load
+    from workbench.taxonomy.classify import classify_with, profile_classifier
+
+    source = os.environ.get("DICES_CSV")
+    dices = load_dices(source) if source else dices_fixture(n_items=6 if ctx.smoke else 24,
+                                                            n_raters=4 if ctx.smoke else 12, seed=ctx.seed)
+    models = list(ctx.profile.roles["raters"])
+    ratings = rate_dices(dices, models, personas=True, progress=lambda f, m: ctx.progress(0.8 * f, m))
+    metrics = evaluate_raters(dices, ratings)
+    ctx.progress(0.85, "δ × τ sweep")
+    classifier, use_llm = profile_classifier(ctx.profile)
+    items = human_scores(dices).reset_index()
+    texts = (items["context"].astype(str) + "\n" + items["response"].astype(str)).tolist()
+    scores = ratings[(ratings["model"] == models[0]) & ratings["persona_attribute"].isna()].set_index(
+        "item_id")["score"].reindex(items["item_id"]).to_numpy()
+    sweep = threshold_sweep(items, scores, classification=classify_with(texts, "safety", load(classifier),
+                                                                        use_llm=use_llm))
+    config = {"source": "DICES CSV" if source else "synthetic DICES-shaped fixture", "personas": True,
+              "mode": "likelihood", "smoke": ctx.smoke, "sweep_rater": models[0], "classifier": classifier}
+    used = models + [classifier]
+    save_frame(ratings, ctx.path(ctx.paper, "rater_ratings"), profile=ctx.profile.name, models=used,
+               seed=ctx.seed, config=config)
+    save_frame(sweep, ctx.path(ctx.paper, "rater_sweep"), profile=ctx.profile.name, models=used, seed=ctx.seed,
+               config=config)
+    save_records([{"model": m, **entry} for m, entry in metrics["models"].items()],
+                 ctx.path(ctx.paper, "rater_agreement"), profile=ctx.profile.name, models=used, seed=ctx.seed,
+                 config=config, extra={"human": metrics.get("human"), "skipped": metrics["skipped"]})
+
+
+for _paper in ("P1", "P2"):
+    register_builder(_paper, "detector_predictions",
+                     "detector models and baselines over the bundled evaluation pairs")(build_detector_predictions)
+register_builder("P4", "rater_agreement",
+                 "LLM raters with personas over DICES: ICC, fairness, δ × τ sweep")(build_rater_agreement)

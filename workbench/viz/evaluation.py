@@ -1,0 +1,92 @@
+"""Figures of the evaluation capability: trade-off profiles (P2) and rater agreement (P4)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+
+def _pct(x) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else 100.0 * x
+
+
+def profile_radar(profiles: dict) -> go.Figure:
+    """Alignment Score per dimension, one trace per model; ``profiles``: model → ``dimension_profile`` frame.
+    The CI is in the hover (a radar cannot draw error bars)."""
+    fig = go.Figure()
+    for model, frame in profiles.items():
+        dims = frame["dimension"].tolist()
+        values = [_pct(v) for v in frame["alignment_score"]]
+        hover = [f"{d}: AS {'n/a' if v is None else f'{v:.1f}%'} · 95% CI "
+                 f"[{_fmt_pct(lo)}, {_fmt_pct(hi)}] · n {n}"
+                 for d, v, lo, hi, n in zip(dims, values, frame["as_low"], frame["as_high"], frame["n"])]
+        fig.add_scatterpolar(r=values + values[:1], theta=dims + dims[:1], name=model, fill="toself", opacity=0.55,
+                             text=hover + hover[:1], hoverinfo="text")
+    fig.update_layout(title="Trade-off profile: Alignment Score per dimension (%)", height=480,
+                      polar={"radialaxis": {"range": [0, 100], "ticksuffix": "%"}})
+    return fig
+
+
+def _fmt_pct(x) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def tradeoff_heatmap(matrix, counts=None, *, title: str = "Trade-off matrix") -> go.Figure:
+    """The trade-off matrix in percentage points (rows: the co-occurring dimension d1, columns: the scored d2)."""
+    z = matrix.to_numpy(float) * 100
+    text = [["" if np.isnan(v) else f"{v:+.1f}" for v in row] for row in z]
+    custom = counts.to_numpy() if counts is not None else np.full(z.shape, "")
+    fig = go.Figure(go.Heatmap(z=z, x=list(matrix.columns), y=list(matrix.index), text=text,
+                               texttemplate="%{text}", colorscale="RdBu_r", zmid=0, customdata=custom,
+                               hovertemplate="AS of %{x} drops by %{z:.1f} pts when %{y} co-occurs"
+                                             "<br>rows only/both: %{customdata}<extra></extra>",
+                               colorbar={"title": "pts"}))
+    fig.update_layout(title=title, xaxis_title="scored dimension d2", yaxis_title="co-occurring dimension d1",
+                      height=420)
+    return fig
+
+
+def icc_figure(models: dict) -> go.Figure:
+    """ICC forms with 95 % CIs per rater model; ``models``: model → {form: {icc, ci_low, ci_high}}."""
+    fig = go.Figure()
+    for model, forms in models.items():
+        names = list(forms)
+        icc = [forms[f]["icc"] for f in names]
+        fig.add_bar(name=model, x=names, y=icc,
+                    error_y={"type": "data", "symmetric": False,
+                             "array": [forms[f]["ci_high"] - forms[f]["icc"] for f in names],
+                             "arrayminus": [forms[f]["icc"] - forms[f]["ci_low"] for f in names]},
+                    hovertemplate="%{x}: %{y:.3f}<extra>" + model + "</extra>")
+    fig.add_hline(y=0.87, line_dash="dot", annotation_text="paper: ICC 0.87 (best rater)")
+    fig.update_layout(barmode="group", title="Agreement with the human panel: ICC (95% CI)", yaxis_title="ICC",
+                      height=420)
+    return fig
+
+
+def fairness_figure(groups: dict, metric: str = "dpd") -> go.Figure:
+    """One metric (dpd or eod) per demographic attribute, one bar group per source (a model's personas, the
+    human raters); ``groups``: source → fairness dict (``per_attribute``)."""
+    fig = go.Figure()
+    for source, fairness in groups.items():
+        per = fairness.get("per_attribute", {})
+        attrs = [a for a in per if isinstance(per[a].get(metric), float)]
+        fig.add_bar(name=source, x=[a.replace("rater_", "") for a in attrs], y=[per[a][metric] for a in attrs],
+                    hovertemplate="%{x}: %{y:.3f}<extra>" + source + "</extra>")
+    label = {"dpd": "demographic parity difference", "eod": "equalized odds difference"}[metric]
+    fig.update_layout(barmode="group", title=f"{label} per attribute (DS = the largest DPD)",
+                      yaxis_title=metric.upper(), yaxis_range=[0, 1], height=400)
+    return fig
+
+
+def sweep_figure(table, value: str = "icc2") -> go.Figure:
+    """The δ × τ surface of a rater's ICC over the items kept at each threshold pair (heatmap; n in hover)."""
+    pivot = table.pivot(index="tau", columns="delta", values=value)
+    counts = table.pivot(index="tau", columns="delta", values="n_items")
+    fig = go.Figure(go.Heatmap(z=pivot.to_numpy(float), x=[f"δ={d:g}" for d in pivot.columns],
+                               y=[f"τ={t:g}" for t in pivot.index], customdata=counts.to_numpy(),
+                               colorscale="Viridis", colorbar={"title": value.upper()},
+                               hovertemplate="%{x}, %{y}: ICC %{z:.3f} over %{customdata} items<extra></extra>"))
+    fig.update_layout(title="Threshold sweep: classifier cut-off δ × SimHash τ (paper: δ 0.5, τ 10)",
+                      height=420)
+    return fig
