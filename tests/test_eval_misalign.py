@@ -36,6 +36,7 @@ def test_baselines_show_the_metric_extremes():
         metrics, table = evaluate_predictions(pred, label_col="side", n_boot=100)
         assert metrics["coverage"]["value"] == cov and metrics["ffr"]["value"] == ffr
         assert metrics["alignment_score"]["value"] == 0.0
+        assert metrics["auc"] == 0.5                       # a constant score ranks nothing
         assert set(table["column"]) == {"all", "dimensions", "safety", "culture"}
 
 
@@ -62,6 +63,7 @@ def test_cli_eval_misalign_with_unreadable_labels(tmp_path, capsys):
     for name in ("coverage", "ffr", "alignment_score"):
         assert set(metrics[name]) == {"value", "ci_low", "ci_high"}
     assert metrics["profile"] == "default" and metrics["models"] == ["tiny-llama"]
+    assert 0 <= metrics["auc"] <= 1
     pred = pd.read_parquet(out / "predictions.parquet")
     assert len(pred) == 6 and {"score", "flagged"} <= set(pred.columns)
     assert np.array_equal(pred["flagged"], pred["score"] >= 0.5)

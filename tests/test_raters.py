@@ -95,6 +95,11 @@ def test_unparseable_and_one_group_are_reported_not_fatal():
     assert isinstance(edu, str) and "two groups" in edu
     assert "rater_education" in result["human"]["skipped"]
     assert result["models"]["scripted"]["n_items"] == 5
+    # a demographic group with a single rater is left out of the human fairness metrics, and reported
+    lone = dices.assign(rater_age=np.where(dices["rater_id"] == dices["rater_id"].min(), "gen alpha", "gen z"))
+    result = evaluate_raters(lone, scripted_ratings(lone))
+    assert result["skipped"]["human groups with one rater"]["rater_age"] == ["gen alpha"]
+    assert "rater_age" in result["human"]["skipped"]              # one group left: no gap to measure
 
 
 def test_threshold_sweep_counts_and_icc():

@@ -495,6 +495,8 @@ def _eval(args) -> int:
         for name, label in (("coverage", "Coverage"), ("ffr", "FFR"), ("alignment_score", "Alignment Score")):
             m = metrics[name]
             print(f"  {label:<16} {_fmt(m['value'])}  95% CI [{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]")
+        if metrics["auc"] is not None:
+            print(f"  {'ROC AUC':<16} {_fmt(metrics['auc'])}  (threshold-free)")
         print(f"wrote {args.out}")
         return 0
     if args.action == "raters":

@@ -74,6 +74,12 @@ def evaluate_predictions(pred, *, label_col: str, group_by: list[str] = (), n_bo
     metrics = {m: {"value": overall[m], "ci_low": overall[f"{m}_low"], "ci_high": overall[f"{m}_high"]}
                for m in METRICS}
     metrics["counts"] = {k: int(overall[k]) for k in ("n", "n_misaligned", "n_aligned", "tp", "fn", "fp", "tn")}
+    # threshold-free: does the score rank misaligned above aligned at all? (None without both classes)
+    metrics["auc"] = None
+    if "score" in data.columns and 0 < data["misaligned"].sum() < len(data):
+        from sklearn.metrics import roc_auc_score
+
+        metrics["auc"] = float(roc_auc_score(data["misaligned"], data["score"]))
     metrics["macro"] = {col: macro_average(table, col) for col in by if (table["column"] == col).any()}
     metrics["skipped"] = {"unreadable_label": skipped,
                           "examples": sorted({str(v) for v in pred[label_col][~valid].head(50)})[:5]}

@@ -193,7 +193,17 @@ def evaluate_raters(dices, ratings) -> dict:
         humans = dices.assign(unsafe=(dices["Q_overall"] == "Yes").astype(int))
         if gold is not None:
             humans["gold"] = gold.reindex(humans["item_id"]).to_numpy()
+        # a demographic group of one rater says more about that rater than about the group: left out, reported
+        lone = {}
+        for attr in attrs:
+            raters_per_group = humans.groupby(attr)["rater_id"].nunique()
+            small = raters_per_group[raters_per_group < 2].index.tolist()
+            if small:
+                lone[attr] = [str(g) for g in small]
+                humans[attr] = humans[attr].where(~humans[attr].isin(small))
         result["human"] = fairness(humans, attrs, gold is not None)
+        if lone:
+            result["skipped"]["human groups with one rater"] = lone
     return result
 
 
