@@ -153,16 +153,16 @@ def _respond_stage(spec: DatasetSpec, generator_name: str, judge_name: str, cfg:
         from workbench.llm.rejection import DECISION_COLUMNS, lm_generator, lm_judge, rejection_sample
         from workbench.models import load
 
-        todo = frame[frame["respond"]]
-        if todo.empty:
+        pending = frame[frame["respond"]]
+        if pending.empty:
             import pandas as pd
 
             return pd.DataFrame(columns=DECISION_COLUMNS)
-        todo = todo.assign(labels=[", ".join(prompt_labels(r, spec.dimensions)) or "general helpfulness and safety"
-                                   for _, r in todo.iterrows()])
+        pending = pending.assign(labels=[", ".join(prompt_labels(r, spec.dimensions)) or "general helpfulness and safety"
+                                   for _, r in pending.iterrows()])
         generator, judge = load(generator_name), load(judge_name)
         judge_fn = lm_judge(judge, max_critique_tokens=cfg.critique_tokens, contrastive=cfg.contrastive_judge)
-        result = rejection_sample(todo, lm_generator(generator, max_new_tokens=cfg.max_new_tokens), judge_fn,
+        result = rejection_sample(pending, lm_generator(generator, max_new_tokens=cfg.max_new_tokens), judge_fn,
                                   k=cfg.k or spec.k, max_iterations=cfg.max_iterations, seed=ctx.config["seed"],
                                   progress=ctx.progress)
         return result.decisions
