@@ -158,8 +158,9 @@ def _respond_stage(spec: DatasetSpec, generator_name: str, judge_name: str, cfg:
             import pandas as pd
 
             return pd.DataFrame(columns=DECISION_COLUMNS)
-        pending = pending.assign(labels=[", ".join(prompt_labels(r, spec.dimensions)) or "general helpfulness and safety"
-                                   for _, r in pending.iterrows()])
+        labels = [", ".join(prompt_labels(r, spec.dimensions)) or "general helpfulness and safety"
+                  for _, r in pending.iterrows()]
+        pending = pending.assign(labels=labels)
         generator, judge = load(generator_name), load(judge_name)
         judge_fn = lm_judge(judge, max_critique_tokens=cfg.critique_tokens, contrastive=cfg.contrastive_judge)
         result = rejection_sample(pending, lm_generator(generator, max_new_tokens=cfg.max_new_tokens), judge_fn,
