@@ -52,3 +52,9 @@ def test_bad_inputs():
         reliability_curve(np.array([0.2]), np.array([1]), strategy="log")
     with pytest.raises(WorkbenchError, match="no predictions"):
         ece(np.array([]), np.array([]))
+
+
+def test_equal_mass_bins_with_identical_confidences():
+    p = np.full(10, 0.9)
+    y = np.array([1] * 8 + [0] * 2)
+    assert ece(p, y, strategy="mass") == pytest.approx(0.1)

@@ -559,6 +559,80 @@ def _fmt(x) -> str:
     return "n/a" if x is None or x != x else f"{x:.3f}"
 
 
+def _experts_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    t = sub.add_parser("train", help="three LoRA axis experts, a router over the backbone's hidden state, and its "
+                                     "temperature calibration")
+    t.add_argument("--backbone", help="a causal LM (default: the profile's expert backbone)")
+    t.add_argument("--epochs", type=int, default=2, help="epochs per expert (2)")
+    t.add_argument("--rank", type=int, default=8, help="LoRA rank (8; the papers: 64)")
+    t.add_argument("--alignx-prefix", action="store_true",
+                   help="AlignX's prompt injection: prefix every training prompt with its instruction")
+    t.add_argument("--alpaca", help="train the helpful expert on this Alpaca JSON instead of the bundled set")
+    t.add_argument("--beavertails", help="train the harmless expert on this BeaverTails JSONL")
+    t.add_argument("--truthfulqa", help="train the honest expert on this TruthfulQA CSV")
+    t.add_argument("--limit", type=int, help="at most N training rows per axis")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", required=True, help="folder for the adapters, the router and report.json")
+    e = sub.add_parser("eval", help="the router's accuracy and calibration from a trained folder")
+    e.add_argument("folder")
+
+
+@command("experts", "mixture of calibrated experts: `experts train`, `experts eval`", _experts_args)
+def _experts(args) -> int:
+    import json
+
+    from workbench.profiles import active_profile
+
+    if args.action == "eval":
+        report_path = Path(args.folder) / "report.json"
+        if not report_path.is_file():
+            raise WorkbenchError(f"{args.folder}: no report.json; train with `workbench experts train --out DIR`")
+        report = json.loads(report_path.read_text())
+    else:
+        import pandas as pd
+
+        from workbench.experts.data import axis_data, load_alpaca, load_beavertails_axis, load_truthfulqa
+        from workbench.experts.mixture import build_mixture
+        from workbench.experts.train import ALIGNX_PREFIX, ExpertConfig
+
+        if args.epochs < 1 or args.rank < 1 or (args.limit is not None and args.limit < 1):
+            raise WorkbenchError("--epochs, --rank and --limit must be at least 1")
+        data = axis_data()
+        for axis, path, loader in (("helpful", args.alpaca, load_alpaca),
+                                   ("harmless", args.beavertails, load_beavertails_axis),
+                                   ("honest", args.truthfulqa, load_truthfulqa)):
+            if path:
+                data = pd.concat([data[data["axis"] != axis], loader(path)], ignore_index=True)
+        if args.limit:
+            train = data[data["split"] == "train"].groupby("axis", group_keys=False).head(args.limit)
+            data = pd.concat([train, data[data["split"] == "eval"]], ignore_index=True)
+        backbone = args.backbone or active_profile().model_for("expert_backbone")
+        config = ExpertConfig(r=args.rank, alpha=2 * args.rank, epochs=args.epochs, seed=args.seed,
+                              prefix=ALIGNX_PREFIX if args.alignx_prefix else None)
+        bar, update = _progress_bar("training experts")
+        try:
+            report = build_mixture(backbone, data, args.out, experts=config, seed=args.seed, progress=update)
+        finally:
+            bar.close()
+    test = report["test"]
+    print(f"backbone {report['backbone']}; experts: {', '.join(report['axes'])}")
+    for axis, (first, last) in report["expert_losses"].items():
+        print(f"  {axis:<9} loss {first:.3f} → {last:.3f}")
+    print(f"router: train accuracy {report['router_train_accuracy']:.3f}; held-out accuracy {test['accuracy']:.3f} "
+          f"on {test['n']} prompts (calibrated on {report['calibration_rows']})")
+    for name in ("uncalibrated", "temperature"):
+        c = test[name]
+        print(f"  {name:<13} T {c['temperature']:.3f}  ECE {c['ece']:.3f}  ECE(mass) {c['ece_mass']:.3f}  "
+              f"Brier {c['brier']:.3f}")
+    print("confusion (rows: true axis, columns: chosen expert):")
+    for axis, row in zip(report["axes"], report["confusion"]):
+        print(f"  {axis:<9} {row}")
+    if args.action == "train":
+        print(f"wrote {args.out}")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")

@@ -53,8 +53,8 @@ def reliability_curve(probs, labels, *, n_bins: int = 10, strategy: str = "width
     if strategy == "width":
         edges = np.linspace(0.0, 1.0, n_bins + 1)
     else:
-        edges = np.unique(np.quantile(conf, np.linspace(0.0, 1.0, n_bins + 1)))
-        edges[0], edges[-1] = min(edges[0], 0.0), max(edges[-1], 1.0)
+        inner = np.quantile(conf, np.linspace(0.0, 1.0, n_bins + 1))[1:-1]
+        edges = np.unique(np.concatenate([[0.0], inner, [1.0]]))
     # bin i holds edges[i] < c <= edges[i+1] (the first bin also holds its lower edge), as sklearn does
     which = np.clip(np.searchsorted(edges[1:-1], conf, side="left"), 0, len(edges) - 2)
     rows = []

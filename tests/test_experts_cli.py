@@ -1,0 +1,21 @@
+import json
+
+from safetensors.torch import load_file
+
+from workbench.cli import main
+
+
+def test_experts_train_and_eval_on_the_tiny_backbone(tmp_path, capsys):
+    out = tmp_path / "mix"
+    assert main(["experts", "train", "--backbone", "tiny-llama", "--epochs", "1", "--limit", "16",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "held-out accuracy" in text and "uncalibrated" in text and "temperature" in text
+    report = json.loads((out / "report.json").read_text())
+    assert report["axes"] == ["helpful", "harmless", "honest"]
+    assert sum(map(sum, report["confusion"])) == report["test"]["n"]
+    assert set(load_file(out / "router.safetensors")) and (out / "harmless" / "adapter_model.safetensors").is_file()
+    assert main(["experts", "eval", str(out)]) == 0
+    assert "confusion" in capsys.readouterr().out
+    assert main(["experts", "eval", str(tmp_path)]) == 1
+    assert "no report.json" in capsys.readouterr().err
