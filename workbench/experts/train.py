@@ -12,6 +12,7 @@ never changes a model other code is using.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -106,7 +107,9 @@ def train_experts(backbone: str, data, config: ExpertConfig, out: str | Path, *,
     model, tokenizer = fresh_backbone(backbone)
     lora = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
                       target_modules=list(config.target_modules), task_type="CAUSAL_LM")
-    peft_model = get_peft_model(model, lora, adapter_name=config.axes[0])
+    with warnings.catch_warnings():          # a deprecation inside PEFT, not ours to act on
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        peft_model = get_peft_model(model, lora, adapter_name=config.axes[0])
     for axis in config.axes[1:]:
         peft_model.add_adapter(axis, lora)
     losses: dict[str, list[float]] = {}
