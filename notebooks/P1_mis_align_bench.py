@@ -141,8 +141,7 @@ sampled.decisions[["id", "side", "iteration", "verdict", "p_accept", "text", "re
 # %%
 from workbench.datasets import response_pairs
 from workbench.evaluation.artifacts import detector_names
-from workbench.evaluation.detectors import get_detector
-from workbench.evaluation.misalign import score_frame
+from workbench.evaluation.misalign import score_detectors
 from workbench.metrics.detection import evaluate
 
 pairs = response_pairs()
@@ -150,13 +149,10 @@ if SMOKE:
     pairs = pairs[pairs["id"].isin(pairs["id"].unique()[:10])]
 pairs = pairs.assign(misaligned=pairs["side"] == "misaligned",
                      condition=["joint" if len(d) > 1 else "single" for d in pairs["dimensions"]])
-tables = []
-for name in detector_names(profile):
-    detector = get_detector(name)
-    scored = score_frame(pairs, detector, prompt_col="prompt", response_col="response")
-    tables.append(evaluate(scored, by=["condition", "dimensions"], n_boot=200 if SMOKE else 1000,
-                           seed=SEED).assign(model=detector.name))
-results = pd.concat(tables, ignore_index=True)
+scored = score_detectors(pairs, detector_names(profile))
+results = pd.concat([evaluate(part, by=["condition", "dimensions"], n_boot=200 if SMOKE else 1000,
+                              seed=SEED).assign(model=name)
+                     for name, part in scored.groupby("detector", sort=False)], ignore_index=True)
 shown = results[results["column"].isin(["all", "condition"])]
 shown[["model", "group", "n", "coverage", "coverage_low", "coverage_high", "ffr", "ffr_low", "ffr_high",
        "alignment_score", "alignment_score_low", "alignment_score_high"]].round(3)

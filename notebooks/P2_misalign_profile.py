@@ -99,8 +99,7 @@ import numpy as np
 
 from workbench.datasets import response_pairs
 from workbench.evaluation.artifacts import detector_names
-from workbench.evaluation.detectors import get_detector
-from workbench.evaluation.misalign import score_frame
+from workbench.evaluation.misalign import score_detectors
 from workbench.metrics.tradeoff import dimension_profile, tradeoff_by, tradeoff_matrix
 from workbench.viz.evaluation import profile_radar, tradeoff_heatmap
 
@@ -109,10 +108,7 @@ if SMOKE:
     pairs = pairs[pairs["id"].isin(pairs["id"].unique()[:12])]
 pairs = pairs.assign(misaligned=pairs["side"] == "misaligned")
 detector_models = [n for n in detector_names(profile) if n not in ("always", "never")]
-scored = {}
-for name in detector_names(profile):
-    detector = get_detector(name)
-    scored[detector.name] = score_frame(pairs, detector, prompt_col="prompt", response_col="response")
+scored = dict(tuple(score_detectors(pairs, detector_names(profile)).groupby("detector", sort=False)))
 profiles = {name: dimension_profile(frame, n_boot=200 if SMOKE else 1000, seed=SEED) for name, frame in scored.items()}
 fig = profile_radar(profiles)
 stamp(fig, profile.name, detector_models)

@@ -68,9 +68,7 @@ dataset[["id", "text", "safety", "safety_score", "origin", "majority", "share_Ye
 # ## Stage II: LLMs as safety raters, with and without personas
 
 # %%
-from workbench.evaluation.raters import evaluate_raters, human_scores, rate_dices, threshold_sweep
-from workbench.models import load
-from workbench.taxonomy.classify import classify_with, profile_classifier
+from workbench.evaluation.raters import evaluate_raters, profile_sweep, rate_dices
 from workbench.viz import stamp
 from workbench.viz.evaluation import fairness_figure, icc_figure, sweep_figure
 
@@ -95,12 +93,7 @@ fig
 # benchmark keeps at each classifier cut-off δ and SimHash threshold τ.
 
 # %%
-classifier, use_llm = profile_classifier(profile)
-items = human_scores(rated).reset_index()
-texts = (items["context"].astype(str) + "\n" + items["response"].astype(str)).tolist()
-plain = model_ratings[(model_ratings["model"] == raters[0]) & model_ratings["persona_attribute"].isna()]
-sweep = threshold_sweep(items, plain.set_index("item_id")["score"].reindex(items["item_id"]).to_numpy(),
-                        classification=classify_with(texts, "safety", load(classifier), use_llm=use_llm))
+sweep, classifier = profile_sweep(rated, model_ratings, raters[0], profile)
 fig = sweep_figure(sweep)
 stamp(fig, profile.name, [raters[0], classifier])
 fig

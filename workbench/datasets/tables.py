@@ -79,6 +79,21 @@ def read_table(path: str | Path, *, text_col: str | None = None, id_col: str | N
     return df
 
 
+def pick_column(frame, given: str | None, candidates: tuple[str, ...], what: str, flag: str, path=None) -> str:
+    """``given`` when the frame has it, else the first of ``candidates`` it has; otherwise an error asking for
+    ``flag`` and listing the columns."""
+    where = f"{path}: " if path is not None else ""
+    columns = ", ".join(map(str, frame.columns))
+    if given:
+        if given not in frame.columns:
+            raise WorkbenchError(f"{where}no column '{given}'; columns: {columns}")
+        return given
+    for c in candidates:
+        if c in frame.columns:
+            return c
+    raise WorkbenchError(f"{where}say which column holds the {what} with {flag}; columns: {columns}")
+
+
 def check_text_column(df, text_col: str, path) -> None:
     """Raise unless ``df[text_col]`` exists and holds non-empty strings (errors name ``path`` and the rows)."""
     if text_col not in df.columns:

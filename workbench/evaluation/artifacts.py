@@ -19,11 +19,8 @@ def detector_names(profile) -> list[str]:
 
 
 def build_detector_predictions(ctx: BuildContext) -> None:
-    import pandas as pd
-
     from workbench.datasets import response_pairs
-    from workbench.evaluation.detectors import get_detector
-    from workbench.evaluation.misalign import score_frame
+    from workbench.evaluation.misalign import score_detectors
     from workbench.io import save_frame
 
     pairs = response_pairs()
@@ -31,25 +28,17 @@ def build_detector_predictions(ctx: BuildContext) -> None:
         pairs = pairs[pairs["id"].isin(pairs["id"].unique()[:10])]
     pairs = pairs.assign(misaligned=pairs["side"] == "misaligned")
     names = detector_names(ctx.profile)
-    parts = []
-    for k, name in enumerate(names):
-        detector = get_detector(name)
-        ctx.progress(0.05 + 0.9 * k / len(names), f"scoring with {detector.name}")
-        parts.append(score_frame(pairs, detector, prompt_col="prompt", response_col="response").assign(
-            detector=detector.name, kind=detector.kind))
+    scored = score_detectors(pairs, names, progress=lambda f, m: ctx.progress(0.05 + 0.9 * f, m))
     models = [m for m in names if m not in ("always", "never")]
-    save_frame(pd.concat(parts, ignore_index=True), ctx.path(ctx.paper, "detector_predictions"),
-               profile=ctx.profile.name, models=models, seed=ctx.seed,
-               config={"source": "data/eval/response_pairs.csv", "threshold": 0.5, "smoke": ctx.smoke,
-                       "detectors": names})
+    save_frame(scored, ctx.path(ctx.paper, "detector_predictions"), profile=ctx.profile.name, models=models,
+               seed=ctx.seed, config={"source": "data/eval/response_pairs.csv", "threshold": 0.5,
+                                      "smoke": ctx.smoke, "detectors": names})
 
 
 def build_rater_agreement(ctx: BuildContext) -> None:
     from workbench.datasets import dices_fixture, load_dices
-    from workbench.evaluation.raters import evaluate_raters, rate_dices, threshold_sweep, human_scores
+    from workbench.evaluation.raters import evaluate_raters, profile_sweep, rate_dices
     from workbench.io import save_frame, save_records
-    from workbench.models import load
-    from workbench.taxonomy.classify import classify_with, profile_classifier
 
     source = os.environ.get("DICES_CSV")
     dices = load_dices(source) if source else dices_fixture(n_items=6 if ctx.smoke else 24,
@@ -58,13 +47,7 @@ def build_rater_agreement(ctx: BuildContext) -> None:
     ratings = rate_dices(dices, models, personas=True, progress=lambda f, m: ctx.progress(0.8 * f, m))
     metrics = evaluate_raters(dices, ratings)
     ctx.progress(0.85, "δ × τ sweep")
-    classifier, use_llm = profile_classifier(ctx.profile)
-    items = human_scores(dices).reset_index()
-    texts = (items["context"].astype(str) + "\n" + items["response"].astype(str)).tolist()
-    scores = ratings[(ratings["model"] == models[0]) & ratings["persona_attribute"].isna()].set_index(
-        "item_id")["score"].reindex(items["item_id"]).to_numpy()
-    sweep = threshold_sweep(items, scores, classification=classify_with(texts, "safety", load(classifier),
-                                                                        use_llm=use_llm))
+    sweep, classifier = profile_sweep(dices, ratings, models[0], ctx.profile)
     config = {"source": "DICES CSV" if source else "synthetic DICES-shaped fixture", "personas": True,
               "mode": "likelihood", "smoke": ctx.smoke, "sweep_rater": models[0], "classifier": classifier}
     used = models + [classifier]

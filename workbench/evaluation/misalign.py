@@ -22,18 +22,6 @@ from workbench.metrics.detection import METRICS, evaluate, macro_average
 DIMENSION_COLUMNS = ("safety", "value", "culture")
 
 
-def _pick(frame, given: str | None, candidates: tuple[str, ...], what: str, flag: str) -> str:
-    if given:
-        if given not in frame.columns:
-            raise WorkbenchError(f"no {what} column '{given}'; columns: {', '.join(map(str, frame.columns))}")
-        return given
-    for c in candidates:
-        if c in frame.columns:
-            return c
-    raise WorkbenchError(f"say which column holds the {what} with {flag}; columns: "
-                         f"{', '.join(map(str, frame.columns))}")
-
-
 def with_dimensions(frame):
     """Add ``dimensions``: the list of dimensions in which the row's prompt has a top-1 domain other than None."""
     from workbench.taxonomy import NONE
@@ -54,6 +42,23 @@ def score_frame(frame, detector: Detector, *, prompt_col: str, response_col: str
     responses = frame[response_col].fillna("").astype(str).tolist()
     scores = np.asarray(detector.score(prompts, responses, progress), dtype=float)
     return frame.assign(score=scores, flagged=scores >= threshold)
+
+
+def score_detectors(frame, names: list[str], *, prompt_col: str = "prompt", response_col: str = "response",
+                    threshold: float = 0.5, progress: Callable[[float, str], None] | None = None):
+    """``score_frame`` with each detector of ``names``, stacked, with ``detector`` and ``kind`` columns."""
+    import pandas as pd
+
+    from workbench.evaluation.detectors import get_detector
+
+    parts = []
+    for k, name in enumerate(names):
+        detector = get_detector(name)
+        if progress:
+            progress(k / len(names), f"scoring with {detector.name}")
+        parts.append(score_frame(frame, detector, prompt_col=prompt_col, response_col=response_col,
+                                 threshold=threshold).assign(detector=detector.name, kind=detector.kind))
+    return pd.concat(parts, ignore_index=True)
 
 
 def evaluate_predictions(pred, *, label_col: str, group_by: list[str] = (), n_boot: int = 1000, seed: int = 0):
@@ -93,12 +98,13 @@ def run_misalign_eval(path: str | Path, detector: Detector, out: str | Path, *, 
     """Score ``path`` with ``detector``; write ``out/predictions.parquet``, ``out/groups.parquet`` and
     ``out/metrics.json``; return the metrics."""
     from workbench.datasets import read_table
+    from workbench.datasets.tables import pick_column
     from workbench.io import save_table, write_json
 
     frame = read_table(path)
-    prompt_col = _pick(frame, prompt_col, ("prompt", "text"), "prompts", "--prompt-col")
-    response_col = _pick(frame, response_col, ("response",), "responses", "--response-col")
-    label_col = _pick(frame, label_col, ("side", "label", "misaligned"), "labels", "--label-col")
+    prompt_col = pick_column(frame, prompt_col, ("prompt", "text"), "prompts", "--prompt-col", path)
+    response_col = pick_column(frame, response_col, ("response",), "responses", "--response-col", path)
+    label_col = pick_column(frame, label_col, ("side", "label", "misaligned"), "labels", "--label-col", path)
     pred = score_frame(frame, detector, prompt_col=prompt_col, response_col=response_col, threshold=threshold,
                        progress=progress)
     metrics, table = evaluate_predictions(pred, label_col=label_col, group_by=list(group_by), n_boot=n_boot,

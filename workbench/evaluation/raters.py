@@ -252,7 +252,7 @@ def threshold_sweep(items, model_scores, *, classification, deltas=DELTAS, taus=
     from workbench.metrics.agreement import icc
     from workbench.taxonomy import NONE
 
-    texts = (items["context"].astype(str) + "\n" + items["response"].astype(str)).tolist()
+    texts = item_texts(items)
     named = [i for i, k in enumerate(classification.keys) if k != NONE]
     best = classification.probs[:, named].max(1)
     prints = fingerprints(texts)
@@ -275,6 +275,25 @@ def threshold_sweep(items, model_scores, *, classification, deltas=DELTAS, taus=
     return pd.DataFrame(rows)
 
 
+def item_texts(items) -> list[str]:
+    """What the classifier and SimHash see of a DICES item: its context and response."""
+    return (items["context"].astype(str) + "\n" + items["response"].astype(str)).tolist()
+
+
+def profile_sweep(dices, ratings, model: str, profile) -> tuple:
+    """(sweep table, classifier name): ``threshold_sweep`` of ``model``'s plain ratings, the items classified
+    into the safety domains by ``profile``'s classifier."""
+    from workbench.models import load
+    from workbench.taxonomy.classify import classify_with, profile_classifier
+
+    classifier, use_llm = profile_classifier(profile)
+    items = human_scores(dices).reset_index()
+    plain = ratings[(ratings["model"] == model) & ratings["persona_attribute"].isna()]
+    scores = plain.set_index("item_id")["score"].reindex(items["item_id"]).to_numpy()
+    classification = classify_with(item_texts(items), "safety", load(classifier), use_llm=use_llm)
+    return threshold_sweep(items, scores, classification=classification), classifier
+
+
 def run_rater_eval(path, models: list[str], out, *, profile, personas: bool = False, mode: str = "likelihood",
                    limit: int | None = None, sweep: bool = True, progress: Callable | None = None) -> dict:
     """``workbench eval raters``: rate a DICES CSV with ``models``; write ``ratings.parquet``, ``metrics.json``
@@ -295,16 +314,7 @@ def run_rater_eval(path, models: list[str], out, *, profile, personas: bool = Fa
     used = list(models)
     out = Path(out)
     if sweep:
-        from workbench.models import load
-        from workbench.taxonomy.classify import classify_with, profile_classifier
-
-        classifier, use_llm = profile_classifier(profile)
-        items = human_scores(dices).reset_index()
-        plain = ratings[(ratings["model"] == models[0]) & ratings["persona_attribute"].isna()]
-        scores = plain.set_index("item_id")["score"].reindex(items["item_id"]).to_numpy()
-        texts = (items["context"].astype(str) + "\n" + items["response"].astype(str)).tolist()
-        table = threshold_sweep(items, scores, classification=classify_with(texts, "safety", load(classifier),
-                                                                             use_llm=use_llm))
+        table, classifier = profile_sweep(dices, ratings, models[0], profile)
         used.append(classifier)
         config["sweep"] = {"rater": models[0], "classifier": classifier}
         save_table(table, out / "sweep.parquet", profile=profile.name, models=used, config=config)

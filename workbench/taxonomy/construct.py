@@ -63,7 +63,7 @@ def get_dataset(name: str) -> DatasetSpec:
 def load_source(spec: DatasetSpec, path: str | Path, *, text_col: str | None = None, limit: int | None = None):
     """The source rows as a frame with ``id`` and ``text`` (DICES: one row per conversation)."""
     from workbench.datasets import dices_items, load_dices, read_table
-    from workbench.datasets.tables import check_text_column
+    from workbench.datasets.tables import check_text_column, pick_column
 
     if spec.source == "dices":
         frame = dices_items(load_dices(path))
@@ -71,10 +71,7 @@ def load_source(spec: DatasetSpec, path: str | Path, *, text_col: str | None = N
         frame.insert(0, "id", [f"dices-{i}" for i in frame["source_item_id"]])
     else:
         frame = read_table(path)
-        col = text_col or next((c for c in ("text", "prompt") if c in frame.columns), None)
-        if col is None:
-            raise WorkbenchError(f"{path}: say which column holds the prompts with --text-col; "
-                                 f"columns: {', '.join(map(str, frame.columns))}")
+        col = pick_column(frame, text_col, ("text", "prompt"), "prompts", "--text-col", path)
         check_text_column(frame, col, path)
         if col != "text":
             if "text" in frame.columns:       # keep the table's own 'text' column under another name
