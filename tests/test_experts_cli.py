@@ -3,6 +3,7 @@ import json
 from safetensors.torch import load_file
 
 from workbench.cli import main
+from workbench.io import load_frame
 
 
 def test_experts_train_and_eval_on_the_tiny_backbone(tmp_path, capsys):
@@ -10,10 +11,15 @@ def test_experts_train_and_eval_on_the_tiny_backbone(tmp_path, capsys):
     assert main(["experts", "train", "--backbone", "tiny-llama", "--epochs", "1", "--limit", "16",
                  "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "held-out accuracy" in text and "uncalibrated" in text and "temperature" in text
+    assert "held-out accuracy" in text and all(n in text for n in ("uncalibrated", "temperature", "fractal",
+                                                                    "natural", "mixed"))
     report = json.loads((out / "report.json").read_text())
     assert report["axes"] == ["helpful", "harmless", "honest"]
     assert sum(map(sum, report["confusion"])) == report["test"]["n"]
+    assert set(report["test"]) >= {"uncalibrated", "temperature", "fractal", "natural", "mixed"}
+    routing = load_frame(out / "routing")
+    assert set(routing["split"]) == {"calibration", "test"} and routing["fractal"].between(0, 3.5).all()
+    assert (routing["split"] == "test").sum() == report["test"]["n"]
     assert set(load_file(out / "router.safetensors")) and (out / "harmless" / "adapter_model.safetensors").is_file()
     assert main(["experts", "eval", str(out)]) == 0
     assert "confusion" in capsys.readouterr().out

@@ -572,6 +572,11 @@ def _experts_args(p: argparse.ArgumentParser) -> None:
     t.add_argument("--beavertails", help="train the harmless expert on this BeaverTails JSONL")
     t.add_argument("--truthfulqa", help="train the honest expert on this TruthfulQA CSV")
     t.add_argument("--limit", type=int, help="at most N training rows per axis")
+    t.add_argument("--no-fractal", action="store_true", help="switch off the fractal (box-counting) calibrator")
+    t.add_argument("--no-natural", action="store_true", help="switch off the natural (Fisher) calibrator")
+    t.add_argument("--lambda1", type=float, default=0.6, help="weight of the fractal calibrator in the mix (0.6)")
+    t.add_argument("--lambda2", type=float, default=0.4, help="weight of the natural calibrator in the mix (0.4)")
+    t.add_argument("--eps", type=float, default=0.05, help="smallest box side of the box counting (0.05)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="folder for the adapters, the router and report.json")
     e = sub.add_parser("eval", help="the router's accuracy and calibration from a trained folder")
@@ -582,6 +587,7 @@ def _experts_args(p: argparse.ArgumentParser) -> None:
 def _experts(args) -> int:
     import json
 
+    from workbench.experts.geometry import CALIBRATORS, CalibrationConfig
     from workbench.profiles import active_profile
 
     if args.action == "eval":
@@ -612,7 +618,10 @@ def _experts(args) -> int:
                               prefix=ALIGNX_PREFIX if args.alignx_prefix else None)
         bar, update = _progress_bar("training experts")
         try:
-            report = build_mixture(backbone, data, args.out, experts=config, seed=args.seed, progress=update)
+            calibration = CalibrationConfig(fractal=not args.no_fractal, natural=not args.no_natural,
+                                            lambda_fractal=args.lambda1, lambda_natural=args.lambda2, eps=args.eps)
+            report = build_mixture(backbone, data, args.out, experts=config, calibration=calibration,
+                                   seed=args.seed, progress=update)
         finally:
             bar.close()
     test = report["test"]
@@ -621,10 +630,12 @@ def _experts(args) -> int:
         print(f"  {axis:<9} loss {first:.3f} → {last:.3f}")
     print(f"router: train accuracy {report['router_train_accuracy']:.3f}; held-out accuracy {test['accuracy']:.3f} "
           f"on {test['n']} prompts (calibrated on {report['calibration_rows']})")
-    for name in ("uncalibrated", "temperature"):
-        c = test[name]
-        print(f"  {name:<13} T {c['temperature']:.3f}  ECE {c['ece']:.3f}  ECE(mass) {c['ece_mass']:.3f}  "
-              f"Brier {c['brier']:.3f}")
+    print(f"fitted temperature {report['temperature']:.3f}")
+    for name in CALIBRATORS:
+        if name in test:
+            c = test[name]
+            print(f"  {name:<13} accuracy {c['accuracy']:.3f}  ECE {c['ece']:.3f}  ECE(mass) {c['ece_mass']:.3f}  "
+                  f"Brier {c['brier']:.3f}")
     print("confusion (rows: true axis, columns: chosen expert):")
     for axis, row in zip(report["axes"], report["confusion"]):
         print(f"  {axis:<9} {row}")

@@ -2,9 +2,12 @@
 
 ``build_mixture`` trains the three LoRA experts (``workbench.experts.train``), reads the frozen backbone's
 mean-pooled last hidden state for every prompt, trains the router on which-axis labels (train split), and
-calibrates it by temperature scaling on half of the held-out split, measuring routing accuracy, ECE (equal-width
-and equal-mass) and Brier on the other half before and after. Everything lands in one folder: the adapters,
-``router.safetensors`` + ``router.json`` and ``report.json``.
+calibrates it on half of the held-out split — temperature scaling and the two geometric calibrators of
+``workbench.experts.geometry`` (fractal, natural, and their λ-mixture), each switchable — and measures routing
+accuracy, ECE (equal-width and equal-mass) and Brier on the other half before and after each. Everything lands in
+one folder: the adapters, ``router.safetensors`` + ``router.json`` (config and fitted calibrators),
+``routing/`` (the held-out rows' logits and geometric features, so views can recompute any curve) and
+``report.json``.
 """
 from __future__ import annotations
 
@@ -13,56 +16,69 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 import torch
 
 from workbench import WorkbenchError
+from workbench.experts.geometry import (CalibrationConfig, fisher_sensitivity, fit_calibration,
+                                        trajectory_dimensions)
 from workbench.experts.router import AXES, RouterConfig, route_logits, train_router
 from workbench.experts.train import ExpertConfig, fresh_backbone, train_experts
 
 
 @torch.inference_mode()
 def hidden_features(model, tokenizer, prompts: list[str], *, batch_size: int = 16,
-                    progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
-    """Mean-pooled last hidden state of each prompt (chat template applied when the tokenizer has one) [N, H]."""
+                    calibration: CalibrationConfig | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, np.ndarray]:
+    """Mean-pooled last hidden state of each prompt [N, H] (chat template applied when the tokenizer has one)
+    and the fractal feature of its token trajectory [N] (``workbench.experts.geometry``), from one pass."""
+    calibration = calibration or CalibrationConfig()
+    tokenizer.padding_side = "right"
+    pooled, dims = [], []
+    for start in range(0, len(prompts), batch_size):
+        enc = encode_prompts(tokenizer, prompts[start:start + batch_size])
+        hidden = model(**enc, output_hidden_states=True).hidden_states[-1].float()
+        m = enc["attention_mask"].unsqueeze(-1).float()
+        pooled.append((hidden * m).sum(1) / m.sum(1))
+        dims += trajectory_dimensions(hidden, enc["attention_mask"], calibration)
+        if progress:
+            progress(min(start + batch_size, len(prompts)), len(prompts))
+    return torch.cat(pooled), np.array(dims)
+
+
+def encode_prompts(tokenizer, prompts: list[str], *, device=None):
+    """The prompts as the router sees them: user turns of the chat template (when there is one), padded."""
     template = getattr(tokenizer, "chat_template", None)
     texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True,
                                            tokenize=False) if template else p for p in prompts]
-    tokenizer.padding_side = "right"
-    out = []
-    for start in range(0, len(texts), batch_size):
-        enc = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
-                        add_special_tokens=not template)
-        hidden = model(**enc, output_hidden_states=True).hidden_states[-1].float()
-        m = enc["attention_mask"].unsqueeze(-1).float()
-        out.append((hidden * m).sum(1) / m.sum(1))
-        if progress:
-            progress(min(start + batch_size, len(texts)), len(texts))
-    return torch.cat(out)
+    enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=not template)
+    return enc.to(device) if device is not None else enc
 
 
-def calibration_report(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
-    """Accuracy, ECE (width / mass bins) and Brier of softmax(logits / T), T = 1 and the fitted T."""
-    from workbench.metrics.calibration import brier, ece, softmax
+def calibration_report(probs: dict[str, np.ndarray], labels: np.ndarray) -> dict:
+    """Per calibrator: accuracy, ECE (10 equal-width / equal-mass bins) and Brier of its routing distribution."""
+    from workbench.metrics.calibration import brier, ece
 
-    report = {"n": int(len(labels)), "accuracy": float((logits.argmax(1) == labels).mean())}
-    for name, t in (("uncalibrated", 1.0), ("temperature", temperature)):
-        p = softmax(logits, t)
-        report[name] = {"temperature": t, "ece": ece(p, labels, n_bins=10), "ece_mass": ece(p, labels, n_bins=10,
-                                                                                          strategy="mass"),
-                        "brier": brier(p, labels)}
+    report = {"n": int(len(labels))}
+    for name, p in probs.items():
+        report[name] = {"accuracy": float((p.argmax(1) == labels).mean()), "ece": ece(p, labels, n_bins=10),
+                        "ece_mass": ece(p, labels, n_bins=10, strategy="mass"), "brier": brier(p, labels)}
+    report["accuracy"] = report["uncalibrated"]["accuracy"]
     return report
 
 
 def build_mixture(backbone: str, data, out: str | Path, *, experts: ExpertConfig | None = None,
-                  router: RouterConfig | None = None, router_epochs: int = 200, seed: int = 0,
+                  router: RouterConfig | None = None, calibration: CalibrationConfig | None = None,
+                  router_epochs: int = 200, seed: int = 0, profile: str | None = None,
                   progress: Callable[[float, str], None] | None = None) -> dict:
     """Train experts and router, calibrate, evaluate; write everything to ``out``; return the report."""
     from safetensors.torch import save_file
 
-    from workbench.io import write_json
-    from workbench.metrics.calibration import fit_temperature
+    from workbench.io import save_frame, write_json
+    from workbench.profiles import active_profile
 
     experts = experts or ExpertConfig(seed=seed)
+    calibration = calibration or CalibrationConfig()
     out = Path(out)
     step = progress or (lambda f, m: None)
     losses = train_experts(backbone, data, experts, out, progress=lambda f, m: step(0.6 * f, m))
@@ -73,8 +89,8 @@ def build_mixture(backbone: str, data, out: str | Path, *, experts: ExpertConfig
     if labels.isna().any():
         raise WorkbenchError(f"rows with an axis outside {', '.join(experts.axes)}")
     step(0.65, "hidden states")
-    features = hidden_features(model, tokenizer, data["prompt"].tolist(),
-                               progress=lambda d, n: step(0.65 + 0.2 * d / n, f"hidden states {d}/{n}"))
+    features, fractal = hidden_features(model, tokenizer, data["prompt"].tolist(), calibration=calibration,
+                                        progress=lambda d, n: step(0.65 + 0.2 * d / n, f"hidden states {d}/{n}"))
     y = np.array(labels.to_numpy(int))
     is_train = (data["split"] == "train").to_numpy()
     held = np.flatnonzero(~is_train)
@@ -88,16 +104,30 @@ def build_mixture(backbone: str, data, out: str | Path, *, experts: ExpertConfig
     trained = train_router(features[torch.from_numpy(is_train.copy())], y[is_train], config, epochs=router_epochs,
                            seed=seed)
     logits = route_logits(trained, features)
-    temperature = fit_temperature(logits[cal], y[cal])
+    natural = fisher_sensitivity(trained, features)
+    step(0.95, "calibrating")
+    fitted = fit_calibration(logits[cal], y[cal], fractal=fractal[cal], natural=natural[cal], config=calibration)
+    probs = fitted.probs(logits[test], fractal=fractal[test], natural=natural[test])
     report = {"backbone": backbone, "axes": list(experts.axes), "expert_losses": {a: [l[0], l[-1]]
                                                                                    for a, l in losses.items()},
               "router": asdict(config), "router_train_accuracy": float((logits[is_train].argmax(1)
                                                                        == y[is_train]).mean()),
-              "calibration_rows": int(len(cal)), "test": calibration_report(logits[test], y[test], temperature),
+              "calibration_rows": int(len(cal)), "calibration": fitted.to_dict(),
+              "temperature": float(np.exp(fitted.temperature.a)),
+              "test": calibration_report(probs, y[test]),
               "confusion": _confusion(logits[test].argmax(1), y[test], len(experts.axes))}
     save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, str(out / "router.safetensors"))
-    write_json({"config": asdict(config), "temperature": temperature, "axes": list(experts.axes)},
-               out / "router.json")
+    write_json({"config": asdict(config), "temperature": report["temperature"], "calibration": fitted.to_dict(),
+                "axes": list(experts.axes)}, out / "router.json")
+    rows = np.concatenate([cal, test])
+    routing = pd.DataFrame({"id": data["id"].to_numpy()[rows] if "id" in data.columns else rows,
+                            "prompt": data["prompt"].to_numpy()[rows], "axis": data["axis"].to_numpy()[rows],
+                            "label": y[rows], "split": ["calibration"] * len(cal) + ["test"] * len(test),
+                            "fractal": fractal[rows], "natural": natural[rows]})
+    for k, axis in enumerate(experts.axes):
+        routing[f"logit_{axis}"] = logits[rows, k]
+    save_frame(routing, out / "routing", profile=profile or active_profile().name, models=[backbone], seed=seed,
+               config={"router": asdict(config), "calibration": asdict(calibration)})
     write_json(report, out / "report.json")
     step(1.0, "done")
     return report
@@ -110,4 +140,4 @@ def _confusion(pred: np.ndarray, true: np.ndarray, k: int) -> list[list[int]]:
     return m.tolist()
 
 
-__all__ = ["AXES", "build_mixture", "calibration_report", "hidden_features"]
+__all__ = ["AXES", "build_mixture", "calibration_report", "encode_prompts", "hidden_features"]
