@@ -90,8 +90,8 @@ def fisher_sensitivity(router, features: torch.Tensor, *, batch_size: int = 256)
     """log tr(Jᵀ F J) per row of pooled features [N, H] for a sequence-level router (see the module doc)."""
     out = []
     for start in range(0, len(features), batch_size):
-        h = features[start:start + batch_size].detach().float().clone().requires_grad_(True)
-        with torch.enable_grad():
+        with torch.inference_mode(False), torch.enable_grad():      # also when called under inference mode
+            h = features[start:start + batch_size].detach().float().clone().requires_grad_(True)
             z = router.logits(h)
             jac = torch.stack([torch.autograd.grad(z[:, k].sum(), h, retain_graph=True)[0]
                                for k in range(z.shape[1])], 1)                     # [B, K, H]

@@ -71,14 +71,18 @@ class Router(nn.Module):
     def weights(self, logits: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
         """Mixing weights: softmax(logits / T), kept to the top-k and renormalised, then scaled by γ."""
         t = temperature if temperature is not None else self.config.temperature
-        probs = torch.softmax(logits / t, -1)
-        if self.config.top_k < probs.shape[-1]:
-            top = probs.topk(self.config.top_k, -1)
-            probs = torch.zeros_like(probs).scatter(-1, top.indices, top.values)
-            probs = probs / probs.sum(-1, keepdim=True)
-        if self.config.gamma is not None:
-            probs = probs * torch.tensor(self.config.gamma, dtype=probs.dtype, device=probs.device)
-        return probs
+        return mix_weights(torch.softmax(logits / t, -1), self.config.top_k, self.config.gamma)
+
+
+def mix_weights(probs: torch.Tensor, top_k: int, gamma=None) -> torch.Tensor:
+    """Routing probabilities → expert weights: the top-k kept and renormalised, then each scaled by its γ."""
+    if top_k < probs.shape[-1]:
+        top = probs.topk(top_k, -1)
+        probs = torch.zeros_like(probs).scatter(-1, top.indices, top.values)
+        probs = probs / probs.sum(-1, keepdim=True)
+    if gamma is not None:
+        probs = probs * torch.tensor(gamma, dtype=probs.dtype, device=probs.device)
+    return probs
 
 
 def router_loss(router: Router, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
