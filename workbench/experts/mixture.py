@@ -68,10 +68,13 @@ def calibration_report(probs: dict[str, np.ndarray], labels: np.ndarray) -> dict
 
 
 def build_mixture(backbone: str, data, out: str | Path, *, experts: ExpertConfig | None = None,
-                  router: RouterConfig | None = None, calibration: CalibrationConfig | None = None,
+                  router: RouterConfig | dict | None = None, calibration: CalibrationConfig | None = None,
                   router_epochs: int = 200, seed: int = 0, profile: str | None = None,
                   progress: Callable[[float, str], None] | None = None) -> dict:
-    """Train experts and router, calibrate, evaluate; write everything to ``out``; return the report."""
+    """Train experts and router, calibrate, evaluate; write everything to ``out``; return the report.
+
+    ``router``: a ``RouterConfig``, or a dict of its options (the hidden size and expert count are filled in;
+    default: a linear router)."""
     from safetensors.torch import save_file
 
     from workbench.io import save_frame, write_json
@@ -99,7 +102,10 @@ def build_mixture(backbone: str, data, out: str | Path, *, experts: ExpertConfig
     rng = np.random.default_rng(seed)
     held = rng.permutation(held)
     cal, test = held[: len(held) // 2], held[len(held) // 2:]
-    config = router or RouterConfig(hidden_size=features.shape[1], n_experts=len(experts.axes), inner=0)
+    if not isinstance(router, RouterConfig):         # None or a dict of options over the defaults
+        router = RouterConfig(**{"hidden_size": features.shape[1], "n_experts": len(experts.axes), "inner": 0,
+                                 **(router or {})})
+    config = router
     step(0.86, "training the router")
     trained = train_router(features[torch.from_numpy(is_train.copy())], y[is_train], config, epochs=router_epochs,
                            seed=seed)

@@ -48,7 +48,7 @@ class MixtureOfExperts:
         from peft import PeftModel
         from safetensors.torch import load_file
 
-        from workbench.experts.train import fresh_backbone
+        from workbench.experts.train import fresh_backbone, quiet_peft
         from workbench.profiles import pick_device
 
         folder = Path(folder)
@@ -63,9 +63,10 @@ class MixtureOfExperts:
             raise WorkbenchError(f"{folder}: adapter(s) missing for {', '.join(missing)}")
         device = device or pick_device()
         model, tokenizer = fresh_backbone(experts["backbone"])
-        peft_model = PeftModel.from_pretrained(model, folder / axes[0], adapter_name=axes[0])
-        for axis in axes[1:]:
-            peft_model.load_adapter(folder / axis, adapter_name=axis)
+        with quiet_peft():
+            peft_model = PeftModel.from_pretrained(model, folder / axes[0], adapter_name=axes[0])
+            for axis in axes[1:]:
+                peft_model.load_adapter(folder / axis, adapter_name=axis)
         peft_model.to(device).eval()
         config = dict(routing["config"])
         if config.get("gamma") is not None:

@@ -12,6 +12,7 @@ never changes a model other code is using.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,19 +43,36 @@ class ExpertConfig:
 
 def fresh_backbone(name: str):
     """(model, tokenizer) of a causal LM from its local files, in float32 on the CPU or the profile's device."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
+
+    from workbench.models import get_spec, local_path
+
+    tokenizer = backbone_tokenizer(name)
+    model = AutoModelForCausalLM.from_pretrained(local_path(get_spec(name)), dtype=torch.float32)
+    return model, tokenizer
+
+
+def backbone_tokenizer(name: str):
+    """The tokenizer of causal LM ``name`` (pad token = end of sequence when it has none)."""
+    from transformers import AutoTokenizer
 
     from workbench.models import get_spec, local_path
 
     spec = get_spec(name)
     if spec.role != "causal-lm":
         raise WorkbenchError(f"'{name}' is not a causal LM; experts need one as backbone")
-    folder = local_path(spec)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer = AutoTokenizer.from_pretrained(local_path(spec))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
-    return model, tokenizer
+    return tokenizer
+
+
+@contextlib.contextmanager
+def quiet_peft():
+    """Silence a transformers deprecation that PEFT triggers when it wraps a model (not ours to act on)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        yield
 
 
 def encode_pairs(tokenizer, prompts: list[str], responses: list[str], *, max_length: int,
@@ -107,8 +125,7 @@ def train_experts(backbone: str, data, config: ExpertConfig, out: str | Path, *,
     model, tokenizer = fresh_backbone(backbone)
     lora = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
                       target_modules=list(config.target_modules), task_type="CAUSAL_LM")
-    with warnings.catch_warnings():          # a deprecation inside PEFT, not ours to act on
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+    with quiet_peft():
         peft_model = get_peft_model(model, lora, adapter_name=config.axes[0])
     for axis in config.axes[1:]:
         peft_model.add_adapter(axis, lora)

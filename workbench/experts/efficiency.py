@@ -1,0 +1,254 @@
+"""What the mixture costs: our one-backbone mixture against a naive MoE of full fine-tuned copies.
+
+* **Ours** — one backbone carrying N LoRA experts (``MixtureOfExperts``); every generated token is one forward
+  pass in which each LoRA layer adds its experts' deltas with per-row weights.
+* **Naive** — N full copies of the backbone, each with one expert merged into its weights
+  (``merge_and_unload``); the mixture of a token is Σ_e w_e · softmax(logits_e), so every token costs N full
+  forward passes (the "prior MoE designs" the papers compare against, where every expert sees every token). With
+  top-1 routing the naive MoE can instead run each prompt through its chosen copy only (one sub-batch per copy);
+  that variant is timed as well, and there the copies cost memory, not time.
+
+Both decode greedily in the same hand-written loop with a KV cache, the same prompts and the same number of new
+tokens (end-of-sequence ignored), so the loops differ only in the models they call. With one-hot weights the two
+must produce the same tokens — checked, not assumed. Peak memory: ``torch.cuda.max_memory_allocated`` on a GPU;
+on a CPU the peak resident set size of a fresh child process that loads one variant and generates, minus the
+same process's size before loading.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from workbench import WorkbenchError
+
+
+def full_copies(folder: str | Path, axes) -> list:
+    """One full model per expert: a fresh backbone with that expert merged into its weights, loaded one at a
+    time (the naive MoE never holds the mixture)."""
+    import json
+
+    from peft import PeftModel
+
+    from workbench.experts.train import fresh_backbone, quiet_peft
+    from workbench.profiles import pick_device
+
+    folder = Path(folder)
+    backbone = json.loads((folder / "experts.json").read_text())["backbone"]
+    copies = []
+    for axis in axes:
+        model, _ = fresh_backbone(backbone)
+        with quiet_peft():
+            merged = PeftModel.from_pretrained(model, folder / axis, adapter_name=axis).merge_and_unload()
+        copies.append(merged.to(pick_device()).eval())
+    return copies
+
+
+@torch.inference_mode()
+def greedy(step_models, weights, enc, n_tokens: int, *, mixture=None, use_cache: bool = True) -> torch.Tensor:
+    """Greedy decoding of ``n_tokens`` new tokens for a left-padded batch ``enc``.
+
+    ``step_models``: one model (ours: ``mixture`` applies ``weights`` inside the LoRA layers) or one model per
+    expert (naive: next-token distributions mixed with ``weights``). Returns the new token ids [B, n_tokens].
+    ``use_cache=False`` feeds the whole sequence at every step (for models that cannot cache, as X-LoRA).
+    """
+    from transformers import DynamicCache
+
+    weights = torch.as_tensor(np.asarray(weights), dtype=torch.float32)
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    caches = [DynamicCache() for _ in step_models]
+    out = []
+    context = mixture.mixed(weights) if mixture is not None else _nothing()
+    with context:
+        step_ids, step_pos = ids, positions
+        for _ in range(n_tokens):
+            probs = None
+            for e, (model, cache) in enumerate(zip(step_models, caches)):
+                if mixture is None and not weights[:, e].any():
+                    continue                                  # an expert no row uses costs nothing here
+                if use_cache:
+                    logits = model(input_ids=step_ids, attention_mask=mask, position_ids=step_pos,
+                                   cache=cache, use_cache=True).logits[:, -1].float()
+                else:
+                    logits = model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                                   use_cache=False).logits[:, -1].float()
+                p = torch.softmax(logits, -1)
+                p = p if mixture is not None else p * weights[:, e:e + 1]
+                probs = p if probs is None else probs + p
+            token = probs.argmax(-1, keepdim=True)
+            out.append(token)
+            step_ids, step_pos = token, step_pos[:, -1:] + 1
+            mask = torch.cat([mask, torch.ones_like(token)], 1)
+            ids, positions = torch.cat([ids, token], 1), torch.cat([positions, step_pos], 1)
+    return torch.cat(out, 1)
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def encode_left(lm, prompts: list[str]):
+    """Left-padded prompts for ``lm`` (a ``CausalLM``), chat template applied as in ``workbench.llm.generate``."""
+    from workbench.llm.generate import build_prompt, uses_chat_template
+
+    tok = lm.tokenizer
+    tok.padding_side = "left"
+    texts = [build_prompt(lm, p) for p in prompts]
+    return tok(texts, return_tensors="pt", padding=True, add_special_tokens=not uses_chat_template(lm)).to(lm.device)
+
+
+def bare_lm(model, backbone: str):
+    """A ``CausalLM`` handle on a full copy (the naive variant), with the backbone's tokenizer."""
+    from workbench.experts.train import backbone_tokenizer
+    from workbench.models import get_spec
+    from workbench.models.loaders import CausalLM
+
+    return CausalLM(get_spec(backbone), model, backbone_tokenizer(backbone), str(model.device))
+
+
+def timed(fn, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def compare_latency(mixture, folder: str | Path, prompts: list[str], *, n_tokens: int = 16,
+                    repeats: int = 3, with_xlora: bool = True) -> dict:
+    """Seconds per generated token (best of ``repeats``) of ours vs the naive MoE, dense and top-1, with the
+    one-hot equality check; the routing weights are the mixture's own (top-k and γ as configured)."""
+    if not prompts or n_tokens < 1:
+        raise WorkbenchError("need prompts and at least one new token")
+    enc = encode_left(mixture.lm(), prompts)
+    k = len(mixture.axes)
+    routed = mixture.route(prompts)["weights"]
+    dense = np.full((len(prompts), k), 1.0 / k, np.float32)
+    chosen = np.eye(k, dtype=np.float32)[routed.argmax(1)]
+    copies = full_copies(folder, mixture.axes)
+    ours = [mixture.model]
+
+    def run(models, w, mix):
+        return greedy(models, w, enc, n_tokens, mixture=mixture if mix else None)
+
+    same = bool(torch.equal(run(ours, chosen, True), run(copies, chosen, False)))
+    t_ours_dense = timed(lambda: run(ours, dense, True), repeats)
+    t_naive_dense = timed(lambda: run(copies, dense, False), repeats)
+    t_ours_top1 = timed(lambda: run(ours, chosen, True), repeats)
+    groups = [(copies[e], encode_left(mixture.lm(), [p for p, c in zip(prompts, routed.argmax(1)) if c == e]))
+              for e in range(k) if (routed.argmax(1) == e).any()]
+
+    def naive_top1():            # each copy runs only the prompts routed to it
+        for model, sub in groups:
+            greedy([model], np.ones((len(sub["input_ids"]), 1), np.float32), sub, n_tokens)
+
+    t_naive_top1 = timed(naive_top1, repeats)
+    xlora = xlora_latency(folder, mixture, enc, n_tokens, repeats) if with_xlora else None
+    per = float(n_tokens)
+    return {"prompts": len(prompts), "new_tokens": n_tokens, "repeats": repeats,
+            "ours_dense_s_per_token": t_ours_dense / per, "naive_dense_s_per_token": t_naive_dense / per,
+            "ours_top1_s_per_token": t_ours_top1 / per, "naive_top1_s_per_token": t_naive_top1 / per,
+            "latency_ratio": t_ours_dense / t_naive_dense, "latency_ratio_top1": t_ours_top1 / t_naive_top1,
+            "outputs_equal_one_hot": same, **(xlora or {})}
+
+
+def xlora_latency(folder, mixture, enc, n_tokens: int, repeats: int) -> dict:
+    """Seconds per token of PEFT's X-LoRA over the same three adapters (its classifier untrained: timing only).
+
+    X-LoRA runs a scaling pass and then the real pass for every step and cannot use a KV cache, so each step
+    feeds the whole sequence; the report names the reason when X-LoRA cannot run on this backbone."""
+    from peft import XLoraConfig, get_peft_model
+
+    from workbench.experts.train import fresh_backbone, quiet_peft
+
+    try:
+        model, _ = fresh_backbone(mixture.backbone)
+        model.config.use_cache = False
+        config = XLoraConfig(task_type="CAUSAL_LM", hidden_size=model.config.hidden_size, xlora_depth=1,
+                             adapters={str(i): str(Path(folder) / a) for i, a in enumerate(mixture.axes)})
+        with quiet_peft():
+            xl = get_peft_model(model, config).to(mixture.device).eval()
+        ones = np.ones((len(enc["input_ids"]), 1), np.float32)
+        t = timed(lambda: greedy([xl], ones, enc, n_tokens, use_cache=False), repeats)
+        # ours without the cache too, the like-for-like comparison
+        k = len(mixture.axes)
+        dense = np.full((len(enc["input_ids"]), k), 1.0 / k, np.float32)
+        t_ours = timed(lambda: greedy([mixture.model], dense, enc, n_tokens, mixture=mixture, use_cache=False),
+                       repeats)
+    except Exception as exc:  # X-LoRA support varies with architecture and version: report, do not fail
+        return {"xlora_error": f"{type(exc).__name__}: {exc}"}
+    return {"xlora_s_per_token": t / n_tokens, "ours_nocache_s_per_token": t_ours / n_tokens,
+            "latency_ratio_vs_xlora": t_ours / t}
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * (__import__("os").sysconf("SC_PAGE_SIZE"))
+
+
+def _peak_rss_bytes() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024          # Linux reports KiB
+
+
+def peak_memory_child(folder: str, variant: str, prompts: list[str], n_tokens: int, queue) -> None:
+    """Child-process entry: load ``variant`` ("ours" | "naive"), generate densely, report the peak memory."""
+    try:
+        import peft  # noqa: F401  (imported before measuring, so library code is not counted)
+        import transformers  # noqa: F401
+
+        from workbench.experts.moe import MixtureOfExperts
+
+        cuda = torch.cuda.is_available()
+        before = torch.cuda.memory_allocated() if cuda else _rss_bytes()
+        if variant == "naive":
+            import json
+
+            meta = json.loads((Path(folder) / "experts.json").read_text())
+            axes = json.loads((Path(folder) / "router.json").read_text())["axes"]
+            models, mixture_arg = full_copies(folder, axes), None
+            lm = bare_lm(models[0], meta["backbone"])
+        else:
+            mixture = MixtureOfExperts.load(folder)
+            models, mixture_arg, lm, axes = [mixture.model], mixture, mixture.lm(), mixture.axes
+        enc = encode_left(lm, prompts)
+        k = len(axes)
+        dense = np.full((len(prompts), k), 1.0 / k, np.float32)
+        greedy(models, dense, enc, n_tokens, mixture=mixture_arg)
+        peak = torch.cuda.max_memory_allocated() if cuda else _peak_rss_bytes()
+        queue.put({"variant": variant, "peak_bytes": int(peak - before)})
+    except Exception as exc:  # report to the parent instead of dying silently
+        queue.put({"variant": variant, "error": f"{type(exc).__name__}: {exc}"})
+
+
+def compare_memory(folder: str | Path, prompts: list[str], *, n_tokens: int = 8) -> dict:
+    """Peak memory of ours vs the naive MoE, each measured in its own fresh process (see the module doc)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    result = {}
+    for variant in ("ours", "naive"):
+        queue = ctx.Queue()
+        proc = ctx.Process(target=peak_memory_child, args=(str(folder), variant, list(prompts), n_tokens, queue))
+        proc.start()
+        got = queue.get(timeout=1800)
+        proc.join()
+        if "error" in got:
+            raise WorkbenchError(f"measuring the {variant} variant failed: {got['error']}")
+        result[f"{variant}_peak_bytes"] = got["peak_bytes"]
+    result["memory_ratio"] = result["ours_peak_bytes"] / result["naive_peak_bytes"]
+    result["measured_with"] = "torch.cuda.max_memory_allocated" if torch.cuda.is_available() else "peak RSS"
+    return result
+
+
+__all__ = ["compare_latency", "compare_memory", "full_copies", "greedy"]
