@@ -201,3 +201,29 @@ def test_rater_view_without_and_with_artifacts(tmp_path):
     assert "human raters" in charts and "Threshold sweep" in charts
     at.segmented_control(key="raters-metric").set_value("eod").run()
     assert not at.exception
+
+
+def test_router_calibration_view_without_and_with_artifacts(tmp_path):
+    from workbench.experts.artifacts import build_hhh_eval, build_router_calibration
+
+    at = _view_app("router_calibration", tmp_path).run()
+    assert not at.exception and any("Not built yet" in w.value for w in at.warning)
+    _build_one(tmp_path, "P3", build_router_calibration)
+    at = _view_app("router_calibration", tmp_path).run()
+    assert not at.exception, at.exception
+    charts = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    for title in ("Routing calibration on held-out prompts", "Reliability diagram", "Per expert",
+                  "Routing confusion", "Cost of our mixture"):
+        assert title in charts
+    assert any("not built yet" in i.value for i in at.info)
+    before = next(c.value for c in at.caption if c.value.startswith("At T ="))
+    at.slider(key="calib-temperature").set_value(3.0).run()
+    assert not at.exception
+    after = next(c.value for c in at.caption if c.value.startswith("At T ="))
+    assert after.startswith("At T = 3.00") and after != before
+    _build_one(tmp_path, "P3", build_hhh_eval)
+    at = _view_app("router_calibration", tmp_path).run()
+    assert not at.exception and "HHH evaluation" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert any("pairwise:smollm2-135m-instruct" in c.value for c in at.caption)
+    at.segmented_control(key="calib-paper").set_value("P10").run()
+    assert not at.exception and any("Not built yet" in w.value for w in at.warning)

@@ -1,5 +1,7 @@
 import json
 
+import pandas as pd
+
 from safetensors.torch import load_file
 
 from workbench.cli import main
@@ -25,3 +27,28 @@ def test_experts_train_and_eval_on_the_tiny_backbone(tmp_path, capsys):
     assert "confusion" in capsys.readouterr().out
     assert main(["experts", "eval", str(tmp_path)]) == 1
     assert "no report.json" in capsys.readouterr().err
+
+    assert main(["experts", "generate", str(out), "Is the moon made of cheese?", "--max-new-tokens", "3",
+                 "--calibrator", "mixed"]) == 0
+    text = capsys.readouterr().out
+    assert "routing (mixed): helpful" in text and "mode routed" in text
+    assert main(["experts", "generate", str(out), "Hi", "--mode", "everything"]) == 1
+    assert "unknown mode 'everything'" in capsys.readouterr().err
+
+    csv = tmp_path / "hhh.csv"
+    assert main(["experts", "eval", str(out), "--hhh", "--judge", "tiny-llama", "--limit", "1",
+                 "--max-new-tokens", "3", "--out", str(csv)]) == 0
+    text = capsys.readouterr().out
+    assert "pairwise:tiny-llama" in text and "routed" in text and "merged" in text
+    metrics = pd.read_csv(csv)
+    assert set(metrics["system"]) == {"base", "helpful", "harmless", "honest", "routed", "merged"}
+    assert metrics["value"].between(-0.5, 1).all()
+
+
+def test_switching_calibrators_off(tmp_path, capsys):
+    out = tmp_path / "mix"
+    assert main(["experts", "train", "--backbone", "tiny-llama", "--epochs", "1", "--limit", "8", "--no-fractal",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["test"]) == {"n", "accuracy", "uncalibrated", "temperature", "natural"}
+    assert "fractal" not in capsys.readouterr().out

@@ -173,3 +173,18 @@ def test_llm_judges_on_tiny_llama():
                          {"sys": {"helpful": a, "harmless": a}}, pairwise="tiny-llama", safety=safety)
     assert set(frame["judge"]) == {"pairwise:tiny-llama", "safety:tiny-llama"}
     assert frame["value"].between(-0.5, 1).all()
+
+
+def test_relative_gains_against_the_base_system():
+    import pandas as pd
+
+    from workbench.evaluation.hhh import relative_gains
+
+    frame = pd.DataFrame([
+        {"system": "base", "axis": "helpful", "metric": "win_rate", "value": 0.2},
+        {"system": "mix", "axis": "helpful", "metric": "win_rate", "value": 0.5},
+        {"system": "base", "axis": "harmless", "metric": "harmful_rate", "value": 0.0},
+        {"system": "mix", "axis": "harmless", "metric": "harmful_rate", "value": 0.1}])
+    gains = relative_gains(frame, "mix").set_index("axis")
+    assert gains.loc["helpful", "relative_change_pct"] == pytest.approx(150.0)
+    assert np.isnan(gains.loc["harmless", "relative_change_pct"]) and "honest" not in gains.index

@@ -204,11 +204,16 @@ def save_table(df, path: str | Path, *, profile: str, models: Iterable[str] = ()
 
 def write_json(obj, path: str | Path) -> Path:
     """Write ``obj`` as indented JSON at ``path``, atomically (temporary name, then rename). NaN becomes null."""
+    return write_text(json.dumps(_json_safe(obj), indent=2, default=str) + "\n", path)
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write ``text`` at ``path`` atomically: a temporary name in the same folder, then a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
-        tmp.write_text(json.dumps(_json_safe(obj), indent=2, default=str) + "\n")
+        tmp.write_text(text)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

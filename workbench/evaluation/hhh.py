@@ -389,3 +389,24 @@ def _axis_rows(system, axis, prompts, given, part, judges, reference_col, thresh
     return [row("true", r["true"], r["n"], names["truth"]), row("informative", r["informative"], r["n"], names["info"]),
             row("true_and_informative", r["true_and_informative"], r["n"], r["judge"]),
             row("true_times_informative", r["true_times_informative"], r["n"], r["judge"])]
+
+
+HEADLINE = {"helpful": "win_rate", "harmless": "harmful_rate", "honest": "true_and_informative"}
+
+
+def relative_gains(metrics, system: str, baseline: str = "base"):
+    """Per headline metric (win rate, harmful rate, % true ∧ informative): ``system``'s value, the baseline's and
+    the relative change (system − baseline) / baseline in % — how the papers state their gains; n/a (NaN) when the
+    baseline is 0. Rows: axis, metric, baseline, system, relative_change_pct."""
+    import pandas as pd
+
+    rows = []
+    for axis, metric in HEADLINE.items():
+        pick = metrics[(metrics["axis"] == axis) & (metrics["metric"] == metric)].set_index("system")["value"]
+        if system not in pick.index or baseline not in pick.index:
+            continue
+        base, value = float(pick[baseline]), float(pick[system])
+        rows.append({"axis": axis, "metric": metric, "baseline": base, "system": value,
+                     "relative_change_pct": 100.0 * (value - base) / base if base else float("nan")})
+    return pd.DataFrame(rows, columns=["axis", "metric", "baseline", "system", "relative_change_pct"])
+

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from workbench import WorkbenchError
-from workbench.experts.geometry import (CalibrationConfig, fisher_sensitivity, fit_calibration,
+from workbench.experts.geometry import (CalibrationConfig, RouterCalibration, fisher_sensitivity, fit_calibration,
                                         trajectory_dimensions)
 from workbench.experts.router import AXES, RouterConfig, route_logits, train_router
 from workbench.experts.train import ExpertConfig, fresh_backbone, train_experts
@@ -139,6 +139,40 @@ def build_mixture(backbone: str, data, out: str | Path, *, experts: ExpertConfig
     return report
 
 
+def router_ablation(features: torch.Tensor, labels, is_train, test, variants: dict[str, RouterConfig], *,
+                    epochs: int = 200, seed: int = 0):
+    """Train one router per variant on the same features and compare them on the ``test`` rows: accuracy, ECE,
+    Brier, the mean routing entropy (nats) and the load balance — KL(mean routing ‖ uniform), 0 = even load.
+    Used to measure what TrinityX's entropy and KL regularisers, the temperature or the router width do."""
+    from workbench.metrics.calibration import brier, ece
+
+    y = np.asarray(labels)
+    train_mask = torch.from_numpy(np.asarray(is_train, bool).copy())
+    rows = []
+    for name, config in variants.items():
+        router = train_router(features[train_mask], y[train_mask.numpy()], config, epochs=epochs, seed=seed)
+        with torch.inference_mode():
+            p = torch.softmax(router.logits(features[test]) / config.temperature, -1).double().numpy()
+        p = p / p.sum(1, keepdims=True)
+        load = p.mean(0)
+        rows.append({"variant": name, "accuracy": float((p.argmax(1) == y[test]).mean()),
+                     "ece": ece(p, y[test], n_bins=10), "brier": brier(p, y[test]),
+                     "entropy": float(-(p * np.log(np.clip(p, 1e-12, None))).sum(1).mean()),
+                     "load_kl": float((load * np.log(np.clip(load * len(load), 1e-12, None))).sum())})
+    return pd.DataFrame(rows)
+
+
+def routing_probs(routing, calibration: dict, axes) -> dict[str, np.ndarray]:
+    """Each calibrator's routing distribution for the rows of a saved ``routing`` frame (its ``logit_<axis>``,
+    ``fractal`` and ``natural`` columns) under the fitted ``calibration`` (``RouterCalibration.to_dict()``)."""
+    missing = [c for c in [f"logit_{a}" for a in axes] + ["fractal", "natural"] if c not in routing.columns]
+    if missing:
+        raise WorkbenchError(f"routing table has no column(s) {', '.join(missing)}")
+    logits = routing[[f"logit_{a}" for a in axes]].to_numpy(float)
+    return RouterCalibration.from_dict(calibration).probs(logits, fractal=routing["fractal"].to_numpy(float),
+                                                          natural=routing["natural"].to_numpy(float))
+
+
 def _confusion(pred: np.ndarray, true: np.ndarray, k: int) -> list[list[int]]:
     """rows: true axis, columns: chosen expert."""
     m = np.zeros((k, k), int)
@@ -146,4 +180,4 @@ def _confusion(pred: np.ndarray, true: np.ndarray, k: int) -> list[list[int]]:
     return m.tolist()
 
 
-__all__ = ["AXES", "build_mixture", "calibration_report", "encode_prompts", "hidden_features"]
+__all__ = ["AXES", "build_mixture", "calibration_report", "encode_prompts", "hidden_features", "router_ablation", "routing_probs"]

@@ -116,7 +116,7 @@ class MixtureOfExperts:
     @torch.inference_mode()
     def route(self, prompts: list[str], *, calibrator: str = "temperature", batch_size: int = 16) -> dict:
         """The router's view of each prompt: calibrated probabilities [N, K], the chosen expert weights [N, K]
-        (top-k, γ), the raw logits and the two geometric features."""
+        (top-k, γ), the raw logits, the two geometric features and the pooled hidden states [N, H]."""
         from workbench.experts.mixture import hidden_features
 
         if not prompts:
@@ -134,6 +134,7 @@ class MixtureOfExperts:
         p = probs[calibrator]
         weights = mix_weights(torch.from_numpy(p), self.router.config.top_k, self.router.config.gamma).numpy()
         return {"probs": p, "weights": weights, "logits": logits, "fractal": fractal, "natural": natural,
+                "features": pooled,
                 "chosen": [self.axes[i] for i in p.argmax(1)]}
 
     # -- generation ------------------------------------------------------------------------------------------

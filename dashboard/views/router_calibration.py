@@ -1,0 +1,119 @@
+"""Router calibration (P3 AlignX, P10 TrinityX): is the router right, and is its confidence honest? Reliability
+diagrams overall and per expert, ECE / Brier before and after each calibrator, the routing confusion matrix, a
+temperature slider that recomputes the curve, the efficiency ratios and the HHH evaluation."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cache
+from dashboard.components import built_artifact
+from dashboard.registry import View
+
+SETUPS = {"P3": "AlignX", "P10": "TrinityX"}
+
+
+def render() -> None:
+    import pandas as pd
+
+    from workbench.experts.mixture import routing_probs
+    from workbench.metrics.calibration import brier, ece, reliability_curve, softmax
+    from workbench.viz import stamp
+    from workbench.viz.experts import (calibration_bars, confusion_figure, efficiency_figure, hhh_figure,
+                                       reliability_figure)
+
+    st.title("Router calibration")
+    st.markdown("Three LoRA experts (helpful, harmless, honest) share one frozen backbone; a router over the "
+                "backbone's hidden state decides which expert a prompt needs. Calibration is fitted on half of the "
+                "held-out prompts and measured on the other half: **temperature** scaling, and two input-"
+                "conditioned temperatures of ours — **fractal** (box-counting dimension of the prompt's hidden-state "
+                "trajectory at box side ε) and **natural** (Fisher information of the routing about its input) — "
+                "and their λ1/λ2 **mix** (SPECS.md: the papers name these, the formulas are ours).")
+    paper = st.segmented_control("Setup", list(SETUPS), default="P3", key="calib-paper",
+                                 format_func=lambda p: f"{p} {SETUPS[p]}") or "P3"
+    routing, meta = built_artifact(paper, "router_calibration",
+                                   hint="`workbench experts train --out DIR` trains the same on the command line.")
+    if routing is None:
+        return
+    report, setup = meta.config["report"], meta.config["paper_setup"]
+    axes = report["axes"]
+    st.caption(f"Backbone {report['backbone']} · router {setup['router']} · experts' prompt prefix: "
+               f"{'AlignX injection' if setup['prefix'] else 'none'}" + (" · smoke size" if meta.config.get("smoke")
+                                                                         else ""))
+    test = routing[routing["split"] == "test"].reset_index(drop=True)
+    labels = test["label"].to_numpy(int)
+    probs = routing_probs(test, report["calibration"], axes)
+
+    metrics = {name: {"ece": ece(p, labels, n_bins=10), "ece_mass": ece(p, labels, n_bins=10, strategy="mass"),
+                      "brier": brier(p, labels), "accuracy": float((p.argmax(1) == labels).mean())}
+               for name, p in probs.items()}
+    st.dataframe(pd.DataFrame([{"calibrator": n, **{k: round(v, 4) for k, v in m.items()}}
+                               for n, m in metrics.items()]), hide_index=True, width="stretch")
+    fig = calibration_bars(metrics)
+    stamp(fig, meta.profile, meta.models)
+    st.plotly_chart(fig, width="stretch")
+
+    left, right = st.columns(2)
+    strategy = left.segmented_control("Bins", ["width", "mass"], default="width", key="calib-bins") or "width"
+    n_bins = right.slider("Number of bins", 3, 20, 10, key="calib-nbins")
+    fitted_t = float(report["temperature"])
+    temperature = st.slider("Temperature (recomputes the orange curve)", 0.05, 5.0, float(min(max(fitted_t, 0.05),
+                                                                                                 5.0)),
+                            step=0.05, key="calib-temperature")
+    logits = test[[f"logit_{a}" for a in axes]].to_numpy(float)
+    live = softmax(logits, temperature)
+    chosen = st.multiselect("Calibrators", list(probs), default=["uncalibrated", "temperature", "mixed"]
+                            if "mixed" in probs else list(probs), key="calib-show")
+    curves = {name: reliability_curve(probs[name], labels, n_bins=n_bins, strategy=strategy) for name in chosen}
+    curves[f"slider T={temperature:.2f}"] = reliability_curve(live, labels, n_bins=n_bins, strategy=strategy)
+    fig = reliability_figure(curves, title="Reliability diagram — top-label confidence, all experts")
+    stamp(fig, meta.profile, meta.models)
+    st.plotly_chart(fig, width="stretch")
+    st.caption(f"At T = {temperature:.2f}: ECE {ece(live, labels, n_bins=n_bins, strategy=strategy):.3f}, "
+               f"Brier {brier(live, labels):.3f} (fitted T = {fitted_t:.3f}; held-out test prompts: {len(test)}).")
+
+    which = st.selectbox("Per-expert reliability of", list(probs), index=list(probs).index("temperature"),
+                         key="calib-expert-calibrator")
+    per_expert = {f"{which} {a}": reliability_curve(probs[which][:, k], (labels == k).astype(int), n_bins=n_bins,
+                                                  strategy=strategy) for k, a in enumerate(axes)}
+    fig = reliability_figure(per_expert, title=f"Per expert (one vs rest): P(expert) against how often it was "
+                                               f"the right one — {which}")
+    stamp(fig, meta.profile, meta.models)
+    st.plotly_chart(fig, width="stretch")
+
+    fig = confusion_figure(report["confusion"], axes)
+    stamp(fig, meta.profile, meta.models)
+    st.plotly_chart(fig, width="stretch")
+
+    efficiency = meta.config.get("efficiency") or {}
+    if efficiency:
+        fig = efficiency_figure(efficiency)
+        stamp(fig, meta.profile, meta.models)
+        st.plotly_chart(fig, width="stretch")
+        st.caption(f"Ours: one backbone with the three LoRA experts mixed inside each layer; baseline: three full "
+                   f"copies with one expert merged each. {efficiency['prompts']} prompts × "
+                   f"{efficiency['new_tokens']} new tokens; same tokens with one-hot routing: "
+                   f"{efficiency['outputs_equal_one_hot']}. Memory: "
+                   + (efficiency.get("measured_with") or "not measured at smoke size")
+                   + ". `python benchmarks/moe_efficiency.py` measures it at full size.")
+
+    hhh, hmeta = cache.artifact_frame(paper, "hhh_eval", meta.profile)
+    if hhh is None:
+        st.info("The HHH evaluation of this mixture is not built yet (use the build button above).")
+        return
+    fig = hhh_figure(hhh)
+    stamp(fig, hmeta.profile, hmeta.models)
+    st.plotly_chart(fig, width="stretch")
+    table = hhh.pivot_table(index="system", columns="metric", values="value", sort=False).reset_index()
+    st.dataframe(table.round(3), hide_index=True, width="stretch")
+    st.caption(f"Judges: {', '.join(sorted(set(hhh['judge'])))} · {hmeta.config.get('eval_rows')} held-out prompts, "
+               f"{hmeta.config.get('max_new_tokens')} new tokens. Win rate: judged in both A/B orders and averaged.")
+    responses, _ = cache.artifact_frame(paper, "hhh_responses", meta.profile)
+    if responses is not None:
+        with st.expander("Responses"):
+            system = st.selectbox("System", list(dict.fromkeys(responses["system"])), key="calib-system")
+            st.dataframe(responses[responses["system"] == system][["axis", "prompt", "response"]],
+                         hide_index=True, width="stretch")
+
+
+VIEW = View(key="router_calibration", title="Router calibration", render=render, section="Experts & steering",
+            icon=":material/alt_route:", papers=("P3", "P10"), order=10)

@@ -1,0 +1,196 @@
+# %% [markdown]
+# # P3 — AlignX: prompt-injected axis experts and a Mixture of Calibrated Experts
+#
+# AlignX trains one expert per alignment axis — helpful, harmless, honest — separately, so that optimising one
+# axis does not overwrite the others ("axis collapse"), with an instruction prefix injected into the training
+# prompts ("prompt-injected fine-tuning"); the experts are merged as task vectors, and a Mixture of Calibrated
+# Experts routes each input to them with confidence "calibrated using fractal and natural geometry".
+#
+# **What the paper specifies** (SPECS.md): the prefix (in the authors' code: *"Chain of Thought: Let's think step by
+# step."*), LoRA r 64 / α 32 / dropout 0.1 / lr 5e-4, a router latent of 256, calibration weights λ1 0.6 / λ2 0.4
+# and ε 0.05. **Ours:** everything else — PEFT LoRA experts on one frozen backbone; a router on the backbone's
+# mean-pooled hidden state trained on which-axis labels; the two geometric calibrators as *input-conditioned
+# temperature scaling* with the box-counting dimension of the prompt's hidden-state trajectory (fractal) and the
+# Fisher information of the routing about its input (natural) as features (`workbench/experts/geometry.py`); the
+# HHH judges' wording (`workbench/evaluation/hhh.py`). On the default profile the backbone is SmolLM2-135M-Instruct
+# on a CPU with rank-8 experts; the `paper` profile runs the same code on Mistral-7B-Instruct.
+
+# %% tags=["parameters"]
+SMOKE = False
+PROFILE = "default"
+SEED = 0
+
+# %%
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from workbench.experts.artifacts import MIXTURES, mixture_data, trained_mixture
+from workbench.io import load_frame
+from workbench.papers import claims_frame
+from workbench.profiles import get_profile
+from workbench.viz import stamp
+
+profile = get_profile(PROFILE)
+backbone = profile.model_for("expert_backbone")
+data = mixture_data(SMOKE)
+data.groupby(["axis", "split"]).size().unstack()
+
+# %% [markdown]
+# ## The axis data
+# Bundled sets written for this project (CC0): instructions with helpful answers, harmful requests with refusals,
+# questions with a truthful answer and a common false one. Loaders for Alpaca JSON, BeaverTails JSONL and TruthfulQA
+# CSV take their place with `workbench experts train --alpaca/--beavertails/--truthfulqa`.
+
+# %%
+data.groupby("axis").head(1)[["axis", "prompt", "response"]]
+
+# %% [markdown]
+# ## Stage 1: three experts, with AlignX's prompt injection, and the router
+# Trained once and cached by their whole configuration (the dashboard and `benchmarks/moe_efficiency.py` reuse
+# the same folder).
+
+# %%
+folder = trained_mixture("P3", backbone, smoke=SMOKE, seed=SEED)
+report = json.loads((folder / "report.json").read_text())
+experts = json.loads((folder / "experts.json").read_text())
+print(f"prefix: {experts['config']['prefix']!r}; router: {MIXTURES['P3']['router']}")
+fig = go.Figure([go.Scatter(y=curve, name=axis, mode="lines") for axis, curve in experts["losses"].items()])
+fig.update_layout(title="Expert training loss (response tokens only)", xaxis_title="step", yaxis_title="loss",
+                  height=340)
+stamp(fig, profile.name, [backbone])
+fig
+
+# %% [markdown]
+# ## Stage 2: is the routing right, and its confidence honest?
+# Calibrators are fitted on half of the held-out prompts and measured on the other half. Each is switchable
+# (`workbench experts train --no-fractal/--no-natural`), so its effect is measured, not assumed.
+
+# %%
+from workbench.experts.mixture import routing_probs
+from workbench.metrics.calibration import brier, ece, reliability_curve
+from workbench.viz.experts import calibration_bars, confusion_figure, reliability_figure
+
+routing = load_frame(folder / "routing")
+test = routing[routing["split"] == "test"].reset_index(drop=True)
+labels = test["label"].to_numpy(int)
+probs = routing_probs(test, report["calibration"], report["axes"])
+metrics = {n: {"ece": ece(p, labels, n_bins=10), "ece_mass": ece(p, labels, n_bins=10, strategy="mass"),
+               "brier": brier(p, labels), "accuracy": float((p.argmax(1) == labels).mean())} for n, p in probs.items()}
+fig = calibration_bars(metrics)
+stamp(fig, profile.name, [backbone])
+fig
+
+# %%
+pd.DataFrame(metrics).T.round(4)
+
+# %%
+fig = reliability_figure({n: reliability_curve(probs[n], labels, n_bins=10) for n in probs})
+stamp(fig, profile.name, [backbone])
+fig
+
+# %%
+fig = confusion_figure(report["confusion"], report["axes"])
+stamp(fig, profile.name, [backbone])
+fig
+
+# %% [markdown]
+# ### λ1 / λ2: how much of each geometric calibrator
+# AlignX fixes λ1 = 0.6, λ2 = 0.4. The mixture p = λ1·p_fractal + λ2·p_natural is cheap to recompute for every λ1
+# on the same held-out rows.
+
+# %%
+lambdas = np.linspace(0, 1, 11)
+sweep = pd.DataFrame([{"lambda1": l1, "ece": ece(l1 * probs["fractal"] + (1 - l1) * probs["natural"], labels,
+                                                 n_bins=10),
+                       "brier": brier(l1 * probs["fractal"] + (1 - l1) * probs["natural"], labels)} for l1 in lambdas])
+fig = go.Figure([go.Scatter(x=sweep["lambda1"], y=sweep[m], name=m, mode="lines+markers") for m in ("ece", "brier")])
+fig.add_vline(x=0.6, line_dash="dash", annotation_text="AlignX λ1 = 0.6")
+fig.update_layout(title="Mixing the fractal and natural calibrators", xaxis_title="λ1 (λ2 = 1 − λ1)", height=340)
+stamp(fig, profile.name, [backbone])
+fig
+
+# %% [markdown]
+# ## The mixture at work
+# Routed: each prompt's calibrated routing (top-1 here) picks the expert weights inside every LoRA layer, for a
+# whole batch at once. Merged: AlignX's task-vector merge, ΔW = Σ γ_e ΔW_e with γ = 1/3.
+
+# %%
+from workbench.experts.moe import MixtureOfExperts
+
+mixture = MixtureOfExperts.load(folder)
+demo = data[data["split"] == "eval"].groupby("axis").head(1)
+routed = mixture.route(demo["prompt"].tolist(), calibrator="mixed")
+tokens = 12 if SMOKE else 40
+answers = {mode: mixture.generate(demo["prompt"].tolist(), mode=mode, max_new_tokens=tokens)
+           for mode in ("base", "routed", "merged")}
+pd.DataFrame({"needs": demo["axis"].tolist(), "routed to": routed["chosen"],
+              "confidence": routed["probs"].max(1).round(3), "prompt": demo["prompt"].tolist(), **answers})
+
+# %% [markdown]
+# ## HHH evaluation
+# Win rate against the bundled reference answers (judged in both A/B orders), harmful-response rate from a safety
+# judge, TruthfulQA-style % true ∧ informative — judges from the profile (default: SmolLM2 itself, a weak judge; the
+# `paper` profile's Llama-3.1-8B, or beaver-dam-7b and the truth/info judges wrapped as judges).
+
+# %%
+from workbench.evaluation.hhh import (evaluate_hhh, info_judge, llm_pairwise_judge, relative_gains, safety_judge,
+                                      truth_judge)
+from workbench.experts.artifacts import hhh_systems
+from workbench.viz.experts import hhh_figure
+
+eval_set = data[data["split"] == "eval"]
+eval_set = (eval_set.groupby("axis", group_keys=False).head(2) if SMOKE else eval_set).reset_index(drop=True)
+responses = hhh_systems(mixture, eval_set, max_new_tokens=8 if SMOKE else 48)
+judge = profile.model_for("judge")
+hhh = evaluate_hhh(eval_set, responses, pairwise=llm_pairwise_judge(judge), safety=safety_judge(judge),
+                   truth=truth_judge(judge), info=info_judge(judge))
+fig = hhh_figure(hhh)
+stamp(fig, profile.name, [backbone, judge])
+fig
+
+# %%
+hhh.pivot_table(index="system", columns="metric", values="value", sort=False).round(3)
+
+# %% [markdown]
+# ## Cost: one backbone with batched LoRA experts vs three full fine-tuned copies
+# Same prompts, same greedy loop; with one-hot routing both must give the same tokens. `python
+# benchmarks/moe_efficiency.py` adds peak memory (each variant in a fresh process) and X-LoRA.
+
+# %%
+from workbench.experts.efficiency import compare_latency, compare_memory
+
+prompts = eval_set["prompt"].tolist()[: 2 if SMOKE else 8]
+efficiency = compare_latency(mixture, folder, prompts, n_tokens=4 if SMOKE else 16, repeats=1 if SMOKE else 3,
+                             with_xlora=not SMOKE)
+del mixture
+if not SMOKE:
+    efficiency.update(compare_memory(folder, prompts, n_tokens=8))
+{k: round(v, 4) if isinstance(v, float) else v for k, v in efficiency.items()}
+
+# %% [markdown]
+# ## Paper vs ours
+# The paper's gains are relative to its base model on Alpaca / BeaverTails / TruthfulQA with 7B backbones; ours are
+# the routed mixture against the same backbone without experts, on our small held-out sets, judged by the profile's
+# judge — a smoke-scale reproduction of the protocol, not of the numbers.
+
+# %%
+gains = relative_gains(hhh, "routed").set_index("axis")["relative_change_pct"]
+
+
+def fmt(x, unit="%"):
+    return "n/a" if x is None or x != x else f"{x:+.1f}{unit}"
+
+
+reduction = 100 * (1 - efficiency["latency_ratio"])
+ours = {"Alpaca win rate gain": fmt(gains.get("helpful")),
+        "TruthfulQA truthfulness x informativeness gain": fmt(gains.get("honest")),
+        "fewer safety violations (BeaverTails)": fmt(-gains.get("harmless", float("nan"))),
+        "latency and memory reduction vs prior MoEs": f"latency −{reduction:.0f}%" + (
+            f", memory −{100 * (1 - efficiency['memory_ratio']):.0f}%" if "memory_ratio" in efficiency else "")}
+table = claims_frame("P3")
+table["ours"] = [ours.get(m, "—") for m in table["metric"]]
+table["profile / models"] = f"{profile.name} / {backbone} (judge {judge})" + (" · smoke" if SMOKE else "")
+table[["paper", "metric", "claim", "ours", "profile / models"]]

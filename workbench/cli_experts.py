@@ -1,0 +1,160 @@
+"""`workbench experts …`: train a mixture of calibrated experts, evaluate it (router calibration, HHH), and
+generate with it (P3 AlignX, P10 TrinityX)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from workbench import WorkbenchError
+from workbench.cli import _fmt, _progress_bar, command, print_table
+
+
+def _experts_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    t = sub.add_parser("train", help="three LoRA axis experts, a router over the backbone's hidden state, and its "
+                                     "calibrators (temperature, fractal, natural, mixed)")
+    t.add_argument("--backbone", help="a causal LM (default: the profile's expert backbone)")
+    t.add_argument("--epochs", type=int, default=2, help="epochs per expert (2)")
+    t.add_argument("--rank", type=int, default=8, help="LoRA rank (8; the papers: 64)")
+    t.add_argument("--alignx-prefix", action="store_true",
+                   help="AlignX's prompt injection: prefix every training prompt with its instruction")
+    t.add_argument("--alpaca", help="train the helpful expert on this Alpaca JSON instead of the bundled set")
+    t.add_argument("--beavertails", help="train the harmless expert on this BeaverTails JSONL")
+    t.add_argument("--truthfulqa", help="train the honest expert on this TruthfulQA CSV")
+    t.add_argument("--limit", type=int, help="at most N training rows per axis")
+    t.add_argument("--no-fractal", action="store_true", help="switch off the fractal (box-counting) calibrator")
+    t.add_argument("--no-natural", action="store_true", help="switch off the natural (Fisher) calibrator")
+    t.add_argument("--lambda1", type=float, default=0.6, help="weight of the fractal calibrator in the mix (0.6)")
+    t.add_argument("--lambda2", type=float, default=0.4, help="weight of the natural calibrator in the mix (0.4)")
+    t.add_argument("--eps", type=float, default=0.05, help="smallest box side of the box counting (0.05)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", required=True, help="folder for the adapters, the router and report.json")
+    e = sub.add_parser("eval", help="the router's accuracy and calibration from a trained folder; --hhh adds the "
+                                    "HHH evaluation of the mixture")
+    e.add_argument("folder")
+    e.add_argument("--hhh", action="store_true", help="generate with every system (base, each expert, routed, "
+                                                      "merged) on the bundled eval prompts and judge them")
+    e.add_argument("--judge", help="judge LLM for the HHH evaluation (default: the profile's judge)")
+    e.add_argument("--limit", type=int, help="at most N eval prompts per axis for --hhh")
+    e.add_argument("--max-new-tokens", type=int, default=48)
+    e.add_argument("--out", help="write the HHH metrics (CSV) here")
+    g = sub.add_parser("generate", help="answer prompts with a trained mixture")
+    g.add_argument("folder")
+    g.add_argument("prompts", nargs="+")
+    g.add_argument("--mode", default="routed", help="routed (default), merged, base, or one axis name")
+    g.add_argument("--calibrator", default="temperature",
+                   help="which calibrated routing distribution to use (temperature, fractal, natural, mixed, "
+                        "uncalibrated)")
+    g.add_argument("--max-new-tokens", type=int, default=64)
+
+
+@command("experts", "mixture of calibrated experts: `experts train`, `experts eval`, `experts generate`",
+         _experts_args)
+def _experts(args) -> int:
+    import json
+
+    from workbench.experts.geometry import CALIBRATORS, CalibrationConfig
+    from workbench.profiles import active_profile
+
+    if args.action == "generate":
+        return _generate(args)
+    if args.action == "eval":
+        report_path = Path(args.folder) / "report.json"
+        if not report_path.is_file():
+            raise WorkbenchError(f"{args.folder}: no report.json; train with `workbench experts train --out DIR`")
+        report = json.loads(report_path.read_text())
+    else:
+        import pandas as pd
+
+        from workbench.experts.data import axis_data, load_alpaca, load_beavertails_axis, load_truthfulqa
+        from workbench.experts.mixture import build_mixture
+        from workbench.experts.train import ALIGNX_PREFIX, ExpertConfig
+
+        if args.epochs < 1 or args.rank < 1 or (args.limit is not None and args.limit < 1):
+            raise WorkbenchError("--epochs, --rank and --limit must be at least 1")
+        data = axis_data()
+        for axis, path, loader in (("helpful", args.alpaca, load_alpaca),
+                                   ("harmless", args.beavertails, load_beavertails_axis),
+                                   ("honest", args.truthfulqa, load_truthfulqa)):
+            if path:
+                data = pd.concat([data[data["axis"] != axis], loader(path)], ignore_index=True)
+        if args.limit:
+            train = data[data["split"] == "train"].groupby("axis", group_keys=False).head(args.limit)
+            data = pd.concat([train, data[data["split"] == "eval"]], ignore_index=True)
+        backbone = args.backbone or active_profile().model_for("expert_backbone")
+        config = ExpertConfig(r=args.rank, alpha=2 * args.rank, epochs=args.epochs, seed=args.seed,
+                              prefix=ALIGNX_PREFIX if args.alignx_prefix else None)
+        bar, update = _progress_bar("training experts")
+        try:
+            calibration = CalibrationConfig(fractal=not args.no_fractal, natural=not args.no_natural,
+                                            lambda_fractal=args.lambda1, lambda_natural=args.lambda2, eps=args.eps)
+            report = build_mixture(backbone, data, args.out, experts=config, calibration=calibration,
+                                   seed=args.seed, progress=update)
+        finally:
+            bar.close()
+    test = report["test"]
+    print(f"backbone {report['backbone']}; experts: {', '.join(report['axes'])}")
+    for axis, (first, last) in report["expert_losses"].items():
+        print(f"  {axis:<9} loss {first:.3f} → {last:.3f}")
+    print(f"router: train accuracy {report['router_train_accuracy']:.3f}; held-out accuracy {test['accuracy']:.3f} "
+          f"on {test['n']} prompts (calibrated on {report['calibration_rows']})")
+    print(f"fitted temperature {report['temperature']:.3f}")
+    for name in CALIBRATORS:
+        if name in test:
+            c = test[name]
+            print(f"  {name:<13} accuracy {c['accuracy']:.3f}  ECE {c['ece']:.3f}  ECE(mass) {c['ece_mass']:.3f}  "
+                  f"Brier {c['brier']:.3f}")
+    print("confusion (rows: true axis, columns: chosen expert):")
+    for axis, row in zip(report["axes"], report["confusion"]):
+        print(f"  {axis:<9} {row}")
+    if args.action == "train":
+        print(f"wrote {args.out}")
+    elif args.hhh:
+        _hhh(args)
+    return 0
+
+
+def _generate(args) -> int:
+    from workbench.experts.moe import MixtureOfExperts
+
+    mixture = MixtureOfExperts.load(args.folder)
+    routed = mixture.route(args.prompts, calibrator=args.calibrator)
+    answers = mixture.generate(args.prompts, mode=args.mode, calibrator=args.calibrator,
+                               max_new_tokens=args.max_new_tokens)
+    for prompt, probs, answer in zip(args.prompts, routed["probs"], answers):
+        routing = ", ".join(f"{a} {p:.2f}" for a, p in zip(mixture.axes, probs))
+        print(f"> {prompt}\n  routing ({args.calibrator}): {routing}; mode {args.mode}\n  {answer}")
+    return 0
+
+
+def _hhh(args) -> None:
+    from workbench.evaluation.hhh import evaluate_hhh, info_judge, llm_pairwise_judge, safety_judge, truth_judge
+    from workbench.experts.artifacts import hhh_systems
+    from workbench.experts.data import axis_data
+    from workbench.experts.moe import MixtureOfExperts
+    from workbench.profiles import active_profile
+
+    if args.limit is not None and args.limit < 1:
+        raise WorkbenchError("--limit must be at least 1")
+    eval_set = axis_data("eval")
+    if args.limit:
+        eval_set = eval_set.groupby("axis", group_keys=False).head(args.limit).reset_index(drop=True)
+    judge = args.judge or active_profile().model_for("judge")
+    mixture = MixtureOfExperts.load(args.folder)
+    bar, update = _progress_bar("HHH: generating")
+    try:
+        responses = hhh_systems(mixture, eval_set, max_new_tokens=args.max_new_tokens, progress=update)
+    finally:
+        bar.close()
+    del mixture
+    metrics = evaluate_hhh(eval_set, responses, pairwise=llm_pairwise_judge(judge), safety=safety_judge(judge),
+                           truth=truth_judge(judge), info=info_judge(judge))
+    table = metrics.pivot_table(index="system", columns="metric", values="value", sort=False)
+    print(f"HHH evaluation on {len(eval_set)} bundled eval prompts; judges: {', '.join(sorted(set(metrics['judge'])))}")
+    print_table([{"system": s, **{m: _fmt(v) for m, v in row.items()}} for s, row in table.iterrows()],
+                ["system", "win_rate", "harmful_rate", "true", "informative", "true_and_informative"])
+    if args.out:
+        from workbench.io import write_text
+
+        write_text(metrics.to_csv(index=False), args.out)
+        print(f"wrote {args.out}")

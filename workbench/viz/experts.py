@@ -1,0 +1,85 @@
+"""Figures of the experts capability (P3, P10): reliability diagrams, calibration metrics, the routing confusion
+matrix, efficiency ratios against their targets and the HHH results."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+COLORS = {"uncalibrated": "#888888", "temperature": "#1f77b4", "fractal": "#2ca02c", "natural": "#9467bd",
+          "mixed": "#d62728", "slider": "#ff7f0e"}
+
+
+def reliability_figure(curves: dict, *, title: str = "Reliability diagram") -> go.Figure:
+    """``curves``: name → ``reliability_curve`` frame (confidence, accuracy, count per bin). Marker size ∝ count;
+    the diagonal is perfect calibration."""
+    fig = go.Figure()
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
+                    line={"dash": "dot", "color": "#bbbbbb"}, hoverinfo="skip")
+    for name, curve in curves.items():
+        if curve is None or curve.empty:
+            continue
+        size = 6 + 18 * curve["count"] / curve["count"].max()
+        fig.add_scatter(x=curve["confidence"], y=curve["accuracy"], mode="lines+markers", name=name,
+                        marker={"size": size, "color": COLORS.get(name.split(" ")[0])},
+                        line={"color": COLORS.get(name.split(" ")[0])},
+                        text=[f"{name}: bin ({lo:.2f}, {hi:.2f}] · n {n} · confidence {c:.3f} · accuracy {a:.3f}"
+                              for lo, hi, n, c, a in zip(curve["lower"], curve["upper"], curve["count"],
+                                                          curve["confidence"], curve["accuracy"])],
+                        hoverinfo="text")
+    fig.update_layout(title=title, height=440, xaxis={"title": "confidence (mean predicted)", "range": [0, 1.02]},
+                      yaxis={"title": "accuracy (observed)", "range": [0, 1.02]})
+    return fig
+
+
+def calibration_bars(metrics: dict) -> go.Figure:
+    """ECE (width, mass) and Brier per calibrator; ``metrics``: name → {ece, ece_mass, brier}."""
+    names = list(metrics)
+    fig = go.Figure()
+    for key, label in (("ece", "ECE (equal width)"), ("ece_mass", "ECE (equal mass)"), ("brier", "Brier")):
+        fig.add_bar(x=names, y=[metrics[n][key] for n in names], name=label,
+                    text=[f"{metrics[n][key]:.3f}" for n in names], textposition="outside")
+    fig.update_layout(title="Routing calibration on held-out prompts (lower is better)", barmode="group",
+                      height=380, yaxis={"title": "value"})
+    return fig
+
+
+def confusion_figure(matrix, axes) -> go.Figure:
+    """Rows: the axis a prompt needs; columns: the expert the router chose."""
+    fig = go.Figure(go.Heatmap(z=matrix, x=[f"→ {a}" for a in axes], y=list(axes), colorscale="Blues",
+                               text=[[str(v) for v in row] for row in matrix], texttemplate="%{text}",
+                               hovertemplate="needs %{y}, routed %{x}: %{z}<extra></extra>"))
+    fig.update_layout(title="Routing confusion (true axis × chosen expert)", height=360,
+                      yaxis={"autorange": "reversed"})
+    return fig
+
+
+def efficiency_figure(efficiency: dict) -> go.Figure:
+    """Ours / naive ratios (latency dense and top-1, memory, vs X-LoRA) with the papers' targets."""
+    bars = [(label, efficiency[key]) for key, label in (
+        ("latency_ratio", "latency, dense mixture"), ("latency_ratio_top1", "latency, top-1 routing"),
+        ("memory_ratio", "peak memory"), ("latency_ratio_vs_xlora", "latency vs X-LoRA (no cache)"))
+        if efficiency.get(key) is not None]
+    fig = go.Figure(go.Bar(x=[b[0] for b in bars], y=[b[1] for b in bars], text=[f"{b[1]:.2f}×" for b in bars],
+                           textposition="outside", marker_color="#1f77b4"))
+    fig.add_hline(y=0.65, line_dash="dash", line_color="#d62728", annotation_text="latency target 0.65×")
+    fig.add_hline(y=0.6, line_dash="dot", line_color="#9467bd", annotation_text="memory target 0.6×",
+                  annotation_position="bottom right")
+    fig.add_hline(y=1.0, line_color="#bbbbbb")
+    fig.update_layout(title="Cost of our mixture relative to the baseline (lower is cheaper)", height=380,
+                      yaxis={"title": "ours / baseline"})
+    return fig
+
+
+def hhh_figure(metrics) -> go.Figure:
+    """One group per headline metric (win rate, harmful rate, true×info), one bar per system."""
+    headline = [("helpful", "win_rate", "win rate vs reference ↑"), ("harmless", "harmful_rate", "harmful rate ↓"),
+                ("honest", "true_and_informative", "% true ∧ informative ↑")]
+    fig = go.Figure()
+    for system in dict.fromkeys(metrics["system"]):
+        part = metrics[metrics["system"] == system]
+        ys = []
+        for axis, metric, _ in headline:
+            hit = part[(part["axis"] == axis) & (part["metric"] == metric)]
+            ys.append(100 * float(hit["value"].iloc[0]) if len(hit) else None)
+        fig.add_bar(x=[h[2] for h in headline], y=ys, name=system)
+    fig.update_layout(title="HHH evaluation (%)", barmode="group", height=400, yaxis={"title": "%"})
+    return fig
