@@ -1,0 +1,159 @@
+import numpy as np
+import pytest
+import torch
+
+from workbench import WorkbenchError
+from workbench.steering.hooks import decoder_layers, layer_names, resolve_layer, steer
+from workbench.steering.vectors import (AGGREGATORS, SteeringVector, learned_cosine, read_activations,
+                                        train_vector)
+
+H = 32
+
+
+def tiny(family: str):
+    """A random-weight decoder of each layout the workbench steers, 4 layers wide H."""
+    import transformers as t
+
+    common = dict(vocab_size=96, hidden_size=H, intermediate_size=64, num_hidden_layers=4, num_attention_heads=4,
+                  num_key_value_heads=2, max_position_embeddings=128)
+    configs = {
+        "llama": lambda: t.LlamaConfig(**common),
+        "mistral": lambda: t.MistralConfig(**common),
+        "gemma2": lambda: t.Gemma2Config(**common, head_dim=8, sliding_window=16),
+        "qwen3": lambda: t.Qwen3Config(**common, head_dim=8),
+        "qwen3_moe": lambda: t.Qwen3MoeConfig(**common, head_dim=8, num_experts=4, num_experts_per_tok=2,
+                                             moe_intermediate_size=32),
+        "gpt2": lambda: t.GPT2Config(vocab_size=96, n_embd=H, n_layer=4, n_head=4, n_positions=128),
+    }
+    torch.manual_seed(0)
+    return t.AutoModelForCausalLM.from_config(configs[family]()).eval()
+
+
+FAMILIES = ["llama", "mistral", "gemma2", "qwen3", "qwen3_moe", "gpt2"]
+IDS = torch.tensor([[5, 17, 33, 2, 9, 41], [7, 7, 12, 60, 3, 8]])
+
+
+def capture(model, layer):
+    seen = {}
+    handle = decoder_layers(model)[layer].register_forward_hook(
+        lambda m, a, out: seen.__setitem__("h", (out[0] if isinstance(out, tuple) else out).detach().clone()))
+    return seen, handle
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_hooks_add_the_vector_on_every_decoder_family_and_leave_no_trace(family):
+    model = tiny(family)
+    layers = decoder_layers(model)
+    assert len(layers) == 4 and resolve_layer(model, -1) == 3
+    assert resolve_layer(model, layer_names(model)[2]) == 2
+    with torch.inference_mode():
+        base = model(IDS).logits
+    v = torch.randn(H)
+    seen, handle = capture(model, 1)
+    with torch.inference_mode():
+        model(IDS)
+        handle.remove()
+        plain = seen["h"]
+        with steer(model, {1: v}, multiplier=2.0):
+            seen, handle = capture(model, 1)       # registered after the steering hook: sees its result
+            steered = model(IDS).logits
+            handle.remove()
+    torch.testing.assert_close(seen["h"] - plain, (2.0 * v).expand_as(plain), atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(steered, base, atol=1e-4)
+    with pytest.raises(RuntimeError, match="boom"):
+        with steer(model, {"-1": v}):
+            raise RuntimeError("boom")
+    assert all(not layer._forward_hooks for layer in layers)
+    with torch.inference_mode():
+        torch.testing.assert_close(model(IDS).logits, base)
+
+
+def test_positions_bound_and_cached_generation():
+    model = tiny("llama")
+    v = torch.randn(H) * 5
+    out = {}
+    with torch.inference_mode():
+        for positions in ("all", "prompt", "generated"):
+            with steer(model, {2: v}, positions=positions):
+                out[positions] = model.generate(IDS, attention_mask=torch.ones_like(IDS), max_new_tokens=6,
+                                                do_sample=False, pad_token_id=0)[:, IDS.shape[1]:]
+        plain = model.generate(IDS, attention_mask=torch.ones_like(IDS), max_new_tokens=6, do_sample=False,
+                               pad_token_id=0)[:, IDS.shape[1]:]
+        # steering every position with the cache gives what steering every position without it gives
+        tokens = IDS
+        with steer(model, {2: v}):
+            for _ in range(6):
+                nxt = model(tokens, use_cache=False).logits[:, -1].argmax(-1, keepdim=True)
+                tokens = torch.cat([tokens, nxt], 1)
+    assert torch.equal(out["all"], tokens[:, IDS.shape[1]:])
+    assert not torch.equal(out["all"], plain)
+    assert not torch.equal(out["prompt"], out["generated"])
+    # a single prompt position only touches that position of the first pass
+    seen, handle = capture(model, 2)
+    with torch.inference_mode():
+        model(IDS)
+        handle.remove()
+        plain_h = seen["h"]
+        with steer(model, {2: v}, positions=[-1]):
+            seen, handle = capture(model, 2)
+            model(IDS)
+            handle.remove()
+    moved = (seen["h"] - plain_h).norm(dim=-1)
+    assert moved[:, -1].min() > 1 and moved[:, :-1].max() < 1e-4
+    # the norm bound caps the addition at ρ‖h‖
+    with torch.inference_mode(), steer(model, {2: v * 100}, norm_bound=0.1):
+        seen, handle = capture(model, 2)
+        model(IDS)
+        handle.remove()
+    ratio = (seen["h"] - plain_h).norm(dim=-1) / plain_h.norm(dim=-1)
+    assert ratio.max() <= 0.1 + 1e-3 and ratio.min() > 0.05
+    for bad, match in (({2: v}, "positions must be"), ({2: torch.randn(H + 1)}, "hidden size"),
+                       ({9: v}, "out of range"), ({"nope": v}, "no decoder layer named")):
+        with pytest.raises(WorkbenchError, match=match):
+            with steer(model, bad, positions="middle" if match == "positions must be" else "all"):
+                pass
+
+
+def test_aggregators_recover_a_planted_direction():
+    g = torch.Generator().manual_seed(0)
+    u = torch.randn(64, generator=g)
+    u = u / u.norm()
+    diffs = 3.0 * u * (1 + 0.3 * torch.rand(400, 1, generator=g)) + torch.randn(400, 64, generator=g)
+    for name, agg in AGGREGATORS.items():
+        v = agg(diffs)
+        assert torch.nn.functional.cosine_similarity(v, u, dim=0) > 0.99, name
+        assert v.norm() == pytest.approx(diffs.mean(0).norm().item(), rel=1e-4), name
+    # learned cosine is the maximiser of the mean cosine: no random nudge does better
+    v = learned_cosine(diffs)
+    best = torch.nn.functional.cosine_similarity(diffs, v.expand_as(diffs)).mean()
+    for _ in range(50):
+        w = v + 0.05 * v.norm() * torch.randn(64, generator=g)
+        assert torch.nn.functional.cosine_similarity(diffs, w.expand_as(diffs)).mean() <= best + 1e-6
+
+
+def test_read_activations_recover_a_steered_direction_and_vectors_round_trip(tmp_path):
+    from workbench.models import load
+
+    lm = load("tiny-llama")
+    prompts, answers = ["What is red?", "Name a fruit.", "Is it cold?"], ["A colour.", "Apple.", "Yes, a bit."]
+    u = torch.randn(lm.model.config.hidden_size)
+    plain = read_activations(lm, prompts, answers, [1], position="answer")[1]
+    with steer(lm.model, {1: u}):
+        moved = read_activations(lm, prompts, answers, [1], position="answer")[1]
+    cos = torch.nn.functional.cosine_similarity(moved - plain, u.expand_as(plain))
+    assert cos.min() > 0.99
+    vec = train_vector(lm, prompts, answers, ["No idea.", "Nothing.", "Maybe not."], [0, -1], aggregator="pca",
+                       position="last", objective="test")
+    assert vec.layers == [0, lm.model.config.num_hidden_layers - 1] and vec.n_pairs == 3
+    path = vec.save(tmp_path / "v.safetensors")
+    again = SteeringVector.load(path)
+    assert again.model == "tiny-llama" and again.aggregator == "pca" and again.objective == "test"
+    torch.testing.assert_close(again.vectors[0], vec.vectors[0])
+    with pytest.raises(WorkbenchError, match="unknown aggregator"):
+        train_vector(lm, prompts, answers, answers, [0], aggregator="median")
+    with pytest.raises(WorkbenchError, match="no such steering vector"):
+        SteeringVector.load(tmp_path / "missing.safetensors")
+    (tmp_path / "bad.safetensors").write_bytes(b"not a tensor file")
+    with pytest.raises(WorkbenchError, match="not a steering vector file"):
+        SteeringVector.load(tmp_path / "bad.safetensors")
+    assert np.isfinite(vec.config()["norms"][0])

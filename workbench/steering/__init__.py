@@ -1,0 +1,1 @@
+"""Activation steering (P8 AMBS, P7 MEDASSESS-X)."""
