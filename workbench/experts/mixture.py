@@ -180,4 +180,5 @@ def _confusion(pred: np.ndarray, true: np.ndarray, k: int) -> list[list[int]]:
     return m.tolist()
 
 
-__all__ = ["AXES", "build_mixture", "calibration_report", "encode_prompts", "hidden_features", "router_ablation", "routing_probs"]
+__all__ = ["AXES", "build_mixture", "calibration_report", "encode_prompts", "hidden_features", "router_ablation",
+           "routing_probs"]

@@ -2,11 +2,11 @@
 shared reference.
 
 Stage I runs blocks 0…ℓ once per prompt; the output of block ℓ is the shared reference h. Stage II clones it into
-N branches, branch i = h + δ_i with δ_i = m_i · v_i (the objective's steering vector at layer ℓ), its divergence
-from the reference bounded explicitly: ‖δ_i‖ ≤ ρ · ‖h‖ per token (``norm_bound`` ρ; None = no bound), and runs
-blocks ℓ+1…D−1 for every branch, batched. Mechanically [ours]: the batch holds N copies of each prompt (rows
-b·N + i); forward pre-hooks on blocks 0…ℓ keep only the first copy of each prompt (so those blocks, and their KV
-cache, see B rows), and a forward hook on block ℓ expands its output back to N copies and adds the bounded δ_i.
+N branches, branch i = h + δ_i with δ_i = m_i · v_i (the objective's steering vector at layer ℓ), its
+divergence from the reference bounded explicitly: ‖δ_i‖ ≤ ρ · ‖h‖ per token (``norm_bound`` ρ; None = no
+bound), and runs blocks ℓ+1…D−1 for every branch, batched. Mechanically [ours]: the batch holds N copies of
+each prompt (rows b·N + i); forward pre-hooks on blocks 0…ℓ keep only the first copy of each prompt (so those
+blocks, and their KV cache, see B rows), and a forward hook on block ℓ expands its output back to N copies and adds the bounded δ_i.
 Any Hugging Face decoder works, since the model's own code builds masks and positions for the full batch.
 
 Decoding [ours where the paper is silent]:
