@@ -157,3 +157,24 @@ def test_read_activations_recover_a_steered_direction_and_vectors_round_trip(tmp
     with pytest.raises(WorkbenchError, match="not a steering vector file"):
         SteeringVector.load(tmp_path / "bad.safetensors")
     assert np.isfinite(vec.config()["norms"][0])
+
+
+def test_behaviour_probability_moves_with_the_multiplier():
+    from workbench.models import load
+    from workbench.steering.evaluate import answer_scores, behaviour_probability, sweep
+
+    lm = load("tiny-llama")
+    prompts = ["Say something.", "Answer me.", "Go on."]
+    pos, neg = ["yes yes yes", "yes indeed yes", "yes of course"], ["no no no", "no never no", "no not at all"]
+    base = behaviour_probability(lm, prompts, pos, neg)
+    assert 0 < base["behaviour_p"] < 1 and base["n"] == 3
+    # a positive answer's own tokens: scores are the mean log-probabilities, finite and ≤ 0
+    scores = answer_scores(lm, prompts, pos)
+    assert scores.shape == (3,) and (scores <= 0).all()
+    vec = train_vector(lm, prompts, pos, neg, [1], position="answer")
+    table = sweep(lm, vec, prompts, pos, neg, multipliers=(-4, 0, 4))
+    p = table.set_index("multiplier")["behaviour_p"]
+    assert p[0.0] == pytest.approx(base["behaviour_p"], abs=1e-6)
+    assert abs(p[4.0] - p[-4.0]) > 1e-3            # random weights: it moves (the direction is tested on SmolLM2)
+    with pytest.raises(WorkbenchError, match="has no layer"):
+        sweep(lm, vec, prompts, pos, neg, layers=[0])

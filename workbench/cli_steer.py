@@ -1,0 +1,176 @@
+"""`workbench steer …`: steering vectors (P8 AMBS, P7 MEDASSESS-X) — train, generate, sweep, and AMBS branches."""
+from __future__ import annotations
+
+import argparse
+
+from workbench import WorkbenchError
+from workbench.cli import _progress_bar, command, print_table
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise WorkbenchError(f"expected comma-separated numbers, got '{text}'") from None
+
+
+def _layers(text: str) -> list[int | str]:
+    return [int(x) if x.strip().lstrip("-").isdigit() else x.strip() for x in text.split(",") if x.strip()]
+
+
+def _steer_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    t = sub.add_parser("train", help="a steering vector per layer from (prompt, positive, negative) pairs")
+    t.add_argument("--pairs", required=True,
+                   help="a table with prompt/positive/negative columns, or bundled:helpful|harmless|honest|clinical")
+    t.add_argument("--model", help="a causal LM (default: the profile's steering LM)")
+    t.add_argument("--layers", required=True, help="comma-separated layer indices (negative from the end) or names")
+    t.add_argument("--aggregator", default="mean_difference", help="mean_difference (CAA), pca or learned_cosine")
+    t.add_argument("--position", default="last", help="read position: last (answer's last token) or answer (mean)")
+    t.add_argument("--limit", type=int, help="at most N pairs")
+    t.add_argument("--out", required=True, help="the vector file (.safetensors)")
+
+    g = sub.add_parser("generate", help="unsteered and steered generations side by side")
+    g.add_argument("prompts", nargs="+")
+    g.add_argument("--vector", required=True)
+    g.add_argument("--multiplier", type=float, default=1.0)
+    g.add_argument("--layer", help="which of the vector's layers (default: all of them)")
+    g.add_argument("--positions", default="all", help="all, prompt or generated")
+    g.add_argument("--max-new-tokens", type=int, default=48)
+
+    s = sub.add_parser("sweep", help="behaviour probability on held-out pairs for every layer × multiplier")
+    s.add_argument("--vector", required=True)
+    s.add_argument("--pairs", required=True, help="as for train (bundled sets use their eval split)")
+    s.add_argument("--multipliers", default="-2,-1,0,1,2",
+                   help="comma-separated; write --multipliers=-2,0,2 when the list starts with a minus sign")
+    s.add_argument("--layers", help="a subset of the vector's layers")
+    s.add_argument("--limit", type=int, help="at most N pairs")
+    s.add_argument("--out", help="write the table (CSV) here")
+
+    a = sub.add_parser("ambs", help="AMBS: one shared pass to a layer, then one branch per vector")
+    a.add_argument("prompts", nargs="+")
+    a.add_argument("--vectors", required=True, help="comma-separated vector files, one per objective")
+    a.add_argument("--layer", required=True, help="the branch layer (each vector must hold it)")
+    a.add_argument("--multipliers", help="one per vector (default 1)")
+    a.add_argument("--norm-bound", type=float, help="cap ‖δ‖ at this fraction of ‖h‖ (default: no bound)")
+    a.add_argument("--mode", default="branches", help="branches (one output per objective) or combined")
+    a.add_argument("--max-new-tokens", type=int, default=48)
+
+
+def _model_for(vector, given: str | None = None):
+    from workbench.models import load
+
+    return load(given or vector.model)
+
+
+@command("steer", "activation steering: `steer train`, `steer generate`, `steer sweep`, `steer ambs`", _steer_args)
+def _steer(args) -> int:
+    return {"train": _train, "generate": _generate, "sweep": _sweep, "ambs": _ambs}[args.action](args)
+
+
+def _train(args) -> int:
+    from workbench.models import load
+    from workbench.profiles import active_profile
+    from workbench.steering.pairs import load_pairs
+    from workbench.steering.vectors import train_vector
+
+    if args.limit is not None and args.limit < 1:
+        raise WorkbenchError("--limit must be at least 1")
+    pairs = load_pairs(args.pairs, split="train" if args.pairs.startswith("bundled:") else None).head(args.limit)
+    lm = load(args.model or active_profile().model_for("steering_lm"))
+    bar, update = _progress_bar("reading activations")
+    try:
+        vector = train_vector(lm, pairs.prompts, pairs.positives, pairs.negatives, _layers(args.layers),
+                              aggregator=args.aggregator, position=args.position, objective=args.pairs,
+                              progress=lambda d, n: update(d / n, f"{d}/{n}"))
+    finally:
+        bar.close()
+    vector.extra = {"pairs": pairs.source}
+    vector.save(args.out)
+    print(f"{lm.name}: {args.aggregator} vectors from {len(pairs)} pairs ({pairs.source}), read at "
+          f"'{args.position}'")
+    print_table([{"layer": k, "norm": f"{v.norm():.3f}"} for k, v in sorted(vector.vectors.items())],
+                ["layer", "norm"])
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _generate(args) -> int:
+    from workbench.llm.generate import generate
+    from workbench.steering.hooks import resolve_layer, steer
+    from workbench.steering.vectors import SteeringVector
+
+    vector = SteeringVector.load(args.vector)
+    lm = _model_for(vector)
+    layers = vector.layers if args.layer is None else [resolve_layer(lm.model, _layers(args.layer)[0])]
+    missing = [layer for layer in layers if layer not in vector.vectors]
+    if missing:
+        raise WorkbenchError(f"{args.vector} has no layer {missing[0]}; it has {vector.layers}")
+    plain = generate(lm, args.prompts, max_new_tokens=args.max_new_tokens)
+    with steer(lm.model, {layer: vector.vectors[layer] for layer in layers}, multiplier=args.multiplier,
+               positions=args.positions):
+        steered = generate(lm, args.prompts, max_new_tokens=args.max_new_tokens)
+    for prompt, a, b in zip(args.prompts, plain, steered):
+        print(f"> {prompt}\n  unsteered: {a}\n  steered (×{args.multiplier:g} at layer(s) "
+              f"{', '.join(map(str, layers))}): {b}")
+    return 0
+
+
+def _sweep(args) -> int:
+    from workbench.steering.evaluate import sweep
+    from workbench.steering.pairs import load_pairs
+    from workbench.steering.vectors import SteeringVector
+
+    vector = SteeringVector.load(args.vector)
+    lm = _model_for(vector)
+    pairs = load_pairs(args.pairs, split="eval" if args.pairs.startswith("bundled:") else None).head(args.limit)
+    layers = [int(x) for x in _layers(args.layers)] if args.layers else None
+    bar, update = _progress_bar("sweeping")
+    try:
+        table = sweep(lm, vector, pairs.prompts, pairs.positives, pairs.negatives, layers=layers,
+                      multipliers=_floats(args.multipliers), progress=update)
+    finally:
+        bar.close()
+    print(f"{lm.name} · {vector.aggregator} vector · {len(pairs)} held-out pairs ({pairs.source}); behaviour p = mean "
+          f"σ(log p(positive) − log p(negative)), 0.5 = indifferent")
+    print_table([{"layer": r.layer, "multiplier": f"{r.multiplier:+g}", "behaviour_p": f"{r.behaviour_p:.3f}",
+                  "prefers_positive": f"{r.prefers_positive:.2f}"} for r in table.itertuples()],
+                ["layer", "multiplier", "behaviour_p", "prefers_positive"])
+    if args.out:
+        from workbench.io import write_text
+
+        write_text(table.to_csv(index=False), args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _ambs(args) -> int:
+    from pathlib import Path
+
+    from workbench.steering.ambs import Branches, generate
+    from workbench.steering.vectors import SteeringVector
+
+    paths = [p for p in args.vectors.split(",") if p.strip()]
+    vectors = {Path(p).stem: SteeringVector.load(p) for p in paths}
+    models = {v.model for v in vectors.values()}
+    if len(models) != 1:
+        raise WorkbenchError(f"the vectors come from different models: {', '.join(sorted(models))}")
+    lm = _model_for(next(iter(vectors.values())))
+    multipliers = _floats(args.multipliers) if args.multipliers else [1.0] * len(vectors)
+    if len(multipliers) != len(vectors):
+        raise WorkbenchError(f"{len(multipliers)} multipliers for {len(vectors)} vectors")
+    layer = _layers(args.layer)[0]
+    branches = Branches.from_vectors(lm.model, layer, vectors, dict(zip(vectors, multipliers)),
+                                     include_reference=True)
+    out = generate(lm, args.prompts, branches, max_new_tokens=args.max_new_tokens, mode=args.mode,
+                   norm_bound=args.norm_bound)
+    for i, prompt in enumerate(args.prompts):
+        print(f"> {prompt}")
+        if args.mode == "combined":
+            print(f"  combined: {out['combined'][i]}")
+        else:
+            for name, texts in out["branches"].items():
+                print(f"  {name}: {texts[i]}")
+    kl = ", ".join(f"{k} {v:.3f}" for k, v in out["kl_to_reference"].items() if k != "reference")
+    print(f"branch layer {out['layer']}; KL(branch ‖ reference) of the first token, mean over prompts: {kl}")
+    return 0

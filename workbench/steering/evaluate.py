@@ -1,0 +1,83 @@
+"""Measuring what a steering vector does.
+
+* ``answer_scores(lm, prompts, answers)`` — the mean per-token log-probability of each answer after its prompt
+  (the prompt through the chat template), under whatever steering is active.
+* ``behaviour_probability`` [ours, after CAA's A/B behaviour probability] — for held-out (prompt, positive,
+  negative) triples: p_i = σ(s(positive_i) − s(negative_i)) with s the mean per-token log-probability, averaged
+  over the triples. 0.5 = no preference; it rises when steering pushes the model toward the positive answers.
+  CAA reads the probability of the matching answer letter in an A/B question; reading whole answers needs no
+  reformatting of the pairs and works for free-form ones.
+* ``sweep`` — the behaviour probability for every (layer, multiplier), the curve users plot.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from workbench import WorkbenchError
+
+
+@torch.inference_mode()
+def answer_scores(lm, prompts: list[str], answers: list[str], *, batch_size: int = 8) -> np.ndarray:
+    """Mean per-token log p(answer | prompt) for each pair [N]."""
+    from workbench.llm.generate import build_prompt, uses_chat_template
+
+    if len(prompts) != len(answers) or not prompts:
+        raise WorkbenchError("need as many answers as prompts, at least one")
+    tok = lm.tokenizer
+    special = not uses_chat_template(lm)
+    heads = [tok.encode(build_prompt(lm, p), add_special_tokens=special) for p in prompts]
+    tails = [tok.encode(a, add_special_tokens=False) for a in answers]
+    if any(not t for t in tails):
+        raise WorkbenchError("an answer is empty")
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    out = np.zeros(len(prompts))
+    for start in range(0, len(prompts), batch_size):
+        seqs = [h + t for h, t in zip(heads[start:start + batch_size], tails[start:start + batch_size])]
+        width = max(map(len, seqs))
+        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, seq in enumerate(seqs):
+            ids[i, :len(seq)], mask[i, :len(seq)] = torch.tensor(seq), 1
+        logp = torch.log_softmax(lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device))
+                                 .logits.float().cpu(), -1)
+        for i, (head, tail) in enumerate(zip(heads[start:start + batch_size], tails[start:start + batch_size])):
+            positions = torch.arange(len(head) - 1, len(head) + len(tail) - 1)
+            out[start + i] = float(logp[i, positions, torch.tensor(tail)].mean())
+    return out
+
+
+def behaviour_probability(lm, prompts, positives, negatives, *, batch_size: int = 8) -> dict:
+    """Mean σ(s(positive) − s(negative)) over the triples, with the per-triple values (see the module doc)."""
+    pos = answer_scores(lm, list(prompts), list(positives), batch_size=batch_size)
+    neg = answer_scores(lm, list(prompts), list(negatives), batch_size=batch_size)
+    p = 1.0 / (1.0 + np.exp(-(pos - neg)))
+    return {"behaviour_p": float(p.mean()), "prefers_positive": float((pos > neg).mean()), "n": len(p),
+            "per_item": p}
+
+
+def sweep(lm, vector, prompts, positives, negatives, *, layers=None, multipliers=(-2, -1, 0, 1, 2),
+          positions: str = "all", progress=None):
+    """Behaviour probability at every (layer, multiplier); one row each (layer, multiplier, behaviour_p,
+    prefers_positive, n)."""
+    import pandas as pd
+
+    from workbench.steering.hooks import steer
+
+    layers = list(layers) if layers is not None else vector.layers
+    missing = [layer for layer in layers if layer not in vector.vectors]
+    if missing:
+        raise WorkbenchError(f"the vector has no layer(s) {missing}; it has {vector.layers}")
+    rows, total = [], len(layers) * len(multipliers)
+    for layer in layers:
+        for m in multipliers:
+            with steer(lm.model, {layer: vector.vectors[layer]}, multiplier=float(m), positions=positions):
+                r = behaviour_probability(lm, prompts, positives, negatives)
+            rows.append({"layer": layer, "multiplier": float(m), "behaviour_p": r["behaviour_p"],
+                         "prefers_positive": r["prefers_positive"], "n": r["n"]})
+            if progress:
+                progress(len(rows) / total, f"layer {layer}, multiplier {m:+g}: p {r['behaviour_p']:.3f}")
+    return pd.DataFrame(rows)
+
+
+__all__ = ["answer_scores", "behaviour_probability", "sweep"]
