@@ -31,9 +31,9 @@ class Pairs:
 
 def load_pairs(spec: str, *, split: str | None = None, prompt_col: str = "prompt", positive_col: str = "positive",
                negative_col: str = "negative") -> Pairs:
-    from workbench.steering import clinical
-
     if spec.startswith("bundled:"):
+        from workbench.steering import clinical
+
         name = spec.split(":", 1)[1]
         if name == "clinical":
             frame = clinical.clinical_qa(split=split)
