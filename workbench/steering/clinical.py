@@ -357,8 +357,9 @@ def pair_texts(frame) -> tuple[list[str], list[str], list[str]]:
     elif {"question", "consistent", "inconsistent"} <= columns:
         kind, pos, neg = "clinical", "consistent", "inconsistent"
     else:
+        got = ", ".join(map(str, frame.columns))
         raise WorkbenchError("pair_texts needs a frame with columns prompt, positive, negative (steering pairs) "
-                             f"or question, consistent, inconsistent (clinical); got {', '.join(map(str, frame.columns))}")
+                             f"or question, consistent, inconsistent (clinical); got {got}")
     prompts, positives, negatives = [], [], []
     skipped = 0
     for _, row in frame.iterrows():
