@@ -196,9 +196,13 @@ def _rss_bytes() -> int:
 
 
 def _peak_rss_bytes() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024          # Linux reports KiB
+    """This process's resident-set high-water mark (VmHWM). Not ``ru_maxrss``: Linux carries that over from the
+    parent through fork and exec, so a child started by a large parent would report the parent's size."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise WorkbenchError("cannot read the peak resident set size (/proc/self/status has no VmHWM)")
 
 
 def peak_memory_child(folder: str, variant: str, prompts: list[str], n_tokens: int, queue) -> None:
