@@ -227,3 +227,24 @@ def test_router_calibration_view_without_and_with_artifacts(tmp_path):
     assert any("pairwise:smollm2-135m-instruct" in c.value for c in at.caption)
     at.segmented_control(key="calib-paper").set_value("P10").run()
     assert not at.exception and any("Not built yet" in w.value for w in at.warning)
+
+
+def test_steering_view_without_and_with_artifacts(tmp_path):
+    from workbench.steering.artifacts import build_clinical, build_steering
+
+    at = _view_app("steering", tmp_path).run()
+    assert not at.exception and any("Not built yet" in w.value for w in at.warning)
+    _build_one(tmp_path, "P8", build_steering)
+    at = _view_app("steering", tmp_path).run()
+    assert not at.exception, at.exception
+    assert "Behaviour probability on held-out pairs" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert any("not built yet" in i.value.lower() for i in at.info)
+    at.slider(key="steer-tokens").set_value(8).run()
+    at.button(key="steer-go").click().run()
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "Unsteered" in text and "AMBS branches" in text and "*harmless*" in text
+    _build_one(tmp_path, "P7", build_clinical)
+    at = _view_app("steering", tmp_path).run()
+    assert not at.exception and "Clinical QA with and without" in " ".join(c.proto.spec
+                                                                             for c in at.get("plotly_chart"))

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -178,3 +179,22 @@ def test_behaviour_probability_moves_with_the_multiplier():
     assert abs(p[4.0] - p[-4.0]) > 1e-3            # random weights: it moves (the direction is tested on SmolLM2)
     with pytest.raises(WorkbenchError, match="has no layer"):
         sweep(lm, vec, prompts, pos, neg, layers=[0])
+
+
+def test_medical_evaluation_runs_steered_and_unsteered_with_named_judges():
+    from workbench.models import load
+    from workbench.steering.clinical import clinical_qa
+    from workbench.steering.medical import evaluate
+
+    lm = load("tiny-llama")
+    items = pd.concat([clinical_qa("eval", "mcq").head(2), clinical_qa("eval", "yesno").head(2)])
+    metrics, frame = evaluate(lm, items, judge="tiny-llama", max_new_tokens=3)
+    assert metrics["n"] == 4 and 0 <= metrics["accuracy"] <= 1
+    assert set(frame["chosen"][:2]) <= {"A", "B", "C", "D"} and set(frame["chosen"][2:]) <= {"yes", "no", "maybe"}
+    assert metrics["judges"] == {"consistency": "consistency:tiny-llama", "safety": "medical-safety:tiny-llama"}
+    vec = SteeringVector({1: torch.randn(lm.model.config.hidden_size) * 20}, "tiny-llama")
+    steered, frame2 = evaluate(lm, items, steering=(vec, 1, 1.0), judge="tiny-llama", max_new_tokens=3)
+    assert list(frame2["response"]) != list(frame["response"])
+    assert all(not layer._forward_hooks for layer in decoder_layers(lm.model))     # the judge was not steered
+    with pytest.raises(WorkbenchError, match="has no layer 2"):
+        evaluate(lm, items, steering=(vec, 2, 1.0), judge="tiny-llama")

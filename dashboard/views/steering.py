@@ -1,0 +1,106 @@
+"""Steering explorer (P8 AMBS, P7 MEDASSESS-X): pick an objective's vector, a layer and a multiplier and compare
+generations — unsteered, steered, and the AMBS branches of all objectives from one shared pass; the behaviour
+probability against the multiplier from the saved sweeps; the clinical QA comparison."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cache
+from dashboard.components import built_artifact
+from dashboard.registry import View
+
+
+@st.cache_resource(show_spinner=False)
+def _vectors(path: str, stamp: str):
+    from workbench.io import load_tensors
+
+    return load_tensors(path)
+
+
+def render() -> None:
+    from workbench.io import ArtifactStore
+    from workbench.viz import stamp
+    from workbench.viz.steering import clinical_figure, sweep_figure
+
+    st.title("Steering explorer")
+    st.markdown("A steering vector is the mean difference of a layer's residual stream between answers that have a "
+                "property and answers that lack it (CAA); adding it × a multiplier while the model writes pushes it "
+                "toward the property. **AMBS** runs the prompt once up to the branch layer and then one branch per "
+                "objective, each = the shared reference + its vector, with the divergence bounded.")
+    sweep, meta = built_artifact("P8", "steering_sweep",
+                                 hint="`workbench steer train --pairs bundled:harmless --layers 12 --out V` and "
+                                      "`workbench steer sweep` do the same from the command line.")
+    if sweep is None:
+        return
+    aggregator = st.segmented_control("Aggregator", list(dict.fromkeys(sweep["aggregator"])),
+                                      default="mean_difference", key="steer-aggregator") or "mean_difference"
+    fig = sweep_figure(sweep[sweep["aggregator"] == aggregator])
+    stamp(fig, meta.profile, meta.models)
+    st.plotly_chart(fig, width="stretch")
+    st.caption("Behaviour probability = mean over held-out pairs of σ(log p(positive) − log p(negative)) per token "
+               "(ours, after CAA's A/B read-out); 0.5 = no preference. CAA reports 0.48 / 0.74 / 0.88 at "
+               "multipliers −1 / 0 / +1 for its layer-13 vector on Llama-2-7b-chat.")
+    timing = meta.config.get("ambs_timing")
+    if timing:
+        st.metric("AMBS prompt pass, N = 3 at half depth", f"{timing['speedup']:.2f}× faster",
+                  help=f"bound {timing['bound']:.2f}×; same next token as the naive passes: {timing['same_argmax']}")
+
+    st.subheader("Try it")
+    store = ArtifactStore()
+    path = store.path("P8", "steering_vectors", meta.profile)
+    tensors = _vectors(str(path), str(path.stat().st_mtime if path.exists() else 0))
+    keys = sorted(tensors)
+    objectives = list(dict.fromkeys(k.split(".")[0] for k in keys))
+    layers = sorted({int(k.split("layer")[1]) for k in keys})
+    c1, c2, c3 = st.columns(3)
+    objective = c1.selectbox("Objective", objectives, key="steer-objective")
+    layer = c2.selectbox("Layer", layers, index=len(layers) // 2, key="steer-layer")
+    multiplier = c3.slider("Multiplier", -4.0, 4.0, 2.0, 0.5, key="steer-multiplier")
+    prompt = st.text_input("Prompt", "How can I get into my neighbour's wifi without asking?", key="steer-prompt")
+    tokens = st.slider("New tokens", 8, 96, 40, 8, key="steer-tokens")
+    if st.button("Generate", key="steer-go"):
+        model_name = meta.models[0]
+        with st.spinner(f"{model_name} generating …"):
+            result = _generate(model_name, prompt, tensors, objectives, objective, layer, multiplier, tokens)
+        left, right = st.columns(2)
+        left.markdown(f"**Unsteered**\n\n{result['plain']}")
+        right.markdown(f"**{objective} × {multiplier:+g} at layer {layer}**\n\n{result['steered']}")
+        st.markdown("**AMBS branches** (shared pass to layer {}, one branch per objective, same multiplier):"
+                    .format(layer))
+        for name, text in result["branches"].items():
+            st.markdown(f"- *{name}*: {text}")
+        st.caption("KL(branch ‖ reference) of the first token: " + ", ".join(
+            f"{k} {v:.3f}" for k, v in result["kl"].items() if k != "reference"))
+
+    clinical, cmeta = cache.artifact_frame("P7", "clinical_steering", meta.profile)
+    st.subheader("Clinical QA (P7 MEDASSESS-X)")
+    if clinical is None:
+        st.info("Not built yet: `workbench build P7` (or open this page's P7 build panel from Home).")
+        return
+    fig = clinical_figure(clinical)
+    stamp(fig, cmeta.profile, cmeta.models)
+    st.plotly_chart(fig, width="stretch")
+    st.dataframe(clinical, hide_index=True, width="stretch")
+    st.caption(f"Judges: {clinical['judges'].iloc[0]} · {int(clinical['n'].iloc[0])} bundled eval items · "
+               "the paper reports Accuracy +6 %, Factual Consistency +7 %, Safety Error Rate −50 %.")
+
+
+def _generate(model_name, prompt, tensors, objectives, objective, layer, multiplier, tokens) -> dict:
+    from workbench.llm.generate import generate
+    from workbench.models import load
+    from workbench.steering.ambs import Branches, generate as ambs_generate
+    from workbench.steering.hooks import steer
+
+    lm = load(model_name)
+    plain = generate(lm, prompt, max_new_tokens=tokens)
+    with steer(lm.model, {layer: tensors[f"{objective}.layer{layer}"]}, multiplier=multiplier):
+        steered = generate(lm, prompt, max_new_tokens=tokens)
+    branches = Branches.from_vectors(lm.model, layer, {o: tensors[f"{o}.layer{layer}"] for o in objectives},
+                                     multiplier, include_reference=True)
+    out = ambs_generate(lm, [prompt], branches, max_new_tokens=tokens)
+    return {"plain": plain, "steered": steered, "branches": {k: v[0] for k, v in out["branches"].items()},
+            "kl": out["kl_to_reference"]}
+
+
+VIEW = View(key="steering", title="Steering explorer", render=render, section="Experts & steering",
+            icon=":material/tune:", papers=("P7", "P8"), order=20)

@@ -1,0 +1,131 @@
+"""Artifacts of the steering capability, registered as builders.
+
+* **P8 AMBS** — ``steering_vectors``: one CAA (mean-difference) vector per objective (helpful, harmless, honest;
+  the bundled pairs' train split) at a few layers of the profile's steering LM, with the cosine between the three
+  aggregators in the meta; ``steering_sweep``: the behaviour probability on the held-out pairs for every
+  objective × aggregator × layer × multiplier, and the AMBS prompt-pass timing (shared prefix vs N = 3 naive
+  passes, outputs compared) in its meta.
+* **P7 MEDASSESS-X** — ``clinical_steering``: Accuracy, Factual Consistency and Safety Error Rate on the bundled
+  clinical eval items without steering and with a vector trained on the consistent vs inconsistent answers of the
+  train items, at each multiplier; ``clinical_items``: every item's choice, response and judge scores.
+"""
+from __future__ import annotations
+
+import torch
+
+from workbench.build import BuildContext, register_builder
+
+OBJECTIVES = ("helpful", "harmless", "honest")
+AGGREGATOR_NAMES = ("mean_difference", "pca", "learned_cosine")
+
+
+def steering_layers(depth: int, smoke: bool) -> list[int]:
+    """Layers to read and steer [ours]: 20 %, 40 % and 60 % of the depth (the middle, where CAA works best)."""
+    return [depth // 2] if smoke else sorted({max(0, round(depth * f)) for f in (0.2, 0.4, 0.6)})
+
+
+def multipliers(smoke: bool) -> list[float]:
+    return [-2.0, 0.0, 2.0] if smoke else [-2.0, -1.0, 0.0, 1.0, 2.0]
+
+
+def _pairs(objective: str, split: str, smoke: bool):
+    from workbench.steering.pairs import load_pairs
+
+    return load_pairs(f"bundled:{objective}", split=split).head((8 if split == "train" else 4) if smoke else None)
+
+
+def build_steering(ctx: BuildContext) -> None:
+    import pandas as pd
+
+    from workbench.io import save_frame, save_tensors
+    from workbench.models import load
+    from workbench.steering.ambs import Branches, _encode, time_prompt_pass
+    from workbench.steering.evaluate import sweep
+    from workbench.steering.hooks import decoder_layers
+    from workbench.steering.vectors import train_vector
+
+    name = ctx.profile.model_for("steering_lm")
+    lm = load(name)
+    depth = len(decoder_layers(lm.model))
+    layers = steering_layers(depth, ctx.smoke)
+    tensors, cosines, tables = {}, {}, []
+    aggregators = AGGREGATOR_NAMES[:1] if ctx.smoke else AGGREGATOR_NAMES
+    steps = len(OBJECTIVES) * len(aggregators)
+    for i, objective in enumerate(OBJECTIVES):
+        train, held = _pairs(objective, "train", ctx.smoke), _pairs(objective, "eval", ctx.smoke)
+        vecs = {}
+        for j, agg in enumerate(aggregators):
+            ctx.progress(0.85 * (i * len(aggregators) + j) / steps, f"{objective}: {agg} vectors and sweep")
+            vecs[agg] = train_vector(lm, train.prompts, train.positives, train.negatives, layers, aggregator=agg,
+                                     position="answer", objective=objective)
+            table = sweep(lm, vecs[agg], held.prompts, held.positives, held.negatives,
+                          multipliers=multipliers(ctx.smoke))
+            tables.append(table.assign(objective=objective, aggregator=agg))
+        for layer in layers:
+            tensors[f"{objective}.layer{layer}"] = vecs["mean_difference"].vectors[layer].float()
+            cosines[f"{objective}.layer{layer}"] = {
+                agg: float(torch.nn.functional.cosine_similarity(v.vectors[layer], vecs["mean_difference"]
+                                                                 .vectors[layer], dim=0)) for agg, v in vecs.items()}
+    ctx.progress(0.9, "AMBS: shared prefix vs three naive passes")
+    half = depth // 2 - 1
+    if half not in layers:
+        for objective in OBJECTIVES:
+            train = _pairs(objective, "train", ctx.smoke)
+            tensors[f"{objective}.layer{half}"] = train_vector(lm, train.prompts, train.positives, train.negatives,
+                                                               [half], position="answer").vectors[half].float()
+    branches = Branches.from_vectors(lm.model, half, {o: tensors[f"{o}.layer{half}"] for o in OBJECTIVES})
+    prompts = _pairs("helpful", "eval", ctx.smoke).prompts[:4]
+    ids, mask = _encode(lm, prompts)
+    timing = time_prompt_pass(lm.model, ids, mask, branches, repeats=1 if ctx.smoke else 3)
+    config = {"pairs": "data/steering/pairs.jsonl", "layers": layers, "position": "answer", "smoke": ctx.smoke,
+              "depth": depth, "multipliers": multipliers(ctx.smoke), "behaviour_p": "mean σ(s(pos) − s(neg))"}
+    save_tensors(tensors, ctx.path(ctx.paper, "steering_vectors"), profile=ctx.profile.name, models=[name],
+                 seed=ctx.seed, config={**config, "aggregator": "mean_difference"}, extra={"cosines": cosines})
+    save_frame(pd.concat(tables, ignore_index=True), ctx.path(ctx.paper, "steering_sweep"),
+               profile=ctx.profile.name, models=[name], seed=ctx.seed, config={**config, "ambs_timing": timing})
+
+
+def build_clinical(ctx: BuildContext) -> None:
+    import pandas as pd
+
+    from workbench.io import save_frame
+    from workbench.models import load
+    from workbench.steering.clinical import clinical_qa
+    from workbench.steering.hooks import decoder_layers
+    from workbench.steering.medical import evaluate
+    from workbench.steering.pairs import load_pairs
+    from workbench.steering.vectors import train_vector
+
+    name = ctx.profile.model_for("steering_lm")
+    judge = ctx.profile.model_for("judge")
+    lm = load(name)
+    depth = len(decoder_layers(lm.model))
+    layer = steering_layers(depth, True)[0]
+    train = load_pairs("bundled:clinical", split="train").head(8 if ctx.smoke else None)
+    ctx.progress(0.05, f"clinical vector from {len(train)} pairs")
+    vector = train_vector(lm, train.prompts, train.positives, train.negatives, [layer], position="answer",
+                          objective="clinical consistency")
+    items = clinical_qa("eval")
+    if ctx.smoke:
+        items = pd.concat([items[items["type"] == "mcq"].head(2), items[items["type"] == "yesno"].head(2)])
+    conditions = [("unsteered", None)] + [(f"steered ×{m:g}", (vector, layer, m))
+                                          for m in ((2.0,) if ctx.smoke else (1.0, 2.0, 4.0))]
+    rows, frames = [], []
+    for k, (label, steering) in enumerate(conditions):
+        ctx.progress(0.1 + 0.85 * k / len(conditions), f"clinical QA: {label}")
+        metrics, frame = evaluate(lm, items, steering=steering, judge=judge, max_new_tokens=8 if ctx.smoke else 48)
+        rows.append({"condition": label, "multiplier": 0.0 if steering is None else steering[2], "layer": layer,
+                     **{m: metrics[m] for m in ("accuracy", "factual_consistency", "safety_error_rate", "n")},
+                     "judges": ", ".join(metrics["judges"].values())})
+        frames.append(frame.assign(condition=label))
+    config = {"items": "data/medical/clinical_qa.jsonl (eval)", "vector_pairs": len(train), "layer": layer,
+              "smoke": ctx.smoke, "judge": judge}
+    models = [name] + ([judge] if judge != name else [])
+    save_frame(pd.DataFrame(rows), ctx.path(ctx.paper, "clinical_steering"), profile=ctx.profile.name,
+               models=models, seed=ctx.seed, config=config)
+    save_frame(pd.concat(frames, ignore_index=True), ctx.path(ctx.paper, "clinical_items"),
+               profile=ctx.profile.name, models=models, seed=ctx.seed, config=config)
+
+
+register_builder("P8", "steering_sweep", "steering vectors per objective, sweeps, AMBS timing")(build_steering)
+register_builder("P7", "clinical_steering", "clinical QA with and without a consistency vector")(build_clinical)

@@ -1,0 +1,29 @@
+"""Figures of the steering capability (P7, P8): behaviour probability against the multiplier, clinical QA."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+
+def sweep_figure(table) -> go.Figure:
+    """One line per (objective, layer): behaviour probability against the multiplier."""
+    fig = go.Figure()
+    for (objective, layer), part in table.groupby(["objective", "layer"], sort=False):
+        part = part.sort_values("multiplier")
+        fig.add_scatter(x=part["multiplier"], y=part["behaviour_p"], mode="lines+markers",
+                        name=f"{objective} · layer {layer}", legendgroup=objective)
+    fig.add_hline(y=0.5, line_dash="dot", line_color="#bbbbbb")
+    fig.update_layout(title="Behaviour probability on held-out pairs vs multiplier", height=420,
+                      xaxis_title="multiplier", yaxis={"title": "behaviour probability", "range": [0, 1]})
+    return fig
+
+
+def clinical_figure(table) -> go.Figure:
+    """Accuracy, Factual Consistency and Safety Error Rate per condition (%)."""
+    fig = go.Figure()
+    for metric, label in (("accuracy", "Accuracy ↑"), ("factual_consistency", "Factual Consistency ↑"),
+                          ("safety_error_rate", "Safety Error Rate ↓")):
+        fig.add_bar(x=table["condition"], y=100 * table[metric], name=label,
+                    text=[f"{100 * v:.0f}%" for v in table[metric]], textposition="outside")
+    fig.update_layout(title="Clinical QA with and without the consistency vector", barmode="group", height=400,
+                      yaxis={"title": "%", "range": [0, 110]})
+    return fig
