@@ -81,6 +81,25 @@ fig
 sweeps.pivot_table(index=["objective", "layer"], columns="multiplier", values="behaviour_p").round(3)
 
 # %% [markdown]
+# ## Do the generations move? Held-out prompts answered unsteered and at ×2 (middle layer)
+# Each generation is placed nearer the positive or the negative reference answer by MiniLM cosine (ours).
+
+# %%
+from workbench.steering.evaluate import generation_shift
+
+encoder = load(profile.model_for("sentence_encoder"))
+mid = layers[len(layers) // 2]
+shifts = pd.concat([generation_shift(lm, encoder, ev.prompts, ev.positives, ev.negatives,
+                                     vectors[(o, "mean_difference")], mid, multipliers=(0.0, 2.0),
+                                     max_new_tokens=8 if SMOKE else 40).assign(objective=o)
+                    for o, (_, ev) in pairs.items()], ignore_index=True)
+shifts.pivot_table(index="objective", columns="multiplier", values=["closer_to_positive", "mean_margin"]).round(3)
+
+# %%
+example = shifts[shifts["objective"] == "harmless"].set_index("multiplier")["generations"]
+pd.DataFrame({"prompt": pairs["harmless"][1].prompts, "unsteered": example[0.0], "steered ×2": example[2.0]}).head(4)
+
+# %% [markdown]
 # ## AMBS: the shared prefix, checked and timed
 # With the bound inactive, every branch must give what an independent steered pass gives; the prompt pass saves
 # compute up to N / (L/D + N·(1 − L/D)).

@@ -238,6 +238,7 @@ def test_steering_view_without_and_with_artifacts(tmp_path):
     at = _view_app("steering", tmp_path).run()
     assert not at.exception, at.exception
     assert "Behaviour probability on held-out pairs" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert any("closer to positive at ×2" in str(d.value.columns.tolist()) for d in at.dataframe)
     assert any("not built yet" in i.value.lower() for i in at.info)
     at.slider(key="steer-tokens").set_value(8).run()
     at.button(key="steer-go").click().run()

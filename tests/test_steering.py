@@ -198,3 +198,17 @@ def test_medical_evaluation_runs_steered_and_unsteered_with_named_judges():
     assert all(not layer._forward_hooks for layer in decoder_layers(lm.model))     # the judge was not steered
     with pytest.raises(WorkbenchError, match="has no layer 2"):
         evaluate(lm, items, steering=(vec, 2, 1.0), judge="tiny-llama")
+
+
+def test_generation_shift_reports_each_multiplier():
+    from workbench.models import load
+    from workbench.steering.evaluate import generation_shift
+
+    lm, enc = load("tiny-llama"), load("minilm-l6")
+    vec = SteeringVector({1: torch.randn(lm.model.config.hidden_size) * 10}, "tiny-llama")
+    table = generation_shift(lm, enc, ["Hi", "Yo"], ["Hello, friend.", "Hey."], ["Go away.", "No."], vec, 1,
+                             multipliers=(0.0, 3.0), max_new_tokens=3)
+    assert list(table["multiplier"]) == [0.0, 3.0] and table["closer_to_positive"].between(0, 1).all()
+    assert len(table["generations"][0]) == 2 and table["generations"][0] != table["generations"][1]
+    with pytest.raises(WorkbenchError, match="has no layer 0"):
+        generation_shift(lm, enc, ["Hi"], ["a"], ["b"], vec, 0)

@@ -45,6 +45,17 @@ def render() -> None:
         st.metric("AMBS prompt pass, N = 3 at half depth", f"{timing['speedup']:.2f}× faster",
                   help=f"bound {timing['bound']:.2f}×; same next token as the naive passes: {timing['same_argmax']}")
 
+    shifts, smeta = cache.artifact_frame("P8", "steering_generations", meta.profile)
+    if shifts is not None:
+        summary = shifts.pivot_table(index="objective", columns="multiplier", values="closer_to_positive")
+        summary.columns = [f"closer to positive at ×{m:g}" for m in summary.columns]
+        st.markdown("**Generations** on held-out prompts, placed nearer the positive or the negative reference "
+                    "answer by sentence-embedding cosine (ours):")
+        st.dataframe(summary.reset_index(), hide_index=True, width="stretch")
+        with st.expander("The generations"):
+            rows = shifts.explode("generations")
+            st.dataframe(rows[["objective", "multiplier", "generations"]], hide_index=True, width="stretch")
+
     st.subheader("Try it")
     store = ArtifactStore()
     path = store.path("P8", "steering_vectors", meta.profile)

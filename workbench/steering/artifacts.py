@@ -4,7 +4,8 @@
   the bundled pairs' train split) at a few layers of the profile's steering LM, with the cosine between the three
   aggregators in the meta; ``steering_sweep``: the behaviour probability on the held-out pairs for every
   objective × aggregator × layer × multiplier, and the AMBS prompt-pass timing (shared prefix vs N = 3 naive
-  passes, outputs compared) in its meta.
+  passes, outputs compared) in its meta; ``steering_generations``: held-out prompts answered unsteered and at ×2,
+  each generation placed nearer the positive or the negative reference answer by sentence-embedding cosine.
 * **P7 MEDASSESS-X** — ``clinical_steering``: Accuracy, Factual Consistency and Safety Error Rate on the bundled
   clinical eval items without steering and with a vector trained on the consistent vs inconsistent answers of the
   train items, at each multiplier; ``clinical_items``: every item's choice, response and judge scores.
@@ -40,9 +41,9 @@ def build_steering(ctx: BuildContext) -> None:
     from workbench.io import save_frame, save_tensors
     from workbench.models import load
     from workbench.steering.ambs import Branches, _encode, time_prompt_pass
-    from workbench.steering.evaluate import sweep
+    from workbench.steering.evaluate import generation_shift, sweep
     from workbench.steering.hooks import decoder_layers
-    from workbench.steering.vectors import train_vector
+    from workbench.steering.vectors import SteeringVector, train_vector
 
     name = ctx.profile.model_for("steering_lm")
     lm = load(name)
@@ -66,6 +67,16 @@ def build_steering(ctx: BuildContext) -> None:
             cosines[f"{objective}.layer{layer}"] = {
                 agg: float(torch.nn.functional.cosine_similarity(v.vectors[layer], vecs["mean_difference"]
                                                                  .vectors[layer], dim=0)) for agg, v in vecs.items()}
+    ctx.progress(0.86, "steered generations")
+    encoder = load(ctx.profile.model_for("sentence_encoder"))
+    mid = layers[len(layers) // 2]
+    shifts = []
+    for objective in OBJECTIVES:
+        held = _pairs(objective, "eval", ctx.smoke)
+        vec = SteeringVector({mid: tensors[f"{objective}.layer{mid}"]}, name)
+        shifts.append(generation_shift(lm, encoder, held.prompts, held.positives, held.negatives, vec, mid,
+                                       multipliers=(0.0, 2.0), max_new_tokens=8 if ctx.smoke else 40)
+                      .assign(objective=objective, layer=mid))
     ctx.progress(0.9, "AMBS: shared prefix vs three naive passes")
     half = depth // 2 - 1
     if half not in layers:
@@ -81,6 +92,9 @@ def build_steering(ctx: BuildContext) -> None:
               "depth": depth, "multipliers": multipliers(ctx.smoke), "behaviour_p": "mean σ(s(pos) − s(neg))"}
     save_tensors(tensors, ctx.path(ctx.paper, "steering_vectors"), profile=ctx.profile.name, models=[name],
                  seed=ctx.seed, config={**config, "aggregator": "mean_difference"}, extra={"cosines": cosines})
+    save_frame(pd.concat(shifts, ignore_index=True), ctx.path(ctx.paper, "steering_generations"),
+               profile=ctx.profile.name, models=[name, ctx.profile.model_for("sentence_encoder")], seed=ctx.seed,
+               config={**config, "margin": "cos(generation, positive) − cos(generation, negative)"})
     save_frame(pd.concat(tables, ignore_index=True), ctx.path(ctx.paper, "steering_sweep"),
                profile=ctx.profile.name, models=[name], seed=ctx.seed, config={**config, "ambs_timing": timing})
 

@@ -8,6 +8,8 @@
   CAA reads the probability of the matching answer letter in an A/B question; reading whole answers needs no
   reformatting of the pairs and works for free-form ones.
 * ``sweep`` — the behaviour probability for every (layer, multiplier), the curve users plot.
+* ``generation_shift`` [ours] — whether steered generations land nearer the positive reference answers than the
+  negative ones, by sentence-embedding cosine (no LLM judge needed).
 """
 from __future__ import annotations
 
@@ -80,4 +82,34 @@ def sweep(lm, vector, prompts, positives, negatives, *, layers=None, multipliers
     return pd.DataFrame(rows)
 
 
-__all__ = ["answer_scores", "behaviour_probability", "sweep"]
+def generation_shift(lm, encoder, prompts, positives, negatives, vector, layer: int, *,
+                     multipliers=(0.0, 2.0), max_new_tokens: int = 40, progress=None):
+    """Do steered *generations* move toward the positive answers? [ours]
+
+    For each multiplier the model answers the held-out prompts (greedy, steered at every position); a sentence
+    encoder embeds each generation and the pair's two reference answers; margin = cos(generation, positive) −
+    cos(generation, negative). One row per multiplier: share of generations closer to the positive answer, mean
+    margin, and the generations themselves (list)."""
+    import pandas as pd
+
+    from workbench.llm.generate import generate
+    from workbench.steering.hooks import steer
+
+    if layer not in vector.vectors:
+        raise WorkbenchError(f"the vector has no layer {layer}; it has {vector.layers}")
+    pos = encoder.encode(list(positives))
+    neg = encoder.encode(list(negatives))
+    rows = []
+    for k, m in enumerate(multipliers):
+        with steer(lm.model, {layer: vector.vectors[layer]}, multiplier=float(m)):
+            texts = generate(lm, list(prompts), max_new_tokens=max_new_tokens)
+        emb = encoder.encode([t or "(empty)" for t in texts])
+        margin = (emb * pos).sum(1) - (emb * neg).sum(1)
+        rows.append({"multiplier": float(m), "closer_to_positive": float((margin > 0).mean()),
+                     "mean_margin": float(margin.mean()), "n": len(texts), "generations": texts})
+        if progress:
+            progress((k + 1) / len(multipliers), f"generations at ×{m:g}")
+    return pd.DataFrame(rows)
+
+
+__all__ = ["answer_scores", "behaviour_probability", "generation_shift", "sweep"]
