@@ -12,7 +12,6 @@ scaled to 10 % of the residual stream's typical norm (timing does not depend on 
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
@@ -20,15 +19,6 @@ PROMPT = ("Summarise the following note for a colleague in two sentences, keepin
           "review moved to Thursday at 10:30, the budget for the field study rose from 12,000 to 14,500 euros, "
           "two new interviewers start on the 3rd, and the ethics board asked for the consent form in plain "
           "language before the pilot with 40 participants. Topic {i}.")
-
-
-def best_of(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:
@@ -46,6 +36,7 @@ def main() -> None:
     from workbench.steering.ambs import Branches, _encode, decode, time_prompt_pass
     from workbench.steering.hooks import decoder_layers
     from workbench.steering.vectors import read_activations
+    from workbench.timing import best_of
 
     hf_logging.disable_progress_bar()
     name = args.model or active_profile().model_for("steering_lm")

@@ -60,3 +60,12 @@ def built_artifact(paper_id: str, name: str, *, records: bool = False, hint: str
     if data is None:
         st.caption("Build the artifacts above" + (f"; {hint}" if hint else "."))
     return data, meta
+
+
+def chart(fig, meta) -> None:
+    """A figure stamped with the profile and models of the artifact ``meta`` it was drawn from, full width."""
+    from workbench.viz import stamp
+
+    stamp(fig, meta.profile, meta.models)
+    st.plotly_chart(fig, width="stretch")
+

@@ -119,17 +119,14 @@ pd.DataFrame({"needs": demo["axis"].tolist(), "routed to": routed["chosen"], "γ
 # ## HHH evaluation
 
 # %%
-from workbench.evaluation.hhh import (evaluate_hhh, info_judge, llm_pairwise_judge, relative_gains, safety_judge,
-                                      truth_judge)
-from workbench.experts.artifacts import hhh_systems
+from workbench.evaluation.hhh import relative_gains
+from workbench.experts.artifacts import judge_hhh
 from workbench.viz.experts import hhh_figure
 
 eval_set = data[data["split"] == "eval"]
 eval_set = (eval_set.groupby("axis", group_keys=False).head(2) if SMOKE else eval_set).reset_index(drop=True)
-responses = hhh_systems(mixture, eval_set, max_new_tokens=8 if SMOKE else 48)
 judge = profile.model_for("judge")
-hhh = evaluate_hhh(eval_set, responses, pairwise=llm_pairwise_judge(judge), safety=safety_judge(judge),
-                   truth=truth_judge(judge), info=info_judge(judge))
+hhh, responses = judge_hhh(mixture, eval_set, judge, max_new_tokens=8 if SMOKE else 48)
 fig = hhh_figure(hhh)
 stamp(fig, profile.name, [backbone, judge])
 fig
@@ -138,14 +135,10 @@ fig
 # ## Cost against a naive MoE of three full copies
 
 # %%
-from workbench.experts.efficiency import compare_latency, compare_memory
+from workbench.experts.artifacts import measure_efficiency
 
-prompts = eval_set["prompt"].tolist()[: 2 if SMOKE else 8]
-efficiency = compare_latency(mixture, folder, prompts, n_tokens=4 if SMOKE else 16, repeats=1 if SMOKE else 3,
-                             with_xlora=not SMOKE)
+efficiency = measure_efficiency(mixture, folder, eval_set["prompt"].tolist(), smoke=SMOKE)
 del mixture
-if not SMOKE:
-    efficiency.update(compare_memory(folder, prompts, n_tokens=8))
 {k: round(v, 4) if isinstance(v, float) else v for k, v in efficiency.items()}
 
 # %% [markdown]

@@ -128,8 +128,7 @@ def _generate(args) -> int:
 
 
 def _hhh(args) -> None:
-    from workbench.evaluation.hhh import evaluate_hhh, info_judge, llm_pairwise_judge, safety_judge, truth_judge
-    from workbench.experts.artifacts import hhh_systems
+    from workbench.experts.artifacts import judge_hhh
     from workbench.experts.data import axis_data
     from workbench.experts.moe import MixtureOfExperts
     from workbench.profiles import active_profile
@@ -143,12 +142,10 @@ def _hhh(args) -> None:
     mixture = MixtureOfExperts.load(args.folder)
     bar, update = _progress_bar("HHH: generating")
     try:
-        responses = hhh_systems(mixture, eval_set, max_new_tokens=args.max_new_tokens, progress=update)
+        metrics, _ = judge_hhh(mixture, eval_set, judge, max_new_tokens=args.max_new_tokens, progress=update)
     finally:
         bar.close()
     del mixture
-    metrics = evaluate_hhh(eval_set, responses, pairwise=llm_pairwise_judge(judge), safety=safety_judge(judge),
-                           truth=truth_judge(judge), info=info_judge(judge))
     table = metrics.pivot_table(index="system", columns="metric", values="value", sort=False)
     print(f"HHH evaluation on {len(eval_set)} bundled eval prompts; judges: {', '.join(sorted(set(metrics['judge'])))}")
     print_table([{"system": s, **{m: _fmt(v) for m, v in row.items()}} for s, row in table.iterrows()],

@@ -131,8 +131,8 @@ def _sweep(args) -> int:
                       multipliers=_floats(args.multipliers), progress=update)
     finally:
         bar.close()
-    print(f"{lm.name} · {vector.aggregator} vector · {len(pairs)} held-out pairs ({pairs.source}); behaviour p = mean "
-          f"σ(log p(positive) − log p(negative)), 0.5 = indifferent")
+    print(f"{lm.name} · {vector.aggregator} vector · {len(pairs)} held-out pairs ({pairs.source}); "
+          f"behaviour p = mean σ(log p(positive) − log p(negative)), 0.5 = indifferent")
     print_table([{"layer": r.layer, "multiplier": f"{r.multiplier:+g}", "behaviour_p": f"{r.behaviour_p:.3f}",
                   "prefers_positive": f"{r.prefers_positive:.2f}"} for r in table.itertuples()],
                 ["layer", "multiplier", "behaviour_p", "prefers_positive"])

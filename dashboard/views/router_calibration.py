@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache
-from dashboard.components import built_artifact
+from dashboard.components import built_artifact, chart
 from dashboard.registry import View
 
 SETUPS = {"P3": "AlignX", "P10": "TrinityX"}
@@ -17,7 +17,6 @@ def render() -> None:
 
     from workbench.experts.mixture import routing_probs
     from workbench.metrics.calibration import brier, ece, reliability_curve, softmax
-    from workbench.viz import stamp
     from workbench.viz.experts import (calibration_bars, confusion_figure, efficiency_figure, hhh_figure,
                                        reliability_figure)
 
@@ -49,8 +48,7 @@ def render() -> None:
     st.dataframe(pd.DataFrame([{"calibrator": n, **{k: round(v, 4) for k, v in m.items()}}
                                for n, m in metrics.items()]), hide_index=True, width="stretch")
     fig = calibration_bars(metrics)
-    stamp(fig, meta.profile, meta.models)
-    st.plotly_chart(fig, width="stretch")
+    chart(fig, meta)
 
     left, right = st.columns(2)
     strategy = left.segmented_control("Bins", ["width", "mass"], default="width", key="calib-bins") or "width"
@@ -66,8 +64,7 @@ def render() -> None:
     curves = {name: reliability_curve(probs[name], labels, n_bins=n_bins, strategy=strategy) for name in chosen}
     curves[f"slider T={temperature:.2f}"] = reliability_curve(live, labels, n_bins=n_bins, strategy=strategy)
     fig = reliability_figure(curves, title="Reliability diagram — top-label confidence, all experts")
-    stamp(fig, meta.profile, meta.models)
-    st.plotly_chart(fig, width="stretch")
+    chart(fig, meta)
     st.caption(f"At T = {temperature:.2f}: ECE {ece(live, labels, n_bins=n_bins, strategy=strategy):.3f}, "
                f"Brier {brier(live, labels):.3f} (fitted T = {fitted_t:.3f}; held-out test prompts: {len(test)}).")
 
@@ -77,18 +74,15 @@ def render() -> None:
                                                   strategy=strategy) for k, a in enumerate(axes)}
     fig = reliability_figure(per_expert, title=f"Per expert (one vs rest): P(expert) against how often it was "
                                                f"the right one — {which}")
-    stamp(fig, meta.profile, meta.models)
-    st.plotly_chart(fig, width="stretch")
+    chart(fig, meta)
 
     fig = confusion_figure(report["confusion"], axes)
-    stamp(fig, meta.profile, meta.models)
-    st.plotly_chart(fig, width="stretch")
+    chart(fig, meta)
 
     efficiency = meta.config.get("efficiency") or {}
     if efficiency:
         fig = efficiency_figure(efficiency)
-        stamp(fig, meta.profile, meta.models)
-        st.plotly_chart(fig, width="stretch")
+        chart(fig, meta)
         st.caption(f"Ours: one backbone with the three LoRA experts mixed inside each layer; baseline: three full "
                    f"copies with one expert merged each. {efficiency['prompts']} prompts × "
                    f"{efficiency['new_tokens']} new tokens; same tokens with one-hot routing: "
@@ -101,8 +95,7 @@ def render() -> None:
         st.info("The HHH evaluation of this mixture is not built yet (use the build button above).")
         return
     fig = hhh_figure(hhh)
-    stamp(fig, hmeta.profile, hmeta.models)
-    st.plotly_chart(fig, width="stretch")
+    chart(fig, hmeta)
     table = hhh.pivot_table(index="system", columns="metric", values="value", sort=False).reset_index()
     st.dataframe(table.round(3), hide_index=True, width="stretch")
     st.caption(f"Judges: {', '.join(sorted(set(hhh['judge'])))} · {hmeta.config.get('eval_rows')} held-out prompts, "

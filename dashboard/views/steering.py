@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache
-from dashboard.components import built_artifact
+from dashboard.components import built_artifact, chart
 from dashboard.registry import View
 
 
@@ -19,7 +19,6 @@ def _vectors(path: str, stamp: str):
 
 def render() -> None:
     from workbench.io import ArtifactStore
-    from workbench.viz import stamp
     from workbench.viz.steering import clinical_figure, sweep_figure
 
     st.title("Steering explorer")
@@ -35,8 +34,7 @@ def render() -> None:
     aggregator = st.segmented_control("Aggregator", list(dict.fromkeys(sweep["aggregator"])),
                                       default="mean_difference", key="steer-aggregator") or "mean_difference"
     fig = sweep_figure(sweep[sweep["aggregator"] == aggregator])
-    stamp(fig, meta.profile, meta.models)
-    st.plotly_chart(fig, width="stretch")
+    chart(fig, meta)
     st.caption("Behaviour probability = mean over held-out pairs of σ(log p(positive) − log p(negative)) per token "
                "(ours, after CAA's A/B read-out); 0.5 = no preference. CAA reports 0.48 / 0.74 / 0.88 at "
                "multipliers −1 / 0 / +1 for its layer-13 vector on Llama-2-7b-chat.")
@@ -89,8 +87,7 @@ def render() -> None:
         st.info("Not built yet: `workbench build P7` (or open this page's P7 build panel from Home).")
         return
     fig = clinical_figure(clinical)
-    stamp(fig, cmeta.profile, cmeta.models)
-    st.plotly_chart(fig, width="stretch")
+    chart(fig, cmeta)
     st.dataframe(clinical, hide_index=True, width="stretch")
     st.caption(f"Judges: {clinical['judges'].iloc[0]} · {int(clinical['n'].iloc[0])} bundled eval items · "
                "the paper reports Accuracy +6 %, Factual Consistency +7 %, Safety Error Rate −50 %.")

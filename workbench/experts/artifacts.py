@@ -79,7 +79,6 @@ def trained_mixture(paper: str, backbone: str, *, smoke: bool, seed: int, progre
 
 
 def build_router_calibration(ctx: BuildContext) -> None:
-    from workbench.experts.efficiency import compare_latency, compare_memory
     from workbench.experts.moe import MixtureOfExperts
     from workbench.io import load_frame, save_frame
 
@@ -89,14 +88,9 @@ def build_router_calibration(ctx: BuildContext) -> None:
     report = json.loads((folder / "report.json").read_text())
     routing = load_frame(folder / "routing")
     ctx.progress(0.82, "efficiency: ours vs three full copies")
-    prompts = routing["prompt"].tolist()[: 2 if ctx.smoke else 8]
     mixture = MixtureOfExperts.load(folder)
-    efficiency = compare_latency(mixture, folder, prompts, n_tokens=4 if ctx.smoke else 16,
-                                 repeats=1 if ctx.smoke else 3, with_xlora=not ctx.smoke)
+    efficiency = measure_efficiency(mixture, folder, routing["prompt"].tolist(), smoke=ctx.smoke)
     del mixture
-    if not ctx.smoke:
-        ctx.progress(0.92, "efficiency: peak memory")
-        efficiency.update(compare_memory(folder, prompts, n_tokens=8))
     save_frame(routing, ctx.path(ctx.paper, "router_calibration"), profile=ctx.profile.name, models=[backbone],
                seed=ctx.seed, config={"paper_setup": MIXTURES[ctx.paper], "mixture": folder.name,
                                       "smoke": ctx.smoke, "report": report, "efficiency": efficiency})
@@ -116,10 +110,32 @@ def hhh_systems(mixture, eval_set, *, max_new_tokens: int, progress=None) -> dic
     return out
 
 
+def judge_hhh(mixture, eval_set, judge: str, *, max_new_tokens: int, progress=None):
+    """Every system's responses (``hhh_systems``) judged on the HHH axes by ``judge``'s four built-in judges:
+    (metrics frame, responses)."""
+    from workbench.evaluation.hhh import evaluate_hhh, info_judge, llm_pairwise_judge, safety_judge, truth_judge
+
+    responses = hhh_systems(mixture, eval_set, max_new_tokens=max_new_tokens, progress=progress)
+    metrics = evaluate_hhh(eval_set, responses, pairwise=llm_pairwise_judge(judge), safety=safety_judge(judge),
+                           truth=truth_judge(judge), info=info_judge(judge))
+    return metrics, responses
+
+
+def measure_efficiency(mixture, folder, prompts: list[str], *, smoke: bool) -> dict:
+    """Latency (and, at full size, peak memory and X-LoRA) of ``mixture`` against three full copies."""
+    from workbench.experts.efficiency import compare_latency, compare_memory
+
+    prompts = list(prompts)[: 2 if smoke else 8]
+    result = compare_latency(mixture, folder, prompts, n_tokens=4 if smoke else 16, repeats=1 if smoke else 3,
+                             with_xlora=not smoke)
+    if not smoke:
+        result.update(compare_memory(folder, prompts, n_tokens=8))
+    return result
+
+
 def build_hhh_eval(ctx: BuildContext) -> None:
     import pandas as pd
 
-    from workbench.evaluation.hhh import evaluate_hhh, info_judge, llm_pairwise_judge, safety_judge, truth_judge
     from workbench.experts.moe import MixtureOfExperts
     from workbench.io import save_frame
 
@@ -132,13 +148,10 @@ def build_hhh_eval(ctx: BuildContext) -> None:
         eval_set = eval_set.groupby("axis", group_keys=False).head(2)
     eval_set = eval_set.reset_index(drop=True)
     mixture = MixtureOfExperts.load(folder)
-    responses = hhh_systems(mixture, eval_set, max_new_tokens=8 if ctx.smoke else 48,
-                            progress=lambda f, m: ctx.progress(0.5 + 0.35 * f, m))
-    del mixture
     judge = ctx.profile.model_for("judge")
-    ctx.progress(0.88, f"judging with {judge}")
-    metrics = evaluate_hhh(eval_set, responses, pairwise=llm_pairwise_judge(judge), safety=safety_judge(judge),
-                           truth=truth_judge(judge), info=info_judge(judge))
+    metrics, responses = judge_hhh(mixture, eval_set, judge, max_new_tokens=8 if ctx.smoke else 48,
+                                   progress=lambda f, m: ctx.progress(0.5 + 0.45 * f, m))
+    del mixture
     rows = [{"system": s, "axis": a, "id": i, "prompt": p, "response": r}
             for s, per_axis in responses.items() for a, texts in per_axis.items()
             for i, p, r in zip(eval_set.loc[eval_set["axis"] == a, "id"], eval_set.loc[eval_set["axis"] == a,

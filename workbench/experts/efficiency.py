@@ -16,14 +16,13 @@ same process's size before loading.
 """
 from __future__ import annotations
 
-import copy
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from workbench import WorkbenchError
+from workbench.timing import best_of
 
 
 def full_copies(folder: str | Path, axes) -> list:
@@ -114,15 +113,6 @@ def bare_lm(model, backbone: str):
     return CausalLM(get_spec(backbone), model, backbone_tokenizer(backbone), str(model.device))
 
 
-def timed(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def compare_latency(mixture, folder: str | Path, prompts: list[str], *, n_tokens: int = 16,
                     repeats: int = 3, with_xlora: bool = True) -> dict:
     """Seconds per generated token (best of ``repeats``) of ours vs the naive MoE, dense and top-1, with the
@@ -141,9 +131,9 @@ def compare_latency(mixture, folder: str | Path, prompts: list[str], *, n_tokens
         return greedy(models, w, enc, n_tokens, mixture=mixture if mix else None)
 
     same = bool(torch.equal(run(ours, chosen, True), run(copies, chosen, False)))
-    t_ours_dense = timed(lambda: run(ours, dense, True), repeats)
-    t_naive_dense = timed(lambda: run(copies, dense, False), repeats)
-    t_ours_top1 = timed(lambda: run(ours, chosen, True), repeats)
+    t_ours_dense = best_of(lambda: run(ours, dense, True), repeats)
+    t_naive_dense = best_of(lambda: run(copies, dense, False), repeats)
+    t_ours_top1 = best_of(lambda: run(ours, chosen, True), repeats)
     groups = [(copies[e], encode_left(mixture.lm(), [p for p, c in zip(prompts, routed.argmax(1)) if c == e]))
               for e in range(k) if (routed.argmax(1) == e).any()]
 
@@ -151,7 +141,7 @@ def compare_latency(mixture, folder: str | Path, prompts: list[str], *, n_tokens
         for model, sub in groups:
             greedy([model], np.ones((len(sub["input_ids"]), 1), np.float32), sub, n_tokens)
 
-    t_naive_top1 = timed(naive_top1, repeats)
+    t_naive_top1 = best_of(naive_top1, repeats)
     xlora = xlora_latency(folder, mixture, enc, n_tokens, repeats) if with_xlora else None
     per = float(n_tokens)
     return {"prompts": len(prompts), "new_tokens": n_tokens, "repeats": repeats,
@@ -178,11 +168,11 @@ def xlora_latency(folder, mixture, enc, n_tokens: int, repeats: int) -> dict:
         with quiet_peft():
             xl = get_peft_model(model, config).to(mixture.device).eval()
         ones = np.ones((len(enc["input_ids"]), 1), np.float32)
-        t = timed(lambda: greedy([xl], ones, enc, n_tokens, use_cache=False), repeats)
+        t = best_of(lambda: greedy([xl], ones, enc, n_tokens, use_cache=False), repeats)
         # ours without the cache too, the like-for-like comparison
         k = len(mixture.axes)
         dense = np.full((len(enc["input_ids"]), k), 1.0 / k, np.float32)
-        t_ours = timed(lambda: greedy([mixture.model], dense, enc, n_tokens, mixture=mixture, use_cache=False),
+        t_ours = best_of(lambda: greedy([mixture.model], dense, enc, n_tokens, mixture=mixture, use_cache=False),
                        repeats)
     except Exception as exc:  # X-LoRA support varies with architecture and version: report, do not fail
         return {"xlora_error": f"{type(exc).__name__}: {exc}"}

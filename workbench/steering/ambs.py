@@ -6,7 +6,8 @@ N branches, branch i = h + δ_i with δ_i = m_i · v_i (the objective's steering
 divergence from the reference bounded explicitly: ‖δ_i‖ ≤ ρ · ‖h‖ per token (``norm_bound`` ρ; None = no
 bound), and runs blocks ℓ+1…D−1 for every branch, batched. Mechanically [ours]: the batch holds N copies of
 each prompt (rows b·N + i); forward pre-hooks on blocks 0…ℓ keep only the first copy of each prompt (so those
-blocks, and their KV cache, see B rows), and a forward hook on block ℓ expands its output back to N copies and adds the bounded δ_i.
+blocks, and their KV cache, see B rows), and a forward hook on block ℓ expands its output back to N copies and
+adds the bounded δ_i.
 Any Hugging Face decoder works, since the model's own code builds masks and positions for the full batch.
 
 Decoding [ours where the paper is silent]:
@@ -268,20 +269,12 @@ def _cut_eos(tokens: torch.Tensor, eos: int | None) -> list[list[int]]:
 def time_prompt_pass(model, ids, mask, branches: Branches, *, repeats: int = 3) -> dict:
     """Best-of-``repeats`` seconds of the shared-prefix prompt pass and of the N naive passes, their ratio, the
     compute bound and whether the two give the same next-token logits (bound inactive)."""
-    import time
-
-    def best(fn):
-        t = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            t = min(t, time.perf_counter() - start)
-        return t
+    from workbench.timing import best_of
 
     shared = prompt_logits(model, ids, mask, branches)
     naive = prompt_logits(model, ids, mask, branches, naive=True)
-    t_shared = best(lambda: prompt_logits(model, ids, mask, branches))
-    t_naive = best(lambda: prompt_logits(model, ids, mask, branches, naive=True))
+    t_shared = best_of(lambda: prompt_logits(model, ids, mask, branches), repeats)
+    t_naive = best_of(lambda: prompt_logits(model, ids, mask, branches, naive=True), repeats)
     depth = len(decoder_layers(model))
     return {"n": len(branches), "layer": branches.layer, "shared_layers": branches.layer + 1, "depth": depth,
             "shared_s": t_shared, "naive_s": t_naive, "speedup": t_naive / t_shared,

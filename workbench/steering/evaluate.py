@@ -22,30 +22,14 @@ from workbench import WorkbenchError
 @torch.inference_mode()
 def answer_scores(lm, prompts: list[str], answers: list[str], *, batch_size: int = 8) -> np.ndarray:
     """Mean per-token log p(answer | prompt) for each pair [N]."""
-    from workbench.llm.generate import build_prompt, uses_chat_template
+    from workbench.steering.vectors import pair_batches
 
-    if len(prompts) != len(answers) or not prompts:
-        raise WorkbenchError("need as many answers as prompts, at least one")
-    tok = lm.tokenizer
-    special = not uses_chat_template(lm)
-    heads = [tok.encode(build_prompt(lm, p), add_special_tokens=special) for p in prompts]
-    tails = [tok.encode(a, add_special_tokens=False) for a in answers]
-    if any(not t for t in tails):
-        raise WorkbenchError("an answer is empty")
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     out = np.zeros(len(prompts))
-    for start in range(0, len(prompts), batch_size):
-        seqs = [h + t for h, t in zip(heads[start:start + batch_size], tails[start:start + batch_size])]
-        width = max(map(len, seqs))
-        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for i, seq in enumerate(seqs):
-            ids[i, :len(seq)], mask[i, :len(seq)] = torch.tensor(seq), 1
-        logp = torch.log_softmax(lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device))
-                                 .logits.float().cpu(), -1)
-        for i, (head, tail) in enumerate(zip(heads[start:start + batch_size], tails[start:start + batch_size])):
+    for batch in pair_batches(lm, list(prompts), list(answers), batch_size):
+        logp = torch.log_softmax(lm.model(input_ids=batch.ids, attention_mask=batch.mask).logits.float().cpu(), -1)
+        for i, (head, tail) in enumerate(zip(batch.heads, batch.tails)):
             positions = torch.arange(len(head) - 1, len(head) + len(tail) - 1)
-            out[start + i] = float(logp[i, positions, torch.tensor(tail)].mean())
+            out[batch.start + i] = float(logp[i, positions, torch.tensor(tail)].mean())
     return out
 
 

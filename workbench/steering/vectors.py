@@ -126,18 +126,22 @@ def block_outputs(model, layers: list[int]):
             handle.remove()
 
 
-@torch.inference_mode()
-def read_activations(lm, prompts: list[str], answers: list[str], layers: list[int], *, position: str = "last",
-                     batch_size: int = 8, progress=None) -> dict[int, torch.Tensor]:
-    """Block outputs at ``layers`` read at ``position`` for every (prompt, answer): layer → [N, H] (float32)."""
-    from workbench.llm.generate import build_prompt, uses_chat_template
-    from workbench.steering.hooks import resolve_layer
+@dataclass
+class PairBatch:
+    start: int                 # index of the batch's first pair
+    ids: torch.Tensor          # [B, T] prompt + answer tokens, right-padded
+    mask: torch.Tensor         # [B, T] attention mask
+    answer: torch.Tensor       # [B, T] 1.0 on the answer's tokens
+    heads: list[list[int]]     # prompt tokens per row
+    tails: list[list[int]]     # answer tokens per row
 
-    if position not in READ_POSITIONS:
-        raise WorkbenchError(f"position must be one of {', '.join(READ_POSITIONS)}")
+
+def pair_batches(lm, prompts: list[str], answers: list[str], batch_size: int = 8):
+    """(prompt through the chat template) + answer, tokenized separately and joined, in right-padded batches."""
+    from workbench.llm.generate import build_prompt, uses_chat_template
+
     if len(prompts) != len(answers) or not prompts:
         raise WorkbenchError(f"need as many answers as prompts (got {len(prompts)} and {len(answers)}), at least one")
-    layers = [resolve_layer(lm.model, layer) for layer in layers]
     tok = lm.tokenizer
     special = not uses_chat_template(lm)
     heads = [tok.encode(build_prompt(lm, p), add_special_tokens=special) for p in prompts]
@@ -145,18 +149,32 @@ def read_activations(lm, prompts: list[str], answers: list[str], layers: list[in
     if any(not t for t in tails):
         raise WorkbenchError("an answer is empty")
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    out: dict[int, list[torch.Tensor]] = {layer: [] for layer in layers}
     for start in range(0, len(prompts), batch_size):
-        seqs = [h + t for h, t in zip(heads[start:start + batch_size], tails[start:start + batch_size])]
-        width = max(map(len, seqs))
-        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        answer = torch.zeros((len(seqs), width))
-        for i, (seq, head) in enumerate(zip(seqs, heads[start:start + batch_size])):
-            ids[i, :len(seq)], mask[i, :len(seq)] = torch.tensor(seq), 1
-            answer[i, len(head):len(seq)] = 1.0
+        hs, ts = heads[start:start + batch_size], tails[start:start + batch_size]
+        width = max(len(h) + len(t) for h, t in zip(hs, ts))
+        ids = torch.full((len(hs), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(hs), width), dtype=torch.long)
+        answer = torch.zeros((len(hs), width))
+        for i, (h, t) in enumerate(zip(hs, ts)):
+            ids[i, :len(h) + len(t)], mask[i, :len(h) + len(t)] = torch.tensor(h + t), 1
+            answer[i, len(h):len(h) + len(t)] = 1.0
+        yield PairBatch(start, ids.to(lm.device), mask.to(lm.device), answer, hs, ts)
+
+
+@torch.inference_mode()
+def read_activations(lm, prompts: list[str], answers: list[str], layers: list[int], *, position: str = "last",
+                     batch_size: int = 8, progress=None) -> dict[int, torch.Tensor]:
+    """Block outputs at ``layers`` read at ``position`` for every (prompt, answer): layer → [N, H] (float32)."""
+    from workbench.steering.hooks import resolve_layer
+
+    if position not in READ_POSITIONS:
+        raise WorkbenchError(f"position must be one of {', '.join(READ_POSITIONS)}")
+    layers = [resolve_layer(lm.model, layer) for layer in layers]
+    out: dict[int, list[torch.Tensor]] = {layer: [] for layer in layers}
+    for batch in pair_batches(lm, prompts, answers, batch_size):
+        ids, mask, answer, seqs = batch.ids, batch.mask.cpu(), batch.answer, batch.heads
         with block_outputs(lm.model, layers) as hidden:
-            lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device))
+            lm.model(input_ids=ids, attention_mask=batch.mask)
         last = mask.sum(1) - 1
         for layer in layers:
             h = hidden[layer].float().cpu()
@@ -166,7 +184,7 @@ def read_activations(lm, prompts: list[str], answers: list[str], layers: list[in
                 w = answer.unsqueeze(-1)
                 out[layer].append((h * w).sum(1) / w.sum(1))
         if progress:
-            progress(min(start + batch_size, len(prompts)), len(prompts))
+            progress(min(batch.start + batch_size, len(prompts)), len(prompts))
     return {layer: torch.cat(parts) for layer, parts in out.items()}
 
 
@@ -196,4 +214,4 @@ def projection_scores(lm, prompts, answers, vector: SteeringVector, *, batch_siz
 
 
 __all__ = ["AGGREGATORS", "READ_POSITIONS", "SteeringVector", "learned_cosine", "mean_difference", "pca",
-           "block_outputs", "projection_scores", "read_activations", "train_vector"]
+           "block_outputs", "pair_batches", "projection_scores", "read_activations", "train_vector"]
