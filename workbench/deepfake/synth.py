@@ -1,0 +1,193 @@
+"""Synthetic anti-spoofing audio for the default profile (P6), made and cached by the workbench itself.
+
+Bona fide speech is rendered by ``espeak-ng`` (a Debian package; the workbench's setup installs it) from sentences
+written for this project, with several voices, speaking rates and pitches. Spoofed speech is made from a
+*different* bona fide rendering by one of two artefact types that are real practice in anti-spoofing research
+[ours as a recipe]:
+
+* ``griffin_lim`` — vocoder resynthesis: the 80-band mel spectrogram is inverted with Griffin-Lim (the classic
+  "copy synthesis" used to make vocoded spoofs), so phase and fine spectral detail are lost;
+* ``pitch_roundtrip`` — a voice-conversion-like artefact: the phase vocoder shifts the pitch up and back down
+  (±2 semitones), leaving phasiness and smeared transients.
+
+Every clip is 16 kHz mono PCM WAV. Sentences are split between train and eval so that eval sentences are never
+heard in training. A corpus is cached under ``$WORKBENCH_HOME/data/synthetic/`` keyed by its configuration and
+written atomically (temporary folder, then rename), with ``manifest.parquet`` listing id, path (relative to the
+corpus folder), label (bonafide | spoof), y (1 = bona fide), attack, voice, rate, pitch, sentence id and split.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench import WorkbenchError
+
+SR = 16000
+VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd")
+ATTACKS = ("griffin_lim", "pitch_roundtrip")
+SENTENCES = (
+    "The train to the coast leaves at seven in the morning.",
+    "Please remember to water the plants on the balcony.",
+    "Our meeting has been moved to Thursday afternoon.",
+    "The library closes early on public holidays.",
+    "She painted the fence a pale shade of green.",
+    "A cold wind blew across the empty harbour.",
+    "Turn left after the bakery and walk for two minutes.",
+    "The results of the survey will be published next week.",
+    "He forgot his umbrella at the station again.",
+    "Fresh bread smells wonderful on a winter morning.",
+    "The children built a small boat out of cardboard.",
+    "Could you send me the report before lunch?",
+    "The old bridge was repaired after the storm.",
+    "We watched the sun set behind the hills.",
+    "The museum has a new exhibition about the ocean.",
+    "My neighbour plays the piano every evening.",
+    "The price of coffee went up again this month.",
+    "Keep the receipt in case you need to return it.",
+    "The garden is full of bees in early summer.",
+    "Their flight was delayed by almost three hours.",
+    "The recipe needs two eggs and a cup of flour.",
+    "A quiet street can still be full of stories.",
+    "The doctor will see you in about ten minutes.",
+    "They are planning a picnic by the river on Sunday.",
+)
+
+
+@dataclass(frozen=True)
+class AudioCorpusConfig:
+    n_bonafide: int = 120
+    n_spoof: int = 120
+    eval_fraction: float = 0.25          # share of sentences held out for eval
+    seed: int = 0
+    voices: tuple[str, ...] = VOICES
+    rates: tuple[int, ...] = (130, 160, 190)
+    pitches: tuple[int, ...] = (35, 50, 65)
+    attacks: tuple[str, ...] = ATTACKS
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def espeak_binary() -> str:
+    path = shutil.which("espeak-ng")
+    if path is None:
+        raise WorkbenchError("espeak-ng is not installed; the synthetic speech needs it (Debian/Ubuntu: "
+                             "apt-get install espeak-ng; `make setup` installs it when run as root)")
+    return path
+
+
+def speak(text: str, *, voice: str = "en-us", rate: int = 160, pitch: int = 50, sr: int = SR) -> np.ndarray:
+    """``text`` spoken by espeak-ng, resampled to ``sr`` mono float32."""
+    import librosa
+    import soundfile as sf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "speech.wav"
+        try:
+            subprocess.run([espeak_binary(), "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(wav), text],
+                           check=True, capture_output=True, timeout=60)
+        except subprocess.CalledProcessError as exc:
+            raise WorkbenchError(f"espeak-ng failed for voice '{voice}': {exc.stderr.decode(errors='replace')}")
+        audio, native = sf.read(wav, dtype="float32", always_2d=True)
+    audio = audio.mean(1)
+    return librosa.resample(audio, orig_sr=native, target_sr=sr) if native != sr else audio
+
+
+def griffin_lim(audio: np.ndarray, sr: int = SR, *, n_mels: int = 80, n_iter: int = 32, seed: int = 0) -> np.ndarray:
+    """Mel spectrogram → Griffin-Lim copy synthesis (vocoded speech)."""
+    import librosa
+
+    mel = librosa.feature.melspectrogram(y=audio, sr=sr, n_fft=1024, hop_length=256, n_mels=n_mels)
+    magnitude = librosa.feature.inverse.mel_to_stft(mel, sr=sr, n_fft=1024)
+    out = librosa.griffinlim(magnitude, n_iter=n_iter, hop_length=256, n_fft=1024, random_state=seed)
+    return _match(out, audio)
+
+
+def pitch_roundtrip(audio: np.ndarray, sr: int = SR, *, steps: float = 2.0) -> np.ndarray:
+    """Phase-vocoder pitch shift up by ``steps`` semitones and back down (conversion artefacts)."""
+    import librosa
+
+    up = librosa.effects.pitch_shift(audio, sr=sr, n_steps=steps)
+    return _match(librosa.effects.pitch_shift(up, sr=sr, n_steps=-steps), audio)
+
+
+def _match(out: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Same length and peak level as ``ref`` (so loudness and duration give nothing away)."""
+    out = np.pad(out, (0, max(0, len(ref) - len(out))))[:len(ref)]
+    peak = np.abs(out).max()
+    return (out * (np.abs(ref).max() / peak) if peak > 0 else out).astype(np.float32)
+
+
+SPOOFERS = {"griffin_lim": griffin_lim, "pitch_roundtrip": pitch_roundtrip}
+
+
+def _plan(config: AudioCorpusConfig) -> list[dict]:
+    rng = np.random.default_rng(config.seed)
+    order = rng.permutation(len(SENTENCES))
+    n_eval = max(1, round(config.eval_fraction * len(SENTENCES)))
+    eval_ids = set(order[:n_eval].tolist())
+    rows = []
+    for label, n in (("bonafide", config.n_bonafide), ("spoof", config.n_spoof)):
+        for i in range(n):
+            sentence = int(rng.integers(len(SENTENCES)))
+            rows.append({"id": f"{label}-{i:04d}", "label": label, "y": int(label == "bonafide"),
+                         "attack": "-" if label == "bonafide" else config.attacks[i % len(config.attacks)],
+                         "voice": str(rng.choice(config.voices)), "rate": int(rng.choice(config.rates)),
+                         "pitch": int(rng.choice(config.pitches)), "sentence": sentence,
+                         "split": "eval" if sentence in eval_ids else "train"})
+    return rows
+
+
+def audio_corpus(config: AudioCorpusConfig | None = None, *, root: str | Path | None = None,
+                 progress=None):
+    """The manifest (with absolute paths) of the synthetic corpus for ``config``, made once and cached."""
+    import pandas as pd
+    import soundfile as sf
+
+    from workbench.paths import home
+
+    config = config or AudioCorpusConfig()
+    if config.n_bonafide < 1 or config.n_spoof < 1:
+        raise WorkbenchError("the corpus needs at least one bona fide and one spoofed clip")
+    unknown = [a for a in config.attacks if a not in SPOOFERS]
+    if unknown:
+        raise WorkbenchError(f"unknown attack(s) {unknown}; choose from {', '.join(SPOOFERS)}")
+    base = Path(root) if root else home() / "data" / "synthetic"
+    folder = base / f"audio-{config.key()}"
+    if not (folder / "manifest.parquet").is_file():
+        espeak_binary()
+        tmp = base / f".audio-{config.key()}.{uuid.uuid4().hex[:8]}"
+        (tmp / "wav").mkdir(parents=True)
+        try:
+            rows = _plan(config)
+            for k, row in enumerate(rows):
+                text = SENTENCES[row["sentence"]]
+                audio = speak(text, voice=row["voice"], rate=row["rate"], pitch=row["pitch"])
+                if row["label"] == "spoof":
+                    audio = SPOOFERS[row["attack"]](audio)
+                row["path"] = f"wav/{row['id']}.wav"
+                sf.write(tmp / row["path"], audio, SR, subtype="PCM_16")
+                if progress:
+                    progress((k + 1) / len(rows), f"synthetic speech {k + 1}/{len(rows)}")
+            pd.DataFrame(rows).to_parquet(tmp / "manifest.parquet", index=False)
+            (tmp / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+            if folder.exists():
+                shutil.rmtree(folder)
+            tmp.rename(folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    manifest = pd.read_parquet(folder / "manifest.parquet")
+    manifest["path"] = [str(folder / p) for p in manifest["path"]]
+    return manifest
+
+
+__all__ = ["ATTACKS", "AudioCorpusConfig", "SENTENCES", "SPOOFERS", "VOICES", "audio_corpus", "espeak_binary",
+           "griffin_lim", "pitch_roundtrip", "speak"]
