@@ -1,0 +1,59 @@
+"""The reasoning stage of ConLLM (P6): an LLM reads the evidence and gives a verdict with a rationale.
+
+The evidence is written out as text [ours]: each modality's detector score (higher = more bona fide) with the
+detector's EER threshold, the cross-modal agreement (cosine of the audio and video projections, when both exist)
+and simple measured cues (e.g. spectral flatness of the audio, the lip–audio sync offset). The verdict is read
+from token likelihoods after "Verdict:" — P(" real") against P(" fake") — so it is a probability that can be
+evaluated like any score (does the reasoning stage change accuracy or EER? the notebook and ``eval`` measure it);
+the one-paragraph rationale is generated greedily after the verdict. Any causal LM of the zoo can reason (the
+default profile's SmolLM2; the ``paper`` profile's Mistral-7B-Instruct).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from workbench import WorkbenchError
+
+INSTRUCTION = ("You are checking whether a media file is genuine or a deepfake. A detector scored each modality: "
+               "higher scores mean more likely genuine, and a score above the threshold counts as genuine. "
+               "Read the evidence and give a verdict, real or fake, then explain it in two sentences.")
+
+
+@dataclass
+class Evidence:
+    scores: dict[str, float]                 # modality → detector score (higher = more bona fide)
+    thresholds: dict[str, float]             # modality → the detector's decision threshold
+    agreement: float | None = None           # cosine of the audio and video projections
+    cues: dict[str, float] | None = None     # measured cues, e.g. {"spectral flatness": 0.02}
+
+    def text(self) -> str:
+        lines = [f"- {m} detector score: {s:+.2f} (threshold {self.thresholds.get(m, 0.0):+.2f}, "
+                 f"{'above' if s > self.thresholds.get(m, 0.0) else 'below'})" for m, s in self.scores.items()]
+        if self.agreement is not None:
+            lines.append(f"- audio–video agreement: {self.agreement:+.2f} (1 = the sound matches the picture)")
+        for name, value in (self.cues or {}).items():
+            lines.append(f"- {name}: {value:.3g}")
+        return "Evidence:\n" + "\n".join(lines)
+
+
+def reason(lm, evidence: list[Evidence], *, rationale_tokens: int = 48, batch_size: int = 8) -> list[dict]:
+    """For each piece of evidence: p_real (from the verdict's likelihood), verdict, rationale."""
+    from workbench.llm.generate import build_prompt, generate
+    from workbench.llm.scoring import answer_logprobs
+
+    if not evidence:
+        raise WorkbenchError("no evidence to reason about")
+    bodies = [f"{INSTRUCTION}\n\n{e.text()}" for e in evidence]
+    prompts = [build_prompt(lm, b) + "Verdict:" for b in bodies]
+    logp = answer_logprobs(lm, prompts, [" real", " fake"], batch_size=batch_size)
+    p_real = 1.0 / (1.0 + np.exp(-(logp[:, 0] - logp[:, 1])))
+    verdicts = ["real" if p > 0.5 else "fake" for p in p_real]
+    follow = [f"{b}\n\nThe verdict is {v}. Explain why in two sentences." for b, v in zip(bodies, verdicts)]
+    rationales = generate(lm, follow, max_new_tokens=rationale_tokens) if rationale_tokens > 0 else [""] * len(bodies)
+    return [{"p_real": float(p), "verdict": v, "rationale": r, "score": float(lp[0] - lp[1])}
+            for p, v, r, lp in zip(p_real, verdicts, rationales, logp)]
+
+
+__all__ = ["Evidence", "INSTRUCTION", "reason"]
