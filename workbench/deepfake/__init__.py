@@ -1,1 +1,1 @@
-"""Deepfake detection data (P6 ConLLM): media readers for audio and video, and loaders for the public datasets."""
+"""Multimodal deepfake detection (P6 ConLLM): audio, video and audio-visual."""
