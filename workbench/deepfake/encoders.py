@@ -199,15 +199,15 @@ def embed_files(encoder, paths: list[str | Path], *, cache: str | Path | None = 
     if folder:
         folder.mkdir(parents=True, exist_ok=True)
     out: list[np.ndarray | None] = [None] * len(paths)
-    todo = []
+    pending = []
     for i, p in enumerate(paths):
         hit = folder / f"{_file_key(p)}.safetensors" if folder else None
         if hit is not None and hit.is_file():
             out[i] = load_file(str(hit))["embedding"]
         else:
-            todo.append(i)
-    for k in range(0, len(todo), 16):
-        batch = todo[k:k + 16]
+            pending.append(i)
+    for k in range(0, len(pending), 16):
+        batch = pending[k:k + 16]
         embs = encoder.embed([loader(paths[i]) for i in batch])
         for i, e in zip(batch, embs):
             out[i] = e.astype(np.float32)
@@ -216,7 +216,7 @@ def embed_files(encoder, paths: list[str | Path], *, cache: str | Path | None = 
                 save_file({"embedding": out[i]}, str(tmp))
                 tmp.replace(folder / f"{_file_key(paths[i])}.safetensors")
         if progress:
-            progress(min(k + 16, len(todo)) / max(1, len(todo)), f"embedded {min(k + 16, len(todo))}/{len(todo)}")
+            progress(min(k + 16, len(pending)) / max(1, len(pending)), f"embedded {min(k + 16, len(pending))}/{len(pending)}")
     return np.stack(out) if out else np.zeros((0, encoder.dim), np.float32)
 
 
