@@ -56,8 +56,8 @@ def greedy(step_models, weights, enc, n_tokens: int, *, mixture=None, use_cache:
     """
     from transformers import DynamicCache
 
-    weights = torch.as_tensor(np.asarray(weights), dtype=torch.float32)
     ids, mask = enc["input_ids"], enc["attention_mask"]
+    weights = torch.as_tensor(np.asarray(weights), dtype=torch.float32, device=ids.device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     caches = [DynamicCache() for _ in step_models]
     out = []

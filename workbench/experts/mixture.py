@@ -33,13 +33,14 @@ def hidden_features(model, tokenizer, prompts: list[str], *, batch_size: int = 1
     """Mean-pooled last hidden state of each prompt [N, H] (chat template applied when the tokenizer has one)
     and the fractal feature of its token trajectory [N] (``workbench.experts.geometry``), from one pass."""
     calibration = calibration or CalibrationConfig()
+    device = next(model.parameters()).device
     tokenizer.padding_side = "right"
     pooled, dims = [], []
     for start in range(0, len(prompts), batch_size):
-        enc = encode_prompts(tokenizer, prompts[start:start + batch_size])
+        enc = encode_prompts(tokenizer, prompts[start:start + batch_size], device=device)
         hidden = model(**enc, output_hidden_states=True).hidden_states[-1].float()
         m = enc["attention_mask"].unsqueeze(-1).float()
-        pooled.append((hidden * m).sum(1) / m.sum(1))
+        pooled.append(((hidden * m).sum(1) / m.sum(1)).cpu())
         dims += trajectory_dimensions(hidden, enc["attention_mask"], calibration)
         if progress:
             progress(min(start + batch_size, len(prompts)), len(prompts))
