@@ -102,6 +102,16 @@ def detector_loss(model: ContrastiveDetector, inputs, y: torch.Tensor) -> dict:
     return parts
 
 
+def minibatches(n: int, batch_size: int, generator: torch.Generator):
+    """Shuffled row indices in batches of ``batch_size``; a last batch of one row is skipped (contrastive losses
+    need pairs)."""
+    order = torch.randperm(n, generator=generator)
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        if len(idx) >= 2:
+            yield idx
+
+
 def train_detector(inputs: list[np.ndarray | torch.Tensor], y, config: DetectorConfig, *, progress=None):
     """Train on per-modality embeddings (rows aligned across modalities) and labels (1 = bona fide);
     returns (model, loss history: list of per-epoch dicts)."""
@@ -118,12 +128,8 @@ def train_detector(inputs: list[np.ndarray | torch.Tensor], y, config: DetectorC
     history = []
     for epoch in range(config.epochs):
         model.train()
-        order = torch.randperm(len(y), generator=gen)
         sums: dict[str, float] = {}
-        for start in range(0, len(order), config.batch_size):
-            idx = order[start:start + config.batch_size]
-            if len(idx) < 2:
-                continue
+        for idx in minibatches(len(y), config.batch_size, gen):
             parts = detector_loss(model, [x[idx] for x in xs], y[idx])
             opt.zero_grad()
             parts["total"].backward()
@@ -173,5 +179,5 @@ def load_detector(path) -> ContrastiveDetector:
     return model.eval()
 
 
-__all__ = ["ContrastiveDetector", "DetectorConfig", "detector_loss", "load_detector", "nt_xent", "save_detector",
+__all__ = ["ContrastiveDetector", "DetectorConfig", "detector_loss", "load_detector", "minibatches", "nt_xent", "save_detector",
            "score", "supervised_contrastive", "train_detector"]

@@ -61,7 +61,7 @@ import warnings
 from pathlib import Path
 
 from workbench import WorkbenchError
-from workbench.deepfake.media import AUDIO_EXTS, VIDEO_EXTS, media_kind
+from workbench.deepfake.media import AUDIO_EXTS, VIDEO_EXTS, check_size, media_kind
 
 MAX_META_BYTES = 256 * 1024**2
 COLUMNS = ["id", "path", "label", "y", "modality", "split", "source", "attack", "language"]
@@ -106,12 +106,7 @@ def _check_missing_mode(missing: str) -> str:
 def _read_text(path: Path, what: str) -> str:
     if not path.is_file():
         raise WorkbenchError(f"{path}: no such file (the {what})")
-    size = path.stat().st_size
-    if size == 0:
-        raise WorkbenchError(f"{path}: the file is empty")
-    if size > MAX_META_BYTES:
-        raise WorkbenchError(f"{path}: {size / 1024**2:.0f} MiB is over the {MAX_META_BYTES / 1024**2:.0f} MiB "
-                             f"limit for metadata files")
+    check_size(path, MAX_META_BYTES, "metadata files")
     data = path.read_bytes()
     try:
         return data.decode("utf-8-sig")

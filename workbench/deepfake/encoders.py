@@ -126,7 +126,7 @@ class CNNAudioEncoder:
 
 def train_logmel_cnn(audios: list[np.ndarray], y, config: CNNConfig | None = None, *, progress=None):
     """Train the default encoder: BCE on its head + supervised contrastive on its embeddings."""
-    from workbench.deepfake.contrastive import supervised_contrastive
+    from workbench.deepfake.contrastive import minibatches, supervised_contrastive
 
     config = config or CNNConfig()
     y = torch.as_tensor(np.asarray(y), dtype=torch.float32)
@@ -140,11 +140,8 @@ def train_logmel_cnn(audios: list[np.ndarray], y, config: CNNConfig | None = Non
     history = []
     for epoch in range(config.epochs):
         model.train()
-        order, total = torch.randperm(len(y), generator=gen), 0.0
-        for start in range(0, len(order), config.batch_size):
-            idx = order[start:start + config.batch_size]
-            if len(idx) < 2:
-                continue
+        total = 0.0
+        for idx in minibatches(len(y), config.batch_size, gen):
             emb = model(x[idx])
             loss = nn.functional.binary_cross_entropy_with_logits(model.head(emb).squeeze(1), y[idx])
             loss = loss + 0.2 * supervised_contrastive(emb, y[idx].long())

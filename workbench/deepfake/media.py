@@ -93,14 +93,18 @@ def check_media(path: str | Path, kind: str | None = None, *, max_bytes: int | N
         allowed = AUDIO_EXTS if kind == "audio" else VIDEO_EXTS
         raise WorkbenchError(f"{path}: unsupported extension '{path.suffix}' for {kind}; use one of "
                              f"{' '.join(allowed)}")
-    limit = MAX_MEDIA_BYTES if max_bytes is None else max_bytes
+    check_size(path, MAX_MEDIA_BYTES if max_bytes is None else max_bytes, "media files")
+    return path
+
+
+def check_size(path: Path, limit: int, what: str) -> None:
+    """Raise unless ``path`` is not empty and at most ``limit`` bytes (``what``: e.g. "media files")."""
     size = path.stat().st_size
     if size == 0:
         raise WorkbenchError(f"{path}: the file is empty")
     if size > limit:
         raise WorkbenchError(f"{path}: {size / 1024**2:.1f} MiB is over the {limit / 1024**2:.1f} MiB limit "
-                             f"for media files")
-    return path
+                             f"for {what}")
 
 
 # ----------------------------------------------------------------------------------------------------- audio
