@@ -52,6 +52,8 @@ def test_logmel_cnn_learns_a_planted_artefact_and_round_trips(tmp_path):
     save_cnn(encoder, tmp_path / "enc")
     again = load_cnn(tmp_path / "enc")
     assert again.name == encoder.name
+    retrained, _ = train_logmel_cnn(audios[:16], y[:16], config)    # same config, other data: another cache name
+    assert retrained.name != encoder.name and retrained.name.startswith(f"logmel-cnn-{config.key()}-")
     np.testing.assert_allclose(again.embed(audios[:2]), encoder.embed(audios[:2]), rtol=1e-4, atol=1e-5)
     with pytest.raises(WorkbenchError, match="both bona fide"):
         train_logmel_cnn(audios[:4], [1, 1, 1, 1], config)

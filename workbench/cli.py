@@ -562,6 +562,7 @@ def _fmt(x) -> str:
 # Command groups that live in their own modules register themselves on import.
 import workbench.cli_experts  # noqa: E402,F401
 import workbench.cli_steer  # noqa: E402,F401
+import workbench.cli_deepfake  # noqa: E402,F401
 
 
 def make_parser() -> argparse.ArgumentParser:

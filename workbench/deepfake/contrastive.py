@@ -4,6 +4,10 @@
   embedding) and row i of ``b`` (the same clip's video embedding) are the positive pair; every other row of the
   other modality in the batch is a negative. Loss = mean over both directions of cross-entropy of the cosine
   similarities / T against the diagonal.
+  In training, the pairs are the *bona fide* clips of the batch by default [ours]: the audio and the video of a
+  genuine clip belong together, while those of a forgery (dubbed, re-voiced, lip-synced from elsewhere) may not,
+  and pulling them together would teach the detector to overlook exactly that mismatch (``xm_positives="all"``
+  uses every clip).
 * ``supervised_contrastive(z, labels, temperature)`` — SupCon (Khosla et al. 2020): for each anchor, the positives
   are all other rows with the same label (bona fide with bona fide, spoof with spoof); loss = −mean over anchors of
   the mean log-softmax of its positives.
@@ -61,6 +65,7 @@ class DetectorConfig:
     temperature: float = 0.1
     lambda_xm: float = 0.5                      # cross-modal NT-Xent weight (two modalities)
     lambda_sup: float = 0.2                     # supervised contrastive weight
+    xm_positives: str = "bonafide"              # cross-modal pairs taken from: bonafide clips only, or all clips
     epochs: int = 40
     lr: float = 1e-3
     batch_size: int = 32
@@ -70,6 +75,8 @@ class DetectorConfig:
     def __post_init__(self):
         if len(self.input_dims) != len(self.modalities) or not self.modalities:
             raise WorkbenchError("need one input width per modality")
+        if self.xm_positives not in ("bonafide", "all"):
+            raise WorkbenchError(f"xm_positives must be 'bonafide' or 'all', not {self.xm_positives!r}")
 
 
 class ContrastiveDetector(nn.Module):
@@ -95,7 +102,9 @@ def detector_loss(model: ContrastiveDetector, inputs, y: torch.Tensor) -> dict:
     cfg = model.config
     parts = {"classification": nn.functional.binary_cross_entropy_with_logits(score, y.float())}
     if len(z) == 2 and cfg.lambda_xm > 0:
-        parts["cross_modal"] = cfg.lambda_xm * nt_xent(z[0], z[1], cfg.temperature)
+        keep = y == 1 if cfg.xm_positives == "bonafide" else torch.ones_like(y, dtype=torch.bool)
+        if int(keep.sum()) >= 2:
+            parts["cross_modal"] = cfg.lambda_xm * nt_xent(z[0][keep], z[1][keep], cfg.temperature)
     if cfg.lambda_sup > 0:
         parts["supervised"] = cfg.lambda_sup * supervised_contrastive(torch.cat(z, 1), y, cfg.temperature)
     parts["total"] = sum(parts.values())

@@ -51,7 +51,12 @@ Layouts:
   extension; other files are skipped with a warning). ``split`` is the first folder under the class folder named
   train, dev, val, valid, validation, eval or test, else "all" [ours]; ``source`` is ``name`` or the folder's name.
 
-``load_dataset(root, fmt, **options)`` dispatches on ``fmt`` ∈ ``FORMATS``.
+* **Manifest** — ``load_manifest(root)``: ``manifest.parquet`` or ``manifest.csv`` with ``path`` and ``label``
+  and optional ``id``, ``split``, ``attack``, ``language``, ``modality``, ``video_y``, ``audio_y``, ``sync_y``
+  [ours: the layout of the workbench's own synthetic corpora; -1 where a per-modality label is not given].
+
+``load_dataset(root, fmt="auto", **options)`` dispatches on ``fmt`` ∈ ``FORMATS``; ``detect_format(root)`` tells
+the layout from the files each one must have.
 """
 from __future__ import annotations
 
@@ -369,15 +374,88 @@ def load_folder(root: str | Path, *, name: str | None = None):
     return _frame(rows, [], where=root, missing="error")
 
 
+# -------------------------------------------------------------------------------------------------- manifest
+
+MANIFEST_NAMES = ("manifest.parquet", "manifest.csv")
+MANIFEST_LABELS = {"bonafide": "bonafide", "real": "bonafide", "spoof": "spoof", "fake": "spoof"}
+MANIFEST_EXTRAS = ("video_y", "audio_y", "sync_y")
+
+
+def load_manifest(root: str | Path, *, missing: str = "error"):
+    """A folder with ``manifest.parquet`` or ``manifest.csv``: columns ``path`` (relative to the folder or
+    absolute) and ``label`` (bonafide/real or spoof/fake), optionally ``id``, ``split``, ``attack``,
+    ``language``, ``modality`` and the per-modality labels ``video_y``, ``audio_y``, ``sync_y`` (1 = genuine)
+    [ours: the layout the workbench's synthetic corpora are written in]."""
+    import pandas as pd
+
+    root = _root(root)
+    _check_missing_mode(missing)
+    path = next((root / n for n in MANIFEST_NAMES if (root / n).is_file()), None)
+    if path is None:
+        raise WorkbenchError(f"{root}: no {' or '.join(MANIFEST_NAMES)}")
+    check_size(path, MAX_META_BYTES, "metadata files")
+    try:
+        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except Exception as exc:
+        raise WorkbenchError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
+    lacking = [c for c in ("path", "label") if c not in table.columns]
+    if lacking:
+        raise WorkbenchError(f"{path}: no column(s) {', '.join(lacking)}; columns: {', '.join(map(str, table.columns))}")
+    labels = table["label"].astype(str).str.lower().map(MANIFEST_LABELS)
+    if labels.isna().any():
+        bad = table.loc[labels.isna(), "label"].astype(str).unique().tolist()[:3]
+        raise WorkbenchError(f"{path}: unknown label(s) {bad}; use bonafide/real or spoof/fake")
+    extras = [c for c in MANIFEST_EXTRAS if c in table.columns]
+    rows = []
+    for i, (rec, label) in enumerate(zip(table.to_dict("records"), labels)):
+        media = Path(str(rec["path"]))
+        media = media if media.is_absolute() else root / media
+        row = {"id": str(rec.get("id", Path(str(rec["path"])).with_suffix("").as_posix())), "path": media,
+               "label": label, "split": str(rec.get("split", "all")), "source": root.name,
+               "attack": "" if str(rec.get("attack", "")) in ("-", "nan") else str(rec.get("attack", "")),
+               "language": str(rec.get("language", "") if pd.notna(rec.get("language", "")) else "")}
+        row["modality"] = str(rec["modality"]) if "modality" in rec else media_kind(media)
+        if row["modality"] not in ("audio", "video", "audiovisual"):
+            raise WorkbenchError(f"{path}: row {i + 1} has modality {row['modality']!r}; use audio, video or "
+                                 f"audiovisual")
+        for c in extras:
+            row[c] = int(rec[c]) if pd.notna(rec[c]) else -1
+        rows.append(row)
+    return _frame(rows, extras, where=path, missing=missing)
+
+
 # -------------------------------------------------------------------------------------------------- dispatch
 
 FORMATS = {"asvspoof2019la": load_asvspoof2019_la, "decro": load_decro, "fakeavceleb": load_fakeavceleb,
-           "dfdc": load_dfdc, "folder": load_folder}
+           "dfdc": load_dfdc, "folder": load_folder, "manifest": load_manifest}
 
 
-def load_dataset(root: str | Path, fmt: str, **options):
-    """``FORMATS[fmt](root, **options)``; an unknown ``fmt`` is an error listing the formats."""
-    loader = FORMATS.get(str(fmt).lower())
+def detect_format(root: str | Path) -> str:
+    """The layout of ``root``: manifest, asvspoof2019la, fakeavceleb, dfdc, decro or folder (checked in that
+    order, from the files each layout must have)."""
+    root = _root(root)
+    if any((root / n).is_file() for n in MANIFEST_NAMES):
+        return "manifest"
+    if any((d / ASV_PROTOCOL_DIR).is_dir() for d in (root / "LA", root)):
+        return "asvspoof2019la"
+    if (root / "meta_data.csv").is_file():
+        return "fakeavceleb"
+    if (root / "metadata.json").is_file() or any((d / "metadata.json").is_file() for d in root.iterdir()
+                                                   if d.is_dir()):
+        return "dfdc"
+    if any((root / lang).is_dir() for lang in DECRO_LANGUAGES):
+        return "decro"
+    if any(d.is_dir() and d.name.lower() in REAL_DIRS + FAKE_DIRS for d in root.iterdir()):
+        return "folder"
+    raise WorkbenchError(f"{root}: not a dataset layout the workbench knows (looked for manifest.parquet/csv, an "
+                         f"ASVspoof 2019 LA protocol folder, FakeAVCeleb meta_data.csv, DFDC metadata.json, DECRO "
+                         f"en/ or ch/ folders, or real/ and fake/ folders)")
+
+
+def load_dataset(root: str | Path, fmt: str = "auto", **options):
+    """``FORMATS[fmt](root, **options)``; ``auto`` detects the layout; an unknown ``fmt`` is an error."""
+    fmt = detect_format(root) if str(fmt).lower() == "auto" else str(fmt).lower()
+    loader = FORMATS.get(fmt)
     if loader is None:
-        raise WorkbenchError(f"unknown deepfake dataset format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise WorkbenchError(f"unknown deepfake dataset format {fmt!r}; use auto or one of {', '.join(FORMATS)}")
     return loader(root, **options)

@@ -29,7 +29,7 @@ class HFAudioEncoder:
     """Mean-pooled last hidden state of a transformers speech encoder (wav2vec2 / HuBERT / WavLM layouts)."""
 
     def __init__(self, model, feature_extractor, name: str, device: str = "cpu"):
-        self.model, self.extractor, self.name, self.device = model.eval(), feature_extractor, name, device
+        self.model, self.extractor, self.name, self.device = model.eval(), feature_extractor, safe_name(name), device
 
     @property
     def dim(self) -> int:
@@ -109,9 +109,24 @@ def logmels(audios: list[np.ndarray], config: CNNConfig) -> torch.Tensor:
     return (x - x.mean((1, 2), keepdim=True)) / x.std((1, 2), keepdim=True).clamp(min=1e-6)
 
 
+def weights_key(model: nn.Module) -> str:
+    """A short hash of a model's weights: part of a trained encoder's name, so that cached embeddings of one
+    training run are never reused for another run with the same config."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:8]
+
+
+def safe_name(name: str) -> str:
+    """A model name usable as one folder name (ids like ``org/model`` or paths must not nest or escape)."""
+    return str(name).strip().replace("\\", "/").strip("/").replace("/", "--") or "model"
+
+
 class CNNAudioEncoder:
     def __init__(self, model: LogMelCNN, name: str = "logmel-cnn"):
-        self.model, self.name = model.eval(), f"{name}-{model.config.key()}"
+        self.model, self.name = model.eval(), f"{name}-{model.config.key()}-{weights_key(model)}"
 
     @property
     def dim(self) -> int:
@@ -184,8 +199,9 @@ def _file_key(path: Path) -> str:
 
 def embed_files(encoder, paths: list[str | Path], *, cache: str | Path | None = None, loader=None,
                 progress=None) -> np.ndarray:
-    """Embeddings [N, D] of audio files; with ``cache`` (a folder), each file's embedding is stored as
-    safetensors under the encoder's name and reused while the file is unchanged."""
+    """Embeddings [N, D] of media files (audio by default; ``loader`` reads anything else); with ``cache`` (a
+    folder), each file's embedding is stored as safetensors under the encoder's name and reused while the file is
+    unchanged."""
     from safetensors.numpy import load_file, save_file
 
     from workbench.deepfake.media import load_audio
@@ -213,7 +229,8 @@ def embed_files(encoder, paths: list[str | Path], *, cache: str | Path | None = 
                 save_file({"embedding": out[i]}, str(tmp))
                 tmp.replace(folder / f"{_file_key(paths[i])}.safetensors")
         if progress:
-            progress(min(k + 16, len(pending)) / max(1, len(pending)), f"embedded {min(k + 16, len(pending))}/{len(pending)}")
+            done = min(k + 16, len(pending))
+            progress(done / max(1, len(pending)), f"embedded {done}/{len(pending)}")
     return np.stack(out) if out else np.zeros((0, encoder.dim), np.float32)
 
 

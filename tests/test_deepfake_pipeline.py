@@ -1,0 +1,129 @@
+"""The P6 pipeline end to end on tiny synthetic corpora: train → model folder → evaluate → score one file."""
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from workbench import WorkbenchError
+from workbench.deepfake.datasets import detect_format, load_dataset, load_manifest
+from workbench.deepfake.encoders import CNNConfig
+from workbench.deepfake.pipeline import (DeepfakeModel, PipelineConfig, evaluate, train_model)
+from workbench.deepfake.synth import AudioCorpusConfig, audio_corpus
+from workbench.deepfake.synth_video import AVCorpusConfig, av_corpus
+from workbench.deepfake.video_encoders import FrameCNNConfig
+
+TINY = PipelineConfig(audio_cnn=CNNConfig(epochs=6, max_seconds=2.0, channels=(8, 16), dim=32),
+                      video_cnn=FrameCNNConfig(epochs=6, frames=6, size=32, channels=(8, 16), dim=32),
+                      detector_epochs=30, projection=16, max_seconds=3.0)
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpora")
+    audio = audio_corpus(AudioCorpusConfig(n_bonafide=12, n_spoof=12, seed=3), root=root)
+    av = av_corpus(AVCorpusConfig(n_real=8, n_fake=15, size=64, fps=10, seed=3), root=root)
+    return audio, av
+
+
+@pytest.fixture(scope="module")
+def trained(corpora, tmp_path_factory):
+    import pandas as pd
+    from pathlib import Path
+
+    frames = [load_manifest(Path(m["path"].iloc[0]).parent.parent) for m in corpora]
+    data = pd.concat(frames, ignore_index=True)
+    folder = tmp_path_factory.mktemp("model") / "detector"
+    model = train_model(data[data["split"] == "train"], folder, TINY, data_name="tiny synthetic")
+    return data, model
+
+
+def test_manifest_layout_is_detected_and_loaded(corpora):
+    from pathlib import Path
+
+    audio, av = corpora
+    folder = Path(av["path"].iloc[0]).parent.parent
+    assert detect_format(folder) == "manifest"
+    frame = load_dataset(folder)
+    assert set(frame["modality"]) == {"audiovisual"} and {"video_y", "audio_y", "sync_y"} <= set(frame.columns)
+    mismatched = frame[frame["attack"] == "mismatched_audio"]
+    assert (mismatched["y"] == 0).all() and (mismatched["audio_y"] == 1).all() and (mismatched["video_y"] == 1).all()
+    assert set(load_dataset(Path(audio["path"].iloc[0]).parent.parent)["modality"]) == {"audio"}
+
+
+def test_manifest_errors(tmp_path):
+    (tmp_path / "manifest.csv").write_text("path,kind\na.wav,real\n")
+    with pytest.raises(WorkbenchError, match="no column"):
+        load_manifest(tmp_path)
+    (tmp_path / "manifest.csv").write_text("path,label\na.wav,maybe\n")
+    with pytest.raises(WorkbenchError, match="unknown label"):
+        load_manifest(tmp_path)
+    (tmp_path / "manifest.csv").write_text("path,label\na.wav,real\n")
+    with pytest.raises(WorkbenchError, match="missing"):
+        load_manifest(tmp_path)
+    with pytest.raises(WorkbenchError, match="not a dataset layout"):
+        detect_format(tmp_path / "..")
+
+
+def test_training_writes_a_complete_model(trained):
+    data, model = trained
+    assert set(model.detectors) == {"audio", "video", "audiovisual"}
+    meta = json.loads((model.folder / "model.json").read_text())
+    assert meta["profile"] == "default" and meta["data"]["name"] == "tiny synthetic"
+    assert all(d["n_dev"] > 0 and d["eer_on"] in ("dev", "train") for d in meta["detectors"].values())
+    assert meta["detectors"]["audio"]["eer_on"] == "dev"          # a dev set with both classes is used when there
+    assert "sync_correlation" in meta["cue_reference"] and "spectral_flatness" in meta["cue_reference"]
+    assert not list(model.folder.parent.glob(".*"))                  # no temporary folder left behind
+    again = DeepfakeModel.load(model.folder)
+    emb = again.embed(data.head(4))
+    np.testing.assert_allclose(again.score_embeddings(emb)["score_audio"],
+                               model.score_embeddings(model.embed(data.head(4)))["score_audio"], rtol=1e-5)
+
+
+def test_held_out_evaluation_with_and_without_reasoning(trained):
+    from workbench.models import load
+
+    data, model = trained
+    held = data[data["split"] == "eval"]
+    frame, report = evaluate(model, held, reasoning=True, lm=load("tiny-llama"))
+    stages = report["stages"]
+    assert {"audio detector", "detector (pipeline)", "detector + reasoning"} <= set(stages)
+    for stage in stages.values():
+        assert 0.0 <= stage["eer"] <= 1.0 and 0.0 <= stage["accuracy"] <= 1.0
+    assert stages["audio detector"]["eer"] < 0.5                          # better than chance on unseen sentences
+    assert frame["score"].notna().all() and set(frame["verdict"]) <= {"real", "fake"}
+    av = frame[frame["modality"] == "audiovisual"]
+    assert av["score_audiovisual"].notna().all() and av["sync_correlation"].notna().all()
+    assert frame.loc[frame["modality"] == "audio", "score_video"].isna().all()
+    assert "tiny-llama" in report["models"]
+
+
+def test_score_one_file_of_each_kind(trained, corpora, tmp_path):
+    from workbench.models import load
+
+    _, model = trained
+    audio, av = corpora
+    out = model.score_file(audio["path"].iloc[0], lm=load("tiny-llama"), rationale_tokens=4)
+    assert set(out["modalities"]) == {"audio"} and out["verdict"] in ("real", "fake")
+    assert {"score", "verdict", "rationale", "modalities"} <= set(out) and out["profile"] == "default"
+    out = model.score_file(av["path"].iloc[0], reasoning=False)
+    assert set(out["modalities"]) == {"audio", "video", "audiovisual"} and out["agreement"] is not None
+    assert out["score"] == out["modalities"]["audiovisual"]["score"] and "sync_correlation" in out["cues"]
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF0000WAVEfmt garbage")
+    with pytest.raises(WorkbenchError, match="broken.wav"):
+        model.score_file(bad, reasoning=False)
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, np.zeros(16000, np.float32), 16000)
+    with pytest.raises(WorkbenchError, match="silent"):
+        model.score_file(quiet, reasoning=False)
+
+
+def test_training_needs_both_classes(corpora, tmp_path):
+    from pathlib import Path
+
+    frame = load_manifest(Path(corpora[0]["path"].iloc[0]).parent.parent)
+    with pytest.raises(WorkbenchError, match="bona fide and fake"):
+        train_model(frame[frame["y"] == 1], tmp_path / "m", TINY)
+    with pytest.raises(WorkbenchError, match="not a deepfake model"):
+        DeepfakeModel.load(tmp_path)

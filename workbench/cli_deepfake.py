@@ -1,0 +1,212 @@
+"""`workbench deepfake …` (P6 ConLLM): make synthetic data, train, evaluate, score one file."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from workbench import WorkbenchError
+from workbench.cli import _progress_bar, command, print_table
+
+SYNTHETIC = ("synthetic", "synthetic-smoke")
+EVAL_SPLITS = ("eval", "test")
+
+
+def _deepfake_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    s = sub.add_parser("synth", help="write the synthetic speech and talking-head corpora to a folder")
+    s.add_argument("--out", required=True, help="an empty or new folder (gets manifest.csv, audio/ and av/)")
+    s.add_argument("--smoke", action="store_true", help="a few clips of each kind (for a quick look)")
+
+    t = sub.add_parser("train", help="train encoders, contrastive detectors and thresholds")
+    t.add_argument("--data", required=True, help="a dataset folder (any supported layout) or 'synthetic'")
+    t.add_argument("--format", default="auto", help="auto, asvspoof2019la, decro, fakeavceleb, dfdc, folder, manifest")
+    t.add_argument("--split", help="rows to train on (default: the 'train' split where the data has one, else all)")
+    t.add_argument("--out", required=True, help="the model folder to write")
+    t.add_argument("--smoke", action="store_true", help="few epochs (and, with --data synthetic, few clips)")
+
+    e = sub.add_parser("eval", help="EER / accuracy per stage, with and without the reasoning stage")
+    e.add_argument("--data", required=True, help="a dataset folder or 'synthetic'")
+    e.add_argument("--format", default="auto")
+    e.add_argument("--split", help="rows to evaluate (default: 'eval' or 'test' where the data has one, else all)")
+    e.add_argument("--model", required=True, help="a folder written by `deepfake train`")
+    e.add_argument("--no-reasoning", action="store_true", help="skip the LLM stage")
+    e.add_argument("--limit", type=int, help="at most N rows (a stratified sample)")
+    e.add_argument("--out", help="write scores.parquet and report.json here")
+    e.add_argument("--smoke", action="store_true", help="with --data synthetic: the few-clip corpora")
+
+    c = sub.add_parser("score", help="score one audio or video file: score, verdict and rationale")
+    c.add_argument("file")
+    c.add_argument("--model", help="a trained model folder (default: the profile's model, trained if needed)")
+    c.add_argument("--json", action="store_true", help="one JSON object: score, verdict, rationale, modalities, …")
+    c.add_argument("--no-reasoning", action="store_true", help="verdict from the detector threshold, no LLM")
+
+
+@command("deepfake", "deepfake detection (P6): `deepfake synth|train|eval|score`", _deepfake_args)
+def _deepfake(args) -> int:
+    return {"synth": _synth, "train": _train, "eval": _eval, "score": _score}[args.action](args)
+
+
+def _spec(smoke: bool):
+    from workbench.deepfake.pipeline import SyntheticSpec, smoke_spec
+
+    return smoke_spec() if smoke else SyntheticSpec()
+
+
+def _rows(args, default_splits: tuple[str, ...]):
+    """(the rows of --data chosen by --split, a description)."""
+    from workbench.deepfake.datasets import load_dataset
+    from workbench.deepfake.pipeline import synthetic_data
+
+    if args.data in SYNTHETIC:
+        bar, update = _progress_bar("synthetic data")
+        try:
+            frame = synthetic_data(_spec(args.smoke or args.data == "synthetic-smoke"), progress=update)
+        finally:
+            bar.close()
+        name = "synthetic"
+    else:
+        frame, name = load_dataset(args.data, args.format), args.data
+    splits = sorted(set(frame["split"]))
+    if args.split:
+        if args.split != "all" and args.split not in splits:
+            raise WorkbenchError(f"{name}: no split '{args.split}'; it has {', '.join(splits)} (or use 'all')")
+        chosen = frame if args.split == "all" else frame[frame["split"] == args.split]
+        return chosen, f"{name} [{args.split}]"
+    for split in default_splits:
+        if split in splits:
+            return frame[frame["split"] == split], f"{name} [{split}]"
+    return frame, f"{name} [all rows: the data has no {' or '.join(default_splits)} split]"
+
+
+def _synth(args) -> int:
+    import shutil
+    from pathlib import Path
+
+    from workbench.deepfake.pipeline import synthetic_data
+    from workbench.io import write_text
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise WorkbenchError(f"{out}: exists and is not empty; give a new folder")
+    bar, update = _progress_bar("synthetic data")
+    try:
+        frame = synthetic_data(_spec(args.smoke), progress=update)
+    finally:
+        bar.close()
+    rows = []
+    for rec in frame.to_dict("records"):
+        sub = "audio" if rec["modality"] == "audio" else "av"
+        target = out / sub / Path(rec["path"]).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(rec["path"], target)
+        rows.append({**rec, "path": f"{sub}/{target.name}"})
+    import pandas as pd
+
+    write_text(pd.DataFrame(rows).to_csv(index=False), out / "manifest.csv")
+    counts = frame.groupby(["modality", "split", "label"]).size().reset_index(name="clips")
+    print_table(counts.to_dict("records"), ["modality", "split", "label", "clips"])
+    print(f"wrote {len(rows)} clips and manifest.csv to {out}")
+    return 0
+
+
+def _train(args) -> int:
+    from workbench.deepfake.pipeline import PipelineConfig, smoke_config, train_model
+    from workbench.profiles import active_profile
+
+    rows, name = _rows(args, ("train",))
+    config = smoke_config() if args.smoke else PipelineConfig.for_profile()
+    print(f"training on {len(rows)} rows of {name} ({int((rows['y'] == 1).sum())} bona fide, "
+          f"{int((rows['y'] == 0).sum())} fake) · profile {active_profile().name} · encoders "
+          f"{config.audio_encoder} + {config.video_encoder}")
+    bar, update = _progress_bar("training")
+    try:
+        model = train_model(rows, args.out, config, progress=update, data_name=name)
+    finally:
+        bar.close()
+    print_table([{"detector": k, "rows (train/dev)": f"{v['n_train']}/{v['n_dev']}",
+                  f"EER ({v['eer_on']})": f"{100 * v['eer']:.2f} %", "threshold": f"{v['threshold']:+.3f}"}
+                 for k, v in model.meta["detectors"].items()],
+                ["detector", "rows (train/dev)", next(f"EER ({v['eer_on']})" for v in model.meta["detectors"].values()),
+                 "threshold"])
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _sample(rows, limit: int | None, seed: int = 0):
+    if limit is None or limit >= len(rows):
+        return rows
+    if limit < 2:
+        raise WorkbenchError("--limit must be at least 2")
+    return rows.groupby("y", group_keys=False).apply(
+        lambda g: g.sample(n=max(1, round(limit * len(g) / len(rows))), random_state=seed))
+
+
+def _eval(args) -> int:
+    from pathlib import Path
+
+    from workbench.deepfake.pipeline import DeepfakeModel, evaluate
+
+    model = DeepfakeModel.load(args.model)
+    rows, name = _rows(args, EVAL_SPLITS)
+    rows = _sample(rows, args.limit)
+    bar, update = _progress_bar("evaluating")
+    try:
+        frame, report = evaluate(model, rows, reasoning=not args.no_reasoning, progress=update)
+    finally:
+        bar.close()
+    print(f"{name}: {len(frame)} rows · profile {report['profile']} · models {', '.join(report['models'])} · "
+          f"higher score = more bona fide")
+    print_table([{"stage": k, "rows": v["n_bonafide"] + v["n_spoof"], "EER": f"{100 * v['eer']:.2f} %",
+                  "AUC": f"{v['auc']:.3f}", "accuracy": f"{100 * v['accuracy']:.1f} %", "labels": v["labels"]}
+                 for k, v in report["stages"].items()], ["stage", "rows", "EER", "AUC", "accuracy", "labels"])
+    if args.out:
+        from workbench.io import write_text
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / ".scores.parquet.tmp"
+        frame.to_parquet(tmp, index=False)
+        tmp.replace(out / "scores.parquet")
+        write_text(json.dumps({**report, "data": name}, indent=2) + "\n", out / "report.json")
+        print(f"wrote {out / 'scores.parquet'} and {out / 'report.json'}")
+    return 0
+
+
+def _score(args) -> int:
+    from workbench.deepfake.media import check_media
+    from workbench.deepfake.pipeline import DeepfakeModel, default_model
+
+    try:
+        check_media(args.file)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.model:
+        model = DeepfakeModel.load(args.model)
+    else:
+        bar, update = _progress_bar("default model (trained once, then cached)")
+        try:
+            model = default_model(progress=update)
+        finally:
+            bar.close()
+    try:
+        result = model.score_file(args.file, reasoning=not args.no_reasoning)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{result['file']}: score {result['score']:+.3f} (threshold {result['threshold']:+.3f}; higher = more "
+          f"genuine) · verdict: {result['verdict'].upper()}")
+    for name, m in result["modalities"].items():
+        print(f"  {name:<12} score {m['score']:+.3f}  threshold {m['threshold']:+.3f}  → {m['verdict']}")
+    if result.get("agreement") is not None:
+        print(f"  audio–video agreement {result['agreement']:+.3f}")
+    for name, value in result["cues"].items():
+        print(f"  {name} {value:.3g}")
+    print(f"rationale: {result['rationale']}")
+    print(f"[profile {result['profile']} · {', '.join(result['models'])}"
+          f"{' · reasoning by ' + result['reasoner'] if result.get('reasoner') else ''}]")
+    return 0

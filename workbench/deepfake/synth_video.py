@@ -1,0 +1,486 @@
+"""Synthetic audio-visual deepfake corpus for the default profile (P6), made and cached by the workbench itself.
+
+Every clip is a cartoon talking head drawn with OpenCV, saying a sentence rendered by espeak-ng (``synth.speak``).
+Forgeries follow real practice in the field: a face-blending forgery on the frames, and audio swaps on the sound
+track, each touching one modality so that a detector's per-modality labels can be checked [ours as a recipe].
+
+Drawing [ours]. Each clip gets an *identity*: skin tone, face ellipse size and aspect, eye size and spacing, mouth
+width, hair colour and style (short, long, bun, bald), background colour with a vertical gradient and mild
+low-frequency texture, and a small head bob and sway (sinusoids of a few pixels / degrees). ``draw_head(identity,
+t, mouth, blink)`` draws one RGB frame at time ``t`` with the mouth open by ``mouth`` ∈ [0, 1] and the eyes shut by
+``blink`` ∈ [0, 1]. The mouth follows the speech: the RMS of the samples in each video frame's window
+(``sync.audio_envelope``), smoothed with a [¼, ½, ¼] kernel, divided by its maximum, with everything below 5 % of
+it treated as closed. Eyes blink for 0.15 s once every 2–4.5 s (period and phase per identity). A clip lasts as
+long as its speech, rounded up to whole frames (the audio is zero-padded to that length).
+
+Labels (``y`` and the per-modality ``video_y``, ``audio_y``, ``sync_y``: 1 = genuine):
+
+* real — "bonafide": the mouth follows the clip's own bona fide speech; all labels 1.
+* fake types (``fake_types``, round-robin), "spoof", ``y`` = 0:
+
+  - ``sbi`` — Self-Blended Images (Shiohara & Yamasaki, CVPR 2022): each frame's face is replaced by a blend with
+    a transformed copy of the same frame. The source is the frame after colour jitter (contrast 0.9–1.1,
+    brightness ±12, per-channel shift ±10), a slight Gaussian blur or an unsharp-mask sharpening, and an affine
+    warp about the face centre (scale 0.92–1.08, translation up to ±4 % of the frame side); the mask is the face
+    ellipse deformed by a random affine (scale 0.95–1.05 per axis, shift up to ±2 % of the side) and a smooth
+    random elastic field (up to 2 % of the side), Gaussian-blurred (σ 1–2.5 % of the side), times a blend ratio
+    drawn from [0.5, 1]. Parameters are fixed per clip (one forgery method per clip) [ours: the ranges].
+    ``video_y`` = 0, audio and sync genuine.
+  - ``mismatched_audio`` — the video of rendering A with the bona fide audio of a different rendering B (another
+    sentence of the same split, its own voice, rate and pitch), cut or zero-padded to A's length: the lips do not
+    follow the sound. ``sync_y`` = 0.
+  - ``fake_audio`` — the mouth follows the bona fide speech, but the sound track is its Griffin-Lim copy synthesis
+    (``synth.griffin_lim``): a vocoded spoof with lip sync kept. ``audio_y`` = 0.
+
+Sentences are split between train and eval exactly as ``synth._plan`` does (``eval_fraction`` of ``SENTENCES``,
+drawn with the config's seed), so eval sentences — seen or heard — never occur in training. The same config
+gives the same frames and audio; the ``ffmpeg`` call asks for bit-exact, single-threaded encoding and no metadata
+so that the files are byte-identical too on the same ffmpeg build [ours].
+
+Files: H.264 video (``libx264``, ``yuv420p`` so browsers can play it, CRF 18) and AAC audio (64 kb/s, mono,
+16 kHz) in ``.mp4``, written by piping raw RGB frames to the ``ffmpeg`` executable (no shell, a timeout) together
+with a temporary WAV. A corpus is cached under ``$WORKBENCH_HOME/data/synthetic/av-<key>/`` keyed by its
+configuration and written atomically (temporary folder, then rename), with ``manifest.parquet`` (paths relative to
+the corpus folder) and ``config.json``; ``av_corpus`` returns the manifest with absolute paths and columns id,
+path, label, y, video_y, audio_y, sync_y, attack ("-" for real clips), modality ("audiovisual"), split, sentence,
+voice, rate, pitch and audio_sentence (the sentence actually heard).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import subprocess
+import tempfile
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench import WorkbenchError
+from workbench.deepfake import synth
+from workbench.deepfake.sync import audio_envelope
+
+SR = 16000
+FAKE_TYPES = ("sbi", "mismatched_audio", "fake_audio")
+RATES = (130, 160, 190)
+PITCHES = (35, 50, 65)
+HAIR_STYLES = ("short", "long", "bun", "bald")
+BLINK_S = 0.15
+FFMPEG_TIMEOUT_S = 120
+
+_SKIN = ((255, 224, 196), (241, 194, 156), (224, 172, 128), (198, 134, 96), (160, 105, 72), (120, 80, 56))
+_HAIR = ((30, 24, 20), (80, 52, 30), (150, 100, 50), (220, 190, 120), (140, 140, 140), (170, 60, 30))
+
+
+@dataclass(frozen=True)
+class AVCorpusConfig:
+    n_real: int = 40
+    n_fake: int = 60
+    fake_types: tuple[str, ...] = FAKE_TYPES
+    fps: int = 12
+    size: int = 96                       # square frame side in pixels (even, for yuv420p)
+    eval_fraction: float = 0.25          # share of sentences held out for eval
+    seed: int = 0
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+# ------------------------------------------------------------------------------------------------- drawing
+
+
+def random_identity(rng: np.random.Generator, size: int = 96) -> dict:
+    """A cartoon identity (JSON-serialisable dict) for ``draw_head``, drawn from ``rng``."""
+    jitter = rng.integers(-12, 13, 3)
+    skin = np.clip(np.array(_SKIN[int(rng.integers(len(_SKIN)))]) + jitter, 0, 255)
+    return {
+        "size": int(size),
+        "skin": [int(v) for v in skin],
+        "face_w": float(rng.uniform(0.22, 0.28)),          # half-axes as fractions of the frame side
+        "face_h": float(rng.uniform(0.30, 0.36)),
+        "eye_r": float(rng.uniform(0.13, 0.19)),           # eye half-width as a fraction of the face half-width
+        "eye_dx": float(rng.uniform(0.36, 0.48)),          # eye offset from the centre, same unit
+        "mouth_w": float(rng.uniform(0.30, 0.42)),
+        "hair": [int(v) for v in _HAIR[int(rng.integers(len(_HAIR)))]],
+        "hair_style": str(rng.choice(HAIR_STYLES)),
+        "background": [int(v) for v in rng.integers(40, 220, 3)],
+        "gradient": float(rng.uniform(-40, 40)),
+        "texture": float(rng.uniform(3, 10)),
+        "texture_seed": int(rng.integers(2**31)),
+        "bob_px": float(rng.uniform(0.5, 1.5)) * size / 96,
+        "bob_hz": float(rng.uniform(0.3, 0.8)),
+        "sway_px": float(rng.uniform(0.5, 1.5)) * size / 96,
+        "sway_hz": float(rng.uniform(0.2, 0.6)),
+        "tilt_deg": float(rng.uniform(0, 4)),
+        "phase": [float(v) for v in rng.uniform(0, 2 * np.pi, 3)],
+        "blink_period": float(rng.uniform(2.0, 4.5)),
+        "blink_phase": float(rng.uniform(0, 4.5)),
+    }
+
+
+def head_pose(identity: dict, t: float) -> tuple[float, float, float, float, float]:
+    """(centre x, centre y, half-width, half-height, tilt in degrees) of the face at time ``t``."""
+    s = identity["size"]
+    ph = identity["phase"]
+    cx = s / 2 + identity["sway_px"] * math.sin(2 * math.pi * identity["sway_hz"] * t + ph[0])
+    cy = 0.47 * s + identity["bob_px"] * math.sin(2 * math.pi * identity["bob_hz"] * t + ph[1])
+    tilt = identity["tilt_deg"] * math.sin(2 * math.pi * identity["sway_hz"] * 0.7 * t + ph[2])
+    return cx, cy, identity["face_w"] * s, identity["face_h"] * s, tilt
+
+
+def blink_at(identity: dict, t: float) -> float:
+    """1.0 while the eyes are shut (``BLINK_S`` once per blink period), else 0.0."""
+    return 1.0 if (t + identity["blink_phase"]) % identity["blink_period"] < BLINK_S else 0.0
+
+
+def _background(identity: dict) -> np.ndarray:
+    import cv2
+
+    s = identity["size"]
+    rng = np.random.default_rng(identity["texture_seed"])
+    noise = cv2.resize(rng.standard_normal((6, 6)).astype(np.float32), (s, s), interpolation=cv2.INTER_CUBIC)
+    ramp = np.linspace(-0.5, 0.5, s, dtype=np.float32)[:, None] * identity["gradient"]
+    img = np.array(identity["background"], np.float32)[None, None, :] + (ramp + identity["texture"] * noise)[..., None]
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+_SHIFT = 4                    # OpenCV fixed-point bits: sub-pixel positions for smooth motion
+_ONE = 1 << _SHIFT
+
+
+def _pt(x: float, y: float) -> tuple[int, int]:
+    return round(x * _ONE), round(y * _ONE)
+
+
+def _ellipse(img, centre, axes, angle, colour, start=0, end=360):
+    import cv2
+
+    cv2.ellipse(img, _pt(*centre), _pt(max(axes[0], 0.5), max(axes[1], 0.5)), angle, start, end,
+                tuple(int(c) for c in colour), -1, cv2.LINE_AA, _SHIFT)
+
+
+def draw_head(identity: dict, t: float, mouth: float, blink: float = 0.0) -> np.ndarray:
+    """uint8 ``[size, size, 3]`` RGB: the identity's head at time ``t``, mouth open by ``mouth`` ∈ [0, 1]."""
+    import cv2
+
+    img = _background(identity)
+    cx, cy, ax, ay, tilt = head_pose(identity, t)
+    rad = math.radians(tilt)
+    cos, sin = math.cos(rad), math.sin(rad)
+
+    def at(dx: float, dy: float) -> tuple[float, float]:     # a point of the face frame, rotated by the tilt
+        return cx + dx * cos - dy * sin, cy + dx * sin + dy * cos
+
+    skin = np.array(identity["skin"], float)
+    hair = identity["hair"]
+    style = identity["hair_style"]
+    if style == "long":
+        _ellipse(img, at(0, 0.25 * ay), (1.2 * ax, 1.15 * ay), tilt, hair)
+    neck_w = 0.45 * ax
+    neck = np.array([at(-neck_w, 0.6 * ay), at(neck_w, 0.6 * ay), at(neck_w, 2 * ay), at(-neck_w, 2 * ay)])
+    cv2.fillPoly(img, [np.round(neck * _ONE).astype(np.int32)], tuple(int(c) for c in skin * 0.85), cv2.LINE_AA,
+                 _SHIFT)
+    _ellipse(img, (cx, cy), (ax, ay), tilt, skin)
+    if style != "bald":
+        _ellipse(img, at(0, -0.45 * ay), (1.04 * ax, 0.62 * ay), tilt, hair, 180, 360)
+    if style == "bun":
+        _ellipse(img, at(0, -1.08 * ay), (0.35 * ax, 0.3 * ax), tilt, hair)
+
+    er = identity["eye_r"] * ax
+    openness = max(0.0, 1.0 - float(blink))
+    for side in (-1, 1):
+        ex, ey = at(side * identity["eye_dx"] * ax, -0.12 * ay)
+        _ellipse(img, at(side * identity["eye_dx"] * ax, -0.12 * ay - 1.5 * er), (1.1 * er, 0.25 * er), tilt, hair)
+        if openness > 0.3:
+            _ellipse(img, (ex, ey), (er, 0.75 * er * openness), tilt, (250, 250, 250))
+            _ellipse(img, (ex, ey), (0.5 * er, 0.5 * er * min(1.0, openness)), 0, (35, 30, 40))
+        else:
+            _ellipse(img, (ex, ey), (er, 0.12 * er + 0.5), tilt, skin * 0.55)
+    _ellipse(img, at(0, 0.16 * ay), (0.1 * ax, 0.07 * ay), tilt, skin * 0.8)
+
+    m = float(np.clip(mouth, 0.0, 1.0))
+    mw = identity["mouth_w"] * ax
+    lips = (skin * 0.55 + np.array([180, 40, 50]) * 0.45)
+    mouth_centre = at(0, 0.52 * ay)
+    opening = m * 0.2 * ay
+    _ellipse(img, mouth_centre, (mw, 0.06 * ay + 0.6 * opening), tilt, lips)
+    if opening > 0.3:
+        _ellipse(img, mouth_centre, (0.82 * mw, opening), tilt, (40, 12, 18))
+    else:
+        _ellipse(img, mouth_centre, (0.85 * mw, 0.5), tilt, (70, 25, 30))
+    return img
+
+
+def face_mask(identity: dict, t: float) -> np.ndarray:
+    """float32 ``[size, size]``: 1 inside the face ellipse at time ``t``, 0 outside."""
+    import cv2
+
+    s = identity["size"]
+    cx, cy, ax, ay, tilt = head_pose(identity, t)
+    mask = np.zeros((s, s), np.uint8)
+    cv2.ellipse(mask, _pt(cx, cy), _pt(ax, ay), tilt, 0, 360, 1, -1, cv2.LINE_8, _SHIFT)
+    return mask.astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------ self-blending
+
+
+def random_sbi_params(rng: np.random.Generator, size: int = 96) -> dict:
+    """One clip's Self-Blended-Image transform (see the module docstring for the ranges)."""
+    sharpen = bool(rng.random() < 0.5)
+    return {
+        "scale": float(rng.uniform(0.92, 1.08)),
+        "dx": float(rng.uniform(-0.04, 0.04) * size),
+        "dy": float(rng.uniform(-0.04, 0.04) * size),
+        "contrast": float(rng.uniform(0.9, 1.1)),
+        "brightness": float(rng.uniform(-12, 12)),
+        "colour": [float(v) for v in rng.uniform(-10, 10, 3)],
+        "filter": "sharpen" if sharpen else "blur",
+        "filter_sigma": float(rng.uniform(0.6, 1.2)),
+        "sharpen_amount": float(rng.uniform(0.5, 1.5)),
+        "mask_scale": [float(v) for v in rng.uniform(0.95, 1.05, 2)],
+        "mask_shift": [float(v) for v in rng.uniform(-0.02, 0.02, 2) * size],
+        "elastic": float(rng.uniform(0.0, 0.02) * size),
+        "elastic_seed": int(rng.integers(2**31)),
+        "mask_blur": float(rng.uniform(0.01, 0.025) * size),
+        "ratio": float(rng.uniform(0.5, 1.0)),
+    }
+
+
+def sbi_reach(params: dict, size: int) -> int:
+    """Pixels beyond the face mask that ``self_blend`` may change in a ``size``-pixel frame (a bound)."""
+    scale = max(abs(v - 1) for v in params["mask_scale"])
+    return int(math.ceil(scale * size * math.sqrt(2) + math.hypot(*params["mask_shift"]) + params["elastic"] * 1.5
+                         + 3 * params["mask_blur"] + 3))
+
+
+def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    import cv2
+
+    k = 2 * int(math.ceil(3 * sigma)) + 1
+    return cv2.GaussianBlur(img, (k, k), sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
+
+
+def self_blend(frame: np.ndarray, mask: np.ndarray, params: dict) -> np.ndarray:
+    """``frame`` with its masked face blended with a transformed copy of itself (Self-Blended Images).
+
+    Pixels farther than ``sbi_reach(params)`` from the mask are returned unchanged."""
+    import cv2
+
+    frame = np.asarray(frame)
+    mask = np.asarray(mask, np.float32)
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3 or mask.shape != frame.shape[:2]:
+        raise WorkbenchError(f"self_blend needs a uint8 [H, W, 3] frame and an [H, W] mask, got {frame.shape} "
+                             f"{frame.dtype} and {mask.shape}")
+    h, w = mask.shape
+    if mask.sum() <= 0:
+        return frame.copy()
+    ys, xs = np.nonzero(mask > 0)
+    cx, cy = float(xs.mean()), float(ys.mean())
+
+    f = frame.astype(np.float32)
+    src = f * params["contrast"] + params["brightness"] + np.array(params["colour"], np.float32)
+    src = np.clip(src, 0, 255)
+    if params["filter"] == "blur":
+        src = _blur(src, params["filter_sigma"])
+    else:
+        src = np.clip(src + params["sharpen_amount"] * (src - _blur(src, params["filter_sigma"])), 0, 255)
+    warp = cv2.getRotationMatrix2D((cx, cy), 0.0, params["scale"])
+    warp[:, 2] += (params["dx"], params["dy"])
+    src = cv2.warpAffine(src, warp, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+    sx, sy = params["mask_scale"]
+    affine = np.array([[sx, 0, (1 - sx) * cx + params["mask_shift"][0]],
+                       [0, sy, (1 - sy) * cy + params["mask_shift"][1]]], np.float32)
+    m = cv2.warpAffine(mask, affine, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    if params["elastic"] > 0:
+        rng = np.random.default_rng(params["elastic_seed"])
+        field = [cv2.resize(rng.uniform(-1, 1, (4, 4)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+                 for _ in range(2)]
+        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        m = cv2.remap(m, gx + params["elastic"] * np.clip(field[0], -1, 1),
+                      gy + params["elastic"] * np.clip(field[1], -1, 1), cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    m = _blur(m, params["mask_blur"]) * params["ratio"]
+    m = np.clip(m, 0, 1)[..., None]
+    out = f * (1 - m) + src * m
+    return np.where(m > 0, np.clip(np.round(out), 0, 255), f).astype(np.uint8)
+
+
+# ------------------------------------------------------------------------------------------------- audio
+
+
+def mouth_track(audio: np.ndarray, fps: float, n_frames: int, sr: int = SR) -> np.ndarray:
+    """float ``[n_frames]`` in [0, 1]: mouth opening following the speech's RMS envelope."""
+    env = audio_envelope(audio, sr, fps, n_frames)
+    env = np.convolve(np.pad(env, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+    peak = env.max()
+    if peak <= 0:
+        return np.zeros(n_frames)
+    return np.clip((env / peak - 0.05) / 0.95, 0.0, 1.0)
+
+
+def _fit(audio: np.ndarray, n: int) -> np.ndarray:
+    return np.pad(audio, (0, max(0, n - len(audio))))[:n].astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------- encoding
+
+
+def ffmpeg_binary() -> str:
+    path = shutil.which("ffmpeg")
+    if path is None:
+        raise WorkbenchError("ffmpeg is not installed; the synthetic audio-visual corpus needs it to write .mp4 "
+                             "(Debian/Ubuntu: apt-get install ffmpeg)")
+    return path
+
+
+def write_mp4(path: str | Path, frames: np.ndarray, audio: np.ndarray, *, fps: float, sr: int = SR,
+              timeout: float = FFMPEG_TIMEOUT_S) -> Path:
+    """Write uint8 RGB ``frames [T, H, W, 3]`` and mono ``audio`` as H.264 + AAC ``.mp4`` via ffmpeg."""
+    import soundfile as sf
+
+    frames = np.ascontiguousarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
+        raise WorkbenchError(f"write_mp4 needs uint8 frames [T, H, W, 3], got {frames.dtype} {frames.shape}")
+    h, w = frames.shape[1:3]
+    if h % 2 or w % 2:
+        raise WorkbenchError(f"H.264 in yuv420p needs even frame sides, got {w}x{h}")
+    ffmpeg = ffmpeg_binary()
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="workbench-av-") as tmp:
+        wav = Path(tmp) / "audio.wav"
+        sf.write(wav, np.asarray(audio, np.float32), sr, subtype="PCM_16")
+        cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{fps:g}", "-i", "pipe:0",
+               "-i", f"file:{wav}", "-map", "0:v:0", "-map", "1:a:0",
+               "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-threads", "1",
+               "-c:a", "aac", "-b:a", "64k", "-ac", "1", "-ar", str(sr),
+               "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
+               "-movflags", "+faststart", f"file:{path.absolute()}"]
+        try:
+            proc = subprocess.run(cmd, input=frames.tobytes(), capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise WorkbenchError(f"{path}: ffmpeg did not finish writing the video within {timeout:g} s") from None
+        except OSError as exc:
+            raise WorkbenchError(f"{path}: ffmpeg could not be run ({exc})") from None
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        last = err.splitlines()[-1] if err else f"exit status {proc.returncode}"
+        raise WorkbenchError(f"{path}: ffmpeg could not write the video ({last})")
+    return path
+
+
+# ------------------------------------------------------------------------------------------------ corpus
+
+
+def _check(config: AVCorpusConfig) -> None:
+    if config.n_real < 1 or config.n_fake < 1:
+        raise WorkbenchError("the corpus needs at least one real and one fake clip")
+    unknown = [f for f in config.fake_types if f not in FAKE_TYPES]
+    if unknown or not config.fake_types:
+        raise WorkbenchError(f"unknown or missing fake type(s) {unknown or list(config.fake_types)}; choose from "
+                             f"{', '.join(FAKE_TYPES)}")
+    if config.fps < 1:
+        raise WorkbenchError(f"fps must be a positive integer, not {config.fps!r}")
+    if config.size < 32 or config.size % 2:
+        raise WorkbenchError(f"size must be an even number of pixels, at least 32, not {config.size!r}")
+    n_eval = max(1, round(config.eval_fraction * len(synth.SENTENCES)))
+    if not 0 < config.eval_fraction < 1 or n_eval < 2 or len(synth.SENTENCES) - n_eval < 2:
+        raise WorkbenchError(f"eval_fraction {config.eval_fraction!r} must leave at least two of the "
+                             f"{len(synth.SENTENCES)} sentences in each of train and eval")
+
+
+def _plan(config: AVCorpusConfig) -> list[dict]:
+    """Every clip's choices, drawn from the seed; the split by sentence is ``synth._plan``'s."""
+    rng = np.random.default_rng(config.seed)
+    order = rng.permutation(len(synth.SENTENCES))
+    n_eval = max(1, round(config.eval_fraction * len(synth.SENTENCES)))
+    eval_ids = set(order[:n_eval].tolist())
+    rows = []
+    for label, n in (("bonafide", config.n_real), ("spoof", config.n_fake)):
+        for i in range(n):
+            sentence = int(rng.integers(len(synth.SENTENCES)))
+            split = "eval" if sentence in eval_ids else "train"
+            attack = "-" if label == "bonafide" else config.fake_types[i % len(config.fake_types)]
+            row = {"id": f"{label}-{i:04d}", "label": label, "y": int(label == "bonafide"),
+                   "video_y": int(attack != "sbi"), "audio_y": int(attack != "fake_audio"),
+                   "sync_y": int(attack != "mismatched_audio"), "attack": attack, "modality": "audiovisual",
+                   "split": split, "sentence": sentence, "voice": str(rng.choice(synth.VOICES)),
+                   "rate": int(rng.choice(RATES)), "pitch": int(rng.choice(PITCHES)), "audio_sentence": sentence,
+                   "_identity": random_identity(rng, config.size), "_seed": int(rng.integers(2**31))}
+            if attack == "sbi":
+                row["_sbi"] = random_sbi_params(rng, config.size)
+            if attack == "mismatched_audio":
+                same = [s for s in range(len(synth.SENTENCES))
+                        if s != sentence and (s in eval_ids) == (split == "eval")]
+                row["audio_sentence"] = int(rng.choice(same))
+                row["_audio"] = {"voice": str(rng.choice(synth.VOICES)), "rate": int(rng.choice(RATES)),
+                                 "pitch": int(rng.choice(PITCHES))}
+            rows.append(row)
+    return rows
+
+
+def render_clip(row: dict, *, fps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 RGB frames ``[T, size, size, 3]``, float32 audio at ``SR``) for one planned clip."""
+    speech = synth.speak(synth.SENTENCES[row["sentence"]], voice=row["voice"], rate=row["rate"], pitch=row["pitch"])
+    n_frames = max(1, math.ceil(len(speech) * fps / SR))
+    speech = _fit(speech, round(n_frames * SR / fps))
+    mouth = mouth_track(speech, fps, n_frames)
+    identity = row["_identity"]
+    frames = np.stack([draw_head(identity, k / fps, mouth[k], blink_at(identity, k / fps)) for k in range(n_frames)])
+    if row["attack"] == "sbi":
+        frames = np.stack([self_blend(f, face_mask(identity, k / fps), row["_sbi"]) for k, f in enumerate(frames)])
+    audio = speech
+    if row["attack"] == "mismatched_audio":
+        other = synth.speak(synth.SENTENCES[row["audio_sentence"]], **row["_audio"])
+        audio = _fit(other, len(speech))
+    elif row["attack"] == "fake_audio":
+        audio = synth.griffin_lim(speech, seed=row["_seed"] % 2**31)
+    return frames, audio
+
+
+def av_corpus(config: AVCorpusConfig | None = None, *, root: str | Path | None = None, progress=None):
+    """The manifest (with absolute paths) of the synthetic audio-visual corpus for ``config``, made once, cached."""
+    import pandas as pd
+
+    from workbench.paths import home
+
+    config = config or AVCorpusConfig()
+    _check(config)
+    base = Path(root) if root else home() / "data" / "synthetic"
+    folder = base / f"av-{config.key()}"
+    if not (folder / "manifest.parquet").is_file():
+        synth.espeak_binary()
+        ffmpeg_binary()
+        tmp = base / f".av-{config.key()}.{uuid.uuid4().hex[:8]}"
+        (tmp / "video").mkdir(parents=True)
+        try:
+            rows = _plan(config)
+            for k, row in enumerate(rows):
+                frames, audio = render_clip(row, fps=config.fps)
+                row["path"] = f"video/{row['id']}.mp4"
+                write_mp4(tmp / row["path"], frames, audio, fps=config.fps)
+                if progress:
+                    progress((k + 1) / len(rows), f"synthetic talking heads {k + 1}/{len(rows)}")
+            columns = ["id", "path", "label", "y", "video_y", "audio_y", "sync_y", "attack", "modality", "split",
+                       "sentence", "voice", "rate", "pitch", "audio_sentence"]
+            pd.DataFrame([{c: row[c] for c in columns} for row in rows]).to_parquet(tmp / "manifest.parquet",
+                                                                                  index=False)
+            (tmp / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+            if folder.exists():
+                shutil.rmtree(folder)
+            tmp.rename(folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    manifest = pd.read_parquet(folder / "manifest.parquet")
+    manifest["path"] = [str(folder / p) for p in manifest["path"]]
+    return manifest
+
+
+__all__ = ["AVCorpusConfig", "FAKE_TYPES", "SR", "av_corpus", "blink_at", "draw_head", "face_mask", "head_pose",
+           "mouth_track", "random_identity", "random_sbi_params", "render_clip", "sbi_reach", "self_blend",
+           "write_mp4"]
