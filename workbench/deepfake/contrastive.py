@@ -188,5 +188,6 @@ def load_detector(path) -> ContrastiveDetector:
     return model.eval()
 
 
-__all__ = ["ContrastiveDetector", "DetectorConfig", "detector_loss", "load_detector", "minibatches", "nt_xent", "save_detector",
+__all__ = ["ContrastiveDetector", "DetectorConfig", "detector_loss", "load_detector", "minibatches", "nt_xent",
+           "save_detector",
            "score", "supervised_contrastive", "train_detector"]

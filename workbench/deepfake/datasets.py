@@ -400,7 +400,8 @@ def load_manifest(root: str | Path, *, missing: str = "error"):
         raise WorkbenchError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
     lacking = [c for c in ("path", "label") if c not in table.columns]
     if lacking:
-        raise WorkbenchError(f"{path}: no column(s) {', '.join(lacking)}; columns: {', '.join(map(str, table.columns))}")
+        raise WorkbenchError(f"{path}: no column(s) {', '.join(lacking)}; columns: "
+                             f"{', '.join(map(str, table.columns))}")
     labels = table["label"].astype(str).str.lower().map(MANIFEST_LABELS)
     if labels.isna().any():
         bad = table.loc[labels.isna(), "label"].astype(str).unique().tolist()[:3]

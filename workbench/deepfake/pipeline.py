@@ -11,7 +11,11 @@ writes a model folder:
 * **detectors** — one ``ContrastiveDetector`` per evidence stream: ``audio`` (rows with sound; label
   ``audio_y`` where given, else ``y``), ``video`` (rows with pictures; ``video_y`` else ``y``) and
   ``audiovisual`` (rows with both; label ``y``, with the cross-modal NT-Xent whose positives are the audio and
-  the video of the same genuine clip). A detector is trained only when its rows hold both classes.
+  the video of the same genuine clip). A detector is trained only when its rows hold both classes. With
+  ``av_cues`` [ours] the audiovisual detector's video input is the video embedding followed by the measured
+  lip–audio sync cue (``CUE_FEATURES``: the peak correlation of mouth activity with the sound envelope and the
+  |offset| at that peak, ``workbench.deepfake.sync``): pooled clip embeddings cannot tell *when* the mouth moves,
+  so a dubbed clip whose picture and sound are each genuine would otherwise pass.
 * **thresholds** — a stratified ``dev_fraction`` of the training rows is held out [ours]; each detector's
   decision threshold is its EER threshold on those rows, and the dev EERs are recorded. Reference statistics of
   the measured cues (spectral flatness, lip–audio sync correlation) on the dev bona fide rows are stored too, so
@@ -54,7 +58,7 @@ class PipelineConfig:
     audio_encoder: str = "logmel-cnn"            # or an audio-encoder of the model registry (wav2vec2-xls-r-1b)
     video_encoder: str = "frame-cnn"             # or a video-encoder of the registry (videomae-base)
     audio_cnn: CNNConfig = field(default_factory=CNNConfig)
-    video_cnn: FrameCNNConfig = field(default_factory=FrameCNNConfig)
+    video_cnn: FrameCNNConfig = field(default_factory=lambda: FrameCNNConfig(epochs=25))
     detector_epochs: int = 40
     projection: int = 64
     lambda_xm: float = 0.5
@@ -62,6 +66,7 @@ class PipelineConfig:
     dev_fraction: float = 0.2
     max_seconds: float = 6.0                     # audio read per file (the CNN uses its own max_seconds of it)
     lip_sync: bool = True                        # measure the lip–audio sync cue on clips with both streams
+    av_cues: bool = True                         # the audiovisual detector also reads the sync cue (see above)
     seed: int = 0
 
     @classmethod
@@ -184,17 +189,18 @@ class DeepfakeModel:
         """{"audio": [N, Da] (NaN rows where a row has no sound), "video": [N, Dv] (NaN where no pictures)}."""
         return _embed(self.audio_encoder, self.video_encoder, frame, self.config, progress=progress)
 
-    def score_embeddings(self, emb: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def score_embeddings(self, emb: dict[str, np.ndarray], cues: list[dict] | None = None) -> dict[str, np.ndarray]:
+        """Every stream's score per row (NaN where the row lacks the stream) and the audio–video agreement;
+        ``cues`` (from ``measure_cues``) are needed by an audiovisual detector trained with ``av_cues``."""
         from workbench.deepfake.contrastive import score
 
         n = len(next(iter(emb.values())))
         out = {f"score_{k}": np.full(n, np.nan) for k in STREAMS}
         out["agreement"] = np.full(n, np.nan)
         for stream, det in self.detectors.items():
-            parts = ["audio", "video"] if stream == "audiovisual" else [stream]
-            ok = np.all([~np.isnan(emb[p]).any(1) for p in parts], axis=0)
+            inputs, ok = stream_inputs(stream, emb, cues, self.config)
             if ok.any():
-                s, agreement = score(det, [emb[p][ok] for p in parts])
+                s, agreement = score(det, [x[ok] for x in inputs])
                 out[f"score_{stream}"][ok] = s
                 if agreement is not None:
                     out["agreement"][ok] = agreement
@@ -229,7 +235,7 @@ class DeepfakeModel:
                         agreement=None if np.isnan(agreement) else float(agreement), cues=described)
 
     def score_file(self, path: str | Path, *, lm=None, reasoning: bool = True, rationale_tokens: int = 48) -> dict:
-        """One file → {"score", "verdict", "rationale", "modalities", "cues", …} (see ``workbench deepfake score``)."""
+        """One file → {"score", "verdict", "rationale", "modalities", "cues", …} (``workbench deepfake score``)."""
         import pandas as pd
 
         from workbench.deepfake.media import check_media, media_kind
@@ -242,11 +248,11 @@ class DeepfakeModel:
         frame = pd.DataFrame([{"path": str(path), "modality": modality, "y": -1}])
         emb = _embed(self.audio_encoder if modality != "video" else None,
                      self.video_encoder if kind == "video" else None, frame, self.config, cache=False)
-        scores = self.score_embeddings(emb)
+        cues = measure_cues(frame, lip_sync=self.config.lip_sync)
+        scores = self.score_embeddings(emb, cues)
         if all(np.isnan(scores[f"score_{k}"][0]) for k in STREAMS):
             raise WorkbenchError(f"{path}: this model has no detector for {modality} input (it has "
                                  f"{', '.join(self.detectors)})")
-        cues = measure_cues(frame, lip_sync=self.config.lip_sync)
         final, thr = self.detector_score(scores)
         modalities = {k: {"score": float(scores[f"score_{k}"][0]), "threshold": self.thresholds[k],
                           "verdict": "real" if scores[f"score_{k}"][0] > self.thresholds[k] else "fake"}
@@ -267,6 +273,29 @@ class DeepfakeModel:
             out.update(verdict=out["detector_verdict"], rationale=_plain_rationale(out), p_real=None,
                        reasoner=None)
         return out
+
+
+CUE_FEATURES = ("sync_correlation", "sync_offset_s")
+
+
+def cue_matrix(cues: list[dict] | None, n: int) -> np.ndarray:
+    """[n, 2]: sync correlation and |offset| in seconds per row; NaN where not measured."""
+    out = np.full((n, len(CUE_FEATURES)), np.nan, np.float32)
+    for i, c in enumerate(cues or []):
+        if c.get("sync_correlation") is not None:
+            out[i] = (c["sync_correlation"], abs(c["sync_offset_s"]))
+    return out
+
+
+def stream_inputs(stream: str, emb: dict[str, np.ndarray], cues: list[dict] | None, config: PipelineConfig):
+    """(the detector inputs of ``stream`` for every row, the rows that have all of them)."""
+    if stream != "audiovisual":
+        x = emb[stream]
+        return [x], ~np.isnan(x).any(1)
+    audio, video = emb["audio"], emb["video"]
+    if config.av_cues:
+        video = np.concatenate([video, cue_matrix(cues, len(video))], 1)
+    return [audio, video], ~np.isnan(audio).any(1) & ~np.isnan(video).any(1)
 
 
 CUE_LABELS = {"spectral_flatness": "spectral flatness of the audio",
@@ -416,31 +445,33 @@ def train_model(frame, out: str | Path, config: PipelineConfig | None = None, *,
         report(0.55, "embedding")
         emb = _embed(encoders.get("audio"), encoders.get("video"), frame, config,
                      progress=lambda f, m: report(0.55 + 0.15 * f, m))
+        report(0.7, "measured cues")
+        cues = measure_cues(frame, lip_sync=config.lip_sync)
         detectors, meta_det = {}, {}
         for stream in STREAMS:
             parts = ["audio", "video"] if stream == "audiovisual" else [stream]
             if any(p not in encoders for p in parts):
                 continue
-            rows = np.all([~np.isnan(emb[p]).any(1) for p in parts], axis=0)
+            inputs, rows = stream_inputs(stream, emb, cues, config)
             if stream == "audiovisual":
                 rows &= (frame["modality"] == "audiovisual").to_numpy()
             labels = _label(frame, f"{stream}_y") if stream != "audiovisual" else frame["y"].to_numpy()
             train_rows = rows & fit
             if len(set(labels[train_rows])) < 2 or train_rows.sum() < 4:
                 continue
-            det_config = DetectorConfig(input_dims=tuple(emb[p].shape[1] for p in parts), modalities=tuple(parts),
+            det_config = DetectorConfig(input_dims=tuple(x.shape[1] for x in inputs), modalities=tuple(parts),
                                         projection=config.projection, lambda_xm=config.lambda_xm,
                                         lambda_sup=config.lambda_sup, epochs=config.detector_epochs,
                                         seed=config.seed)
             report(0.7 + 0.08 * len(detectors), f"{stream} detector")
-            model, history = train_detector([emb[p][train_rows] for p in parts], labels[train_rows], det_config)
+            model, history = train_detector([x[train_rows] for x in inputs], labels[train_rows], det_config)
             save_detector(model, tmp / f"detector-{stream}")
             detectors[stream] = model
             held = rows & dev
             scored_rows = held if held.any() and len(set(labels[held])) == 2 else train_rows
             from workbench.deepfake.contrastive import score
 
-            s, _ = score(model, [emb[p][scored_rows] for p in parts])
+            s, _ = score(model, [x[scored_rows] for x in inputs])
             value, threshold = eer(s, labels[scored_rows])
             meta_det[stream] = {"threshold": float(threshold), "eer": float(value),
                                 "eer_on": "dev" if scored_rows is held else "train",
@@ -449,8 +480,8 @@ def train_model(frame, out: str | Path, config: PipelineConfig | None = None, *,
         if not detectors:
             raise WorkbenchError("no detector could be trained: no stream has both classes")
         report(0.95, "cue references")
-        cue_reference = _cue_reference(frame[dev & (frame["y"] == 1).to_numpy()] if dev.any() else
-                                       frame[(frame["y"] == 1).to_numpy()], config)
+        genuine = (frame["y"] == 1).to_numpy() & (dev if dev.any() else True)
+        cue_reference = _cue_reference([c for c, g in zip(cues, genuine) if g])
         from workbench.profiles import get_profile
 
         profile = active_profile().name
@@ -493,10 +524,8 @@ def _train_encoder(kind: str, config: PipelineConfig, rows, labels, folder: Path
     return encoder
 
 
-def _cue_reference(rows, config: PipelineConfig) -> dict:
-    if not len(rows):
-        return {}
-    cues = measure_cues(rows, lip_sync=config.lip_sync)
+def _cue_reference(cues: list[dict]) -> dict:
+    """Mean and spread of each cue over genuine rows (what the reasoning stage is told a genuine value is)."""
     ref = {}
     for name in ("spectral_flatness", "sync_correlation"):
         values = np.array([c[name] for c in cues if c[name] is not None], float)
@@ -521,15 +550,15 @@ def evaluate(model: DeepfakeModel, frame, *, reasoning: bool = True, lm=None, ra
     report = progress or (lambda f, m: None)
     frame = frame.reset_index(drop=True).copy()
     emb = model.embed(frame, progress=lambda f, m: report(0.4 * f, m))
-    scores = model.score_embeddings(emb)
+    cues = measure_cues(frame, lip_sync=model.config.lip_sync, progress=lambda f, m: report(0.4 + 0.2 * f, m))
+    for name in ("spectral_flatness", "sync_correlation", "sync_offset_s"):
+        frame[name] = [np.nan if c[name] is None else c[name] for c in cues]
+    scores = model.score_embeddings(emb, cues)
     for k, v in scores.items():
         frame[k] = v
     final, thr = model.detector_score(scores)
     frame["score"], frame["threshold"] = final, thr
     frame["detector_verdict"] = np.where(final > thr, "real", "fake")
-    cues = measure_cues(frame, lip_sync=model.config.lip_sync, progress=lambda f, m: report(0.4 + 0.2 * f, m))
-    for name in ("spectral_flatness", "sync_correlation", "sync_offset_s"):
-        frame[name] = [np.nan if c[name] is None else c[name] for c in cues]
     if reasoning:
         from workbench.deepfake.reasoning import reason
 
@@ -582,7 +611,7 @@ class SyntheticSpec:
     """The default profile's training data: the synthetic speech corpus and the synthetic talking-head corpus."""
 
     audio: "AudioCorpusConfig" = field(default_factory=lambda: _audio_config())
-    av: "AVCorpusConfig" = field(default_factory=lambda: _av_config())
+    av: "AVCorpusConfig" = field(default_factory=lambda: _av_config(n_real=60, n_fake=120))
 
     def key(self) -> str:
         return f"{self.audio.key()}-{self.av.key()}"
@@ -647,4 +676,5 @@ def default_model(*, spec: SyntheticSpec | None = None, config: PipelineConfig |
 
 
 __all__ = ["DeepfakeModel", "PipelineConfig", "STREAMS", "SyntheticSpec", "default_model", "evaluate",
-           "has_audio", "has_video", "measure_cues", "smoke_config", "smoke_spec", "synthetic_data", "train_model"]
+           "cue_matrix", "has_audio", "has_video", "measure_cues", "smoke_config", "smoke_spec",
+           "stream_inputs", "synthetic_data", "train_model"]
