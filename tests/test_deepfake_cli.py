@@ -1,6 +1,7 @@
 """`workbench deepfake synth|train|eval|score` on the smoke-sized synthetic corpora."""
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -77,3 +78,31 @@ def test_score_without_a_model_trains_the_default_once(data_dir, monkeypatch, ca
     assert main(["deepfake", "score", str(data_dir / wav), "--no-reasoning"]) == 0
     text = capsys.readouterr().out
     assert "verdict" in text and "profile default" in text and calls == [1]
+
+
+def _ffmpeg(*args):
+    import shutil
+    import subprocess
+
+    subprocess.run([shutil.which("ffmpeg"), "-nostdin", "-loglevel", "error", "-y", *map(str, args)], check=True,
+                   timeout=120)
+
+
+def test_score_media_it_has_never_seen(model_dir, tmp_path, capsys):
+    """Files unlike the training data: a 640×360 test-pattern video with a tone (H.264 + AAC), the same without
+    sound, and an MP3 of speech-like noise."""
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=2", "-f", "lavfi", "-i",
+            "sine=frequency=330:duration=2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+            tmp_path / "pattern.mp4")
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1", "-c:v", "libx264", "-pix_fmt",
+            "yuv420p", "-an", tmp_path / "mute.mp4")
+    _ffmpeg("-f", "lavfi", "-i", "anoisesrc=duration=2:color=pink:amplitude=0.3", "-ar", "22050",
+            tmp_path / "noise.mp3")
+    expected = {"pattern.mp4": {"audio", "video", "audiovisual"}, "mute.mp4": {"video"}, "noise.mp3": {"audio"}}
+    for name, streams in expected.items():
+        capsys.readouterr()
+        assert main(["deepfake", "score", str(tmp_path / name), "--model", str(model_dir), "--json",
+                     "--no-reasoning"]) == 0, capsys.readouterr().err
+        result = json.loads(capsys.readouterr().out)
+        assert set(result["modalities"]) == streams and np.isfinite(result["score"])
+        assert result["verdict"] in ("real", "fake")

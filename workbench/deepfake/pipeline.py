@@ -445,8 +445,7 @@ def train_model(frame, out: str | Path, config: PipelineConfig | None = None, *,
         report(0.55, "embedding")
         emb = _embed(encoders.get("audio"), encoders.get("video"), frame, config,
                      progress=lambda f, m: report(0.55 + 0.15 * f, m))
-        report(0.7, "measured cues")
-        cues = measure_cues(frame, lip_sync=config.lip_sync)
+        cues = measure_cues(frame, lip_sync=config.lip_sync, progress=lambda f, m: report(0.7 + 0.1 * f, m))
         detectors, meta_det = {}, {}
         for stream in STREAMS:
             parts = ["audio", "video"] if stream == "audiovisual" else [stream]
@@ -463,7 +462,7 @@ def train_model(frame, out: str | Path, config: PipelineConfig | None = None, *,
                                         projection=config.projection, lambda_xm=config.lambda_xm,
                                         lambda_sup=config.lambda_sup, epochs=config.detector_epochs,
                                         seed=config.seed)
-            report(0.7 + 0.08 * len(detectors), f"{stream} detector")
+            report(0.8 + 0.05 * len(detectors), f"{stream} detector")
             model, history = train_detector([x[train_rows] for x in inputs], labels[train_rows], det_config)
             save_detector(model, tmp / f"detector-{stream}")
             detectors[stream] = model
