@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 
 from workbench import WorkbenchError
-from workbench.deepfake.datasets import (COLUMNS, FORMATS, load_asvspoof2019_la, load_dataset, load_decro,
+from workbench.deepfake.datasets import (COLUMNS, FORMATS, detect_format, load_asvspoof2019_la, load_dataset, load_decro,
                                          load_dfdc, load_fakeavceleb, load_folder)
 
 
@@ -296,9 +296,10 @@ def test_folder_bonafide_spoof_and_errors(tmp_path):
 
 def test_load_dataset_dispatch(tmp_path, asv_root):
     assert len(load_dataset(asv_root, "asvspoof2019la", splits=("eval",))) == 2
-    assert set(FORMATS) == {"asvspoof2019la", "decro", "fakeavceleb", "dfdc", "folder"}
-    with pytest.raises(WorkbenchError, match="unknown deepfake dataset format 'celebdf'; use one of asvspoof2019la, "
-                                             "decro, fakeavceleb, dfdc, folder"):
+    assert set(FORMATS) == {"asvspoof2019la", "decro", "fakeavceleb", "dfdc", "folder", "manifest"}
+    with pytest.raises(WorkbenchError, match="unknown deepfake dataset format 'celebdf'; use auto or one of "
+                                             "asvspoof2019la, decro, fakeavceleb, dfdc, folder, manifest"):
         load_dataset(asv_root, "celebdf")
+    assert detect_format(asv_root) == "asvspoof2019la" and len(load_dataset(asv_root)) > 2
     with pytest.raises(WorkbenchError, match="no such folder"):
         load_dataset(tmp_path / "absent", "folder")

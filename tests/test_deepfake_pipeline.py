@@ -61,8 +61,9 @@ def test_manifest_errors(tmp_path):
     (tmp_path / "manifest.csv").write_text("path,label\na.wav,real\n")
     with pytest.raises(WorkbenchError, match="missing"):
         load_manifest(tmp_path)
+    (tmp_path / "other" / "clips").mkdir(parents=True)
     with pytest.raises(WorkbenchError, match="not a dataset layout"):
-        detect_format(tmp_path / "..")
+        detect_format(tmp_path / "other")
 
 
 def test_training_writes_a_complete_model(trained):

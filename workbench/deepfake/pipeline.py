@@ -652,8 +652,8 @@ def synthetic_data(spec: SyntheticSpec | None = None, *, progress=None):
     report = progress or (lambda f, m: None)
     audio = audio_corpus(spec.audio, progress=lambda f, m: report(0.5 * f, m))
     av = av_corpus(spec.av, progress=lambda f, m: report(0.5 + 0.5 * f, m))
-    frames = [load_manifest(Path(audio["path"].iloc[0]).parent.parent),
-              load_manifest(Path(av["path"].iloc[0]).parent.parent)]
+    frames = [load_manifest(Path(corpus["path"].iloc[0]).parent.parent).assign(
+        id=lambda f, prefix=prefix: prefix + f["id"]) for prefix, corpus in (("speech/", audio), ("av/", av))]
     return pd.concat(frames, ignore_index=True)
 
 
