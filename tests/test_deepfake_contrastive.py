@@ -60,3 +60,18 @@ def test_planted_signal_loss_falls_positives_align_and_eer_is_low(tmp_path):
         train_detector([audio, video], np.ones(400, int), config)
     with pytest.raises(WorkbenchError, match="no detector.json"):
         load_detector(tmp_path)
+
+
+def test_cross_modal_pairs_come_from_genuine_clips_only():
+    """Fakes here are dubbed: each view is genuine but the video belongs to another clip. Aligning only genuine
+    pairs leaves the dubbed pairs disagreeing; aligning every pair (xm_positives="all") would teach the opposite."""
+    audio, video, _ = planted(300, 2)
+    y = np.array([1, 0] * 150)
+    dubbed = np.flatnonzero(y == 0)
+    video[dubbed] = video[np.roll(dubbed, 1)]                       # shuffle the pictures of the fakes
+    config = DetectorConfig(input_dims=(20, 24), modalities=("audio", "video"), epochs=25, lambda_sup=0.0)
+    model, _ = train_detector([audio, video], y, config)
+    _, agreement = score(model, [audio, video])
+    assert agreement[y == 1].mean() > agreement[y == 0].mean() + 0.3
+    with pytest.raises(WorkbenchError, match="xm_positives"):
+        DetectorConfig(input_dims=(2,), xm_positives="some")
