@@ -139,17 +139,20 @@ class CNNAudioEncoder:
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
 
 
-def train_logmel_cnn(audios: list[np.ndarray], y, config: CNNConfig | None = None, *, progress=None):
-    """Train the default encoder: BCE on its head + supervised contrastive on its embeddings."""
+def check_labels(n: int, y) -> torch.Tensor:
+    """Float labels, one per example, both classes present (1 = bona fide, 0 = spoofed / fake)."""
+    y = torch.as_tensor(np.asarray(y), dtype=torch.float32)
+    if n != len(y) or set(y.unique().tolist()) != {0.0, 1.0}:
+        raise WorkbenchError("need one label per clip and both bona fide (1) and spoofed / fake (0) clips")
+    return y
+
+
+def fit_encoder(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config, *, what: str, progress=None) -> list:
+    """The default encoders' training loop: BCE on the model's ``head`` + 0.2 · supervised contrastive on its
+    embeddings, AdamW, seeded minibatches; returns the per-epoch mean loss. ``config`` gives epochs, lr,
+    batch_size and seed."""
     from workbench.deepfake.contrastive import minibatches, supervised_contrastive
 
-    config = config or CNNConfig()
-    y = torch.as_tensor(np.asarray(y), dtype=torch.float32)
-    if len(audios) != len(y) or set(y.unique().tolist()) != {0.0, 1.0}:
-        raise WorkbenchError("need one label per clip and both bona fide (1) and spoofed (0) clips")
-    torch.manual_seed(config.seed)
-    x = logmels(audios, config)
-    model = LogMelCNN(config)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
     gen = torch.Generator().manual_seed(config.seed)
     history = []
@@ -166,8 +169,20 @@ def train_logmel_cnn(audios: list[np.ndarray], y, config: CNNConfig | None = Non
             total += float(loss.detach()) * len(idx)
         history.append(total / len(y))
         if progress:
-            progress((epoch + 1) / config.epochs, f"audio encoder epoch {epoch + 1}: loss {history[-1]:.3f}")
-    return CNNAudioEncoder(model.eval()), history
+            progress((epoch + 1) / config.epochs, f"{what} epoch {epoch + 1}: loss {history[-1]:.3f}")
+    model.eval()
+    return history
+
+
+def train_logmel_cnn(audios: list[np.ndarray], y, config: CNNConfig | None = None, *, progress=None):
+    """Train the default encoder: BCE on its head + supervised contrastive on its embeddings (``fit_encoder``)."""
+    config = config or CNNConfig()
+    y = check_labels(len(audios), y)
+    torch.manual_seed(config.seed)
+    x = logmels(audios, config)
+    model = LogMelCNN(config)
+    history = fit_encoder(model, x, y, config, what="audio encoder", progress=progress)
+    return CNNAudioEncoder(model), history
 
 
 def save_cnn(encoder: CNNAudioEncoder, folder) -> Path:

@@ -40,12 +40,17 @@ import uuid
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from workbench import WorkbenchError
 from workbench.deepfake.encoders import CNNConfig
 from workbench.deepfake.video_encoders import FrameCNNConfig
+
+if TYPE_CHECKING:
+    from workbench.deepfake.synth import AudioCorpusConfig
+    from workbench.deepfake.synth_video import AVCorpusConfig
 
 SR = 16000
 STREAMS = ("audio", "video", "audiovisual")

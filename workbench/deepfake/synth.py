@@ -149,7 +149,6 @@ def _plan(config: AudioCorpusConfig) -> list[dict]:
 def audio_corpus(config: AudioCorpusConfig | None = None, *, root: str | Path | None = None,
                  progress=None):
     """The manifest (with absolute paths) of the synthetic corpus for ``config``, made once and cached."""
-    import pandas as pd
     import soundfile as sf
 
     from workbench.paths import home
@@ -161,22 +160,38 @@ def audio_corpus(config: AudioCorpusConfig | None = None, *, root: str | Path | 
     if unknown:
         raise WorkbenchError(f"unknown attack(s) {unknown}; choose from {', '.join(SPOOFERS)}")
     base = Path(root) if root else home() / "data" / "synthetic"
-    folder = base / f"audio-{config.key()}"
-    if not (folder / "manifest.parquet").is_file():
+
+    def build(tmp: Path, rows: list[dict]) -> None:
         espeak_binary()
-        tmp = base / f".audio-{config.key()}.{uuid.uuid4().hex[:8]}"
-        (tmp / "wav").mkdir(parents=True)
+        (tmp / "wav").mkdir()
+        for k, row in enumerate(_plan(config)):
+            text = SENTENCES[row["sentence"]]
+            audio = speak(text, voice=row["voice"], rate=row["rate"], pitch=row["pitch"])
+            if row["label"] == "spoof":
+                audio = SPOOFERS[row["attack"]](audio)
+            row["path"] = f"wav/{row['id']}.wav"
+            sf.write(tmp / row["path"], audio, SR, subtype="PCM_16")
+            rows.append(row)
+            if progress:
+                progress((k + 1) / (config.n_bonafide + config.n_spoof), f"synthetic speech {k + 1}/"
+                         f"{config.n_bonafide + config.n_spoof}")
+
+    return cached_corpus(base / f"audio-{config.key()}", config, build)
+
+
+def cached_corpus(folder: Path, config, build):
+    """The manifest (absolute paths) of the corpus in ``folder``; when absent, ``build(tmp, rows)`` renders the
+    media into a temporary sibling folder and appends one dict per clip to ``rows``, then ``manifest.parquet``
+    (paths relative to the folder) and ``config.json`` are written and the folder is renamed into place."""
+    import pandas as pd
+
+    folder = Path(folder)
+    if not (folder / "manifest.parquet").is_file():
+        tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}"
+        tmp.mkdir(parents=True)
         try:
-            rows = _plan(config)
-            for k, row in enumerate(rows):
-                text = SENTENCES[row["sentence"]]
-                audio = speak(text, voice=row["voice"], rate=row["rate"], pitch=row["pitch"])
-                if row["label"] == "spoof":
-                    audio = SPOOFERS[row["attack"]](audio)
-                row["path"] = f"wav/{row['id']}.wav"
-                sf.write(tmp / row["path"], audio, SR, subtype="PCM_16")
-                if progress:
-                    progress((k + 1) / len(rows), f"synthetic speech {k + 1}/{len(rows)}")
+            rows: list[dict] = []
+            build(tmp, rows)
             pd.DataFrame(rows).to_parquet(tmp / "manifest.parquet", index=False)
             (tmp / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
             if folder.exists():
@@ -189,5 +204,6 @@ def audio_corpus(config: AudioCorpusConfig | None = None, *, root: str | Path | 
     return manifest
 
 
-__all__ = ["ATTACKS", "AudioCorpusConfig", "SENTENCES", "SPOOFERS", "VOICES", "audio_corpus", "espeak_binary",
+__all__ = ["ATTACKS", "AudioCorpusConfig", "SENTENCES", "SPOOFERS", "VOICES", "audio_corpus", "cached_corpus",
+           "espeak_binary",
            "griffin_lim", "pitch_roundtrip", "speak"]

@@ -53,7 +53,6 @@ import math
 import shutil
 import subprocess
 import tempfile
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -445,40 +444,28 @@ def render_clip(row: dict, *, fps: int) -> tuple[np.ndarray, np.ndarray]:
 
 def av_corpus(config: AVCorpusConfig | None = None, *, root: str | Path | None = None, progress=None):
     """The manifest (with absolute paths) of the synthetic audio-visual corpus for ``config``, made once, cached."""
-    import pandas as pd
-
     from workbench.paths import home
 
     config = config or AVCorpusConfig()
     _check(config)
     base = Path(root) if root else home() / "data" / "synthetic"
-    folder = base / f"av-{config.key()}"
-    if not (folder / "manifest.parquet").is_file():
+    columns = ["id", "path", "label", "y", "video_y", "audio_y", "sync_y", "attack", "modality", "split",
+               "sentence", "voice", "rate", "pitch", "audio_sentence"]
+
+    def build(tmp: Path, rows: list[dict]) -> None:
         synth.espeak_binary()
         ffmpeg_binary()
-        tmp = base / f".av-{config.key()}.{uuid.uuid4().hex[:8]}"
-        (tmp / "video").mkdir(parents=True)
-        try:
-            rows = _plan(config)
-            for k, row in enumerate(rows):
-                frames, audio = render_clip(row, fps=config.fps)
-                row["path"] = f"video/{row['id']}.mp4"
-                write_mp4(tmp / row["path"], frames, audio, fps=config.fps)
-                if progress:
-                    progress((k + 1) / len(rows), f"synthetic talking heads {k + 1}/{len(rows)}")
-            columns = ["id", "path", "label", "y", "video_y", "audio_y", "sync_y", "attack", "modality", "split",
-                       "sentence", "voice", "rate", "pitch", "audio_sentence"]
-            pd.DataFrame([{c: row[c] for c in columns} for row in rows]).to_parquet(tmp / "manifest.parquet",
-                                                                                  index=False)
-            (tmp / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
-            if folder.exists():
-                shutil.rmtree(folder)
-            tmp.rename(folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    manifest = pd.read_parquet(folder / "manifest.parquet")
-    manifest["path"] = [str(folder / p) for p in manifest["path"]]
-    return manifest
+        (tmp / "video").mkdir()
+        plan = _plan(config)
+        for k, row in enumerate(plan):
+            frames, audio = render_clip(row, fps=config.fps)
+            row["path"] = f"video/{row['id']}.mp4"
+            write_mp4(tmp / row["path"], frames, audio, fps=config.fps)
+            rows.append({c: row[c] for c in columns})
+            if progress:
+                progress((k + 1) / len(plan), f"synthetic talking heads {k + 1}/{len(plan)}")
+
+    return synth.cached_corpus(base / f"av-{config.key()}", config, build)
 
 
 __all__ = ["AVCorpusConfig", "FAKE_TYPES", "SR", "av_corpus", "blink_at", "draw_head", "face_mask", "head_pose",

@@ -207,35 +207,18 @@ class CNNVideoEncoder:
 
 
 def train_frame_cnn(clips, y, config: FrameCNNConfig | None = None, *, progress=None):
-    """Train the default video encoder: BCE on its head + supervised contrastive on its embeddings."""
-    from workbench.deepfake.contrastive import minibatches, supervised_contrastive
+    """Train the default video encoder: BCE on its head + supervised contrastive on its embeddings
+    (``encoders.fit_encoder``, the loop the audio CNN uses)."""
+    from workbench.deepfake.encoders import check_labels, fit_encoder
 
     config = config or FrameCNNConfig()
     clips = list(clips)
-    y = torch.as_tensor(np.asarray(y), dtype=torch.float32)
-    if len(clips) != len(y) or set(y.unique().tolist()) != {0.0, 1.0}:
-        raise WorkbenchError("need one label per clip and both bona fide (1) and fake (0) clips")
+    y = check_labels(len(clips), y)
     torch.manual_seed(config.seed)
     x = clip_tensor(clips, config)
     model = FrameCNN(config)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
-    gen = torch.Generator().manual_seed(config.seed)
-    history = []
-    for epoch in range(config.epochs):
-        model.train()
-        total = 0.0
-        for idx in minibatches(len(y), config.batch_size, gen):
-            emb = model(x[idx])
-            loss = nn.functional.binary_cross_entropy_with_logits(model.head(emb).squeeze(1), y[idx])
-            loss = loss + 0.2 * supervised_contrastive(emb, y[idx].long())
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        history.append(total / len(y))
-        if progress:
-            progress((epoch + 1) / config.epochs, f"video encoder epoch {epoch + 1}: loss {history[-1]:.3f}")
-    return CNNVideoEncoder(model.eval()), history
+    history = fit_encoder(model, x, y, config, what="video encoder", progress=progress)
+    return CNNVideoEncoder(model), history
 
 
 def save_video_cnn(encoder: CNNVideoEncoder, folder) -> Path:

@@ -204,7 +204,7 @@ def _decode_naive(model, ids, mask, branches, n_tokens, mode, norm_bound):
     """N independent steered models in lockstep (combined) or one after another (branches)."""
     from transformers import DynamicCache
 
-    n, b = len(branches), ids.shape[0]
+    n = len(branches)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     caches = [DynamicCache() for _ in range(n)]
     tokens_per_branch = [[] for _ in range(n)]
