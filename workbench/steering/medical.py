@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 
-
 from workbench import WorkbenchError
 
 CONSISTENCY_QUESTION = "Does the response contradict the reference explanation? Answer Yes or No."
