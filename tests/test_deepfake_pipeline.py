@@ -128,3 +128,46 @@ def test_training_needs_both_classes(corpora, tmp_path):
         train_model(frame[frame["y"] == 1], tmp_path / "m", TINY)
     with pytest.raises(WorkbenchError, match="not a deepfake model"):
         DeepfakeModel.load(tmp_path)
+
+
+def test_paper_profile_path_with_tiny_random_models(corpora, tmp_path, monkeypatch):
+    """The `paper` code path (frozen XLS-R and VideoMAE from the registry, detectors on their embeddings) on tiny
+    random-weight models built from the same architecture configs, served in place of the cached checkpoints."""
+    from pathlib import Path
+
+    import pandas as pd
+    from transformers import (VideoMAEConfig, VideoMAEImageProcessor, VideoMAEModel, Wav2Vec2Config,
+                              Wav2Vec2FeatureExtractor, Wav2Vec2Model)
+
+    import workbench.models
+    from workbench.models.loaders import HFModel
+    from workbench.models.registry import get_spec
+
+    tiny = {"wav2vec2-xls-r-1b": (Wav2Vec2Model(Wav2Vec2Config(
+                hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, conv_dim=(16, 16),
+                conv_kernel=(10, 3), conv_stride=(5, 2), num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+                feat_extract_norm="layer", do_stable_layer_norm=True)), Wav2Vec2FeatureExtractor(
+                return_attention_mask=True)),
+            "videomae-base": (VideoMAEModel(VideoMAEConfig(
+                image_size=32, patch_size=8, num_frames=4, tubelet_size=2, hidden_size=32, num_hidden_layers=2,
+                num_attention_heads=2, intermediate_size=64)), VideoMAEImageProcessor(
+                size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}))}
+    served = []
+
+    def fake_load(name, **_):
+        served.append(name)
+        model, processor = tiny[name]
+        return HFModel(get_spec(name), model.eval(), processor, "cpu")
+
+    monkeypatch.setattr(workbench.models, "load", fake_load)
+    monkeypatch.setenv("WORKBENCH_PROFILE", "paper")
+    config = PipelineConfig.for_profile("paper", detector_epochs=5, projection=8, max_seconds=2.0, lip_sync=False)
+    assert (config.audio_encoder, config.video_encoder) == ("wav2vec2-xls-r-1b", "videomae-base")
+    data = pd.concat([load_manifest(Path(m["path"].iloc[0]).parent.parent) for m in corpora], ignore_index=True)
+    model = train_model(data[data["split"] == "train"], tmp_path / "paper-model", config)
+    assert set(served) == {"wav2vec2-xls-r-1b", "videomae-base"}
+    assert model.meta["profile"] == "paper" and model.models == ["wav2vec2-xls-r-1b", "videomae-base"]
+    assert not (model.folder / "audio_encoder").exists()                    # frozen PTMs: nothing trained
+    assert model.meta["detectors"]["audio"]["n_train"] > 0 and model.meta["reasoner"] == "mistral-7b-instruct-v0.3"
+    out = DeepfakeModel.load(model.folder).score_file(corpora[1]["path"].iloc[0], reasoning=False)
+    assert set(out["modalities"]) == {"audio", "video", "audiovisual"} and out["profile"] == "paper"

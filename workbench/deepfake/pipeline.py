@@ -298,7 +298,7 @@ def stream_inputs(stream: str, emb: dict[str, np.ndarray], cues: list[dict] | No
         x = emb[stream]
         return [x], ~np.isnan(x).any(1)
     audio, video = emb["audio"], emb["video"]
-    if config.av_cues:
+    if config.av_cues and config.lip_sync:                 # no cue is measured without lip_sync
         video = np.concatenate([video, cue_matrix(cues, len(video))], 1)
     return [audio, video], ~np.isnan(audio).any(1) & ~np.isnan(video).any(1)
 
@@ -362,7 +362,9 @@ def _load_encoder(kind: str, config: PipelineConfig, folder: Path | None):
         return HFAudioEncoder(hf.model, extractor, name, device=hf.device)
     from workbench.deepfake.video_encoders import HFVideoEncoder
 
-    return HFVideoEncoder(hf.model, hf.processor, name, device=hf.device)
+    cfg = hf.model.config
+    return HFVideoEncoder(hf.model, hf.processor, name, device=hf.device, frames=int(cfg.num_frames),
+                          size=int(cfg.image_size))
 
 
 def _embed(audio_encoder, video_encoder, frame, config: PipelineConfig, *, cache: bool = True,
