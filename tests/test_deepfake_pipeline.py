@@ -31,10 +31,13 @@ def trained(corpora, tmp_path_factory):
     import pandas as pd
     from pathlib import Path
 
+    from workbench.models import load
+
     frames = [load_manifest(Path(m["path"].iloc[0]).parent.parent) for m in corpora]
     data = pd.concat(frames, ignore_index=True)
     folder = tmp_path_factory.mktemp("model") / "detector"
-    model = train_model(data[data["split"] == "train"], folder, TINY, data_name="tiny synthetic")
+    model = train_model(data[data["split"] == "train"], folder, TINY, data_name="tiny synthetic",
+                        reasoner=load("tiny-llama"))
     return data, model
 
 
@@ -74,6 +77,8 @@ def test_training_writes_a_complete_model(trained):
     assert all(d["n_dev"] > 0 and d["eer_on"] in ("dev", "train") for d in meta["detectors"].values())
     assert meta["detectors"]["audio"]["eer_on"] == "dev"          # a dev set with both classes is used when there
     assert "sync_correlation" in meta["cue_reference"] and "spectral_flatness" in meta["cue_reference"]
+    assert meta["reasoning"]["model"] == "tiny-llama" and meta["reasoning"]["n_dev"] > 0
+    assert model.reasoning_threshold == meta["reasoning"]["threshold"]
     assert not list(model.folder.parent.glob(".*"))                  # no temporary folder left behind
     again = DeepfakeModel.load(model.folder)
     emb = again.embed(data.head(4))
@@ -164,10 +169,22 @@ def test_paper_profile_path_with_tiny_random_models(corpora, tmp_path, monkeypat
     config = PipelineConfig.for_profile("paper", detector_epochs=5, projection=8, max_seconds=2.0, lip_sync=False)
     assert (config.audio_encoder, config.video_encoder) == ("wav2vec2-xls-r-1b", "videomae-base")
     data = pd.concat([load_manifest(Path(m["path"].iloc[0]).parent.parent) for m in corpora], ignore_index=True)
-    model = train_model(data[data["split"] == "train"], tmp_path / "paper-model", config)
+    model = train_model(data[data["split"] == "train"], tmp_path / "paper-model", config,
+                        reasoner=workbench.models.loaders.load("tiny-llama"))
     assert set(served) == {"wav2vec2-xls-r-1b", "videomae-base"}
     assert model.meta["profile"] == "paper" and model.models == ["wav2vec2-xls-r-1b", "videomae-base"]
     assert not (model.folder / "audio_encoder").exists()                    # frozen PTMs: nothing trained
     assert model.meta["detectors"]["audio"]["n_train"] > 0 and model.meta["reasoner"] == "mistral-7b-instruct-v0.3"
     out = DeepfakeModel.load(model.folder).score_file(corpora[1]["path"].iloc[0], reasoning=False)
     assert set(out["modalities"]) == {"audio", "video", "audiovisual"} and out["profile"] == "paper"
+
+
+def test_decision_threshold_is_the_midpoint_above_the_eer_threshold():
+    from workbench.deepfake.pipeline import decision_threshold
+    from workbench.metrics.eer import eer
+
+    scores, labels = [0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]
+    assert eer(scores, labels) == (0.0, 0.2)                 # the ASVspoof threshold is the last fake's score
+    assert decision_threshold(scores, labels) == (0.0, pytest.approx(0.5))
+    # overlapping classes: EER 0.5 at threshold 0.2 (FRR = FAR = 1/2 there); the next score up is 0.3
+    assert decision_threshold([0.1, 0.3, 0.2, 0.4], [0, 0, 1, 1]) == (0.5, pytest.approx(0.25))

@@ -41,8 +41,12 @@ class Evidence:
                 + "\n".join(lines))
 
 
-def reason(lm, evidence: list[Evidence], *, rationale_tokens: int = 48, batch_size: int = 8) -> list[dict]:
-    """For each piece of evidence: p_real (from the verdict's likelihood), verdict, rationale."""
+def reason(lm, evidence: list[Evidence], *, rationale_tokens: int = 48, batch_size: int = 8,
+           threshold: float = 0.0) -> list[dict]:
+    """For each piece of evidence: ``score`` = log P(" real") − log P(" fake") after "Verdict:", ``p_real`` =
+    σ(score), ``verdict`` = real when score > ``threshold`` (0 = the LM's own preference; a pipeline passes the
+    threshold it calibrated on held-out rows, since a small LM's two answers are rarely balanced) and the
+    ``rationale`` generated for that verdict."""
     from workbench.llm.generate import build_prompt, generate
     from workbench.llm.scoring import answer_logprobs
 
@@ -52,7 +56,7 @@ def reason(lm, evidence: list[Evidence], *, rationale_tokens: int = 48, batch_si
     prompts = [build_prompt(lm, b) + "Verdict:" for b in bodies]
     logp = answer_logprobs(lm, prompts, [" real", " fake"], batch_size=batch_size)
     p_real = 1.0 / (1.0 + np.exp(-(logp[:, 0] - logp[:, 1])))
-    verdicts = ["real" if p > 0.5 else "fake" for p in p_real]
+    verdicts = ["real" if lp[0] - lp[1] > threshold else "fake" for lp in logp]
     follow = [f"{b}\n\nThe verdict is {v}. Explain why in two sentences." for b, v in zip(bodies, verdicts)]
     rationales = generate(lm, follow, max_new_tokens=rationale_tokens) if rationale_tokens > 0 else [""] * len(bodies)
     return [{"p_real": float(p), "verdict": v, "rationale": r, "score": float(lp[0] - lp[1])}
