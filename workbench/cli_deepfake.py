@@ -129,6 +129,10 @@ def _train(args) -> int:
                  for k, v in model.meta["detectors"].items()],
                 ["detector", "rows (train/dev)", next(f"EER ({v['eer_on']})" for v in model.meta["detectors"].values()),
                  "threshold"])
+    if "reasoning" in model.meta:
+        r = model.meta["reasoning"]
+        print(f"reasoning stage ({r['model']}): EER {100 * r['eer']:.2f} % on {r['n_dev']} dev rows, threshold on "
+              f"log P(real) − log P(fake) {r['threshold']:+.3f}")
     print(f"wrote {args.out}")
     return 0
 
@@ -199,7 +203,8 @@ def _score(args) -> int:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{result['file']}: score {result['score']:+.3f} (threshold {result['threshold']:+.3f}; higher = more "
-          f"genuine) · verdict: {result['verdict'].upper()}")
+          f"genuine) · verdict: {result['verdict'].upper()}"
+          + (f" (reasoning stage; detectors alone: {result['detector_verdict']})" if result.get("reasoner") else ""))
     for name, m in result["modalities"].items():
         print(f"  {name:<12} score {m['score']:+.3f}  threshold {m['threshold']:+.3f}  → {m['verdict']}")
     if result.get("agreement") is not None:

@@ -1,0 +1,167 @@
+"""MAGIC search (P9 captioning) batched, against greedy decoding and against MAGIC done naively, on one LM.
+
+    python benchmarks/magic_decoding.py [--quick] [--model smollm2-135m-instruct] [--tokens 12] [--repeats 2]
+
+Per prompt (keywords → ``caption_prompt`` with the chat template) it times, best of ``--repeats``:
+
+* ``greedy`` — our own loop on the same LM (prefill, then one token per step on the KV cache);
+* ``magic`` — k = 45, β = 0.5, with α = 0 (the audio port's setting) and α = 0.1: one LM forward over the k
+  candidates per step (the prefix cache repeated k times) and one scorer call with the k texts; the ``tree``
+  layout (no cache copy) is timed too, at α = 0;
+* ``naive`` — the same search with one cache copy, one forward and one scorer call per candidate (timed once).
+
+Every run generates exactly ``--tokens`` tokens (``stop_at_period=False``) so per-token times compare like with
+like; the captions shown are cut at the first sentence end as usual. Batched and naive must choose the same tokens.
+
+Scorer: ``workbench.captioning.clap.default_scorer()`` when it imports and loads and offers a text embedding,
+with the "audio" embedding taken as the CLAP text embedding of a reference caption; otherwise a stand-in — MiniLM
+(``load("minilm-l6")``): text_logits = 10 · cos(MiniLM(text), MiniLM(reference caption)), i.e. the fixed "audio"
+embedding is the embedding of a reference caption. The output says which one ran.
+
+Ends with ``magic_vs_greedy_per_token`` (α = 0, k = 45), ``magic_vs_greedy_per_token_alpha_0.1``,
+``speedup_vs_unbatched_magic`` (naive / batched per-token time at α = 0) and ``outputs_equal`` (1 when batched —
+both layouts — and naive chose the same tokens for every prompt and both α).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from workbench.captioning.decoding import caption_prompt, greedy, magic, magic_naive
+from workbench.models import load
+from workbench.timing import best_of
+
+PROMPTS = [
+    (["dog", "bark"], "A dog barks repeatedly while a man talks in the background."),
+    (["rain", "thunder"], "Heavy rain falls on a roof as thunder rumbles in the distance."),
+    (["bird", "chirp"], "Birds chirp and sing in a quiet forest in the morning."),
+    (["engine", "car"], "A car engine idles and then revs up loudly."),
+]
+K, BETA = 45, 0.5
+
+
+class MiniLMStandIn:
+    """Stand-in audio-text model: 10 · cos(MiniLM(text), audio embedding), the audio being a caption's embedding."""
+
+    name = "stand-in: MiniLM text scorer, 'audio' = MiniLM embedding of a reference caption, logit scale 10"
+    logit_scale = 10.0
+
+    def __init__(self):
+        self.encoder = load("minilm-l6")
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.encoder.encode(list(texts), normalize=True)
+
+    def text_logits(self, audio_embedding, texts):
+        a = np.asarray(audio_embedding, dtype=np.float32)
+        return self.logit_scale * (self.embed(texts) @ (a / np.linalg.norm(a)))
+
+
+class Timed:
+    """Wraps a scorer, adding up the time spent in it and the number of calls."""
+
+    def __init__(self, scorer):
+        self.scorer, self.seconds, self.calls = scorer, 0.0, 0
+
+    def text_logits(self, audio_embedding, texts):
+        start = time.perf_counter()
+        try:
+            return self.scorer.text_logits(audio_embedding, texts)
+        finally:
+            self.seconds += time.perf_counter() - start
+            self.calls += 1
+
+
+def make_scorer():
+    """(scorer, embed_text, description): CLAP when it is available and offers text embeddings, else MiniLM."""
+    try:
+        from workbench.captioning.clap import default_scorer
+
+        scorer = default_scorer()
+        for attr in ("text_embeddings", "embed_texts", "encode_text", "text_embedding", "embed"):
+            fn = getattr(scorer, attr, None)
+            if callable(fn):
+                return scorer, (lambda texts, fn=fn: np.asarray(fn(list(texts)))), (
+                    f"CLAP default_scorer(); 'audio' = its text embedding ({attr}) of a reference caption")
+        reason = "default_scorer() offers no text-embedding method to stand in for the audio"
+    except Exception as exc:   # noqa: BLE001 — any failure to get CLAP means the stand-in
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
+    stand_in = MiniLMStandIn()
+    return stand_in, stand_in.embed, f"{stand_in.name} (CLAP not used — {reason})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2-135m-instruct")
+    parser.add_argument("--quick", action="store_true", help="2 prompts, 6 tokens, 1 repeat")
+    parser.add_argument("--prompts", type=int, default=3)
+    parser.add_argument("--tokens", type=int, default=12)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    n_prompts, n_tokens, repeats = (2, 6, 1) if args.quick else (args.prompts, args.tokens, args.repeats)
+
+    lm = load(args.model)
+    raw_scorer, embed_text, description = make_scorer()
+    scorer = Timed(raw_scorer)
+    print(f"model: {lm.name} on {lm.device}; scorer: {description}")
+    print(f"{n_prompts} prompts, {n_tokens} tokens each, k={K}, beta={BETA}, best of {repeats} (naive: 1)")
+
+    warm = caption_prompt(lm, ["cat"])
+    greedy(lm, warm, max_new_tokens=2)                                           # warm-up, not timed
+    magic(lm, warm, scorer, embed_text(["a cat meows"])[0], k=K, max_new_tokens=2)
+
+    timings: dict[str, list[float]] = {}
+    tokens: dict[str, list[int]] = {}
+    equal = True
+    for keywords, reference in PROMPTS[:n_prompts]:
+        prompt = caption_prompt(lm, keywords)
+        audio = embed_text([reference])[0]
+        runs = {
+            "greedy": lambda: greedy(lm, prompt, max_new_tokens=n_tokens, stop_at_period=False),
+            "magic_a0": lambda: magic(lm, prompt, scorer, audio, k=K, alpha=0.0, beta=BETA,
+                                      max_new_tokens=n_tokens, stop_at_period=False),
+            "magic_a0.1": lambda: magic(lm, prompt, scorer, audio, k=K, alpha=0.1, beta=BETA,
+                                        max_new_tokens=n_tokens, stop_at_period=False),
+            "tree_a0": lambda: magic(lm, prompt, scorer, audio, k=K, alpha=0.0, beta=BETA,
+                                     max_new_tokens=n_tokens, stop_at_period=False, layout="tree"),
+            "naive_a0": lambda: magic_naive(lm, prompt, scorer, audio, k=K, alpha=0.0, beta=BETA,
+                                            max_new_tokens=n_tokens, stop_at_period=False),
+            "naive_a0.1": lambda: magic_naive(lm, prompt, scorer, audio, k=K, alpha=0.1, beta=BETA,
+                                              max_new_tokens=n_tokens, stop_at_period=False),
+        }
+        outs = {}
+        for name, fn in runs.items():
+            holder = {}
+            scorer.seconds, scorer.calls = 0.0, 0
+            seconds = best_of(lambda fn=fn, holder=holder: holder.update(out=fn()),
+                              1 if name.startswith("naive") else repeats)
+            out = holder["out"]
+            outs[name] = out
+            timings.setdefault(name, []).append(seconds)
+            tokens.setdefault(name, []).append(out.tokens)
+            share = scorer.seconds / max(1, (1 if name.startswith("naive") else repeats)) / seconds
+            print(f"  [{'/'.join(keywords)}] {name:10s} {seconds / out.tokens * 1000:7.1f} ms/token "
+                  f"(scorer {share:4.0%} of it): {out.text!r}")
+        for a in ("a0", "a0.1"):
+            same = outs[f"magic_{a}"].token_ids == outs[f"naive_{a}"].token_ids
+            if a == "a0":
+                same = same and outs["tree_a0"].token_ids == outs["naive_a0"].token_ids
+            if not same:
+                print(f"  [{'/'.join(keywords)}] batched and naive differ at {a}")
+            equal = equal and same
+
+    per_token = {name: sum(timings[name]) / sum(tokens[name]) for name in timings}
+    for name, value in per_token.items():
+        print(f"{name}: {value * 1000:.1f} ms/token")
+    print(f"tree_vs_greedy_per_token: {per_token['tree_a0'] / per_token['greedy']:.2f}")
+    print(f"speedup_vs_unbatched_magic_alpha_0.1: {per_token['naive_a0.1'] / per_token['magic_a0.1']:.1f}")
+    print(f"magic_vs_greedy_per_token: {per_token['magic_a0'] / per_token['greedy']:.2f}")
+    print(f"magic_vs_greedy_per_token_alpha_0.1: {per_token['magic_a0.1'] / per_token['greedy']:.2f}")
+    print(f"speedup_vs_unbatched_magic: {per_token['naive_a0'] / per_token['magic_a0']:.1f}")
+    print(f"outputs_equal: {int(equal)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,429 @@
+"""Caption decoding for P9: greedy, contrastive search and MAGIC search over any ``CausalLM`` handle.
+
+MAGIC (Su et al. 2022, yxuansu/MAGIC; audio port SFauth/AAC-using-large-language-models). At each step the top-k
+candidates ``v`` of the LM's next-token distribution ``p`` are scored
+
+    score(v) = (1 − α)·p(v) − α·max_j cos(h_v, h_j) + β·softmax_k(sim(audio, text(continuation + v)))
+
+and the argmax is kept. As in the reference code:
+
+* ``h_v`` is the LM's last-layer hidden state (after the final norm, what the LM head reads) at the position where
+  ``v`` is the input, got by running the LM one step on ``v``; the ``h_j`` are the last-layer hidden states of
+  *every* earlier position: the whole prompt (from the prefill pass, special tokens of a chat template included)
+  and each chosen token so far.
+* ``sim`` is the contrastive model's scaled cosine, ``scorer.text_logits`` (the audio port fixes the logit scale
+  at 10); it is soft-maxed over the k candidates only. The text scored is the decoded *continuation* (tokens after
+  the prompt, the last ``text_max_tokens`` = 77 of them) plus the candidate, never the prompt.
+* ``p`` is the full soft-max over the vocabulary (not renormalised over the k); ties go to the higher-ranked
+  candidate. β = 0 is contrastive search (SimCTG); α = β = 0 picks the most probable token: greedy.
+
+Defaults follow the audio port: k 45, α 0, β 0.5 (images: k 45, α 0.1, β 2.0).
+
+End-of-sentence penalty. The audio port passes ``end_penalty = 0.1`` into its search, but the stored copies of
+its code do not show how it is applied, so the rule here is ours [ours]: during the first ``min_length`` (4)
+generated tokens the probabilities of the sentence-end tokens are multiplied by ``eos_penalty`` (0.1) before the
+top-k pool is drawn; nothing is renormalised. Sentence-end tokens [ours]: every special token (eos included),
+tokens made only of ``.``, ``!`` or ``?`` (after stripping whitespace) and tokens containing a newline.
+
+Prompts [ours]. Every decoder takes the exact text fed to the model (tokenised without added special tokens), so
+the caller decides on the chat template. ``caption_prompt`` builds the captioning prompt: with a chat template
+(``chat=True``, the default for instruct models) the instruction is the user turn and the assistant turn starts
+with ``Objects: KEYWORDS. This is a sound of``; without, the same start is the raw prompt. The start never ends
+in a space (a BPE tokeniser puts the space on the next word).
+
+Output [ours]. A ``Decoded``: the caption (continuation only, up to and including the first sentence end, special
+tokens dropped, cut at a newline, stripped), the token ids, per-step scores of the chosen token (total and its
+three terms) and timing (seconds, tokens). ``stop_at_period`` stops generating at the first sentence-end token;
+without it every method runs ``max_new_tokens`` steps (used for timing), the caption being cut the same way.
+
+Implementation. One prefill pass over the prompt fills a ``DynamicCache``; then per step
+
+* ``layout="batch"`` (default; the reference code's layout): the cache is repeated k times
+  (``batch_repeat_interleave``), the k candidates go in as a batch of length-1 inputs — ONE forward — and the
+  winner's row is kept (``batch_select_indices``);
+* ``layout="tree"`` [ours]: no copy of the cache. The k candidates (preceded by the previous winner, whose KV
+  was dropped) go in as one sequence of k (+1) tokens with a 4-D mask in which each candidate sees the prefix,
+  the previous winner and itself, all at the same position; afterwards the candidates' KV is cropped
+  (``crop(-k)``). Same tokens, less memory traffic on long prefixes.
+
+Either way ONE scorer call scores the k candidate texts, and only the winner's hidden state goes through the LM
+head (the k candidates need hidden states, not logits). ``magic_naive`` is the reference algorithm done naively
+but fairly: per candidate a deep copy of the prefix cache and its own one-token forward, and one scorer call per
+candidate; the k scaled cosines are then soft-maxed together exactly as in the batched search.
+
+    >>> lm = load("smollm2-135m-instruct")
+    >>> out = magic(lm, caption_prompt(lm, ["dog", "bark"]), scorer, audio_embedding)
+    >>> out.text, out.per_token_s
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+import torch
+
+from workbench import WorkbenchError
+
+LAYOUTS = ("batch", "tree")
+TEXT_MAX_TOKENS = 77            # the reference code scores the last 77 LM tokens of the continuation
+DEFAULT_INSTRUCTION = "Write a one-sentence caption of the sound."
+DEFAULT_START = "This is a sound of"
+_TERMINAL = frozenset(".!?")
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """An audio-text model, seen from the decoder: the scaled cosine of the audio with each text."""
+
+    def text_logits(self, audio_embedding: Any, texts: list[str]) -> np.ndarray:
+        """``[len(texts)]`` scaled cosines (logit scale × cos) of ``audio_embedding`` with each text."""
+        ...
+
+
+@dataclass
+class Decoded:
+    text: str                                  # the caption: continuation only, to the first sentence end
+    token_ids: list[int]                       # every generated token (the sentence end included)
+    method: str                                # "greedy", "contrastive", "magic" or "magic-naive"
+    seconds: float                             # wall clock, prefill included
+    scores: list[float] = field(default_factory=list)         # chosen candidate's total score, per step
+    probs: list[float] = field(default_factory=list)          # its p(v) (after the eos penalty)
+    degeneration: list[float] = field(default_factory=list)   # its max cosine to earlier hidden states
+    audio: list[float] = field(default_factory=list)          # its soft-maxed scorer term (0 when β = 0)
+
+    @property
+    def tokens(self) -> int:
+        return len(self.token_ids)
+
+    @property
+    def per_token_s(self) -> float:
+        return self.seconds / max(1, self.tokens)
+
+
+# --- prompts -------------------------------------------------------------------------------------------------------
+
+def keyword_phrase(keywords: Sequence[str]) -> str:
+    """``a, b, and a c`` [ours; the audio port's "Objects: a, and a b" layout, an article on the last one]."""
+    words = [w.strip() for w in keywords if w and w.strip()]
+    if not words:
+        return ""
+    last = ("an " if words[-1][0].lower() in "aeiou" else "a ") + words[-1]
+    return last if len(words) == 1 else ", ".join(words[:-1]) + ", and " + last
+
+
+def caption_prompt(lm, keywords: Sequence[str] = (), *, chat: bool | None = None,
+                   instruction: str = DEFAULT_INSTRUCTION, start: str = DEFAULT_START) -> str:
+    """The exact text to decode from: ``Objects: KEYWORDS. This is a sound of`` as the start of the assistant turn
+    (``chat``; default: whether the model is an instruct model with a chat template) or as the raw prompt."""
+    from workbench.llm.generate import build_prompt, uses_chat_template
+
+    phrase = keyword_phrase(keywords)
+    opening = (f"Objects: {phrase}. " if phrase else "") + start.rstrip()
+    use_chat = uses_chat_template(lm) if chat is None else chat
+    if use_chat:
+        if not getattr(lm.tokenizer, "chat_template", None):
+            raise WorkbenchError(f"{lm.name} has no chat template; call caption_prompt with chat=False")
+        return build_prompt(lm, instruction) + opening
+    bos = lm.tokenizer.bos_token if _adds_bos(lm.tokenizer) else ""
+    return (bos or "") + opening
+
+
+def _adds_bos(tokenizer) -> bool:
+    ids = tokenizer("a").input_ids
+    return bool(ids) and tokenizer.bos_token_id is not None and ids[0] == tokenizer.bos_token_id
+
+
+# --- the model, split into body and head ---------------------------------------------------------------------------
+
+class _Runner:
+    """The LM as body (hidden states) plus head (logits of one state), and its sentence-end tokens."""
+
+    def __init__(self, lm):
+        self.lm = lm
+        self.model = lm.model
+        self.body = lm.model.base_model
+        self.head = lm.model.get_output_embeddings()
+        if self.head is None or self.body is self.model:
+            raise WorkbenchError(f"{lm.name}: MAGIC decoding needs a causal LM with a separate output head")
+        self.softcap = getattr(lm.model.config, "final_logit_softcapping", None)
+        self.device = lm.model.device
+        self.end_ids = _end_token_ids(lm)
+        self.end_index = torch.tensor(sorted(self.end_ids), dtype=torch.long, device=self.device)
+
+    def encode(self, prompt: str) -> torch.Tensor:
+        if not isinstance(prompt, str) or not prompt:
+            raise WorkbenchError("the prompt must be a non-empty string (the exact text fed to the model)")
+        ids = self.lm.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids
+        return ids.to(self.device)
+
+    def prefill(self, ids: torch.Tensor):
+        from transformers import DynamicCache
+
+        cache = DynamicCache(config=self.model.config)
+        out = self.body(input_ids=ids, cache=cache, use_cache=True)   # fills ``cache`` in place
+        return cache, out.last_hidden_state[0]                        # [P, E]
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Next-token logits (float32, ``[V]``) for one last-layer hidden state ``[E]``."""
+        logits = self.head(hidden[None])[0].float()
+        if self.softcap:
+            logits = torch.tanh(logits / self.softcap) * self.softcap
+        return logits
+
+    def step(self, cache, token_ids: torch.Tensor) -> torch.Tensor:
+        """Run ``token_ids`` ``[B]`` as a batch of length-1 inputs on ``cache`` (batch B); hidden states ``[B, E]``."""
+        out = self.body(input_ids=token_ids[:, None], cache=cache, use_cache=True)
+        return out.last_hidden_state[:, 0]
+
+    def tree_step(self, cache, pending: list[int], candidates: torch.Tensor) -> torch.Tensor:
+        """``pending`` (0 or 1 token, causal) then the k ``candidates``, each seeing the prefix, the pending token and
+        itself, at one position; the candidates' KV is cropped afterwards. Candidates' hidden states ``[k, E]``."""
+        n, m, k = cache.get_seq_length(), len(pending), int(candidates.numel())
+        ids = torch.cat([torch.tensor(pending, dtype=torch.long, device=self.device), candidates])[None]
+        dtype = self.model.dtype if self.model.dtype.is_floating_point else torch.float32
+        mask = torch.full((1, 1, m + k, n + m + k), torch.finfo(dtype).min, dtype=dtype, device=self.device)
+        mask[..., : n + m] = 0                                       # the prefix and the pending token: seen by all
+        rows = torch.arange(m + k, device=self.device)
+        mask[0, 0, rows, n + rows] = 0                               # each token sees itself, no other candidate
+        positions = torch.full((1, m + k), n + m, dtype=torch.long, device=self.device)
+        positions[0, :m] = torch.arange(n, n + m, device=self.device)
+        out = self.body(input_ids=ids, cache=cache, use_cache=True, attention_mask=mask,
+                        position_ids=positions)
+        cache.crop(-k)
+        return out.last_hidden_state[0, m:]
+
+
+_END_IDS: dict[int, tuple[Any, frozenset[int]]] = {}
+
+
+def _end_token_ids(lm) -> frozenset[int]:
+    """Sentence-end tokens [ours]: special tokens, eos ids, tokens of only ``.!?`` and tokens with a newline."""
+    tok = lm.tokenizer
+    key = id(tok)
+    if key not in _END_IDS:
+        ends = set(int(i) for i in getattr(tok, "all_special_ids", []) or [])
+        for source in (tok.eos_token_id, getattr(lm.model.generation_config, "eos_token_id", None)):
+            if source is not None:
+                ends.update(int(i) for i in (source if isinstance(source, (list, tuple)) else [source]))
+        vocab = len(tok)
+        texts = tok.batch_decode([[i] for i in range(vocab)], skip_special_tokens=False)
+        for i, text in enumerate(texts):
+            core = text.strip()
+            if "\n" in text or (core and set(core) <= _TERMINAL):
+                ends.add(i)
+        limit = int(lm.model.get_output_embeddings().weight.shape[0])
+        _END_IDS[key] = (tok, frozenset(i for i in ends if 0 <= i < limit))
+    return _END_IDS[key][1]
+
+
+# --- scoring -------------------------------------------------------------------------------------------------------
+
+def _softmax(values) -> np.ndarray:
+    x = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(x)):
+        raise WorkbenchError("the scorer returned a non-finite text logit")
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def _pool(run: _Runner, logits: torch.Tensor, k: int, step: int, min_length: int, eos_penalty: float):
+    """The k candidates and their probabilities (end tokens scaled by ``eos_penalty`` before ``min_length``)."""
+    probs = torch.softmax(logits, dim=-1)
+    if step < min_length and eos_penalty != 1.0 and run.end_index.numel():
+        probs = probs.clone()
+        probs[run.end_index] *= eos_penalty
+    top_p, top_ids = torch.topk(probs, k=min(k, probs.numel()))
+    return top_p, top_ids
+
+
+def _rank(top_p: torch.Tensor, cand_h: torch.Tensor, context: torch.Tensor, audio: np.ndarray,
+          alpha: float, beta: float):
+    """Scores of the k candidates and their degeneration penalties (max cosine to the normalised ``context``)."""
+    cand = torch.nn.functional.normalize(cand_h.float(), dim=-1)
+    degeneration = (cand @ context.T).max(dim=-1).values                        # [k]
+    audio_t = torch.as_tensor(audio, dtype=torch.float32, device=top_p.device)
+    scores = (1.0 - alpha) * top_p - alpha * degeneration + beta * audio_t
+    return scores, degeneration
+
+
+def _candidate_texts(tokenizer, generated: list[int], top_ids: list[int], max_tokens: int) -> list[str]:
+    return tokenizer.batch_decode([(generated + [v])[-max_tokens:] for v in top_ids], skip_special_tokens=True)
+
+
+def _check(k: int, alpha: float, beta: float, scorer, max_new_tokens: int, layout: str = "batch") -> None:
+    if k < 1:
+        raise WorkbenchError(f"k must be at least 1, got {k}")
+    if not 0.0 <= alpha <= 1.0:
+        raise WorkbenchError(f"alpha must lie in [0, 1], got {alpha}")
+    if beta < 0:
+        raise WorkbenchError(f"beta must be non-negative, got {beta}")
+    if beta > 0 and scorer is None:
+        raise WorkbenchError("beta > 0 needs a scorer (an object with text_logits(audio_embedding, texts))")
+    if max_new_tokens < 1:
+        raise WorkbenchError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+    if layout not in LAYOUTS:
+        raise WorkbenchError(f"unknown layout '{layout}'; choose from {', '.join(LAYOUTS)}")
+
+
+class _Context:
+    """The normalised last-layer hidden states of every position so far (prompt, then chosen tokens)."""
+
+    def __init__(self, prompt_hidden: torch.Tensor, extra: int):
+        p, e = prompt_hidden.shape
+        self.buf = torch.empty(p + extra, e, dtype=torch.float32, device=prompt_hidden.device)
+        self.buf[:p] = torch.nn.functional.normalize(prompt_hidden.float(), dim=-1)
+        self.n = p
+
+    def add(self, hidden: torch.Tensor) -> None:
+        self.buf[self.n] = torch.nn.functional.normalize(hidden.float(), dim=-1)
+        self.n += 1
+
+    @property
+    def matrix(self) -> torch.Tensor:
+        return self.buf[: self.n]
+
+
+def caption_text(tokenizer, token_ids: list[int], end_ids: frozenset[int]) -> str:
+    """The continuation up to and including its first sentence-end token, special tokens dropped, cut at a newline."""
+    cut = list(token_ids)
+    for i, t in enumerate(cut):
+        if t in end_ids:
+            cut = cut[: i + 1]
+            break
+    text = tokenizer.decode(cut, skip_special_tokens=True)
+    return text.split("\n", 1)[0].strip()
+
+
+# --- decoders ------------------------------------------------------------------------------------------------------
+
+@torch.inference_mode()
+def greedy(lm, prompt: str, *, max_new_tokens: int = 20, stop_at_period: bool = True) -> Decoded:
+    """Greedy decoding with the same loop as MAGIC (prefill, then one token per step on the KV cache)."""
+    _check(1, 0.0, 0.0, None, max_new_tokens)
+    run = _Runner(lm)
+    start = time.perf_counter()
+    cache, hidden = run.prefill(run.encode(prompt))
+    logits = run.logits(hidden[-1])
+    generated, probs = [], []
+    for step in range(max_new_tokens):
+        p = torch.softmax(logits, dim=-1)
+        token = int(torch.argmax(logits))
+        generated.append(token)
+        probs.append(float(p[token]))
+        if (stop_at_period and token in run.end_ids) or step == max_new_tokens - 1:
+            break
+        h = run.step(cache, torch.tensor([token], device=run.device))[0]
+        logits = run.logits(h)
+    seconds = time.perf_counter() - start
+    return Decoded(caption_text(lm.tokenizer, generated, run.end_ids), generated, "greedy", seconds,
+                   scores=list(probs), probs=probs, degeneration=[0.0] * len(probs), audio=[0.0] * len(probs))
+
+
+@torch.inference_mode()
+def magic(lm, prompt: str, scorer: Scorer | None = None, audio_embedding: Any = None, *, k: int = 45,
+          alpha: float = 0.0, beta: float = 0.5, max_new_tokens: int = 20, min_length: int = 4,
+          eos_penalty: float = 0.1, stop_at_period: bool = True, layout: str = "batch",
+          text_max_tokens: int = TEXT_MAX_TOKENS, method: str = "magic") -> Decoded:
+    """MAGIC search, batched: per step one LM forward over the k candidates and one scorer call for their texts."""
+    _check(k, alpha, beta, scorer, max_new_tokens, layout)
+    run = _Runner(lm)
+    tok = lm.tokenizer
+    start = time.perf_counter()
+    cache, prompt_hidden = run.prefill(run.encode(prompt))
+    context = _Context(prompt_hidden, max_new_tokens)
+    logits = run.logits(prompt_hidden[-1])
+    out = Decoded("", [], method, 0.0)
+    pending: list[int] = []
+    for step in range(max_new_tokens):
+        top_p, top_ids = _pool(run, logits, k, step, min_length, eos_penalty)
+        kk = int(top_ids.numel())
+        if layout == "batch":
+            cache.batch_repeat_interleave(kk)
+            cand_h = run.step(cache, top_ids)                                   # [k, E]
+        else:
+            cand_h = run.tree_step(cache, pending, top_ids)
+        ids = top_ids.tolist()
+        if beta > 0:
+            texts = _candidate_texts(tok, out.token_ids, ids, text_max_tokens)
+            audio = _softmax(scorer.text_logits(audio_embedding, texts))
+            if audio.shape != (kk,):
+                raise WorkbenchError(f"the scorer returned {audio.shape[0]} logits for {kk} texts")
+        else:
+            audio = np.zeros(kk)
+        scores, degeneration = _rank(top_p, cand_h, context.matrix, audio, alpha, beta)
+        w = int(torch.argmax(scores))
+        token = ids[w]
+        if layout == "batch":
+            cache.batch_select_indices(torch.tensor([w], device=run.device))
+        pending = [token]
+        context.add(cand_h[w])
+        out.token_ids.append(token)
+        out.scores.append(float(scores[w]))
+        out.probs.append(float(top_p[w]))
+        out.degeneration.append(float(degeneration[w]))
+        out.audio.append(float(audio[w]))
+        if stop_at_period and token in run.end_ids:
+            break
+        if step < max_new_tokens - 1:
+            logits = run.logits(cand_h[w])
+    out.seconds = time.perf_counter() - start
+    out.text = caption_text(tok, out.token_ids, run.end_ids)
+    return out
+
+
+def contrastive(lm, prompt: str, *, k: int = 45, alpha: float = 0.1, max_new_tokens: int = 20,
+                stop_at_period: bool = True, layout: str = "batch") -> Decoded:
+    """Contrastive search (SimCTG): MAGIC with β = 0 and no end-of-sentence penalty."""
+    return magic(lm, prompt, None, None, k=k, alpha=alpha, beta=0.0, max_new_tokens=max_new_tokens,
+                 min_length=0, eos_penalty=1.0, stop_at_period=stop_at_period, layout=layout,
+                 method="contrastive")
+
+
+@torch.inference_mode()
+def magic_naive(lm, prompt: str, scorer: Scorer | None = None, audio_embedding: Any = None, *, k: int = 45,
+                alpha: float = 0.0, beta: float = 0.5, max_new_tokens: int = 20, min_length: int = 4,
+                eos_penalty: float = 0.1, stop_at_period: bool = True,
+                text_max_tokens: int = TEXT_MAX_TOKENS) -> Decoded:
+    """MAGIC search done naively: per candidate a copy of the prefix cache, its own forward and its own scorer
+    call. The reference for ``magic`` (same tokens) and the baseline of the benchmark."""
+    _check(k, alpha, beta, scorer, max_new_tokens)
+    run = _Runner(lm)
+    tok = lm.tokenizer
+    start = time.perf_counter()
+    cache, prompt_hidden = run.prefill(run.encode(prompt))
+    context = _Context(prompt_hidden, max_new_tokens)
+    logits = run.logits(prompt_hidden[-1])
+    out = Decoded("", [], "magic-naive", 0.0)
+    for step in range(max_new_tokens):
+        top_p, top_ids = _pool(run, logits, k, step, min_length, eos_penalty)
+        ids = top_ids.tolist()
+        caches, hidden, text_logits = [], [], []
+        for v in ids:
+            own = copy.deepcopy(cache)
+            hidden.append(run.step(own, torch.tensor([v], device=run.device))[0])
+            caches.append(own)
+            if beta > 0:
+                text = tok.decode((out.token_ids + [v])[-text_max_tokens:], skip_special_tokens=True)
+                text_logits.append(float(np.asarray(scorer.text_logits(audio_embedding, [text])).reshape(-1)[0]))
+        audio = _softmax(text_logits) if beta > 0 else np.zeros(len(ids))
+        cand_h = torch.stack(hidden)
+        scores, degeneration = _rank(top_p, cand_h, context.matrix, audio, alpha, beta)
+        w = int(torch.argmax(scores))
+        token = ids[w]
+        cache = caches[w]
+        context.add(cand_h[w])
+        out.token_ids.append(token)
+        out.scores.append(float(scores[w]))
+        out.probs.append(float(top_p[w]))
+        out.degeneration.append(float(degeneration[w]))
+        out.audio.append(float(audio[w]))
+        if stop_at_period and token in run.end_ids:
+            break
+        if step < max_new_tokens - 1:
+            logits = run.logits(cand_h[w])
+    out.seconds = time.perf_counter() - start
+    out.text = caption_text(tok, out.token_ids, run.end_ids)
+    return out
