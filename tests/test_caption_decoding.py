@@ -102,9 +102,10 @@ def test_greedy_matches_generate(lm, prompt):
 def test_alpha_beta_zero_is_greedy(lm, prompt, layout):
     ref = greedy(lm, prompt, max_new_tokens=12, stop_at_period=False).token_ids
     for k in (1, 5, 45):
-        out = magic(lm, prompt, None, None, k=k, alpha=0.0, beta=0.0, min_length=0, eos_penalty=1.0,
-                    max_new_tokens=12, stop_at_period=False, layout=layout)
-        assert out.token_ids == ref, k
+        for shortcut in (True, False):
+            out = magic(lm, prompt, None, None, k=k, alpha=0.0, beta=0.0, min_length=0, eos_penalty=1.0,
+                        max_new_tokens=12, stop_at_period=False, layout=layout, alpha0_shortcut=shortcut)
+            assert out.token_ids == ref, (k, shortcut)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -127,13 +128,14 @@ def test_batched_equals_naive(lm, prompt, alpha, beta, min_length):
     naive = magic_naive(lm, prompt, naive_scorer, AUDIO_E, k=45, alpha=alpha, beta=beta, min_length=min_length,
                         max_new_tokens=10, stop_at_period=False)
     assert naive_scorer.calls == naive_scorer.texts == 45 * 10          # one scorer call per candidate
-    for layout in LAYOUTS:
+    for layout, shortcut in [("batch", False), ("tree", False), ("batch", True)]:
         scorer = LetterScorer()
         out = magic(lm, prompt, scorer, AUDIO_E, k=45, alpha=alpha, beta=beta, min_length=min_length,
-                    max_new_tokens=10, stop_at_period=False, layout=layout)
+                    max_new_tokens=10, stop_at_period=False, layout=layout, alpha0_shortcut=shortcut)
         assert out.token_ids == naive.token_ids, layout
         assert np.allclose(out.scores, naive.scores, atol=1e-5)
         assert np.allclose(out.audio, naive.audio, atol=1e-6)
+        assert np.allclose(out.degeneration[:-1], naive.degeneration[:-1], atol=1e-5)
         assert scorer.calls == 10 and scorer.texts == 45 * 10            # one scorer call per step
         assert out.text == naive.text
 

@@ -34,6 +34,7 @@ import shutil
 import uuid
 import zlib
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,15 @@ def _bucket(token: str) -> int:
     return zlib.crc32(token.encode()) % HASH_DIM
 
 
+@lru_cache(maxsize=200_000)
+def _word_buckets(word: str) -> tuple[int, ...]:
+    """The word's own bucket and its character 3–5-grams' (with boundary marks), memoised: MAGIC featurises the
+    same prefix words at every step."""
+    padded = f"<{word}>"
+    grams = [word] + [padded[j:j + n] for n in (3, 4, 5) for j in range(len(padded) - n + 1)]
+    return tuple(_bucket(g) for g in grams)
+
+
 def text_features(texts: list[str]):
     """Sparse [N, HASH_DIM] features (scipy CSR): hashed word uni/bigrams and char 3–5-grams, 1 + log tf, L2."""
     from scipy.sparse import csr_matrix
@@ -85,17 +95,16 @@ def text_features(texts: list[str]):
     rows, cols, vals = [], [], []
     for i, text in enumerate(texts):
         words = _WORD.findall(str(text).lower())
-        grams = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
-        for w in words:
-            padded = f"<{w}>"
-            grams += [padded[j:j + n] for n in (3, 4, 5) for j in range(len(padded) - n + 1)]
         counts: dict[int, float] = {}
-        for g in grams:
-            b = _bucket(g)
-            counts[b] = counts.get(b, 0.0) + 1.0
+        for w in words:
+            for b in _word_buckets(w):
+                counts[b] = counts.get(b, 0.0) + 1.0
+        for a, b in zip(words, words[1:]):
+            k = _bucket(f"{a} {b}")
+            counts[k] = counts.get(k, 0.0) + 1.0
         if not counts:
             continue
-        v = np.array([1.0 + np.log(c) for c in counts.values()])
+        v = 1.0 + np.log(np.fromiter(counts.values(), float, len(counts)))
         v /= np.linalg.norm(v)
         rows += [i] * len(counts)
         cols += list(counts)
@@ -145,7 +154,7 @@ class ClapConfig:
     audio: CNNConfig = field(default_factory=lambda: CNNConfig(max_seconds=3.0))
     text: str = "student"              # "student" (distilled, fast) or "minilm"
     dim: int = 128
-    epochs: int = 60
+    epochs: int = 40
     lr: float = 2e-3
     batch_size: int = 32
     ridge: float = 0.1
@@ -187,7 +196,7 @@ class ClapScorer(AudioTextScorer):
 
     @property
     def logit_scale(self) -> float:
-        return float(self.model.log_scale.exp())
+        return float(self.model.log_scale.detach().exp())
 
     @property
     def models(self) -> list[str]:

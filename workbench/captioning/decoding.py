@@ -47,7 +47,11 @@ Implementation. One prefill pass over the prompt fills a ``DynamicCache``; then 
   (``crop(-k)``). Same tokens, less memory traffic on long prefixes.
 
 Either way ONE scorer call scores the k candidate texts, and only the winner's hidden state goes through the LM
-head (the k candidates need hidden states, not logits). ``magic_naive`` is the reference algorithm done naively
+head (the k candidates need hidden states, not logits). With α = 0 (the audio port's default) the candidates'
+hidden states carry no weight, so by default (``alpha0_shortcut``) they are not computed at all [ours]: the score
+is p(v) + β·audio(v), and only the winner is run, one 1-token forward per step as in greedy decoding — the same
+tokens as the full search, at about the cost of greedy plus one scorer call. Its recorded degeneration is the
+winner's own (NaN for the last token, whose hidden state is never needed). ``magic_naive`` is the reference algorithm done naively
 but fairly: per candidate a deep copy of the prefix cache and its own one-token forward, and one scorer call per
 candidate; the k scaled cosines are then soft-maxed together exactly as in the batched search.
 
@@ -239,14 +243,16 @@ def _pool(run: _Runner, logits: torch.Tensor, k: int, step: int, min_length: int
     return top_p, top_ids
 
 
-def _rank(top_p: torch.Tensor, cand_h: torch.Tensor, context: torch.Tensor, audio: np.ndarray,
-          alpha: float, beta: float):
-    """Scores of the k candidates and their degeneration penalties (max cosine to the normalised ``context``)."""
+def _degeneration(cand_h: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    """Max cosine of each candidate hidden state ``[k, E]`` to the normalised ``context`` ``[n, E]``: ``[k]``."""
     cand = torch.nn.functional.normalize(cand_h.float(), dim=-1)
-    degeneration = (cand @ context.T).max(dim=-1).values                        # [k]
+    return (cand @ context.T).max(dim=-1).values
+
+
+def _rank(top_p: torch.Tensor, degeneration: torch.Tensor, audio: np.ndarray, alpha: float, beta: float):
+    """(1 − α)·p − α·degeneration + β·audio for the k candidates."""
     audio_t = torch.as_tensor(audio, dtype=torch.float32, device=top_p.device)
-    scores = (1.0 - alpha) * top_p - alpha * degeneration + beta * audio_t
-    return scores, degeneration
+    return (1.0 - alpha) * top_p - alpha * degeneration + beta * audio_t
 
 
 def _candidate_texts(tokenizer, generated: list[int], top_ids: list[int], max_tokens: int) -> list[str]:
@@ -326,11 +332,16 @@ def greedy(lm, prompt: str, *, max_new_tokens: int = 20, stop_at_period: bool = 
 def magic(lm, prompt: str, scorer: Scorer | None = None, audio_embedding: Any = None, *, k: int = 45,
           alpha: float = 0.0, beta: float = 0.5, max_new_tokens: int = 20, min_length: int = 4,
           eos_penalty: float = 0.1, stop_at_period: bool = True, layout: str = "batch",
-          text_max_tokens: int = TEXT_MAX_TOKENS, method: str = "magic") -> Decoded:
-    """MAGIC search, batched: per step one LM forward over the k candidates and one scorer call for their texts."""
+          alpha0_shortcut: bool = True, text_max_tokens: int = TEXT_MAX_TOKENS, method: str = "magic") -> Decoded:
+    """MAGIC search, batched: per step one LM forward over the k candidates and one scorer call for their texts.
+
+    With α = 0 and ``alpha0_shortcut`` the candidates' hidden states have no weight in the score, so only the
+    winner is run (one 1-token forward per step, as greedy does); same tokens, and ``layout`` does not matter.
+    """
     _check(k, alpha, beta, scorer, max_new_tokens, layout)
     run = _Runner(lm)
     tok = lm.tokenizer
+    shortcut = alpha == 0.0 and alpha0_shortcut
     start = time.perf_counter()
     cache, prompt_hidden = run.prefill(run.encode(prompt))
     context = _Context(prompt_hidden, max_new_tokens)
@@ -340,11 +351,15 @@ def magic(lm, prompt: str, scorer: Scorer | None = None, audio_embedding: Any = 
     for step in range(max_new_tokens):
         top_p, top_ids = _pool(run, logits, k, step, min_length, eos_penalty)
         kk = int(top_ids.numel())
-        if layout == "batch":
-            cache.batch_repeat_interleave(kk)
-            cand_h = run.step(cache, top_ids)                                   # [k, E]
+        if shortcut:
+            cand_h, degeneration = None, torch.zeros(kk, device=top_p.device)
         else:
-            cand_h = run.tree_step(cache, pending, top_ids)
+            if layout == "batch":
+                cache.batch_repeat_interleave(kk)
+                cand_h = run.step(cache, top_ids)                               # [k, E]
+            else:
+                cand_h = run.tree_step(cache, pending, top_ids)
+            degeneration = _degeneration(cand_h, context.matrix)
         ids = top_ids.tolist()
         if beta > 0:
             texts = _candidate_texts(tok, out.token_ids, ids, text_max_tokens)
@@ -353,22 +368,31 @@ def magic(lm, prompt: str, scorer: Scorer | None = None, audio_embedding: Any = 
                 raise WorkbenchError(f"the scorer returned {audio.shape[0]} logits for {kk} texts")
         else:
             audio = np.zeros(kk)
-        scores, degeneration = _rank(top_p, cand_h, context.matrix, audio, alpha, beta)
+        scores = _rank(top_p, degeneration, audio, alpha, beta)
         w = int(torch.argmax(scores))
         token = ids[w]
-        if layout == "batch":
-            cache.batch_select_indices(torch.tensor([w], device=run.device))
-        pending = [token]
-        context.add(cand_h[w])
+        last = (stop_at_period and token in run.end_ids) or step == max_new_tokens - 1
+        if shortcut:
+            if last:                                 # the winner's hidden state would only feed the record
+                degeneration[w] = float("nan")
+            else:
+                cand_h = run.step(cache, top_ids[w: w + 1])[0][None]            # [1, E]
+                degeneration[w] = _degeneration(cand_h, context.matrix)[0]
+                w_h = cand_h[0]
+        else:
+            if layout == "batch":
+                cache.batch_select_indices(torch.tensor([w], device=run.device))
+            pending = [token]
+            w_h = cand_h[w]
         out.token_ids.append(token)
         out.scores.append(float(scores[w]))
         out.probs.append(float(top_p[w]))
         out.degeneration.append(float(degeneration[w]))
         out.audio.append(float(audio[w]))
-        if stop_at_period and token in run.end_ids:
+        if last:
             break
-        if step < max_new_tokens - 1:
-            logits = run.logits(cand_h[w])
+        context.add(w_h)
+        logits = run.logits(w_h)
     out.seconds = time.perf_counter() - start
     out.text = caption_text(tok, out.token_ids, run.end_ids)
     return out
@@ -410,7 +434,8 @@ def magic_naive(lm, prompt: str, scorer: Scorer | None = None, audio_embedding: 
                 text_logits.append(float(np.asarray(scorer.text_logits(audio_embedding, [text])).reshape(-1)[0]))
         audio = _softmax(text_logits) if beta > 0 else np.zeros(len(ids))
         cand_h = torch.stack(hidden)
-        scores, degeneration = _rank(top_p, cand_h, context.matrix, audio, alpha, beta)
+        degeneration = _degeneration(cand_h, context.matrix)
+        scores = _rank(top_p, degeneration, audio, alpha, beta)
         w = int(torch.argmax(scores))
         token = ids[w]
         cache = caches[w]

@@ -1,0 +1,79 @@
+"""The audio-text scorer (P9): the distilled text tower, contrastive training, keywords, save/load."""
+import numpy as np
+import pytest
+
+from workbench import WorkbenchError
+from workbench.captioning.clap import (MAGIC_SCALE, ClapConfig, StudentText, distillation_texts, keyword_scores,
+                                       load_scorer, save_scorer, text_features, top_keywords, train_clap)
+from workbench.captioning.sounds import SoundCorpusConfig, load_vocabulary, sound_corpus
+from workbench.deepfake.encoders import CNNConfig
+from workbench.deepfake.media import load_audio
+
+SMALL = ClapConfig(audio=CNNConfig(channels=(8, 16, 32), dim=64, max_seconds=2.0), dim=64, epochs=30)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    corpus = sound_corpus(SoundCorpusConfig(n_per_class=8, mixtures=4, seconds=2.0, seed=7),
+                          root=tmp_path_factory.mktemp("sounds"))
+    scorer, history = train_clap(corpus[corpus["split"] == "train"], SMALL)
+    return corpus, scorer, history
+
+
+def test_features_are_hashed_normalised_and_memoised():
+    x = text_features(["A siren wails", "", "a SIREN wails!"])
+    assert x.shape[0] == 3 and x[1].nnz == 0
+    np.testing.assert_allclose((x[0].multiply(x[0])).sum(), 1.0, rtol=1e-5)
+    assert (x[0] != x[2]).nnz == 0                                   # case and punctuation do not matter
+
+
+def test_student_learns_a_linear_map_and_generalises_to_prefixes():
+    rng = np.random.default_rng(0)
+    texts = distillation_texts(["a dog barks loudly in the yard", "rain falls on a tin roof"], ["Dog", "Rain"])
+    assert "a dog barks" in texts and "This is a sound of dog." in texts
+    target = np.asarray(text_features(texts) @ rng.normal(size=(text_features(["x"]).shape[1], 8)))
+    student = StudentText.fit(texts, target, ridge=1e-6)
+    out = student.encode(texts)
+    cos = (out * (target / np.linalg.norm(target, axis=1, keepdims=True))).sum(1)
+    assert cos.min() > 0.99                                          # an exactly linear target is recovered
+
+
+def test_training_aligns_clips_with_their_words(trained):
+    corpus, scorer, history = trained
+    assert history[-1] < 0.6 * history[0]
+    held = corpus[corpus["split"] == "eval"]
+    emb = scorer.embed_audio([load_audio(p) for p in held["path"]])
+    assert emb.shape == (len(held), SMALL.dim) and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
+    vocab = load_vocabulary()
+    sims = keyword_scores(scorer, emb, vocab)
+    hits = [bool(set(vocab[j] for j in np.argsort(-sims[i])[:3]) & set(labels))
+            for i, labels in enumerate(held["labels"])]
+    chance = 3 * np.mean([len(ls) for ls in held["labels"]]) / len(vocab)
+    assert np.mean(hits) > max(0.5, 4 * chance)                      # held-out clips, 194-word vocabulary
+    own = [scorer.similarity(emb[i:i + 1], scorer.embed_text(list(c)))[0].mean()
+           for i, c in enumerate(held["captions"])]
+    other = [scorer.similarity(emb[i:i + 1], scorer.embed_text(list(held["captions"].iloc[(i + 1) % len(held)])))[0]
+             .mean() for i in range(len(held)) if held["class"].iloc[(i + 1) % len(held)] != held["class"].iloc[i]]
+    assert np.mean(own) > np.mean(other)
+    logits = scorer.text_logits(emb[0], ["a siren", "rain"])
+    np.testing.assert_allclose(logits, MAGIC_SCALE * scorer.embed_text(["a siren", "rain"]) @ emb[0], rtol=1e-5)
+    top = top_keywords(scorer, emb[0], vocab, l=3)
+    assert [t["keyword"] for t in top] == [vocab[j] for j in np.argsort(-sims[0], kind="stable")[:3]]
+    assert top_keywords(scorer, emb[0], vocab, l=0) == []
+    with pytest.raises(WorkbenchError, match="≥ 0"):
+        top_keywords(scorer, emb[0], vocab, l=-1)
+
+
+def test_save_and_load_round_trip(trained, tmp_path):
+    corpus, scorer, _ = trained
+    save_scorer(scorer, tmp_path / "clap")
+    again = load_scorer(tmp_path / "clap")
+    audio = [load_audio(corpus["path"].iloc[0])]
+    np.testing.assert_allclose(again.embed_audio(audio), scorer.embed_audio(audio), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(again.embed_text(["wind blows"]), scorer.embed_text(["wind blows"]), rtol=1e-5,
+                               atol=1e-6)
+    assert again.name == scorer.name
+    with pytest.raises(WorkbenchError, match="no clap.json"):
+        load_scorer(tmp_path)
+    with pytest.raises(WorkbenchError, match="at least two clips"):
+        train_clap(corpus.head(1), SMALL)
