@@ -183,6 +183,27 @@ def test_stop_at_period(lm, prompt):
     assert out.tokens == 3 and out.text.endswith(".")
 
 
+def test_one_forward_per_step(lm, prompt):
+    """Per step: one forward over the k candidates (batch of k, or one sequence of k + 1), or — α = 0 with the
+    shortcut — one 1-token forward of the winner."""
+    shapes = []
+    handle = lm.model.base_model.register_forward_pre_hook(
+        lambda module, args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True)
+    try:
+        expected = {                          # after the prefill, 5 steps (the last winner is never run)
+            ("batch", 0.1): [(45, 1)] * 5,
+            ("tree", 0.1): [(1, 45)] + [(1, 46)] * 4,   # the previous winner goes in with the candidates
+            ("batch", 0.0): [(1, 1)] * 4,
+        }
+        for (layout, alpha), steps in expected.items():
+            shapes.clear()
+            magic(lm, prompt, LetterScorer(), AUDIO_E, k=45, alpha=alpha, beta=0.5, max_new_tokens=5,
+                  stop_at_period=False, layout=layout)
+            assert shapes[1:] == steps, (layout, alpha)
+    finally:
+        handle.remove()
+
+
 def test_protocol_and_errors(lm, prompt):
     assert isinstance(LetterScorer(), Scorer)
     with pytest.raises(WorkbenchError):

@@ -6,8 +6,8 @@ import pytest
 import soundfile as sf
 
 from workbench import WorkbenchError
-from workbench.deepfake.datasets import (COLUMNS, FORMATS, detect_format, load_asvspoof2019_la, load_dataset, load_decro,
-                                         load_dfdc, load_fakeavceleb, load_folder)
+from workbench.deepfake.datasets import (COLUMNS, FORMATS, detect_format, load_asvspoof2019_la, load_dataset,
+                                         load_decro, load_dfdc, load_fakeavceleb, load_folder)
 
 
 def _flac(path, seconds=0.05):

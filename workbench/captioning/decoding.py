@@ -51,9 +51,11 @@ head (the k candidates need hidden states, not logits). With α = 0 (the audio p
 hidden states carry no weight, so by default (``alpha0_shortcut``) they are not computed at all [ours]: the score
 is p(v) + β·audio(v), and only the winner is run, one 1-token forward per step as in greedy decoding — the same
 tokens as the full search, at about the cost of greedy plus one scorer call. Its recorded degeneration is the
-winner's own (NaN for the last token, whose hidden state is never needed). ``magic_naive`` is the reference algorithm done naively
-but fairly: per candidate a deep copy of the prefix cache and its own one-token forward, and one scorer call per
-candidate; the k scaled cosines are then soft-maxed together exactly as in the batched search.
+winner's own (NaN for the last token, whose hidden state is never needed).
+
+``magic_naive`` is the reference algorithm done naively but fairly: per candidate a deep copy of the prefix cache
+and its own one-token forward (always, whatever α), and one scorer call per candidate; the k scaled cosines are
+then soft-maxed together exactly as in the batched search.
 
     >>> lm = load("smollm2-135m-instruct")
     >>> out = magic(lm, caption_prompt(lm, ["dog", "bark"]), scorer, audio_embedding)
@@ -122,7 +124,7 @@ def caption_prompt(lm, keywords: Sequence[str] = (), *, chat: bool | None = None
                    instruction: str = DEFAULT_INSTRUCTION, start: str = DEFAULT_START) -> str:
     """The exact text to decode from: ``Objects: KEYWORDS. This is a sound of`` as the start of the assistant turn
     (``chat``; default: whether the model is an instruct model with a chat template) or as the raw prompt."""
-    from workbench.llm.generate import build_prompt, uses_chat_template
+    from workbench.llm.generate import uses_chat_template
 
     phrase = keyword_phrase(keywords)
     opening = (f"Objects: {phrase}. " if phrase else "") + start.rstrip()
@@ -130,7 +132,9 @@ def caption_prompt(lm, keywords: Sequence[str] = (), *, chat: bool | None = None
     if use_chat:
         if not getattr(lm.tokenizer, "chat_template", None):
             raise WorkbenchError(f"{lm.name} has no chat template; call caption_prompt with chat=False")
-        return build_prompt(lm, instruction) + opening
+        user_turn = lm.tokenizer.apply_chat_template([{"role": "user", "content": instruction}],
+                                                     add_generation_prompt=True, tokenize=False)
+        return user_turn + opening
     bos = lm.tokenizer.bos_token if _adds_bos(lm.tokenizer) else ""
     return (bos or "") + opening
 

@@ -4,10 +4,11 @@ The evidence is written out as text [ours]: a one-line summary (how many detecto
 synthetic held-out set it lowered SmolLM2's EER from 27 % to 16 %), then each modality's detector score (higher =
 more bona fide) with the detector's EER threshold, the cross-modal agreement (cosine of the audio and video
 projections, when both exist) and simple measured cues (e.g. spectral flatness of the audio, the lip–audio sync
-offset). The verdict is read from token likelihoods after "Verdict:" — P(" real") against P(" fake") — so it is a probability that can be
-evaluated like any score (does the reasoning stage change accuracy or EER? the notebook and ``eval`` measure it);
-the one-paragraph rationale is generated greedily after the verdict. Any causal LM of the zoo can reason (the
-default profile's SmolLM2; the ``paper`` profile's Mistral-7B-Instruct).
+offset). The verdict is read from token likelihoods after "Verdict:" — P(" real") against P(" fake") — so it is a
+probability that can be evaluated like any score (does the reasoning stage change accuracy or EER? the notebook and
+``eval`` measure it); a pipeline passes the threshold it calibrated on held-out rows. The one-paragraph rationale is
+generated greedily after the verdict. Any causal LM of the zoo can reason (the default profile's SmolLM2; the
+``paper`` profile's Mistral-7B-Instruct).
 """
 from __future__ import annotations
 

@@ -1,0 +1,133 @@
+"""`workbench caption FILE` and `workbench caption-eval --data DIR` (P9 zero-shot audio captioning)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from workbench import WorkbenchError
+from workbench.cli import _progress_bar, command, print_table
+
+
+def _decoding_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--keywords", type=int, default=2, help="l, the number of keywords in the prompt (default 2)")
+    p.add_argument("--k", type=int, default=45, help="candidates per step (contrastive and MAGIC)")
+    p.add_argument("--alpha", type=float, default=0.0, help="MAGIC's degeneration penalty α (audio port: 0)")
+    p.add_argument("--beta", type=float, default=0.5, help="MAGIC's audio weight β (audio port: 0.5)")
+    p.add_argument("--max-new-tokens", type=int, default=20)
+    p.add_argument("--vocabulary", help="a keyword CSV (a keyword column, or AudioSet's class_labels_indices.csv)")
+
+
+def _caption_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="an audio file (.wav .flac .mp3 .ogg .m4a)")
+    p.add_argument("--decoder", default="all", help="magic, greedy, contrastive or all (default)")
+    _decoding_args(p)
+    p.add_argument("--json", action="store_true", help="one JSON object: keywords, prompt, captions")
+
+
+def _eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="a caption set folder (manifest.parquet, Clotho CSV, CSV or JSON) "
+                                                 "or 'synthetic' (the held-out synthetic clips)")
+    _decoding_args(p)
+    p.add_argument("--ablation", default="0,1,2,3,5", help="keyword counts for the MAGIC ablation")
+    p.add_argument("--limit", type=int, help="at most N clips")
+    p.add_argument("--out", help="write metrics.csv, ablation.csv and outputs.parquet here")
+
+
+def _captioner(vocabulary: str | None):
+    from workbench.captioning.pipeline import Captioner, captioner_for_profile
+    from workbench.captioning.sounds import load_vocabulary
+
+    bar, update = _progress_bar("audio-text model (trained once, then cached)")
+    try:
+        captioner = captioner_for_profile(progress=update)
+    finally:
+        bar.close()
+    if vocabulary:
+        captioner = Captioner(captioner.scorer, captioner.lm, load_vocabulary(vocabulary))
+    return captioner
+
+
+def _check(args) -> None:
+    if args.keywords < 0 or args.k < 1 or args.max_new_tokens < 1:
+        raise WorkbenchError("--keywords must be ≥ 0, --k and --max-new-tokens ≥ 1")
+
+
+@command("caption", "caption an audio clip: keywords, prompt, greedy / contrastive / MAGIC captions (P9)",
+         _caption_args)
+def _caption(args) -> int:
+    from workbench.captioning.pipeline import DECODERS
+    from workbench.deepfake.media import load_audio
+
+    _check(args)
+    decoders = DECODERS if args.decoder == "all" else (args.decoder,)
+    if any(d not in DECODERS for d in decoders):
+        raise WorkbenchError(f"unknown decoder '{args.decoder}'; choose from {', '.join(DECODERS)} or all")
+    try:
+        audio = load_audio(args.file, sr=16000, max_seconds=30.0)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    captioner = _captioner(args.vocabulary)
+    out = captioner.caption(audio, l=args.keywords, decoders=decoders, k=args.k, alpha=args.alpha, beta=args.beta,
+                            max_new_tokens=args.max_new_tokens)
+    if args.json:
+        print(json.dumps({"keywords": out["keywords"], "prompt": out["prompt"], "captions": out["captions"],
+                          "audio_scores": out["audio_scores"], "models": captioner.models}, indent=2))
+        return 0
+    print("keywords: " + (", ".join(f"{kw['keyword']} ({kw['score']:.3f})" for kw in out["keywords"]) or "(none)"))
+    print(f"prompt: {out['prompt']!r}")
+    for name, text in out["captions"].items():
+        print(f"{name:>12}: {text}   [audio–caption cosine {out['audio_scores'][name]:+.3f}]")
+    print(f"[{', '.join(captioner.models)}]")
+    return 0
+
+
+@command("caption-eval", "caption a set and score it: BLEU, METEOR, ROUGE-L, CIDEr-D, NLG mean, keyword ablation",
+         _eval_args)
+def _caption_eval(args) -> int:
+    from pathlib import Path
+
+    from workbench.captioning.pipeline import evaluate, load_caption_set
+
+    _check(args)
+    try:
+        ablation = [int(x) for x in args.ablation.split(",") if x.strip()]
+    except ValueError:
+        raise WorkbenchError(f"--ablation takes comma-separated integers, not '{args.ablation}'") from None
+    if args.data == "synthetic":
+        from workbench.captioning.sounds import sound_corpus
+
+        clips = sound_corpus().query("split == 'eval'")[["id", "path", "captions"]]
+    else:
+        clips = load_caption_set(args.data)
+    if args.limit:
+        clips = clips.head(args.limit)
+    captioner = _captioner(args.vocabulary)
+    bar, update = _progress_bar("captioning")
+    try:
+        result = evaluate(captioner, clips, l=args.keywords, ablation=ablation, k=args.k, alpha=args.alpha,
+                          beta=args.beta, max_new_tokens=args.max_new_tokens, progress=update)
+    finally:
+        bar.close()
+    cols = ["decoder", *[c for c in result["metrics"].columns if c not in ("decoder", "l", "clips")]]
+    print(f"{len(clips)} clips · l = {args.keywords} · scores ×100 · {', '.join(result['models'])}")
+    print_table([{c: (f"{r[c]:.2f}" if isinstance(r[c], float) else r[c]) for c in cols}
+                 for r in result["metrics"].to_dict("records")], cols)
+    print("not computed: " + "; ".join(f"{k} ({v})" for k, v in result["not_computed"].items()))
+    print("keyword ablation (MAGIC):")
+    print_table([{"l": r["l"], "NLG mean": f"{r['NLG mean']:.2f}", "CIDEr-D": f"{r['CIDEr-D']:.2f}",
+                  "audio–caption cosine": f"{r['audio–caption cosine']:+.3f}"} for r in result["ablation"].to_dict(
+                 "records")], ["l", "NLG mean", "CIDEr-D", "audio–caption cosine"])
+    if args.out:
+        from workbench.io import write_text
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_text(result["metrics"].to_csv(index=False), out / "metrics.csv")
+        write_text(result["ablation"].to_csv(index=False), out / "ablation.csv")
+        tmp = out / ".outputs.parquet.tmp"
+        result["outputs"].to_parquet(tmp, index=False)
+        tmp.replace(out / "outputs.parquet")
+        print(f"wrote {out}/metrics.csv, ablation.csv, outputs.parquet")
+    return 0
