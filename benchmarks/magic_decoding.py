@@ -15,12 +15,15 @@ Per prompt (keywords → ``caption_prompt`` with the chat template) it times, be
   (timed once: it is slow).
 
 Every run generates exactly ``--tokens`` tokens (``stop_at_period=False``) so per-token times compare like with
-like; the captions shown are cut at the first sentence end as usual. Batched and naive must choose the same tokens.
+like; per-token times are decoding times, the prompt pass (the same for every method, and on a loaded CPU several
+times a decoding step) left out — the ratio with it included is printed too. The captions shown are cut at the
+first sentence end as usual. Batched and naive must choose the same tokens.
 
-Scorer: ``workbench.captioning.clap.default_scorer()`` when it imports and loads and offers a text embedding,
-with the "audio" embedding taken as the CLAP text embedding of a reference caption; otherwise a stand-in — MiniLM
-(``load("minilm-l6")``): text_logits = 10 · cos(MiniLM(text), MiniLM(reference caption)), i.e. the fixed "audio"
-embedding is the embedding of a reference caption. The output says which one ran.
+Scorer: ``workbench.captioning.clap.default_scorer()`` when it imports and loads, the audio embedding being that
+of a synthetic clip of the prompt's sound class (``workbench.captioning.sounds.render``; failing that, CLAP's text
+embedding of a reference caption). Otherwise a stand-in — MiniLM (``load("minilm-l6")``): text_logits =
+10 · cos(MiniLM(text), MiniLM(reference caption)), i.e. the fixed "audio" embedding is the embedding of a
+reference caption. The output says which one ran.
 
 Ends with ``magic_vs_greedy_per_token`` (α = 0, k = 45, as ``magic`` runs by default),
 ``magic_vs_greedy_per_token_alpha_0.1`` (batched), ``speedup_vs_unbatched_magic`` (naive / batched per-token time
@@ -38,11 +41,11 @@ from workbench.captioning.decoding import caption_prompt, greedy, magic, magic_n
 from workbench.models import load
 from workbench.timing import best_of
 
-PROMPTS = [
-    (["dog", "bark"], "A dog barks repeatedly while a man talks in the background."),
-    (["rain", "thunder"], "Heavy rain falls on a roof as thunder rumbles in the distance."),
-    (["bird", "chirp"], "Birds chirp and sing in a quiet forest in the morning."),
-    (["engine", "car"], "A car engine idles and then revs up loudly."),
+PROMPTS = [   # (synthetic sound class, keywords for the prompt, reference caption)
+    ("siren", ["siren", "alarm"], "A siren wails as an emergency vehicle passes by."),
+    ("rain", ["rain", "water"], "Heavy rain falls on a roof."),
+    ("chirp", ["bird", "chirp"], "A bird chirps and sings in the morning."),
+    ("engine", ["engine", "vehicle"], "A car engine idles and then revs up loudly."),
 ]
 K, BETA = 45, 0.5
 
@@ -80,21 +83,29 @@ class Timed:
 
 
 def make_scorer():
-    """(scorer, embed_text, description): CLAP when it is available and offers text embeddings, else MiniLM."""
+    """(scorer, audio_for(sound_class, reference_caption) -> embedding, description).
+
+    CLAP (``default_scorer``) with the embedding of a synthetic clip of the class (``workbench.captioning.sounds``),
+    else CLAP with the text embedding of the reference caption, else the MiniLM stand-in."""
     try:
         from workbench.captioning.clap import default_scorer
 
         scorer = default_scorer()
-        for attr in ("text_embeddings", "embed_texts", "encode_text", "text_embedding", "embed"):
-            fn = getattr(scorer, attr, None)
-            if callable(fn):
-                return scorer, (lambda texts, fn=fn: np.asarray(fn(list(texts)))), (
-                    f"CLAP default_scorer(); 'audio' = its text embedding ({attr}) of a reference caption")
-        reason = "default_scorer() offers no text-embedding method to stand in for the audio"
+        try:
+            from workbench.captioning.sounds import render
+
+            scorer.embed_audio([render("rain", rng=0)])
+            return scorer, (lambda cls, ref: scorer.embed_audio([render(cls, rng=0)])[0]), (
+                f"CLAP default_scorer() ({getattr(scorer, 'name', type(scorer).__name__)}); audio = a synthetic "
+                "clip of the class (workbench.captioning.sounds.render, seed 0)")
+        except Exception as exc:   # noqa: BLE001 — no clips: the reference caption's text embedding instead
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:120]
+            return scorer, (lambda cls, ref: scorer.embed_text([ref])[0]), (
+                f"CLAP default_scorer(); 'audio' = its text embedding of a reference caption (no clip: {reason})")
     except Exception as exc:   # noqa: BLE001 — any failure to get CLAP means the stand-in
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
     stand_in = MiniLMStandIn()
-    return stand_in, stand_in.embed, f"{stand_in.name} (CLAP not used — {reason})"
+    return stand_in, (lambda cls, ref: stand_in.embed([ref])[0]), f"{stand_in.name} (CLAP not used — {reason})"
 
 
 def main() -> None:
@@ -108,21 +119,22 @@ def main() -> None:
     n_prompts, n_tokens, repeats = (2, 5, 1) if args.quick else (args.prompts, args.tokens, args.repeats)
 
     lm = load(args.model)
-    raw_scorer, embed_text, description = make_scorer()
+    raw_scorer, audio_for, description = make_scorer()
     scorer = Timed(raw_scorer)
     print(f"model: {lm.name} on {lm.device}; scorer: {description}")
     print(f"{n_prompts} prompts, {n_tokens} tokens each, k={K}, beta={BETA}, best of {repeats} (naive: 1)")
 
     warm = caption_prompt(lm, ["cat"])
     greedy(lm, warm, max_new_tokens=2)                                           # warm-up, not timed
-    magic(lm, warm, scorer, embed_text(["a cat meows"])[0], k=K, max_new_tokens=2)
+    magic(lm, warm, scorer, audio_for(*PROMPTS[0][::2]), k=K, max_new_tokens=2)
 
-    timings: dict[str, list[float]] = {}
+    totals: dict[str, list[float]] = {}          # best-of wall clock of the whole call, prefill included
+    decode: dict[str, list[float]] = {}          # best decoding time, the prompt pass left out
     tokens: dict[str, list[int]] = {}
     equal = True
-    for keywords, reference in PROMPTS[:n_prompts]:
+    for sound, keywords, reference in PROMPTS[:n_prompts]:
         prompt = caption_prompt(lm, keywords)
-        audio = embed_text([reference])[0]
+        audio = audio_for(sound, reference)
         common = dict(k=K, beta=BETA, max_new_tokens=n_tokens, stop_at_period=False)
         runs = {
             "greedy": lambda: greedy(lm, prompt, max_new_tokens=n_tokens, stop_at_period=False),
@@ -135,17 +147,18 @@ def main() -> None:
         }
         outs = {}
         for name, fn in runs.items():
-            holder = {}
+            n = 1 if name.startswith("naive") else repeats
+            done = []
             scorer.seconds, scorer.calls = 0.0, 0
-            seconds = best_of(lambda fn=fn, holder=holder: holder.update(out=fn()),
-                              1 if name.startswith("naive") else repeats)
-            out = holder["out"]
+            total = best_of(lambda fn=fn, done=done: done.append(fn()), n)
+            out = min(done, key=lambda o: o.decode_seconds)
             outs[name] = out
-            timings.setdefault(name, []).append(seconds)
+            totals.setdefault(name, []).append(total)
+            decode.setdefault(name, []).append(out.decode_seconds)
             tokens.setdefault(name, []).append(out.tokens)
-            share = scorer.seconds / max(1, (1 if name.startswith("naive") else repeats)) / seconds
-            print(f"  [{'/'.join(keywords)}] {name:10s} {seconds / out.tokens * 1000:7.1f} ms/token "
-                  f"(scorer {share:4.0%} of it): {out.text!r}")
+            share = scorer.seconds / n / max(1e-9, sum(o.decode_seconds for o in done) / n)
+            print(f"  [{'/'.join(keywords)}] {name:13s} {out.per_token_s * 1000:8.1f} ms/token decoding, scorer "
+                  f"{share:4.0%} of it; prefill {out.prefill_seconds * 1000:6.0f} ms: {out.text!r}")
         pairs = [("magic_a0", "naive_a0"), ("magic_a0_full", "naive_a0"), ("magic_a0.1", "naive_a0.1"),
                  ("tree_a0.1", "naive_a0.1")]
         for batched, naive in pairs:
@@ -153,10 +166,13 @@ def main() -> None:
                 print(f"  [{'/'.join(keywords)}] {batched} and {naive} chose different tokens")
                 equal = False
 
-    per_token = {name: sum(timings[name]) / sum(tokens[name]) for name in timings}
-    for name, value in per_token.items():
-        print(f"{name}: {value * 1000:.1f} ms/token")
+    per_token = {name: sum(decode[name]) / sum(tokens[name]) for name in decode}
+    with_prefill = {name: sum(totals[name]) / sum(tokens[name]) for name in totals}
+    for name in per_token:
+        print(f"{name}: {per_token[name] * 1000:.1f} ms/token decoding "
+              f"({with_prefill[name] * 1000:.1f} ms/token with the prompt pass)")
     ratio = lambda a, b: per_token[a] / per_token[b]   # noqa: E731
+    print(f"magic_vs_greedy_per_token_with_prefill: {with_prefill['magic_a0'] / with_prefill['greedy']:.2f}")
     print(f"magic_vs_greedy_per_token_alpha_0_full: {ratio('magic_a0_full', 'greedy'):.2f}")
     print(f"tree_vs_greedy_per_token_alpha_0.1: {ratio('tree_a0.1', 'greedy'):.2f}")
     print(f"speedup_vs_unbatched_magic_alpha_0_full: {ratio('naive_a0', 'magic_a0_full'):.1f}")

@@ -49,7 +49,7 @@ def test_training_aligns_clips_with_their_words(trained):
     hits = [bool(set(vocab[j] for j in np.argsort(-sims[i])[:3]) & set(labels))
             for i, labels in enumerate(held["labels"])]
     chance = 3 * np.mean([len(ls) for ls in held["labels"]]) / len(vocab)
-    assert np.mean(hits) > max(0.5, 4 * chance)                      # held-out clips, 194-word vocabulary
+    assert np.mean(hits) >= 0.8 and chance < 0.1                  # held-out clips, 194-word vocabulary (issue: ≥ 80 %)
     own = [scorer.similarity(emb[i:i + 1], scorer.embed_text(list(c)))[0].mean()
            for i, c in enumerate(held["captions"])]
     other = [scorer.similarity(emb[i:i + 1], scorer.embed_text(list(held["captions"].iloc[(i + 1) % len(held)])))[0]

@@ -33,8 +33,10 @@ in a space (a BPE tokeniser puts the space on the next word).
 
 Output [ours]. A ``Decoded``: the caption (continuation only, up to and including the first sentence end, special
 tokens dropped, cut at a newline, stripped), the token ids, per-step scores of the chosen token (total and its
-three terms) and timing (seconds, tokens). ``stop_at_period`` stops generating at the first sentence-end token;
-without it every method runs ``max_new_tokens`` steps (used for timing), the caption being cut the same way.
+three terms) and timing: ``seconds`` in all, ``prefill_seconds`` of them for the prompt pass, and ``per_token_s``
+= the rest per generated token (the prompt pass is the same for every method). ``stop_at_period`` stops
+generating at the first sentence-end token; without it every method runs ``max_new_tokens`` steps (used for
+timing), the caption being cut the same way.
 
 Implementation. One prefill pass over the prompt fills a ``DynamicCache``; then per step
 
@@ -95,6 +97,7 @@ class Decoded:
     token_ids: list[int]                       # every generated token (the sentence end included)
     method: str                                # "greedy", "contrastive", "magic" or "magic-naive"
     seconds: float                             # wall clock, prefill included
+    prefill_seconds: float = 0.0               # of which the prompt pass (and the first distribution)
     scores: list[float] = field(default_factory=list)         # chosen candidate's total score, per step
     probs: list[float] = field(default_factory=list)          # its p(v) (after the eos penalty)
     degeneration: list[float] = field(default_factory=list)   # its max cosine to earlier hidden states
@@ -105,8 +108,14 @@ class Decoded:
         return len(self.token_ids)
 
     @property
+    def decode_seconds(self) -> float:
+        """Wall clock of the generation loop, the prompt pass left out (it is the same for every method)."""
+        return self.seconds - self.prefill_seconds
+
+    @property
     def per_token_s(self) -> float:
-        return self.seconds / max(1, self.tokens)
+        """Decoding time per generated token, the prompt pass left out."""
+        return self.decode_seconds / max(1, self.tokens)
 
 
 # --- prompts -------------------------------------------------------------------------------------------------------
@@ -317,6 +326,7 @@ def greedy(lm, prompt: str, *, max_new_tokens: int = 20, stop_at_period: bool = 
     start = time.perf_counter()
     cache, hidden = run.prefill(run.encode(prompt))
     logits = run.logits(hidden[-1])
+    prefill = time.perf_counter() - start
     generated, probs = [], []
     for step in range(max_new_tokens):
         p = torch.softmax(logits, dim=-1)
@@ -328,7 +338,7 @@ def greedy(lm, prompt: str, *, max_new_tokens: int = 20, stop_at_period: bool = 
         h = run.step(cache, torch.tensor([token], device=run.device))[0]
         logits = run.logits(h)
     seconds = time.perf_counter() - start
-    return Decoded(caption_text(lm.tokenizer, generated, run.end_ids), generated, "greedy", seconds,
+    return Decoded(caption_text(lm.tokenizer, generated, run.end_ids), generated, "greedy", seconds, prefill,
                    scores=list(probs), probs=probs, degeneration=[0.0] * len(probs), audio=[0.0] * len(probs))
 
 
@@ -350,7 +360,7 @@ def magic(lm, prompt: str, scorer: Scorer | None = None, audio_embedding: Any = 
     cache, prompt_hidden = run.prefill(run.encode(prompt))
     context = _Context(prompt_hidden, max_new_tokens)
     logits = run.logits(prompt_hidden[-1])
-    out = Decoded("", [], method, 0.0)
+    out = Decoded("", [], method, 0.0, time.perf_counter() - start)
     pending: list[int] = []
     for step in range(max_new_tokens):
         top_p, top_ids = _pool(run, logits, k, step, min_length, eos_penalty)
@@ -424,7 +434,7 @@ def magic_naive(lm, prompt: str, scorer: Scorer | None = None, audio_embedding: 
     cache, prompt_hidden = run.prefill(run.encode(prompt))
     context = _Context(prompt_hidden, max_new_tokens)
     logits = run.logits(prompt_hidden[-1])
-    out = Decoded("", [], "magic-naive", 0.0)
+    out = Decoded("", [], "magic-naive", 0.0, time.perf_counter() - start)
     for step in range(max_new_tokens):
         top_p, top_ids = _pool(run, logits, k, step, min_length, eos_penalty)
         ids = top_ids.tolist()

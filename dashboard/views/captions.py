@@ -1,0 +1,472 @@
+"""Audio captions (P9 zero-shot audio captioning): caption an uploaded clip, a generated sound or a clip of the
+evaluation set with the scorer and caption LM of the built ``caption_eval`` artifact — the keywords the audio-text
+model ranks first, the prompt built from them and the greedy, contrastive-search and MAGIC captions with their
+audio–caption cosine — and read the evaluation: metrics per decoder, the audio–caption cosine, the keyword-count
+ablation, the keyword hit rate and the paper's numbers beside ours.
+
+The scorer is the one that built the artifact (``scorer_from_meta``); the caption LM is the profile's
+``caption_lm``, or the causal LM that session state ``captions-lm`` names (tests use ``tiny-llama``). Uploads are
+written to a temporary folder under a name derived from their content (the original suffix kept), so reruns reuse
+the same file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import cache
+from dashboard.components import built_artifact, chart
+from dashboard.registry import View
+
+HINT = "`workbench caption-eval --data synthetic --out DIR` does the same from the command line."
+SR = 16000
+HOP = 160
+MAX_SECONDS = 30.0            # an upload is read (and captioned) up to this length, as `workbench caption` does
+GENERATED_SECONDS = 3.0
+UPLOAD_FOLDER = "workbench-caption-uploads"
+MB = 1024**2
+SOURCES = ("Generate a sound", "Evaluation set", "Upload a file")
+ANY_VARIANT = "any (drawn from the seed)"
+DECODER_NOTES = {"greedy": "the most likely next token each step",
+                 "contrastive": "contrastive search: top-k, penalising tokens that repeat the context (α 0.1)",
+                 "magic": "MAGIC search: contrastive search plus β × the candidate text's cosine with the audio"}
+# ZerAuCap's results on AudioCaps as reported (×100).
+PAPER_REFERENCE = {"BLEU-1": 44.5, "BLEU-2": 25.1, "BLEU-3": 14.0, "BLEU-4": 6.7, "METEOR": 12.3, "ROUGE-L": 33.2,
+                   "CIDEr": 29.1, "SPICE": 8.5, "SPIDEr": 18.8}
+OUR_KEY = {"METEOR": "METEOR (exact+stem)", "CIDEr": "CIDEr-D"}
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def handle_upload(name: str, data: bytes, limit: int) -> Path:
+    """Write an uploaded audio file to a temporary file that keeps its suffix; the path. Refused
+    (``WorkbenchError``, nothing written) when the suffix is not a supported audio one, when it is empty or over
+    ``limit`` bytes. The file name comes from the content's hash, so the same upload maps to the same path."""
+    from workbench import WorkbenchError
+    from workbench.deepfake.media import AUDIO_EXTS
+
+    suffix = Path(name).suffix.lower()
+    if suffix not in AUDIO_EXTS:
+        raise WorkbenchError(f"{name}: unsupported file type '{suffix or '(no extension)'}'; audio: "
+                             f"{' '.join(AUDIO_EXTS)}")
+    if not data:
+        raise WorkbenchError(f"{name}: the file is empty")
+    if len(data) > limit:
+        raise WorkbenchError(f"{name}: {len(data) / MB:.1f} MB is over the {limit / MB:.1f} MB limit for "
+                             f"media files")
+    folder = Path(tempfile.gettempdir()) / UPLOAD_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:20]}{suffix}"
+    if not (path.is_file() and path.stat().st_size == len(data)):
+        part = folder / f".{path.name}.{uuid.uuid4().hex[:8]}"
+        part.write_bytes(data)
+        os.replace(part, path)
+    return path
+
+
+def _stamp(path: Path) -> str:
+    """Changes when the file does (cache key)."""
+    stat = path.stat()
+    return f"{stat.st_mtime_ns}-{stat.st_size}"
+
+
+def _scorer_key(config: dict) -> str:
+    return json.dumps({"corpus": config.get("corpus"), "clap": config.get("clap")}, sort_keys=True, default=str)
+
+
+@st.cache_resource(show_spinner="Loading the audio-text model…", max_entries=2)
+def _scorer(scorer_key: str, profile: str):
+    from workbench.captioning.artifacts import scorer_from_meta
+
+    return scorer_from_meta(json.loads(scorer_key), profile)
+
+
+@st.cache_resource(show_spinner="Embedding the keyword vocabulary…", max_entries=2)
+def _captioner(scorer_key: str, profile: str, lm_name: str, _scorer_handle, _lm):
+    from workbench.captioning.pipeline import Captioner
+    from workbench.captioning.sounds import load_vocabulary
+
+    return Captioner(_scorer_handle, _lm, load_vocabulary())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _caption(audio_key: str, scorer_key: str, profile: str, lm_name: str, l: int, k: int, alpha: float,
+             beta: float, max_new_tokens: int, _captioner_handle, _audio) -> dict:
+    return _captioner_handle.caption(_audio, l=l, k=k, alpha=alpha, beta=beta, max_new_tokens=max_new_tokens)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _audio_file(path: str, stamp: str):
+    from workbench.deepfake.media import load_audio
+
+    return load_audio(path, sr=SR, max_seconds=MAX_SECONDS)
+
+
+@st.cache_data(show_spinner="Rendering the sound…", max_entries=32)
+def _generated(class_name: str, variant: str | None, seed: int):
+    from workbench.captioning.sounds import render
+
+    return render(class_name, seed, seconds=GENERATED_SECONDS, sr=SR, variant=variant)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _mel(audio_key: str, _audio):
+    from workbench.deepfake.media import log_mel
+
+    return log_mel(_audio, sr=SR, hop=HOP)
+
+
+@st.cache_data(show_spinner="Finding the evaluation clips…", max_entries=4)
+def _eval_paths(corpus_key: str) -> dict[str, str]:
+    """Clip id → audio path of the synthetic sound corpus the artifact was evaluated on (made again if missing)."""
+    from workbench.captioning.sounds import SoundCorpusConfig, sound_corpus
+
+    corpus = json.loads(corpus_key)
+    corpus["classes"] = tuple(corpus.get("classes", ()))
+    manifest = sound_corpus(SoundCorpusConfig(**corpus))
+    return {str(i): str(p) for i, p in zip(manifest["id"], manifest["path"])}
+
+
+def _lm_name(meta) -> str:
+    from workbench.profiles import get_profile
+
+    return st.session_state.get("captions-lm") or get_profile(meta.profile).model_for("caption_lm")
+
+
+def _num(value, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+# ------------------------------------------------------------------------------------------------ Caption a clip
+
+
+def _pick_generated():
+    """(audio, cache key, label, evaluation clip or None) of a rendered sound, or None after an error."""
+    from workbench import WorkbenchError
+    from workbench.captioning.sounds import CLASSES, VARIANTS
+
+    left, middle, right = st.columns([2, 2, 1])
+    name = left.selectbox("Sound class", list(CLASSES), key="captions-class")
+    variant = middle.selectbox("Variant", [ANY_VARIANT, *VARIANTS[name]], key="captions-variant")
+    seed = int(right.number_input("Seed", min_value=0, max_value=10_000, value=0, step=1, key="captions-seed"))
+    variant = None if variant == ANY_VARIANT else variant
+    try:
+        audio = _generated(name, variant, seed)
+    except WorkbenchError as exc:
+        st.error(str(exc))
+        return None
+    label = f"a generated **{name}** sound" + (f" ({variant})" if variant else "") + f", seed {seed}"
+    return audio, f"gen:{name}:{variant}:{seed}", label, None
+
+
+def _pick_eval(frame, meta):
+    from workbench import WorkbenchError
+
+    ids = list(dict.fromkeys(str(i) for i in frame["id"]))
+    refs = {str(r["id"]): list(r["references"]) for r in frame.drop_duplicates("id").to_dict("records")}
+    picked = st.selectbox("Clip of the evaluation set", ids, key="captions-eval-clip",
+                          format_func=lambda i: f"{i} — “{refs[i][0]}”" if refs.get(i) else i)
+    try:
+        paths = _eval_paths(json.dumps(meta.config.get("corpus") or {}, sort_keys=True))
+    except (WorkbenchError, TypeError) as exc:
+        st.error(f"The evaluation set cannot be made again here: {exc}")
+        return None
+    path = Path(paths.get(picked, ""))
+    if picked not in paths or not path.is_file():
+        st.error(f"{picked}: the clip's file is not in the sound corpus of this artifact any more.")
+        return None
+    try:
+        audio = _audio_file(str(path), _stamp(path))
+    except WorkbenchError as exc:
+        st.error(str(exc))
+        return None
+    clip = {"id": picked, "references": refs.get(picked)}
+    return audio, f"eval:{picked}:{_stamp(path)}", f"evaluation clip **{picked}**", clip
+
+
+def _pick_upload():
+    from workbench import WorkbenchError
+    from workbench.deepfake import media as media_mod
+
+    limit, exts = media_mod.MAX_MEDIA_BYTES, media_mod.AUDIO_EXTS
+    upload = st.file_uploader(f"Audio ({' '.join(exts)}), up to {limit / MB:.0f} MB", key="captions-upload",
+                              type=[e.lstrip(".") for e in exts], max_upload_size=max(1, math.ceil(limit / MB)),
+                              help=f"Files over {limit / MB:.1f} MB, empty files and other types are refused; "
+                                   f"the first {MAX_SECONDS:.0f} s are captioned.")
+    if upload is None:
+        st.info("Upload an audio file to caption it.")
+        return None
+    if upload.size > limit:
+        st.error(f"{upload.name}: {upload.size / MB:.1f} MB is over the {limit / MB:.1f} MB limit for media "
+                 f"files; it was not read.")
+        return None
+    try:
+        path = handle_upload(upload.name, upload.getvalue(), limit)
+        audio = _audio_file(str(path), _stamp(path))
+    except WorkbenchError as exc:
+        st.error(str(exc))
+        return None
+    return audio, f"file:{path.name}:{_stamp(path)}", f"the upload **{upload.name}** ({upload.size / MB:.2f} MB)", \
+        None
+
+
+def _show_clip(audio, key: str, meta) -> None:
+    from workbench.viz.deepfake import spectrogram_figure, waveform_figure
+
+    st.audio(audio, sample_rate=SR)
+    chart(waveform_figure(audio, SR), meta)
+    chart(spectrogram_figure(_mel(key, audio), SR, HOP), meta)
+
+
+def _show_captions(result: dict, meta, frame) -> None:
+    import pandas as pd
+
+    from workbench.viz.captions import keyword_bars
+
+    out, stamped = result["out"], replace(meta, models=tuple(result["models"]))
+    keywords = out["keywords"]
+    st.markdown("**Keywords** — " + (", ".join(f"{kw['keyword']} ({kw['score']:.3f})" for kw in keywords)
+                                     or "none (l = 0)"))
+    if keywords:
+        chart(keyword_bars(keywords), stamped)
+    st.markdown("**Prompt** (decoded from its end):")
+    st.code(out["prompt"], language=None, wrap_lines=True)
+    columns = st.columns(len(out["captions"]))
+    for column, (decoder, text) in zip(columns, out["captions"].items()):
+        with column:
+            st.markdown(f"**{decoder}**")
+            st.markdown(f"> {text.strip()}" if text.strip() else "*(empty caption)*")
+            st.metric("audio–caption cosine", f"{out['audio_scores'][decoder]:+.3f}",
+                          help="cosine of the caption's and the clip's embeddings in the audio-text model")
+            st.caption(f"{DECODER_NOTES.get(decoder, decoder)} · {out['seconds'][decoder]:.2f} s")
+    settings = result["settings"]
+    st.caption(f"Captioned {result['label']} with l = {settings['l']}, k = {settings['k']}, α = {settings['alpha']}, "
+               f"β = {settings['beta']}, at most {settings['max_new_tokens']} new tokens · produced on the "
+               f"**{meta.profile}** profile by {', '.join(result['models'])}")
+    if result.get("references"):
+        st.markdown("**Reference captions of this clip:** " + " · ".join(f"“{r}”" for r in result["references"]))
+        rows = frame[(frame["id"].astype(str) == result["clip_id"]) & (frame["l"] == settings["l"])]
+        if len(rows):
+            st.caption(f"What the evaluation produced for this clip (l = {settings['l']}, its own settings):")
+            st.dataframe(pd.DataFrame({"decoder": rows["decoder"], "caption": rows["caption"],
+                                       "audio–caption cosine": rows["audio_score"].round(3)}),
+                         hide_index=True, width="stretch")
+
+
+def _caption_tab(frame, meta) -> None:
+    from workbench import WorkbenchError
+
+    st.markdown("Pick a sound — generated here, a clip of the evaluation set, or your own file — and caption it: "
+                "the audio-text model ranks the keyword vocabulary against the clip, the top-l keywords go into the "
+                "prompt, and the caption LM continues it with three decoders.")
+    source = st.radio("Clip", SOURCES, key="captions-source", horizontal=True)
+    if source == SOURCES[0]:
+        picked = _pick_generated()
+    elif source == SOURCES[1]:
+        picked = _pick_eval(frame, meta)
+    else:
+        picked = _pick_upload()
+    if picked is None:
+        return
+    audio, key, label, clip = picked
+    st.caption(f"Showing {label}: {len(audio) / SR:.2f} s at {SR} Hz.")
+    _show_clip(audio, key, meta)
+
+    defaults = meta.config.get("settings") or {}
+    c1, c2, c3, c4 = st.columns(4)
+    l = c1.slider("keywords l", 0, 5, int(defaults.get("l", 2)), key="captions-l",
+                  help="how many of the top-ranked keywords go into the prompt")
+    k = c2.slider("k (candidates)", 1, 64, int(min(64, max(1, defaults.get("k", 45)))), key="captions-k",
+                  help="top-k candidates per step for contrastive search and MAGIC")
+    alpha = c3.slider("α (degeneration penalty)", 0.0, 1.0, float(defaults.get("alpha", 0.0)), 0.05,
+                      key="captions-alpha", help="MAGIC's penalty on candidates similar to the context")
+    beta = c4.slider("β (audio weight)", 0.0, 5.0, float(defaults.get("beta", 0.5)), 0.1, key="captions-beta",
+                     help="MAGIC's weight on the candidate text's cosine with the clip")
+    max_new_tokens = int(defaults.get("max_new_tokens", 20))
+    lm_name = _lm_name(meta)
+    scorer_key = _scorer_key(meta.config)
+    settings = {"l": l, "k": k, "alpha": alpha, "beta": beta, "max_new_tokens": max_new_tokens}
+    run_key = (key, l, k, alpha, beta, max_new_tokens, lm_name)
+    if st.button("Caption", key="captions-run", type="primary"):
+        try:
+            scorer = _scorer(scorer_key, meta.profile)
+            lm = cache.model(lm_name)
+            captioner = _captioner(scorer_key, meta.profile, lm_name, scorer, lm)
+            with st.spinner(f"Captioning with {lm_name} (greedy, contrastive, MAGIC)…"):
+                out = _caption(key, scorer_key, meta.profile, lm_name, l, k, alpha, beta, max_new_tokens, captioner,
+                               audio)
+        except WorkbenchError as exc:
+            st.error(str(exc))
+            return
+        clip = clip or {}
+        st.session_state["captions-result"] = {"key": run_key, "out": out, "models": captioner.models,
+                                               "label": label, "settings": settings, "clip_id": clip.get("id"),
+                                               "references": clip.get("references")}
+    result = st.session_state.get("captions-result")
+    if result and result["key"] == run_key:
+        _show_captions(result, meta, frame)
+    elif result:
+        st.info("The clip or the settings changed: press **Caption** to caption it again.")
+    else:
+        st.info(f"Press **Caption** to caption it with {lm_name}.")
+
+
+# ------------------------------------------------------------------------------------------------ Evaluation
+
+
+def _metrics_table(records):
+    import pandas as pd
+
+    from workbench.viz.captions import METRICS
+
+    table = pd.DataFrame(records)
+    columns = [c for c in ("decoder", "l", *METRICS, "audio–caption cosine", "clips") if c in table.columns]
+    table = table[columns]
+    return table.round({c: 2 for c in METRICS} | {"audio–caption cosine": 3})
+
+
+def _by(records, key: str, value):
+    return next((r for r in records if r.get(key) == value), None)
+
+
+def _claims_table(metrics, ablation, profile: str):
+    import pandas as pd
+
+    ours = f"ours ({profile}, synthetic)"
+    greedy, magic = _by(metrics, "decoder", "greedy"), _by(metrics, "decoder", "magic")
+    rows = []
+    if greedy and magic:
+        g, m = greedy["NLG mean"], magic["NLG mean"]
+        rel = f" ({100 * (m - g) / g:+.0f} %)" if g else ""
+        rows.append({"claim": "NLG mean, greedy → MAGIC search", "paper": "4.7 → 7.3 (+35 %)",
+                     ours: f"{g:.1f} → {m:.1f}{rel}"})
+    if ablation:
+        best = max(ablation, key=lambda r: r["NLG mean"])
+        rows.append({"claim": "best number of keywords l", "paper": "1",
+                     ours: f"{best['l']} (NLG mean {best['NLG mean']:.1f})"})
+        none = _by(ablation, "l", 0)
+        with_keywords = [r for r in ablation if r["l"] > 0]
+        if none is not None and with_keywords:
+            top = max(with_keywords, key=lambda r: r["NLG mean"])
+            drop = f"{100 * (none['NLG mean'] - top['NLG mean']) / top['NLG mean']:+.0f} % " if top["NLG mean"] \
+                else ""
+            rows.append({"claim": "without keywords (l = 0), against the best l ≥ 1", "paper": "−50 % NLG mean",
+                         ours: f"{drop}(l = 0: {none['NLG mean']:.1f}; l = {top['l']}: {top['NLG mean']:.1f})"})
+    return pd.DataFrame(rows)
+
+
+def _reference_table(metrics, profile: str, not_computed: dict):
+    import pandas as pd
+
+    magic = _by(metrics, "decoder", "magic") or {}
+    rows = []
+    for name, value in PAPER_REFERENCE.items():
+        key = OUR_KEY.get(name, name)
+        ours = _num(magic.get(key), 1) if key in magic else ("not computed" if name in not_computed else "–")
+        rows.append({"metric": name + (f" (ours: {key})" if key != name else ""),
+                     "ZerAuCap (AudioCaps, as reported)": f"{value:.1f}", f"ours, MAGIC ({profile}, synthetic)": ours})
+    return pd.DataFrame(rows)
+
+
+def _evaluation(frame, meta) -> None:
+    import pandas as pd
+
+    from workbench.viz.captions import ablation_figure, audio_score_figure, metrics_figure
+
+    config = meta.config
+    metrics, ablation = config.get("metrics") or [], config.get("ablation") or []
+    settings = config.get("settings") or {}
+    l = int(settings.get("l", 2))
+    st.markdown(f"**{config.get('clips', frame['id'].nunique())} clips** of the {config.get('set', 'evaluation set')}"
+                + (" — smoke size" if config.get("smoke") else "")
+                + f", captioned on the **{meta.profile}** profile by {', '.join(meta.models)} "
+                f"(k = {settings.get('k')}, α = {settings.get('alpha')}, β = {settings.get('beta')}, "
+                f"at most {settings.get('max_new_tokens')} new tokens).")
+    st.subheader("Metrics per decoder")
+    if metrics:
+        st.dataframe(_metrics_table(metrics), hide_index=True, width="stretch")
+        chart(metrics_figure(metrics), meta)
+    else:
+        st.info("The artifact holds no metrics.")
+    not_computed = config.get("not_computed") or {}
+    if not_computed:
+        st.markdown("**Not computed:**\n" + "\n".join(f"- **{k}** — {v}" for k, v in not_computed.items()))
+    over = config.get("nlg_mean_over") or []
+    st.caption("All scores ×100, each against every reference caption of a clip. **NLG mean** is the plain mean "
+               f"of the metrics computed here ({', '.join(over) or 'none'}); a mean that also counts SPICE and "
+               "SPIDEr averages other numbers, so its level is not comparable with ours head to head.")
+
+    st.subheader("Does MAGIC move captions toward the audio?")
+    if len(frame):
+        chart(audio_score_figure(frame, l=l), meta)
+    cos = {r["decoder"]: r.get("audio–caption cosine") for r in metrics}
+    if cos.get("magic") is not None and cos.get("greedy") is not None:
+        diff = cos["magic"] - cos["greedy"]
+        verdict = "closer to" if diff > 0 else "no closer to"
+        st.markdown(f"Mean audio–caption cosine: greedy **{cos['greedy']:.3f}**, contrastive "
+                    f"**{_num(cos.get('contrastive'), 3)}**, MAGIC **{cos['magic']:.3f}** — MAGIC's captions are "
+                    f"{verdict} the audio than greedy's ({diff:+.3f}) in the audio-text model's space. MAGIC uses that "
+                    "same model to pick tokens, so this shows its audio term at work, not caption quality.")
+
+    st.subheader("Keyword ablation (MAGIC)")
+    if ablation:
+        st.dataframe(_metrics_table(ablation), hide_index=True, width="stretch")
+        chart(ablation_figure(ablation), meta)
+        st.caption("The dashed series is ZerAuCap's keyword ablation as reported, on AudioCaps — a different "
+                   "dataset and models, drawn for the shape of the curve, not for its level.")
+    rate = config.get("keyword_top3_hit_rate")
+    if rate is not None:
+        st.metric("Keyword top-3 hit rate", f"{100 * rate:.0f} %",
+                  help="share of evaluation clips with at least one of their labels among the three keywords the "
+                       "audio-text model ranks first")
+
+    st.subheader("The paper's numbers beside ours")
+    st.dataframe(_claims_table(metrics, ablation, meta.profile), hide_index=True, width="stretch")
+    st.markdown("**ZerAuCap's reference results** (AudioCaps test set) beside MAGIC's here:")
+    st.dataframe(_reference_table(metrics, meta.profile, not_computed), hide_index=True, width="stretch")
+    st.caption(f"Ours are measured on the workbench's synthetic sound corpus (held-out clips, "
+               f"{config.get('clips', '?')} of them) with the **{meta.profile}** profile's models "
+               f"({', '.join(meta.models)}); the paper's on AudioCaps / WavCaps with its own models. Not the same "
+               "data, so the numbers are not comparable head to head.")
+    with st.expander("Every clip's captions"):
+        table = frame.copy()
+        for column in ("keywords", "references"):
+            if column in table.columns:
+                table[column] = [" · ".join(map(str, v)) for v in table[column]]
+        columns = [c for c in ("id", "l", "decoder", "caption", "audio_score", "seconds", "keywords", "references")
+                   if c in table.columns]
+        st.dataframe(pd.DataFrame(table[columns]), hide_index=True, width="stretch")
+
+
+# ------------------------------------------------------------------------------------------------ the view
+
+
+def render() -> None:
+    st.title("Audio captions")
+    st.markdown("Zero-shot audio captioning (P9): an audio-text model picks keywords for a clip from a vocabulary "
+                "of sound-event names, the keywords go into a prompt, and an LLM writes the caption — greedily, by "
+                "contrastive search, or by MAGIC search, which steers every token toward the audio. No captioning "
+                "data is trained on.")
+    frame, meta = built_artifact("P9", "caption_eval", hint=HINT)
+    if frame is None:
+        return
+    caption, evaluation = st.tabs(["Caption a clip", "Evaluation"])
+    with caption:
+        _caption_tab(frame, meta)
+    with evaluation:
+        _evaluation(frame, meta)
+
+
+VIEW = View(key="captions", title="Audio captions", section="Multimodal", icon=":material/graphic_eq:",
+            papers=("P9",), render=render)
