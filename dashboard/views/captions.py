@@ -248,7 +248,7 @@ def _show_captions(result: dict, meta, frame) -> None:
             st.markdown(f"**{decoder}**")
             st.markdown(f"> {text.strip()}" if text.strip() else "*(empty caption)*")
             st.metric("audio–caption cosine", f"{out['audio_scores'][decoder]:+.3f}",
-                          help="cosine of the caption's and the clip's embeddings in the audio-text model")
+                      help="cosine of the caption's and the clip's embeddings in the audio-text model")
             st.caption(f"{DECODER_NOTES.get(decoder, decoder)} · {out['seconds'][decoder]:.2f} s")
     settings = result["settings"]
     st.caption(f"Captioned {result['label']} with l = {settings['l']}, k = {settings['k']}, α = {settings['alpha']}, "
