@@ -298,8 +298,9 @@ def _evaluation(frame, meta) -> None:
         st.dataframe(_metrics_table(report), hide_index=True, width="stretch")
     st.caption("Scores are oriented **higher = more bona fide**. EER is computed the ASVspoof way: the pooled "
                "scores are sorted, every score is a threshold, and the EER is the mean of the false rejection and "
-               "false acceptance rates where they are closest. Accuracy is at each detector's own threshold (its "
-               "EER threshold on the training dev rows) and, for the reasoning stage, at P(real) = 0.5.")
+               "false acceptance rates where they are closest. Accuracy is at each stage's own decision threshold, "
+               "set on the dev rows held out from training (the midpoint above the dev EER threshold; for the "
+               "reasoning stage, on log P(real) − log P(fake)).")
     if report:
         chart(det_figure(frame, report), meta)
         chart(roc_figure(frame, report), meta)
@@ -307,7 +308,8 @@ def _evaluation(frame, meta) -> None:
     chart(score_histogram(frame, "score", thresholds=thresholds,
                           title="Pipeline detector score: bona fide vs fake (thresholds per stream)"), meta)
     if "reasoning_score" in frame.columns and frame["reasoning_score"].notna().any():
-        chart(score_histogram(frame, "reasoning_score", thresholds={"P(real) = 0.5": 0.0},
+        reasoning_t = report.get("detector + reasoning", {}).get("threshold", 0.0) if report else 0.0
+        chart(score_histogram(frame, "reasoning_score", thresholds={"calibrated threshold": float(reasoning_t)},
                               title="Reasoning stage score log P(real) − log P(fake): bona fide vs fake"), meta)
     st.markdown("**Per attack type** (mean pipeline score; accuracy = share of clips called right):")
     st.dataframe(attack_breakdown(frame).round(3), hide_index=True, width="stretch")
