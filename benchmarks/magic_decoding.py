@@ -2,7 +2,8 @@
 
     python benchmarks/magic_decoding.py [--quick] [--model smollm2-135m-instruct] [--tokens 8] [--repeats 2]
 
-Per prompt (keywords → ``caption_prompt`` with the chat template) it times, best of ``--repeats``:
+Per prompt (keywords → ``caption_prompt`` with the chat template) it times, best of ``--repeats`` taken
+round-robin over the methods (the machine's load then hits them alike):
 
 * ``greedy`` — our own loop on the same LM (prefill, then one token per step on the KV cache);
 * ``magic_a0`` — k = 45, α = 0, β = 0.5 (the audio port's setting) as ``magic`` runs it by default: α = 0, so
@@ -145,18 +146,25 @@ def main() -> None:
             "naive_a0": lambda: magic_naive(lm, prompt, scorer, audio, alpha=0.0, **common),
             "naive_a0.1": lambda: magic_naive(lm, prompt, scorer, audio, alpha=0.1, **common),
         }
+        # Repeats go round-robin over the methods, so that a change in the machine's load hits them all alike.
+        done: dict[str, list] = {name: [] for name in runs}
+        totals_now: dict[str, float] = {name: float("inf") for name in runs}
+        scorer_s = {name: 0.0 for name in runs}
+        for r in range(repeats):
+            for name, fn in runs.items():
+                if name.startswith("naive") and r:
+                    continue                                   # the naive search is timed once
+                before = scorer.seconds
+                totals_now[name] = min(totals_now[name], best_of(lambda fn=fn, name=name: done[name].append(fn()), 1))
+                scorer_s[name] += scorer.seconds - before
         outs = {}
-        for name, fn in runs.items():
-            n = 1 if name.startswith("naive") else repeats
-            done = []
-            scorer.seconds, scorer.calls = 0.0, 0
-            total = best_of(lambda fn=fn, done=done: done.append(fn()), n)
-            out = min(done, key=lambda o: o.decode_seconds)
+        for name in runs:
+            out = min(done[name], key=lambda o: o.decode_seconds)
             outs[name] = out
-            totals.setdefault(name, []).append(total)
+            totals.setdefault(name, []).append(totals_now[name])
             decode.setdefault(name, []).append(out.decode_seconds)
             tokens.setdefault(name, []).append(out.tokens)
-            share = scorer.seconds / n / max(1e-9, sum(o.decode_seconds for o in done) / n)
+            share = scorer_s[name] / max(1e-9, sum(o.decode_seconds for o in done[name]))
             print(f"  [{'/'.join(keywords)}] {name:13s} {out.per_token_s * 1000:8.1f} ms/token decoding, scorer "
                   f"{share:4.0%} of it; prefill {out.prefill_seconds * 1000:6.0f} ms: {out.text!r}")
         pairs = [("magic_a0", "naive_a0"), ("magic_a0_full", "naive_a0"), ("magic_a0.1", "naive_a0.1"),

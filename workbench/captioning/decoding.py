@@ -198,6 +198,9 @@ class _Runner:
     def tree_step(self, cache, pending: list[int], candidates: torch.Tensor) -> torch.Tensor:
         """``pending`` (0 or 1 token, causal) then the k ``candidates``, each seeing the prefix, the pending token and
         itself, at one position; the candidates' KV is cropped afterwards. Candidates' hidden states ``[k, E]``."""
+        attention = getattr(self.model.config, "_attn_implementation", None)
+        if attention not in ("sdpa", "eager"):
+            raise WorkbenchError(f"layout='tree' needs sdpa or eager attention (custom 4-D masks), not {attention}")
         n, m, k = cache.get_seq_length(), len(pending), int(candidates.numel())
         ids = torch.cat([torch.tensor(pending, dtype=torch.long, device=self.device), candidates])[None]
         dtype = self.model.dtype if self.model.dtype.is_floating_point else torch.float32
