@@ -77,3 +77,44 @@ def test_save_and_load_round_trip(trained, tmp_path):
         load_scorer(tmp_path)
     with pytest.raises(WorkbenchError, match="at least two clips"):
         train_clap(corpus.head(1), SMALL)
+
+
+def test_hf_clap_scorer_on_a_tiny_random_clap():
+    """The paper profile's scorer (a transformers ClapModel, LAION-CLAP layout) on a tiny random-weight model built
+    from the same architecture config; a stand-in processor pairs its feature extractor with a character tokenizer."""
+    import torch
+    from transformers import BatchFeature, ClapConfig as HFClapConfig, ClapFeatureExtractor, ClapModel
+
+    from workbench.captioning.clap import HFClapScorer
+
+    config = HFClapConfig(text_config=dict(vocab_size=130, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                           intermediate_size=64, max_position_embeddings=64),
+                          audio_config=dict(spec_size=256, window_size=8, num_mel_bins=64, patch_stride=(4, 4),
+                                            patch_embeds_hidden_size=16, depths=[1, 1], num_attention_heads=[2, 2],
+                                            hidden_size=32, enable_fusion=False), projection_dim=16)
+    torch.manual_seed(0)
+    model = ClapModel(config)
+    features = ClapFeatureExtractor(feature_size=64, sampling_rate=48000, hop_length=480, max_length_s=2,
+                                    truncation="rand_trunc", padding="repeatpad")
+
+    class Processor:
+        feature_extractor = features
+
+        def __call__(self, audio=None, text=None, sampling_rate=None, return_tensors="pt", padding=True):
+            if audio is not None:
+                return features(audio, sampling_rate=sampling_rate, return_tensors=return_tensors)
+            ids = [[0] + [min(ord(c), 127) for c in t][:40] + [2] for t in text]
+            width = max(map(len, ids))
+            return BatchFeature({"input_ids": torch.tensor([i + [1] * (width - len(i)) for i in ids]),
+                                 "attention_mask": torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i in ids])})
+
+    scorer = HFClapScorer(model, Processor(), "tiny-clap")
+    assert scorer.rate == 48000
+    rng = np.random.default_rng(0)
+    audio = scorer.embed_audio([rng.normal(size=16000).astype(np.float32) * 0.1,
+                                np.sin(np.linspace(0, 800, 16000)).astype(np.float32) * 0.3])
+    text = scorer.embed_text(["a siren wails", "rain"])
+    assert audio.shape == (2, 16) and text.shape == (2, 16)
+    assert np.allclose(np.linalg.norm(audio, axis=1), 1, atol=1e-5) and not np.allclose(audio[0], audio[1])
+    np.testing.assert_allclose(scorer.text_logits(audio[0], ["a siren wails", "rain"]), MAGIC_SCALE * text @ audio[0],
+                               rtol=1e-4, atol=1e-5)
