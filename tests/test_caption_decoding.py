@@ -125,19 +125,20 @@ def test_beta_zero_is_contrastive_search(lm, prompt, layout):
 
 @pytest.mark.parametrize("alpha,beta,min_length", [(0.1, 2.0, 0), (0.0, 0.5, 4)])
 def test_batched_equals_naive(lm, prompt, alpha, beta, min_length):
+    steps = 8
     naive_scorer = LetterScorer()
     naive = magic_naive(lm, prompt, naive_scorer, AUDIO_E, k=45, alpha=alpha, beta=beta, min_length=min_length,
-                        max_new_tokens=10, stop_at_period=False)
-    assert naive_scorer.calls == naive_scorer.texts == 45 * 10          # one scorer call per candidate
+                        max_new_tokens=steps, stop_at_period=False)
+    assert naive_scorer.calls == naive_scorer.texts == 45 * steps          # one scorer call per candidate
     for layout, shortcut in [("batch", False), ("tree", False), ("batch", True)]:
         scorer = LetterScorer()
         out = magic(lm, prompt, scorer, AUDIO_E, k=45, alpha=alpha, beta=beta, min_length=min_length,
-                    max_new_tokens=10, stop_at_period=False, layout=layout, alpha0_shortcut=shortcut)
+                    max_new_tokens=steps, stop_at_period=False, layout=layout, alpha0_shortcut=shortcut)
         assert out.token_ids == naive.token_ids, layout
         assert np.allclose(out.scores, naive.scores, atol=1e-5)
         assert np.allclose(out.audio, naive.audio, atol=1e-6)
         assert np.allclose(out.degeneration[:-1], naive.degeneration[:-1], atol=1e-5)
-        assert scorer.calls == 10 and scorer.texts == 45 * 10            # one scorer call per step
+        assert scorer.calls == steps and scorer.texts == 45 * steps            # one scorer call per step
         assert out.text == naive.text
 
 
