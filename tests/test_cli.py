@@ -43,8 +43,8 @@ def test_errors_are_one_line_without_traceback(capsys):
     assert "not available on this machine" in capsys.readouterr().err
     assert main(["generate", "--model", "minilm-l6", "hi"]) == 1
     assert "is a sentence-encoder, not a causal LM" in capsys.readouterr().err
-    assert main(["build", "P9"]) == 1
-    assert "no builders are registered for P9" in capsys.readouterr().err
+    assert main(["build", "P5"]) == 1
+    assert "no builders are registered for P5" in capsys.readouterr().err
 
 
 def test_missing_paper_model_from_cli(capsys, tmp_path, monkeypatch):

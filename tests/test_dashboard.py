@@ -101,22 +101,22 @@ import pandas as pd
 from workbench import build, io
 def toy(ctx):
     ctx.progress(0.5, "halfway")
-    io.save_frame(pd.DataFrame({{"x": [1]}}), ctx.path("P9", "toy"), profile=ctx.profile.name)
-build.BUILDERS[("P9", "toy")] = build.Builder("P9", "toy", "toy", toy)
+    io.save_frame(pd.DataFrame({{"x": [1]}}), ctx.path("P5", "toy"), profile=ctx.profile.name)
+build.BUILDERS[("P5", "toy")] = build.Builder("P5", "toy", "toy", toy)
 from dashboard.components import build_panel
-build_panel("P9", smoke=True)
+build_panel("P5", smoke=True)
 """
     from workbench import build
 
     try:
         at = AppTest.from_string(script, default_timeout=60).run()
         assert any("Not built yet" in w.value for w in at.warning)
-        at.button(key="build-P9").click().run()
+        at.button(key="build-P5").click().run()
         assert not at.exception
         assert any("artifacts are built" in s.value for s in at.success)
-        assert (tmp_path / "default" / "P9" / "toy" / "meta.json").is_file()
+        assert (tmp_path / "default" / "P5" / "toy" / "meta.json").is_file()
     finally:
-        build.BUILDERS.pop(("P9", "toy"), None)   # AppTest runs in this process: leave the registry as found
+        build.BUILDERS.pop(("P5", "toy"), None)   # AppTest runs in this process: leave the registry as found
 
 
 def test_taxonomy_view_without_and_with_artifacts(tmp_path):
