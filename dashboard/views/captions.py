@@ -11,12 +11,8 @@ the same file.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
-import tempfile
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +21,7 @@ import streamlit as st
 from dashboard import cache
 from dashboard.components import built_artifact, chart
 from dashboard.registry import View
+from dashboard.uploads import file_stamp, save_upload
 
 HINT = "`workbench caption-eval --data synthetic --out DIR` does the same from the command line."
 SR = 16000
@@ -51,32 +48,12 @@ def handle_upload(name: str, data: bytes, limit: int) -> Path:
     """Write an uploaded audio file to a temporary file that keeps its suffix; the path. Refused
     (``WorkbenchError``, nothing written) when the suffix is not a supported audio one, when it is empty or over
     ``limit`` bytes. The file name comes from the content's hash, so the same upload maps to the same path."""
-    from workbench import WorkbenchError
     from workbench.deepfake.media import AUDIO_EXTS
 
-    suffix = Path(name).suffix.lower()
-    if suffix not in AUDIO_EXTS:
-        raise WorkbenchError(f"{name}: unsupported file type '{suffix or '(no extension)'}'; audio: "
-                             f"{' '.join(AUDIO_EXTS)}")
-    if not data:
-        raise WorkbenchError(f"{name}: the file is empty")
-    if len(data) > limit:
-        raise WorkbenchError(f"{name}: {len(data) / MB:.1f} MB is over the {limit / MB:.1f} MB limit for "
-                             f"media files")
-    folder = Path(tempfile.gettempdir()) / UPLOAD_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:20]}{suffix}"
-    if not (path.is_file() and path.stat().st_size == len(data)):
-        part = folder / f".{path.name}.{uuid.uuid4().hex[:8]}"
-        part.write_bytes(data)
-        os.replace(part, path)
-    return path
+    return save_upload(name, data, limit, {"audio": AUDIO_EXTS}, UPLOAD_FOLDER)
 
 
-def _stamp(path: Path) -> str:
-    """Changes when the file does (cache key)."""
-    stat = path.stat()
-    return f"{stat.st_mtime_ns}-{stat.st_size}"
+_stamp = file_stamp
 
 
 def _scorer_key(config: dict) -> str:

@@ -10,11 +10,7 @@ name derived from their content (the original suffix kept), so reruns reuse the 
 """
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import tempfile
-import uuid
 from pathlib import Path
 
 import streamlit as st
@@ -22,6 +18,7 @@ import streamlit as st
 from dashboard import cache
 from dashboard.components import built_artifact, chart
 from dashboard.registry import View
+from dashboard.uploads import file_stamp, save_upload
 
 HINT = ("`workbench deepfake train --data synthetic --out MODEL` then "
         "`workbench deepfake eval --data synthetic --model MODEL` do the same from the command line.")
@@ -41,32 +38,12 @@ def handle_upload(name: str, data: bytes, limit: int) -> Path:
     """Write an uploaded file to a temporary file that keeps its suffix; the path. Refused (``WorkbenchError``,
     nothing written) when the suffix is not a supported audio/video one, when it is empty or over ``limit`` bytes.
     The file name comes from the content's hash, so the same upload maps to the same path."""
-    from workbench import WorkbenchError
     from workbench.deepfake.media import AUDIO_EXTS, VIDEO_EXTS
 
-    suffix = Path(name).suffix.lower()
-    if suffix not in AUDIO_EXTS + VIDEO_EXTS:
-        raise WorkbenchError(f"{name}: unsupported file type '{suffix or '(no extension)'}'; audio: "
-                             f"{' '.join(AUDIO_EXTS)}; video: {' '.join(VIDEO_EXTS)}")
-    if not data:
-        raise WorkbenchError(f"{name}: the file is empty")
-    if len(data) > limit:
-        raise WorkbenchError(f"{name}: {len(data) / MB:.1f} MB is over the {limit / MB:.1f} MB limit for "
-                             f"media files")
-    folder = Path(tempfile.gettempdir()) / UPLOAD_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:20]}{suffix}"
-    if not (path.is_file() and path.stat().st_size == len(data)):
-        part = folder / f".{path.name}.{uuid.uuid4().hex[:8]}"
-        part.write_bytes(data)
-        os.replace(part, path)
-    return path
+    return save_upload(name, data, limit, {"audio": AUDIO_EXTS, "video": VIDEO_EXTS}, UPLOAD_FOLDER)
 
 
-def _stamp(path: Path) -> str:
-    """Changes when the file does (cache key)."""
-    stat = path.stat()
-    return f"{stat.st_mtime_ns}-{stat.st_size}"
+_stamp = file_stamp
 
 
 @st.cache_resource(show_spinner="Loading the deepfake model…", max_entries=2)
