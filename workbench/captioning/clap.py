@@ -154,7 +154,7 @@ class ClapConfig:
     audio: CNNConfig = field(default_factory=lambda: CNNConfig(max_seconds=3.0))
     text: str = "student"              # "student" (distilled, fast) or "minilm"
     dim: int = 128
-    epochs: int = 40
+    epochs: int = 60
     lr: float = 2e-3
     batch_size: int = 32
     ridge: float = 0.1
