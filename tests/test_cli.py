@@ -43,8 +43,16 @@ def test_errors_are_one_line_without_traceback(capsys):
     assert "not available on this machine" in capsys.readouterr().err
     assert main(["generate", "--model", "minilm-l6", "hi"]) == 1
     assert "is a sentence-encoder, not a causal LM" in capsys.readouterr().err
+
+
+def test_build_without_builders_is_one_line(capsys, monkeypatch):
+    from workbench import build
+
+    monkeypatch.setattr(build, "BUILDERS", {})          # every paper has builders now: pretend P5 had none
+    monkeypatch.setattr(build, "BUILDER_MODULES", ())
     assert main(["build", "P5"]) == 1
-    assert "no builders are registered for P5" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "error: no builders are registered for P5 yet\n" in err and "Traceback" not in err
 
 
 def test_missing_paper_model_from_cli(capsys, tmp_path, monkeypatch):

@@ -92,7 +92,7 @@ def test_model_zoo_runs_the_default_models():
     assert float(at.metric[0].value) > 0.5
 
 
-def test_build_panel_builds_with_progress(tmp_path):
+def test_build_panel_builds_with_progress(tmp_path, monkeypatch):
     script = f"""
 import os, sys
 sys.path.insert(0, {str(ROOT)!r})
@@ -108,6 +108,9 @@ build_panel("P5", smoke=True)
 """
     from workbench import build
 
+    # AppTest runs in this process: only the toy builder is registered while it runs (P5's real one is not)
+    monkeypatch.setattr(build, "BUILDERS", {})
+    monkeypatch.setattr(build, "BUILDER_MODULES", ())
     try:
         at = AppTest.from_string(script, default_timeout=60).run()
         assert any("Not built yet" in w.value for w in at.warning)

@@ -19,7 +19,8 @@ def test_registry_has_the_required_models():
     assert PAPER_MODELS <= {s.name for s in list_specs(profile="paper")}
     assert any(s.role == "audio-text" for s in list_specs(profile="paper"))
     for spec in MODELS.values():
-        assert spec.role in {"causal-lm", "sentence-encoder", "asr", "audio-encoder", "video-encoder", "audio-text"}
+        assert spec.role in {"causal-lm", "sentence-encoder", "asr", "audio-encoder", "video-encoder", "audio-text",
+                             "vision-language"}
         assert spec.params_m > 0 and spec.description
 
 

@@ -96,7 +96,8 @@ def prepare_models(names: list[str], progress: Progress = lambda f, m: None) -> 
 # Modules that register builders when imported; each capability adds its own line here.
 BUILDER_MODULES: tuple[str, ...] = ("workbench.taxonomy.artifacts", "workbench.evaluation.artifacts",
                                      "workbench.experts.artifacts", "workbench.steering.artifacts",
-                                     "workbench.deepfake.artifacts", "workbench.captioning.artifacts")
+                                     "workbench.deepfake.artifacts", "workbench.captioning.artifacts",
+                                     "workbench.memes.artifacts")
 
 
 def discover() -> None:

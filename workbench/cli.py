@@ -564,6 +564,7 @@ import workbench.cli_experts  # noqa: E402,F401
 import workbench.cli_steer  # noqa: E402,F401
 import workbench.cli_deepfake  # noqa: E402,F401
 import workbench.cli_caption  # noqa: E402,F401
+import workbench.cli_memes  # noqa: E402,F401
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -45,6 +45,7 @@ this that these those there their they them he she we you i me my our your his h
 had will would can could just when what who why how all any some more most very too than then now here up out
 about into over after before again be like get got me""".split())
 _WORD = re.compile(r"[a-z0-9']+")
+RETRIEVER_VERSION = "2"        # bump when retrieval changes, so that cached models are retrained
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,16 @@ class KnowledgeBase:
 
     def describe(self) -> dict:
         return {"edges": len(self.edges), "entities": len(self._entities), "lexicon": len(self.lexicon),
-                "files": self.origin}
+                "files": self.origin, "fingerprint": self.fingerprint()}
+
+    def fingerprint(self) -> str:
+        """A short hash of the tables and the retriever version: part of trained models' cache keys."""
+        import hashlib
+
+        digest = hashlib.sha1(RETRIEVER_VERSION.encode())
+        for table in (self.edges, self.facts, self.lexicon):
+            digest.update(pd.util.hash_pandas_object(table, index=False).values.tobytes())
+        return digest.hexdigest()[:10]
 
     # ------------------------------------------------------------------------------------------ retrieval
     def link(self, text: str) -> list[tuple[str, str, str]]:
@@ -227,7 +237,8 @@ class KnowledgeBase:
 
         linked_words = set()
         for span, kind, ref in self.link(text):
-            linked_words.update(_WORD.findall(span))
+            if kind == "entity":                 # a name is not looked up word by word as well
+                linked_words.update(_WORD.findall(span))
             if kind == "lexicon":
                 for row in self.lexicon[self.lexicon["term"] == ref].itertuples(index=False):
                     add(ref, "category", row.category, PRIOR["lexicon"], "lexicon", span, 0)

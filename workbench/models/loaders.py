@@ -5,7 +5,7 @@
 * ``causal-lm`` → ``CausalLM`` (transformers model + tokenizer, eval mode, on the chosen device);
 * ``sentence-encoder`` → ``SentenceEncoder`` (sentence-transformers over the local folder);
 * ``asr`` → ``SpeechRecognizer`` (faster-whisper over the CTranslate2 folder);
-* ``audio-encoder``/``video-encoder``/``audio-text`` → ``HFModel`` (transformers model + processor).
+* ``audio-encoder``/``video-encoder``/``audio-text``/``vision-language`` → ``HFModel`` (model + processor).
 
 ``trust_remote_code`` is never enabled: every architecture used here is in transformers itself.
 """
@@ -133,7 +133,7 @@ def _load(spec: ModelSpec, device: str, progress: Progress | None):
         ct2_device = "cuda" if device.startswith("cuda") else "cpu"
         compute = "float16" if ct2_device == "cuda" else "int8"
         return SpeechRecognizer(spec, WhisperModel(str(folder), device=ct2_device, compute_type=compute), device)
-    if spec.role in {"audio-encoder", "video-encoder", "audio-text"}:
+    if spec.role in {"audio-encoder", "video-encoder", "audio-text", "vision-language"}:
         from transformers import AutoModel, AutoProcessor
 
         processor = AutoProcessor.from_pretrained(folder)

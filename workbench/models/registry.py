@@ -20,6 +20,7 @@ ROLES = (
     "audio-encoder",      # speech/audio embeddings
     "video-encoder",      # clip embeddings
     "audio-text",         # CLAP-style joint audio/text embeddings
+    "vision-language",    # CLIP-style joint image/text embeddings
 )
 
 
@@ -93,6 +94,8 @@ MODELS: dict[str, ModelSpec] = {
             "P6 video PTM (16 frames, 224x224, mean-pooled)."),
         _hf("clap-htsat-unfused", "audio-text", "laion/clap-htsat-unfused", 153,
             "P9 audio-text model (LAION-CLAP)."),
+        _hf("clip-vit-large-patch14", "vision-language", "openai/clip-vit-large-patch14", 428,
+            "P5 vision-language encoder (CLIP ViT-L/14): image and text sides of the meme classifier."),
     ]
 }
 

@@ -1,0 +1,179 @@
+"""The meme classifier (P5): training per setting, LoRA + contrastive stage, save/load, explanations, and the
+paper profile's CLIP path on a tiny random CLIP built from its architecture config."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from workbench import WorkbenchError
+from workbench.memes.explain import STEPS, cascade, evidence
+from workbench.memes.model import SEPARATOR, MemeModel, MemeModelConfig, TextSide, minilm_text_side, train_meme_model
+from workbench.memes.vision import ClipImageSide, TaggerConfig, load_image, train_tagger
+
+CLASSES = ["benign", "satire", "abusive"]
+FAST = dict(head_epochs=60, lora_epochs=1, max_length=48, hidden=64, batch_size=16)
+
+
+def _data(n=60, seed=0):
+    """Planted memes: the frame '{X} are clowns' is satire for an institution and abuse for a people; benign texts
+    are friendly. Images are noise with a bright square for the tagger to find."""
+    rng = np.random.default_rng(seed)
+    peoples, firms = ["Velorians", "Tessarans", "Morrowites"], ["Glorbco", "Zapnet", "Burgerix"]
+    images, texts, labels, tags = [], [], [], []
+    for i in range(n):
+        label = CLASSES[i % 3]
+        img = (rng.random((48, 48, 3)) * 60).astype(np.uint8)
+        if label == "benign":
+            texts.append(f"lovely picnic with friends number {i}")
+            img[10:30, 10:30] = 255
+            tags.append(["square"])
+        else:
+            name = (firms if label == "satire" else peoples)[i % 3]
+            texts.append(f"{name} are clowns")
+            tags.append(["noise"])
+        images.append(img)
+        labels.append(label)
+    return images, texts, labels, tags
+
+
+@pytest.fixture(scope="module")
+def sides():
+    images, _, _, tags = _data()
+    image_side, history = train_tagger(images, tags, TaggerConfig(size=32, channels=(8, 16), epochs=4))
+    assert history[-1] < history[0]
+    return image_side, minilm_text_side(48)
+
+
+@pytest.fixture(scope="module")
+def trained(sides):
+    images, texts, labels, _ = _data()
+    image_side, text_side = sides
+    return {setting: train_meme_model(images, texts, labels, CLASSES, config=MemeModelConfig(setting=setting, **FAST),
+                                      image_side=image_side, text_side=text_side) for setting in ("none", "knowledge")}
+
+
+def test_knowledge_decides_the_target_frame(trained):
+    images = _data()[0]
+    scores = {}
+    for setting, model in trained.items():
+        # unseen names in the same frame: only knowledge says which is a people and which a company
+        probe = model.predict([images[1], images[2]], ["Sorrenians are clowns", "Flinco are clowns"])
+        scores[setting] = [p["label"] for p in probe]
+        assert all(set(p) >= {"label", "confidence", "probabilities", "tags", "triples", "input"} for p in probe)
+        if setting == "knowledge":
+            assert SEPARATOR in probe[0]["input"] and "ethnic group" in probe[0]["input"]
+        else:
+            assert probe[0]["input"] == "Sorrenians are clowns" and probe[0]["triples"] == []
+    assert scores["knowledge"] == ["abusive", "satire"]
+
+
+def test_lora_stage_saves_and_loads_exactly(sides, tmp_path):
+    images, texts, labels, _ = _data()
+    image_side, text_side = sides
+    before = {k: v.clone() for k, v in text_side.transformer.state_dict().items()}
+    model = train_meme_model(images, texts, labels, CLASSES, image_side=image_side, text_side=text_side,
+                             config=MemeModelConfig(setting="knowledge+lora", **FAST))
+    # LoRA wraps a private copy: the shared MiniLM is untouched
+    assert all(torch.equal(before[k], v) for k, v in text_side.transformer.state_dict().items())
+    assert [h["stage"] for h in model.info["history"]] == ["head"] * 60 + ["lora"]
+    folder = model.save(tmp_path / "m")
+    files = {p.name for p in folder.rglob("*") if p.is_file()}
+    assert {"model.json", "head.safetensors", "tagger.safetensors", "adapter_model.safetensors"} <= files
+    assert not [f for f in files if f.endswith((".bin", ".pt", ".pkl", ".pickle"))]
+    loaded = MemeModel.load(folder)
+    a = model.predict(images[:4], texts[:4])
+    b = loaded.predict(images[:4], texts[:4])
+    for x, y in zip(a, b):
+        assert x["label"] == y["label"]
+        assert x["confidence"] == pytest.approx(y["confidence"], abs=1e-5)
+    assert json.loads((folder / "model.json").read_text())["config"]["setting"] == "knowledge+lora"
+
+
+def test_explanation_cascade(trained):
+    images = _data()[0]
+    model = trained["knowledge"]
+    pred = model.predict([images[2]], ["Velorians are clowns"])[0]
+    importance = model.word_importance(images[2], "Velorians are clowns")
+    assert sorted(w for w, _ in importance) == ["Velorians", "are", "clowns"]
+    assert [d for _, d in importance] == sorted((d for _, d in importance), reverse=True)
+    out = cascade(model, images[2], "Velorians are clowns", pred)
+    assert all(out[s]["text"] == out[s]["evidence"] for s in STEPS) and out["explainer"] is None
+    assert pred["label"] in out["verdict"]["evidence"]
+    assert "Knowledge:" in out["knowledge_link"]["evidence"]
+    ev = evidence({"label": "benign", "confidence": 0.9, "tags": [], "triples": []}, [], uses_knowledge=False)
+    assert ev["knowledge_link"] == "This model uses no background knowledge."
+
+
+def test_cascade_text_is_written_by_the_llm(trained):
+    from workbench.models import load
+
+    images, texts, _, _ = _data()
+    model = trained["none"]
+    pred = model.predict([images[0]], [texts[0]])[0]
+    out = cascade(model, images[0], texts[0], pred, lm=load("tiny-llama"), max_new_tokens=6)
+    assert out["explainer"] == "tiny-llama"
+    assert all(isinstance(out[s]["text"], str) and out[s]["text"] for s in STEPS)
+
+
+def test_training_input_errors(sides):
+    images, texts, labels, _ = _data(6)
+    image_side, text_side = sides
+    with pytest.raises(WorkbenchError, match="not among the classes"):
+        train_meme_model(images, texts, ["odd"] * 6, CLASSES, config=MemeModelConfig(**FAST),
+                         image_side=image_side, text_side=text_side)
+    with pytest.raises(WorkbenchError, match="at least two classes"):
+        train_meme_model(images, texts, ["benign"] * 6, CLASSES, config=MemeModelConfig(**FAST),
+                         image_side=image_side, text_side=text_side)
+    with pytest.raises(WorkbenchError, match="unknown setting"):
+        MemeModelConfig(setting="lora-only")
+
+
+def test_load_image_errors(tmp_path):
+    import cv2
+
+    good = tmp_path / "ok.jpg"
+    cv2.imwrite(str(good), np.full((40, 60, 3), 128, np.uint8))
+    assert load_image(good).shape == (40, 60, 3)
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (tmp_path / "empty.png").write_bytes(b"")
+    for name, match in (("bad.png", "cannot decode image"), ("empty.png", "empty"), ("nope.png", "not found")):
+        with pytest.raises(WorkbenchError, match=match):
+            load_image(tmp_path / name)
+    with pytest.raises(WorkbenchError, match="too large"):
+        load_image(good, max_bytes=10)
+
+
+def test_paper_profile_path_on_a_tiny_random_clip():
+    """CLIP's image and text sides, LoRA on its q/v projections, and zero-shot tags, with random weights."""
+    from transformers import BatchEncoding, CLIPConfig, CLIPImageProcessor, CLIPModel
+
+    config = CLIPConfig(text_config=dict(vocab_size=130, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                         intermediate_size=64, max_position_embeddings=64, eos_token_id=2),
+                        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2,
+                                           num_attention_heads=2, intermediate_size=64), projection_dim=16)
+    torch.manual_seed(0)
+    clip = CLIPModel(config).eval()
+
+    class Tokenizer:
+        def __call__(self, texts, padding=True, truncation=True, max_length=64, return_tensors="pt"):
+            ids = [[0] + [min(ord(c), 127) for c in t][:max_length - 2] + [2] for t in texts]
+            width = max(map(len, ids))
+            return BatchEncoding({"input_ids": torch.tensor([i + [1] * (width - len(i)) for i in ids]),
+                                  "attention_mask": torch.tensor([[1] * len(i) + [0] * (width - len(i))
+                                                                  for i in ids])})
+
+    class Processor:
+        tokenizer = Tokenizer()
+        image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+
+    text_side = TextSide("tiny-clip", clip.text_model, Processor.tokenizer, pooling="clip",
+                         projection=clip.text_projection, lora_targets=("q_proj", "v_proj"), max_length=48)
+    image_side = ClipImageSide(clip, Processor(), ["cat", "flag", "sunwheel"], "tiny-clip")
+    images, texts, labels, _ = _data(12)
+    emb, probs = image_side.embed_and_tag(images[:2])
+    assert emb.shape == (2, 16) and probs.shape == (2, 3) and ((probs > 0) & (probs < 1)).all()
+    model = train_meme_model(images, texts, labels, CLASSES, image_side=image_side, text_side=text_side,
+                             config=MemeModelConfig(setting="knowledge+lora", **FAST), profile="paper")
+    assert any("q_proj.lora_A" in n for n, _ in model.text_side.transformer.named_parameters())
+    assert model.predict(images[:2], texts[:2])[0]["label"] in CLASSES

@@ -1,0 +1,273 @@
+"""`workbench meme synth|train|eval|classify` (P5 knowledge-grounded meme abuse detection)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from workbench import WorkbenchError
+from workbench.cli import _progress_bar, command, print_table
+
+FORMAT_CHOICES = ("auto", "hateful_memes", "harmeme", "multioff", "synthetic")
+
+
+def _settings(text: str) -> tuple[str, ...]:
+    from workbench.memes.model import SETTINGS
+
+    chosen = tuple(s.strip() for s in text.split(",") if s.strip())
+    bad = [s for s in chosen if s not in SETTINGS]
+    if bad or not chosen:
+        raise WorkbenchError(f"unknown setting(s) {', '.join(bad) or '(none)'}; choose from {', '.join(SETTINGS)}")
+    return chosen
+
+
+def _meme_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    s = sub.add_parser("synth", help="write the synthetic meme corpus (images/ + memes.csv) to a folder")
+    s.add_argument("--out", required=True)
+    s.add_argument("--smoke", action="store_true", help="a small corpus (for a quick look)")
+
+    for name, helptext in (("train", "train the settings on a meme set's train split"),
+                           ("eval", "macro-F1 with bootstrap CIs per setting: the ablation")):
+        t = sub.add_parser(name, help=helptext)
+        t.add_argument("--data", required=True, help="a meme set folder or 'synthetic'")
+        t.add_argument("--format", default="auto", choices=FORMAT_CHOICES)
+        t.add_argument("--settings", default="none,knowledge,knowledge+lora", type=_settings,
+                       help="comma-separated: none, knowledge, knowledge+lora (default all three)")
+        t.add_argument("--smoke", action="store_true", help="tiny sizes and few epochs (seconds; for checks)")
+        t.add_argument("--seed", type=int, default=0)
+        if name == "train":
+            t.add_argument("--out", required=True, help="folder for the models (one subfolder per setting)")
+        else:
+            t.add_argument("--model", help="evaluate models from `meme train --out` instead of training here")
+            t.add_argument("--split", help="rows to score (default: test where labelled, else dev)")
+            t.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
+            t.add_argument("--out", help="write metrics.csv, gains.csv, predictions.parquet and report.json here")
+
+    c = sub.add_parser("classify", help="classify one meme: label, confidence, triples, explanation cascade")
+    c.add_argument("image", help="a PNG, JPEG, GIF, WebP or BMP file")
+    c.add_argument("--text", required=True, help="the meme's text (as written on it)")
+    c.add_argument("--model", help="a model folder (default: the profile's model, trained once if needed)")
+    c.add_argument("--setting", default="knowledge+lora", help="which setting's model to use (default knowledge+lora)")
+    c.add_argument("--no-llm", action="store_true", help="the explanation cascade without the LLM's sentences")
+    c.add_argument("--json", action="store_true", help="one JSON object: label, confidence, triples, explanation")
+
+
+@command("meme", "meme abuse detection (P5): `meme synth|train|eval|classify`", _meme_args)
+def _meme(args) -> int:
+    return {"synth": _synth, "train": _train, "eval": _eval, "classify": _classify}[args.action](args)
+
+
+def _configs(smoke: bool):
+    from workbench.memes.model import MemeModelConfig
+    from workbench.memes.pipeline import smoke_configs
+    from workbench.memes.synth import MemeCorpusConfig
+    from workbench.memes.vision import TaggerConfig
+
+    return smoke_configs() if smoke else (MemeCorpusConfig(), TaggerConfig(), MemeModelConfig())
+
+
+def _synth(args) -> int:
+    from workbench.memes.synth import generate_memes
+
+    corpus = _configs(args.smoke)[0]
+    bar, update = _progress_bar("drawing memes")
+    try:
+        frame = generate_memes(corpus, Path(args.out), progress=update)
+    finally:
+        bar.close()
+    print(f"wrote {len(frame)} memes to {args.out} (images/, memes.csv); load with --data {args.out}")
+    return 0
+
+
+def _memeset(args):
+    from workbench.memes.datasets import load_memes
+    from workbench.memes.pipeline import synthetic_set
+
+    if args.data == "synthetic":
+        return synthetic_set(_configs(args.smoke)[0])
+    memes = load_memes(args.data, None if args.format == "auto" else args.format)
+    if memes.problems:
+        print(f"{len(memes.problems)} row(s) skipped; first: {memes.problems[0]}", file=sys.stderr)
+    return memes
+
+
+def _sides(args):
+    from workbench.memes.pipeline import sides_for_profile
+
+    corpus, tagger, config = _configs(args.smoke)
+    bar, update = _progress_bar("image and text sides (the tagger is trained once, then cached)")
+    try:
+        return sides_for_profile(corpus=corpus, tagger=tagger, max_length=config.max_length, progress=update)
+    finally:
+        bar.close()
+
+
+def _train_rows(memes):
+    train = memes.frame[(memes.frame["split"] == "train") & memes.frame["label"].notna()]
+    if train.empty:
+        raise WorkbenchError("the meme set has no labelled train split to train on")
+    return train
+
+
+def _train(args) -> int:
+    from dataclasses import replace
+
+    from workbench.memes.pipeline import folder_name, train_settings
+    from workbench.profiles import active_profile
+
+    memes = _memeset(args)
+    image_side, text_side = _sides(args)
+    config = replace(_configs(args.smoke)[2], seed=args.seed)
+    bar, update = _progress_bar("training")
+    try:
+        models = train_settings(_train_rows(memes), memes.classes, settings=args.settings, config=config,
+                                image_side=image_side, text_side=text_side, profile=active_profile().name,
+                                progress=update)
+    finally:
+        bar.close()
+    out = Path(args.out)
+    for setting, model in models.items():
+        model.info["data"] = f"{args.data} ({memes.format}, train split)"
+        model.save(out / folder_name(setting))
+        print(f"{setting:>15}: best dev macro-F1 {model.info['best_dev_macro_f1']:.3f} → {out / folder_name(setting)}")
+    return 0
+
+
+def _eval_rows(memes, split: str | None):
+    frame = memes.frame[memes.frame["label"].notna()]
+    if split:
+        rows = frame[frame["split"] == split]
+    else:
+        rows = frame[frame["split"] == "test"]
+        rows = rows if len(rows) else frame[frame["split"] == "dev"]
+    if rows.empty:
+        raise WorkbenchError(f"no labelled rows in split {split or 'test/dev'}; splits with labels: "
+                             f"{', '.join(sorted(frame['split'].unique())) or 'none'}")
+    return rows
+
+
+def _eval(args) -> int:
+    from dataclasses import replace
+
+    from workbench.memes.pipeline import evaluate_models, load_models, run_ablation
+    from workbench.profiles import active_profile
+
+    memes = _memeset(args)
+    rows = _eval_rows(memes, args.split)
+    bar, update = _progress_bar("ablation" if not args.model else "scoring")
+    try:
+        if args.model:
+            models = {s: m for s, m in load_models(args.model).items() if s in args.settings}
+            if not models:
+                raise WorkbenchError(f"{args.model} has none of the settings {', '.join(args.settings)}")
+            for s, m in models.items():
+                if list(m.classes) != list(memes.classes):
+                    raise WorkbenchError(f"the {s} model predicts {m.classes}, but {args.data} has classes "
+                                         f"{list(memes.classes)}")
+            result = evaluate_models(models, rows, memes.classes, n_boot=args.n_boot, seed=args.seed,
+                                     progress=update)
+        else:
+            image_side, text_side = _sides(args)
+            result = run_ablation(_train_rows(memes), rows, memes.classes, settings=args.settings,
+                                  config=replace(_configs(args.smoke)[2]), image_side=image_side,
+                                  text_side=text_side, profile=active_profile().name, n_boot=args.n_boot,
+                                  seed=args.seed, progress=update)
+    finally:
+        bar.close()
+    _print_result(result, len(rows), memes.format)
+    if args.out:
+        _write(result, Path(args.out), {"data": args.data, "format": memes.format, "rows": len(rows),
+                                        "profile": active_profile().name, "problems": memes.problems[:50]})
+    return 0
+
+
+def _print_result(result: dict, n: int, fmt: str) -> None:
+    metrics = result["metrics"]
+    print(f"{n} memes ({fmt}) · macro-F1 and accuracy with 95 % bootstrap CIs")
+    print_table([{"setting": r["setting"],
+                  "macro-F1": f"{r['macro_f1']:.3f} [{r['macro_f1_lo']:.3f}, {r['macro_f1_hi']:.3f}]",
+                  "accuracy": f"{r['accuracy']:.3f} [{r['accuracy_lo']:.3f}, {r['accuracy_hi']:.3f}]",
+                  **{c: f"{r[f'f1_{c}']:.3f}" for c in result["classes"]}}
+                 for r in metrics.to_dict("records")], ["setting", "macro-F1", "accuracy", *result["classes"]])
+    for g in result["gains"].to_dict("records"):
+        print(f"{g['setting']} vs none: {100 * g['relative_gain']:+.1f} % relative macro-F1 "
+              f"[{100 * g['lo']:+.1f}, {100 * g['hi']:+.1f}]")
+    if len(metrics):
+        print(f"[{metrics['models'].iloc[-1]}]")
+
+
+def _write(result: dict, out: Path, extra: dict) -> None:
+    from workbench.io import write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(result["metrics"].to_csv(index=False), out / "metrics.csv")
+    write_text(result["gains"].to_csv(index=False), out / "gains.csv")
+    write_text(json.dumps({**extra, "confusion": result["confusion"], "classes": result["classes"]}, indent=2),
+               out / "report.json")
+    tmp = out / ".predictions.parquet.tmp"
+    result["predictions"].to_parquet(tmp, index=False)
+    tmp.replace(out / "predictions.parquet")
+    print(f"wrote {out}/metrics.csv, gains.csv, predictions.parquet, report.json")
+
+
+def _classify(args) -> int:
+    from workbench.memes.explain import STEPS, TITLES, cascade
+    from workbench.memes.vision import load_image
+
+    try:
+        image = load_image(args.image)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not args.text.strip():
+        print("error: --text is empty; give the meme's text", file=sys.stderr)
+        return 2
+    model = _model(args)
+    prediction = model.predict([image], [args.text])[0]
+    lm = None
+    if not args.no_llm:
+        from workbench.models import load
+        from workbench.profiles import active_profile
+
+        lm = load(active_profile().model_for("meme_explainer"))
+    explanation = cascade(model, image, args.text, prediction, lm=lm)
+    if args.json:
+        print(json.dumps({"label": prediction["label"], "confidence": prediction["confidence"],
+                          "triples": prediction["triples"], "explanation": explanation,
+                          "probabilities": prediction["probabilities"], "tags": prediction["tags"],
+                          "setting": model.config.setting, "models": model.models
+                          + ([lm.name] if lm is not None else [])}, indent=2))
+        return 0
+    print(f"label: {prediction['label']}  (confidence {prediction['confidence']:.3f}; "
+          + ", ".join(f"{c} {p:.3f}" for c, p in prediction["probabilities"].items()) + ")")
+    print("image tags: " + (", ".join(f"{t['tag']} ({t['p']:.2f})" for t in prediction["tags"]) or "(none)"))
+    print("retrieved knowledge:" + ("" if prediction["triples"] else " (none)"))
+    for t in prediction["triples"]:
+        print(f"  {t['head']} | {t['relation']} | {t['tail']}   [{t['source']}, score {t['score']:.2f}, "
+              f"from '{t['matched']}']")
+    print("explanation:")
+    for step in STEPS:
+        print(f"  {TITLES[step]}: {explanation[step]['text']}")
+        if explanation[step]["text"] != explanation[step]["evidence"]:
+            print(f"      evidence: {explanation[step]['evidence']}")
+    print(f"[{model.config.setting}: {', '.join(model.models)}{'; explainer ' + lm.name if lm else ''}]")
+    return 0
+
+
+def _model(args):
+    from workbench.memes.pipeline import default_model, load_models
+
+    if args.model:
+        models = load_models(args.model)
+        if args.setting not in models:
+            if len(models) == 1:
+                return next(iter(models.values()))
+            raise WorkbenchError(f"{args.model} has no {args.setting} model; it has {', '.join(models)}")
+        return models[args.setting]
+    bar, update = _progress_bar("meme model (trained once on the synthetic memes, then cached)")
+    try:
+        return default_model(args.setting, progress=update)
+    finally:
+        bar.close()
