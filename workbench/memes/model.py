@@ -402,7 +402,7 @@ def train_meme_model(images, texts: list[str], labels: list[str], classes: list[
             return cached[idx]
         text_side.transformer.train(train)
         with torch.set_grad_enabled(train):
-            return text_side.forward([prep.inputs[i] for i in idx])
+            return text_side.forward([prep.inputs[i] for i in idx]).cpu()    # the head lives on the CPU
 
     def dev_f1() -> float:
         if not len(dev_idx):
