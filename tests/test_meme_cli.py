@@ -89,3 +89,16 @@ def test_eval_of_saved_models_checks_classes(model_dir, tmp_path, capsys):
     _hateful_memes(tmp_path / "hm", n=10)
     assert main(["meme", "eval", "--data", str(tmp_path / "hm"), "--model", str(model_dir)]) == 1
     assert "predicts" in capsys.readouterr().err
+
+
+def test_classify_with_a_full_conceptnet_dump(model_dir, tmp_path, capsys):
+    import gzip
+
+    dump = tmp_path / "conceptnet-assertions.csv.gz"
+    with gzip.open(dump, "wt", encoding="utf-8") as f:
+        f.write("\t".join(["/a/[x]", "/r/IsA", "/c/en/zorblat/n", "/c/en/vermin", json.dumps({"weight": 2.0})]) + "\n")
+    image = _picture(tmp_path / "m.png")
+    assert main(["meme", "classify", str(image), "--text", "the zorblat again", "--model", str(model_dir),
+                 "--conceptnet", str(dump), "--no-llm", "--json"]) == 0
+    triples = json.loads(capsys.readouterr().out)["triples"]
+    assert {"head": "zorblat", "relation": "IsA", "tail": "vermin"}.items() <= triples[0].items()

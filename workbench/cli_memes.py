@@ -22,6 +22,21 @@ def _settings(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def _knowledge_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--knowledge", help="a folder with your own conceptnet_edges.csv, wikidata_facts.csv and "
+                                       "hate_lexicon.csv (default: the bundled snapshots)")
+    p.add_argument("--conceptnet", help="a full ConceptNet assertions dump (.csv/.csv.gz) or an edge table "
+                                        "(.parquet) to use instead of the bundled edges")
+
+
+def _knowledge(args):
+    from workbench.memes.knowledge import KnowledgeBase, default_knowledge
+
+    if not (args.knowledge or args.conceptnet):
+        return default_knowledge()
+    return KnowledgeBase.load(args.knowledge, conceptnet=args.conceptnet)
+
+
 def _meme_args(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True)
     s = sub.add_parser("synth", help="write the synthetic meme corpus (images/ + memes.csv) to a folder")
@@ -37,6 +52,7 @@ def _meme_args(p: argparse.ArgumentParser) -> None:
                        help="comma-separated: none, knowledge, knowledge+lora (default all three)")
         t.add_argument("--smoke", action="store_true", help="tiny sizes and few epochs (seconds; for checks)")
         t.add_argument("--seed", type=int, default=0)
+        _knowledge_args(t)
         if name == "train":
             t.add_argument("--out", required=True, help="folder for the models (one subfolder per setting)")
         else:
@@ -52,6 +68,7 @@ def _meme_args(p: argparse.ArgumentParser) -> None:
     c.add_argument("--setting", default="knowledge+lora", help="which setting's model to use (default knowledge+lora)")
     c.add_argument("--no-llm", action="store_true", help="the explanation cascade without the LLM's sentences")
     c.add_argument("--json", action="store_true", help="one JSON object: label, confidence, triples, explanation")
+    _knowledge_args(c)
 
 
 @command("meme", "meme abuse detection (P5): `meme synth|train|eval|classify`", _meme_args)
@@ -123,8 +140,8 @@ def _train(args) -> int:
     bar, update = _progress_bar("training")
     try:
         models = train_settings(_train_rows(memes), memes.classes, settings=args.settings, config=config,
-                                image_side=image_side, text_side=text_side, profile=active_profile().name,
-                                progress=update)
+                                image_side=image_side, text_side=text_side, knowledge=_knowledge(args),
+                                profile=active_profile().name, progress=update)
     finally:
         bar.close()
     out = Path(args.out)
@@ -163,6 +180,7 @@ def _eval(args) -> int:
             if not models:
                 raise WorkbenchError(f"{args.model} has none of the settings {', '.join(args.settings)}")
             for s, m in models.items():
+                m.knowledge = _knowledge(args)
                 if list(m.classes) != list(memes.classes):
                     raise WorkbenchError(f"the {s} model predicts {m.classes}, but {args.data} has classes "
                                          f"{list(memes.classes)}")
@@ -172,7 +190,8 @@ def _eval(args) -> int:
             image_side, text_side = _sides(args)
             result = run_ablation(_train_rows(memes), rows, memes.classes, settings=args.settings,
                                   config=replace(_configs(args.smoke)[2]), image_side=image_side,
-                                  text_side=text_side, profile=active_profile().name, n_boot=args.n_boot,
+                                  text_side=text_side, knowledge=_knowledge(args),
+                                  profile=active_profile().name, n_boot=args.n_boot,
                                   seed=args.seed, progress=update)
     finally:
         bar.close()
@@ -225,6 +244,7 @@ def _classify(args) -> int:
         print("error: --text is empty; give the meme's text", file=sys.stderr)
         return 2
     model = _model(args)
+    model.knowledge = _knowledge(args)
     prediction = model.predict([image], [args.text])[0]
     lm = None
     if not args.no_llm:
