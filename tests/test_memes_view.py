@@ -1,0 +1,306 @@
+"""The meme explorer view (P5) through Streamlit's AppTest, its upload helper and its figures.
+
+The artifact is made by the real builder (``build_meme_eval``) in smoke mode against a temporary store, with the
+explainer LLM swapped for the tiny test LM. The three smoke models are trained once and cached under
+``$WORKBENCH_HOME/models/memes`` (about a minute on 2 busy cores the first time); with them cached the build takes
+about 30 s. The view loads the same cached models (from the artifact's configurations) and explains with
+``tiny-llama`` too, through its session-state hook ``memes-explainer``.
+"""
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from workbench import WorkbenchError
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = ["none", "knowledge", "knowledge+lora"]
+CLASSES = ["benign", "satire", "abusive"]
+STEP_TITLES = ["Visual cue", "Textual cue", "Knowledge link", "Verdict"]
+
+
+def _view_app(artifacts) -> AppTest:
+    """An AppTest that renders the meme explorer alone, reading artifacts from ``artifacts``."""
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(ROOT)!r})
+os.environ['WORKBENCH_ARTIFACTS'] = {str(artifacts)!r}
+from dashboard.registry import discover
+next(v for v in discover() if v.key == 'memes').render()
+"""
+    return AppTest.from_string(script, default_timeout=180)
+
+
+def _charts(at) -> str:
+    """The charts' titles and trace names, as one string."""
+    texts = []
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        texts.append(str(spec["layout"].get("title", {}).get("text", "")))
+        texts += [str(t.get("name", "")) for t in spec["data"]]
+    return " | ".join(texts)
+
+
+def _verdicts(at) -> list[str]:
+    return [e.value for kind in ("success", "warning", "error") for e in getattr(at, kind)
+            if e.value.startswith("Prediction:")]
+
+
+def _steps(at) -> list[str]:
+    """The titles of the cascade steps shown, in order."""
+    heads = {f"**{i}. {t}**": t for i, t in enumerate(STEP_TITLES, 1)}
+    return [t for m in at.markdown for head, t in heads.items() if m.value.startswith(head)]
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    """A store holding P5/meme_eval as ``workbench build P5 --smoke`` makes it, explained by tiny-llama."""
+    import workbench.models as models
+    from workbench.build import BuildContext
+    from workbench.io import ArtifactStore
+    from workbench.memes.artifacts import build_meme_eval
+    from workbench.profiles import get_profile
+
+    root = tmp_path_factory.mktemp("memes-store")
+    profile = get_profile("default")
+    explainer, real_load = profile.model_for("meme_explainer"), models.load
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(models, "load", lambda name, *a, **kw: real_load("tiny-llama" if name == explainer else name,
+                                                                    *a, **kw))
+        build_meme_eval(BuildContext(ArtifactStore(root), profile, smoke=True, paper="P5"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def built(artifacts):
+    from workbench.io import ArtifactStore, load_frame, read_meta
+
+    path = ArtifactStore(artifacts).path("P5", "meme_eval", "default")
+    return load_frame(path), read_meta(path)
+
+
+@pytest.fixture
+def temp_dir(tmp_path, monkeypatch):
+    """The system temporary folder, pointed at this test's own folder (no upload outlives the test)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+# ------------------------------------------------------------------------------------------------ the view
+
+
+def test_the_view_is_registered():
+    from dashboard.registry import discover
+    from workbench.papers import get_paper
+
+    view = next(v for v in discover() if v.key == "memes")
+    assert (view.title, view.section, view.papers) == ("Meme explorer", "Multimodal", ("P5",))
+    assert get_paper("P5").views == ("memes",)
+
+
+def test_view_without_artifact_says_how_to_build(tmp_path):
+    at = _view_app(tmp_path).run()
+    assert not at.exception, at.exception
+    assert any("Not built yet" in w.value and "meme_eval" in w.value for w in at.warning)
+    assert any("workbench meme eval --data synthetic" in c.value for c in at.caption)
+    assert not at.tabs
+
+
+def test_the_smoke_artifact_has_what_the_view_reads(built):
+    frame, meta = built
+    assert {"id", "setting", "text", "image", "label", "pred", "confidence", "tags", "triples", "flip",
+            "target_type"} <= set(frame.columns)
+    config = meta.config
+    assert "tiny-llama" in meta.models and config["smoke"] is True and config["classes"] == CLASSES
+    assert [m["setting"] for m in config["metrics"]] == SETTINGS
+    assert {g["setting"] for g in config["gains"]} == {"knowledge", "knowledge+lora"}
+    assert set(config["confusion"]) == set(SETTINGS)
+    assert {"corpus", "tagger", "model", "by_flip", "by_target", "explanations"} <= set(config)
+
+
+def test_evaluation_tab(artifacts, built):
+    _, meta = built
+    at = _view_app(artifacts).run()
+    assert not at.exception, at.exception
+    assert [t.label for t in at.tabs] == ["Classify", "Evaluation"]
+    charts = _charts(at)
+    for title in ("Macro-F1 and accuracy per setting", "Relative macro-F1 gain over 'none'", "paper: up to +17 %",
+                  "Confusion matrices per setting", "Accuracy on the flip pairs", "Accuracy by target type"):
+        assert title in charts, title
+    ablation = next(d.value for d in at.dataframe if "macro-F1 95 % CI" in d.value.columns)
+    assert ablation["setting"].tolist() == SETTINGS
+    assert {f"F1 {c}" for c in CLASSES} <= set(ablation.columns)
+    first = meta.config["metrics"][0]
+    assert ablation["macro-F1"].iloc[0] == pytest.approx(round(first["macro_f1"], 3))
+    assert ablation["macro-F1 95 % CI"].iloc[0] == f"{first['macro_f1_lo']:.3f} – {first['macro_f1_hi']:.3f}"
+    gains = next(d.value for d in at.dataframe if "relative macro-F1 gain" in d.value.columns)
+    assert gains["setting"].tolist() == ["knowledge", "knowledge+lora"] and set(gains["over"]) == {"none"}
+    claims = next(d.value for d in at.dataframe if "claim" in d.value.columns)
+    assert claims["CROSS-ALIGN+ (paper)"].iloc[0] == "up to +17 % relative"
+    best = max(meta.config["gains"], key=lambda g: g["relative_gain"])
+    assert claims["ours (default, synthetic)"].iloc[0].startswith(f"{100 * best['relative_gain']:+.1f} %")
+    assert any("profile by" in m.value and "tiny-llama" in m.value for m in at.markdown)
+    assert len(at.expander) >= len(meta.config["explanations"])                   # the saved cascades
+    assert _steps(at) == STEP_TITLES * len(meta.config["explanations"])
+    assert any("Pick a meme" in i.value for i in at.info)
+
+
+def test_classify_an_evaluation_meme(artifacts, built):
+    frame, _ = built
+    knowledge = frame[frame["setting"] == "knowledge"]
+    row = next(r for r in knowledge.itertuples() if json.loads(r.triples))   # a meme with retrieved triples
+    at = _view_app(artifacts)
+    at.session_state["memes-explainer"] = "tiny-llama"
+    at.run()
+    assert at.radio(key="memes-setting").value == "knowledge+lora"
+    at.radio(key="memes-setting").set_value("knowledge")
+    at.selectbox(key="memes-eval").set_value(row.id).run()
+    assert not at.exception, at.exception
+    assert _verdicts(at) == [f"Prediction: **{row.pred}** (probability {row.confidence:.2f}) — truly "
+                             f"**{row.label}** {'✓' if row.pred == row.label else '✗'}"]   # the artifact's models
+    assert "Class probabilities" in _charts(at)
+    triples = next(d.value for d in at.dataframe if "relation" in d.value.columns)
+    assert triples.columns.tolist() == ["head", "relation", "tail", "source", "score", "matched"]
+    assert len(triples) == len(json.loads(row.triples))
+    assert any(m.value.startswith("**Image tags** — ") for m in at.markdown)
+    assert _steps(at)[:4] == STEP_TITLES                                          # the live cascade comes first
+    assert any(c.value.startswith("Written by tiny-llama") for c in at.caption)
+    assert any("in the **knowledge** setting" in c.value and "explainer tiny-llama" in c.value for c in at.caption)
+
+    at.radio(key="memes-setting").set_value("none").run()
+    assert not at.exception, at.exception
+    assert any("uses no background knowledge" in i.value for i in at.info)
+    assert len(_verdicts(at)) == 1 and _steps(at)[:4] == STEP_TITLES
+
+
+def test_upload_a_corrupt_then_a_real_image(artifacts, built, temp_dir):
+    frame, _ = built
+    at = _view_app(artifacts)
+    at.session_state["memes-explainer"] = "tiny-llama"
+    at.run()
+    at.radio(key="memes-source").set_value("Upload an image").run()
+    assert any("Upload an image" in i.value for i in at.info)
+    at.file_uploader(key="memes-upload").set_value(("junk.png", b"\x89PNG not really", "image/png")).run()
+    assert not at.exception, at.exception
+    assert any("cannot decode image junk.png" in e.value for e in at.error), [e.value for e in at.error]
+    assert not _verdicts(at)
+    row = frame.iloc[0]
+    image = Path(row["image"]).read_bytes()
+    at.text_area(key="memes-text").set_value(row["text"])
+    at.file_uploader(key="memes-upload").set_value(("meme.png", image, "image/png")).run()
+    assert not at.exception, at.exception
+    assert not [e.value for e in at.error if not e.value.startswith("Prediction:")]
+    assert len(_verdicts(at)) == 1 and _steps(at)[:4] == STEP_TITLES
+    assert any("the upload **meme.png**" in c.value for c in at.caption)
+
+
+# ------------------------------------------------------------------------------------------------ upload helper
+
+
+def _png(size=(32, 24)) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_handle_upload_writes_a_temporary_file_and_decodes_it(temp_dir):
+    from dashboard.views.memes import handle_upload
+
+    path, image = handle_upload("My Meme.PNG", _png(), limit=1024**2)
+    assert path.parent.parent == temp_dir and path.suffix == ".png" and path.read_bytes() == _png()
+    assert image.shape == (24, 32, 3) and image.dtype.name == "uint8"
+    assert handle_upload("again.png", _png(), limit=1024**2)[0] == path            # same content, same file
+
+
+@pytest.mark.parametrize("name, data, limit, message", [
+    ("big.png", b"x" * 2048, 1024, "over the"),
+    ("notes.txt", b"hello", 1024, "unsupported file type '.txt'"),
+    ("clip.wav", b"hello", 1024, "unsupported file type '.wav'"),
+    ("noext", b"hello", 1024, "no extension"),
+    ("empty.jpg", b"", 1024, "empty"),
+    ("garbage.png", bytes(range(256)) * 4, 4096, "cannot decode image garbage.png"),
+    ("tiny.gif", None, 4096, "too small"),
+])
+def test_handle_upload_refuses(name, data, limit, message, temp_dir):
+    from dashboard.views.memes import UPLOAD_FOLDER, handle_upload
+
+    data = _png((4, 4)) if data is None else data
+    with pytest.raises(WorkbenchError, match=message):
+        handle_upload(name, data, limit)
+    assert not list((temp_dir / UPLOAD_FOLDER).glob("*"))                        # nothing left written
+
+
+# ------------------------------------------------------------------------------------------------ figures
+
+
+METRICS = [{"setting": s, "macro_f1": 0.5 + 0.1 * i, "macro_f1_lo": 0.4 + 0.1 * i, "macro_f1_hi": 0.65 + 0.1 * i,
+            "accuracy": 0.6 + 0.1 * i, "accuracy_lo": 0.5 + 0.1 * i, "accuracy_hi": 0.7 + 0.1 * i, "rows": 45}
+           for i, s in enumerate(SETTINGS)]
+GAINS = [{"setting": "knowledge+lora", "over": "none", "relative_gain": 0.4, "lo": 0.1, "hi": 0.8,
+          "share_positive": 0.99},
+         {"setting": "knowledge", "over": "none", "relative_gain": 0.2, "lo": -0.05, "hi": 0.5,
+          "share_positive": 0.9}]
+
+
+def test_probability_figure_marks_the_prediction_and_the_truth():
+    from workbench.viz.memes import probability_figure
+
+    fig = probability_figure({"benign": 0.2, "satire": 0.7, "abusive": 0.1}, truth="abusive")
+    (bar,) = fig.data
+    assert list(bar.x) == [0.2, 0.7, 0.1]
+    assert list(bar.y) == ["benign", "satire (predicted)", "abusive ✓ truth"]
+    assert fig.layout.title.text == "Class probabilities"
+
+
+def test_ablation_figure_has_macro_f1_and_accuracy_with_cis():
+    from workbench.viz.memes import ablation_figure
+
+    fig = ablation_figure(list(reversed(METRICS)))                    # drawn in the ablation's order
+    assert [t.name for t in fig.data] == ["macro-F1", "accuracy"] and fig.layout.barmode == "group"
+    f1 = fig.data[0]
+    assert list(f1.x) == SETTINGS and list(f1.y) == pytest.approx([0.5, 0.6, 0.7])
+    assert list(f1.error_y.array) == pytest.approx([0.15] * 3) and list(f1.error_y.arrayminus) == pytest.approx(
+        [0.1] * 3)
+
+
+def test_gains_figure_draws_percent_gains_with_cis_and_the_papers_line():
+    from workbench.viz.memes import gains_figure
+
+    fig = gains_figure(GAINS, paper_gain=17)
+    bars, paper = fig.data
+    assert list(bars.x) == ["knowledge", "knowledge+lora"] and list(bars.y) == pytest.approx([20, 40])
+    assert list(bars.error_y.array) == pytest.approx([30, 40]) and list(bars.error_y.arrayminus) == pytest.approx(
+        [25, 30])
+    assert paper.name == "paper: up to +17 %" and list(paper.y) == [17, 17]
+    assert len(gains_figure(GAINS, paper_gain=None).data) == 1
+
+
+def test_confusion_figure_has_a_heatmap_per_setting():
+    from workbench.viz.memes import confusion_figure
+
+    matrix = [[5, 1, 0], [0, 4, 2], [1, 1, 3]]
+    fig = confusion_figure({"knowledge": matrix, "none": matrix}, CLASSES)
+    assert [t.type for t in fig.data] == ["heatmap", "heatmap"] and [t.name for t in fig.data] == ["none",
+                                                                                                   "knowledge"]
+    heat = fig.data[0]
+    assert [list(r) for r in heat.text] == [[str(v) for v in row] for row in matrix]
+    assert heat.z[0][0] == pytest.approx(5 / 6) and list(heat.y) == CLASSES
+    assert [a.text for a in fig.layout.annotations] == ["none", "knowledge"]
+
+
+def test_slice_figure_groups_accuracy_by_setting():
+    from workbench.viz.memes import slice_figure
+
+    records = [{"setting": s, "flip": f, "accuracy": a, "rows": 4}
+               for s, a0 in zip(SETTINGS, (0.5, 0.75, 1.0)) for f, a in (("image", a0), ("text", a0 / 2))]
+    fig = slice_figure(records, "flip")
+    assert [t.name for t in fig.data] == SETTINGS and all(list(t.x) == ["image", "text"] for t in fig.data)
+    assert list(fig.data[2].y) == [1.0, 0.5] and fig.layout.title.text == "Accuracy by flip"
+    assert "no rows" in slice_figure([], "target_type").layout.annotations[0].text
