@@ -17,6 +17,8 @@ The cascade is stored with each prediction (``workbench meme classify --json``, 
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 STEPS = ("visual_cue", "textual_cue", "knowledge_link", "verdict")
@@ -63,6 +65,13 @@ def evidence(prediction: dict, importance: list[tuple[str, float]], *, uses_know
             "_words": words, "_triples": chosen}
 
 
+def first_sentence(text: str) -> str:
+    """The first line of ``text`` up to its first sentence end (the LLM is asked for one sentence)."""
+    line = text.strip().split("\n")[0].strip()
+    match = re.search(r"[.!?](\s|$)", line)
+    return line[:match.start() + 1] if match else line
+
+
 def cascade(model, image: np.ndarray, text: str, prediction: dict, *, lm=None, max_new_tokens: int = 40) -> dict:
     """The explanation cascade for one meme: {step: {"evidence", "text"}, "explainer": LM name or None}."""
     from workbench.llm.generate import generate
@@ -75,8 +84,7 @@ def cascade(model, image: np.ndarray, text: str, prediction: dict, *, lm=None, m
                    + f"\n\nMeme text: {text}\n" + "\n".join(f"{TITLES[s]}: {ev[s]}" for s in STEPS))
         written = generate(lm, [f"{context}\n\n{ASK[s]}" for s in STEPS], max_new_tokens=max_new_tokens)
         for s, sentence in zip(STEPS, written):
-            first = sentence.strip().split("\n")[0].strip()
-            out[s]["text"] = first or ev[s]
+            out[s]["text"] = first_sentence(sentence) or ev[s]
     out["explainer"] = lm.name if lm is not None else None
     out["important_words"] = [{"word": w, "drop": round(d, 4)} for w, d in importance[:5]]
     return out

@@ -48,7 +48,7 @@ class MemeModelConfig:
     head_epochs: int = 60
     head_lr: float = 2e-3
     lora_epochs: int = 4
-    lora_lr: float = 5e-4
+    lora_lr: float = 2e-4
     lora_r: int = 8
     lora_alpha: int = 16
     contrastive_weight: float = 0.5
