@@ -3,9 +3,11 @@
 * ``meme_eval`` — the three settings (``none``, ``knowledge``, ``knowledge+lora``; ``pipeline.default_models``:
   trained once on the synthetic memes' train split and cached) scored on the held-out split, whose peoples,
   institutions and coded terms never occur in training. One row per meme × setting: text, image path, truth,
-  prediction, class probabilities, image tags and retrieved triples. The meta's config holds the metrics with
-  bootstrap CIs, the relative gains over ``none``, the confusion matrices, accuracy on the flip pairs and by
-  target type, explanation cascades for a sample of memes, and the data, tagger and model configuration.
+  prediction, class probabilities, image tags and retrieved triples; the ``knowledge+lora`` rows also carry
+  their explanation cascade's evidence (JSON: visual cue, textual cue, knowledge link, verdict). The meta's
+  config holds the metrics with bootstrap CIs, the relative gains over ``none``, the confusion matrices,
+  accuracy on the flip pairs and by target type, explanation cascades with the LLM's sentences for a sample of
+  memes, and the data, tagger and model configuration.
 """
 from __future__ import annotations
 
@@ -23,11 +25,12 @@ def slice_accuracy(predictions, column: str) -> list[dict]:
 
 
 def build_meme_eval(ctx: BuildContext) -> None:
+    import json
     from dataclasses import asdict
 
     import pandas as pd
 
-    from workbench.memes.explain import cascade
+    from workbench.memes.explain import STEPS, cascade
     from workbench.memes.knowledge import default_knowledge
     from workbench.memes.model import MemeModelConfig
     from workbench.memes.pipeline import default_models, evaluate_models, smoke_configs, synthetic_set
@@ -46,15 +49,25 @@ def build_meme_eval(ctx: BuildContext) -> None:
     result = evaluate_models(models, held, memes.classes, n_boot=200 if ctx.smoke else 1000, seed=ctx.seed,
                              progress=lambda f, m: ctx.progress(0.65 + 0.2 * f, m))
     preds = result["predictions"]
-    # explanation cascades (with the explainer LLM) for a sample: one flip pair of each kind, then others
     best = models["knowledge+lora"]
+    # every prediction of the full setting carries its cascade's evidence (model-measured, no LLM) …
+    preds["explanation"] = ""
+    rows = preds.index[preds["setting"] == "knowledge+lora"]
+    for n, r in enumerate(rows):
+        if n % 25 == 0:
+            ctx.progress(0.85 + 0.05 * n / len(rows), f"explanation evidence {n}/{len(rows)}")
+        image = load_image(preds.at[r, "image"])
+        pred = best.predict([image], [preds.at[r, "text"]])[0]
+        steps = cascade(best, image, preds.at[r, "text"], pred)
+        preds.at[r, "explanation"] = json.dumps({k: steps[k]["evidence"] for k in STEPS})
+    # … and a sample (one flip pair of each kind, then one meme per class) has the LLM's sentences too
     lm = load(ctx.profile.model_for("meme_explainer"))
     flips = held[held["flip"].fillna("") != ""].drop_duplicates("flip")
     others = held[~held["id"].isin(flips["id"])].drop_duplicates("label")
     sample = pd.concat([flips, others]).head(2 if ctx.smoke else 6)
     explanations = []
     for i, row in enumerate(sample.itertuples(index=False)):
-        ctx.progress(0.85 + 0.15 * i / max(len(sample), 1), f"explaining {row.id}")
+        ctx.progress(0.9 + 0.1 * i / max(len(sample), 1), f"explaining {row.id}")
         image = load_image(row.image)
         pred = best.predict([image], [row.text])[0]
         explanations.append({"id": row.id, "text": row.text, "image": row.image, "label": row.label,
