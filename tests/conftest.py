@@ -47,3 +47,27 @@ def store(tmp_path):
     from workbench.io import ArtifactStore
 
     return ArtifactStore(tmp_path / "store")
+
+
+@pytest.fixture
+def temp_dir(tmp_path, monkeypatch):
+    """The system temporary folder, pointed at this test's own folder (no upload outlives the test)."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def build_smoke_artifact(root, paper: str, builder, role: str, lm: str = "tiny-llama") -> None:
+    """Run ``builder`` in smoke mode into the artifact store at ``root``, with the default profile's ``role``
+    model replaced by ``lm`` (the views' tests use the tiny test LM instead of SmolLM2)."""
+    import workbench.models as models
+    from workbench.build import BuildContext
+    from workbench.io import ArtifactStore
+    from workbench.profiles import get_profile
+
+    profile = get_profile("default")
+    swapped, real_load = profile.model_for(role), models.load
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(models, "load", lambda name, *a, **kw: real_load(lm if name == swapped else name, *a, **kw))
+        builder(BuildContext(ArtifactStore(root), profile, smoke=True, paper=paper))

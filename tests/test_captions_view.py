@@ -7,13 +7,13 @@ smoke one the builder trains (cached under ``$WORKBENCH_HOME/models`` after the 
 uses ``tiny-llama`` too, through the view's session-state hook ``captions-lm``.
 """
 import io
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import build_smoke_artifact
 from workbench import WorkbenchError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,19 +47,10 @@ def _charts(at) -> str:
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
     """A store holding P9/caption_eval as ``workbench build P9 --smoke`` makes it, captioned by tiny-llama."""
-    import workbench.models as models
-    from workbench.build import BuildContext
     from workbench.captioning.artifacts import build_caption_eval
-    from workbench.io import ArtifactStore
-    from workbench.profiles import get_profile
 
     root = tmp_path_factory.mktemp("captions-store")
-    profile = get_profile("default")
-    caption_lm, real_load = profile.model_for("caption_lm"), models.load
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(models, "load", lambda name, *a, **kw: real_load("tiny-llama" if name == caption_lm else name,
-                                                                    *a, **kw))
-        build_caption_eval(BuildContext(ArtifactStore(root), profile, smoke=True, paper="P9"))
+    build_smoke_artifact(root, "P9", build_caption_eval, "caption_lm")
     return root
 
 
@@ -69,13 +60,6 @@ def built(artifacts):
 
     path = ArtifactStore(artifacts).path("P9", "caption_eval", "default")
     return load_frame(path), read_meta(path)
-
-
-@pytest.fixture
-def temp_dir(tmp_path, monkeypatch):
-    """The system temporary folder, pointed at this test's own folder (no upload outlives the test)."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    return tmp_path
 
 
 # ------------------------------------------------------------------------------------------------ the view

@@ -3,7 +3,6 @@
 The artifact is made the way ``build_deepfake_eval`` makes it, but from a real tiny model trained on tiny
 synthetic corpora and evaluated with the tiny test LM, so the test takes seconds rather than the builder's minutes.
 """
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -78,13 +77,6 @@ def artifacts(evaluated, tmp_path_factory):
 
 
 # ------------------------------------------------------------------------------------------------ upload helper
-
-
-@pytest.fixture
-def temp_dir(tmp_path, monkeypatch):
-    """The system temporary folder, pointed at this test's own folder (no upload outlives the test)."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    return tmp_path
 
 
 def test_handle_upload_writes_a_temporary_file_with_the_suffix(temp_dir):

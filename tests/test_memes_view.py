@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import io
 import json
-import tempfile
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import build_smoke_artifact
 from workbench import WorkbenchError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,19 +60,10 @@ def _steps(at) -> list[str]:
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
     """A store holding P5/meme_eval as ``workbench build P5 --smoke`` makes it, explained by tiny-llama."""
-    import workbench.models as models
-    from workbench.build import BuildContext
-    from workbench.io import ArtifactStore
     from workbench.memes.artifacts import build_meme_eval
-    from workbench.profiles import get_profile
 
     root = tmp_path_factory.mktemp("memes-store")
-    profile = get_profile("default")
-    explainer, real_load = profile.model_for("meme_explainer"), models.load
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(models, "load", lambda name, *a, **kw: real_load("tiny-llama" if name == explainer else name,
-                                                                    *a, **kw))
-        build_meme_eval(BuildContext(ArtifactStore(root), profile, smoke=True, paper="P5"))
+    build_smoke_artifact(root, "P5", build_meme_eval, "meme_explainer")
     return root
 
 
@@ -82,13 +73,6 @@ def built(artifacts):
 
     path = ArtifactStore(artifacts).path("P5", "meme_eval", "default")
     return load_frame(path), read_meta(path)
-
-
-@pytest.fixture
-def temp_dir(tmp_path, monkeypatch):
-    """The system temporary folder, pointed at this test's own folder (no upload outlives the test)."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    return tmp_path
 
 
 # ------------------------------------------------------------------------------------------------ the view
