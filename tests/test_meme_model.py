@@ -177,3 +177,18 @@ def test_paper_profile_path_on_a_tiny_random_clip():
                              config=MemeModelConfig(setting="knowledge+lora", **FAST), profile="paper")
     assert any("q_proj.lora_A" in n for n, _ in model.text_side.transformer.named_parameters())
     assert model.predict(images[:2], texts[:2])[0]["label"] in CLASSES
+
+
+def test_knowledge_link_prefers_the_deciding_words_then_image_symbols():
+    triples = [{"head": "Drizzle Cloud", "relation": "instance of", "tail": "cloud computing company",
+                "matched": "drizzle", "source": "wikidata"},
+               {"head": "office", "relation": "IsA", "tail": "workplace", "matched": "image: office",
+                "source": "conceptnet"},
+               {"head": "sunwheel", "relation": "category", "tail": "hate symbol", "matched": "image: sunwheel",
+                "source": "lexicon"}]
+    pred = {"label": "satire", "confidence": 0.9, "tags": [], "triples": triples}
+    link = evidence(pred, [("Drizzle", 0.2)], uses_knowledge=True)["knowledge_link"]
+    assert link == ("Knowledge: Drizzle Cloud — instance of — cloud computing company; "
+                    "sunwheel — category — hate symbol.")
+    assert evidence(dict(pred, triples=triples[:2]), [], uses_knowledge=True)["knowledge_link"].startswith(
+        "Knowledge: Drizzle Cloud")                                   # nothing decides: the top-ranked triples

@@ -6,8 +6,8 @@ The schema is fixed [ours, after the paper's intent]. Each step has two parts:
   * visual cue: the image tags above threshold;
   * textual cue: the words whose removal lowers the predicted class's probability most (occlusion,
     ``MemeModel.word_importance``);
-  * knowledge link: the retrieved triples reached from those words or from the image tags (else the
-    top-ranked ones);
+  * knowledge link: the retrieved triples reached from those words, then the hate symbols among the image
+    tags (else the top-ranked triples);
   * verdict: the label and its probability.
 * ``text`` — one sentence about that evidence, written by the explainer LLM (the default profile's SmolLM2; the
   paper profile's Mistral-7B-Instruct). All four steps go to the LLM in one batch. Without an LLM, ``text``
@@ -55,9 +55,11 @@ def evidence(prediction: dict, importance: list[tuple[str, float]], *, uses_know
         link, chosen = "This model uses no background knowledge.", []
     else:
         keys = {w.lower().strip(".,!?:;'\"") for w, _ in words}
-        chosen = [t for t in triples if t["matched"].startswith("image:") or
-                  keys & set(t["matched"].lower().split()) or t["head"].lower() in keys]
-        chosen = (chosen or triples)[:top_triples]
+        # triples reached from the deciding words first, then hate symbols seen in the image, else the top-ranked
+        from_words = [t for t in triples if keys & set(t["matched"].lower().split()) or t["head"].lower() in keys]
+        symbols = [t for t in triples if t["matched"].startswith("image:") and t["source"] == "lexicon"
+                   and t not in from_words]
+        chosen = (from_words + symbols or triples)[:top_triples]
         link = ("Knowledge: " + "; ".join(f"{t['head']} — {t['relation']} — {t['tail']}" for t in chosen) + "."
                 if chosen else "No knowledge was retrieved for this meme.")
     verdict = f"{label} (probability {prediction['confidence']:.2f})."

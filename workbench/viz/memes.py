@@ -96,7 +96,7 @@ def gains_figure(gains_records, *, paper_gain: float | None = PAPER_GAIN) -> go.
     over = ", ".join(dict.fromkeys(str(r.get("over", "none")) for r in records)) or "none"
     fig.update_layout(title=f"Relative macro-F1 gain over '{over}' (%, paired bootstrap 95 % CIs)", height=400,
                       yaxis_title="relative gain (%)", xaxis_title="setting",
-                      legend={"orientation": "h", "y": -0.25})
+                      legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})
     return fig
 
 
