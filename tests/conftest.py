@@ -71,3 +71,32 @@ def build_smoke_artifact(root, paper: str, builder, role: str, lm: str = "tiny-l
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(models, "load", lambda name, *a, **kw: real_load(lm if name == swapped else name, *a, **kw))
         builder(BuildContext(ArtifactStore(root), profile, smoke=True, paper=paper))
+
+
+def view_app(key: str, artifacts, timeout: int = 180):
+    """An AppTest that renders the dashboard view ``key`` alone, reading artifacts from ``artifacts``."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(root)!r})
+os.environ['WORKBENCH_ARTIFACTS'] = {str(artifacts)!r}
+from dashboard.registry import discover
+next(v for v in discover() if v.key == {key!r}).render()
+"""
+    return AppTest.from_string(script, default_timeout=timeout)
+
+
+def chart_texts(at) -> str:
+    """The titles and trace names of an AppTest's plotly charts, as one string."""
+    import json
+
+    texts = []
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        texts.append(str(spec["layout"].get("title", {}).get("text", "")))
+        texts += [str(t.get("name", "")) for t in spec["data"]]
+    return " | ".join(texts)

@@ -7,41 +7,22 @@ smoke one the builder trains (cached under ``$WORKBENCH_HOME/models`` after the 
 uses ``tiny-llama`` too, through the view's session-state hook ``captions-lm``.
 """
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import build_smoke_artifact
+from conftest import build_smoke_artifact, chart_texts, view_app
 from workbench import WorkbenchError
 
-ROOT = Path(__file__).resolve().parent.parent
 DECODERS = ["greedy", "contrastive", "magic"]
 
 
 def _view_app(artifacts) -> AppTest:
-    """An AppTest that renders the captions view alone, reading artifacts from ``artifacts``."""
-    script = f"""
-import os, sys
-sys.path.insert(0, {str(ROOT)!r})
-os.environ['WORKBENCH_ARTIFACTS'] = {str(artifacts)!r}
-from dashboard.registry import discover
-next(v for v in discover() if v.key == 'captions').render()
-"""
-    return AppTest.from_string(script, default_timeout=180)
+    return view_app("captions", artifacts)
 
 
-def _charts(at) -> str:
-    """The charts' titles and trace names, as one string."""
-    import json
-
-    texts = []
-    for element in at.get("plotly_chart"):
-        spec = json.loads(element.proto.spec)
-        texts.append(str(spec["layout"].get("title", {}).get("text", "")))
-        texts += [str(t.get("name", "")) for t in spec["data"]]
-    return " | ".join(texts)
+_charts = chart_texts
 
 
 @pytest.fixture(scope="module")

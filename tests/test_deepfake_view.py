@@ -10,21 +10,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import view_app
 from workbench import WorkbenchError
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _view_app(artifacts) -> AppTest:
-    """An AppTest that renders the deepfake view alone, reading artifacts from ``artifacts``."""
-    script = f"""
-import os, sys
-sys.path.insert(0, {str(ROOT)!r})
-os.environ['WORKBENCH_ARTIFACTS'] = {str(artifacts)!r}
-from dashboard.registry import discover
-next(v for v in discover() if v.key == 'deepfake').render()
-"""
-    return AppTest.from_string(script, default_timeout=180)
+    return view_app("deepfake", artifacts)
 
 
 def _save(frame, report, model, root, *, data, config, model_folder=None):

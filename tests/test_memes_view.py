@@ -15,35 +15,19 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import build_smoke_artifact
+from conftest import build_smoke_artifact, chart_texts, view_app
 from workbench import WorkbenchError
 
-ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = ["none", "knowledge", "knowledge+lora"]
 CLASSES = ["benign", "satire", "abusive"]
 STEP_TITLES = ["Visual cue", "Textual cue", "Knowledge link", "Verdict"]
 
 
 def _view_app(artifacts) -> AppTest:
-    """An AppTest that renders the meme explorer alone, reading artifacts from ``artifacts``."""
-    script = f"""
-import os, sys
-sys.path.insert(0, {str(ROOT)!r})
-os.environ['WORKBENCH_ARTIFACTS'] = {str(artifacts)!r}
-from dashboard.registry import discover
-next(v for v in discover() if v.key == 'memes').render()
-"""
-    return AppTest.from_string(script, default_timeout=180)
+    return view_app("memes", artifacts)
 
 
-def _charts(at) -> str:
-    """The charts' titles and trace names, as one string."""
-    texts = []
-    for element in at.get("plotly_chart"):
-        spec = json.loads(element.proto.spec)
-        texts.append(str(spec["layout"].get("title", {}).get("text", "")))
-        texts += [str(t.get("name", "")) for t in spec["data"]]
-    return " | ".join(texts)
+_charts = chart_texts
 
 
 def _verdicts(at) -> list[str]:
