@@ -134,3 +134,60 @@ def test_bad_inputs_are_rejected(store):
         io.save_records([{"a": 1}, [2]], store.path("P1", "y", "default"), profile="default")
     with pytest.raises(ArtifactError, match="not tensors: w"):
         io.save_tensors({"w": [1.0]}, store.path("P1", "z", "default"), profile="default")
+
+
+# --- module weights and build-once folders ------------------------------------------------------------------
+
+def test_weights_round_trip_torch_and_numpy(tmp_path):
+    import numpy as np
+
+    module = torch.nn.Linear(3, 2)
+    io.save_weights(tmp_path, "head", module.state_dict(), {"in": 3, "out": 2, "labels": ["a", "b"]})
+    state, config = io.load_weights(tmp_path, "head")
+    assert config == {"in": 3, "labels": ["a", "b"], "out": 2}
+    fresh = torch.nn.Linear(3, 2)
+    fresh.load_state_dict(state)
+    assert torch.equal(fresh.weight, module.weight)
+    io.save_weights(tmp_path, "student", {"weight": np.arange(6, dtype=np.float32).reshape(2, 3)}, {})
+    arrays, _ = io.load_weights(tmp_path, "student", numpy=True)
+    assert arrays["weight"].tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+
+
+def test_load_weights_names_the_missing_or_corrupt_file(tmp_path):
+    with pytest.raises(ArtifactError, match="head.safetensors: missing"):
+        io.load_weights(tmp_path, "head")
+    io.save_weights(tmp_path, "head", {"w": torch.zeros(2)}, {})
+    (tmp_path / "head.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ArtifactError, match="cannot be read"):
+        io.load_weights(tmp_path, "head")
+
+
+def test_build_once_builds_a_keyed_folder_once_and_never_leaves_a_partial_one(tmp_path):
+    calls = []
+
+    def build(tmp):
+        calls.append(tmp)
+        (tmp / "done.json").write_text("{}")
+
+    key = io.config_key({"b": 1, "a": [1, 2]})
+    assert key == io.config_key({"a": [1, 2], "b": 1}) and len(key) == 12
+    assert key != io.config_key({"a": [1, 2], "b": 2})
+    folder = tmp_path / f"model-{key}"
+    assert io.build_once(folder, build) == folder and (folder / "done.json").is_file()
+    io.build_once(folder, build)
+    assert len(calls) == 1
+
+    def fail(tmp):
+        (tmp / "half.bin").write_bytes(b"x")
+        raise RuntimeError("boom")
+
+    other = tmp_path / "other"
+    with pytest.raises(RuntimeError):
+        io.build_once(other, fail)
+    assert not other.exists() and [p.name for p in tmp_path.iterdir()] == [folder.name]
+    # a folder from before atomic builds counts only when its completion file is there
+    old = tmp_path / "old"
+    old.mkdir()
+    io.build_once(old, build, complete="done.json")
+    assert (old / "done.json").is_file() and len(calls) == 2

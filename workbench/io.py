@@ -342,6 +342,92 @@ def load_tensors(path: str | Path, *, required: Iterable[str] = ()) -> dict:
     return tensors
 
 
+# --- module weights and build-once folders -----------------------------------------------------------------
+
+def config_key(config: dict, length: int = 12) -> str:
+    """A short, stable hash of a JSON-able config (sorted keys): the cache key of a folder built from it."""
+    import hashlib
+
+    text = json.dumps(_json_safe(config), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def save_weights(folder: str | Path, name: str, tensors: dict, config: dict) -> Path:
+    """Write a module's weights as ``folder/NAME.safetensors`` and its config as ``folder/NAME.json``.
+
+    ``tensors`` is a state dict (torch tensors or numpy arrays, not mixed). Each file is written under a
+    temporary name and renamed into place, so a failed save never leaves a half-written file. The JSON is the
+    one place the config lives: ``load_weights`` returns it unchanged.
+    """
+    import numpy as np
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    is_numpy = all(isinstance(v, np.ndarray) for v in tensors.values()) and bool(tensors)
+    tmp = folder / f".{name}.safetensors.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        if is_numpy:
+            from safetensors.numpy import save_file as save_numpy
+
+            save_numpy({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp),
+                       metadata={"format": "numpy"})
+        else:
+            from safetensors.torch import save_file
+
+            save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp),
+                      metadata={"format": "pt"})
+        os.replace(tmp, folder / f"{name}.safetensors")
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    write_text(json.dumps(_json_safe(config), indent=2, sort_keys=True) + "\n", folder / f"{name}.json")
+    return folder
+
+
+def load_weights(folder: str | Path, name: str, *, numpy: bool = False) -> tuple[dict, dict]:
+    """Read what ``save_weights`` wrote: ``(state dict, config)``. A missing or unreadable file raises one
+    ``ArtifactError`` line naming it; ``numpy=True`` returns numpy arrays instead of torch tensors."""
+    from safetensors import SafetensorError
+
+    folder = Path(folder)
+    weights, config_path = folder / f"{name}.safetensors", folder / f"{name}.json"
+    for path in (weights, config_path):
+        if not path.is_file():
+            raise ArtifactError(f"{path}: missing; the folder holds no saved '{name}' (train or build it first)")
+    try:
+        config = json.loads(config_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{config_path}: not valid JSON ({exc})") from None
+    try:
+        if numpy:
+            from safetensors.numpy import load_file as load_numpy
+
+            tensors = load_numpy(str(weights))
+        else:
+            from safetensors.torch import load_file
+
+            tensors = load_file(str(weights))
+    except (SafetensorError, OSError) as exc:
+        raise ArtifactError(f"{weights}: cannot be read ({exc})") from None
+    return tensors, config
+
+
+def build_once(folder: str | Path, build, *, complete: str | None = None) -> Path:
+    """Return ``folder``, building it first when it is absent: ``build(tmp)`` fills a temporary folder that is
+    renamed into place only when it returns (``atomic_dir``), so a folder that exists is always complete.
+
+    ``complete`` names a file that must exist for an existing folder to count (for folders written before they
+    were built atomically); without it, existence is enough. Callers key ``folder`` by their config, e.g.
+    ``models_dir() / "clap" / f"tiny-clap-{config_key(asdict(config))}"``.
+    """
+    folder = Path(folder)
+    if folder.is_dir() and (complete is None or (folder / complete).exists()):
+        return folder
+    with atomic_dir(folder) as tmp:
+        build(tmp)
+    return folder
+
+
 # --- the store ----------------------------------------------------------------------------------------------
 
 class ArtifactStore:
