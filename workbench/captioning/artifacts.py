@@ -26,15 +26,22 @@ def keyword_hit_rate(scorer, clips, vocabulary: list[str], top: int = 3) -> floa
 
 
 def scorer_from_meta(config: dict, profile: str):
-    """The scorer an artifact was built with: the cached default scorer of its configurations, or the paper's."""
-    from workbench.captioning.clap import ClapConfig, default_scorer, scorer_for_profile
+    """The scorer an artifact was built with: the cached default scorer of its configurations, or the paper's.
+    Never trains: when the cached scorer is gone, a ``WorkbenchError`` says how to build it again."""
+    from workbench import WorkbenchError
+    from workbench.captioning.clap import ClapConfig, default_scorer_folder, load_scorer, scorer_for_profile
     from workbench.captioning.sounds import SoundCorpusConfig
 
     if profile == "paper":
         return scorer_for_profile("paper")
     corpus = dict(config["corpus"])
     corpus["classes"] = tuple(corpus.get("classes", ()))
-    return default_scorer(corpus=SoundCorpusConfig(**corpus), config=ClapConfig.from_dict(config["clap"]))
+    folder = default_scorer_folder(corpus=SoundCorpusConfig(**corpus), config=ClapConfig.from_dict(config["clap"]))
+    if not (folder / "clap.json").is_file():
+        build = "workbench build P9 --force" + (" --smoke" if config.get("smoke") else "")
+        raise WorkbenchError(f"the audio-text model this artifact was built with is not on disk ({folder}); "
+                             f"`{build}` first")
+    return load_scorer(folder)
 
 
 def build_caption_eval(ctx: BuildContext) -> None:

@@ -320,13 +320,22 @@ def load_scorer(folder) -> ClapScorer:
     return ClapScorer(model, text, meta["name"])
 
 
-def default_scorer(*, corpus=None, config: ClapConfig | None = None, progress=None) -> ClapScorer:
-    """The default profile's scorer, trained on the synthetic corpus's train split once and cached."""
-    from workbench.captioning.sounds import SoundCorpusConfig, sound_corpus
+def default_scorer_folder(*, corpus=None, config: ClapConfig | None = None) -> Path:
+    """Where ``default_scorer`` caches the scorer of these configurations (the dashboard loads it from here
+    without training)."""
+    from workbench.captioning.sounds import SoundCorpusConfig
     from workbench.paths import models_dir
 
     corpus, config = corpus or SoundCorpusConfig(), config or ClapConfig()
-    folder = models_dir() / "clap" / f"tiny-clap-{corpus.key()}-{config.key()}"
+    return models_dir() / "clap" / f"tiny-clap-{corpus.key()}-{config.key()}"
+
+
+def default_scorer(*, corpus=None, config: ClapConfig | None = None, progress=None) -> ClapScorer:
+    """The default profile's scorer, trained on the synthetic corpus's train split once and cached."""
+    from workbench.captioning.sounds import SoundCorpusConfig, sound_corpus
+
+    corpus, config = corpus or SoundCorpusConfig(), config or ClapConfig()
+    folder = default_scorer_folder(corpus=corpus, config=config)
     if not (folder / "clap.json").is_file():
         report = progress or (lambda f, m: None)
         manifest = sound_corpus(corpus, progress=lambda f, m: report(0.3 * f, m))
@@ -414,5 +423,5 @@ def top_keywords(scorer: AudioTextScorer, audio_embedding: np.ndarray, vocabular
 
 
 __all__ = ["AudioTextScorer", "ClapConfig", "ClapScorer", "HFClapScorer", "MAGIC_SCALE", "StudentText",
-           "TinyClap", "default_scorer", "distillation_texts", "keyword_scores", "load_scorer", "save_scorer",
+           "TinyClap", "default_scorer", "default_scorer_folder", "distillation_texts", "keyword_scores", "load_scorer", "save_scorer",
            "scorer_for_profile", "text_features", "top_keywords", "train_clap"]

@@ -175,22 +175,33 @@ def run_ablation(train: pd.DataFrame, test: pd.DataFrame, classes, *, settings=S
     return result
 
 
+def default_models_folder(*, corpus=None, tagger=None, config: MemeModelConfig | None = None,
+                          profile: str | None = None) -> Path:
+    """Where ``default_models`` caches the settings of these configurations (one ``<setting>/`` folder each); the
+    dashboard loads them from here without training."""
+    from workbench.memes.knowledge import default_knowledge
+    from workbench.memes.synth import MemeCorpusConfig
+    from workbench.memes.vision import TaggerConfig
+    from workbench.paths import models_dir
+    from workbench.profiles import active_profile
+
+    corpus, tagger, config = corpus or MemeCorpusConfig(), tagger or TaggerConfig(), config or MemeModelConfig()
+    key = _key([corpus.key(), asdict(tagger), config.key(), default_knowledge().fingerprint()])
+    return models_dir() / "memes" / f"{profile or active_profile().name}-{key}"
+
+
 def default_models(*, corpus=None, tagger=None, config: MemeModelConfig | None = None, settings=SETTINGS,
                    progress=None) -> dict:
     """The three settings trained on the synthetic train split, cached (``models/memes/<profile>-<key>/<setting>/``,
     the key covering the corpus, tagger and model configurations and the knowledge snapshot's fingerprint)."""
     from workbench.memes.synth import MemeCorpusConfig
     from workbench.memes.vision import TaggerConfig
-    from workbench.paths import models_dir
     from workbench.profiles import active_profile
 
     report = progress or (lambda f, m: None)
     corpus, tagger, config = corpus or MemeCorpusConfig(), tagger or TaggerConfig(), config or MemeModelConfig()
     profile = active_profile().name
-    from workbench.memes.knowledge import default_knowledge
-
-    key = _key([corpus.key(), asdict(tagger), config.key(), default_knowledge().fingerprint()])
-    root = models_dir() / "memes" / f"{profile}-{key}"
+    root = default_models_folder(corpus=corpus, tagger=tagger, config=config, profile=profile)
     missing = [s for s in settings if not (root / folder_name(s) / "model.json").is_file()]
     if missing:
         image_side, text_side = sides_for_profile(profile, corpus=corpus, tagger=tagger,
@@ -226,6 +237,6 @@ def load_models(folder) -> dict:
     return found
 
 
-__all__ = ["SMOKE_MODEL", "default_image_side", "default_model", "default_models", "evaluate_models",
-           "folder_name", "load_models", "run_ablation", "sides_for_profile", "smoke_configs", "synthetic_set",
-           "train_settings"]
+__all__ = ["SMOKE_MODEL", "default_image_side", "default_model", "default_models", "default_models_folder",
+           "evaluate_models", "folder_name", "load_models", "run_ablation", "sides_for_profile", "smoke_configs",
+           "synthetic_set", "train_settings"]
