@@ -10,6 +10,7 @@ import pytest
 
 from workbench import WorkbenchError
 from workbench.memes import synth
+from workbench.memes.synth import draw
 from workbench.memes.synth import MemeCorpusConfig, cached_memes, generate_memes, world
 
 SMALL = MemeCorpusConfig(n_train=60, n_eval=30, size=96, seed=3)
@@ -153,7 +154,7 @@ def test_failed_generation_leaves_nothing(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("drawing failed")
 
-    monkeypatch.setattr(synth, "render", boom)
+    monkeypatch.setattr(draw, "render", boom)
     with pytest.raises(RuntimeError):
         generate_memes(SMALL, tmp_path / "corpus")
     assert list(tmp_path.iterdir()) == []
@@ -167,7 +168,7 @@ def test_config_key_and_cache(tmp_path, monkeypatch):
     folder = cached_memes(config, lambda fraction, message: seen.append(fraction), root=tmp_path)
     assert folder.name == f"memes-{config.key()}" and (folder / "memes.csv").is_file() and seen[-1] == 1.0
     assert len(_read(folder)) == 12
-    monkeypatch.setattr(synth, "render", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-rendered")))
+    monkeypatch.setattr(draw, "render", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-rendered")))
     assert cached_memes(config, root=tmp_path) == folder                    # from the cache
     assert [p.name for p in tmp_path.iterdir()] == [folder.name]
 
