@@ -1,14 +1,49 @@
-"""Uploaded files, shared by the views that accept them: checked before anything is written, then saved under a
-name derived from their content (same upload → same path, so reruns reuse it and its cached results)."""
+"""Uploaded files, shared by the views that accept them (deepfake, captions, memes): one upload widget that checks
+type and size before anything is written, saves the file under a name derived from its content (same upload →
+same path, so reruns reuse it and its cached results), decodes it when the view asks, and removes what it wrote
+when the file is refused; each upload folder keeps only its most recent files."""
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
+import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 MB = 1024**2
+KEEP = 32                 # files kept per upload folder (the oldest beyond these are removed on each save)
+STALE_PART_S = 3600       # a half-written part file older than this is left over from a crash: removed
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An upload the widget accepted: its original name and size, the saved path and what ``check`` returned."""
+    name: str
+    size: int
+    path: Path
+    value: Any = None
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    """Keep the ``KEEP`` most recent uploads of ``folder`` (and ``keep``); remove stale part files."""
+    now = time.time()
+    files = []
+    for entry in folder.iterdir():
+        try:
+            stat = entry.stat()
+        except OSError:
+            continue
+        if entry.name.startswith("."):
+            if now - stat.st_mtime > STALE_PART_S:
+                entry.unlink(missing_ok=True)
+        elif entry.is_file() and entry != keep:
+            files.append((stat.st_mtime, entry))
+    for _, old in sorted(files, reverse=True)[KEEP - 1:]:
+        old.unlink(missing_ok=True)
 
 
 def save_upload(name: str, data: bytes, limit: int, kinds: dict[str, tuple[str, ...]], folder_name: str) -> Path:
@@ -31,12 +66,64 @@ def save_upload(name: str, data: bytes, limit: int, kinds: dict[str, tuple[str, 
     path = folder / f"{hashlib.sha256(data).hexdigest()[:20]}{suffix}"
     if not (path.is_file() and path.stat().st_size == len(data)):
         part = folder / f".{path.name}.{uuid.uuid4().hex[:8]}"
-        part.write_bytes(data)
-        os.replace(part, path)
+        try:
+            part.write_bytes(data)
+            os.replace(part, path)
+        finally:
+            part.unlink(missing_ok=True)
+    _prune(folder, path)
     return path
+
+
+def accept_upload(name: str, data: bytes, limit: int, kinds: dict[str, tuple[str, ...]], folder_name: str,
+                  check: Callable[[Path], Any] | None = None) -> tuple[Path, Any]:
+    """``save_upload``, then ``check(path)`` (a decoder: its result is returned beside the path). When ``check``
+    refuses the file (``WorkbenchError``), the saved copy is removed and the error names the upload, not the
+    temporary path."""
+    from workbench import WorkbenchError
+
+    path = save_upload(name, data, limit, kinds, folder_name)
+    if check is None:
+        return path, None
+    try:
+        return path, check(path)
+    except WorkbenchError as exc:
+        path.unlink(missing_ok=True)
+        message = str(exc).replace(str(path), name)
+        raise WorkbenchError(message if name in message else f"{name}: {message}") from None
 
 
 def file_stamp(path: Path) -> str:
     """Changes when the file does (a cache key)."""
     stat = Path(path).stat()
     return f"{stat.st_mtime_ns}-{stat.st_size}"
+
+
+def upload_input(label: str, *, key: str, kinds: dict[str, tuple[str, ...]], limit: int, folder_name: str,
+                 what: str = "media files", note: str = "", check: Callable[[Path], Any] | None = None):
+    """The upload widget of a view: a file uploader for ``kinds`` (kind → extensions) up to ``limit`` bytes.
+
+    Returns None when nothing is uploaded, False when the upload was refused (the reason is shown as an error and
+    nothing of it is left on disk), else the accepted ``Upload`` (``value`` = what ``check`` returned).
+    """
+    import streamlit as st
+
+    from workbench import WorkbenchError
+
+    exts = [e for group in kinds.values() for e in group]
+    upload = st.file_uploader(f"{label}, up to {limit / MB:.0f} MB", type=[e.lstrip(".") for e in exts], key=key,
+                              max_upload_size=max(1, math.ceil(limit / MB)),
+                              help=f"Files over {limit / MB:.1f} MB, empty files and other types are refused"
+                                   + (f"; {note}" if note else "."))
+    if upload is None:
+        return None
+    if upload.size > limit:
+        st.error(f"{upload.name}: {upload.size / MB:.1f} MB is over the {limit / MB:.1f} MB limit for {what}; "
+                 f"it was not read.")
+        return False
+    try:
+        path, value = accept_upload(upload.name, upload.getvalue(), limit, kinds, folder_name, check)
+    except WorkbenchError as exc:
+        st.error(str(exc))
+        return False
+    return Upload(upload.name, upload.size, path, value)

@@ -21,15 +21,13 @@ import streamlit as st
 from dashboard import cache
 from dashboard.components import built_artifact, chart
 from dashboard.registry import View
-from dashboard.uploads import file_stamp, save_upload
+from dashboard.uploads import MB, accept_upload, file_stamp, upload_input
 
 HINT = "`workbench caption-eval --data synthetic --out DIR` does the same from the command line."
 SR = 16000
 HOP = 160
 MAX_SECONDS = 30.0            # an upload is read (and captioned) up to this length, as `workbench caption` does
-GENERATED_SECONDS = 3.0
 UPLOAD_FOLDER = "workbench-caption-uploads"
-MB = 1024**2
 SOURCES = ("Generate a sound", "Evaluation set", "Upload a file")
 ANY_VARIANT = "any (drawn from the seed)"
 DECODER_NOTES = {"greedy": "the most likely next token each step",
@@ -44,73 +42,24 @@ OUR_KEY = {"METEOR": "METEOR (exact+stem)", "CIDEr": "CIDEr-D"}
 # ------------------------------------------------------------------------------------------------ helpers
 
 
+def _kinds() -> dict[str, tuple[str, ...]]:
+    from workbench.media.files import AUDIO_EXTS
+
+    return {"audio": AUDIO_EXTS}
+
+
 def handle_upload(name: str, data: bytes, limit: int) -> Path:
     """Write an uploaded audio file to a temporary file that keeps its suffix; the path. Refused
     (``WorkbenchError``, nothing written) when the suffix is not a supported audio one, when it is empty or over
     ``limit`` bytes. The file name comes from the content's hash, so the same upload maps to the same path."""
-    from workbench.deepfake.media import AUDIO_EXTS
-
-    return save_upload(name, data, limit, {"audio": AUDIO_EXTS}, UPLOAD_FOLDER)
+    return accept_upload(name, data, limit, _kinds(), UPLOAD_FOLDER)[0]
 
 
 _stamp = file_stamp
 
 
-def _scorer_key(config: dict) -> str:
-    return json.dumps({"corpus": config.get("corpus"), "clap": config.get("clap")}, sort_keys=True, default=str)
-
-
-@st.cache_resource(show_spinner="Loading the audio-text model…", max_entries=2)
-def _scorer(scorer_key: str, profile: str):
-    from workbench.captioning.artifacts import scorer_from_meta
-
-    return scorer_from_meta(json.loads(scorer_key), profile)
-
-
-@st.cache_resource(show_spinner="Embedding the keyword vocabulary…", max_entries=2)
-def _captioner(scorer_key: str, profile: str, lm_name: str, _scorer_handle, _lm):
-    from workbench.captioning.pipeline import Captioner
-    from workbench.captioning.sounds import load_vocabulary
-
-    return Captioner(_scorer_handle, _lm, load_vocabulary())
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _caption(audio_key: str, scorer_key: str, profile: str, lm_name: str, l: int, k: int, alpha: float,
-             beta: float, max_new_tokens: int, _captioner_handle, _audio) -> dict:
-    return _captioner_handle.caption(_audio, l=l, k=k, alpha=alpha, beta=beta, max_new_tokens=max_new_tokens)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _audio_file(path: str, stamp: str):
-    from workbench.deepfake.media import load_audio
-
-    return load_audio(path, sr=SR, max_seconds=MAX_SECONDS)
-
-
-@st.cache_data(show_spinner="Rendering the sound…", max_entries=32)
-def _generated(class_name: str, variant: str | None, seed: int):
-    from workbench.captioning.sounds import render
-
-    return render(class_name, seed, seconds=GENERATED_SECONDS, sr=SR, variant=variant)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _mel(audio_key: str, _audio):
-    from workbench.deepfake.media import log_mel
-
-    return log_mel(_audio, sr=SR, hop=HOP)
-
-
-@st.cache_data(show_spinner="Finding the evaluation clips…", max_entries=4)
-def _eval_paths(corpus_key: str) -> dict[str, str]:
-    """Clip id → audio path of the synthetic sound corpus the artifact was evaluated on (made again if missing)."""
-    from workbench.captioning.sounds import SoundCorpusConfig, sound_corpus
-
-    corpus = json.loads(corpus_key)
-    corpus["classes"] = tuple(corpus.get("classes", ()))
-    manifest = sound_corpus(SoundCorpusConfig(**corpus))
-    return {str(i): str(p) for i, p in zip(manifest["id"], manifest["path"])}
+def _audio_file(path: Path):
+    return cache.audio_file(str(path), _stamp(path), SR, MAX_SECONDS)
 
 
 def _lm_name(meta) -> str:
@@ -139,7 +88,7 @@ def _pick_generated():
     seed = int(right.number_input("Seed", min_value=0, max_value=10_000, value=0, step=1, key="captions-seed"))
     variant = None if variant == ANY_VARIANT else variant
     try:
-        audio = _generated(name, variant, seed)
+        audio = cache.generated_sound(name, variant, seed)
     except WorkbenchError as exc:
         st.error(str(exc))
         return None
@@ -155,7 +104,7 @@ def _pick_eval(frame, meta):
     picked = st.selectbox("Clip of the evaluation set", ids, key="captions-eval-clip",
                           format_func=lambda i: f"{i} — “{refs[i][0]}”" if refs.get(i) else i)
     try:
-        paths = _eval_paths(json.dumps(meta.config.get("corpus") or {}, sort_keys=True))
+        paths = cache.sound_clip_paths(json.dumps(meta.config.get("corpus") or {}, sort_keys=True))
     except (WorkbenchError, TypeError) as exc:
         st.error(f"The evaluation set cannot be made again here: {exc}")
         return None
@@ -164,7 +113,7 @@ def _pick_eval(frame, meta):
         st.error(f"{picked}: the clip's file is not in the sound corpus of this artifact any more.")
         return None
     try:
-        audio = _audio_file(str(path), _stamp(path))
+        audio = _audio_file(path)
     except WorkbenchError as exc:
         st.error(str(exc))
         return None
@@ -173,29 +122,18 @@ def _pick_eval(frame, meta):
 
 
 def _pick_upload():
-    from workbench import WorkbenchError
-    from workbench.deepfake import media as media_mod
+    from workbench.media.files import MAX_MEDIA_BYTES
 
-    limit, exts = media_mod.MAX_MEDIA_BYTES, media_mod.AUDIO_EXTS
-    upload = st.file_uploader(f"Audio ({' '.join(exts)}), up to {limit / MB:.0f} MB", key="captions-upload",
-                              type=[e.lstrip(".") for e in exts], max_upload_size=max(1, math.ceil(limit / MB)),
-                              help=f"Files over {limit / MB:.1f} MB, empty files and other types are refused; "
-                                   f"the first {MAX_SECONDS:.0f} s are captioned.")
+    kinds = _kinds()
+    upload = upload_input(f"Audio ({' '.join(kinds['audio'])})", key="captions-upload", kinds=kinds,
+                          limit=MAX_MEDIA_BYTES, folder_name=UPLOAD_FOLDER,
+                          note=f"the first {MAX_SECONDS:.0f} s are captioned.", check=_audio_file)
     if upload is None:
         st.info("Upload an audio file to caption it.")
+    if not upload:
         return None
-    if upload.size > limit:
-        st.error(f"{upload.name}: {upload.size / MB:.1f} MB is over the {limit / MB:.1f} MB limit for media "
-                 f"files; it was not read.")
-        return None
-    try:
-        path = handle_upload(upload.name, upload.getvalue(), limit)
-        audio = _audio_file(str(path), _stamp(path))
-    except WorkbenchError as exc:
-        st.error(str(exc))
-        return None
-    return audio, f"file:{path.name}:{_stamp(path)}", f"the upload **{upload.name}** ({upload.size / MB:.2f} MB)", \
-        None
+    return upload.value, f"file:{upload.path.name}:{_stamp(upload.path)}", \
+        f"the upload **{upload.name}** ({upload.size / MB:.2f} MB)", None
 
 
 def _show_clip(audio, key: str, meta) -> None:
@@ -203,7 +141,7 @@ def _show_clip(audio, key: str, meta) -> None:
 
     st.audio(audio, sample_rate=SR)
     chart(waveform_figure(audio, SR), meta)
-    chart(spectrogram_figure(_mel(key, audio), SR, HOP), meta)
+    chart(spectrogram_figure(cache.mel(key, SR, HOP, audio), SR, HOP), meta)
 
 
 def _show_captions(result: dict, meta, frame) -> None:
@@ -272,17 +210,17 @@ def _caption_tab(frame, meta) -> None:
                      help="MAGIC's weight on the candidate text's cosine with the clip")
     max_new_tokens = int(defaults.get("max_new_tokens", 20))
     lm_name = _lm_name(meta)
-    scorer_key = _scorer_key(meta.config)
+    scorer_key = cache.scorer_key(meta.config)
     settings = {"l": l, "k": k, "alpha": alpha, "beta": beta, "max_new_tokens": max_new_tokens}
     run_key = (key, l, k, alpha, beta, max_new_tokens, lm_name)
     if st.button("Caption", key="captions-run", type="primary"):
         try:
-            scorer = _scorer(scorer_key, meta.profile)
+            scorer = cache.caption_scorer(scorer_key, meta.profile)
             lm = cache.model(lm_name)
-            captioner = _captioner(scorer_key, meta.profile, lm_name, scorer, lm)
+            captioner = cache.captioner(scorer_key, meta.profile, lm_name, scorer, lm)
             with st.spinner(f"Captioning with {lm_name} (greedy, contrastive, MAGIC)…"):
-                out = _caption(key, scorer_key, meta.profile, lm_name, l, k, alpha, beta, max_new_tokens, captioner,
-                               audio)
+                out = cache.caption(key, scorer_key, meta.profile, lm_name, l, k, alpha, beta, max_new_tokens,
+                                    captioner, audio)
         except WorkbenchError as exc:
             st.error(str(exc))
             return

@@ -18,66 +18,35 @@ import streamlit as st
 from dashboard import cache
 from dashboard.components import built_artifact, chart
 from dashboard.registry import View
-from dashboard.uploads import file_stamp, save_upload
+from dashboard.uploads import MB, accept_upload, file_stamp, upload_input
 
 HINT = ("`workbench deepfake train --data synthetic --out MODEL` then "
         "`workbench deepfake eval --data synthetic --model MODEL` do the same from the command line.")
 SR = 16000
 HOP = 160
 N_FRAMES = 8
+FRAME_SIZE = 160
 PREVIEW_SECONDS = 30.0
-RATIONALE_TOKENS = 48
 UPLOAD_FOLDER = "workbench-deepfake-uploads"
-MB = 1024**2
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+def _kinds() -> dict[str, tuple[str, ...]]:
+    from workbench.media.files import AUDIO_EXTS, VIDEO_EXTS
+
+    return {"audio": AUDIO_EXTS, "video": VIDEO_EXTS}
 
 
 def handle_upload(name: str, data: bytes, limit: int) -> Path:
     """Write an uploaded file to a temporary file that keeps its suffix; the path. Refused (``WorkbenchError``,
     nothing written) when the suffix is not a supported audio/video one, when it is empty or over ``limit`` bytes.
     The file name comes from the content's hash, so the same upload maps to the same path."""
-    from workbench.deepfake.media import AUDIO_EXTS, VIDEO_EXTS
-
-    return save_upload(name, data, limit, {"audio": AUDIO_EXTS, "video": VIDEO_EXTS}, UPLOAD_FOLDER)
+    return accept_upload(name, data, limit, _kinds(), UPLOAD_FOLDER)[0]
 
 
 _stamp = file_stamp
-
-
-@st.cache_resource(show_spinner="Loading the deepfake model…", max_entries=2)
-def _model(folder: str, stamp: str):
-    from workbench.deepfake.pipeline import DeepfakeModel
-
-    return DeepfakeModel.load(folder)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _preview(path: str, stamp: str) -> dict:
-    """What the clip looks and sounds like: audio (and its log-mel) or sampled frames (and the audio track)."""
-    from workbench import WorkbenchError
-    from workbench.deepfake.media import extract_audio_track, load_audio, log_mel, media_kind, sample_video
-
-    out = {"kind": media_kind(path), "audio": None, "mel": None, "frames": None, "track": ""}
-    if out["kind"] == "audio":
-        out["audio"] = load_audio(path, sr=SR, max_seconds=PREVIEW_SECONDS)
-    else:
-        sample = sample_video(path, n=N_FRAMES, size=160)
-        out["frames"], out["indices"], out["fps"] = sample.frames, sample.indices, sample.fps
-        try:
-            out["audio"] = extract_audio_track(path, sr=SR, max_seconds=PREVIEW_SECONDS)
-        except WorkbenchError as exc:
-            out["track"] = str(exc)
-    if out["audio"] is not None:
-        out["mel"] = log_mel(out["audio"], sr=SR, hop=HOP)
-    return out
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _score(folder: str, stamp: str, path: str, file_stamp: str, reasoning: bool, reasoner: str | None,
-           _model_handle, _lm) -> dict:
-    return _model_handle.score_file(path, lm=_lm, reasoning=reasoning, rationale_tokens=RATIONALE_TOKENS)
 
 
 def _fmt_pct(value) -> str:
@@ -93,7 +62,8 @@ def _show_media(path: Path, meta) -> bool:
     from workbench.viz.deepfake import spectrogram_figure, waveform_figure
 
     try:
-        media = _preview(str(path), _stamp(path))
+        media = cache.media_preview(str(path), _stamp(path), sr=SR, hop=HOP, frames=N_FRAMES, size=FRAME_SIZE,
+                                    max_seconds=PREVIEW_SECONDS)
     except WorkbenchError as exc:
         st.error(str(exc))
         return False
@@ -159,20 +129,17 @@ def _eval_clips(frame) -> dict[str, dict]:
 
 def _predict(frame, meta) -> None:
     from workbench import WorkbenchError
-    from workbench.deepfake import media as media_mod
+    from workbench.media.files import MAX_MEDIA_BYTES
 
-    limit = media_mod.MAX_MEDIA_BYTES
-    audio_exts, video_exts = media_mod.AUDIO_EXTS, media_mod.VIDEO_EXTS
+    kinds = _kinds()
     st.markdown("Upload an audio or a video file — or pick a clip of the evaluation set — and the model of this "
                 "artifact scores it: each stream's contrastive detector (higher = more bona fide) against its "
                 "threshold, then, with the reasoning stage on, an LLM reads that evidence and gives the verdict "
                 "with a rationale.")
     reasoning = st.checkbox("Reasoning stage (LLM)", value=True, key="deepfake-reasoning",
                             help="off: the verdict is the detectors' (faster, no LLM)")
-    upload = st.file_uploader(f"Audio ({' '.join(audio_exts)}) or video ({' '.join(video_exts)}), "
-                              f"up to {limit / MB:.0f} MB", type=[e.lstrip(".") for e in audio_exts + video_exts],
-                              key="deepfake-upload", max_upload_size=max(1, math.ceil(limit / MB)),
-                              help=f"Files over {limit / MB:.1f} MB, empty files and other types are refused.")
+    upload = upload_input(f"Audio ({' '.join(kinds['audio'])}) or video ({' '.join(kinds['video'])})",
+                          key="deepfake-upload", kinds=kinds, limit=MAX_MEDIA_BYTES, folder_name=UPLOAD_FOLDER)
     clips = _eval_clips(frame)
     picked = st.selectbox("…or pick a clip from the evaluation set", list(clips), index=None,
                           placeholder="choose a clip" if clips else "no evaluation clip is on disk any more",
@@ -180,16 +147,10 @@ def _predict(frame, meta) -> None:
                           format_func=lambda f: f"{f} — {'bona fide' if clips[f]['y'] == 1 else 'fake'}, "
                                                 f"{clips[f]['modality']}")
     path, row = None, None
+    if upload is False:
+        return
     if upload is not None:
-        if upload.size > limit:
-            st.error(f"{upload.name}: {upload.size / MB:.1f} MB is over the {limit / MB:.1f} MB limit for media "
-                     f"files; it was not read.")
-            return
-        try:
-            path = handle_upload(upload.name, upload.getvalue(), limit)
-        except WorkbenchError as exc:
-            st.error(str(exc))
-            return
+        path = upload.path
         st.caption(f"Scoring the upload **{upload.name}** ({upload.size / MB:.2f} MB).")
     elif picked is not None:
         row = clips[picked]
@@ -212,11 +173,12 @@ def _predict(frame, meta) -> None:
         return
     model_stamp = _stamp(folder / "model.json")
     try:
-        model = _model(str(folder), model_stamp)
+        model = cache.deepfake_model(str(folder), model_stamp)
         reasoner = (st.session_state.get("deepfake-reasoner") or model.meta.get("reasoner")) if reasoning else None
         lm = cache.model(reasoner) if reasoner else None
         with st.spinner("Scoring" + (f" (reasoning with {reasoner})…" if reasoner else "…")):
-            result = _score(str(folder), model_stamp, str(path), _stamp(path), reasoning, reasoner, model, lm)
+            result = cache.deepfake_score(str(folder), model_stamp, str(path), _stamp(path), reasoning, reasoner,
+                                          model, lm)
     except WorkbenchError as exc:
         st.error(str(exc))
         return

@@ -5,15 +5,14 @@ and the explanation cascade (visual cue → textual cue → knowledge link → v
 ablation with bootstrap CIs, the relative gains over ``none``, confusion matrices, accuracy on the flip pairs and
 by target type, the saved explanations and the paper's claim beside ours.
 
-The models are the artifact's own: its corpus, tagger and model configurations go back to
-``pipeline.default_models``, which loads them from ``$WORKBENCH_HOME/models/memes/`` (training them once if they
-are not there). The cascade's sentences come from the profile's ``meme_explainer``, or from the causal LM that
+The models are the artifact's own: its corpus, tagger and model configurations name the folder under
+``$WORKBENCH_HOME/models/memes/`` that ``dashboard.cache.meme_models`` loads them from (never training them: when
+they are not there, the view says how to build them). The cascade's sentences come from the profile's ``meme_explainer``, or from the causal LM that
 session state ``memes-explainer`` names (tests use ``tiny-llama``). Uploads are written to a temporary folder
 under a name derived from their content (the original suffix kept), so reruns reuse the same file.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -23,12 +22,11 @@ import streamlit as st
 from dashboard import cache
 from dashboard.components import built_artifact, chart
 from dashboard.registry import View
-from dashboard.uploads import file_stamp, save_upload
+from dashboard.uploads import MB, accept_upload, file_stamp, upload_input
 
 HINT = "`workbench meme eval --data synthetic` does the same from the command line."
 UPLOAD_FOLDER = "workbench-meme-uploads"
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
-MB = 1024**2
 SOURCES = ("Evaluation set", "Upload an image")
 DEFAULT_SETTING = "knowledge+lora"
 SETTING_NOTES = {"none": "image + meme text, no background knowledge (frozen text encoder, trained head)",
@@ -41,69 +39,21 @@ VERDICT_STYLE = {"benign": "success", "satire": "warning", "abusive": "error"}
 # ------------------------------------------------------------------------------------------------ helpers
 
 
+def _decoder(limit: int):
+    from workbench.memes.vision import load_image
+
+    return lambda path: load_image(path, max_bytes=limit)
+
+
 def handle_upload(name: str, data: bytes, limit: int):
     """Check and decode an uploaded image; (path of a temporary copy that keeps the suffix, RGB array). Refused
     (``WorkbenchError`` naming the file, nothing left written) when the suffix is not an image one, when it is
     empty or over ``limit`` bytes, or when it does not decode as an image. The file name comes from the content's
     hash, so the same upload maps to the same path."""
-    from workbench import WorkbenchError
-    from workbench.memes.vision import load_image
-
-    path = save_upload(name, data, limit, {"image": IMAGE_EXTS}, UPLOAD_FOLDER)
-    try:
-        image = load_image(path, max_bytes=limit)
-    except WorkbenchError as exc:
-        path.unlink(missing_ok=True)
-        message = str(exc).replace(str(path), name)
-        raise WorkbenchError(message if name in message else f"{name}: {message}") from None
-    return path, image
+    return accept_upload(name, data, limit, {"image": IMAGE_EXTS}, UPLOAD_FOLDER, check=_decoder(limit))
 
 
 _stamp = file_stamp
-
-
-def models_key(config: dict, profile: str) -> str:
-    """The artifact's corpus, tagger and model configurations (and profile) as one cache key."""
-    return json.dumps({"corpus": config.get("corpus"), "tagger": config.get("tagger"), "model": config.get("model"),
-                       "profile": profile}, sort_keys=True, default=str)
-
-
-def configs_from_meta(config: dict):
-    """(``MemeCorpusConfig``, ``TaggerConfig``, ``MemeModelConfig``) the artifact was built with."""
-    from workbench.memes.model import MemeModelConfig
-    from workbench.memes.synth import MemeCorpusConfig
-    from workbench.memes.vision import TaggerConfig
-
-    return (MemeCorpusConfig(**(config.get("corpus") or {})), TaggerConfig.from_dict(config.get("tagger") or {}),
-            MemeModelConfig(**(config.get("model") or {})))
-
-
-@st.cache_resource(show_spinner="Loading the meme models (trained once if they are not cached)…", max_entries=2)
-def _models(key: str):
-    from workbench.memes.pipeline import default_models
-
-    corpus, tagger, model = configs_from_meta(json.loads(key))
-    return default_models(corpus=corpus, tagger=tagger, config=model)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _image(path: str, stamp: str):
-    from workbench.memes.vision import load_image
-
-    return load_image(path)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _predict(image_key: str, text: str, setting: str, key: str, _model, _image_array) -> dict:
-    return _model.predict([_image_array], [text])[0]
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _cascade(image_key: str, text: str, setting: str, key: str, explainer: str | None, _model, _image_array,
-             _prediction, _lm) -> dict:
-    from workbench.memes.explain import cascade
-
-    return cascade(_model, _image_array, text, _prediction, lm=_lm)
 
 
 def _explainer(meta) -> str:
@@ -173,7 +123,7 @@ def _pick_eval(frame):
     row = memes[picked]
     path = Path(str(row["image"]))
     try:
-        image = _image(str(path), _stamp(path) if path.is_file() else "missing")
+        image = cache.image(str(path), _stamp(path) if path.is_file() else "missing")
     except WorkbenchError as exc:
         st.error(f"{exc}. The synthetic memes are made again by `workbench build P5 --force`.")
         return None
@@ -184,31 +134,22 @@ def _pick_eval(frame):
 
 
 def _pick_upload():
-    from workbench import WorkbenchError
     from workbench.memes.vision import MAX_IMAGE_BYTES
 
     limit = MAX_IMAGE_BYTES
-    upload = st.file_uploader(f"Image ({' '.join(IMAGE_EXTS)}), up to {limit / MB:.0f} MB", key="memes-upload",
-                              type=[e.lstrip(".") for e in IMAGE_EXTS], max_upload_size=max(1, math.ceil(limit / MB)),
-                              help=f"Files over {limit / MB:.1f} MB, empty files, other types and files that do "
-                                   f"not decode as an image are refused; a GIF's first frame is read.")
+    upload = upload_input(f"Image ({' '.join(IMAGE_EXTS)})", key="memes-upload", kinds={"image": IMAGE_EXTS},
+                          limit=limit, folder_name=UPLOAD_FOLDER, what="images", check=_decoder(limit),
+                          note="so are files that do not decode as an image; a GIF's first frame is read.")
     text = st.text_area("Text of the meme (as written on it)", key="memes-text", height=80)
     if upload is None:
         st.info("Upload an image and type its text to classify it.")
-        return None
-    if upload.size > limit:
-        st.error(f"{upload.name}: {upload.size / MB:.1f} MB is over the {limit / MB:.1f} MB limit for images; "
-                 f"it was not read.")
-        return None
-    try:
-        path, image = handle_upload(upload.name, upload.getvalue(), limit)
-    except WorkbenchError as exc:
-        st.error(str(exc))
+    if not upload:
         return None
     row = {"text": text}
     if not text.strip():
         st.warning("No text typed: the meme is classified on its image alone (and an empty text).")
-    return image, f"file:{path.name}", f"the upload **{upload.name}** ({upload.size / MB:.2f} MB)", row
+    return upload.value, f"file:{upload.path.name}", f"the upload **{upload.name}** ({upload.size / MB:.2f} MB)", \
+        row
 
 
 def _show_prediction(pred: dict, setting: str, model, meta, row: dict | None) -> None:
@@ -258,16 +199,16 @@ def _classify_tab(frame, meta) -> None:
     image, image_key, label, row = picked
     text = str(row.get("text", ""))
     st.image(image, caption=f"{label} — “{text}”" if text else label, width=320)
-    key = models_key(meta.config, meta.profile)
+    key = cache.meme_models_key(meta.config, meta.profile)
     explainer = _explainer(meta) if explain else None
     try:
-        models = _models(key)
+        models = cache.meme_models(key)
         model = models[setting]
         with st.spinner(f"Classifying ({setting})…"):
-            pred = _predict(image_key, text, setting, key, model, image)
+            pred = cache.meme_prediction(image_key, text, setting, key, model, image)
         lm = cache.model(explainer) if explainer else None
         with st.spinner("Explaining" + (f" with {explainer}…" if explainer else "…")):
-            explained = _cascade(image_key, text, setting, key, explainer, model, image, pred, lm)
+            explained = cache.meme_cascade(image_key, text, setting, key, explainer, model, image, pred, lm)
     except WorkbenchError as exc:
         st.error(str(exc))
         return

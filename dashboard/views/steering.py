@@ -10,13 +10,6 @@ from dashboard.components import built_artifact, chart
 from dashboard.registry import View
 
 
-@st.cache_resource(show_spinner=False)
-def _vectors(path: str, stamp: str):
-    from workbench.io import load_tensors
-
-    return load_tensors(path)
-
-
 def render() -> None:
     from workbench.io import ArtifactStore
     from workbench.viz.steering import clinical_figure, sweep_figure
@@ -57,7 +50,7 @@ def render() -> None:
     st.subheader("Try it")
     store = ArtifactStore()
     path = store.path("P8", "steering_vectors", meta.profile)
-    tensors = _vectors(str(path), str(path.stat().st_mtime if path.exists() else 0))
+    tensors = cache.tensors(str(path), str(path.stat().st_mtime if path.exists() else 0))
     keys = sorted(tensors)
     objectives = list(dict.fromkeys(k.split(".")[0] for k in keys))
     layers = sorted({int(k.split("layer")[1]) for k in keys})
@@ -95,11 +88,10 @@ def render() -> None:
 
 def _generate(model_name, prompt, tensors, objectives, objective, layer, multiplier, tokens) -> dict:
     from workbench.llm.generate import generate
-    from workbench.models import load
     from workbench.steering.ambs import Branches, generate as ambs_generate
     from workbench.steering.hooks import steer
 
-    lm = load(model_name)
+    lm = cache.model(model_name)
     plain = generate(lm, prompt, max_new_tokens=tokens)
     with steer(lm.model, {layer: tensors[f"{objective}.layer{layer}"]}, multiplier=multiplier):
         steered = generate(lm, prompt, max_new_tokens=tokens)
