@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from workbench import WorkbenchError
-from workbench.cli import main
+from workbench.cli.main import main
 from workbench.datasets import safety_check_set
 from workbench.models import load
 from workbench.taxonomy import dimension

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.cli import main
+from workbench.cli.main import main
 
 
 def test_papers(capsys):

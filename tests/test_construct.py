@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from workbench import WorkbenchError
-from workbench.cli import main
+from workbench.cli.main import main
 from workbench.datasets import dices_fixture
 from workbench.profiles import Profile
 from workbench.llm.rejection import DECISION_COLUMNS, decision_funnel

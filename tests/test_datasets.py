@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from workbench import WorkbenchError
-from workbench.cli import main
+from workbench.cli.main import main
 from workbench.datasets import read_table, safety_check_set, seed_prompts
 from workbench.io import ArtifactError, save_table, table_meta
 

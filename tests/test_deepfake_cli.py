@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.cli import main
+from workbench.cli.main import main
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from workbench import WorkbenchError
-from workbench.cli import main
+from workbench.cli.main import main
 from workbench.evaluation.detectors import get_detector, parse_labels
 from workbench.evaluation.misalign import evaluate_predictions, score_frame
 

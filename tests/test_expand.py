@@ -51,7 +51,7 @@ def test_expand_with_provenance_is_reproducible():
 
 
 def test_expand_command(tmp_path, capsys):
-    from workbench.cli import main
+    from workbench.cli.main import main
 
     src = tmp_path / "in.csv"
     _frame().to_csv(src, index=False)

@@ -4,7 +4,7 @@ import pandas as pd
 
 from safetensors.torch import load_file
 
-from workbench.cli import main
+from workbench.cli.main import main
 from workbench.io import load_frame
 
 

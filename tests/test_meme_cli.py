@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from workbench.cli import main
+from workbench.cli.main import main
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pingouin as pg
 import pytest
 
 from workbench import WorkbenchError
-from workbench.cli import main
+from workbench.cli.main import main
 from workbench.datasets import dices_fixture
 from workbench.evaluation.raters import (evaluate_raters, parse_rating, personas_of, rate, rate_dices,
                                          rating_values, threshold_sweep)

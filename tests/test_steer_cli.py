@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from workbench.cli import main
+from workbench.cli.main import main
 
 
 @pytest.fixture

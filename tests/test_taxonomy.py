@@ -1,7 +1,7 @@
 import pytest
 
 from workbench import WorkbenchError
-from workbench.cli import main
+from workbench.cli.main import main
 from workbench.taxonomy import NONE, dimension, taxonomy_frame
 
 SCHWARTZ = {"Achievement", "Power", "Security", "Conformity", "Tradition", "Self-Direction", "Stimulation",

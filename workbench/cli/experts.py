@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from workbench import WorkbenchError
-from workbench.cli import _fmt, _progress_bar, command, print_table
+from workbench.cli.common import command, fmt, print_table, progress_bar
 
 
 def _experts_args(p: argparse.ArgumentParser) -> None:
@@ -84,7 +84,7 @@ def _experts(args) -> int:
         backbone = args.backbone or active_profile().model_for("expert_backbone")
         config = ExpertConfig(r=args.rank, alpha=2 * args.rank, epochs=args.epochs, seed=args.seed,
                               prefix=ALIGNX_PREFIX if args.alignx_prefix else None)
-        bar, update = _progress_bar("training experts")
+        bar, update = progress_bar("training experts")
         try:
             calibration = CalibrationConfig(fractal=not args.no_fractal, natural=not args.no_natural,
                                             lambda_fractal=args.lambda1, lambda_natural=args.lambda2, eps=args.eps)
@@ -140,7 +140,7 @@ def _hhh(args) -> None:
         eval_set = eval_set.groupby("axis", group_keys=False).head(args.limit).reset_index(drop=True)
     judge = args.judge or active_profile().model_for("judge")
     mixture = MixtureOfExperts.load(args.folder)
-    bar, update = _progress_bar("HHH: generating")
+    bar, update = progress_bar("HHH: generating")
     try:
         metrics, _ = judge_hhh(mixture, eval_set, judge, max_new_tokens=args.max_new_tokens, progress=update)
     finally:
@@ -148,7 +148,7 @@ def _hhh(args) -> None:
     del mixture
     table = metrics.pivot_table(index="system", columns="metric", values="value", sort=False)
     print(f"HHH evaluation on {len(eval_set)} bundled eval prompts; judges: {', '.join(sorted(set(metrics['judge'])))}")
-    print_table([{"system": s, **{m: _fmt(v) for m, v in row.items()}} for s, row in table.iterrows()],
+    print_table([{"system": s, **{m: fmt(v) for m, v in row.items()}} for s, row in table.iterrows()],
                 ["system", "win_rate", "harmful_rate", "true", "informative", "true_and_informative"])
     if args.out:
         from workbench.io import write_text

@@ -6,7 +6,7 @@ import json
 import sys
 
 from workbench import WorkbenchError
-from workbench.cli import _progress_bar, command, print_table
+from workbench.cli.common import command, print_json, print_table, progress_bar
 
 SYNTHETIC = ("synthetic", "synthetic-smoke")
 EVAL_SPLITS = ("eval", "test")
@@ -59,7 +59,7 @@ def _rows(args, default_splits: tuple[str, ...]):
     from workbench.deepfake.pipeline import synthetic_data
 
     if args.data in SYNTHETIC:
-        bar, update = _progress_bar("synthetic data")
+        bar, update = progress_bar("synthetic data")
         try:
             frame = synthetic_data(_spec(args.smoke or args.data == "synthetic-smoke"), progress=update)
         finally:
@@ -89,7 +89,7 @@ def _synth(args) -> int:
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         raise WorkbenchError(f"{out}: exists and is not empty; give a new folder")
-    bar, update = _progress_bar("synthetic data")
+    bar, update = progress_bar("synthetic data")
     try:
         frame = synthetic_data(_spec(args.smoke), progress=update)
     finally:
@@ -119,7 +119,7 @@ def _train(args) -> int:
     print(f"training on {len(rows)} rows of {name} ({int((rows['y'] == 1).sum())} bona fide, "
           f"{int((rows['y'] == 0).sum())} fake) · profile {active_profile().name} · encoders "
           f"{config.audio_encoder} + {config.video_encoder}")
-    bar, update = _progress_bar("training")
+    bar, update = progress_bar("training")
     try:
         model = train_model(rows, args.out, config, progress=update, data_name=name)
     finally:
@@ -154,7 +154,7 @@ def _eval(args) -> int:
     model = DeepfakeModel.load(args.model)
     rows, name = _rows(args, EVAL_SPLITS)
     rows = _sample(rows, args.limit)
-    bar, update = _progress_bar("evaluating")
+    bar, update = progress_bar("evaluating")
     try:
         frame, report = evaluate(model, rows, reasoning=not args.no_reasoning, progress=update)
     finally:
@@ -178,7 +178,7 @@ def _eval(args) -> int:
 
 
 def _score(args) -> int:
-    from workbench.deepfake.media import check_media
+    from workbench.media.files import check_media
     from workbench.deepfake.pipeline import DeepfakeModel, default_model
 
     try:
@@ -189,7 +189,7 @@ def _score(args) -> int:
     if args.model:
         model = DeepfakeModel.load(args.model)
     else:
-        bar, update = _progress_bar("default model (trained once, then cached)")
+        bar, update = progress_bar("default model (trained once, then cached)")
         try:
             model = default_model(progress=update)
         finally:
@@ -200,7 +200,7 @@ def _score(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(result, indent=2))
+        print_json(result)
         return 0
     print(f"{result['file']}: score {result['score']:+.3f} (threshold {result['threshold']:+.3f}; higher = more "
           f"genuine) · verdict: {result['verdict'].upper()}"

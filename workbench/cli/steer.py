@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from workbench import WorkbenchError
-from workbench.cli import _progress_bar, command, print_table
+from workbench.cli.common import command, print_table, progress_bar
 
 
 def _floats(text: str) -> list[float]:
@@ -78,7 +78,7 @@ def _train(args) -> int:
         raise WorkbenchError("--limit must be at least 1")
     pairs = load_pairs(args.pairs, split="train" if args.pairs.startswith("bundled:") else None).head(args.limit)
     lm = load(args.model or active_profile().model_for("steering_lm"))
-    bar, update = _progress_bar("reading activations")
+    bar, update = progress_bar("reading activations")
     try:
         vector = train_vector(lm, pairs.prompts, pairs.positives, pairs.negatives, _layers(args.layers),
                               aggregator=args.aggregator, position=args.position, objective=args.pairs,
@@ -125,7 +125,7 @@ def _sweep(args) -> int:
     lm = _model_for(vector)
     pairs = load_pairs(args.pairs, split="eval" if args.pairs.startswith("bundled:") else None).head(args.limit)
     layers = [int(x) for x in _layers(args.layers)] if args.layers else None
-    bar, update = _progress_bar("sweeping")
+    bar, update = progress_bar("sweeping")
     try:
         table = sweep(lm, vector, pairs.prompts, pairs.positives, pairs.negatives, layers=layers,
                       multipliers=_floats(args.multipliers), progress=update)

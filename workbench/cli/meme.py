@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from workbench import WorkbenchError
-from workbench.cli import _progress_bar, command, print_table
+from workbench.cli.common import command, print_json, print_table, progress_bar
 
 FORMAT_CHOICES = ("auto", "hateful_memes", "harmeme", "multioff", "synthetic")
 
@@ -78,7 +78,7 @@ def _meme(args) -> int:
 
 def _configs(smoke: bool):
     from workbench.memes.model import MemeModelConfig
-    from workbench.memes.pipeline import smoke_configs
+    from workbench.memes.ablation import smoke_configs
     from workbench.memes.synth import MemeCorpusConfig
     from workbench.memes.vision import TaggerConfig
 
@@ -89,7 +89,7 @@ def _synth(args) -> int:
     from workbench.memes.synth import generate_memes
 
     corpus = _configs(args.smoke)[0]
-    bar, update = _progress_bar("drawing memes")
+    bar, update = progress_bar("drawing memes")
     try:
         frame = generate_memes(corpus, Path(args.out), progress=update)
     finally:
@@ -100,7 +100,7 @@ def _synth(args) -> int:
 
 def _memeset(args):
     from workbench.memes.datasets import load_memes
-    from workbench.memes.pipeline import synthetic_set
+    from workbench.memes.ablation import synthetic_set
 
     if args.data == "synthetic":
         return synthetic_set(_configs(args.smoke)[0])
@@ -111,10 +111,10 @@ def _memeset(args):
 
 
 def _sides(args):
-    from workbench.memes.pipeline import sides_for_profile
+    from workbench.memes.sides import sides_for_profile
 
     corpus, tagger, config = _configs(args.smoke)
-    bar, update = _progress_bar("image and text sides (the tagger is trained once, then cached)")
+    bar, update = progress_bar("image and text sides (the tagger is trained once, then cached)")
     try:
         return sides_for_profile(corpus=corpus, tagger=tagger, max_length=config.max_length, progress=update)
     finally:
@@ -131,13 +131,13 @@ def _train_rows(memes):
 def _train(args) -> int:
     from dataclasses import replace
 
-    from workbench.memes.pipeline import folder_name, train_settings
+    from workbench.memes.ablation import folder_name, train_settings
     from workbench.profiles import active_profile
 
     memes = _memeset(args)
     image_side, text_side = _sides(args)
     config = replace(_configs(args.smoke)[2], seed=args.seed)
-    bar, update = _progress_bar("training")
+    bar, update = progress_bar("training")
     try:
         models = train_settings(_train_rows(memes), memes.classes, settings=args.settings, config=config,
                                 image_side=image_side, text_side=text_side, knowledge=_knowledge(args),
@@ -168,12 +168,12 @@ def _eval_rows(memes, split: str | None):
 def _eval(args) -> int:
     from dataclasses import replace
 
-    from workbench.memes.pipeline import evaluate_models, load_models, run_ablation
+    from workbench.memes.ablation import evaluate_models, load_models, run_ablation
     from workbench.profiles import active_profile
 
     memes = _memeset(args)
     rows = _eval_rows(memes, args.split)
-    bar, update = _progress_bar("ablation" if not args.model else "scoring")
+    bar, update = progress_bar("ablation" if not args.model else "scoring")
     try:
         if args.model:
             models = {s: m for s, m in load_models(args.model).items() if s in args.settings}
@@ -254,11 +254,11 @@ def _classify(args) -> int:
         lm = load(active_profile().model_for("meme_explainer"))
     explanation = cascade(model, image, args.text, prediction, lm=lm)
     if args.json:
-        print(json.dumps({"label": prediction["label"], "confidence": prediction["confidence"],
+        print_json({"label": prediction["label"], "confidence": prediction["confidence"],
                           "triples": prediction["triples"], "explanation": explanation,
                           "probabilities": prediction["probabilities"], "tags": prediction["tags"],
                           "setting": model.config.setting, "models": model.models
-                          + ([lm.name] if lm is not None else [])}, indent=2))
+                          + ([lm.name] if lm is not None else [])})
         return 0
     print(f"label: {prediction['label']}  (confidence {prediction['confidence']:.3f}; "
           + ", ".join(f"{c} {p:.3f}" for c, p in prediction["probabilities"].items()) + ")")
@@ -277,7 +277,7 @@ def _classify(args) -> int:
 
 
 def _model(args):
-    from workbench.memes.pipeline import default_model, load_models
+    from workbench.memes.ablation import default_model, load_models
 
     if args.model:
         models = load_models(args.model)
@@ -286,7 +286,7 @@ def _model(args):
                 return next(iter(models.values()))
             raise WorkbenchError(f"{args.model} has no {args.setting} model; it has {', '.join(models)}")
         return models[args.setting]
-    bar, update = _progress_bar("meme model (trained once on the synthetic memes, then cached)")
+    bar, update = progress_bar("meme model (trained once on the synthetic memes, then cached)")
     try:
         return default_model(args.setting, progress=update)
     finally:

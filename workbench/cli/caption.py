@@ -1,12 +1,16 @@
-"""`workbench caption FILE` and `workbench caption-eval --data DIR` (P9 zero-shot audio captioning)."""
+"""`workbench caption run FILE` and `workbench caption eval --data DIR` (P9 zero-shot audio captioning; formerly
+`workbench caption FILE` and `workbench caption-eval`).
+
+Registered by ``workbench.cli.main``; the captioning modules are imported inside the commands."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from workbench import WorkbenchError
-from workbench.cli import _progress_bar, command, print_table
+from workbench.cli.common import command, group, print_json, print_table, progress_bar
+
+group("caption", "zero-shot audio captioning (P9): `caption run FILE`, `caption eval --data DIR`")
 
 
 def _decoding_args(p: argparse.ArgumentParser) -> None:
@@ -35,10 +39,10 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
 
 
 def _captioner(vocabulary: str | None):
-    from workbench.captioning.pipeline import Captioner, captioner_for_profile
-    from workbench.captioning.sounds import load_vocabulary
+    from workbench.captioning.captioner import Captioner, captioner_for_profile
+    from workbench.captioning.synth import load_vocabulary
 
-    bar, update = _progress_bar("audio-text model (trained once, then cached)")
+    bar, update = progress_bar("audio-text model (trained once, then cached)")
     try:
         captioner = captioner_for_profile(progress=update)
     finally:
@@ -53,11 +57,11 @@ def _check(args) -> None:
         raise WorkbenchError("--keywords must be ≥ 0, --k and --max-new-tokens ≥ 1")
 
 
-@command("caption", "caption an audio clip: keywords, prompt, greedy / contrastive / MAGIC captions (P9)",
+@command("caption run", "caption an audio clip: keywords, prompt, greedy / contrastive / MAGIC captions (P9)",
          _caption_args)
 def _caption(args) -> int:
-    from workbench.captioning.pipeline import DECODERS
-    from workbench.deepfake.media import load_audio
+    from workbench.captioning.captioner import DECODERS
+    from workbench.media.audio import load_audio
 
     _check(args)
     decoders = DECODERS if args.decoder == "all" else (args.decoder,)
@@ -72,8 +76,8 @@ def _caption(args) -> int:
     out = captioner.caption(audio, l=args.keywords, decoders=decoders, k=args.k, alpha=args.alpha, beta=args.beta,
                             max_new_tokens=args.max_new_tokens)
     if args.json:
-        print(json.dumps({"keywords": out["keywords"], "prompt": out["prompt"], "captions": out["captions"],
-                          "audio_scores": out["audio_scores"], "models": captioner.models}, indent=2))
+        print_json({"keywords": out["keywords"], "prompt": out["prompt"], "captions": out["captions"],
+                          "audio_scores": out["audio_scores"], "models": captioner.models})
         return 0
     print("keywords: " + (", ".join(f"{kw['keyword']} ({kw['score']:.3f})" for kw in out["keywords"]) or "(none)"))
     print(f"prompt: {out['prompt']!r}")
@@ -83,12 +87,12 @@ def _caption(args) -> int:
     return 0
 
 
-@command("caption-eval", "caption a set and score it: BLEU, METEOR, ROUGE-L, CIDEr-D, NLG mean, keyword ablation",
-         _eval_args)
+@command("caption eval", "caption a set and score it: BLEU, METEOR, ROUGE-L, CIDEr-D, NLG mean, keyword "
+                         "ablation", _eval_args)
 def _caption_eval(args) -> int:
     from pathlib import Path
 
-    from workbench.captioning.pipeline import evaluate, load_caption_set
+    from workbench.captioning.evaluation import evaluate, load_caption_set
 
     _check(args)
     try:
@@ -96,7 +100,7 @@ def _caption_eval(args) -> int:
     except ValueError:
         raise WorkbenchError(f"--ablation takes comma-separated integers, not '{args.ablation}'") from None
     if args.data == "synthetic":
-        from workbench.captioning.sounds import sound_corpus
+        from workbench.captioning.synth import sound_corpus
 
         clips = sound_corpus().query("split == 'eval'")[["id", "path", "captions"]]
     else:
@@ -104,7 +108,7 @@ def _caption_eval(args) -> int:
     if args.limit:
         clips = clips.head(args.limit)
     captioner = _captioner(args.vocabulary)
-    bar, update = _progress_bar("captioning")
+    bar, update = progress_bar("captioning")
     try:
         result = evaluate(captioner, clips, l=args.keywords, ablation=ablation, k=args.k, alpha=args.alpha,
                           beta=args.beta, max_new_tokens=args.max_new_tokens, progress=update)

@@ -1,0 +1,178 @@
+"""`workbench info`, `workbench papers [list]`, `workbench build TARGET` and `workbench models list|prepare`:
+the project-wide commands.
+
+Registered by ``workbench.cli.main``; the heavy imports live inside the commands."""
+from __future__ import annotations
+
+import argparse
+
+from workbench import WorkbenchError, __version__
+from workbench.cli.common import command, group, print_table, progress_bar
+
+
+@command("info", "version, device, active profile and offline availability of its models")
+def _info(args) -> int:
+    import torch
+
+    from workbench.models import availability, get_spec
+    from workbench.paths import home
+    from workbench.profiles import active_profile, pick_device
+
+    profile = active_profile()
+    print(f"workbench {__version__}  (torch {torch.__version__})")
+    print(f"device:   {pick_device()}")
+    print(f"profile:  {profile.name} — {profile.description}")
+    print(f"home:     {home()}")
+    rows = []
+    for name in profile.model_names():
+        spec = get_spec(name)
+        state = availability(spec)
+        roles = [r for r, names in profile.roles.items() if name in names]
+        rows.append({"model": name, "role": spec.role, "size": spec.size_label,
+                     "available": "yes" if state.available else "NO",
+                     "prepared": "yes" if state.prepared else "no", "used as": ", ".join(roles)})
+    print()
+    print_table(rows, ["model", "role", "size", "available", "prepared", "used as"])
+    return 0
+
+
+def _papers_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", nargs="?", choices=["list"], default="list", help="what to do with the papers")
+
+
+@command("papers", "the ten papers: id, short name, title", _papers_args)
+def _papers(args) -> int:
+    from workbench.papers import all_papers
+
+    print_table([{"id": p.id, "short name": p.short_name, "arXiv": p.arxiv, "title": p.title}
+                 for p in all_papers()], ["id", "short name", "arXiv", "title"])
+    return 0
+
+
+group("models", "the model zoo: `models list`, `models prepare`")
+
+
+def _models_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", dest="filter_profile", choices=["default", "paper", "test"],
+                   help="only the models of this profile (here --profile filters the list; it does not "
+                        "choose the active profile)")
+
+
+@command("models list", "list the registered models", _models_args)
+def _models(args) -> int:
+    from workbench.models import availability, list_specs
+
+    rows = []
+    for spec in list_specs(profile=args.filter_profile):
+        state = availability(spec)
+        rows.append({"name": spec.name, "role": spec.role, "profile": spec.profile, "size": spec.size_label,
+                     "source": spec.source, "available": "yes" if state.available else "no",
+                     "detail": state.detail if len(state.detail) < 60 else state.detail[:57] + "..."})
+    print_table(rows, ["name", "role", "profile", "size", "source", "available", "detail"])
+    return 0
+
+
+def _prepare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models", nargs="*", help="model names (default: the profile's offline models)")
+
+
+@command("models prepare", "convert/build the profile's models once (what the dashboard needs); safe to re-run",
+         _prepare_args)
+def _prepare(args) -> int:
+    from workbench.build import prepare_models
+    from workbench.profiles import active_profile
+
+    names = args.models or active_profile().model_names()
+    bar, update = progress_bar("preparing models")
+    try:
+        done = prepare_models(names, update)
+    finally:
+        bar.close()
+    print(f"prepared {len(done)} model(s) now; {len(names) - len(done)} were ready" if done
+          else f"all {len(names)} model(s) ready; nothing to do")
+    return 0
+
+
+def _build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", help="a paper id (P1 …: its dashboard artifacts) or a dataset: "
+                                  "savacu, misaligntrade, demo-safety")
+    p.add_argument("--smoke", action="store_true", help="tiny sizes (seconds, for checks)")
+    p.add_argument("--force", action="store_true", help="rebuild artifacts that exist (papers)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--source", help="datasets: the prompt table (DICES CSV for demo-safety)")
+    p.add_argument("--text-col", help="datasets: the prompt column (default: text or prompt)")
+    p.add_argument("--limit", type=int, help="datasets: only the first N source rows")
+    p.add_argument("--target-count", type=int, default=100,
+                   help="datasets: expand domains below this many prompts (default 100)")
+    p.add_argument("--tau", type=int, default=10, help="datasets: SimHash distance threshold (default 10)")
+    p.add_argument("--k", type=int, help="datasets: candidate responses per side and prompt "
+                                         "(default: savacu 4, misaligntrade 2)")
+    p.add_argument("--max-iterations", type=int, default=2,
+                   help="datasets: critique-guided regenerations of a rejected candidate (default 2)")
+    p.add_argument("--response-tokens", type=int, default=96, help="datasets: new tokens per response (default 96)")
+    p.add_argument("--respond-limit", type=int,
+                   help="datasets: generate responses for the first N kept prompts only (0: none; default all)")
+    p.add_argument("--contrastive-judge", action="store_true",
+                   help="datasets: accept a candidate when it fits its side's criteria better than the other "
+                        "side's (for small judges; see workbench.llm.rejection.lm_judge)")
+    p.add_argument("--out", help="datasets: output folder (re-running it resumes)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="datasets: run sharded stages on dask: 'local' (a local cluster) or a scheduler address")
+
+
+@command("build", "build a paper's artifacts, or a dataset (resumable) on the active profile", _build_args)
+def _build(args) -> int:
+    from workbench.build import BuildContext, build_paper, discover
+    from workbench.io import ArtifactStore
+    from workbench.papers import get_paper
+    from workbench.profiles import active_profile
+    from workbench.taxonomy.construct import DATASETS, ResponseConfig, build_dataset
+
+    if args.target in DATASETS:
+        if not args.source or not args.out:
+            raise WorkbenchError(f"building {args.target} needs --source FILE and --out DIR")
+        if args.limit is not None and args.limit < 1:
+            raise WorkbenchError("--limit must be at least 1")
+        for flag, value, low in (("--k", args.k, 1), ("--max-iterations", args.max_iterations, 0),
+                                 ("--response-tokens", args.response_tokens, 1),
+                                 ("--respond-limit", args.respond_limit, 0)):
+            if value is not None and value < low:
+                raise WorkbenchError(f"{flag} must be at least {low}")
+        responses = ResponseConfig(args.k, args.max_iterations, args.response_tokens, args.respond_limit,
+                                   contrastive_judge=args.contrastive_judge)
+        bar, update = progress_bar(f"building {args.target}")
+        client = cluster = None
+        try:
+            if args.dask:
+                from distributed import Client, LocalCluster
+
+                cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) \
+                    if args.dask == "local" else None
+                client = Client(cluster if cluster is not None else args.dask)
+            funnel = build_dataset(args.target, args.source, args.out, profile=active_profile(), limit=args.limit,
+                                   text_col=args.text_col, target=args.target_count, tau=args.tau,
+                                   seed=args.seed, responses=responses, progress=update, client=client)
+        finally:
+            bar.close()
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+        line = (f"{args.target}: {funnel['source_rows']:,} source prompts → +{funnel['expanded']:,} expanded → "
+                f"−{funnel['removed_by_dedup']:,} near-duplicates → {funnel['kept']:,} kept")
+        if "generated" in funnel:
+            line += (f" → {funnel['generated']:,} candidate responses for {funnel['responded_prompts']:,} prompts: "
+                     f"{funnel['accepted_stage1']:,} accepted in stage 1, {funnel['recovered_stage2']:,} recovered "
+                     f"in stage 2, {funnel['dropped']:,} dropped")
+        print(f"{line}; wrote {args.out}")
+        return 0
+    discover()
+    paper = get_paper(args.target)
+    bar, update = progress_bar(f"building {paper.id}")
+    try:
+        ran = build_paper(paper.id, BuildContext(ArtifactStore(), active_profile(), args.seed, args.smoke, update),
+                          force=args.force)
+    finally:
+        bar.close()
+    print(f"{paper.id}: built {', '.join(ran)}" if ran else f"{paper.id}: every artifact was already built")
+    return 0

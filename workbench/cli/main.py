@@ -1,0 +1,178 @@
+"""The ``workbench`` command line: ``workbench <noun> <verb>``.
+
+The parser is built from the commands that the capability modules (``CAPABILITIES``) register in
+``workbench.cli.common``. Global options: ``--profile``, ``--device`` (also ``$WORKBENCH_PROFILE``,
+``$WORKBENCH_DEVICE``) and ``--debug`` (show tracebacks), accepted before or after the command (a value given
+after wins). Old spellings (``prepare``, ``generate``, bare ``taxonomy``, ``classify``, ``expand``,
+``dedup INPUT``, ``caption FILE``, ``caption-eval``) are rewritten to their new commands before parsing and are
+not listed in ``--help``. Errors print one line on stderr and exit non-zero.
+
+Entry point of the ``workbench`` console script and of ``python -m workbench``; ``workbench.cli.docs`` renders
+docs/cli.md from ``make_parser()``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from workbench import WorkbenchError, __version__
+from workbench.cli.common import COMMANDS, GROUPS
+
+# One module per capability; importing it registers its commands (in this order in --help).
+CAPABILITIES = ("core", "lm", "taxonomy", "dedup", "evaluate", "experts", "steer", "deepfake", "caption", "meme")
+
+# Old top-level spellings -> their new words. A group name maps to its default verb, which is inserted
+# unless a verb (or -h) follows it.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "prepare": ("models", "prepare"),
+    "generate": ("lm", "generate"),
+    "classify": ("taxonomy", "classify"),
+    "expand": ("taxonomy", "expand"),
+    "caption-eval": ("caption", "eval"),
+}
+DEFAULT_VERBS = {"taxonomy": "show", "dedup": "run", "caption": "run"}
+GLOBAL_VALUE_OPTIONS = ("--profile", "--device")
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Shows each option's default unless its help already names one (or there is none worth showing)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help = action.help or ""
+        default = action.default
+        if ("default" in help or default is None or default is False or default is argparse.SUPPRESS
+                or not action.option_strings and action.nargs not in ("?", "*")):
+            return help
+        return f"{help} (default: %(default)s)".lstrip()
+
+
+def _load_commands() -> None:
+    for name in CAPABILITIES:
+        importlib.import_module(f"workbench.cli.{name}")
+
+
+def _add_globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """The global options; on sub-parsers they are hidden and leave the value given before the command alone."""
+    keep = {} if top else {"default": argparse.SUPPRESS, "help": argparse.SUPPRESS}
+    taken = parser._option_string_actions
+    if "--profile" not in taken:
+        parser.add_argument("--profile", choices=["default", "paper"],
+                            **({"help": "active profile (default: default)"} if top else keep))
+    if "--device" not in taken:
+        parser.add_argument("--device", **({"help": "auto, cpu, cuda, cuda:N or mps (default: auto)"} if top
+                                           else keep))
+    if "--debug" not in taken:
+        parser.add_argument("--debug", action="store_true",
+                            **({"help": "show tracebacks"} if top else keep))
+
+
+def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The sub-commands of ``parser`` by name (empty for a leaf command)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _finish(parser: argparse.ArgumentParser) -> None:
+    """Every sub-parser below the top: the help formatter and the global options."""
+    for child in subparsers(parser).values():
+        child.formatter_class = HelpFormatter
+        _add_globals(child, top=False)
+        _finish(child)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The full ``workbench`` parser (every capability's commands registered)."""
+    _load_commands()
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0],
+                                     formatter_class=HelpFormatter,
+                                     epilog="Global options may also follow the command: "
+                                            "`workbench build P1 --profile paper`.")
+    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    _add_globals(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for cmd in COMMANDS:
+        if cmd.verb is None:
+            p = sub.add_parser(cmd.noun, help=cmd.help, description=cmd.help)
+        else:
+            if cmd.noun not in groups:
+                help_text = GROUPS.get(cmd.noun, "")
+                g = sub.add_parser(cmd.noun, help=help_text, description=help_text)
+                groups[cmd.noun] = g.add_subparsers(dest="action", required=True, metavar="VERB")
+            p = groups[cmd.noun].add_parser(cmd.verb, help=cmd.help, description=cmd.help)
+        cmd.configure(p)
+        p.set_defaults(_handler=cmd.handler)
+    _finish(parser)
+    return parser
+
+
+def rewrite_aliases(argv: list[str]) -> list[str]:
+    """Old spellings to new words: ``prepare`` -> ``models prepare``, ``dedup IN`` -> ``dedup run IN``, ..."""
+    argv = list(argv)
+    i = 0
+    while i < len(argv):                     # skip the global options before the command
+        token = argv[i]
+        if token == "--":
+            return argv
+        if token in GLOBAL_VALUE_OPTIONS:
+            i += 2
+        elif token.startswith("-"):
+            i += 1
+        else:
+            break
+    else:
+        return argv
+    word = argv[i]
+    if word in ALIASES:
+        return argv[:i] + list(ALIASES[word]) + argv[i + 1:]
+    if word in DEFAULT_VERBS:
+        verbs = {c.verb for c in COMMANDS if c.noun == word}
+        following = argv[i + 1] if i + 1 < len(argv) else None
+        if following not in verbs and following not in ("-h", "--help"):
+            return argv[:i + 1] + [DEFAULT_VERBS[word]] + argv[i + 1:]
+    return argv
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(rewrite_aliases(sys.argv[1:] if argv is None else argv))
+    if args.command is None:
+        parser.print_help()
+        return 2
+    # Global options become environment variables so every library call below sees the same choice;
+    # they are restored afterwards so that calling main() in-process leaves no trace.
+    saved = {k: os.environ.get(k) for k in ("WORKBENCH_PROFILE", "WORKBENCH_DEVICE")}
+    if args.profile:
+        os.environ["WORKBENCH_PROFILE"] = args.profile
+    if args.device:
+        os.environ["WORKBENCH_DEVICE"] = args.device
+    try:
+        from workbench.profiles import active_profile, pick_device
+
+        active_profile()
+        if os.environ.get("WORKBENCH_DEVICE", "auto").lower() != "auto":
+            pick_device()     # a device asked for must exist; "auto" always resolves (and would import torch)
+        return args._handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for the user; --debug for the traceback
+        if args.debug:
+            raise
+        kind = "" if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: "
+        print(f"error: {kind}{exc}", file=sys.stderr)
+        return 1
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+if __name__ == "__main__":
+    sys.exit(main())
