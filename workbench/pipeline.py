@@ -17,14 +17,13 @@ their models by name inside the function (``workbench.models.load`` caches per w
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 from workbench import WorkbenchError
-from workbench.io import ArtifactError, load_frame, read_meta, save_frame
+from workbench.io import ArtifactError, config_key, load_frame, read_meta, save_frame, write_text
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class Stage:
 
 
 def _digest(config: dict) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return config_key(config, length=16)
 
 
 class Pipeline:
@@ -70,9 +69,7 @@ class Pipeline:
                                      "use a new output folder (or delete this one) to start over")
             return
         self.workdir.mkdir(parents=True, exist_ok=True)
-        tmp = run_file.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
-        tmp.replace(run_file)
+        write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", run_file)
 
     def _done(self, path: Path) -> bool:
         try:

@@ -16,10 +16,7 @@ the backbone alone, each expert alone, the routed mixture and the task-vector me
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
-import uuid
 from dataclasses import asdict
 from pathlib import Path
 
@@ -53,29 +50,21 @@ def trained_mixture(paper: str, backbone: str, *, smoke: bool, seed: int, progre
     from workbench.experts.geometry import CalibrationConfig
     from workbench.experts.mixture import build_mixture
     from workbench.experts.train import ALIGNX_PREFIX, ExpertConfig
+    from workbench.io import build_once, config_key
     from workbench.paths import models_dir
 
     spec = MIXTURES[paper]
     data = mixture_data(smoke)
     experts = ExpertConfig(epochs=1 if smoke else 2, seed=seed, prefix=ALIGNX_PREFIX if spec["prefix"] else None)
     calibration = CalibrationConfig()
-    key = hashlib.sha256(json.dumps({"backbone": backbone, "experts": asdict(experts), "router": spec["router"],
-                                     "calibration": asdict(calibration), "seed": seed,
-                                     "data": sorted(data["id"])}, sort_keys=True, default=list).encode()
-                         ).hexdigest()[:12]
-    folder = models_dir() / "mixtures" / f"{paper}-{backbone}-{key}"
-    if (folder / "report.json").is_file():
-        return folder
-    tmp = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}")
-    try:
+    key = config_key({"backbone": backbone, "experts": asdict(experts), "router": spec["router"],
+                      "calibration": asdict(calibration), "seed": seed, "data": sorted(data["id"])})
+
+    def build(tmp: Path) -> None:
         build_mixture(backbone, data, tmp, experts=experts, router=dict(spec["router"]), calibration=calibration,
                       seed=seed, progress=progress)
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+
+    return build_once(models_dir() / "mixtures" / f"{paper}-{backbone}-{key}", build, complete="report.json")
 
 
 def build_router_calibration(ctx: BuildContext) -> None:

@@ -76,9 +76,7 @@ def build_mixture(backbone: str, data, out: str | Path, *, experts: ExpertConfig
 
     ``router``: a ``RouterConfig``, or a dict of its options (the hidden size and expert count are filled in;
     default: a linear router)."""
-    from safetensors.torch import save_file
-
-    from workbench.io import save_frame, write_json
+    from workbench.io import save_frame, save_weights, write_json
     from workbench.profiles import active_profile
 
     experts = experts or ExpertConfig(seed=seed)
@@ -123,9 +121,8 @@ def build_mixture(backbone: str, data, out: str | Path, *, experts: ExpertConfig
               "temperature": float(np.exp(fitted.temperature.a)),
               "test": calibration_report(probs, y[test]),
               "confusion": _confusion(logits[test].argmax(1), y[test], len(experts.axes))}
-    save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, str(out / "router.safetensors"))
-    write_json({"config": asdict(config), "temperature": report["temperature"], "calibration": fitted.to_dict(),
-                "axes": list(experts.axes)}, out / "router.json")
+    save_weights(out, "router", trained.state_dict(), {"config": asdict(config), "temperature": report["temperature"],
+                                                       "calibration": fitted.to_dict(), "axes": list(experts.axes)})
     rows = np.concatenate([cal, test])
     routing = pd.DataFrame({"id": data["id"].to_numpy()[rows] if "id" in data.columns else rows,
                             "prompt": data["prompt"].to_numpy()[rows], "axis": data["axis"].to_numpy()[rows],

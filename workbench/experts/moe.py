@@ -46,17 +46,20 @@ class MixtureOfExperts:
     @classmethod
     def load(cls, folder: str | Path, *, device: str | None = None) -> "MixtureOfExperts":
         from peft import PeftModel
-        from safetensors.torch import load_file
 
         from workbench.experts.train import fresh_backbone, quiet_peft
+        from workbench.io import load_weights
         from workbench.profiles import pick_device
 
         folder = Path(folder)
         for name in ("experts.json", "router.json", "router.safetensors"):
             if not (folder / name).is_file():
                 raise WorkbenchError(f"{folder}: no {name}; train with `workbench experts train --out DIR`")
-        experts = json.loads((folder / "experts.json").read_text())
-        routing = json.loads((folder / "router.json").read_text())
+        try:
+            experts = json.loads((folder / "experts.json").read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise WorkbenchError(f"{folder / 'experts.json'}: not valid JSON ({exc})") from None
+        router_state, routing = load_weights(folder, "router")
         axes = tuple(routing["axes"])
         missing = [a for a in axes if not (folder / a / "adapter_model.safetensors").is_file()]
         if missing:
@@ -72,7 +75,7 @@ class MixtureOfExperts:
         if config.get("gamma") is not None:
             config["gamma"] = tuple(config["gamma"])
         router = Router(RouterConfig(**config))
-        router.load_state_dict(load_file(folder / "router.safetensors"))
+        router.load_state_dict(router_state)
         mixture = cls(peft_model, tokenizer, router.eval(), RouterCalibration.from_dict(routing["calibration"]),
                       axes, experts["backbone"], device)
         mixture._install_hooks()

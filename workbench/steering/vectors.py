@@ -15,13 +15,12 @@ The per-pair differences d_i = h(positive_i) − h(negative_i) at each layer are
   the mean-difference norm. The maximiser of mean_i cos(v, d_i) = v·(mean_i d_i/‖d_i‖)/‖v‖ is the mean of the
   normalised differences, so it is computed in closed form (the authors run gradient ascent to the same point).
 
-A ``SteeringVector`` holds one vector per layer and its provenance; it is saved as safetensors with the config in
-the file's metadata (no pickle).
+A ``SteeringVector`` holds one vector per layer and its provenance; ``save("v.safetensors")`` writes the vectors
+there and the provenance beside them in ``v.json`` (``workbench.io.save_weights``; no pickle).
 """
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -72,40 +71,45 @@ class SteeringVector:
         return sorted(self.vectors)
 
     def save(self, path: str | Path) -> Path:
-        from safetensors.torch import save_file
+        """Write ``NAME.safetensors`` (one float32 vector per layer) and ``NAME.json`` (model, aggregator,
+        position, pairs, objective, extra) beside it; returns ``path``."""
+        from workbench.io import save_weights
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"model": self.model, "aggregator": self.aggregator, "position": self.position,
-                "n_pairs": str(self.n_pairs), "objective": self.objective, "extra": json.dumps(self.extra)}
-        tmp = path.with_name(f".{path.name}.tmp")
-        save_file({f"layer.{k}": v.detach().float().contiguous().cpu() for k, v in self.vectors.items()}, str(tmp),
-                  metadata=meta)
-        tmp.replace(path)
-        return path
+        folder, name = _vector_file(path)
+        config = {"model": self.model, "aggregator": self.aggregator, "position": self.position,
+                  "n_pairs": self.n_pairs, "objective": self.objective, "extra": self.extra}
+        save_weights(folder, name, {f"layer.{k}": v.detach().float() for k, v in self.vectors.items()}, config)
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | Path) -> "SteeringVector":
-        from safetensors import safe_open
+        from workbench.io import ArtifactError, load_weights
 
-        path = Path(path)
-        if not path.is_file():
+        folder, name = _vector_file(path)
+        if not Path(path).is_file():
             raise WorkbenchError(f"{path}: no such steering vector file")
         try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                vectors = {int(k.split(".", 1)[1]): f.get_tensor(k) for k in f.keys()}
-        except Exception as exc:
-            raise WorkbenchError(f"{path}: not a steering vector file ({exc})") from exc
-        if "model" not in meta or not vectors:
+            tensors, config = load_weights(folder, name)
+            vectors = {int(k.split(".", 1)[1]): v for k, v in tensors.items()}
+        except (ArtifactError, ValueError, IndexError) as exc:
+            raise WorkbenchError(f"{path}: not a steering vector file ({exc})") from None
+        if not isinstance(config, dict) or "model" not in config or not vectors:
             raise WorkbenchError(f"{path}: not a steering vector file (no model or no layers)")
-        return cls(vectors, meta["model"], meta.get("aggregator", ""), meta.get("position", ""),
-                   int(meta.get("n_pairs", 0)), meta.get("objective", ""), json.loads(meta.get("extra", "{}")))
+        return cls(vectors, config["model"], config.get("aggregator", ""), config.get("position", ""),
+                   int(config.get("n_pairs", 0)), config.get("objective", ""), config.get("extra", {}))
 
     def config(self) -> dict:
         d = asdict(self)
         d.pop("vectors")
         return {**d, "layers": self.layers, "norms": {k: float(v.norm()) for k, v in self.vectors.items()}}
+
+
+def _vector_file(path: str | Path) -> tuple[Path, str]:
+    """(folder, name) of a vector file ``folder/NAME.safetensors``; its config is ``folder/NAME.json``."""
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise WorkbenchError(f"{path}: a steering vector file ends in .safetensors")
+    return path.parent, path.name.removesuffix(".safetensors")
 
 
 @contextlib.contextmanager
