@@ -38,11 +38,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 os.environ["WORKBENCH_PROFILE"] = PROFILE
+from workbench.memes.ablation import run_ablation, smoke_configs, synthetic_set  # noqa: E402
 from workbench.memes.artifacts import slice_accuracy  # noqa: E402
 from workbench.memes.explain import STEPS, TITLES, cascade  # noqa: E402
 from workbench.memes.knowledge import default_knowledge, serialize  # noqa: E402
 from workbench.memes.model import SETTINGS, MemeModelConfig, model_input  # noqa: E402
-from workbench.memes.pipeline import run_ablation, sides_for_profile, smoke_configs, synthetic_set  # noqa: E402
+from workbench.memes.sides import sides_for_profile  # noqa: E402
 from workbench.memes.synth import MemeCorpusConfig, world  # noqa: E402
 from workbench.memes.vision import TaggerConfig, load_image  # noqa: E402
 from workbench.models import load  # noqa: E402

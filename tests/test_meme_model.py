@@ -8,7 +8,9 @@ import torch
 
 from workbench import WorkbenchError
 from workbench.memes.explain import STEPS, cascade, evidence
-from workbench.memes.model import SEPARATOR, MemeModel, MemeModelConfig, TextSide, minilm_text_side, train_meme_model
+from workbench.memes.model import SEPARATOR, MemeModel, MemeModelConfig
+from workbench.memes.sides import TextSide, minilm_text_side
+from workbench.memes.train import train_meme_model
 from workbench.memes.vision import ClipImageSide, TaggerConfig, load_image, train_tagger
 
 CLASSES = ["benign", "satire", "abusive"]

@@ -1,6 +1,6 @@
 """Artifacts of the meme capability (P5 CROSS-ALIGN+), registered as builders.
 
-* ``meme_eval`` — the three settings (``none``, ``knowledge``, ``knowledge+lora``; ``pipeline.default_models``:
+* ``meme_eval`` — the three settings (``none``, ``knowledge``, ``knowledge+lora``; ``ablation.default_models``:
   trained once on the synthetic memes' train split and cached) scored on the held-out split, whose peoples,
   institutions and coded terms never occur in training. One row per meme × setting: text, image path, truth,
   prediction, class probabilities, image tags and retrieved triples; the ``knowledge+lora`` rows also carry
@@ -30,10 +30,10 @@ def build_meme_eval(ctx: BuildContext) -> None:
 
     import pandas as pd
 
+    from workbench.memes.ablation import default_models, evaluate_models, smoke_configs, synthetic_set
     from workbench.memes.explain import STEPS, cascade
     from workbench.memes.knowledge import default_knowledge
     from workbench.memes.model import MemeModelConfig
-    from workbench.memes.pipeline import default_models, evaluate_models, smoke_configs, synthetic_set
     from workbench.memes.synth import MemeCorpusConfig
     from workbench.memes.vision import TaggerConfig, load_image
     from workbench.io import save_frame

@@ -139,26 +139,20 @@ class TaggerImageSide(ImageSide):
         return np.concatenate(embs).astype(np.float32), np.concatenate(probs).astype(np.float32)
 
     def save(self, folder) -> None:
-        import json
+        """``tagger.safetensors`` + ``tagger.json`` (config and vocabulary) in ``folder``."""
+        from workbench.io import save_weights
 
-        from safetensors.torch import save_file
-
-        folder = Path(folder)
-        save_file({k: v.contiguous() for k, v in self.model.state_dict().items()}, folder / "tagger.safetensors")
-        (folder / "tagger.json").write_text(json.dumps({"config": asdict(self.config),
-                                                        "vocabulary": self.vocabulary}, indent=2))
+        save_weights(folder, "tagger", self.model.state_dict(),
+                     {"config": asdict(self.config), "vocabulary": self.vocabulary})
 
     @classmethod
     def load(cls, folder) -> "TaggerImageSide":
-        import json
+        from workbench.io import load_weights
 
-        from safetensors.torch import load_file
-
-        folder = Path(folder)
-        meta = json.loads((folder / "tagger.json").read_text())
+        state, meta = load_weights(folder, "tagger")
         config = TaggerConfig.from_dict(meta["config"])
         model = TaggerCNN(config, len(meta["vocabulary"]))
-        model.load_state_dict(load_file(folder / "tagger.safetensors"))
+        model.load_state_dict(state)
         return cls(model, meta["vocabulary"], config)
 
 

@@ -1,14 +1,17 @@
 """The P5 ablation end to end: train the three settings on a meme set, score them on held-out memes, compare.
 
-* ``sides_for_profile`` — the image and text sides of a profile (default: the tagger CNN trained once on the
-  synthetic memes and cached by its configuration, plus MiniLM; paper: CLIP from the local cache).
+* ``synthetic_set`` — the synthetic meme corpus (``memes.synth``, made once) as a ``MemeSet``; the image and text
+  sides the settings share come from ``memes.sides.sides_for_profile``.
 * ``train_settings`` — one ``MemeModel`` per setting (``none``, ``knowledge``, ``knowledge+lora``) on the same
   rows, the same image side and the same seed, so that the settings differ only in what the ablation varies.
 * ``evaluate_models`` — predictions per meme × setting, macro-F1 / per-class F1 / accuracy with percentile
   bootstrap CIs, the relative macro-F1 gain of each setting over ``none`` (paired bootstrap) and confusion
   matrices.
 * ``default_models`` — the three settings trained on the synthetic train split, cached under
-  ``$WORKBENCH_HOME/models/memes/`` by the data and model configuration (the CLI's and dashboard's default).
+  ``$WORKBENCH_HOME/models/memes/`` by the data and model configuration (the CLI's and dashboard's default);
+  ``default_models_folder`` names that folder, ``load_models`` reads saved settings back.
+
+Used by the meme CLI, ``memes.artifacts`` (the P5 build), the dashboard and the P5 notebook.
 """
 from __future__ import annotations
 
@@ -46,59 +49,10 @@ def synthetic_set(corpus=None, progress=None):
     return load_memes(cached_memes(corpus, progress=progress), format="synthetic")
 
 
-def default_image_side(corpus=None, tagger=None, progress=None):
-    """The default profile's image side: the tagger CNN trained on the synthetic train split, cached."""
-    from workbench.memes.synth import MemeCorpusConfig
-    from workbench.memes.vision import TaggerConfig, TaggerImageSide, load_image, train_tagger
-    from workbench.paths import models_dir
-
-    corpus, tagger = corpus or MemeCorpusConfig(), tagger or TaggerConfig()
-    key = _key(asdict(tagger))
-    folder = models_dir() / "memes" / f"tagger-{corpus.key()}-{key}"
-    if not (folder / "tagger.json").is_file():
-        report = progress or (lambda f, m: None)
-        # [ours] the tagger learns from the train split of a larger corpus drawn with another seed (objects and
-        # symbols are small: on the 600 memes alone its mean recall over tags was 0.76, with 1800 it was 0.93);
-        # no held-out name or term is in any train split, so nothing of the evaluation leaks into it
-        source = replace(corpus, n_train=tagger.corpus_rows, n_eval=3, seed=corpus.seed + 1) \
-            if tagger.corpus_rows else corpus
-        frame = synthetic_set(source).frame
-        train = frame[frame["split"] == "train"]
-        side, _ = train_tagger([load_image(p) for p in train["image"]], train["tags"].tolist(), tagger,
-                               progress=report)
-        tmp = folder.with_name(folder.name + ".tmp")
-        tmp.mkdir(parents=True, exist_ok=True)
-        side.save(tmp)
-        import os
-        import shutil
-
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
-    return TaggerImageSide.load(folder)
-
-
-def _key(data) -> str:
-    import hashlib
-
-    return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:10]
-
-
-def sides_for_profile(profile: str | None = None, *, corpus=None, tagger=None, max_length: int = 128,
-                      progress=None):
-    """(image side, text side) of a profile."""
-    from workbench.memes.model import clip_sides, default_tag_vocabulary, minilm_text_side
-    from workbench.profiles import get_profile
-
-    prof = get_profile(profile)
-    if prof.name == "paper":
-        return tuple(reversed(clip_sides(prof.model_for("meme_vl"), default_tag_vocabulary(), max_length)))
-    return default_image_side(corpus, tagger, progress), minilm_text_side(max_length)
-
-
 def train_settings(frame: pd.DataFrame, classes, *, settings=SETTINGS, config: MemeModelConfig | None = None,
                    image_side, text_side, knowledge=None, profile: str = "default", progress=None) -> dict:
     """One trained ``MemeModel`` per setting on the labelled rows of ``frame`` (columns image, text, label)."""
-    from workbench.memes.model import train_meme_model
+    from workbench.memes.train import train_meme_model
 
     report = progress or (lambda f, m: None)
     config = config or MemeModelConfig()
@@ -179,6 +133,7 @@ def default_models_folder(*, corpus=None, tagger=None, config: MemeModelConfig |
                           profile: str | None = None) -> Path:
     """Where ``default_models`` caches the settings of these configurations (one ``<setting>/`` folder each); the
     dashboard loads them from here without training."""
+    from workbench.io import config_key
     from workbench.memes.knowledge import default_knowledge
     from workbench.memes.synth import MemeCorpusConfig
     from workbench.memes.vision import TaggerConfig
@@ -186,7 +141,8 @@ def default_models_folder(*, corpus=None, tagger=None, config: MemeModelConfig |
     from workbench.profiles import active_profile
 
     corpus, tagger, config = corpus or MemeCorpusConfig(), tagger or TaggerConfig(), config or MemeModelConfig()
-    key = _key([corpus.key(), asdict(tagger), config.key(), default_knowledge().fingerprint()])
+    key = config_key({"corpus": corpus.key(), "tagger": asdict(tagger), "model": config.key(),
+                      "knowledge": default_knowledge().fingerprint()})
     return models_dir() / "memes" / f"{profile or active_profile().name}-{key}"
 
 
@@ -204,6 +160,8 @@ def default_models(*, corpus=None, tagger=None, config: MemeModelConfig | None =
     root = default_models_folder(corpus=corpus, tagger=tagger, config=config, profile=profile)
     missing = [s for s in settings if not (root / folder_name(s) / "model.json").is_file()]
     if missing:
+        from workbench.memes.sides import sides_for_profile
+
         image_side, text_side = sides_for_profile(profile, corpus=corpus, tagger=tagger,
                                                   max_length=config.max_length,
                                                   progress=lambda f, m: report(0.2 * f, m))
@@ -237,6 +195,5 @@ def load_models(folder) -> dict:
     return found
 
 
-__all__ = ["SMOKE_MODEL", "default_image_side", "default_model", "default_models", "default_models_folder",
-           "evaluate_models", "folder_name", "load_models", "run_ablation", "sides_for_profile", "smoke_configs",
-           "synthetic_set", "train_settings"]
+__all__ = ["SMOKE_MODEL", "default_model", "default_models", "default_models_folder", "evaluate_models",
+           "folder_name", "load_models", "run_ablation", "smoke_configs", "synthetic_set", "train_settings"]
