@@ -219,8 +219,8 @@ def caption_scorer(key: str, profile: str):
 @st.cache_resource(show_spinner="Embedding the keyword vocabulary…", max_entries=2)
 def captioner(key: str, profile: str, lm_name: str, _scorer, _lm):
     """A captioner of the scorer ``key`` and the caption LM ``lm_name`` over the keyword vocabulary."""
-    from workbench.captioning.pipeline import Captioner
-    from workbench.captioning.sounds import load_vocabulary
+    from workbench.captioning.captioner import Captioner
+    from workbench.captioning.synth import load_vocabulary
 
     return Captioner(_scorer, _lm, load_vocabulary())
 
@@ -235,7 +235,7 @@ def caption(audio_key: str, key: str, profile: str, lm_name: str, l: int, k: int
 @st.cache_data(show_spinner="Rendering the sound…", max_entries=32)
 def generated_sound(class_name: str, variant: str | None, seed: int):
     """A synthetic sound of ``class_name`` (the captioning capability's renderer, its default length and rate)."""
-    from workbench.captioning.sounds import render
+    from workbench.captioning.synth import render
 
     return render(class_name, seed, variant=variant)
 
@@ -244,7 +244,7 @@ def generated_sound(class_name: str, variant: str | None, seed: int):
 def sound_clip_paths(corpus_key: str) -> dict[str, str]:
     """Clip id → audio path of the synthetic sound corpus of ``corpus_key`` (its config as JSON; made again if
     missing: the corpus is rendered, nothing is trained)."""
-    from workbench.captioning.sounds import SoundCorpusConfig, sound_corpus
+    from workbench.captioning.synth import SoundCorpusConfig, sound_corpus
 
     corpus = json.loads(corpus_key)
     corpus["classes"] = tuple(corpus.get("classes", ()))
@@ -277,7 +277,7 @@ def meme_models(key: str) -> dict:
     the models cache, never trained: a ``WorkbenchError`` says how to build them when they are not on disk."""
     from workbench import WorkbenchError
     from workbench.memes.model import SETTINGS
-    from workbench.memes.pipeline import default_models_folder, folder_name, load_models
+    from workbench.memes.ablation import default_models_folder, folder_name, load_models
 
     meta = json.loads(key)
     corpus, tagger, config = meme_configs(meta)

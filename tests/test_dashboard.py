@@ -254,3 +254,90 @@ def test_steering_view_without_and_with_artifacts(tmp_path):
     at = _view_app("steering", tmp_path).run()
     assert not at.exception and "Clinical QA with and without" in " ".join(c.proto.spec
                                                                              for c in at.get("plotly_chart"))
+
+
+# ------------------------------------------------------------------------------------------------ structure
+
+
+def _dashboard_sources():
+    return {p.relative_to(ROOT).as_posix(): p.read_text() for p in (ROOT / "dashboard").rglob("*.py")}
+
+
+def test_caches_live_in_one_module_and_views_load_no_models():
+    import re
+
+    sources = _dashboard_sources()
+    assert "dashboard/cache.py" in sources
+    caches = sorted(name for name, text in sources.items() if "st.cache_" in text and name != "dashboard/cache.py")
+    assert not caches, f"st.cache_* outside dashboard/cache.py: {caches}"
+    load = re.compile(r"\bmodels\.load\b|from\s+workbench\.models(\.\w+)?\s+import\s+[^\n]*\bload\b")
+    loaders = sorted(name for name, text in sources.items()
+                     if name.startswith("dashboard/views/") and load.search(text))
+    assert not loaders, f"views that load a model themselves (use dashboard.cache): {loaders}"
+    uploaders = sorted(name for name, text in sources.items() if "file_uploader(" in text)
+    assert uploaders == ["dashboard/uploads.py"], uploaders
+
+
+def test_the_cache_layer_never_trains_a_missing_model(tmp_path, monkeypatch):
+    """Models gone from the models folder: a clear error naming the build command, no training."""
+    from dataclasses import asdict
+
+    import workbench.captioning.clap as clap
+    import workbench.memes.ablation as memes
+    from dashboard import cache
+    from workbench import WorkbenchError
+    from workbench.captioning.synth import SoundCorpusConfig
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the dashboard trained a model")
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
+    for module, name in ((memes, "default_models"), (memes, "train_settings"), (clap, "default_scorer"),
+                         (clap, "train_clap")):
+        monkeypatch.setattr(module, name, refuse)
+    cache.meme_models.clear()
+    cache.caption_scorer.clear()
+    with pytest.raises(WorkbenchError, match=r"meme models .* not on disk .*`workbench build P5 --force --smoke`"):
+        cache.meme_models(cache.meme_models_key({"smoke": True}, "default"))
+    clap_config = {"corpus": asdict(SoundCorpusConfig()), "clap": asdict(clap.ClapConfig())}
+    with pytest.raises(WorkbenchError, match=r"audio-text model .* not on disk .*`workbench build P9 --force` "):
+        cache.caption_scorer(cache.scorer_key(clap_config), "default")
+    with pytest.raises(WorkbenchError, match=r"deepfake model .* not on disk .*`workbench build P6 --force` first"):
+        cache.deepfake_model(str(tmp_path / "gone"), "missing")
+
+
+def test_upload_widget_helpers_clean_up(temp_dir, monkeypatch):
+    from dashboard import uploads
+    from workbench import WorkbenchError
+
+    def refuse(path):
+        raise WorkbenchError(f"cannot decode {path}")
+
+    with pytest.raises(WorkbenchError, match=r"^cannot decode bad\.wav$"):
+        uploads.accept_upload("bad.wav", b"RIFF", 1024, {"audio": (".wav",)}, "up", check=refuse)
+    assert not list((temp_dir / "up").iterdir())                                 # the refused file is removed
+    path, value = uploads.accept_upload("ok.wav", b"RIFF", 1024, {"audio": (".wav",)}, "up", check=lambda p: 7)
+    assert value == 7 and path.read_bytes() == b"RIFF"
+    monkeypatch.setattr(uploads, "KEEP", 3)
+    paths = [uploads.save_upload(f"{i}.wav", bytes([i + 1]) * 8, 1024, {"audio": (".wav",)}, "up") for i in range(5)]
+    assert paths[-1].is_file() and len(list((temp_dir / "up").iterdir())) == 3  # the oldest are pruned
+
+
+def test_views_type_no_paper_number():
+    """Paper numbers come from the registry (``workbench.papers``): none of its non-round numbers (two significant
+    digits or more) is typed into a view."""
+    import re
+
+    from workbench.papers import all_papers
+
+    sources = {n: t for n, t in _dashboard_sources().items() if n.startswith("dashboard/views/")}
+    typed = []
+    for paper in all_papers():
+        for number in paper.claims + paper.reported:
+            text = f"{number.value:g}"
+            if float(number.value).is_integer() or len(text.replace("0.", "").replace(".", "")) < 2:
+                continue
+            pattern = re.compile(rf"(?<![\d.]){re.escape(text)}(?!\d)")
+            typed += [f"{name}: {paper.id} {number.metric} ({text})" for name, source in sources.items()
+                      if pattern.search(source)]
+    assert not typed, typed

@@ -1,5 +1,7 @@
 """The paper registry: P1–P10 with title, arXiv id, venue, capabilities, notebook, dashboard views and the
-headline numbers each abstract claims (data for the notebooks' "paper vs ours" tables).
+headline numbers each abstract claims (data for the notebooks' "paper vs ours" tables), and the other published
+numbers the workbench quotes beside its own (``reported``, each with its source; e.g. secondary sources or a
+reference method's results). Views and figures read every paper number from here.
 
 The data lives in ``data/papers.json``; this module gives it types.
 """
@@ -19,6 +21,7 @@ class Claim:
     value: float
     unit: str
     qualifier: str = ""     # ">", "~" … when the abstract states a bound or an approximation
+    source: str = ""        # where a ``reported`` number comes from (claims: the paper's abstract)
 
     @property
     def text(self) -> str:
@@ -38,6 +41,15 @@ class Paper:
     notebook: str
     views: tuple[str, ...]
     claims: tuple[Claim, ...]
+    reported: tuple[Claim, ...] = ()
+
+    def number(self, metric: str) -> Claim:
+        """The claim or reported number named ``metric``; a ``WorkbenchError`` listing the names when unknown."""
+        for claim in self.claims + self.reported:
+            if claim.metric == metric:
+                return claim
+        names = ", ".join(c.metric for c in self.claims + self.reported)
+        raise WorkbenchError(f"{self.id} has no number '{metric}'; known: {names}")
 
     @property
     def url(self) -> str:
@@ -54,6 +66,7 @@ def _load() -> dict[str, Paper]:
     papers = {}
     for entry in raw["papers"]:
         claims = tuple(Claim(**c) for c in entry.pop("claims"))
+        entry["reported"] = tuple(Claim(**c) for c in entry.pop("reported", ()))
         entry["capabilities"] = tuple(entry["capabilities"])
         entry["views"] = tuple(entry["views"])
         papers[entry["id"]] = Paper(claims=claims, **entry)

@@ -7,9 +7,10 @@ by target type, the saved explanations and the paper's claim beside ours.
 
 The models are the artifact's own: its corpus, tagger and model configurations name the folder under
 ``$WORKBENCH_HOME/models/memes/`` that ``dashboard.cache.meme_models`` loads them from (never training them: when
-they are not there, the view says how to build them). The cascade's sentences come from the profile's ``meme_explainer``, or from the causal LM that
-session state ``memes-explainer`` names (tests use ``tiny-llama``). Uploads are written to a temporary folder
-under a name derived from their content (the original suffix kept), so reruns reuse the same file.
+they are not there, the view says how to build them). The cascade's sentences come from the profile's
+``meme_explainer``, or from the causal LM that session state ``memes-explainer`` names (tests use ``tiny-llama``).
+Uploads are written to a temporary folder under a name derived from their content (the original suffix kept), so
+reruns reuse the same file.
 """
 from __future__ import annotations
 
@@ -337,8 +338,13 @@ def _evaluation(frame, meta) -> None:
 
     st.subheader("The paper's claim beside ours")
     st.dataframe(claims_table(gains, metrics, meta.profile), hide_index=True, width="stretch")
-    st.caption(f"CROSS-ALIGN+ reports up to +17 % relative F1 across five meme benchmarks with eight LVLMs (from its "
-               f"abstract); ours are measured on the workbench's synthetic memes (held-out peoples, institutions "
+    from workbench.papers import get_paper
+
+    paper = get_paper("P5")
+    gain, benchmarks, lvlms = (paper.number(m).value for m in ("relative F1 improvement (max)", "benchmarks",
+                                                               "LVLMs evaluated"))
+    st.caption(f"CROSS-ALIGN+ reports up to {gain:+g} % relative F1 across {benchmarks:g} meme benchmarks with "
+               f"{lvlms:g} LVLMs (from its abstract); ours are measured on the workbench's synthetic memes (held-out peoples, institutions "
                f"and coded terms) with the **{meta.profile}** profile's models ({', '.join(meta.models)}). Not the "
                "same data or models, so the numbers are not comparable head to head.")
     with st.expander("Every meme × setting"):

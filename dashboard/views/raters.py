@@ -12,6 +12,7 @@ from dashboard.registry import View
 def render() -> None:
     import pandas as pd
 
+    from workbench.papers import get_paper
     from workbench.viz import stamp
     from workbench.viz.evaluation import fairness_figure, icc_figure, sweep_figure
 
@@ -46,7 +47,9 @@ def render() -> None:
         fig = fairness_figure(groups, metric)
         stamp(fig, meta.profile, meta.models)
         st.plotly_chart(fig, width="stretch")
-        st.caption("The paper reports DS = 0.12 on average and ICC 0.87 for its best rater (GPT-4o).")
+        p4 = get_paper("P4")
+        ds, icc = p4.number("demographic sensitivity DS").value, p4.number("ICC (best rater)").value
+        st.caption(f"The paper reports DS = {ds:g} on average and ICC {icc:g} for its best rater (GPT-4o).")
 
     sweep, _ = cache.artifact_frame("P4", "rater_sweep", meta.profile)
     if sweep is not None:

@@ -12,6 +12,7 @@ from dashboard.registry import View
 
 def render() -> None:
     from workbench.io import ArtifactStore
+    from workbench.papers import get_paper
     from workbench.viz.steering import clinical_figure, sweep_figure
 
     st.title("Steering explorer")
@@ -28,9 +29,10 @@ def render() -> None:
                                       default="mean_difference", key="steer-aggregator") or "mean_difference"
     fig = sweep_figure(sweep[sweep["aggregator"] == aggregator])
     chart(fig, meta)
+    caa = [get_paper("P8").number(f"CAA behaviour probability at multiplier {m}") for m in ("-1", "0", "+1")]
     st.caption("Behaviour probability = mean over held-out pairs of σ(log p(positive) − log p(negative)) per token "
-               "(ours, after CAA's A/B read-out); 0.5 = no preference. CAA reports 0.48 / 0.74 / 0.88 at "
-               "multipliers −1 / 0 / +1 for its layer-13 vector on Llama-2-7b-chat.")
+               "(ours, after CAA's A/B read-out); 0.5 = no preference. CAA reports "
+               f"{' / '.join(c.text for c in caa)} at multipliers −1 / 0 / +1 ({caa[0].source}).")
     timing = meta.config.get("ambs_timing")
     if timing:
         st.metric("AMBS prompt pass, N = 3 at half depth", f"{timing['speedup']:.2f}× faster",
@@ -82,8 +84,12 @@ def render() -> None:
     fig = clinical_figure(clinical)
     chart(fig, cmeta)
     st.dataframe(clinical, hide_index=True, width="stretch")
+    p7 = get_paper("P7")
+    accuracy, factual, safety = (p7.number(m).value for m in ("accuracy gain (max)", "factual consistency gain (max)",
+                                                              "safety error rate reduction (max)"))
     st.caption(f"Judges: {clinical['judges'].iloc[0]} · {int(clinical['n'].iloc[0])} bundled eval items · "
-               "the paper reports Accuracy +6 %, Factual Consistency +7 %, Safety Error Rate −50 %.")
+               f"the paper reports Accuracy {accuracy:+g} %, Factual Consistency {factual:+g} %, Safety Error Rate "
+               f"−{safety:g} %.")
 
 
 def _generate(model_name, prompt, tensors, objectives, objective, layer, multiplier, tokens) -> dict:

@@ -13,6 +13,7 @@ def render() -> None:
 
     from workbench.metrics.detection import evaluate
     from workbench.metrics.tradeoff import dimension_profile, tradeoff_matrix
+    from workbench.papers import get_paper
     from workbench.viz import stamp
     from workbench.viz.evaluation import profile_radar, tradeoff_heatmap
 
@@ -47,8 +48,14 @@ def render() -> None:
                                f"{100 * overall[m + '_high']:.1f}]"
                         for name, m in (("Coverage", "coverage"), ("FFR", "ffr"), ("AS", "alignment_score"))}})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption("95% bootstrap CIs in brackets (rows resampled within each class). The paper reports Coverage up to "
-               "97.6 %, FFR above 50 % and AS 63–66 % for its models; trade-offs of 12–34 %.")
+    p1, p2 = get_paper("P1"), get_paper("P2")
+    coverage, ffr = p1.number("coverage of single-dimension models (max)"), p1.number(
+        "false failure rate under joint conditions (min)")
+    as_low, as_high = (p1.number(f"alignment score under joint conditions ({b})").value for b in ("low", "high"))
+    t_low, t_high = (p2.number(f"misalignment trade-off across dimensions ({b})").value for b in ("low", "high"))
+    st.caption(f"95% bootstrap CIs in brackets (rows resampled within each class). The paper reports Coverage up to "
+               f"{coverage.text}, FFR above {ffr.value:g} % and AS {as_low:g}–{as_high:g} % for its models; "
+               f"trade-offs of {t_low:g}–{t_high:g} %.")
 
     model = st.selectbox("Trade-off matrix of", chosen, key="tradeoff-matrix-model")
     matrix, counts = tradeoff_matrix(by_model[model])
