@@ -80,3 +80,14 @@ def test_generate_modes(mixture, tmp_path):
         mixture.generate(prompts, mode="all")
     with pytest.raises(WorkbenchError, match="no experts.json"):
         MixtureOfExperts.load(tmp_path)
+
+
+def test_load_names_a_corrupt_router_file_in_one_line(tmp_path):
+    (tmp_path / "experts.json").write_text('{"backbone": "tiny-llama"}')
+    (tmp_path / "router.json").write_text("{not json")
+    (tmp_path / "router.safetensors").write_bytes(b"junk")
+    with pytest.raises(WorkbenchError, match=r"router\.json: not valid JSON"):
+        MixtureOfExperts.load(tmp_path)
+    (tmp_path / "router.json").write_text('{"axes": ["helpful"]}')
+    with pytest.raises(WorkbenchError, match=r"router\.safetensors: cannot be read"):
+        MixtureOfExperts.load(tmp_path)

@@ -212,3 +212,20 @@ def test_generation_shift_reports_each_multiplier():
     assert len(table["generations"][0]) == 2 and table["generations"][0] != table["generations"][1]
     with pytest.raises(WorkbenchError, match="has no layer 0"):
         generation_shift(lm, enc, ["Hi"], ["a"], ["b"], vec, 0)
+
+
+def test_vector_file_keeps_its_config_beside_it_and_old_files_fail_in_one_line(tmp_path):
+    from safetensors.torch import save_file
+
+    vec = SteeringVector({3: torch.ones(4)}, "tiny-llama", "pca", "answer", 5, "honest", {"pairs": "bundled"})
+    vec.save(tmp_path / "v.safetensors")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.json", "v.safetensors"]
+    again = SteeringVector.load(tmp_path / "v.safetensors")
+    assert (again.layers, again.n_pairs, again.extra) == ([3], 5, {"pairs": "bundled"})
+    # a file from before the config moved beside it (config in the safetensors metadata only)
+    save_file({"layer.3": torch.ones(4)}, str(tmp_path / "old.safetensors"), metadata={"model": "tiny-llama"})
+    with pytest.raises(WorkbenchError, match=r"not a steering vector file .*old\.json: missing") as info:
+        SteeringVector.load(tmp_path / "old.safetensors")
+    assert "\n" not in str(info.value)
+    with pytest.raises(WorkbenchError, match="ends in .safetensors"):
+        vec.save(tmp_path / "v.pt")
