@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -117,15 +116,15 @@ def read_conceptnet_assertions(path, *, lang: str = "en") -> pd.DataFrame:
 
 
 def index_conceptnet(dump, out, *, lang: str = "en") -> Path:
-    """Convert a ConceptNet assertions dump once into a parquet edge table (written atomically) for ``load``."""
-    out = Path(out)
+    """Convert a ConceptNet assertions dump once into a parquet edge table ``out`` (``*.parquet``, written
+    atomically by ``workbench.io.save_table``, the dump's name and language in its metadata) for ``load``."""
+    from workbench.io import save_table
+    from workbench.profiles import active_profile
+
     edges = read_conceptnet_assertions(dump, lang=lang)
     if edges.empty:
         raise WorkbenchError(f"{dump} has no edges with both ends in '{lang}'")
-    tmp = out.with_name(out.name + ".tmp")
-    edges.to_parquet(tmp, index=False)
-    os.replace(tmp, out)
-    return out
+    return save_table(edges, Path(out), profile=active_profile().name, config={"dump": Path(dump).name, "lang": lang})
 
 
 def _fold(word: str) -> list[str]:
