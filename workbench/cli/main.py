@@ -41,11 +41,17 @@ class HelpFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         help = action.help or ""
-        default = action.default
-        if ("default" in help or default is None or default is False or default is argparse.SUPPRESS
-                or not action.option_strings and action.nargs not in ("?", "*")):
-            return help
-        return f"{help} (default: %(default)s)".lstrip()
+        return f"{help} (default: %(default)s)".lstrip() if _default_untold(action) else help
+
+
+def _default_untold(action: argparse.Action) -> bool:
+    """Whether ``action`` has a default worth showing that its help does not already mention."""
+    default, help = action.default, action.help or ""
+    if default is None or default is False or default is argparse.SUPPRESS or default == "":
+        return False
+    if "default" in help or f"({default}" in help:          # the help already says it: "... (0.5)"
+        return False
+    return bool(action.option_strings) or action.nargs in ("?", "*")
 
 
 def _load_commands() -> None:
@@ -80,6 +86,9 @@ def _finish(parser: argparse.ArgumentParser) -> None:
     """Every sub-parser below the top: the help formatter and the global options."""
     for child in subparsers(parser).values():
         child.formatter_class = HelpFormatter
+        for action in child._actions:
+            if action.help is None and _default_untold(action):
+                action.help = "(default: %(default)s)"     # argparse shows nothing for an option without help
         _add_globals(child, top=False)
         _finish(child)
 
@@ -87,7 +96,8 @@ def _finish(parser: argparse.ArgumentParser) -> None:
 def make_parser() -> argparse.ArgumentParser:
     """The full ``workbench`` parser (every capability's commands registered)."""
     _load_commands()
-    parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog="workbench", description="The workbench command line: workbench <noun> "
+                                                                   "<verb>.",
                                      formatter_class=HelpFormatter,
                                      epilog="Global options may also follow the command: "
                                             "`workbench build P1 --profile paper`.")
