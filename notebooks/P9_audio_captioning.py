@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 
 from workbench.captioning.artifacts import keyword_hit_rate
+from workbench.captioning.captioner import Captioner
 from workbench.captioning.clap import ClapConfig, default_scorer, scorer_for_profile
-from workbench.captioning.pipeline import Captioner, evaluate
-from workbench.captioning.sounds import SoundCorpusConfig, load_vocabulary, sound_corpus
-from workbench.deepfake.encoders import CNNConfig
+from workbench.captioning.evaluation import evaluate
+from workbench.captioning.synth import SoundCorpusConfig, load_vocabulary, sound_corpus
+from workbench.media.audio_encoders import CNNConfig
 from workbench.models import load
-from workbench.papers import claims_frame
+from workbench.notebooks import claims_table
 from workbench.profiles import get_profile
 from workbench.viz import stamp
 
@@ -67,7 +68,7 @@ lm = load(profile.model_for("caption_lm"))
 captioner = Captioner(scorer, lm, vocabulary)
 settings = dict(k=4 if SMOKE else 45, max_new_tokens=6 if SMOKE else 20)
 clips = held.groupby("class", group_keys=False).head(1).head(2 if SMOKE else 12).reset_index(drop=True)
-from workbench.deepfake.media import load_audio  # noqa: E402
+from workbench.media.audio import load_audio  # noqa: E402
 
 shown = []
 for _, clip in clips.head(1 if SMOKE else 6).iterrows():
@@ -109,12 +110,8 @@ ours = {"NLG mean score, greedy": f"{greedy:.1f}",
         "relative improvement from MAGIC": f"{100 * (magic - greedy) / greedy:+.0f} %" if greedy else "—",
         "drop without keyword list": f"{drop:+.0f} % (l = 0 vs the best l)",
         "best number of keywords": f"{best_l}"}
-table = claims_frame("P9")[["paper", "metric", "claim"]]
-table["ours"] = [ours.get(m, "—") for m in table["metric"]]
-extra = {"audio–caption cosine, greedy → MAGIC": f"{metrics.loc['greedy', 'audio–caption cosine']:+.3f} → "
-                                                 f"{metrics.loc['magic', 'audio–caption cosine']:+.3f}",
-         "keyword top-3 hit rate (held-out clips)": f"{rate:.1%}"}
-table = pd.concat([table, pd.DataFrame([{"paper": "P9", "metric": m, "claim": "—", "ours": v}
-                                        for m, v in extra.items()])], ignore_index=True)
-table["profile / models"] = f"{profile.name} / {', '.join(result['models'])}" + (" · smoke" if SMOKE else "")
-table
+extra = [{"metric": "audio–caption cosine, greedy → MAGIC",
+          "ours": f"{metrics.loc['greedy', 'audio–caption cosine']:+.3f} → "
+                  f"{metrics.loc['magic', 'audio–caption cosine']:+.3f}"},
+         {"metric": "keyword top-3 hit rate (held-out clips)", "ours": f"{rate:.1%}"}]
+claims_table("P9", ours, profile=profile.name, models=result["models"], smoke=SMOKE, extra=extra)

@@ -3,11 +3,12 @@ import numpy as np
 import pytest
 
 from workbench import WorkbenchError
-from workbench.captioning.clap import (MAGIC_SCALE, ClapConfig, StudentText, distillation_texts, keyword_scores,
-                                       load_scorer, save_scorer, text_features, top_keywords, train_clap)
-from workbench.captioning.sounds import SoundCorpusConfig, load_vocabulary, sound_corpus
-from workbench.deepfake.encoders import CNNConfig
-from workbench.deepfake.media import load_audio
+from workbench.captioning.clap import ClapConfig, load_scorer, save_scorer, train_clap
+from workbench.captioning.scorer import MAGIC_SCALE, keyword_scores, top_keywords
+from workbench.captioning.synth import SoundCorpusConfig, load_vocabulary, sound_corpus
+from workbench.captioning.text_student import StudentText, distillation_texts, text_features
+from workbench.media.audio_encoders import CNNConfig
+from workbench.media.audio import load_audio
 
 SMALL = ClapConfig(audio=CNNConfig(channels=(8, 16, 32), dim=64, max_seconds=2.0), dim=64, epochs=30)
 
@@ -73,8 +74,13 @@ def test_save_and_load_round_trip(trained, tmp_path):
     np.testing.assert_allclose(again.embed_text(["wind blows"]), scorer.embed_text(["wind blows"]), rtol=1e-5,
                                atol=1e-6)
     assert again.name == scorer.name
+    assert {p.name for p in (tmp_path / "clap").iterdir()} == {"clap.json", "clap.safetensors", "student.json",
+                                                               "student.safetensors"}
     with pytest.raises(WorkbenchError, match="no clap.json"):
         load_scorer(tmp_path)
+    (tmp_path / "clap" / "student.json").unlink()                   # an older layout is refused, never misread
+    with pytest.raises(WorkbenchError, match="student.json"):
+        load_scorer(tmp_path / "clap")
     with pytest.raises(WorkbenchError, match="at least two clips"):
         train_clap(corpus.head(1), SMALL)
 

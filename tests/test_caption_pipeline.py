@@ -8,10 +8,11 @@ import pytest
 import soundfile as sf
 
 from workbench import WorkbenchError
+from workbench.captioning.captioner import Captioner
 from workbench.captioning.clap import ClapConfig, default_scorer
-from workbench.captioning.pipeline import Captioner, evaluate, load_caption_set
-from workbench.captioning.sounds import SoundCorpusConfig, load_vocabulary, render, sound_corpus
-from workbench.deepfake.encoders import CNNConfig
+from workbench.captioning.evaluation import evaluate, load_caption_set
+from workbench.captioning.synth import SoundCorpusConfig, load_vocabulary, render, sound_corpus
+from workbench.media.audio_encoders import CNNConfig
 
 CORPUS = SoundCorpusConfig(n_per_class=4, mixtures=4, seconds=2.0)
 CLAP = ClapConfig(audio=CNNConfig(channels=(8, 16, 32), dim=64, max_seconds=2.0), dim=64, epochs=15)
@@ -81,8 +82,8 @@ def test_caption_sets_in_their_layouts(tmp_path):
 
 
 def test_cli_caption_json_and_bad_files(captioner, tmp_path, monkeypatch, capsys):
-    import workbench.cli_caption as cli
-    from workbench.cli import main
+    import workbench.cli.caption as cli
+    from workbench.cli.main import main
 
     monkeypatch.setattr(cli, "_captioner", lambda vocabulary: captioner)
     sf.write(tmp_path / "siren.wav", render("siren", 3, seconds=2.0), 16000)

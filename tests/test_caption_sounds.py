@@ -6,10 +6,10 @@ import pytest
 import soundfile as sf
 
 from workbench import WorkbenchError
-from workbench.captioning import sounds
-from workbench.captioning.sounds import (CLASSES, CLAUSES, VARIANTS, SoundCorpusConfig, corpus_labels,
-                                         load_vocabulary, render, sound_corpus)
-from workbench.deepfake import synth
+from workbench.captioning.synth import (CLASSES, CLAUSES, VARIANTS, SoundCorpusConfig, corpus_labels,
+                                        load_vocabulary, render, sound_corpus)
+from workbench.captioning.synth import words as sound_words
+from workbench.media import speech as synth
 
 TINY = SoundCorpusConfig(n_per_class=2, mixtures=2, seconds=1.0, seed=3)
 
@@ -29,12 +29,14 @@ def test_tiny_corpus_is_complete_labelled_split_and_cached(tmp_path, monkeypatch
         assert 4 <= len(row["captions"]) <= 5 and len(set(row["captions"])) == len(row["captions"])
         assert all(c[0].isupper() and c.endswith(".") for c in row["captions"])
         if row["class"] != "mixture":
-            assert row["sources"] == [row["class"]] and row["labels"] == sounds.LABELS[(row["class"], row["variant"])]
+            assert row["sources"] == [row["class"]]
+            assert row["labels"] == sound_words.LABELS[(row["class"], row["variant"])]
     mixtures = manifest[manifest["class"] == "mixture"]
     for _, row in mixtures.iterrows():                         # both sources' labels are there
         first, second = row["sources"]
         va, vb = row["variant"].split("+")
-        assert first != second and set(sounds.LABELS[(first, va)] + sounds.LABELS[(second, vb)]) == set(row["labels"])
+        assert first != second
+        assert set(sound_words.LABELS[(first, va)] + sound_words.LABELS[(second, vb)]) == set(row["labels"])
     train, held = manifest[manifest["split"] == "train"], manifest[manifest["split"] == "eval"]
     assert len(train) and len(held) and not set(train["id"]) & set(held["id"])
     assert (manifest.groupby("class")["split"].nunique() == 2).all()     # one of each class's two clips held out
@@ -111,7 +113,7 @@ def test_render_is_deterministic_and_variants_differ():
 
     male, female = (render("speech", 1, 2.0, variant=v) for v in ("male", "female"))
     assert median_f0(male) < 140 < 170 < median_f0(female)            # male- and female-ish voices
-    assert set(VARIANTS) == set(CLASSES) == set(k[0] for k in sounds.LABELS) == set(k[0] for k in CLAUSES)
+    assert set(VARIANTS) == set(CLASSES) == set(k[0] for k in sound_words.LABELS) == set(k[0] for k in CLAUSES)
 
 
 def test_errors(tmp_path, monkeypatch):
@@ -133,7 +135,7 @@ def test_errors(tmp_path, monkeypatch):
 
 
 def test_bundled_vocabulary_matches_the_corpus_and_captions():
-    frame = pd.read_csv(sounds.VOCABULARY_PATH, dtype={"keyword": str}, keep_default_na=False)
+    frame = pd.read_csv(sound_words.VOCABULARY_PATH, dtype={"keyword": str}, keep_default_na=False)
     keywords = load_vocabulary()
     assert keywords == list(frame["keyword"]) and 120 <= len(keywords) <= 200 and len(set(keywords)) == len(keywords)
     assert set(frame.loc[frame["in_corpus"] == 1, "keyword"]) == corpus_labels()
@@ -161,3 +163,22 @@ def test_load_vocabulary_formats_and_errors(tmp_path):
             load_vocabulary(tmp_path / name)
     with pytest.raises(WorkbenchError, match="not found"):
         load_vocabulary(tmp_path / "missing.csv")
+
+
+def test_labels_and_captions_load_from_the_data_files(tmp_path):
+    assert sound_words.LABELS == sound_words.load_labels(sound_words.LABELS_PATH)
+    assert sound_words.LABELS[("siren", "wail")][0] == "Siren"
+    clauses, joins = sound_words.load_captions()
+    assert clauses == CLAUSES and set(clauses) == set(sound_words.LABELS) and len(joins) >= 5
+    assert all(len(pool) >= 5 and all(c == c.strip() and not c.endswith(".") for c in pool)
+               for pool in clauses.values())
+    cases = {"missing.json": (None, "not found"), "broken.json": ("{", "not valid JSON"),
+             "flat.json": ('{"labels": ["Siren"]}', "expected"), "list.json": ("[]", "JSON object")}
+    for name, (text, message) in cases.items():
+        if text is not None:
+            (tmp_path / name).write_text(text)
+        with pytest.raises(WorkbenchError, match=message):
+            sound_words.load_labels(tmp_path / name)
+    (tmp_path / "nojoins.json").write_text('{"clauses": {"siren": {"wail": ["a siren wails"]}}}')
+    with pytest.raises(WorkbenchError, match="joins"):
+        sound_words.load_captions(tmp_path / "nojoins.json")

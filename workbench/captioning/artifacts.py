@@ -16,8 +16,8 @@ from workbench.build import BuildContext, register_builder
 
 def keyword_hit_rate(scorer, clips, vocabulary: list[str], top: int = 3) -> float:
     """Share of clips with at least one of their labels among the ``top`` keywords the scorer ranks first."""
-    from workbench.captioning.clap import keyword_scores
-    from workbench.deepfake.media import load_audio
+    from workbench.captioning.scorer import keyword_scores
+    from workbench.media.audio import load_audio
 
     sims = keyword_scores(scorer, scorer.embed_audio([load_audio(p) for p in clips["path"]]), vocabulary)
     hits = [bool({vocabulary[j] for j in np.argsort(-sims[i], kind="stable")[:top]} & set(labels))
@@ -30,7 +30,7 @@ def scorer_from_meta(config: dict, profile: str):
     Never trains: when the cached scorer is gone, a ``WorkbenchError`` says how to build it again."""
     from workbench import WorkbenchError
     from workbench.captioning.clap import ClapConfig, default_scorer_folder, load_scorer, scorer_for_profile
-    from workbench.captioning.sounds import SoundCorpusConfig
+    from workbench.captioning.synth import SoundCorpusConfig
 
     if profile == "paper":
         return scorer_for_profile("paper")
@@ -47,11 +47,12 @@ def scorer_from_meta(config: dict, profile: str):
 def build_caption_eval(ctx: BuildContext) -> None:
     from dataclasses import asdict
 
+    from workbench.captioning.captioner import Captioner
     from workbench.captioning.clap import ClapConfig, default_scorer, scorer_for_profile
-    from workbench.captioning.pipeline import Captioner, evaluate
-    from workbench.captioning.sounds import SoundCorpusConfig, load_vocabulary, sound_corpus
-    from workbench.deepfake.encoders import CNNConfig
+    from workbench.captioning.evaluation import evaluate
+    from workbench.captioning.synth import SoundCorpusConfig, load_vocabulary, sound_corpus
     from workbench.io import save_frame
+    from workbench.media.audio_encoders import CNNConfig
     from workbench.models import load
 
     corpus = SoundCorpusConfig(n_per_class=4, mixtures=4, seconds=2.0) if ctx.smoke else SoundCorpusConfig()

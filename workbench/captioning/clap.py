@@ -1,40 +1,28 @@
-"""Audio-text scorers for zero-shot captioning (P9): one interface, a small model trained here or a real CLAP.
+"""The audio-text models of zero-shot captioning (P9): a small CLAP trained here (default profile) or a real one.
 
-Interface (``AudioTextScorer``): ``embed_audio(audios) -> [N, D]`` and ``embed_text(texts) -> [N, D]``, both
-L2-normalised; ``similarity(a, t) = scale · cos`` with the model's own logit scale; ``text_logits(audio_embedding,
-texts)`` = ``MAGIC_SCALE · cos`` (the audio port of MAGIC fixes the CLAP logit scale at 10) — what the decoder
-calls once per step for its k candidate continuations.
+Used by ``captioning.captioner`` (``scorer_for_profile``), ``captioning.artifacts`` (the ``caption_eval`` builder
+and ``scorer_from_meta``), the P9 notebook, ``benchmarks/magic_decoding.py`` and ``scripts/device_check.py``.
+Both scorers follow ``captioning.scorer.AudioTextScorer``.
 
-**Default profile** [ours]: ``TinyClap`` — an audio tower (the log-mel CNN of ``workbench.deepfake.encoders``, 64
+**Default profile** [ours]: ``TinyClap`` — an audio tower (the log-mel CNN of ``workbench.media.audio_encoders``, 64
 mel bands, 16 kHz, clips cut or padded to ``max_seconds``) and a text tower, each followed by a linear projection
 into a shared ``dim``-wide space, trained with the symmetric InfoNCE loss (CLIP/CLAP) on the synthetic sound corpus
-(``workbench.captioning.sounds``): each clip is paired with one of its reference captions or one of its label
-keywords, drawn anew every epoch; other clips with the same label set are not treated as negatives.
-
-The text tower is **distilled from MiniLM** (all-MiniLM-L6-v2, the sentence encoder shipped in a wheel) [ours]:
-MAGIC scores k = 45 candidate continuations at every generated token, and MiniLM takes tens to hundreds of
-milliseconds for 45 texts on a CPU — more than the LM step itself. The student maps hashed word uni- and bigrams
-and character 3–5-grams (``HASH_DIM`` buckets, sublinear TF, L2-normalised) linearly onto MiniLM's 384-d
-embedding, fitted by ridge regression (dual form) on a distillation corpus of the corpus captions, the vocabulary
-keywords, keyword prompts ("This is a sound of …") and word prefixes of the captions (the partial sentences MAGIC
-scores). It encodes 45 texts in about a millisecond. ``ClapConfig.text="minilm"`` trains on MiniLM itself instead.
+(``workbench.captioning.synth``): each clip is paired with one of its reference captions or one of its label
+keywords, drawn anew every epoch; other clips with the same label set are not treated as negatives. The text tower
+is MiniLM distilled into a hashed n-gram linear map (``captioning.text_student``, fast enough for MAGIC's 45
+candidates per token); ``ClapConfig.text="minilm"`` trains on MiniLM itself instead.
 
 **Paper profile**: ``HFClapScorer`` wraps a transformers ``ClapModel`` + ``ClapProcessor`` from the local cache
 (LAION-CLAP ``laion/clap-htsat-unfused``; any CLAP checkpoint in the transformers layout), 48 kHz input.
 
-Trained scorers are cached under ``$WORKBENCH_HOME/models/clap/`` keyed by the corpus and model configuration;
-weights are safetensors, configuration JSON.
+Persistence: ``save_scorer`` writes ``clap.safetensors`` + ``clap.json`` (configuration, name, text width) and, for
+the student, ``student.safetensors`` + ``student.json`` (``io.save_weights``). ``default_scorer`` trains once per
+corpus and model configuration into ``$WORKBENCH_HOME/models/clap/tiny-clap-<key>/`` (``io.build_once``); the key
+includes ``SAVE_FORMAT``, so folders written in an older layout are never read, only rebuilt under a new key.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-import shutil
-import uuid
-import zlib
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -42,111 +30,13 @@ import torch
 from torch import nn
 
 from workbench import WorkbenchError
-from workbench.deepfake.encoders import CNNConfig, LogMelCNN, logmels
+from workbench.captioning.scorer import AudioTextScorer
+from workbench.captioning.text_student import HASH_DIM, MiniLMText, StudentText, distillation_texts
+from workbench.io import config_key
+from workbench.media.audio_encoders import CNNConfig, LogMelCNN, logmels
 
 SR = 16000
-MAGIC_SCALE = 10.0
-HASH_DIM = 2 ** 14
-PROMPTS = ("This is a sound of {}.", "The sound of {}.", "{}", "A recording of {}.")
-
-
-class AudioTextScorer:
-    """The interface every scorer follows (see the module docstring)."""
-
-    name: str = "scorer"
-    logit_scale: float = 1.0
-
-    def embed_audio(self, audios: list[np.ndarray]) -> np.ndarray:
-        raise NotImplementedError
-
-    def embed_text(self, texts: list[str]) -> np.ndarray:
-        raise NotImplementedError
-
-    def similarity(self, audio_embeddings: np.ndarray, text_embeddings: np.ndarray) -> np.ndarray:
-        return self.logit_scale * np.asarray(audio_embeddings) @ np.asarray(text_embeddings).T
-
-    def text_logits(self, audio_embedding: np.ndarray, texts: list[str]) -> np.ndarray:
-        """``MAGIC_SCALE`` · cos(audio, text) for each text: MAGIC's audio term, before its softmax over the k."""
-        return MAGIC_SCALE * (self.embed_text(list(texts)) @ np.asarray(audio_embedding, np.float32).reshape(-1))
-
-
-# --------------------------------------------------------------------------------------------- text student
-
-_WORD = re.compile(r"[a-z0-9']+")
-
-
-def _bucket(token: str) -> int:
-    return zlib.crc32(token.encode()) % HASH_DIM
-
-
-@lru_cache(maxsize=200_000)
-def _word_buckets(word: str) -> tuple[int, ...]:
-    """The word's own bucket and its character 3–5-grams' (with boundary marks), memoised: MAGIC featurises the
-    same prefix words at every step."""
-    padded = f"<{word}>"
-    grams = [word] + [padded[j:j + n] for n in (3, 4, 5) for j in range(len(padded) - n + 1)]
-    return tuple(_bucket(g) for g in grams)
-
-
-def text_features(texts: list[str]):
-    """Sparse [N, HASH_DIM] features (scipy CSR): hashed word uni/bigrams and char 3–5-grams, 1 + log tf, L2."""
-    from scipy.sparse import csr_matrix
-
-    rows, cols, vals = [], [], []
-    for i, text in enumerate(texts):
-        words = _WORD.findall(str(text).lower())
-        counts: dict[int, float] = {}
-        for w in words:
-            for b in _word_buckets(w):
-                counts[b] = counts.get(b, 0.0) + 1.0
-        for a, b in zip(words, words[1:]):
-            k = _bucket(f"{a} {b}")
-            counts[k] = counts.get(k, 0.0) + 1.0
-        if not counts:
-            continue
-        v = 1.0 + np.log(np.fromiter(counts.values(), float, len(counts)))
-        v /= np.linalg.norm(v)
-        rows += [i] * len(counts)
-        cols += list(counts)
-        vals += v.tolist()
-    return csr_matrix((np.array(vals, np.float32), (rows, cols)), shape=(len(texts), HASH_DIM))
-
-
-class StudentText:
-    """Hashed n-gram features → MiniLM's embedding space (a linear map fitted by ridge regression)."""
-
-    def __init__(self, weight: np.ndarray):
-        self.weight = np.asarray(weight, np.float32)              # [HASH_DIM, 384]
-
-    @property
-    def dim(self) -> int:
-        return int(self.weight.shape[1])
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        out = np.asarray(text_features(texts) @ self.weight, np.float32)
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-8)
-
-    @classmethod
-    def fit(cls, texts: list[str], targets: np.ndarray, ridge: float = 0.1) -> "StudentText":
-        """W = Xᵀ (X Xᵀ + λI)⁻¹ Y (the dual form: the corpus has far fewer texts than features)."""
-        x = text_features(texts)
-        gram = (x @ x.T).toarray().astype(np.float64)
-        alpha = np.linalg.solve(gram + ridge * np.eye(len(texts)), np.asarray(targets, np.float64))
-        return cls(np.asarray(x.T @ alpha, np.float32))
-
-
-def distillation_texts(captions: list[str], vocabulary: list[str]) -> list[str]:
-    """The texts the student learns MiniLM on: captions, their word prefixes (≥ 2 words), keywords and prompts."""
-    texts = list(dict.fromkeys(captions))
-    for c in list(texts):
-        words = c.split()
-        texts += [" ".join(words[:k]) for k in range(2, len(words))]
-    for kw in vocabulary:
-        texts += [p.format(kw.lower()) if "{}" in p else p for p in PROMPTS]
-    return list(dict.fromkeys(t for t in texts if t.strip()))
-
-
-# --------------------------------------------------------------------------------------------- the model
+SAVE_FORMAT = 2          # the layout save_scorer writes; part of the cache key (2: io.save_weights, student.json)
 
 
 @dataclass(frozen=True)
@@ -162,7 +52,7 @@ class ClapConfig:
     seed: int = 0
 
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        return config_key(asdict(self))
 
     @classmethod
     def from_dict(cls, raw: dict) -> "ClapConfig":
@@ -173,6 +63,8 @@ class ClapConfig:
 
 
 class TinyClap(nn.Module):
+    """Audio tower (log-mel CNN) and text projection into one shared, L2-normalised space, with a learnt scale."""
+
     def __init__(self, config: ClapConfig, text_dim: int = 384):
         super().__init__()
         self.config = config
@@ -216,21 +108,11 @@ class ClapScorer(AudioTextScorer):
         return self.model.text_embed(feats).numpy()
 
 
-class _MiniLMText:
-    def __init__(self):
-        from workbench.models import load
-
-        self.encoder = load("minilm-l6")
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self.encoder.encode(list(texts), normalize=True), np.float32)
-
-
 def train_clap(manifest, config: ClapConfig | None = None, *, vocabulary: list[str] | None = None,
                progress=None) -> tuple[ClapScorer, list[float]]:
     """Train a ``TinyClap`` on the manifest's clips (``path``, ``captions``, ``labels``); (scorer, loss per epoch)."""
-    from workbench.captioning.sounds import load_vocabulary
-    from workbench.deepfake.media import load_audio
+    from workbench.captioning.synth import load_vocabulary
+    from workbench.media.audio import load_audio
 
     config = config or ClapConfig()
     report = progress or (lambda f, m: None)
@@ -238,7 +120,7 @@ def train_clap(manifest, config: ClapConfig | None = None, *, vocabulary: list[s
     if len(rows) < 2:
         raise WorkbenchError("training the audio-text model needs at least two clips")
     vocabulary = vocabulary or load_vocabulary()
-    minilm = _MiniLMText()
+    minilm = MiniLMText()
     if config.text == "student":
         report(0.02, "distilling MiniLM into the fast text encoder")
         texts = distillation_texts([c for cs in rows["captions"] for c in cs], vocabulary)
@@ -288,71 +170,71 @@ def train_clap(manifest, config: ClapConfig | None = None, *, vocabulary: list[s
     return scorer, history
 
 
+# --------------------------------------------------------------------------------------------- persistence
+
+
 def save_scorer(scorer: ClapScorer, folder) -> Path:
-    from safetensors.torch import save_file
+    """Write a trained scorer to ``folder``: the model's weights and configuration, and the student's weights."""
+    from workbench.io import save_weights
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in scorer.model.state_dict().items()}, str(folder / "clap.safetensors"))
     if isinstance(scorer.text_encoder, StudentText):
-        from safetensors.numpy import save_file as save_np
-
-        save_np({"weight": scorer.text_encoder.weight}, str(folder / "student.safetensors"))
+        save_weights(folder, "student", {"weight": scorer.text_encoder.weight},
+                     {"hash_dim": HASH_DIM, "dim": scorer.text_encoder.dim})
     meta = {"config": asdict(scorer.model.config), "name": scorer.name,
             "text_dim": int(scorer.model.text_proj[0].in_features)}
-    (folder / "clap.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return folder
+    return save_weights(folder, "clap", scorer.model.state_dict(), meta)
 
 
 def load_scorer(folder) -> ClapScorer:
-    from safetensors.numpy import load_file as load_np
-    from safetensors.torch import load_file
+    """The scorer ``save_scorer`` wrote to ``folder``."""
+    from workbench.io import load_weights
 
     folder = Path(folder)
     if not (folder / "clap.json").is_file():
         raise WorkbenchError(f"{folder}: no clap.json; train the audio-text model first")
-    meta = json.loads((folder / "clap.json").read_text())
+    state, meta = load_weights(folder, "clap")
     config = ClapConfig.from_dict(meta["config"])
     model = TinyClap(config, meta["text_dim"])
-    model.load_state_dict(load_file(str(folder / "clap.safetensors")))
-    text = StudentText(load_np(str(folder / "student.safetensors"))["weight"]) if config.text == "student" \
-        else _MiniLMText()
-    return ClapScorer(model, text, meta["name"])
+    model.load_state_dict(state)
+    if config.text != "student":
+        return ClapScorer(model, MiniLMText(), meta["name"])
+    weights, student = load_weights(folder, "student", numpy=True)
+    if student.get("hash_dim") != HASH_DIM:
+        raise WorkbenchError(f"{folder}: the text student hashes into {student.get('hash_dim')} buckets, this "
+                             f"version into {HASH_DIM}; train the audio-text model again")
+    return ClapScorer(model, StudentText(weights["weight"]), meta["name"])
 
 
 def default_scorer_folder(*, corpus=None, config: ClapConfig | None = None) -> Path:
     """Where ``default_scorer`` caches the scorer of these configurations (the dashboard loads it from here
     without training)."""
-    from workbench.captioning.sounds import SoundCorpusConfig
+    from workbench.captioning.synth import SoundCorpusConfig
     from workbench.paths import models_dir
 
     corpus, config = corpus or SoundCorpusConfig(), config or ClapConfig()
-    return models_dir() / "clap" / f"tiny-clap-{corpus.key()}-{config.key()}"
+    key = config_key({"format": SAVE_FORMAT, "corpus": asdict(corpus), "clap": asdict(config)})
+    return models_dir() / "clap" / f"tiny-clap-{key}"
 
 
 def default_scorer(*, corpus=None, config: ClapConfig | None = None, progress=None) -> ClapScorer:
     """The default profile's scorer, trained on the synthetic corpus's train split once and cached."""
-    from workbench.captioning.sounds import SoundCorpusConfig, sound_corpus
+    from workbench.captioning.synth import SoundCorpusConfig, sound_corpus
+    from workbench.io import build_once
 
     corpus, config = corpus or SoundCorpusConfig(), config or ClapConfig()
-    folder = default_scorer_folder(corpus=corpus, config=config)
-    if not (folder / "clap.json").is_file():
-        report = progress or (lambda f, m: None)
+    report = progress or (lambda f, m: None)
+
+    def build(tmp: Path) -> None:
         manifest = sound_corpus(corpus, progress=lambda f, m: report(0.3 * f, m))
         scorer, _ = train_clap(manifest[manifest["split"] == "train"], config,
                                progress=lambda f, m: report(0.3 + 0.7 * f, m))
-        tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}"
-        try:
-            save_scorer(scorer, tmp)
-            if folder.exists():
-                shutil.rmtree(folder)
-            tmp.rename(folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return load_scorer(folder)
+        save_scorer(scorer, tmp)
+
+    return load_scorer(build_once(default_scorer_folder(corpus=corpus, config=config), build))
 
 
 # --------------------------------------------------------------------------------------------- paper profile
+
 
 
 class HFClapScorer(AudioTextScorer):
@@ -402,26 +284,7 @@ def scorer_for_profile(profile: str | None = None, *, progress=None) -> AudioTex
     return HFClapScorer(hf.model, hf.processor, name, device=hf.device)
 
 
-# --------------------------------------------------------------------------------------------- keywords
 
 
-def keyword_scores(scorer: AudioTextScorer, audio_embeddings: np.ndarray, vocabulary: list[str],
-                   *, prompt: str = "{}") -> np.ndarray:
-    """[N, V] cosine of each clip with each keyword (rendered through ``prompt``)."""
-    text = scorer.embed_text([prompt.format(k) for k in vocabulary])
-    return np.asarray(audio_embeddings, np.float32).reshape(-1, text.shape[1]) @ text.T
-
-
-def top_keywords(scorer: AudioTextScorer, audio_embedding: np.ndarray, vocabulary: list[str], l: int = 2,
-                 ) -> list[dict]:
-    """The ``l`` keywords most similar to one clip: [{"keyword", "score"}] by descending cosine."""
-    if l < 0:
-        raise WorkbenchError(f"the number of keywords must be ≥ 0, not {l}")
-    sims = keyword_scores(scorer, audio_embedding, vocabulary)[0]
-    order = np.argsort(-sims, kind="stable")[:l]
-    return [{"keyword": vocabulary[i], "score": float(sims[i])} for i in order]
-
-
-__all__ = ["AudioTextScorer", "ClapConfig", "ClapScorer", "HFClapScorer", "MAGIC_SCALE", "StudentText",
-           "TinyClap", "default_scorer", "default_scorer_folder", "distillation_texts", "keyword_scores", "load_scorer", "save_scorer",
-           "scorer_for_profile", "text_features", "top_keywords", "train_clap"]
+__all__ = ["ClapConfig", "ClapScorer", "HFClapScorer", "SAVE_FORMAT", "TinyClap", "default_scorer",
+           "default_scorer_folder", "load_scorer", "save_scorer", "scorer_for_profile", "train_clap"]
