@@ -85,6 +85,21 @@ def test_readme_layout_lists_every_package():
     assert not listed - packages, f"README Layout lists packages that do not exist: {sorted(listed - packages)}"
 
 
+def test_readme_table_matches_the_paper_registry():
+    titles = {}
+    for view in (ROOT / "dashboard" / "views").glob("*.py"):
+        found = re.search(r'VIEW = View\(key="(\w+)", title="([^"]+)"', view.read_text())
+        if found:
+            titles[found.group(1)] = found.group(2)
+    rows = {line.split("|")[1].split()[0]: [cell.strip() for cell in line.split("|")[1:-1]]
+            for line in README.read_text().splitlines() if re.match(r"\| P\d+ ", line)}
+    for paper in all_papers():
+        assert paper.id in rows, f"README's paper table has no row for {paper.id}"
+        _, notebook, views, _, _ = rows[paper.id]
+        assert notebook == f"`{Path(paper.notebook).name}`", f"{paper.id}: notebook {notebook} is not {paper.notebook}"
+        assert views == ", ".join(titles[key] for key in paper.views), f"{paper.id}: views {views} vs {paper.views}"
+
+
 # --- module paths ---------------------------------------------------------------------------------------------
 
 def _tree_paths(block: str) -> list[str]:
