@@ -30,7 +30,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 os.environ["WORKBENCH_PROFILE"] = PROFILE
-from workbench.deepfake.media import log_mel, load_audio, sample_video  # noqa: E402
+from workbench.media.audio import load_audio  # noqa: E402
+from workbench.media.features import log_mel  # noqa: E402
+from workbench.media.video import sample_video  # noqa: E402
 from workbench.deepfake.pipeline import (PipelineConfig, SyntheticSpec, default_model, evaluate,  # noqa: E402
                                          smoke_config, smoke_spec, synthetic_data)
 from workbench.models import load  # noqa: E402
@@ -145,7 +147,7 @@ av_eval.groupby("attack")["sync_correlation"].describe()[["count", "mean", "min"
 # (λ_sup = 0), against ours; scored on the held-out clips.
 
 # %%
-from workbench.deepfake.contrastive import DetectorConfig, score, train_detector  # noqa: E402
+from workbench.deepfake.detector import DetectorConfig, score, train_detector  # noqa: E402
 from workbench.deepfake.pipeline import measure_cues, stream_inputs  # noqa: E402
 from workbench.metrics.eer import eer  # noqa: E402
 

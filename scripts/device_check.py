@@ -105,8 +105,8 @@ def check_deepfake_encoders() -> str:
     from transformers import (VideoMAEConfig, VideoMAEImageProcessor, VideoMAEModel, Wav2Vec2Config,
                               Wav2Vec2FeatureExtractor, Wav2Vec2Model)
 
-    from workbench.deepfake.encoders import HFAudioEncoder
-    from workbench.deepfake.video_encoders import HFVideoEncoder
+    from workbench.media.audio_encoders import HFAudioEncoder
+    from workbench.media.video_encoders import HFVideoEncoder
 
     torch.manual_seed(0)
     w2v = Wav2Vec2Model(Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from workbench import WorkbenchError
-from workbench.deepfake.contrastive import (DetectorConfig, load_detector, nt_xent, save_detector, score,
-                                            supervised_contrastive, train_detector)
+from workbench.deepfake.detector import DetectorConfig, load_detector, save_detector, score, train_detector
+from workbench.media.contrastive import nt_xent, supervised_contrastive
 from workbench.metrics.eer import eer
 
 

@@ -7,11 +7,11 @@ import soundfile as sf
 
 from workbench import WorkbenchError
 from workbench.deepfake.datasets import detect_format, load_dataset, load_manifest
-from workbench.deepfake.encoders import CNNConfig
+from workbench.media.audio_encoders import CNNConfig
 from workbench.deepfake.pipeline import (DeepfakeModel, PipelineConfig, evaluate, train_model)
-from workbench.deepfake.synth import AudioCorpusConfig, audio_corpus
-from workbench.deepfake.synth_video import AVCorpusConfig, av_corpus
-from workbench.deepfake.video_encoders import FrameCNNConfig
+from workbench.deepfake.synth.speech import AudioCorpusConfig, audio_corpus
+from workbench.deepfake.synth.video import AVCorpusConfig, av_corpus
+from workbench.media.video_encoders import FrameCNNConfig
 
 TINY = PipelineConfig(audio_cnn=CNNConfig(epochs=6, max_seconds=2.0, channels=(8, 16), dim=32),
                       video_cnn=FrameCNNConfig(epochs=6, frames=6, size=32, channels=(8, 16), dim=32),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from workbench import WorkbenchError
-from workbench.deepfake import synth_video
+from workbench.deepfake.synth import faces, video as synth_video
 from workbench.deepfake.sync import audio_envelope, lip_sync, mouth_activity, sync_offset
 
 needs_tools = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("espeak-ng") is None,
@@ -42,9 +42,9 @@ def test_audio_envelope_is_rms_per_frame():
 
 
 def test_mouth_activity_follows_the_drawn_mouth():
-    ident = synth_video.random_identity(np.random.default_rng(2), 64)
+    ident = faces.random_identity(np.random.default_rng(2), 64)
     mouth = np.array([0, 0.2, 0.6, 1.0, 0.5, 0.0, 0.8])
-    frames = np.stack([synth_video.draw_head(ident, k / 10, m) for k, m in enumerate(mouth)])
+    frames = np.stack([faces.draw_head(ident, k / 10, m) for k, m in enumerate(mouth)])
     assert np.corrcoef(mouth_activity(frames), mouth)[0, 1] > 0.9
     with pytest.raises(WorkbenchError, match="uint8 frames"):
         mouth_activity(frames.astype(float))

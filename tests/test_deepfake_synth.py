@@ -3,8 +3,10 @@ import pytest
 import soundfile as sf
 
 from workbench import WorkbenchError
-from workbench.deepfake import synth
-from workbench.deepfake.synth import AudioCorpusConfig, audio_corpus, griffin_lim, pitch_roundtrip, speak
+from workbench.deepfake.synth import speech as synth
+from workbench.deepfake.synth.speech import AudioCorpusConfig, audio_corpus, griffin_lim, pitch_roundtrip
+from workbench.media import speech as tts
+from workbench.media.speech import speak
 
 
 def test_speech_and_the_two_artefacts():
@@ -24,7 +26,7 @@ def test_corpus_is_balanced_split_by_sentence_and_cached(tmp_path, monkeypatch):
         manifest[manifest["split"] == "train"]["sentence"])
     audio, sr = sf.read(manifest["path"].iloc[0])
     assert sr == synth.SR and audio.ndim == 1
-    monkeypatch.setattr(synth, "speak", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-rendered")))
+    monkeypatch.setattr(tts, "speak", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-rendered")))
     again = audio_corpus(config, root=tmp_path)                 # from the cache, nothing re-rendered
     assert list(again["id"]) == list(manifest["id"])
     assert len(list(tmp_path.iterdir())) == 1                    # no temporary folder left behind
@@ -33,6 +35,6 @@ def test_corpus_is_balanced_split_by_sentence_and_cached(tmp_path, monkeypatch):
 def test_errors(tmp_path, monkeypatch):
     with pytest.raises(WorkbenchError, match="unknown attack"):
         audio_corpus(AudioCorpusConfig(attacks=("tts",)), root=tmp_path)
-    monkeypatch.setattr(synth.shutil, "which", lambda name: None)
+    monkeypatch.setattr(tts.shutil, "which", lambda name: None)
     with pytest.raises(WorkbenchError, match="espeak-ng is not installed"):
         audio_corpus(AudioCorpusConfig(n_bonafide=1, n_spoof=1), root=tmp_path)

@@ -4,9 +4,14 @@ import numpy as np
 import pytest
 
 from workbench import WorkbenchError
-from workbench.deepfake import media, synth, synth_video
-from workbench.deepfake.synth_video import (AVCorpusConfig, av_corpus, draw_head, face_mask, random_identity,
-                                            random_sbi_params, sbi_reach, self_blend)
+from workbench.deepfake.synth import speech as synth
+from workbench.deepfake.synth import video as synth_video
+from workbench.deepfake.synth.faces import (draw_head, face_mask, random_identity, random_sbi_params, sbi_reach,
+                                            self_blend)
+from workbench.deepfake.synth.video import AVCorpusConfig, av_corpus
+from workbench.media import speech as tts
+from workbench.media.audio import extract_audio_track
+from workbench.media.video import sample_video
 
 needs_tools = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("espeak-ng") is None,
                                  reason="ffmpeg and espeak-ng are needed")
@@ -61,19 +66,19 @@ def test_tiny_corpus_labels_split_files_and_cache(tmp_path, monkeypatch):
     same = manifest[manifest["attack"] != "mismatched_audio"]
     assert (same["audio_sentence"] == same["sentence"]).all()
 
-    # split by sentence, as synth._plan does: same held-out sentences for the same seed
+    # split by sentence, as synth.speech._plan does: same held-out sentences for the same seed
     plan = synth._plan(synth.AudioCorpusConfig(seed=1, n_bonafide=40, n_spoof=0))
     eval_sentences = {r["sentence"] for r in plan if r["split"] == "eval"}
     for _, row in manifest.iterrows():
         assert (row["split"] == "eval") == (row["sentence"] in eval_sentences)
         assert (row["split"] == "eval") == (row["audio_sentence"] in eval_sentences)
 
-    sample = media.sample_video(manifest["path"].iloc[0], n=4, size=32)
+    sample = sample_video(manifest["path"].iloc[0], n=4, size=32)
     assert sample.frames.shape == (4, 32, 32, 3) and sample.fps == pytest.approx(10)
-    audio = media.extract_audio_track(manifest["path"].iloc[0])
+    audio = extract_audio_track(manifest["path"].iloc[0])
     assert len(audio) / 16000 == pytest.approx(sample.frame_count / sample.fps, abs=0.15)
 
-    monkeypatch.setattr(synth, "speak", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-rendered")))
+    monkeypatch.setattr(tts, "speak", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-rendered")))
     again = av_corpus(TINY, root=tmp_path)                       # from the cache, nothing re-rendered
     assert list(again["id"]) == list(manifest["id"]) and list(again["path"]) == list(manifest["path"])
     assert [p.name for p in tmp_path.iterdir()] == [f"av-{TINY.key()}"]   # no temporary folder left behind
@@ -82,8 +87,8 @@ def test_tiny_corpus_labels_split_files_and_cache(tmp_path, monkeypatch):
 @needs_tools
 def test_sbi_frames_differ_from_the_real_rendering(monkeypatch):
     row = next(r for r in synth_video._plan(TINY) if r["attack"] == "sbi")
-    speech = synth.speak("Hello there.", voice="en-us")
-    monkeypatch.setattr(synth, "speak", lambda *a, **k: speech)
+    speech = tts.speak("Hello there.", voice="en-us")
+    monkeypatch.setattr(tts, "speak", lambda *a, **k: speech)
     forged, audio = synth_video.render_clip(row, fps=10)
     real, _ = synth_video.render_clip({**row, "attack": "-"}, fps=10)
     assert forged.shape == real.shape and np.abs(forged.astype(int) - real.astype(int)).mean() > 1

@@ -37,11 +37,11 @@ def evaluated(tmp_path_factory):
     import pandas as pd
 
     from workbench.deepfake.datasets import load_manifest
-    from workbench.deepfake.encoders import CNNConfig
+    from workbench.media.audio_encoders import CNNConfig
     from workbench.deepfake.pipeline import PipelineConfig, evaluate, train_model
-    from workbench.deepfake.synth import AudioCorpusConfig, audio_corpus
-    from workbench.deepfake.synth_video import AVCorpusConfig, av_corpus
-    from workbench.deepfake.video_encoders import FrameCNNConfig
+    from workbench.deepfake.synth.speech import AudioCorpusConfig, audio_corpus
+    from workbench.deepfake.synth.video import AVCorpusConfig, av_corpus
+    from workbench.media.video_encoders import FrameCNNConfig
     from workbench.models import load
 
     root = tmp_path_factory.mktemp("deepfake")

@@ -66,7 +66,7 @@ import warnings
 from pathlib import Path
 
 from workbench import WorkbenchError
-from workbench.deepfake.media import AUDIO_EXTS, VIDEO_EXTS, check_size, media_kind
+from workbench.media.files import AUDIO_EXTS, VIDEO_EXTS, check_size, media_kind
 
 MAX_META_BYTES = 256 * 1024**2
 COLUMNS = ["id", "path", "label", "y", "modality", "split", "source", "attack", "language"]

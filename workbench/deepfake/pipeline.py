@@ -47,12 +47,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from workbench import WorkbenchError
-from workbench.deepfake.encoders import CNNConfig
-from workbench.deepfake.video_encoders import FrameCNNConfig
+from workbench.media.audio_encoders import CNNConfig
+from workbench.media.video_encoders import FrameCNNConfig
 
 if TYPE_CHECKING:
-    from workbench.deepfake.synth import AudioCorpusConfig
-    from workbench.deepfake.synth_video import AVCorpusConfig
+    from workbench.deepfake.synth.speech import AudioCorpusConfig
+    from workbench.deepfake.synth.video import AVCorpusConfig
 
 SR = 16000
 STREAMS = ("audio", "video", "audiovisual")
@@ -134,7 +134,8 @@ def has_video(frame) -> np.ndarray:
 
 
 def _audio_loader(max_seconds: float):
-    from workbench.deepfake.media import extract_audio_track, load_audio, media_kind
+    from workbench.media.audio import extract_audio_track, load_audio
+    from workbench.media.files import media_kind
 
     def load(path):
         if media_kind(path) == "video":
@@ -185,7 +186,7 @@ class DeepfakeModel:
 
     @classmethod
     def load(cls, folder: str | Path) -> "DeepfakeModel":
-        from workbench.deepfake.contrastive import load_detector
+        from workbench.deepfake.detector import load_detector
 
         folder = Path(folder)
         if not (folder / "model.json").is_file():
@@ -206,7 +207,7 @@ class DeepfakeModel:
     def score_embeddings(self, emb: dict[str, np.ndarray], cues: list[dict] | None = None) -> dict[str, np.ndarray]:
         """Every stream's score per row (NaN where the row lacks the stream) and the audio–video agreement;
         ``cues`` (from ``measure_cues``) are needed by an audiovisual detector trained with ``av_cues``."""
-        from workbench.deepfake.contrastive import score
+        from workbench.deepfake.detector import score
 
         n = len(next(iter(emb.values())))
         out = {f"score_{k}": np.full(n, np.nan) for k in STREAMS}
@@ -252,7 +253,7 @@ class DeepfakeModel:
         """One file → {"score", "verdict", "rationale", "modalities", "cues", …} (``workbench deepfake score``)."""
         import pandas as pd
 
-        from workbench.deepfake.media import check_media, media_kind
+        from workbench.media.files import check_media, media_kind
 
         path = check_media(path)
         kind = media_kind(path)
@@ -333,7 +334,7 @@ def _reasoner(profile: str):
 
 def _sound_of(path: Path) -> bool:
     """Whether a video has a decodable audio track (through ffmpeg)."""
-    from workbench.deepfake.media import extract_audio_track
+    from workbench.media.audio import extract_audio_track
 
     try:
         extract_audio_track(path, sr=SR, max_seconds=10.0)
@@ -351,10 +352,10 @@ def _load_encoder(kind: str, config: PipelineConfig, folder: Path | None):
         if folder is None:
             raise WorkbenchError(f"the {name} encoder is trained with the detector; there is no pretrained one")
         if kind == "audio":
-            from workbench.deepfake.encoders import load_cnn
+            from workbench.media.audio_encoders import load_cnn
 
             return load_cnn(folder / "audio_encoder")
-        from workbench.deepfake.video_encoders import load_video_cnn
+        from workbench.media.video_encoders import load_video_cnn
 
         return load_video_cnn(folder / "video_encoder")
     from workbench.models import load
@@ -366,11 +367,11 @@ def _load_encoder(kind: str, config: PipelineConfig, folder: Path | None):
         raise WorkbenchError(f"model '{name}' is a {spec.role}, not an {want}")
     hf = load(name)
     if kind == "audio":
-        from workbench.deepfake.encoders import HFAudioEncoder
+        from workbench.media.audio_encoders import HFAudioEncoder
 
         extractor = getattr(hf.processor, "feature_extractor", hf.processor)
         return HFAudioEncoder(hf.model, extractor, name, device=hf.device)
-    from workbench.deepfake.video_encoders import HFVideoEncoder
+    from workbench.media.video_encoders import HFVideoEncoder
 
     cfg = hf.model.config
     return HFVideoEncoder(hf.model, hf.processor, name, device=hf.device, frames=int(cfg.num_frames),
@@ -379,7 +380,7 @@ def _load_encoder(kind: str, config: PipelineConfig, folder: Path | None):
 
 def _embed(audio_encoder, video_encoder, frame, config: PipelineConfig, *, cache: bool = True,
            progress=None) -> dict[str, np.ndarray]:
-    from workbench.deepfake.encoders import embed_files
+    from workbench.media.embeddings import embed_files
 
     n = len(frame)
     out = {}
@@ -401,7 +402,7 @@ def _embed(audio_encoder, video_encoder, frame, config: PipelineConfig, *, cache
 def measure_cues(frame, *, lip_sync: bool = True, progress=None) -> list[dict]:
     """Per row: spectral flatness of the sound and, for clips with both streams, the lip–audio sync correlation
     and offset (``workbench.deepfake.sync``). A cue that cannot be measured is None."""
-    from workbench.deepfake.media import spectral_flatness
+    from workbench.media.features import spectral_flatness
 
     loader = _audio_loader(10.0)
     out = []
@@ -429,7 +430,7 @@ def train_model(frame, out: str | Path, config: PipelineConfig | None = None, *,
 
     With ``config.calibrate_reasoning`` the reasoning stage (``reasoner``, default the profile's LLM) is run on the
     dev rows and its decision threshold stored (``DeepfakeModel.reasoning_threshold``)."""
-    from workbench.deepfake.contrastive import DetectorConfig, save_detector, train_detector
+    from workbench.deepfake.detector import DetectorConfig, save_detector, train_detector
     from workbench.profiles import active_profile
 
     config = config or PipelineConfig.for_profile()
@@ -487,7 +488,7 @@ def train_model(frame, out: str | Path, config: PipelineConfig | None = None, *,
             detectors[stream] = model
             held = rows & dev
             scored_rows = held if held.any() and len(set(labels[held])) == 2 else train_rows
-            from workbench.deepfake.contrastive import score
+            from workbench.deepfake.detector import score
 
             s, _ = score(model, [x[scored_rows] for x in inputs])
             value, threshold = decision_threshold(s, labels[scored_rows])
@@ -531,14 +532,14 @@ def _train_encoder(kind: str, config: PipelineConfig, rows, labels, folder: Path
     if name != DEFAULT_ENCODERS[kind]:
         return _load_encoder(kind, config, None)                       # pretrained, frozen
     if kind == "audio":
-        from workbench.deepfake.encoders import save_cnn, train_logmel_cnn
+        from workbench.media.audio_encoders import save_cnn, train_logmel_cnn
 
         load = _audio_loader(config.max_seconds)
         audios = [load(p) for p in rows["path"]]
         encoder, _ = train_logmel_cnn(audios, labels, config.audio_cnn, progress=progress)
         save_cnn(encoder, folder / "audio_encoder")
         return encoder
-    from workbench.deepfake.video_encoders import CNNVideoEncoder, FrameCNN, save_video_cnn, train_frame_cnn
+    from workbench.media.video_encoders import CNNVideoEncoder, FrameCNN, save_video_cnn, train_frame_cnn
 
     probe = CNNVideoEncoder(FrameCNN(config.video_cnn))
     clips = [probe.load(p) for p in rows["path"]]
@@ -670,13 +671,13 @@ class SyntheticSpec:
 
 
 def _audio_config(**kw):
-    from workbench.deepfake.synth import AudioCorpusConfig
+    from workbench.deepfake.synth.speech import AudioCorpusConfig
 
     return AudioCorpusConfig(**kw)
 
 
 def _av_config(**kw):
-    from workbench.deepfake.synth_video import AVCorpusConfig
+    from workbench.deepfake.synth.video import AVCorpusConfig
 
     return AVCorpusConfig(**kw)
 
@@ -698,8 +699,8 @@ def synthetic_data(spec: SyntheticSpec | None = None, *, progress=None):
     import pandas as pd
 
     from workbench.deepfake.datasets import load_manifest
-    from workbench.deepfake.synth import audio_corpus
-    from workbench.deepfake.synth_video import av_corpus
+    from workbench.deepfake.synth.speech import audio_corpus
+    from workbench.deepfake.synth.video import av_corpus
 
     spec = spec or SyntheticSpec()
     report = progress or (lambda f, m: None)

@@ -5,11 +5,11 @@ Talking-head forgeries that replace or re-time the audio (dubbing, a cloned voic
 leave the mouth moving out of step with the sound. The classic measurement (SyncNet, Chung & Zisserman, ACCV
 2016 workshops) learns audio and mouth embeddings; this module measures the same thing with two hand-made 1-D
 signals at the video frame rate and their normalised cross-correlation [ours: no learning, so it works offline on
-any clip, and on the synthetic audio-visual corpus of ``synth_video`` it separates matched from mismatched audio].
+any clip, and on the synthetic audio-visual corpus of ``synth.video`` it separates matched from mismatched audio].
 
 * ``mouth_activity(frames)`` → float ``[T]``: a per-frame proxy of mouth opening. The mouth region is the
   lower-middle part of the face: x from 25 % to 75 % and y from 60 % to 95 % of OpenCV's Haar face box (the
-  ``media`` detector) when a face is found, otherwise x 35–65 % and y 55–80 % of the frame [ours]. Faces are
+  ``media.video`` detector) when a face is found, otherwise x 35–65 % and y 55–80 % of the frame [ours]. Faces are
   searched on at most ``DETECT_FRAMES`` frames spread over the clip; when at least half of them have a face, every
   frame uses the box of the nearest searched frame that had one, else every frame uses the frame region [ours: one
   region choice per clip, so the signal does not jump when the detector flickers]. The value is the *darkness
@@ -27,9 +27,9 @@ any clip, and on the synthetic audio-visual corpus of ``synth_video`` it separat
   [ours].
 * ``lip_sync(video_path, max_seconds=10, max_lag_s=0.4)`` → the ``sync_offset`` dict plus ``fps``, ``n_frames``
   and ``face_found``: every frame (up to ``max_seconds``) is read at the native frame rate with OpenCV after
-  ``media.check_media``, scaled to at most ``READ_MAX_SIDE`` pixels on its longer side [ours: bounds memory], and
-  the first audio stream comes from ``media.extract_audio_track`` (a video without audio is that function's
-  error).
+  ``media.files.check_media``, scaled to at most ``READ_MAX_SIDE`` pixels on its longer side [ours: bounds
+  memory], and the first audio stream comes from ``media.audio.extract_audio_track`` (a video without audio is
+  that function's error).
 """
 from __future__ import annotations
 
@@ -56,13 +56,13 @@ def _check_frames(frames) -> np.ndarray:
 
 def _face_boxes(frames: np.ndarray) -> list[tuple[int, int, int, int]] | None:
     """One face box per frame (nearest searched frame with a face), or None when faces are too rarely found."""
-    from workbench.deepfake import media
+    from workbench.media import video
 
-    clf, _ = media._haar(None)
+    clf, _ = video._haar(None)
     if clf is None:
         return None
     searched = np.unique(np.linspace(0, len(frames) - 1, min(len(frames), DETECT_FRAMES)).round().astype(int))
-    found = {int(i): box for i in searched if (box := media._largest_face(clf, frames[i])) is not None}
+    found = {int(i): box for i in searched if (box := video._largest_face(clf, frames[i])) is not None}
     if 2 * len(found) < len(searched):
         return None
     keys = np.array(sorted(found))
@@ -153,9 +153,9 @@ def sync_offset(activity, envelope, fps: float, max_lag_s: float = 0.4) -> dict:
 def _read_video(path: Path, max_seconds: float) -> tuple[np.ndarray, float]:
     import cv2
 
-    from workbench.deepfake import media
+    from workbench.media import video
 
-    cap = media._open(path)
+    cap = video._open(path)
     try:
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         if not np.isfinite(fps) or fps <= 0:
@@ -183,15 +183,16 @@ def _read_video(path: Path, max_seconds: float) -> tuple[np.ndarray, float]:
 
 def lip_sync(video_path: str | Path, *, max_seconds: float = 10, max_lag_s: float = 0.4) -> dict:
     """Lip–audio sync of a video: ``sync_offset``'s dict plus ``fps``, ``n_frames`` and ``face_found``."""
-    from workbench.deepfake import media
+    from workbench.media.audio import extract_audio_track
+    from workbench.media.files import check_media
 
     if not np.isfinite(max_seconds) or max_seconds <= 0:
         raise WorkbenchError(f"max_seconds must be positive, not {max_seconds!r}")
-    path = media.check_media(video_path, "video")
+    path = check_media(video_path, "video")
     frames, fps = _read_video(path, float(max_seconds))
     if len(frames) < MIN_FRAMES:
         raise WorkbenchError(f"{path}: only {len(frames)} frame(s); lip sync needs at least {MIN_FRAMES}")
-    audio = media.extract_audio_track(path, sr=SR, max_seconds=len(frames) / fps)
+    audio = extract_audio_track(path, sr=SR, max_seconds=len(frames) / fps)
     boxes = _face_boxes(frames)
     result = sync_offset(_activity(frames, boxes), audio_envelope(audio, SR, fps, len(frames)), fps, max_lag_s)
     return {**result, "fps": fps, "n_frames": int(len(frames)), "face_found": boxes is not None}

@@ -1,7 +1,10 @@
 """Synthetic anti-spoofing audio for the default profile (P6), made and cached by the workbench itself.
 
-Bona fide speech is rendered by ``espeak-ng`` (a Debian package; the workbench's setup installs it) from sentences
-written for this project, with several voices, speaking rates and pitches. Spoofed speech is made from a
+Used by deepfake.training's ``synthetic_data`` (the default model), deepfake.synth.video (its Griffin-Lim fake
+audio), the deepfake CLI and the P6 notebook.
+
+Bona fide speech is rendered by ``espeak-ng`` (``media.speech.speak``) from the sentences written for this project
+(``media.speech.SENTENCES``), with several voices, speaking rates and pitches. Spoofed speech is made from a
 *different* bona fide rendering by one of two artefact types that are real practice in anti-spoofing research
 [ours as a recipe]:
 
@@ -12,53 +15,25 @@ written for this project, with several voices, speaking rates and pitches. Spoof
 
 Every clip is 16 kHz mono PCM WAV. Sentences are split between train and eval so that eval sentences are never
 heard in training. A corpus is cached under ``$WORKBENCH_HOME/data/synthetic/`` keyed by its configuration and
-written atomically (temporary folder, then rename), with ``manifest.parquet`` listing id, path (relative to the
+written atomically (``media.corpus.cached_corpus``), with ``manifest.parquet`` listing id, path (relative to the
 corpus folder), label (bonafide | spoof), y (1 = bona fide), attack, voice, rate, pitch, sentence id and split.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import shutil
-import subprocess
-import tempfile
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from workbench import WorkbenchError
+from workbench.io import config_key
+from workbench.media import speech as tts
+from workbench.media.corpus import cached_corpus
+from workbench.media.speech import SENTENCES
 
 SR = 16000
 VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd")
 ATTACKS = ("griffin_lim", "pitch_roundtrip")
-SENTENCES = (
-    "The train to the coast leaves at seven in the morning.",
-    "Please remember to water the plants on the balcony.",
-    "Our meeting has been moved to Thursday afternoon.",
-    "The library closes early on public holidays.",
-    "She painted the fence a pale shade of green.",
-    "A cold wind blew across the empty harbour.",
-    "Turn left after the bakery and walk for two minutes.",
-    "The results of the survey will be published next week.",
-    "He forgot his umbrella at the station again.",
-    "Fresh bread smells wonderful on a winter morning.",
-    "The children built a small boat out of cardboard.",
-    "Could you send me the report before lunch?",
-    "The old bridge was repaired after the storm.",
-    "We watched the sun set behind the hills.",
-    "The museum has a new exhibition about the ocean.",
-    "My neighbour plays the piano every evening.",
-    "The price of coffee went up again this month.",
-    "Keep the receipt in case you need to return it.",
-    "The garden is full of bees in early summer.",
-    "Their flight was delayed by almost three hours.",
-    "The recipe needs two eggs and a cup of flour.",
-    "A quiet street can still be full of stories.",
-    "The doctor will see you in about ten minutes.",
-    "They are planning a picnic by the river on Sunday.",
-)
 
 
 @dataclass(frozen=True)
@@ -73,32 +48,7 @@ class AudioCorpusConfig:
     attacks: tuple[str, ...] = ATTACKS
 
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
-
-
-def espeak_binary() -> str:
-    path = shutil.which("espeak-ng")
-    if path is None:
-        raise WorkbenchError("espeak-ng is not installed; the synthetic speech needs it (Debian/Ubuntu: "
-                             "apt-get install espeak-ng; `make setup` installs it when run as root)")
-    return path
-
-
-def speak(text: str, *, voice: str = "en-us", rate: int = 160, pitch: int = 50, sr: int = SR) -> np.ndarray:
-    """``text`` spoken by espeak-ng, resampled to ``sr`` mono float32."""
-    import librosa
-    import soundfile as sf
-
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "speech.wav"
-        try:
-            subprocess.run([espeak_binary(), "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(wav), text],
-                           check=True, capture_output=True, timeout=60)
-        except subprocess.CalledProcessError as exc:
-            raise WorkbenchError(f"espeak-ng failed for voice '{voice}': {exc.stderr.decode(errors='replace')}")
-        audio, native = sf.read(wav, dtype="float32", always_2d=True)
-    audio = audio.mean(1)
-    return librosa.resample(audio, orig_sr=native, target_sr=sr) if native != sr else audio
+        return config_key(asdict(self))
 
 
 def griffin_lim(audio: np.ndarray, sr: int = SR, *, n_mels: int = 80, n_iter: int = 32, seed: int = 0) -> np.ndarray:
@@ -162,11 +112,11 @@ def audio_corpus(config: AudioCorpusConfig | None = None, *, root: str | Path | 
     base = Path(root) if root else home() / "data" / "synthetic"
 
     def build(tmp: Path, rows: list[dict]) -> None:
-        espeak_binary()
+        tts.espeak_binary()
         (tmp / "wav").mkdir()
         for k, row in enumerate(_plan(config)):
             text = SENTENCES[row["sentence"]]
-            audio = speak(text, voice=row["voice"], rate=row["rate"], pitch=row["pitch"])
+            audio = tts.speak(text, voice=row["voice"], rate=row["rate"], pitch=row["pitch"])
             if row["label"] == "spoof":
                 audio = SPOOFERS[row["attack"]](audio)
             row["path"] = f"wav/{row['id']}.wav"
@@ -179,31 +129,4 @@ def audio_corpus(config: AudioCorpusConfig | None = None, *, root: str | Path | 
     return cached_corpus(base / f"audio-{config.key()}", config, build)
 
 
-def cached_corpus(folder: Path, config, build):
-    """The manifest (absolute paths) of the corpus in ``folder``; when absent, ``build(tmp, rows)`` renders the
-    media into a temporary sibling folder and appends one dict per clip to ``rows``, then ``manifest.parquet``
-    (paths relative to the folder) and ``config.json`` are written and the folder is renamed into place."""
-    import pandas as pd
-
-    folder = Path(folder)
-    if not (folder / "manifest.parquet").is_file():
-        tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}"
-        tmp.mkdir(parents=True)
-        try:
-            rows: list[dict] = []
-            build(tmp, rows)
-            pd.DataFrame(rows).to_parquet(tmp / "manifest.parquet", index=False)
-            (tmp / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
-            if folder.exists():
-                shutil.rmtree(folder)
-            tmp.rename(folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    manifest = pd.read_parquet(folder / "manifest.parquet")
-    manifest["path"] = [str(folder / p) for p in manifest["path"]]
-    return manifest
-
-
-__all__ = ["ATTACKS", "AudioCorpusConfig", "SENTENCES", "SPOOFERS", "VOICES", "audio_corpus", "cached_corpus",
-           "espeak_binary",
-           "griffin_lim", "pitch_roundtrip", "speak"]
+__all__ = ["ATTACKS", "AudioCorpusConfig", "SPOOFERS", "VOICES", "audio_corpus", "griffin_lim", "pitch_roundtrip"]

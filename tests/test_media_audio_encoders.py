@@ -3,8 +3,8 @@ import pytest
 import soundfile as sf
 
 from workbench import WorkbenchError
-from workbench.deepfake.encoders import (CNNConfig, HFAudioEncoder, embed_files, load_cnn, save_cnn,
-                                         train_logmel_cnn)
+from workbench.media.audio_encoders import CNNConfig, HFAudioEncoder, load_cnn, save_cnn, train_logmel_cnn
+from workbench.media.embeddings import embed_files
 from workbench.metrics.eer import eer
 
 SR = 16000

@@ -7,9 +7,12 @@ import pytest
 import soundfile as sf
 
 from workbench import WorkbenchError
-from workbench.deepfake import media
-from workbench.deepfake.media import (extract_audio_track, load_audio, log_mel, media_kind, sample_frames,
-                                      sample_video, spectral_flatness, video_fps_and_count)
+from workbench.media import audio, files, video
+from workbench.media.audio import extract_audio_track, load_audio
+from workbench.media.features import log_mel, spectral_flatness
+from workbench.media.files import media_kind
+from workbench.media.image import load_image
+from workbench.media.video import sample_frames, sample_video, video_fps_and_count
 
 FFMPEG = shutil.which("ffmpeg")
 needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg is not on PATH")
@@ -120,7 +123,7 @@ def test_file_checks(tmp_path, tone_wav, monkeypatch):
         load_audio(text)
     with pytest.raises(WorkbenchError, match="unsupported extension '.wav' for video"):
         sample_frames(tone_wav)
-    monkeypatch.setattr(media, "MAX_MEDIA_BYTES", 100)
+    monkeypatch.setattr(files, "MAX_MEDIA_BYTES", 100)
     with pytest.raises(WorkbenchError, match=r"tone\.wav: .* over the .* limit"):
         load_audio(tone_wav)
 
@@ -180,7 +183,7 @@ def test_face_crop_centres_on_the_largest_face(clip, monkeypatch):
         def detectMultiScale(self, grey, **_):
             return np.array([[0, 0, 6, 6], [40, 20, 16, 16]])  # the second is larger
 
-    monkeypatch.setattr(media, "_haar", lambda cascade_path: (FakeCascade(), ""))
+    monkeypatch.setattr(video, "_haar", lambda cascade_path: (FakeCascade(), ""))
     sample = sample_video(clip, n=3, size=21, face_crop=True)
     assert sample.detector == "haar" and sample.faces_found == 3
     # the crop is a square of round(1.3 * 16) = 21 pixels centred on the larger box's centre (48, 28)
@@ -221,7 +224,7 @@ def test_bad_sampling_arguments(clip):
 
 
 def test_extract_audio_without_ffmpeg_says_so(clip, monkeypatch):
-    monkeypatch.setattr(media.shutil, "which", lambda name: None)
+    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
     with pytest.raises(WorkbenchError, match="needs the ffmpeg executable on PATH"):
         extract_audio_track(clip)
 
@@ -253,3 +256,30 @@ def test_m4a_through_audioread(tmp_path, tone_wav):
                    timeout=120)
     y = load_audio(m4a)
     assert abs(len(y) - 16000) < 1600 and float(np.max(np.abs(y))) > 0.3
+
+
+# ------------------------------------------------------------------------------------------------- images
+
+
+def test_load_image_reads_rgb_and_says_what_is_wrong(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "grey.png"
+    Image.fromarray(np.full((12, 20), 200, np.uint8)).save(path)
+    rgb = load_image(path)
+    assert rgb.shape == (12, 20, 3) and rgb.dtype == np.uint8 and int(rgb[0, 0, 0]) == 200
+    assert load_image(path.read_bytes()).shape == (12, 20, 3)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(WorkbenchError, match="empty"):
+        load_image(empty)
+    with pytest.raises(WorkbenchError, match="not found"):
+        load_image(tmp_path / "nope.png")
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(WorkbenchError, match="not a readable image"):
+        load_image(tmp_path / "bad.png")
+    with pytest.raises(WorkbenchError, match="too large"):
+        load_image(path, max_bytes=10)
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "tiny.png")
+    with pytest.raises(WorkbenchError, match="too small"):
+        load_image(tmp_path / "tiny.png")

@@ -1,8 +1,6 @@
-"""Synthetic audio-visual deepfake corpus for the default profile (P6), made and cached by the workbench itself.
+"""Drawing the synthetic talking heads of the audio-visual deepfake corpus (P6), and forging their faces.
 
-Every clip is a cartoon talking head drawn with OpenCV, saying a sentence rendered by espeak-ng (``synth.speak``).
-Forgeries follow real practice in the field: a face-blending forgery on the frames, and audio swaps on the sound
-track, each touching one modality so that a detector's per-modality labels can be checked [ours as a recipe].
+Used by deepfake.synth.video (which renders, forges and writes the clips) and the lip-sync tests.
 
 Drawing [ours]. Each clip gets an *identity*: skin tone, face ellipse size and aspect, eye size and spacing, mouth
 width, hair colour and style (short, long, bun, bald), background colour with a vertical gradient and mild
@@ -13,79 +11,28 @@ t, mouth, blink)`` draws one RGB frame at time ``t`` with the mouth open by ``mo
 it treated as closed. Eyes blink for 0.15 s once every 2–4.5 s (period and phase per identity). A clip lasts as
 long as its speech, rounded up to whole frames (the audio is zero-padded to that length).
 
-Labels (``y`` and the per-modality ``video_y``, ``audio_y``, ``sync_y``: 1 = genuine):
-
-* real — "bonafide": the mouth follows the clip's own bona fide speech; all labels 1.
-* fake types (``fake_types``, round-robin), "spoof", ``y`` = 0:
-
-  - ``sbi`` — Self-Blended Images (Shiohara & Yamasaki, CVPR 2022): each frame's face is replaced by a blend with
-    a transformed copy of the same frame. The source is the frame after colour jitter (contrast 0.9–1.1,
-    brightness ±12, per-channel shift ±10), a slight Gaussian blur or an unsharp-mask sharpening, and an affine
-    warp about the face centre (scale 0.92–1.08, translation up to ±4 % of the frame side); the mask is the face
-    ellipse deformed by a random affine (scale 0.95–1.05 per axis, shift up to ±2 % of the side) and a smooth
-    random elastic field (up to 2 % of the side), Gaussian-blurred (σ 1–2.5 % of the side), times a blend ratio
-    drawn from [0.5, 1]. Parameters are fixed per clip (one forgery method per clip) [ours: the ranges].
-    ``video_y`` = 0, audio and sync genuine.
-  - ``mismatched_audio`` — the video of rendering A with the bona fide audio of a different rendering B (another
-    sentence of the same split, its own voice, rate and pitch), cut or zero-padded to A's length: the lips do not
-    follow the sound. ``sync_y`` = 0.
-  - ``fake_audio`` — the mouth follows the bona fide speech, but the sound track is its Griffin-Lim copy synthesis
-    (``synth.griffin_lim``): a vocoded spoof with lip sync kept. ``audio_y`` = 0.
-
-Sentences are split between train and eval exactly as ``synth._plan`` does (``eval_fraction`` of ``SENTENCES``,
-drawn with the config's seed), so eval sentences — seen or heard — never occur in training. The same config
-gives the same frames and audio; the ``ffmpeg`` call asks for bit-exact, single-threaded encoding and no metadata
-so that the files are byte-identical too on the same ffmpeg build [ours].
-
-Files: H.264 video (``libx264``, ``yuv420p`` so browsers can play it, CRF 18) and AAC audio (64 kb/s, mono,
-16 kHz) in ``.mp4``, written by piping raw RGB frames to the ``ffmpeg`` executable (no shell, a timeout) together
-with a temporary WAV. A corpus is cached under ``$WORKBENCH_HOME/data/synthetic/av-<key>/`` keyed by its
-configuration and written atomically (temporary folder, then rename), with ``manifest.parquet`` (paths relative to
-the corpus folder) and ``config.json``; ``av_corpus`` returns the manifest with absolute paths and columns id,
-path, label, y, video_y, audio_y, sync_y, attack ("-" for real clips), modality ("audiovisual"), split, sentence,
-voice, rate, pitch and audio_sentence (the sentence actually heard).
+Self-Blended Images (Shiohara & Yamasaki, CVPR 2022) [ours: the ranges]: ``self_blend(frame, mask, params)``
+replaces the face with a blend of a transformed copy of the same frame. The source is the frame after colour
+jitter (contrast 0.9–1.1, brightness ±12, per-channel shift ±10), a slight Gaussian blur or an unsharp-mask
+sharpening, and an affine warp about the face centre (scale 0.92–1.08, translation up to ±4 % of the frame side);
+the mask (``face_mask``) is the face ellipse deformed by a random affine (scale 0.95–1.05 per axis, shift up to
+±2 % of the side) and a smooth random elastic field (up to 2 % of the side), Gaussian-blurred (σ 1–2.5 % of the
+side), times a blend ratio drawn from [0.5, 1]. ``random_sbi_params`` draws one parameter set per clip.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import shutil
-import subprocess
-import tempfile
-from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
 from workbench import WorkbenchError
-from workbench.deepfake import synth
 from workbench.deepfake.sync import audio_envelope
 
 SR = 16000
-FAKE_TYPES = ("sbi", "mismatched_audio", "fake_audio")
-RATES = (130, 160, 190)
-PITCHES = (35, 50, 65)
 HAIR_STYLES = ("short", "long", "bun", "bald")
 BLINK_S = 0.15
-FFMPEG_TIMEOUT_S = 120
-
 _SKIN = ((255, 224, 196), (241, 194, 156), (224, 172, 128), (198, 134, 96), (160, 105, 72), (120, 80, 56))
 _HAIR = ((30, 24, 20), (80, 52, 30), (150, 100, 50), (220, 190, 120), (140, 140, 140), (170, 60, 30))
-
-
-@dataclass(frozen=True)
-class AVCorpusConfig:
-    n_real: int = 40
-    n_fake: int = 60
-    fake_types: tuple[str, ...] = FAKE_TYPES
-    fps: int = 12
-    size: int = 96                       # square frame side in pixels (even, for yuv420p)
-    eval_fraction: float = 0.25          # share of sentences held out for eval
-    seed: int = 0
-
-    def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
 
 
 # ------------------------------------------------------------------------------------------------- drawing
@@ -322,152 +269,6 @@ def mouth_track(audio: np.ndarray, fps: float, n_frames: int, sr: int = SR) -> n
     return np.clip((env / peak - 0.05) / 0.95, 0.0, 1.0)
 
 
-def _fit(audio: np.ndarray, n: int) -> np.ndarray:
-    return np.pad(audio, (0, max(0, n - len(audio))))[:n].astype(np.float32)
 
-
-# ---------------------------------------------------------------------------------------------- encoding
-
-
-def ffmpeg_binary() -> str:
-    path = shutil.which("ffmpeg")
-    if path is None:
-        raise WorkbenchError("ffmpeg is not installed; the synthetic audio-visual corpus needs it to write .mp4 "
-                             "(Debian/Ubuntu: apt-get install ffmpeg)")
-    return path
-
-
-def write_mp4(path: str | Path, frames: np.ndarray, audio: np.ndarray, *, fps: float, sr: int = SR,
-              timeout: float = FFMPEG_TIMEOUT_S) -> Path:
-    """Write uint8 RGB ``frames [T, H, W, 3]`` and mono ``audio`` as H.264 + AAC ``.mp4`` via ffmpeg."""
-    import soundfile as sf
-
-    frames = np.ascontiguousarray(frames)
-    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
-        raise WorkbenchError(f"write_mp4 needs uint8 frames [T, H, W, 3], got {frames.dtype} {frames.shape}")
-    h, w = frames.shape[1:3]
-    if h % 2 or w % 2:
-        raise WorkbenchError(f"H.264 in yuv420p needs even frame sides, got {w}x{h}")
-    ffmpeg = ffmpeg_binary()
-    path = Path(path)
-    with tempfile.TemporaryDirectory(prefix="workbench-av-") as tmp:
-        wav = Path(tmp) / "audio.wav"
-        sf.write(wav, np.asarray(audio, np.float32), sr, subtype="PCM_16")
-        cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{fps:g}", "-i", "pipe:0",
-               "-i", f"file:{wav}", "-map", "0:v:0", "-map", "1:a:0",
-               "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-threads", "1",
-               "-c:a", "aac", "-b:a", "64k", "-ac", "1", "-ar", str(sr),
-               "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
-               "-movflags", "+faststart", f"file:{path.absolute()}"]
-        try:
-            proc = subprocess.run(cmd, input=frames.tobytes(), capture_output=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise WorkbenchError(f"{path}: ffmpeg did not finish writing the video within {timeout:g} s") from None
-        except OSError as exc:
-            raise WorkbenchError(f"{path}: ffmpeg could not be run ({exc})") from None
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        last = err.splitlines()[-1] if err else f"exit status {proc.returncode}"
-        raise WorkbenchError(f"{path}: ffmpeg could not write the video ({last})")
-    return path
-
-
-# ------------------------------------------------------------------------------------------------ corpus
-
-
-def _check(config: AVCorpusConfig) -> None:
-    if config.n_real < 1 or config.n_fake < 1:
-        raise WorkbenchError("the corpus needs at least one real and one fake clip")
-    unknown = [f for f in config.fake_types if f not in FAKE_TYPES]
-    if unknown or not config.fake_types:
-        raise WorkbenchError(f"unknown or missing fake type(s) {unknown or list(config.fake_types)}; choose from "
-                             f"{', '.join(FAKE_TYPES)}")
-    if config.fps < 1:
-        raise WorkbenchError(f"fps must be a positive integer, not {config.fps!r}")
-    if config.size < 32 or config.size % 2:
-        raise WorkbenchError(f"size must be an even number of pixels, at least 32, not {config.size!r}")
-    n_eval = max(1, round(config.eval_fraction * len(synth.SENTENCES)))
-    if not 0 < config.eval_fraction < 1 or n_eval < 2 or len(synth.SENTENCES) - n_eval < 2:
-        raise WorkbenchError(f"eval_fraction {config.eval_fraction!r} must leave at least two of the "
-                             f"{len(synth.SENTENCES)} sentences in each of train and eval")
-
-
-def _plan(config: AVCorpusConfig) -> list[dict]:
-    """Every clip's choices, drawn from the seed; the split by sentence is ``synth._plan``'s."""
-    rng = np.random.default_rng(config.seed)
-    order = rng.permutation(len(synth.SENTENCES))
-    n_eval = max(1, round(config.eval_fraction * len(synth.SENTENCES)))
-    eval_ids = set(order[:n_eval].tolist())
-    rows = []
-    for label, n in (("bonafide", config.n_real), ("spoof", config.n_fake)):
-        for i in range(n):
-            sentence = int(rng.integers(len(synth.SENTENCES)))
-            split = "eval" if sentence in eval_ids else "train"
-            attack = "-" if label == "bonafide" else config.fake_types[i % len(config.fake_types)]
-            row = {"id": f"{label}-{i:04d}", "label": label, "y": int(label == "bonafide"),
-                   "video_y": int(attack != "sbi"), "audio_y": int(attack != "fake_audio"),
-                   "sync_y": int(attack != "mismatched_audio"), "attack": attack, "modality": "audiovisual",
-                   "split": split, "sentence": sentence, "voice": str(rng.choice(synth.VOICES)),
-                   "rate": int(rng.choice(RATES)), "pitch": int(rng.choice(PITCHES)), "audio_sentence": sentence,
-                   "_identity": random_identity(rng, config.size), "_seed": int(rng.integers(2**31))}
-            if attack == "sbi":
-                row["_sbi"] = random_sbi_params(rng, config.size)
-            if attack == "mismatched_audio":
-                same = [s for s in range(len(synth.SENTENCES))
-                        if s != sentence and (s in eval_ids) == (split == "eval")]
-                row["audio_sentence"] = int(rng.choice(same))
-                row["_audio"] = {"voice": str(rng.choice(synth.VOICES)), "rate": int(rng.choice(RATES)),
-                                 "pitch": int(rng.choice(PITCHES))}
-            rows.append(row)
-    return rows
-
-
-def render_clip(row: dict, *, fps: int) -> tuple[np.ndarray, np.ndarray]:
-    """(uint8 RGB frames ``[T, size, size, 3]``, float32 audio at ``SR``) for one planned clip."""
-    speech = synth.speak(synth.SENTENCES[row["sentence"]], voice=row["voice"], rate=row["rate"], pitch=row["pitch"])
-    n_frames = max(1, math.ceil(len(speech) * fps / SR))
-    speech = _fit(speech, round(n_frames * SR / fps))
-    mouth = mouth_track(speech, fps, n_frames)
-    identity = row["_identity"]
-    frames = np.stack([draw_head(identity, k / fps, mouth[k], blink_at(identity, k / fps)) for k in range(n_frames)])
-    if row["attack"] == "sbi":
-        frames = np.stack([self_blend(f, face_mask(identity, k / fps), row["_sbi"]) for k, f in enumerate(frames)])
-    audio = speech
-    if row["attack"] == "mismatched_audio":
-        other = synth.speak(synth.SENTENCES[row["audio_sentence"]], **row["_audio"])
-        audio = _fit(other, len(speech))
-    elif row["attack"] == "fake_audio":
-        audio = synth.griffin_lim(speech, seed=row["_seed"] % 2**31)
-    return frames, audio
-
-
-def av_corpus(config: AVCorpusConfig | None = None, *, root: str | Path | None = None, progress=None):
-    """The manifest (with absolute paths) of the synthetic audio-visual corpus for ``config``, made once, cached."""
-    from workbench.paths import home
-
-    config = config or AVCorpusConfig()
-    _check(config)
-    base = Path(root) if root else home() / "data" / "synthetic"
-    columns = ["id", "path", "label", "y", "video_y", "audio_y", "sync_y", "attack", "modality", "split",
-               "sentence", "voice", "rate", "pitch", "audio_sentence"]
-
-    def build(tmp: Path, rows: list[dict]) -> None:
-        synth.espeak_binary()
-        ffmpeg_binary()
-        (tmp / "video").mkdir()
-        plan = _plan(config)
-        for k, row in enumerate(plan):
-            frames, audio = render_clip(row, fps=config.fps)
-            row["path"] = f"video/{row['id']}.mp4"
-            write_mp4(tmp / row["path"], frames, audio, fps=config.fps)
-            rows.append({c: row[c] for c in columns})
-            if progress:
-                progress((k + 1) / len(plan), f"synthetic talking heads {k + 1}/{len(plan)}")
-
-    return synth.cached_corpus(base / f"av-{config.key()}", config, build)
-
-
-__all__ = ["AVCorpusConfig", "FAKE_TYPES", "SR", "av_corpus", "blink_at", "draw_head", "face_mask", "head_pose",
-           "mouth_track", "random_identity", "random_sbi_params", "render_clip", "sbi_reach", "self_blend",
-           "write_mp4"]
+__all__ = ["blink_at", "draw_head", "face_mask", "head_pose", "mouth_track", "random_identity",
+           "random_sbi_params", "sbi_reach", "self_blend"]

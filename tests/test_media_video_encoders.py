@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from workbench import WorkbenchError
-from workbench.deepfake.video_encoders import (CNNVideoEncoder, FrameCNNConfig, HFVideoEncoder, clip_tensor,
-                                               embed_videos, load_hf_video_encoder, load_video_cnn, save_video_cnn,
-                                               train_frame_cnn)
+from workbench.media.video_encoders import (CNNVideoEncoder, FrameCNNConfig, HFVideoEncoder, clip_tensor,
+                                           embed_videos, load_hf_video_encoder, load_video_cnn, save_video_cnn,
+                                           train_frame_cnn)
 
 
 def tiny_videomae():

@@ -1,19 +1,18 @@
-"""The contrastive stage of ConLLM (P6): align modality embeddings where the positives are real, then classify.
+"""The contrastive stage of ConLLM (P6): a projection head per modality, aligned where the positives are real,
+then a classifier.
 
-* ``nt_xent(a, b, temperature)`` — cross-modal InfoNCE (NT-Xent, symmetric): row i of ``a`` (say, a clip's audio
-  embedding) and row i of ``b`` (the same clip's video embedding) are the positive pair; every other row of the
-  other modality in the batch is a negative. Loss = mean over both directions of cross-entropy of the cosine
-  similarities / T against the diagonal.
-  In training, the pairs are the *bona fide* clips of the batch by default [ours]: the audio and the video of a
-  genuine clip belong together, while those of a forgery (dubbed, re-voiced, lip-synced from elsewhere) may not,
-  and pulling them together would teach the detector to overlook exactly that mismatch (``xm_positives="all"``
-  uses every clip).
-* ``supervised_contrastive(z, labels, temperature)`` — SupCon (Khosla et al. 2020): for each anchor, the positives
-  are all other rows with the same label (bona fide with bona fide, spoof with spoof); loss = −mean over anchors of
-  the mean log-softmax of its positives.
+Used by deepfake.model (training and scoring the detector), the deepfake CLI and the P6 notebook. The losses
+(``nt_xent``, ``supervised_contrastive``) live in ``workbench.media.contrastive``.
+
 * ``ContrastiveDetector`` — a projection head per modality (2-layer MLP to a shared unit sphere) and a classifier
   head on the concatenated projections (one modality works too); ``train_detector`` optimises
   classification + λ_xm · NT-Xent (when two modalities are given) + λ_sup · SupCon.
+  In training, the cross-modal pairs are the *bona fide* clips of the batch by default [ours]: the audio and the
+  video of a genuine clip belong together, while those of a forgery (dubbed, re-voiced, lip-synced from
+  elsewhere) may not, and pulling them together would teach the detector to overlook exactly that mismatch
+  (``xm_positives="all"`` uses every clip).
+* ``save_detector`` / ``load_detector`` — ``detector.safetensors`` with its config as ``detector.json``
+  (``io.save_weights``).
 
 The paper's authors draw random "positives"; ours are the real pairings above [ours, per SPECS.md]. Scores are
 oriented like the ASVspoof metrics: a higher score = more bona fide (``score = logit of P(bona fide)``).
@@ -27,33 +26,7 @@ import torch
 from torch import nn
 
 from workbench import WorkbenchError
-
-
-def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
-    """Symmetric cross-modal InfoNCE over a batch of paired rows (see the module doc)."""
-    if a.shape != b.shape or a.dim() != 2 or len(a) < 2:
-        raise WorkbenchError(f"need two [N ≥ 2, D] batches of the same shape; got {tuple(a.shape)} and "
-                             f"{tuple(b.shape)}")
-    a, b = nn.functional.normalize(a, dim=1), nn.functional.normalize(b, dim=1)
-    logits = a @ b.T / temperature
-    target = torch.arange(len(a), device=a.device)
-    return (nn.functional.cross_entropy(logits, target) + nn.functional.cross_entropy(logits.T, target)) / 2
-
-
-def supervised_contrastive(z: torch.Tensor, labels: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
-    """SupCon loss; anchors without any positive in the batch are left out (0 when none has one)."""
-    z = nn.functional.normalize(z, dim=1)
-    sim = z @ z.T / temperature
-    self_mask = torch.eye(len(z), dtype=torch.bool, device=z.device)
-    sim = sim.masked_fill(self_mask, float("-inf"))
-    log_prob = sim - torch.logsumexp(sim, dim=1, keepdim=True)
-    positives = (labels.unsqueeze(0) == labels.unsqueeze(1)) & ~self_mask
-    counts = positives.sum(1)
-    has = counts > 0
-    if not has.any():
-        return z.sum() * 0.0
-    per_anchor = log_prob.masked_fill(~positives, 0.0).sum(1)[has] / counts[has]
-    return -per_anchor.mean()
+from workbench.media.contrastive import minibatches, nt_xent, supervised_contrastive
 
 
 @dataclass(frozen=True)
@@ -111,16 +84,6 @@ def detector_loss(model: ContrastiveDetector, inputs, y: torch.Tensor) -> dict:
     return parts
 
 
-def minibatches(n: int, batch_size: int, generator: torch.Generator):
-    """Shuffled row indices in batches of ``batch_size``; a last batch of one row is skipped (contrastive losses
-    need pairs)."""
-    order = torch.randperm(n, generator=generator)
-    for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
-        if len(idx) >= 2:
-            yield idx
-
-
 def train_detector(inputs: list[np.ndarray | torch.Tensor], y, config: DetectorConfig, *, progress=None):
     """Train on per-modality embeddings (rows aligned across modalities) and labels (1 = bona fide);
     returns (model, loss history: list of per-epoch dicts)."""
@@ -161,33 +124,24 @@ def score(model: ContrastiveDetector, inputs) -> tuple[np.ndarray, np.ndarray | 
 
 
 def save_detector(model: ContrastiveDetector, path) -> None:
-    import json
-    from pathlib import Path
+    from workbench.io import save_weights
 
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / "detector.safetensors"))
-    (path / "detector.json").write_text(json.dumps(asdict(model.config), indent=2) + "\n")
+    save_weights(path, "detector", model.state_dict(), asdict(model.config))
 
 
 def load_detector(path) -> ContrastiveDetector:
-    import json
     from pathlib import Path
 
-    from safetensors.torch import load_file
+    from workbench.io import load_weights
 
-    path = Path(path)
-    if not (path / "detector.json").is_file():
+    if not (Path(path) / "detector.json").is_file():
         raise WorkbenchError(f"{path}: no detector.json; train a detector first")
-    raw = json.loads((path / "detector.json").read_text())
+    state, raw = load_weights(path, "detector")
     config = DetectorConfig(**{**raw, "input_dims": tuple(raw["input_dims"]), "modalities": tuple(raw["modalities"])})
     model = ContrastiveDetector(config)
-    model.load_state_dict(load_file(str(path / "detector.safetensors")))
+    model.load_state_dict(state)
     return model.eval()
 
 
-__all__ = ["ContrastiveDetector", "DetectorConfig", "detector_loss", "load_detector", "minibatches", "nt_xent",
-           "save_detector",
-           "score", "supervised_contrastive", "train_detector"]
+__all__ = ["ContrastiveDetector", "DetectorConfig", "detector_loss", "load_detector", "save_detector", "score",
+           "train_detector"]

@@ -1,6 +1,9 @@
-"""Video embeddings for the deepfake detector (P6), the video side of ``encoders``.
+"""Video embeddings: a pretrained VideoMAE's, or a small frame CNN trained locally; the video side of
+``audio_encoders``.
 
-A clip is a uint8 ``[T, H, W, 3]`` RGB array, as ``media.sample_frames`` returns it; every encoder has ``.name``,
+Used by the deepfake detector (P6: deepfake.model, deepfake.training) and the device check script.
+
+A clip is a uint8 ``[T, H, W, 3]`` RGB array, as ``media.video.sample_frames`` returns it; every encoder has ``.name``,
 ``.dim``, ``.load(path)`` (the file → a clip sampled the way that encoder expects) and ``.embed(clips)`` →
 float32 ``[N, dim]``.
 
@@ -16,20 +19,19 @@ float32 ``[N, dim]``.
   over ``concat(mean_t f[t], mean_t |f[t+1] − f[t]|)`` — the first half sees per-frame (spatial) artefacts such as
   blending boundaries, the second temporal inconsistency such as flicker or implausible mouth motion. Trained
   locally like the audio CNN (``train_frame_cnn``: BCE on a head + 0.2 · supervised contrastive on the
-  embeddings, seeded, so deterministic). Weights are saved as safetensors with their config as json.
+  embeddings, seeded, so deterministic). Weights are saved as ``video_encoder.safetensors`` with their config as
+  ``video_encoder.json`` (``io.save_weights``).
 * ``clip_tensor`` — the CNN's input: clips resized to ``size × size`` with OpenCV when they are not already
   (INTER_AREA when shrinking, INTER_LINEAR when enlarging), scaled to [0, 1], then standardised per channel with
   the fixed ImageNet constants ``IMAGENET_MEAN`` / ``IMAGENET_STD`` [ours: fixed constants rather than per-clip
   statistics, so a clip's overall brightness and colour — which a face swap can shift — stay visible to the
   model, and an embedding depends only on its own clip].
-* ``embed_videos(encoder, paths, cache=…)`` — ``encoders.embed_files`` with the encoder's own ``load``: per-file
+* ``embed_videos(encoder, paths, cache=…)`` — ``embeddings.embed_files`` with the encoder's own ``load``: per-file
   embeddings cached as safetensors under the encoder's name. Both names carry the frame sampling (frames, size,
   face crop) so embeddings of differently sampled clips never share a cache folder.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -38,7 +40,9 @@ import torch
 from torch import nn
 
 from workbench import WorkbenchError
-from workbench.deepfake.encoders import safe_name, weights_key
+from workbench.io import config_key
+from workbench.media.contrastive import check_labels, fit_encoder
+from workbench.media.embeddings import embed_files, safe_name, weights_key
 
 PAPER_VIDEO_MODEL = "MCG-NJU/videomae-base"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -54,7 +58,7 @@ def _check_clips(clips, frames: int | None, what: str) -> list[np.ndarray]:
             raise WorkbenchError(f"{what}: clip {i} must be an RGB array [T, H, W, 3], got shape {c.shape}")
         if frames is not None and c.shape[0] != frames:
             raise WorkbenchError(f"{what}: clip {i} has {c.shape[0]} frames; this encoder takes exactly {frames} "
-                                 f"(sample them with its .load(path) or media.sample_frames(path, n={frames}))")
+                                 f"(sample them with its .load(path) or media.video.sample_frames(path, n={frames}))")
         out.append(c)
     return out
 
@@ -80,7 +84,7 @@ class HFVideoEncoder:
         return int(self.model.config.hidden_size)
 
     def load(self, path) -> np.ndarray:
-        from workbench.deepfake.media import sample_frames
+        from workbench.media.video import sample_frames
 
         return sample_frames(path, n=self.frames, size=self.size, face_crop=self.face_crop)
 
@@ -136,7 +140,7 @@ class FrameCNNConfig:
     seed: int = 0
 
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        return config_key(asdict(self))
 
 
 class FrameCNN(nn.Module):
@@ -193,7 +197,7 @@ class CNNVideoEncoder:
         return self.model.config.dim
 
     def load(self, path) -> np.ndarray:
-        from workbench.deepfake.media import sample_frames
+        from workbench.media.video import sample_frames
 
         c = self.model.config
         return sample_frames(path, n=c.frames, size=c.size, face_crop=c.face_crop)
@@ -208,9 +212,7 @@ class CNNVideoEncoder:
 
 def train_frame_cnn(clips, y, config: FrameCNNConfig | None = None, *, progress=None):
     """Train the default video encoder: BCE on its head + supervised contrastive on its embeddings
-    (``encoders.fit_encoder``, the loop the audio CNN uses)."""
-    from workbench.deepfake.encoders import check_labels, fit_encoder
-
+    (``contrastive.fit_encoder``, the loop the audio CNN uses)."""
     config = config or FrameCNNConfig()
     clips = list(clips)
     y = check_labels(len(clips), y)
@@ -222,18 +224,14 @@ def train_frame_cnn(clips, y, config: FrameCNNConfig | None = None, *, progress=
 
 
 def save_video_cnn(encoder: CNNVideoEncoder, folder) -> Path:
-    from safetensors.torch import save_file
+    """Write ``video_encoder.safetensors`` and ``video_encoder.json`` (the CNN's config) into ``folder``."""
+    from workbench.io import save_weights
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in encoder.model.state_dict().items()},
-              str(folder / "video_encoder.safetensors"))
-    (folder / "video_encoder.json").write_text(json.dumps(asdict(encoder.model.config), indent=2) + "\n")
-    return folder
+    return save_weights(folder, "video_encoder", encoder.model.state_dict(), asdict(encoder.model.config))
 
 
 def load_video_cnn(folder) -> CNNVideoEncoder:
-    from safetensors.torch import load_file
+    from workbench.io import load_weights
 
     folder = Path(folder)
     if not (folder / "video_encoder.json").is_file():
@@ -241,13 +239,13 @@ def load_video_cnn(folder) -> CNNVideoEncoder:
     if not (folder / "video_encoder.safetensors").is_file():
         raise WorkbenchError(f"{folder}: video_encoder.json but no video_encoder.safetensors; train the video "
                              f"encoder again")
-    raw = json.loads((folder / "video_encoder.json").read_text())
+    state, raw = load_weights(folder, "video_encoder")
     try:
         config = FrameCNNConfig(**{**raw, "channels": tuple(raw["channels"])})
     except (TypeError, KeyError) as exc:
         raise WorkbenchError(f"{folder}/video_encoder.json: not a frame-CNN config ({exc})") from None
     model = FrameCNN(config)
-    model.load_state_dict(load_file(str(folder / "video_encoder.safetensors")))
+    model.load_state_dict(state)
     return CNNVideoEncoder(model.eval())
 
 
@@ -256,8 +254,6 @@ def load_video_cnn(folder) -> CNNVideoEncoder:
 
 def embed_videos(encoder, paths, *, cache: str | Path | None = None, progress=None) -> np.ndarray:
     """Embeddings [N, D] of video files (sampled by ``encoder.load``), cached per file like ``embed_files``."""
-    from workbench.deepfake.encoders import embed_files
-
     return embed_files(encoder, paths, cache=cache, loader=encoder.load, progress=progress)
 
 
