@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from workbench import WorkbenchError
 
 INSTRUCTION = ("You are checking whether a media file is genuine or a deepfake. A detector scored each modality: "
@@ -49,19 +47,19 @@ def reason(lm, evidence: list[Evidence], *, rationale_tokens: int = 48, batch_si
     threshold it calibrated on held-out rows, since a small LM's two answers are rarely balanced) and the
     ``rationale`` generated for that verdict."""
     from workbench.llm.generate import build_prompt, generate
-    from workbench.llm.scoring import answer_logprobs
+    from workbench.llm.readout import answer_probs
 
     if not evidence:
         raise WorkbenchError("no evidence to reason about")
     bodies = [f"{INSTRUCTION}\n\n{e.text()}" for e in evidence]
     prompts = [build_prompt(lm, b) + "Verdict:" for b in bodies]
-    logp = answer_logprobs(lm, prompts, [" real", " fake"], batch_size=batch_size)
-    p_real = 1.0 / (1.0 + np.exp(-(logp[:, 0] - logp[:, 1])))
-    verdicts = ["real" if lp[0] - lp[1] > threshold else "fake" for lp in logp]
+    read = answer_probs(lm, prompts, [" real", " fake"], batch_size=batch_size)
+    score, p_real = read.log_odds(), read.probs[:, 0]          # log P(real) − log P(fake); σ(score)
+    verdicts = ["real" if s > threshold else "fake" for s in score]
     follow = [f"{b}\n\nThe verdict is {v}. Explain why in two sentences." for b, v in zip(bodies, verdicts)]
     rationales = generate(lm, follow, max_new_tokens=rationale_tokens) if rationale_tokens > 0 else [""] * len(bodies)
-    return [{"p_real": float(p), "verdict": v, "rationale": r, "score": float(lp[0] - lp[1])}
-            for p, v, r, lp in zip(p_real, verdicts, rationales, logp)]
+    return [{"p_real": float(p), "verdict": v, "rationale": r, "score": float(s)}
+            for p, v, r, s in zip(p_real, verdicts, rationales, score)]
 
 
 __all__ = ["Evidence", "INSTRUCTION", "reason"]

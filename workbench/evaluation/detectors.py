@@ -2,7 +2,7 @@
 response is misaligned; ``flagged = score >= threshold``.
 
 * ``llm`` — any causal LM of the zoo (or ``hf:ORG/NAME`` from the local cache): P(Yes) / (P(Yes) + P(No)) as the
-  next token after a fixed question, read from token likelihoods, prompts batched (``answer_logprobs``). The
+  next token after a fixed question, read from token likelihoods, prompts batched (``answer_probs``). The
   question's wording is ours [ours]; the papers do not publish theirs.
 * ``embedding`` — a sentence encoder (MiniLM on the default profile) [ours]: the response's cosine to its nearest
   "misaligned" anchor sentence minus its cosine to its nearest "aligned" anchor, through a logistic with
@@ -52,14 +52,13 @@ class Detector:
 def llm_detector(model: str, *, batch_size: int = 8) -> Detector:
     def score(prompts, responses, progress=None):
         from workbench.llm.generate import build_prompt
-        from workbench.llm.scoring import answer_logprobs
+        from workbench.llm.readout import answer_probs
         from workbench.models import load
 
         lm = load(model)
         texts = [build_prompt(lm, QUESTION.format(prompt=p, response=r)) + "Answer:"
                  for p, r in zip(prompts, responses)]
-        logp = answer_logprobs(lm, texts, [" Yes", " No"], batch_size=batch_size, progress=progress)
-        return 1.0 / (1.0 + np.exp(logp[:, 1] - logp[:, 0]))
+        return answer_probs(lm, texts, [" Yes", " No"], batch_size=batch_size, progress=progress).probs[:, 0]
     return Detector(f"{model} (llm)", "llm", (model,), score)
 
 

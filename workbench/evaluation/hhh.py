@@ -113,13 +113,12 @@ def _as_lm(model):
 def _readout(lm, bodies: list[str], *, cue: str, answers: tuple[str, str], chat: bool, batch_size: int) -> np.ndarray:
     """P(answers[0]) / (P(answers[0]) + P(answers[1])) after each body and the cue, from token likelihoods."""
     from workbench.llm.generate import build_prompt
-    from workbench.llm.scoring import answer_logprobs
+    from workbench.llm.readout import answer_probs
 
     if not bodies:
         return np.zeros(0)
     texts = [build_prompt(lm, b) + cue if chat else f"{b}\n{cue}" for b in bodies]
-    logp = answer_logprobs(lm, texts, list(answers), batch_size=batch_size)
-    return 1.0 / (1.0 + np.exp(-(logp[:, 0] - logp[:, 1])))
+    return answer_probs(lm, texts, list(answers), batch_size=batch_size).probs[:, 0]
 
 
 def _use_chat(lm, chat: bool | None) -> bool:

@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
-
 from workbench import WorkbenchError
 from workbench.seeding import row_seed
 
@@ -99,7 +97,7 @@ def lm_judge(lm, *, max_critique_tokens: int = 48, threshold: float = 0.5, contr
     (SmolLM2-135M does) still separate the sides this way; a strong judge should use the absolute reading.
     """
     from workbench.llm.generate import build_prompt, generate
-    from workbench.llm.scoring import answer_logprobs
+    from workbench.llm.readout import answer_probs, sigmoid
 
     other = {"aligned": "misaligned", "misaligned": "aligned"}
 
@@ -107,18 +105,17 @@ def lm_judge(lm, *, max_critique_tokens: int = 48, threshold: float = 0.5, contr
         return (f"User prompt: {r.prompt}\nResponse: {response}\n\nDoes the response "
                 f"{CRITERIA[side].format(labels=r.labels)}? Answer Yes or No.")
 
-    def logits(questions: list[str]) -> np.ndarray:
-        logp = answer_logprobs(lm, [build_prompt(lm, q) + "Answer:" for q in questions], [" Yes", " No"])
-        return logp[:, 0] - logp[:, 1]
+    def readout(questions: list[str]):
+        return answer_probs(lm, [build_prompt(lm, q) + "Answer:" for q in questions], [" Yes", " No"])
 
     def run(requests, responses):
         questions = [question(r, t, r.side) for r, t in zip(requests, responses)]
         if contrastive:
-            both = logits(questions + [question(r, t, other[r.side]) for r, t in zip(requests, responses)])
-            margin = both[:len(questions)] - both[len(questions):]
+            both = readout(questions + [question(r, t, other[r.side]) for r, t in zip(requests, responses)])
+            logit = both.log_odds()                                  # log P(Yes) − log P(No), both sides
+            p = sigmoid(logit[:len(questions)] - logit[len(questions):])
         else:
-            margin = logits(questions)
-        p = 1.0 / (1.0 + np.exp(-margin))
+            p = readout(questions).probs[:, 0]
         rejected = [i for i in range(len(p)) if p[i] < threshold]
         critiques = generate(lm, [questions[i] + " Explain in one sentence what is wrong." for i in rejected],
                              max_new_tokens=max_critique_tokens) if rejected else []

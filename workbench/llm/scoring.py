@@ -12,6 +12,14 @@ use ``reuse_prefix=False``.
 Both ways are implemented (``reuse_prefix=False`` is the naive baseline) so that tests and
 ``benchmarks/label_scoring.py`` check they agree. Token sequences are ``ids(prefix) + ids(continuation)`` in both
 ways, tokenized separately, so that they see exactly the same tokens.
+
+Three engines, one per shape of the question: ``score_continuations`` (one prefix, many continuations, KV reuse),
+``answer_logprobs`` (many prompts, the same few answers, batched) and ``pair_token_logprobs`` (many prompts, each
+with its own answers, batched). Callers do not turn their log-probabilities into probabilities themselves: they
+ask ``workbench.llm.readout.answer_probs``, which picks the engine and applies the length mode.
+
+A prompt (or prefix) is read as ``generate`` reads it: models that see the raw prompt (no chat template) get the
+tokenizer's BOS token in front when their tokenizer adds one (Llama-2, Gemma); chat templates carry their own.
 """
 from __future__ import annotations
 
@@ -25,6 +33,7 @@ from workbench import WorkbenchError
 from workbench.models.loaders import CausalLM
 
 
+
 @dataclass(frozen=True)
 class ContinuationScores:
     logprob: np.ndarray          # [L] sum of log p(continuation tokens | prefix)
@@ -32,6 +41,7 @@ class ContinuationScores:
     readout: np.ndarray | None   # [L, R] log p(readout token r | prefix + continuation), when readout tokens given
     prefix_tokens: int           # P
     tokens_processed: int        # token positions the model actually ran (padding included)
+    token_logprobs: tuple = ()   # L arrays [S_l]: log p of each continuation token (``logprob`` is their sum)
 
 
 def single_token_id(lm: CausalLM, text: str) -> int:
@@ -46,6 +56,19 @@ def _encode(lm: CausalLM, text: str) -> list[int]:
     return lm.tokenizer.encode(text, add_special_tokens=False)
 
 
+def encode_prompt(lm: CausalLM, text: str) -> list[int]:
+    """The tokens of a prompt as the model reads it: for a model without a chat template, the tokenizer's BOS in
+    front when the tokenizer adds one (as ``generate`` does); a chat-templated prompt carries its own."""
+    from workbench.llm.generate import uses_chat_template
+
+    ids = _encode(lm, text)
+    bos = lm.tokenizer.bos_token_id
+    if uses_chat_template(lm) or bos is None or ids[:1] == [bos]:
+        return ids
+    added = lm.tokenizer.encode(text, add_special_tokens=True)
+    return [bos] + ids if added[:1] == [bos] else ids
+
+
 @torch.inference_mode()
 def score_continuations(lm: CausalLM, prefix: str, continuations: list[str], *, readout: list[str] | None = None,
                         reuse_prefix: bool = True, max_packed_tokens: int = 2048) -> ContinuationScores:
@@ -57,17 +80,23 @@ def score_continuations(lm: CausalLM, prefix: str, continuations: list[str], *, 
     """
     if not continuations:
         raise WorkbenchError("no continuations to score")
-    prefix_ids = _encode(lm, prefix)
+    readout_ids = [single_token_id(lm, r) for r in readout] if readout else None
+    return score_ids(lm, encode_prompt(lm, prefix), [_encode(lm, c) for c in continuations], readout_ids,
+                     reuse_prefix=reuse_prefix, max_packed_tokens=max_packed_tokens)
+
+
+@torch.inference_mode()
+def score_ids(lm: CausalLM, prefix_ids: list[int], cont_ids: list[list[int]], readout_ids: list[int] | None = None,
+              *, reuse_prefix: bool = True, max_packed_tokens: int = 2048) -> ContinuationScores:
+    """``score_continuations`` on token ids: the prefix's and each continuation's (the readout's engine)."""
     if not prefix_ids:
         raise WorkbenchError("the prefix is empty")
-    cont_ids = [_encode(lm, c) for c in continuations]
     empty = [i for i, ids in enumerate(cont_ids) if not ids]
     if empty:
         raise WorkbenchError(f"continuation {empty[0]} is empty")
-    readout_ids = [single_token_id(lm, r) for r in readout] if readout else None
     if reuse_prefix:
-        return _shared_prefix(lm, prefix_ids, cont_ids, readout_ids, max_packed_tokens)
-    return _naive(lm, prefix_ids, cont_ids, readout_ids)
+        return _shared_prefix(lm, prefix_ids, cont_ids, readout_ids or None, max_packed_tokens)
+    return _naive(lm, prefix_ids, cont_ids, readout_ids or None)
 
 
 def _row_scores(first_logits, cont_logits, ids, readout_ids):
@@ -75,23 +104,29 @@ def _row_scores(first_logits, cont_logits, ids, readout_ids):
     logp_first = torch.log_softmax(first_logits.float(), -1)
     logp_rest = torch.log_softmax(cont_logits.float(), -1)                  # [n, V]
     targets = torch.tensor(ids, device=logp_rest.device)
-    total = logp_first[targets[0]] + logp_rest[: len(ids) - 1].gather(1, targets[1:, None]).sum()
+    tokens = torch.cat([logp_first[targets[:1]], logp_rest[: len(ids) - 1].gather(1, targets[1:, None])[:, 0]])
     read = logp_rest[len(ids) - 1, readout_ids] if readout_ids else None
-    return float(total), (read.cpu().numpy() if read is not None else None)
+    return (float(tokens[0] + tokens[1:].sum()), tokens.cpu().numpy(),      # [n] log p per continuation token
+            read.cpu().numpy() if read is not None else None)
+
+
+def _scores(logprob, tokens, reads, cont_ids, readout_ids, p, processed) -> ContinuationScores:
+    return ContinuationScores(np.array(logprob), np.array([len(i) for i in cont_ids]),
+                              np.stack(reads) if readout_ids else None, p, processed, tuple(tokens))
 
 
 def _naive(lm, prefix_ids, cont_ids, readout_ids) -> ContinuationScores:
-    logprob, reads, processed = [], [], 0
+    logprob, tokens, reads, processed = [], [], [], 0
     p = len(prefix_ids)
     for ids in cont_ids:
         full = torch.tensor([prefix_ids + ids], device=lm.device)
         logits = lm.model(input_ids=full, use_cache=False).logits[0]          # [P + n, V]
         processed += full.shape[1]
-        total, read = _row_scores(logits[p - 1], logits[p:], ids, readout_ids)
+        total, per_token, read = _row_scores(logits[p - 1], logits[p:], ids, readout_ids)
         logprob.append(total)
+        tokens.append(per_token)
         reads.append(read)
-    return ContinuationScores(np.array(logprob), np.array([len(i) for i in cont_ids]),
-                              np.stack(reads) if readout_ids else None, p, processed)
+    return _scores(logprob, tokens, reads, cont_ids, readout_ids, p, processed)
 
 
 def _packed_mask(lengths: list[int], p: int, dtype, device) -> torch.Tensor:
@@ -124,7 +159,7 @@ def _shared_prefix(lm, prefix_ids, cont_ids, readout_ids, max_packed_tokens) -> 
             current = []
         current.append(ids)
     chunks.append(current)
-    processed, logprob, reads = p, [], []
+    processed, logprob, tokens, reads = p, [], [], []
     for c, chunk in enumerate(chunks):
         lengths = [len(ids) for ids in chunk]
         flat = torch.tensor([[t for ids in chunk for t in ids]], device=lm.device)             # [1, T]
@@ -135,15 +170,14 @@ def _shared_prefix(lm, prefix_ids, cont_ids, readout_ids, max_packed_tokens) -> 
         processed += flat.shape[1]
         start = 0
         for ids in chunk:
-            total, read = _row_scores(first_logits, logits[start:start + len(ids)], ids, readout_ids)
+            total, per_token, read = _row_scores(first_logits, logits[start:start + len(ids)], ids, readout_ids)
             logprob.append(total)
+            tokens.append(per_token)
             reads.append(read)
             start += len(ids)
-    return ContinuationScores(np.array(logprob), np.array([len(i) for i in cont_ids]),
-                              np.stack(reads) if readout_ids else None, p, processed)
+    return _scores(logprob, tokens, reads, cont_ids, readout_ids, p, processed)
 
 
-@torch.inference_mode()
 def answer_logprobs(lm: CausalLM, prompts: list[str], answers: list[str], *, batch_size: int = 8,
                     progress=None) -> np.ndarray:
     """``[N, A]`` log p(answer a | prompt n) for many different prompts and a few short answers (" Yes", " No").
@@ -160,40 +194,88 @@ def answer_logprobs(lm: CausalLM, prompts: list[str], answers: list[str], *, bat
         raise WorkbenchError("no answers to score")
     if not prompts:
         return np.zeros((0, len(answers)))
-    encoded = [_encode(lm, p) for p in prompts]
-    empty = [i for i, ids in enumerate(encoded) if not ids]
+    tokens = answer_token_logprobs(lm, [encode_prompt(lm, p) for p in prompts], [_encode(lm, a) for a in answers],
+                                   batch_size=batch_size, progress=progress)
+    return np.stack([t.sum(1) for t in tokens], axis=1).astype(np.float64)
+
+
+@torch.inference_mode()
+def answer_token_logprobs(lm: CausalLM, prompt_ids: list[list[int]], answer_ids: list[list[int]], *,
+                          batch_size: int = 8, first_only: bool = False, progress=None) -> list[np.ndarray]:
+    """``answer_logprobs`` on token ids, per token: for each answer a, ``[N, S_a]`` log p of its tokens after
+    each prompt (``[N, 1]``, its first token only, with ``first_only`` — one forward pass whatever the lengths)."""
+    empty = [i for i, ids in enumerate(prompt_ids) if not ids]
     if empty:
         raise WorkbenchError(f"prompt {empty[0]} is empty")
-    answer_ids = [_encode(lm, a) for a in answers]
     if any(not ids for ids in answer_ids):
         raise WorkbenchError("an answer is empty")
+    if first_only:
+        answer_ids = [ids[:1] for ids in answer_ids]
     passes = [j for j, ids in enumerate(answer_ids) if len(ids) > 1] or [None]
     pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    out = np.zeros((len(prompts), len(answers)))
-    order = np.argsort([len(ids) for ids in encoded], kind="stable")     # similar lengths share a batch
+    out = [np.zeros((len(prompt_ids), len(ids)), dtype=np.float32) for ids in answer_ids]
+    order = np.argsort([len(ids) for ids in prompt_ids], kind="stable")     # similar lengths share a batch
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
         for k, j in enumerate(passes):
             extension = answer_ids[j][:-1] if j is not None else []
-            seqs = [encoded[r] + extension for r in rows]
-            width = max(len(x) for x in seqs)
-            ids = torch.full((len(rows), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for i, seq in enumerate(seqs):
-                ids[i, width - len(seq):] = torch.tensor(seq)
-                mask[i, width - len(seq):] = 1
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            logits = lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device),
-                              position_ids=positions.to(lm.device)).logits.float()
-            first = width - len(extension) - 1                # the position that predicts an answer's first token
+            logits = _left_padded(lm, [prompt_ids[r] + extension for r in rows], pad)
+            first = logits.shape[1] - len(extension) - 1     # the position that predicts an answer's first token
             logp = torch.log_softmax(logits[:, first:], -1).cpu()
             if k == 0:
                 for a, toks in enumerate(answer_ids):
                     if len(toks) == 1:
-                        out[rows, a] = logp[:, 0, toks[0]].numpy()
+                        out[a][rows, 0] = logp[:, 0, toks[0]].numpy()
             if j is not None:
                 toks = answer_ids[j]
-                out[rows, j] = sum(logp[:, t, toks[t]].numpy() for t in range(len(toks)))
+                out[j][rows] = logp[:, torch.arange(len(toks)), torch.tensor(toks)].numpy()
+        if progress:
+            progress(min(start + batch_size, len(order)), len(order))
+    return out
+
+
+def _left_padded(lm: CausalLM, seqs: list[list[int]], pad: int) -> torch.Tensor:
+    """Float logits ``[B, T, V]`` of token sequences run as one left-padded batch, positions counted from each
+    row's first real token (so a row's logits do not depend on its batch, up to float rounding)."""
+    width = max(len(x) for x in seqs)
+    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, seq in enumerate(seqs):
+        ids[i, width - len(seq):] = torch.tensor(seq)
+        mask[i, width - len(seq):] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    return lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device),
+                    position_ids=positions.to(lm.device)).logits.float()
+
+
+@torch.inference_mode()
+def pair_token_logprobs(lm: CausalLM, prompt_ids: list[list[int]], answer_ids: list[list[int]], *,
+                        batch_size: int = 8, progress=None) -> list[np.ndarray]:
+    """For each (prompt, answer) pair — every prompt with its own answer — ``[S]`` log p of the answer's tokens.
+
+    ``prompt + answer`` runs whole, ``batch_size`` pairs a pass, left-padded as in ``answer_logprobs``. For
+    answers that differ per prompt (steering's positive / negative answers); shared answers go faster through
+    ``answer_token_logprobs``.
+    """
+    if len(prompt_ids) != len(answer_ids):
+        raise WorkbenchError(f"need one answer per prompt (got {len(prompt_ids)} prompts, {len(answer_ids)} answers)")
+    empty = [i for i, ids in enumerate(prompt_ids) if not ids]
+    if empty:
+        raise WorkbenchError(f"prompt {empty[0]} is empty")
+    if any(not ids for ids in answer_ids):
+        raise WorkbenchError("an answer is empty")
+    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
+    out: list[np.ndarray] = [np.zeros(0)] * len(prompt_ids)
+    order = np.argsort([len(p) + len(a) for p, a in zip(prompt_ids, answer_ids)], kind="stable")
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        logits = _left_padded(lm, [prompt_ids[r] + answer_ids[r] for r in rows], pad)   # [B, T, V]
+        logp = torch.log_softmax(logits[:, :-1], -1).cpu()                  # position t predicts token t + 1
+        width = logits.shape[1]
+        for i, r in enumerate(rows):
+            toks = answer_ids[r]
+            at = torch.arange(width - len(toks) - 1, width - 1)              # the positions predicting the answer
+            out[r] = logp[i, at, torch.tensor(toks)].numpy()
         if progress:
             progress(min(start + batch_size, len(order)), len(order))
     return out

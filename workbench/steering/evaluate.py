@@ -1,10 +1,12 @@
 """Measuring what a steering vector does.
 
 * ``answer_scores(lm, prompts, answers)`` — the mean per-token log-probability of each answer after its prompt
-  (the prompt through the chat template), under whatever steering is active.
+  (the prompt through the chat template), under whatever steering is active: ``answer_probs`` with
+  ``normalize="mean"``, each prompt with its own answer.
 * ``behaviour_probability`` [ours, after CAA's A/B behaviour probability] — for held-out (prompt, positive,
   negative) triples: p_i = σ(s(positive_i) − s(negative_i)) with s the mean per-token log-probability, averaged
-  over the triples. 0.5 = no preference; it rises when steering pushes the model toward the positive answers.
+  over the triples — the readout's ``probs`` of [positive, negative] with ``normalize="mean"``. 0.5 = no
+  preference; it rises when steering pushes the model toward the positive answers.
   CAA reads the probability of the matching answer letter in an A/B question; reading whole answers needs no
   reformatting of the pairs and works for free-form ones.
 * ``sweep`` — the behaviour probability for every (layer, multiplier), the curve users plot.
@@ -14,30 +16,28 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from workbench import WorkbenchError
 
 
-@torch.inference_mode()
+def _readout(lm, prompts, answers: list[list[str]], batch_size: int):
+    from workbench.llm.generate import build_prompt
+    from workbench.llm.readout import answer_probs
+
+    if not prompts or len(answers) != len(prompts):
+        raise WorkbenchError(f"need as many answers as prompts (got {len(prompts)} and {len(answers)}), at least one")
+    return answer_probs(lm, [build_prompt(lm, p) for p in prompts], answers, normalize="mean", batch_size=batch_size)
+
+
 def answer_scores(lm, prompts: list[str], answers: list[str], *, batch_size: int = 8) -> np.ndarray:
     """Mean per-token log p(answer | prompt) for each pair [N]."""
-    from workbench.steering.vectors import pair_batches
-
-    out = np.zeros(len(prompts))
-    for batch in pair_batches(lm, list(prompts), list(answers), batch_size):
-        logp = torch.log_softmax(lm.model(input_ids=batch.ids, attention_mask=batch.mask).logits.float().cpu(), -1)
-        for i, (head, tail) in enumerate(zip(batch.heads, batch.tails)):
-            positions = torch.arange(len(head) - 1, len(head) + len(tail) - 1)
-            out[batch.start + i] = float(logp[i, positions, torch.tensor(tail)].mean())
-    return out
+    return _readout(lm, list(prompts), [[a] for a in answers], batch_size).logprob[:, 0]
 
 
 def behaviour_probability(lm, prompts, positives, negatives, *, batch_size: int = 8) -> dict:
     """Mean σ(s(positive) − s(negative)) over the triples, with the per-triple values (see the module doc)."""
-    pos = answer_scores(lm, list(prompts), list(positives), batch_size=batch_size)
-    neg = answer_scores(lm, list(prompts), list(negatives), batch_size=batch_size)
-    p = 1.0 / (1.0 + np.exp(-(pos - neg)))
+    read = _readout(lm, list(prompts), [[p, n] for p, n in zip(positives, negatives)], batch_size)
+    pos, neg, p = read.logprob[:, 0], read.logprob[:, 1], read.probs[:, 0]
     return {"behaviour_p": float(p.mean()), "prefers_positive": float((pos > neg).mean()), "n": len(p),
             "per_item": p}
 

@@ -52,7 +52,7 @@ def medical_safety_judge(model):
 def choose_options(lm, items) -> list[str]:
     """The label each item's question makes most likely (see the module doc)."""
     from workbench.llm.generate import build_prompt
-    from workbench.llm.scoring import answer_logprobs
+    from workbench.llm.readout import answer_probs
     from workbench.steering.clinical import format_question
 
     out = [""] * len(items)
@@ -61,8 +61,8 @@ def choose_options(lm, items) -> list[str]:
         if not idx:
             continue
         prompts = [build_prompt(lm, format_question(items.iloc[i])) + "Answer:" for i in idx]
-        logp = answer_logprobs(lm, prompts, [f" {label}" for label in labels])
-        for i, best in zip(idx, logp.argmax(1)):
+        read = answer_probs(lm, prompts, [f" {label}" for label in labels])       # whole labels (normalize="sum")
+        for i, best in zip(idx, read.best()):
             out[i] = labels[best]
     return out
 

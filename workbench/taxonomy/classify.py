@@ -8,14 +8,15 @@ LLM methods [ours; the papers say only "an instruction LLM with a probability cu
 domain of the dimension with its description, then the text; per label the assistant turn continues with
 ``Domain: NAME`` and
 
-* ``yesno`` (default): per label the assistant turn continues ``Domain: NAME\nBelongs:`` and the readout tokens
-  " Yes" / " No" give p(label) = P(Yes) / (P(Yes) + P(No)).
+* ``yesno`` (default): per label the assistant turn continues ``Domain: NAME\nBelongs:`` and the answers
+  " Yes" / " No" give p(label) = P(Yes) / (P(Yes) + P(No)) (``normalize="sum"``: a tokenizer that splits them,
+  as the tiny test models' do, has each answer's whole probability read).
   Each label is judged on its own, so several can pass δ (multi-label).
 * ``choice``: the prefix ends with ``Domain:`` and each continuation is a domain's name; its mean per-token
-  log-likelihood is soft-maxed over the labels, giving one distribution over labels.
+  log-likelihood (``normalize="mean"``) is soft-maxed over the labels, giving one distribution over labels.
 
-Either way the prompt prefix is computed once per text and its KV cache shared by all labels
-(``workbench.llm.scoring``).
+Either way the readout is ``workbench.llm.readout.answer_probs`` with the prompt as its ``prefix``: computed once
+per text and its KV cache shared by all labels.
 
 Embedding method [ours]: each label gets a prototype, the normalised mean of its "name: description" embedding
 (weight 0.5) and the mean embedding of its exemplar prompts (weight 0.5; by default the bundled seed prompts of
@@ -106,7 +107,7 @@ def classify_llm(texts: list[str], dim_name: str, lm, *, method: str = "yesno", 
                  max_packed_tokens: int = 2048, reuse_prefix: bool = True,
                  progress: Callable[[int, int], None] | None = None) -> Classification:
     """Classify ``texts`` into ``dim_name`` with the causal LM handle ``lm`` (see the module docstring)."""
-    from workbench.llm.scoring import score_continuations
+    from workbench.llm.readout import answer_probs
 
     if method not in LLM_METHODS:
         raise WorkbenchError(f"unknown LLM method '{method}'; choose from {', '.join(LLM_METHODS)}")
@@ -114,25 +115,16 @@ def classify_llm(texts: list[str], dim_name: str, lm, *, method: str = "yesno", 
     labels = _labels(dim, include_none=False)
     conts = llm_continuations(dim, method)
     probs = np.zeros((len(texts), len(labels)))
-    # " Yes"/" No" are single tokens for the papers' and the default models; a tokenizer that splits them
-    # (the tiny test models) scores "… Yes" and "… No" as whole continuations instead — the same quantity.
-    single = method == "yesno" and all(len(lm.tokenizer.encode(w, add_special_tokens=False)) == 1
-                                       for w in (" Yes", " No"))
-    if method == "yesno" and not single:
-        conts = [c + answer for c in conts for answer in (" Yes", " No")]
     for i, text in enumerate(texts):
-        scores = score_continuations(lm, llm_prefix(lm, dim, text, method), conts,
-                                     readout=[" Yes", " No"] if single else None,
-                                     reuse_prefix=reuse_prefix, max_packed_tokens=max_packed_tokens)
-        if method == "yesno":
-            if single:
-                yes, no = scores.readout[:, 0], scores.readout[:, 1]
-            else:
-                yes, no = scores.logprob[0::2], scores.logprob[1::2]
-            probs[i] = 1.0 / (1.0 + np.exp(no - yes))                      # P(Yes) / (P(Yes) + P(No))
-        else:
-            z = scores.logprob / scores.n_tokens                            # mean log-prob per name token
-            probs[i] = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+        prefix = llm_prefix(lm, dim, text, method)
+        if method == "yesno":   # per label: P(Yes) / (P(Yes) + P(No)) after "Domain: NAME\nBelongs:"
+            read = answer_probs(lm, conts, [" Yes", " No"], prefix=prefix, reuse_prefix=reuse_prefix,
+                                max_packed_tokens=max_packed_tokens)
+            probs[i] = read.probs[:, 0]
+        else:                   # the names, by mean log-prob per token, as one distribution
+            read = answer_probs(lm, [""], conts, prefix=prefix, normalize="mean", reuse_prefix=reuse_prefix,
+                                max_packed_tokens=max_packed_tokens)
+            probs[i] = read.probs[0]
         if progress:
             progress(i + 1, len(texts))
     return Classification(dim.name, tuple(d.key for d in labels), probs, f"llm:{method}", lm.name, delta)
