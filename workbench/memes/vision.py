@@ -1,7 +1,7 @@
 """The image side of the meme classifier: image loading, the default profile's tagger CNN and the paper's CLIP.
 
-* ``load_image(path)`` — any format Pillow reads (PNG, JPEG, GIF's first frame, WebP, BMP …) as RGB uint8; an
-  absent, empty, oversized, corrupt or not-an-image file raises ``WorkbenchError`` naming the file and the problem.
+* ``load_image(path)`` — ``workbench.media.image.load_image``, re-exported here: any format Pillow reads as RGB
+  uint8; an absent, empty, oversized, corrupt or not-an-image file raises ``WorkbenchError`` naming it.
 * ``TaggerCNN`` (default profile, [ours]) — a four-block CNN over 112×112 images, trained locally on the
   synthetic memes to predict the things drawn in them (multi-label BCE over the tag vocabulary: scene, objects,
   symbols). Its pooled features are the image embedding; its tag probabilities are the "image tags" the
@@ -11,51 +11,16 @@
 """
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from workbench import WorkbenchError
+from workbench.media.image import MAX_IMAGE_BYTES, load_image
 
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
 TAG_THRESHOLD = 0.5
-
-
-def load_image(source, *, max_bytes: int = MAX_IMAGE_BYTES) -> np.ndarray:
-    """An image file (path or bytes) as an RGB uint8 array ``[H, W, 3]``; clear errors for bad input."""
-    from PIL import Image, UnidentifiedImageError
-
-    if isinstance(source, (bytes, bytearray)):
-        data, name = bytes(source), "uploaded image"
-    else:
-        path = Path(source)
-        name = str(path)
-        if not path.is_file():
-            raise WorkbenchError(f"image not found: {name}")
-        size = path.stat().st_size
-        if size == 0:
-            raise WorkbenchError(f"image file is empty: {name}")
-        if size > max_bytes:
-            raise WorkbenchError(f"image file is too large: {name} ({size / 2**20:.1f} MiB > "
-                                 f"{max_bytes / 2**20:.0f} MiB)")
-        data = path.read_bytes()
-    if not data:
-        raise WorkbenchError(f"image is empty: {name}")
-    if len(data) > max_bytes:
-        raise WorkbenchError(f"image is too large: {name} ({len(data) / 2**20:.1f} MiB)")
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            rgb = np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise WorkbenchError(f"cannot decode image {name}: not a readable image file ({exc})") from None
-    if rgb.ndim != 3 or min(rgb.shape[:2]) < 8:
-        raise WorkbenchError(f"image {name} is too small ({rgb.shape[1]}×{rgb.shape[0]} px)")
-    return rgb
 
 
 def to_tensor(images: list[np.ndarray], size: int) -> torch.Tensor:
