@@ -1,8 +1,13 @@
-"""Run the jupytext percent notebooks in ``notebooks/`` with injected parameters (used by the tests and
-``workbench notebook``).
+"""The notebooks' side of the package: running them, and the small helpers their cells call.
 
-A notebook marks its parameters cell with ``# %% tags=["parameters"]``; ``execute`` inserts a cell right after
-it that overrides those values (the papermill convention), then runs every cell with nbclient.
+Running: the jupytext percent notebooks in ``notebooks/`` are executed with injected parameters (used by the tests
+and ``workbench notebook``). A notebook marks its parameters cell with ``# %% tags=["parameters"]``; ``execute``
+inserts a cell right after it that overrides those values (the papermill convention), then runs every cell with
+nbclient.
+
+Helpers: number formatters (``signed_percent``, ``percent``, ``change``, ``with_ci``, ``gain_with_ci``,
+``reduction``), ``captioned`` tables, the closing "paper vs ours" table every paper notebook ends with
+(``claims_table``) and the P5 notebook's meme grid and ablation tables. Notebooks define no helpers of their own.
 """
 from __future__ import annotations
 
@@ -56,3 +61,182 @@ def execute(path: str | Path, params: dict[str, Any] | None = None, *, timeout: 
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     return nb
+
+
+# --- helpers the notebooks call: number formatters, captioned tables, the closing "paper vs ours" table --------
+
+def _missing(x) -> bool:
+    return x is None or x != x          # None or NaN
+
+
+def signed_percent(x, unit: str = "%") -> str:
+    """``+3.2%`` for 3.2 (one decimal, always signed); ``n/a`` for None or NaN. Used for relative gains."""
+    return "n/a" if _missing(x) else f"{x:+.1f}{unit}"
+
+
+def percent(fraction, *, digits: int = 2, missing: str = "not measured") -> str:
+    """A fraction as ``12.50 %``; ``missing`` for None or NaN."""
+    return missing if _missing(fraction) else f"{100 * fraction:.{digits}f} %"
+
+
+def percent_of(reports: dict, name: str, key: str) -> str:
+    """``percent(reports[name][key])``, e.g. a stage's EER from an evaluation report; ``not measured`` when the
+    report or the key is absent."""
+    return percent((reports.get(name) or {}).get(key))
+
+
+def change(before: float, after: float, *, relative: bool = False) -> str:
+    """The change from ``before`` to ``after`` (fractions): ``+6.0 points``, or with ``relative`` the change as a
+    share of ``before``, ``-50% relative`` (``n/a`` when ``before`` is 0)."""
+    if relative:
+        return "n/a" if before == 0 else f"{100 * (after - before) / before:+.0f}% relative"
+    return f"{100 * (after - before):+.1f} points"
+
+
+def with_ci(value: float, lo: float, hi: float, *, digits: int = 3) -> str:
+    """``0.812 [0.750, 0.870]``: a value and its confidence interval."""
+    return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def gain_with_ci(gain: float, lo: float, hi: float) -> str:
+    """A relative gain and its CI given as fractions, in signed percent: ``+12.0 % [+3.1, +20.4]``."""
+    return f"{100 * gain:+.1f} % [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+
+
+def reduction(efficiency: dict) -> str:
+    """``latency −40%, memory −55%`` from an efficiency report's ``latency_ratio`` (and ``memory_ratio`` when it was
+    measured): how much less the measured system needs than its baseline."""
+    text = f"latency −{100 * (1 - efficiency['latency_ratio']):.0f}%"
+    if "memory_ratio" in efficiency:
+        text += f", memory −{100 * (1 - efficiency['memory_ratio']):.0f}%"
+    return text
+
+
+def rounded(values: dict, digits: int = 4) -> dict:
+    """``values`` with its floats rounded to ``digits`` (other values unchanged), for printing a report."""
+    return {k: round(v, digits) if isinstance(v, float) else v for k, v in values.items()}
+
+
+def provenance(profile: str, models, *, smoke: bool = False) -> str:
+    """``default / model-a, model-b · smoke``: which profile and models produced a number."""
+    models = models if isinstance(models, str) else ", ".join(models)
+    return f"{profile} / {models}" + (" · smoke" if smoke else "")
+
+
+def captioned(table, models, *, profile: str, smoke: bool = False, precision: int = 3):
+    """``table`` styled with the profile and the models that produced it as its caption (a pandas Styler); a
+    notebook binds its profile once: ``captioned = partial(notebooks.captioned, profile=..., smoke=SMOKE)``."""
+    note = f"profile: {profile} · models: {', '.join(models)}" + (" · smoke" if smoke else "")
+    return table.style.set_caption(note).format(precision=precision)
+
+
+CLAIMS_COLUMNS = ["paper", "metric", "claim", "ours", "profile / models"]
+
+
+def claims_table(paper: str, ours: dict, *, profile: str, models, smoke: bool = False, missing: str = "—",
+                 extra=(), unclaimed: bool = False):
+    """The table every paper notebook ends with: the paper's claimed numbers (``papers.claims_frame``) beside ours.
+
+    ``ours`` maps a claim's metric to our value (``missing`` where it has none); ``extra`` adds rows (dicts with
+    ``metric`` and ``ours``, optionally ``claim``, default "—", and their own ``profile / models``);
+    ``unclaimed=True`` also adds the entries of ``ours`` that match no claim as such rows. Every row without its
+    own ``profile / models`` gets ``provenance(profile, models, smoke=smoke)``.
+    """
+    import pandas as pd
+
+    from workbench.papers import claims_frame
+
+    table = claims_frame(paper)[["paper", "metric", "claim"]]
+    table = table.assign(ours=[ours.get(m, missing) for m in table["metric"]])
+    extra = list(extra)
+    if unclaimed:
+        extra += [{"metric": m, "ours": v} for m, v in ours.items() if m not in set(table["metric"])]
+    rows = [{"paper": paper, "claim": "—", **row} for row in extra]
+    if rows:
+        table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
+    shared = provenance(profile, models, smoke=smoke)
+    if "profile / models" in table:
+        table["profile / models"] = table["profile / models"].fillna(shared)
+    else:
+        table["profile / models"] = shared
+    return table[CLAIMS_COLUMNS]
+
+
+def best_detector(profiles: dict, *, column: str = "alignment_score", exclude=("always", "never")) -> str:
+    """The detector whose profile has the highest mean ``column`` (NaN counted as 0), baselines excluded."""
+    import numpy as np
+
+    names = [n for n in profiles if n not in exclude]
+    if not names:
+        raise WorkbenchError(f"no detector other than {', '.join(exclude)}")
+    return max(names, key=lambda n: np.nan_to_num(profiles[n][column].mean()))
+
+
+# --- P5 (memes): the grid of memes and the ablation's tables ------------------------------------------------
+
+def meme_titles(rows) -> list[str]:
+    """``label · split`` per meme, with `` · KIND flip`` for a meme of a meaning-flip pair."""
+    return [f"{r.label} · {r.split}" + (f" · {r.flip} flip" if r.flip else "") for r in rows.itertuples()]
+
+
+def meme_grid(rows, cols: int, title: str, size: int = 230):
+    """The memes of ``rows`` (columns image, label, split, flip) as images in a grid, titled by ``meme_titles``."""
+    from workbench.memes.vision import load_image
+    from workbench.viz.grids import image_grid
+
+    return image_grid([load_image(p) for p in rows["image"]], meme_titles(rows), cols=cols, title=title, size=size)
+
+
+def ablation_table(result: dict, classes):
+    """One row per setting of ``memes.ablation.run_ablation``'s result: macro-F1 and accuracy with their CIs, F1
+    per class, held-out rows, the best dev macro-F1 and the models."""
+    import pandas as pd
+
+    metrics = result["metrics"]
+    return pd.DataFrame({
+        "setting": metrics["setting"],
+        "macro-F1 [95 % CI]": [with_ci(r.macro_f1, r.macro_f1_lo, r.macro_f1_hi) for r in metrics.itertuples()],
+        "accuracy [95 % CI]": [with_ci(r.accuracy, r.accuracy_lo, r.accuracy_hi) for r in metrics.itertuples()],
+        **{f"F1 {c}": metrics[f"f1_{c}"] for c in classes},
+        "held-out memes": metrics["rows"],
+        "best dev macro-F1": [result["models"][s].info["best_dev_macro_f1"] for s in metrics["setting"]],
+        "models": metrics["models"]})
+
+
+def lora_note(history) -> str | None:
+    """Whether stage 2 (LoRA) of ``knowledge+lora`` beat stage 1, from its training history (None: no LoRA
+    stage ran)."""
+    if "stage" not in history or not (history["stage"] == "lora").any():
+        return None
+    stage1 = history.loc[history["stage"] == "head", "dev_macro_f1"].max()
+    stage2 = history.loc[history["stage"] == "lora", "dev_macro_f1"]
+    return (f"knowledge+lora: stage 1 best dev macro-F1 {stage1:.3f}; LoRA epochs {len(stage2)}, best "
+            f"{stage2.max():.3f} → " + ("a LoRA epoch was kept" if stage2.max() > stage1 else
+                                        "no LoRA epoch beat stage 1, so stage 1's head was kept (= knowledge)"))
+
+
+def gains_table(gains):
+    """The relative macro-F1 gains over the baseline in signed percent with their CIs (``run_ablation``'s
+    ``gains``)."""
+    import pandas as pd
+
+    return pd.DataFrame({"setting": gains["setting"], "over": gains["over"],
+                         "relative macro-F1 gain": [f"{100 * g:+.1f} %" for g in gains["relative_gain"]],
+                         "95 % CI": [f"[{100 * lo:+.1f} %, {100 * hi:+.1f} %]"
+                                     for lo, hi in zip(gains["lo"], gains["hi"])],
+                         "share > 0": gains["share_positive"]})
+
+
+def flip_accuracy(preds, settings):
+    """Accuracy per setting on each kind of meaning-flip meme, and on both memes of a pair together (a pair counts
+    only when both are right), from ``run_ablation``'s predictions."""
+    import pandas as pd
+
+    from workbench.memes.artifacts import slice_accuracy
+
+    by_flip = pd.DataFrame(slice_accuracy(preds, "flip")).pivot(index="setting", columns="flip", values="accuracy")
+    paired = preds[preds["pair_id"].fillna("") != ""]
+    paired = paired.assign(right=paired["label"] == paired["pred"])
+    both = paired.groupby(["setting", "flip", "pair_id"])["right"].all().groupby(["setting", "flip"]).mean()
+    by_flip = by_flip.join(both.unstack("flip").add_suffix(" (both of the pair)"))
+    return by_flip.reindex(list(settings)).rename_axis(columns=None)

@@ -67,6 +67,28 @@ def trained_mixture(paper: str, backbone: str, *, smoke: bool, seed: int, progre
     return build_once(models_dir() / "mixtures" / f"{paper}-{backbone}-{key}", build, complete="report.json")
 
 
+def mixture_report(folder: Path) -> dict:
+    """The training report ``build_mixture`` wrote in a mixture folder (axes, calibration, confusion, test)."""
+    from workbench import WorkbenchError
+
+    path = Path(folder) / "report.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise WorkbenchError(f"{path}: missing; train the mixture first (`workbench experts train`)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WorkbenchError(f"{path}: not valid JSON ({exc})") from None
+
+
+def hhh_eval_set(smoke: bool):
+    """The held-out rows the HHH evaluation generates for: every eval row, or two per axis in smoke mode."""
+    data = mixture_data(smoke)
+    eval_set = data[data["split"] == "eval"]
+    if smoke:
+        eval_set = eval_set.groupby("axis", group_keys=False).head(2)
+    return eval_set.reset_index(drop=True)
+
+
 def build_router_calibration(ctx: BuildContext) -> None:
     from workbench.experts.moe import MixtureOfExperts
     from workbench.io import load_frame, save_frame
@@ -74,7 +96,7 @@ def build_router_calibration(ctx: BuildContext) -> None:
     backbone = ctx.profile.model_for("expert_backbone")
     folder = trained_mixture(ctx.paper, backbone, smoke=ctx.smoke, seed=ctx.seed,
                              progress=lambda f, m: ctx.progress(0.8 * f, m))
-    report = json.loads((folder / "report.json").read_text())
+    report = mixture_report(folder)
     routing = load_frame(folder / "routing")
     ctx.progress(0.82, "efficiency: ours vs three full copies")
     mixture = MixtureOfExperts.load(folder)
@@ -131,11 +153,7 @@ def build_hhh_eval(ctx: BuildContext) -> None:
     backbone = ctx.profile.model_for("expert_backbone")
     folder = trained_mixture(ctx.paper, backbone, smoke=ctx.smoke, seed=ctx.seed,
                              progress=lambda f, m: ctx.progress(0.5 * f, m))
-    eval_set = mixture_data(ctx.smoke)
-    eval_set = eval_set[eval_set["split"] == "eval"]
-    if ctx.smoke:
-        eval_set = eval_set.groupby("axis", group_keys=False).head(2)
-    eval_set = eval_set.reset_index(drop=True)
+    eval_set = hhh_eval_set(ctx.smoke)
     mixture = MixtureOfExperts.load(folder)
     judge = ctx.profile.model_for("judge")
     metrics, responses = judge_hhh(mixture, eval_set, judge, max_new_tokens=8 if ctx.smoke else 48,

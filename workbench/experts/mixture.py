@@ -171,6 +171,21 @@ def routing_probs(routing, calibration: dict, axes) -> dict[str, np.ndarray]:
                                                           natural=routing["natural"].to_numpy(float))
 
 
+def calibrator_mix_sweep(probs: dict[str, np.ndarray], labels, lambdas=np.linspace(0, 1, 11)):
+    """ECE (10 bins) and Brier of p = λ1·p_fractal + (1 − λ1)·p_natural for each λ1 in ``lambdas`` (AlignX fixes
+    λ1 = 0.6): a frame with columns lambda1, ece, brier. ``probs`` is ``routing_probs``'s output."""
+    import pandas as pd
+
+    from workbench.metrics.calibration import brier, ece
+
+    labels = np.asarray(labels)
+    rows = []
+    for l1 in lambdas:
+        p = l1 * probs["fractal"] + (1 - l1) * probs["natural"]
+        rows.append({"lambda1": l1, "ece": ece(p, labels, n_bins=10), "brier": brier(p, labels)})
+    return pd.DataFrame(rows)
+
+
 def _confusion(pred: np.ndarray, true: np.ndarray, k: int) -> list[list[int]]:
     """rows: true axis, columns: chosen expert."""
     m = np.zeros((k, k), int)
@@ -178,5 +193,5 @@ def _confusion(pred: np.ndarray, true: np.ndarray, k: int) -> list[list[int]]:
     return m.tolist()
 
 
-__all__ = ["AXES", "build_mixture", "calibration_report", "encode_prompts", "hidden_features", "router_ablation",
-           "routing_probs"]
+__all__ = ["AXES", "build_mixture", "calibration_report", "calibrator_mix_sweep", "encode_prompts", "hidden_features",
+           "router_ablation", "routing_probs"]

@@ -104,6 +104,19 @@ class SteeringVector:
         return {**d, "layers": self.layers, "norms": {k: float(v.norm()) for k, v in self.vectors.items()}}
 
 
+def aggregator_agreement(vectors: dict, layers, reference: str = "mean_difference"):
+    """How far the aggregators agree: the cosine of each ``(objective, aggregator) → SteeringVector`` to the same
+    objective's ``reference`` vector at each layer; a frame indexed by (objective, layer), one column per
+    aggregator."""
+    import pandas as pd
+
+    rows = [{"objective": o, "aggregator": a, "layer": layer,
+             "cosine": float(torch.nn.functional.cosine_similarity(v.vectors[layer], vectors[(o, reference)]
+                                                                   .vectors[layer], dim=0))}
+            for (o, a), v in vectors.items() for layer in layers]
+    return pd.DataFrame(rows).pivot_table(index=["objective", "layer"], columns="aggregator", values="cosine")
+
+
 def _vector_file(path: str | Path) -> tuple[Path, str]:
     """(folder, name) of a vector file ``folder/NAME.safetensors``; its config is ``folder/NAME.json``."""
     path = Path(path)
@@ -217,5 +230,5 @@ def projection_scores(lm, prompts, answers, vector: SteeringVector, *, batch_siz
     return (acts @ (v / v.norm())).numpy()
 
 
-__all__ = ["AGGREGATORS", "READ_POSITIONS", "SteeringVector", "learned_cosine", "mean_difference", "pca",
-           "block_outputs", "pair_batches", "projection_scores", "read_activations", "train_vector"]
+__all__ = ["AGGREGATORS", "READ_POSITIONS", "SteeringVector", "aggregator_agreement", "learned_cosine",
+           "mean_difference", "pca", "block_outputs", "pair_batches", "projection_scores", "read_activations", "train_vector"]

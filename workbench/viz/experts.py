@@ -83,3 +83,27 @@ def hhh_figure(metrics) -> go.Figure:
         fig.add_bar(x=[h[2] for h in headline], y=ys, name=system)
     fig.update_layout(title="HHH evaluation (%)", barmode="group", height=400, yaxis={"title": "%"})
     return fig
+
+
+def loss_figure(losses: dict) -> go.Figure:
+    """One training-loss curve per expert; ``losses``: axis → loss per step (``experts.json``'s ``losses``)."""
+    fig = go.Figure([go.Scatter(y=curve, name=axis, mode="lines") for axis, curve in losses.items()])
+    fig.update_layout(title="Expert training loss (response tokens only)", xaxis_title="step", yaxis_title="loss",
+                      height=340)
+    return fig
+
+
+def mix_sweep_figure(sweep, *, paper_lambda: float = 0.6) -> go.Figure:
+    """ECE and Brier against λ1 (``experts.mixture.calibrator_mix_sweep``), AlignX's λ1 marked."""
+    fig = go.Figure([go.Scatter(x=sweep["lambda1"], y=sweep[m], name=m, mode="lines+markers")
+                     for m in ("ece", "brier")])
+    fig.add_vline(x=paper_lambda, line_dash="dash", annotation_text=f"AlignX λ1 = {paper_lambda:g}")
+    fig.update_layout(title="Mixing the fractal and natural calibrators", xaxis_title="λ1 (λ2 = 1 − λ1)", height=340)
+    return fig
+
+
+def router_ablation_figure(ablation) -> go.Figure:
+    """ECE, Brier and routing entropy per router variant (``experts.mixture.router_ablation``), grouped bars."""
+    fig = go.Figure([go.Bar(x=ablation["variant"], y=ablation[m], name=m) for m in ("ece", "brier", "entropy")])
+    fig.update_layout(title="Router regularisers and temperature (held-out prompts)", barmode="group", height=380)
+    return fig

@@ -27,3 +27,17 @@ def clinical_figure(table) -> go.Figure:
     fig.update_layout(title="Clinical QA with and without the consistency vector", barmode="group", height=400,
                       yaxis={"title": "%", "range": [0, 110]})
     return fig
+
+
+def prompt_pass_figure(depth: int, shared: int, speedup: float, *, n: int = 3) -> go.Figure:
+    """AMBS's compute bound on the prompt-pass speed-up of ``n`` branches against the number of shared blocks
+    (``steering.ambs.compute_bound``), with the speed-up measured when ``shared`` blocks are shared."""
+    from workbench.steering.ambs import compute_bound
+
+    blocks = list(range(0, depth + 1, max(1, depth // 6)))
+    fig = go.Figure(go.Scatter(x=blocks, y=[compute_bound(n, L, depth) for L in blocks], mode="lines+markers",
+                               name="compute bound"))
+    fig.add_scatter(x=[shared], y=[speedup], mode="markers", marker={"size": 12}, name="measured")
+    fig.update_layout(title=f"Prompt-pass saving of a shared prefix (N = {n})", xaxis_title="shared blocks L",
+                      yaxis_title=f"× faster than {n} passes", height=340)
+    return fig

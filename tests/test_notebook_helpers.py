@@ -1,0 +1,173 @@
+"""The helpers the notebooks call (workbench.notebooks, workbench.viz.grids), on hand-made inputs."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench import WorkbenchError
+from workbench import notebooks as nb
+from workbench.papers import claims_frame
+
+
+def test_number_formatters():
+    assert nb.signed_percent(3.21) == "+3.2%" and nb.signed_percent(-0.04, unit=" pts") == "-0.0 pts"
+    assert nb.signed_percent(None) == nb.signed_percent(math.nan) == "n/a"
+    assert nb.percent(0.125) == "12.50 %" and nb.percent(0.5, digits=0) == "50 %"
+    assert nb.percent(None) == "not measured" and nb.percent(math.nan, missing="—") == "—"
+    stages = {"audio detector": {"eer": 0.0021, "labels": "y"}}
+    assert nb.percent_of(stages, "audio detector", "eer") == "0.21 %"
+    assert nb.percent_of(stages, "audio detector", "accuracy") == nb.percent_of(stages, "video", "eer") == \
+        "not measured"
+    assert nb.change(0.50, 0.56) == "+6.0 points"
+    assert nb.change(0.2, 0.1, relative=True) == "-50% relative" and nb.change(0, 0.1, relative=True) == "n/a"
+    assert nb.with_ci(0.8123, 0.75, 0.87) == "0.812 [0.750, 0.870]"
+    assert nb.gain_with_ci(0.12, 0.031, -0.2) == "+12.0 % [+3.1, -20.0]"
+    assert nb.reduction({"latency_ratio": 0.6}) == "latency −40%"
+    assert nb.reduction({"latency_ratio": 0.6, "memory_ratio": 0.45}) == "latency −40%, memory −55%"
+    assert nb.rounded({"a": 0.123456, "b": 3, "c": "x"}) == {"a": 0.1235, "b": 3, "c": "x"}
+    assert nb.provenance("default", ["m1", "m2"], smoke=True) == "default / m1, m2 · smoke"
+    assert nb.provenance("paper", "m (judge j)") == "paper / m (judge j)"
+
+
+def test_claims_table_puts_ours_beside_every_claim_and_appends_extra_rows():
+    claims = claims_frame("P8")
+    first = claims["metric"].iloc[0]
+    table = nb.claims_table("P8", {first: "+5%", "speed-up": "2.0×"}, profile="default", models=["lm"],
+                            smoke=True, unclaimed=True)
+    assert list(table.columns) == nb.CLAIMS_COLUMNS
+    assert len(table) == len(claims) + 1 and list(table["claim"][:len(claims)]) == list(claims["claim"])
+    assert table["ours"].iloc[0] == "+5%" and set(table["ours"].iloc[1:len(claims)]) <= {"—"}
+    assert table.iloc[-1][["metric", "claim", "ours"]].tolist() == ["speed-up", "—", "2.0×"]
+    assert set(table["profile / models"]) == {"default / lm · smoke"}
+    # extra rows may carry their own claim and provenance; missing claims get ``missing``
+    table = nb.claims_table("P1", {}, profile="default", models="enc", missing="not built",
+                            extra=[{"metric": "x", "claim": 0.5, "ours": 0.4, "profile / models": "default / llm"},
+                                   {"metric": "y", "ours": 1}])
+    n = len(claims_frame("P1"))
+    assert set(table["ours"][:n]) == {"not built"} and table["profile / models"][:n].eq("default / enc").all()
+    assert table.iloc[n].tolist() == ["P1", "x", 0.5, 0.4, "default / llm"]
+    assert table.iloc[n + 1].tolist() == ["P1", "y", "—", 1, "default / enc"]
+
+
+def test_captioned_names_the_profile_and_models():
+    styled = nb.captioned(pd.DataFrame({"a": [0.12345]}), ["m1", "m2"], profile="default", smoke=True, precision=2)
+    html = styled.to_html()
+    assert "profile: default · models: m1, m2 · smoke" in html and "0.12" in html and "0.123" not in html
+
+
+def test_best_detector_skips_baselines_and_counts_nan_as_zero():
+    profiles = {"always": pd.DataFrame({"alignment_score": [1.0]}),
+                "a": pd.DataFrame({"alignment_score": [0.2, np.nan]}),
+                "b": pd.DataFrame({"alignment_score": [np.nan, np.nan]}),
+                "c": pd.DataFrame({"alignment_score": [0.5, 0.1]})}
+    assert nb.best_detector(profiles) == "c"
+    with pytest.raises(WorkbenchError, match="no detector other than always, never"):
+        nb.best_detector({"always": profiles["always"]})
+
+
+def test_image_grid_lays_images_out_in_rows():
+    from workbench.viz.grids import image_grid
+
+    images = [np.full((4, 6, 3), k * 40, np.uint8) for k in range(5)]
+    fig = image_grid(images, [f"t{k}" for k in range(5)], cols=2, title="grid", size=100)
+    assert len(fig.data) == 5 and all(t.type == "image" for t in fig.data)
+    assert fig.layout.height == 3 * 100 + 60 and fig.layout.width == 2 * 100 + 40
+    assert [a.text for a in fig.layout.annotations] == ["t0", "t1", "t2", "t3", "t4"]
+    assert fig.data[3].xaxis == "x4" and fig.layout.title.text == "grid"
+
+
+def test_meme_helpers():
+    rows = pd.DataFrame({"label": ["abusive", "satire"], "split": ["test", "train"], "flip": ["target", ""]})
+    assert nb.meme_titles(rows) == ["abusive · test · target flip", "satire · train"]
+    gains = pd.DataFrame({"setting": ["knowledge"], "over": ["none"], "relative_gain": [0.1], "lo": [-0.02],
+                          "hi": [0.25], "share_positive": [0.9]})
+    assert nb.gains_table(gains).iloc[0].tolist() == ["knowledge", "none", "+10.0 %", "[-2.0 %, +25.0 %]", 0.9]
+    history = pd.DataFrame({"stage": ["head", "head", "lora"], "dev_macro_f1": [0.5, 0.6, 0.55]})
+    assert nb.lora_note(history).endswith("no LoRA epoch beat stage 1, so stage 1's head was kept (= knowledge)")
+    assert "a LoRA epoch was kept" in nb.lora_note(history.assign(dev_macro_f1=[0.5, 0.6, 0.7]))
+    assert nb.lora_note(pd.DataFrame()) is None
+
+
+def test_meme_ablation_and_flip_tables():
+    class Model:
+        def __init__(self, best):
+            self.info = {"best_dev_macro_f1": best}
+
+    metrics = pd.DataFrame({"setting": ["none", "knowledge"], "macro_f1": [0.5, 0.7], "macro_f1_lo": [0.4, 0.6],
+                            "macro_f1_hi": [0.6, 0.8], "accuracy": [0.55, 0.75], "accuracy_lo": [0.45, 0.65],
+                            "accuracy_hi": [0.65, 0.85], "f1_benign": [0.1, 0.2], "rows": [10, 10],
+                            "models": ["m", "m"]})
+    table = nb.ablation_table({"metrics": metrics, "models": {"none": Model(0.5), "knowledge": Model(0.8)}},
+                              ["benign"])
+    assert list(table.columns) == ["setting", "macro-F1 [95 % CI]", "accuracy [95 % CI]", "F1 benign",
+                                   "held-out memes", "best dev macro-F1", "models"]
+    assert table.iloc[1]["macro-F1 [95 % CI]"] == "0.700 [0.600, 0.800]" and table.iloc[1]["best dev macro-F1"] == 0.8
+    # two pairs in one setting: pair p1 both right, pair p2 one wrong
+    preds = pd.DataFrame({"setting": ["none"] * 5, "id": list("abcde"), "flip": ["target"] * 4 + [""],
+                          "pair_id": ["p1", "p1", "p2", "p2", None], "label": ["x", "y", "x", "y", "x"],
+                          "pred": ["x", "y", "x", "x", "x"]})
+    flips = nb.flip_accuracy(preds, ["none"])
+    assert flips.loc["none", "target"] == pytest.approx(0.75)
+    assert flips.loc["none", "target (both of the pair)"] == pytest.approx(0.5)
+
+
+def test_calibrator_mix_sweep_matches_the_endpoints():
+    from workbench.experts.mixture import calibrator_mix_sweep
+    from workbench.metrics.calibration import brier, ece
+
+    rng = np.random.default_rng(0)
+    fractal, natural = rng.dirichlet(np.ones(3), 20), rng.dirichlet(np.ones(3), 20)
+    labels = rng.integers(0, 3, 20)
+    sweep = calibrator_mix_sweep({"fractal": fractal, "natural": natural}, labels)
+    assert list(sweep.columns) == ["lambda1", "ece", "brier"] and len(sweep) == 11
+    assert sweep["ece"].iloc[-1] == pytest.approx(ece(fractal, labels, n_bins=10))
+    assert sweep["brier"].iloc[0] == pytest.approx(brier(natural, labels))
+
+
+def test_mixture_report_and_hhh_eval_set(tmp_path):
+    from workbench.experts.artifacts import hhh_eval_set, mixture_report
+
+    with pytest.raises(WorkbenchError, match="report.json: missing"):
+        mixture_report(tmp_path)
+    (tmp_path / "report.json").write_text('{"axes": ["helpful"]}')
+    assert mixture_report(tmp_path) == {"axes": ["helpful"]}
+    (tmp_path / "report.json").write_text("{")
+    with pytest.raises(WorkbenchError, match="not valid JSON"):
+        mixture_report(tmp_path)
+    smoke = hhh_eval_set(True)
+    assert (smoke["split"] == "eval").all() and smoke.groupby("axis").size().eq(2).all()
+    assert list(smoke.index) == list(range(len(smoke)))
+
+
+def test_aggregator_agreement_is_one_on_the_reference_and_minus_one_when_flipped():
+    import torch
+
+    from workbench.steering.vectors import SteeringVector, aggregator_agreement
+
+    u = torch.tensor([1.0, 2.0, 0.0])
+    vectors = {("honest", "mean_difference"): SteeringVector({1: u, 2: u}, "m"),
+               ("honest", "pca"): SteeringVector({1: -2 * u, 2: u}, "m")}
+    table = aggregator_agreement(vectors, [1, 2])
+    assert table.loc[("honest", 1), "mean_difference"] == pytest.approx(1.0)
+    assert table.loc[("honest", 1), "pca"] == pytest.approx(-1.0)
+    assert table.loc[("honest", 2), "pca"] == pytest.approx(1.0)
+
+
+def test_experts_and_steering_figures():
+    from workbench.steering.ambs import compute_bound
+    from workbench.viz.experts import loss_figure, mix_sweep_figure, router_ablation_figure
+    from workbench.viz.steering import prompt_pass_figure
+
+    fig = loss_figure({"helpful": [3.0, 2.0], "honest": [2.5, 1.0]})
+    assert [t.name for t in fig.data] == ["helpful", "honest"] and list(fig.data[1].y) == [2.5, 1.0]
+    sweep = pd.DataFrame({"lambda1": [0.0, 0.5, 1.0], "ece": [0.1, 0.2, 0.3], "brier": [0.5, 0.4, 0.3]})
+    fig = mix_sweep_figure(sweep, paper_lambda=0.6)
+    assert [t.name for t in fig.data] == ["ece", "brier"] and fig.layout.shapes[0].x0 == 0.6
+    ablation = pd.DataFrame({"variant": ["a", "b"], "ece": [0.1, 0.2], "brier": [0.3, 0.4], "entropy": [1, 2]})
+    fig = router_ablation_figure(ablation)
+    assert [t.type for t in fig.data] == ["bar"] * 3 and fig.layout.barmode == "group"
+    fig = prompt_pass_figure(12, 6, 1.4, n=3)
+    assert list(fig.data[0].x) == [0, 2, 4, 6, 8, 10, 12]
+    assert fig.data[0].y[3] == pytest.approx(compute_bound(3, 6, 12))
+    assert (fig.data[1].x[0], fig.data[1].y[0]) == (6, 1.4)
