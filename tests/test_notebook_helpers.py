@@ -171,3 +171,15 @@ def test_experts_and_steering_figures():
     assert list(fig.data[0].x) == [0, 2, 4, 6, 8, 10, 12]
     assert fig.data[0].y[3] == pytest.approx(compute_bound(3, 6, 12))
     assert (fig.data[1].x[0], fig.data[1].y[0]) == (6, 1.4)
+
+
+def test_heatmap_row_and_frame_strips():
+    from workbench.viz.grids import frame_strips, heatmap_row
+
+    fig = heatmap_row([np.zeros((4, 5)), np.ones((4, 3))], ["bona fide", "griffin_lim"], title="Log-mel")
+    assert [t.type for t in fig.data] == ["heatmap", "heatmap"] and fig.data[1].xaxis == "x2"
+    assert [a.text for a in fig.layout.annotations] == ["bona fide", "griffin_lim"] and fig.layout.height == 280
+    frames = np.zeros((6, 8, 10, 3), np.uint8)
+    fig = frame_strips({"bona fide": frames, "sbi": frames}, title="frames")
+    assert len(fig.data) == 2 and np.asarray(fig.data[0].z).shape == (8, 60, 3)
+    assert fig.layout.height == 300 and fig.data[1].yaxis == "y2"
