@@ -81,7 +81,9 @@ def test_lora_stage_saves_and_loads_exactly(sides, tmp_path):
     assert [h["stage"] for h in model.info["history"]] == ["head"] * 60 + ["lora"]
     folder = model.save(tmp_path / "m")
     files = {p.name for p in folder.rglob("*") if p.is_file()}
-    assert {"model.json", "head.safetensors", "tagger.safetensors", "adapter_model.safetensors"} <= files
+    assert {"model.json", "head.safetensors", "head.json", "tagger.safetensors", "tagger.json",
+            "adapter_model.safetensors"} <= files
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]      # no temporary folder left behind
     assert not [f for f in files if f.endswith((".bin", ".pt", ".pkl", ".pickle"))]
     loaded = MemeModel.load(folder)
     a = model.predict(images[:4], texts[:4])
@@ -90,6 +92,8 @@ def test_lora_stage_saves_and_loads_exactly(sides, tmp_path):
         assert x["label"] == y["label"]
         assert x["confidence"] == pytest.approx(y["confidence"], abs=1e-5)
     assert json.loads((folder / "model.json").read_text())["config"]["setting"] == "knowledge+lora"
+    model.save(folder)                                                          # saving again replaces the folder
+    assert MemeModel.load(folder).predict(images[:1], texts[:1])[0]["label"] == a[0]["label"]
 
 
 def test_explanation_cascade(trained):
