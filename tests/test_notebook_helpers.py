@@ -183,3 +183,24 @@ def test_heatmap_row_and_frame_strips():
     fig = frame_strips({"bona fide": frames, "sbi": frames}, title="frames")
     assert len(fig.data) == 2 and np.asarray(fig.data[0].z).shape == (8, 60, 3)
     assert fig.layout.height == 300 and fig.data[1].yaxis == "y2"
+
+
+def test_held_out_routing_reads_the_test_rows_and_calibrates_them(tmp_path):
+    from workbench.experts.artifacts import held_out_routing
+    from workbench.experts.geometry import fit_calibration
+    from workbench.io import save_frame
+
+    rng = np.random.default_rng(0)
+    logits, labels = rng.normal(size=(12, 3)), rng.integers(0, 3, 12)
+    fractal, natural = rng.uniform(1, 2, 12), rng.uniform(0, 1, 12)
+    fitted = fit_calibration(logits[:6], labels[:6], fractal=fractal[:6], natural=natural[:6])
+    routing = pd.DataFrame({"split": ["calibration"] * 6 + ["test"] * 6, "label": labels, "fractal": fractal,
+                            "natural": natural, **{f"logit_{a}": logits[:, k]
+                                                   for k, a in enumerate(("helpful", "harmless", "honest"))}})
+    save_frame(routing, tmp_path / "routing", profile="default")
+    report = {"calibration": fitted.to_dict(), "axes": ["helpful", "harmless", "honest"]}
+    rows, probs = held_out_routing(tmp_path, report)
+    assert rows["split"].eq("test").all() and list(rows.index) == list(range(6))
+    expected = fitted.probs(logits[6:], fractal=fractal[6:], natural=natural[6:])
+    assert set(probs) == set(expected)
+    np.testing.assert_allclose(probs["mixed"], expected["mixed"])

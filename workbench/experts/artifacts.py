@@ -80,6 +80,17 @@ def mixture_report(folder: Path) -> dict:
         raise WorkbenchError(f"{path}: not valid JSON ({exc})") from None
 
 
+def held_out_routing(folder: Path, report: dict):
+    """The test half of a mixture folder's saved routing rows and each calibrator's routing distribution on them:
+    ``(rows, probs)`` (the calibrators were fitted on the other, calibration half)."""
+    from workbench.experts.mixture import routing_probs
+    from workbench.io import load_frame
+
+    routing = load_frame(Path(folder) / "routing")
+    rows = routing[routing["split"] == "test"].reset_index(drop=True)
+    return rows, routing_probs(rows, report["calibration"], report["axes"])
+
+
 def hhh_eval_set(smoke: bool):
     """The held-out rows the HHH evaluation generates for: every eval row, or two per axis in smoke mode."""
     data = mixture_data(smoke)
