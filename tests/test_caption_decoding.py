@@ -158,9 +158,9 @@ def test_audio_term_moves_choices(lm, prompt):
 
 
 def test_sentence_end_penalty_and_stop(lm, prompt):
-    from workbench.captioning.decoding import _end_token_ids
+    from workbench.captioning.decoding.lm import end_token_ids
 
-    ends = _end_token_ids(lm)
+    ends = end_token_ids(lm)
     assert lm.tokenizer.eos_token_id in ends and lm.tokenizer.convert_tokens_to_ids(".") in ends
     # A zero penalty over the whole run: no sentence end can win on probability alone.
     out = magic(lm, prompt, None, None, k=45, alpha=0.0, beta=0.0, min_length=12, eos_penalty=0.0,

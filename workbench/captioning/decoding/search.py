@@ -1,5 +1,8 @@
 """Caption decoding for P9: greedy, contrastive search and MAGIC search over any ``CausalLM`` handle.
 
+Used by ``captioning.captioner`` (one caption per decoder), ``benchmarks/magic_decoding.py`` and the tests; the
+prompt comes from ``captioning.decoding.prompt``, the LM steps from ``captioning.decoding.lm``.
+
 MAGIC (Su et al. 2022, yxuansu/MAGIC; audio port SFauth/AAC-using-large-language-models). At each step the top-k
 candidates ``v`` of the LM's next-token distribution ``p`` are scored
 
@@ -24,12 +27,6 @@ its code do not show how it is applied, so the rule here is ours [ours]: during 
 generated tokens the probabilities of the sentence-end tokens are multiplied by ``eos_penalty`` (0.1) before the
 top-k pool is drawn; nothing is renormalised. Sentence-end tokens [ours]: every special token (eos included),
 tokens made only of ``.``, ``!`` or ``?`` (after stripping whitespace) and tokens containing a newline.
-
-Prompts [ours]. Every decoder takes the exact text fed to the model (tokenised without added special tokens), so
-the caller decides on the chat template. ``caption_prompt`` builds the captioning prompt: with a chat template
-(``chat=True``, the default for instruct models) the instruction is the user turn and the assistant turn starts
-with ``Objects: KEYWORDS. This is a sound of``; without, the same start is the raw prompt. The start never ends
-in a space (a BPE tokeniser puts the space on the next word).
 
 Output [ours]. A ``Decoded``: the caption (continuation only, up to and including the first sentence end, special
 tokens dropped, cut at a newline, stripped), the token ids, per-step scores of the chosen token (total and its
@@ -68,18 +65,16 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
 from workbench import WorkbenchError
+from workbench.captioning.decoding.lm import LMRunner, caption_text
 
 LAYOUTS = ("batch", "tree")
 TEXT_MAX_TOKENS = 77            # the reference code scores the last 77 LM tokens of the continuation
-DEFAULT_INSTRUCTION = "Write a one-sentence caption of the sound."
-DEFAULT_START = "This is a sound of"
-_TERMINAL = frozenset(".!?")
 
 
 @runtime_checkable
@@ -118,127 +113,6 @@ class Decoded:
         return self.decode_seconds / max(1, self.tokens)
 
 
-# --- prompts -------------------------------------------------------------------------------------------------------
-
-def keyword_phrase(keywords: Sequence[str]) -> str:
-    """``a, b, and a c`` [ours; the audio port's "Objects: a, and a b" layout, an article on the last one]."""
-    words = [w.strip() for w in keywords if w and w.strip()]
-    if not words:
-        return ""
-    last = ("an " if words[-1][0].lower() in "aeiou" else "a ") + words[-1]
-    return last if len(words) == 1 else ", ".join(words[:-1]) + ", and " + last
-
-
-def caption_prompt(lm, keywords: Sequence[str] = (), *, chat: bool | None = None,
-                   instruction: str = DEFAULT_INSTRUCTION, start: str = DEFAULT_START) -> str:
-    """The exact text to decode from: ``Objects: KEYWORDS. This is a sound of`` as the start of the assistant turn
-    (``chat``; default: whether the model is an instruct model with a chat template) or as the raw prompt."""
-    from workbench.llm.generate import uses_chat_template
-
-    phrase = keyword_phrase(keywords)
-    opening = (f"Objects: {phrase}. " if phrase else "") + start.rstrip()
-    use_chat = uses_chat_template(lm) if chat is None else chat
-    if use_chat:
-        if not getattr(lm.tokenizer, "chat_template", None):
-            raise WorkbenchError(f"{lm.name} has no chat template; call caption_prompt with chat=False")
-        user_turn = lm.tokenizer.apply_chat_template([{"role": "user", "content": instruction}],
-                                                     add_generation_prompt=True, tokenize=False)
-        return user_turn + opening
-    bos = lm.tokenizer.bos_token if _adds_bos(lm.tokenizer) else ""
-    return (bos or "") + opening
-
-
-def _adds_bos(tokenizer) -> bool:
-    ids = tokenizer("a").input_ids
-    return bool(ids) and tokenizer.bos_token_id is not None and ids[0] == tokenizer.bos_token_id
-
-
-# --- the model, split into body and head ---------------------------------------------------------------------------
-
-class _Runner:
-    """The LM as body (hidden states) plus head (logits of one state), and its sentence-end tokens."""
-
-    def __init__(self, lm):
-        self.lm = lm
-        self.model = lm.model
-        self.body = lm.model.base_model
-        self.head = lm.model.get_output_embeddings()
-        if self.head is None or self.body is self.model:
-            raise WorkbenchError(f"{lm.name}: MAGIC decoding needs a causal LM with a separate output head")
-        self.softcap = getattr(lm.model.config, "final_logit_softcapping", None)
-        self.device = lm.model.device
-        self.end_ids = _end_token_ids(lm)
-        self.end_index = torch.tensor(sorted(self.end_ids), dtype=torch.long, device=self.device)
-
-    def encode(self, prompt: str) -> torch.Tensor:
-        if not isinstance(prompt, str) or not prompt:
-            raise WorkbenchError("the prompt must be a non-empty string (the exact text fed to the model)")
-        ids = self.lm.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids
-        return ids.to(self.device)
-
-    def prefill(self, ids: torch.Tensor):
-        from transformers import DynamicCache
-
-        cache = DynamicCache(config=self.model.config)
-        out = self.body(input_ids=ids, cache=cache, use_cache=True)   # fills ``cache`` in place
-        return cache, out.last_hidden_state[0]                        # [P, E]
-
-    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        """Next-token logits (float32, ``[V]``) for one last-layer hidden state ``[E]``."""
-        logits = self.head(hidden[None])[0].float()
-        if self.softcap:
-            logits = torch.tanh(logits / self.softcap) * self.softcap
-        return logits
-
-    def step(self, cache, token_ids: torch.Tensor) -> torch.Tensor:
-        """Run ``token_ids`` ``[B]`` as a batch of length-1 inputs on ``cache`` (batch B); hidden states ``[B, E]``."""
-        out = self.body(input_ids=token_ids[:, None], cache=cache, use_cache=True)
-        return out.last_hidden_state[:, 0]
-
-    def tree_step(self, cache, pending: list[int], candidates: torch.Tensor) -> torch.Tensor:
-        """``pending`` (0 or 1 token, causal) then the k ``candidates``, each seeing the prefix, the pending token and
-        itself, at one position; the candidates' KV is cropped afterwards. Candidates' hidden states ``[k, E]``."""
-        attention = getattr(self.model.config, "_attn_implementation", None)
-        if attention not in ("sdpa", "eager"):
-            raise WorkbenchError(f"layout='tree' needs sdpa or eager attention (custom 4-D masks), not {attention}")
-        n, m, k = cache.get_seq_length(), len(pending), int(candidates.numel())
-        ids = torch.cat([torch.tensor(pending, dtype=torch.long, device=self.device), candidates])[None]
-        dtype = self.model.dtype if self.model.dtype.is_floating_point else torch.float32
-        mask = torch.full((1, 1, m + k, n + m + k), torch.finfo(dtype).min, dtype=dtype, device=self.device)
-        mask[..., : n + m] = 0                                       # the prefix and the pending token: seen by all
-        rows = torch.arange(m + k, device=self.device)
-        mask[0, 0, rows, n + rows] = 0                               # each token sees itself, no other candidate
-        positions = torch.full((1, m + k), n + m, dtype=torch.long, device=self.device)
-        positions[0, :m] = torch.arange(n, n + m, device=self.device)
-        out = self.body(input_ids=ids, cache=cache, use_cache=True, attention_mask=mask,
-                        position_ids=positions)
-        cache.crop(-k)
-        return out.last_hidden_state[0, m:]
-
-
-_END_IDS: dict[int, tuple[Any, frozenset[int]]] = {}
-
-
-def _end_token_ids(lm) -> frozenset[int]:
-    """Sentence-end tokens [ours]: special tokens, eos ids, tokens of only ``.!?`` and tokens with a newline."""
-    tok = lm.tokenizer
-    key = id(tok)
-    if key not in _END_IDS:
-        ends = set(int(i) for i in getattr(tok, "all_special_ids", []) or [])
-        for source in (tok.eos_token_id, getattr(lm.model.generation_config, "eos_token_id", None)):
-            if source is not None:
-                ends.update(int(i) for i in (source if isinstance(source, (list, tuple)) else [source]))
-        vocab = len(tok)
-        texts = tok.batch_decode([[i] for i in range(vocab)], skip_special_tokens=False)
-        for i, text in enumerate(texts):
-            core = text.strip()
-            if "\n" in text or (core and set(core) <= _TERMINAL):
-                ends.add(i)
-        limit = int(lm.model.get_output_embeddings().weight.shape[0])
-        _END_IDS[key] = (tok, frozenset(i for i in ends if 0 <= i < limit))
-    return _END_IDS[key][1]
-
-
 # --- scoring -------------------------------------------------------------------------------------------------------
 
 def _softmax(values) -> np.ndarray:
@@ -249,7 +123,7 @@ def _softmax(values) -> np.ndarray:
     return e / e.sum()
 
 
-def _pool(run: _Runner, logits: torch.Tensor, k: int, step: int, min_length: int, eos_penalty: float):
+def _pool(run: LMRunner, logits: torch.Tensor, k: int, step: int, min_length: int, eos_penalty: float):
     """The k candidates and their probabilities (end tokens scaled by ``eos_penalty`` before ``min_length``)."""
     probs = torch.softmax(logits, dim=-1)
     if step < min_length and eos_penalty != 1.0 and run.end_index.numel():
@@ -308,24 +182,13 @@ class _Context:
         return self.buf[: self.n]
 
 
-def caption_text(tokenizer, token_ids: list[int], end_ids: frozenset[int]) -> str:
-    """The continuation up to and including its first sentence-end token, special tokens dropped, cut at a newline."""
-    cut = list(token_ids)
-    for i, t in enumerate(cut):
-        if t in end_ids:
-            cut = cut[: i + 1]
-            break
-    text = tokenizer.decode(cut, skip_special_tokens=True)
-    return text.split("\n", 1)[0].strip()
-
-
 # --- decoders ------------------------------------------------------------------------------------------------------
 
 @torch.inference_mode()
 def greedy(lm, prompt: str, *, max_new_tokens: int = 20, stop_at_period: bool = True) -> Decoded:
     """Greedy decoding with the same loop as MAGIC (prefill, then one token per step on the KV cache)."""
     _check(1, 0.0, 0.0, None, max_new_tokens)
-    run = _Runner(lm)
+    run = LMRunner(lm)
     start = time.perf_counter()
     cache, hidden = run.prefill(run.encode(prompt))
     logits = run.logits(hidden[-1])
@@ -356,7 +219,7 @@ def magic(lm, prompt: str, scorer: Scorer | None = None, audio_embedding: Any = 
     winner is run (one 1-token forward per step, as greedy does); same tokens, and ``layout`` does not matter.
     """
     _check(k, alpha, beta, scorer, max_new_tokens, layout)
-    run = _Runner(lm)
+    run = LMRunner(lm)
     tok = lm.tokenizer
     shortcut = alpha == 0.0 and alpha0_shortcut
     start = time.perf_counter()
@@ -431,7 +294,7 @@ def magic_naive(lm, prompt: str, scorer: Scorer | None = None, audio_embedding: 
     """MAGIC search done naively: per candidate a copy of the prefix cache, its own forward and its own scorer
     call. The reference for ``magic`` (same tokens) and the baseline of the benchmark."""
     _check(k, alpha, beta, scorer, max_new_tokens)
-    run = _Runner(lm)
+    run = LMRunner(lm)
     tok = lm.tokenizer
     start = time.perf_counter()
     cache, prompt_hidden = run.prefill(run.encode(prompt))
@@ -469,3 +332,6 @@ def magic_naive(lm, prompt: str, scorer: Scorer | None = None, audio_embedding: 
     out.seconds = time.perf_counter() - start
     out.text = caption_text(tok, out.token_ids, run.end_ids)
     return out
+
+
+__all__ = ["Decoded", "LAYOUTS", "Scorer", "TEXT_MAX_TOKENS", "contrastive", "greedy", "magic", "magic_naive"]
