@@ -137,6 +137,32 @@ def test_caption_a_generated_and_an_evaluation_clip(artifacts, built):
     assert produced["decoder"].tolist() == DECODERS
 
 
+
+def test_a_missing_audio_text_model_is_named_not_trained(artifacts, tmp_path, monkeypatch):
+    """The artifact's audio-text model gone from the models folder: the view says how to build it, trains nothing."""
+    import workbench.captioning.clap as clap
+    from dashboard import cache
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the view trained a model")
+
+    monkeypatch.setattr(clap, "default_scorer_folder", lambda **kwargs: tmp_path / "gone")
+    for name in ("default_scorer", "train_clap"):
+        monkeypatch.setattr(clap, name, refuse)
+    cache.caption_scorer.clear()
+    try:
+        at = _view_app(artifacts)
+        at.session_state["captions-lm"] = "tiny-llama"
+        at.run()
+        at.button(key="captions-run").click().run()
+        assert not at.exception, at.exception
+        assert any("audio-text model" in e.value and "not on disk" in e.value
+                   and "`workbench build P9 --force --smoke` first" in e.value for e in at.error), \
+            [e.value for e in at.error]
+        assert not [m for m in at.metric if m.label == "audio–caption cosine"]
+    finally:
+        cache.caption_scorer.clear()
+
 def _wav(samples) -> bytes:
     import soundfile as sf
 

@@ -146,6 +146,33 @@ def test_classify_an_evaluation_meme(artifacts, built):
     assert len(_verdicts(at)) == 1 and _steps(at)[:4] == STEP_TITLES
 
 
+
+def test_missing_models_are_named_not_trained(artifacts, built, tmp_path, monkeypatch):
+    """The artifact's meme models gone from the models folder: the view says how to build them, trains nothing."""
+    import workbench.memes.ablation as ablation
+    from dashboard import cache
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the view trained a model")
+
+    monkeypatch.setattr(ablation, "default_models_folder", lambda **kwargs: tmp_path / "gone")
+    for name in ("default_models", "train_settings"):
+        monkeypatch.setattr(ablation, name, refuse)
+    cache.meme_models.clear()
+    try:
+        frame, _ = built
+        at = _view_app(artifacts)
+        at.session_state["memes-explainer"] = "tiny-llama"
+        at.run()
+        at.selectbox(key="memes-eval").set_value(str(frame["id"].iloc[0])).run()
+        assert not at.exception, at.exception
+        assert any("meme models" in e.value and "not on disk" in e.value
+                   and "`workbench build P5 --force --smoke` first" in e.value for e in at.error), \
+            [e.value for e in at.error]
+        assert not _verdicts(at)
+    finally:
+        cache.meme_models.clear()
+
 def test_upload_a_corrupt_then_a_real_image(artifacts, built, temp_dir):
     frame, _ = built
     at = _view_app(artifacts)
