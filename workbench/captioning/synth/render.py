@@ -23,7 +23,7 @@ and peak-normalises. Each class has two or three *variants* (``VARIANTS``) that 
   thumps every 0.45–0.65 s with jitter);
 * ``clock`` — ``tick`` / ``ticktock``: short resonant ticks at an exactly regular period (0.25–0.55 s); tick-tock
   alternates a high and a lower tick;
-* ``speech`` — ``male`` / ``female``: espeak-ng sentences (``SENTENCES`` of the deepfake corpus) with male or female
+* ``speech`` — ``male`` / ``female``: espeak-ng sentences (``workbench.media.speech.SENTENCES``) with male or female
   voice variants and pitches, 140–190 words a minute, padded or cut to the clip length;
 * ``music`` — ``piano`` (pentatonic melody, slightly inharmonic partials with exponential decays) or ``organ``
   (sustained notes with fixed harmonic "drawbars", sometimes a third above);
