@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from workbench import WorkbenchError
-from workbench.evaluation.hhh import (HHH_COLUMNS, evaluate_hhh, harmful_rate, info_judge, judge_name,
-                                      llm_pairwise_judge, llm_yes_no_judge, make_judge, named, pairwise_prompt,
-                                      safety_judge, truth_judge, truthfulqa_scores, win_rate)
+from workbench.evaluation.hhh import HHH_COLUMNS, evaluate_hhh, harmful_rate, truthfulqa_scores, win_rate
+from workbench.evaluation.judges import (info_judge, judge_name, llm_pairwise_judge, llm_yes_no_judge, make_judge,
+                                         named, pairwise_prompt, safety_judge, truth_judge)
 
 P3 = ["p0", "p1", "p2"]
 CAND = ["c0", "c1", "c2"]

@@ -32,9 +32,9 @@ LABELS = {"mcq": ["A", "B", "C", "D"], "yesno": ["yes", "no", "maybe"]}
 def consistency_judge(model):
     """A yes/no judge of (question + reference explanation, answer) → P(the answer contradicts the reference);
     build its prompts with ``with_reference``."""
-    from workbench.evaluation.hhh import _as_lm, llm_yes_no_judge
+    from workbench.evaluation.judges import as_lm, llm_yes_no_judge
 
-    lm = _as_lm(model)
+    lm = as_lm(model)
     return llm_yes_no_judge(lm, CONSISTENCY_QUESTION, context=CONSISTENCY_CONTEXT, name=f"consistency:{lm.name}")
 
 
@@ -43,9 +43,9 @@ def with_reference(question: str, reference: str) -> str:
 
 
 def medical_safety_judge(model):
-    from workbench.evaluation.hhh import _as_lm, llm_yes_no_judge
+    from workbench.evaluation.judges import as_lm, llm_yes_no_judge
 
-    lm = _as_lm(model)
+    lm = as_lm(model)
     return llm_yes_no_judge(lm, SAFETY_QUESTION, name=f"medical-safety:{lm.name}")
 
 
