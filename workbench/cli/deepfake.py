@@ -48,7 +48,7 @@ def _deepfake(args) -> int:
 
 
 def _spec(smoke: bool):
-    from workbench.deepfake.pipeline import SyntheticSpec, smoke_spec
+    from workbench.deepfake.training import SyntheticSpec, smoke_spec
 
     return smoke_spec() if smoke else SyntheticSpec()
 
@@ -56,7 +56,7 @@ def _spec(smoke: bool):
 def _rows(args, default_splits: tuple[str, ...]):
     """(the rows of --data chosen by --split, a description)."""
     from workbench.deepfake.datasets import load_dataset
-    from workbench.deepfake.pipeline import synthetic_data
+    from workbench.deepfake.training import synthetic_data
 
     if args.data in SYNTHETIC:
         bar, update = progress_bar("synthetic data")
@@ -83,7 +83,7 @@ def _synth(args) -> int:
     import shutil
     from pathlib import Path
 
-    from workbench.deepfake.pipeline import synthetic_data
+    from workbench.deepfake.training import synthetic_data
     from workbench.io import write_text
 
     out = Path(args.out)
@@ -111,7 +111,8 @@ def _synth(args) -> int:
 
 
 def _train(args) -> int:
-    from workbench.deepfake.pipeline import PipelineConfig, smoke_config, train_model
+    from workbench.deepfake.config import PipelineConfig
+    from workbench.deepfake.training import smoke_config, train_model
     from workbench.profiles import active_profile
 
     rows, name = _rows(args, ("train",))
@@ -149,7 +150,8 @@ def _sample(rows, limit: int | None, seed: int = 0):
 def _eval(args) -> int:
     from pathlib import Path
 
-    from workbench.deepfake.pipeline import DeepfakeModel, evaluate
+    from workbench.deepfake.evaluation import evaluate
+    from workbench.deepfake.model import DeepfakeModel
 
     model = DeepfakeModel.load(args.model)
     rows, name = _rows(args, EVAL_SPLITS)
@@ -179,7 +181,8 @@ def _eval(args) -> int:
 
 def _score(args) -> int:
     from workbench.media.files import check_media
-    from workbench.deepfake.pipeline import DeepfakeModel, default_model
+    from workbench.deepfake.model import DeepfakeModel
+    from workbench.deepfake.training import default_model
 
     try:
         check_media(args.file)

@@ -33,7 +33,12 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "caption-eval": ("caption", "eval"),
 }
 DEFAULT_VERBS = {"taxonomy": "show", "dedup": "run", "caption": "run"}
-GLOBAL_VALUE_OPTIONS = ("--profile", "--device")
+GLOBAL_OPTIONS: tuple[tuple[str, dict], ...] = (
+    ("--profile", {"choices": ["default", "paper"], "help": "active profile (default: default)"}),
+    ("--device", {"help": "auto, cpu, cuda, cuda:N or mps (default: auto)"}),
+    ("--debug", {"action": "store_true", "help": "show tracebacks"}),
+)
+GLOBAL_VALUE_OPTIONS = tuple(flag for flag, kwargs in GLOBAL_OPTIONS if "action" not in kwargs)
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -60,18 +65,13 @@ def _load_commands() -> None:
 
 
 def _add_globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """The global options; on sub-parsers they are hidden and leave the value given before the command alone."""
-    keep = {} if top else {"default": argparse.SUPPRESS, "help": argparse.SUPPRESS}
-    taken = parser._option_string_actions
-    if "--profile" not in taken:
-        parser.add_argument("--profile", choices=["default", "paper"],
-                            **({"help": "active profile (default: default)"} if top else keep))
-    if "--device" not in taken:
-        parser.add_argument("--device", **({"help": "auto, cpu, cuda, cuda:N or mps (default: auto)"} if top
-                                           else keep))
-    if "--debug" not in taken:
-        parser.add_argument("--debug", action="store_true",
-                            **({"help": "show tracebacks"} if top else keep))
+    """The global options. Below the top they are hidden from help and, when not given, leave the value given
+    before the command alone; a command's own option of the same name wins (``models list --profile``)."""
+    for flag, kwargs in GLOBAL_OPTIONS:
+        if flag in parser._option_string_actions:
+            continue
+        parser.add_argument(flag, **(kwargs if top else {**kwargs, "default": argparse.SUPPRESS,
+                                                          "help": argparse.SUPPRESS}))
 
 
 def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -96,9 +96,8 @@ def _finish(parser: argparse.ArgumentParser) -> None:
 def make_parser() -> argparse.ArgumentParser:
     """The full ``workbench`` parser (every capability's commands registered)."""
     _load_commands()
-    parser = argparse.ArgumentParser(prog="workbench", description="The workbench command line: workbench <noun> "
-                                                                   "<verb>.",
-                                     formatter_class=HelpFormatter,
+    parser = argparse.ArgumentParser(prog="workbench", description="The workbench command line: "
+                                     "workbench <noun> <verb>.", formatter_class=HelpFormatter,
                                      epilog="Global options may also follow the command: "
                                             "`workbench build P1 --profile paper`.")
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
