@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from workbench import WorkbenchError
-from workbench.captioning.synth.render import CLASSES, SR, VARIANTS, check_class, clean_clip, finish_clip, \
-    render_mixture
+from workbench.captioning.synth.render import (CLASSES, SR, VARIANTS, check_class, clean_clip, finish_clip,
+                                               render_mixture)
 from workbench.captioning.synth.words import (LABELS, VOCABULARY_PATH, captions_for, corpus_labels, load_vocabulary,
                                               mixture_captions)
 
