@@ -169,7 +169,7 @@ def media_preview(path: str, stamp: str, *, sr: int, hop: int, frames: int, size
 @st.cache_data(show_spinner=False, max_entries=32)
 def image(path: str, stamp: str):
     """An image file as an RGB array (a GIF's first frame)."""
-    from workbench.memes.vision import load_image
+    from workbench.media.image import load_image
 
     return load_image(path)
 
@@ -183,7 +183,7 @@ def deepfake_model(folder: str, stamp: str):
     from pathlib import Path
 
     from workbench import WorkbenchError
-    from workbench.deepfake.pipeline import DeepfakeModel
+    from workbench.deepfake.model import DeepfakeModel
 
     if not (Path(folder) / "model.json").is_file():
         raise WorkbenchError(f"the deepfake model this artifact was evaluated with is not on disk ({folder}); "

@@ -24,9 +24,6 @@ from dashboard.registry import View
 from dashboard.uploads import MB, accept_upload, file_stamp, upload_input
 
 HINT = "`workbench caption-eval --data synthetic --out DIR` does the same from the command line."
-SR = 16000
-HOP = 160
-MAX_SECONDS = 30.0            # an upload is read (and captioned) up to this length, as `workbench caption` does
 UPLOAD_FOLDER = "workbench-caption-uploads"
 SOURCES = ("Generate a sound", "Evaluation set", "Upload a file")
 ANY_VARIANT = "any (drawn from the seed)"
@@ -55,8 +52,19 @@ def handle_upload(name: str, data: bytes, limit: int) -> Path:
 _stamp = file_stamp
 
 
+def _rates() -> tuple[int, int]:
+    """(sample rate, log-mel hop) of the audio-text model: what clips are read at and drawn with."""
+    from workbench.captioning.clap import SR
+    from workbench.media.features import HOP
+
+    return SR, HOP
+
+
 def _audio_file(path: Path):
-    return cache.audio_file(str(path), _stamp(path), SR, MAX_SECONDS)
+    """An audio file read as the audio-text model takes it, up to the captioner's ``MAX_SECONDS``."""
+    from workbench.captioning.captioner import MAX_SECONDS
+
+    return cache.audio_file(str(path), _stamp(path), _rates()[0], MAX_SECONDS)
 
 
 def _lm_name(meta) -> str:
@@ -119,6 +127,7 @@ def _pick_eval(frame, meta):
 
 
 def _pick_upload():
+    from workbench.captioning.captioner import MAX_SECONDS
     from workbench.media.files import MAX_MEDIA_BYTES
 
     kinds = _kinds()
@@ -136,9 +145,10 @@ def _pick_upload():
 def _show_clip(audio, key: str, meta) -> None:
     from workbench.viz.deepfake import spectrogram_figure, waveform_figure
 
-    st.audio(audio, sample_rate=SR)
-    chart(waveform_figure(audio, SR), meta)
-    chart(spectrogram_figure(cache.mel(key, SR, HOP, audio), SR, HOP), meta)
+    sr, hop = _rates()
+    st.audio(audio, sample_rate=sr)
+    chart(waveform_figure(audio, sr), meta)
+    chart(spectrogram_figure(cache.mel(key, sr, hop, audio), sr, hop), meta)
 
 
 def _show_captions(result: dict, meta, frame) -> None:
@@ -192,7 +202,8 @@ def _caption_tab(frame, meta) -> None:
     if picked is None:
         return
     audio, key, label, clip = picked
-    st.caption(f"Showing {label}: {len(audio) / SR:.2f} s at {SR} Hz.")
+    sr = _rates()[0]
+    st.caption(f"Showing {label}: {len(audio) / sr:.2f} s at {sr} Hz.")
     _show_clip(audio, key, meta)
 
     defaults = meta.config.get("settings") or {}

@@ -22,10 +22,8 @@ from dashboard.uploads import MB, accept_upload, file_stamp, upload_input
 
 HINT = ("`workbench deepfake train --data synthetic --out MODEL` then "
         "`workbench deepfake eval --data synthetic --model MODEL` do the same from the command line.")
-SR = 16000
-HOP = 160
-N_FRAMES = 8
-FRAME_SIZE = 160
+PREVIEW_FRAMES = 8            # display only: frames shown of a video, their side in pixels, seconds of audio drawn
+PREVIEW_SIZE = 160
 PREVIEW_SECONDS = 30.0
 UPLOAD_FOLDER = "workbench-deepfake-uploads"
 
@@ -59,11 +57,13 @@ def _fmt_pct(value) -> str:
 def _show_media(path: Path, meta) -> bool:
     """Waveform and spectrogram, or a strip of frames; False (after an error) when the file cannot be read."""
     from workbench import WorkbenchError
+    from workbench.deepfake.config import SR
+    from workbench.media.features import HOP
     from workbench.viz.deepfake import spectrogram_figure, waveform_figure
 
     try:
-        media = cache.media_preview(str(path), _stamp(path), sr=SR, hop=HOP, frames=N_FRAMES, size=FRAME_SIZE,
-                                    max_seconds=PREVIEW_SECONDS)
+        media = cache.media_preview(str(path), _stamp(path), sr=SR, hop=HOP, frames=PREVIEW_FRAMES,
+                                    size=PREVIEW_SIZE, max_seconds=PREVIEW_SECONDS)
     except WorkbenchError as exc:
         st.error(str(exc))
         return False
@@ -71,7 +71,7 @@ def _show_media(path: Path, meta) -> bool:
         st.audio(str(path))
     else:
         st.image(list(media["frames"]), caption=[f"frame {i}" for i in media["indices"]], width=110)
-        st.caption(f"{N_FRAMES} frames sampled evenly over the clip" + (f" ({media['fps']:g} fps)"
+        st.caption(f"{PREVIEW_FRAMES} frames sampled evenly over the clip" + (f" ({media['fps']:g} fps)"
                                                                           if media["fps"] else ""))
         if media["track"]:
             st.caption(f"No audio track shown: {media['track']}")

@@ -27,7 +27,6 @@ from dashboard.uploads import MB, accept_upload, file_stamp, upload_input
 
 HINT = "`workbench meme eval --data synthetic` does the same from the command line."
 UPLOAD_FOLDER = "workbench-meme-uploads"
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
 SOURCES = ("Evaluation set", "Upload an image")
 DEFAULT_SETTING = "knowledge+lora"
 SETTING_NOTES = {"none": "image + meme text, no background knowledge (frozen text encoder, trained head)",
@@ -41,7 +40,7 @@ VERDICT_STYLE = {"benign": "success", "satire": "warning", "abusive": "error"}
 
 
 def _decoder(limit: int):
-    from workbench.memes.vision import load_image
+    from workbench.media.image import load_image
 
     return lambda path: load_image(path, max_bytes=limit)
 
@@ -51,6 +50,8 @@ def handle_upload(name: str, data: bytes, limit: int):
     (``WorkbenchError`` naming the file, nothing left written) when the suffix is not an image one, when it is
     empty or over ``limit`` bytes, or when it does not decode as an image. The file name comes from the content's
     hash, so the same upload maps to the same path."""
+    from workbench.media.image import IMAGE_EXTS
+
     return accept_upload(name, data, limit, {"image": IMAGE_EXTS}, UPLOAD_FOLDER, check=_decoder(limit))
 
 
@@ -135,7 +136,7 @@ def _pick_eval(frame):
 
 
 def _pick_upload():
-    from workbench.memes.vision import MAX_IMAGE_BYTES
+    from workbench.media.image import IMAGE_EXTS, MAX_IMAGE_BYTES
 
     limit = MAX_IMAGE_BYTES
     upload = upload_input(f"Image ({' '.join(IMAGE_EXTS)})", key="memes-upload", kinds={"image": IMAGE_EXTS},
@@ -344,8 +345,8 @@ def _evaluation(frame, meta) -> None:
     gain, benchmarks, lvlms = (paper.number(m).value for m in ("relative F1 improvement (max)", "benchmarks",
                                                                "LVLMs evaluated"))
     st.caption(f"CROSS-ALIGN+ reports up to {gain:+g} % relative F1 across {benchmarks:g} meme benchmarks with "
-               f"{lvlms:g} LVLMs (from its abstract); ours are measured on the workbench's synthetic memes (held-out peoples, institutions "
-               f"and coded terms) with the **{meta.profile}** profile's models ({', '.join(meta.models)}). Not the "
+               f"{lvlms:g} LVLMs (from its abstract); ours are measured on the workbench's synthetic memes (held-out "
+               f"peoples, institutions and coded terms) with the **{meta.profile}** profile's models ({', '.join(meta.models)}). Not the "
                "same data or models, so the numbers are not comparable head to head.")
     with st.expander("Every meme × setting"):
         columns = [c for c in ("id", "setting", "text", "label", "pred", "confidence", *(f"p_{c}" for c in classes),
