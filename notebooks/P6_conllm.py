@@ -33,8 +33,10 @@ os.environ["WORKBENCH_PROFILE"] = PROFILE
 from workbench.media.audio import load_audio  # noqa: E402
 from workbench.media.features import log_mel  # noqa: E402
 from workbench.media.video import sample_video  # noqa: E402
-from workbench.deepfake.pipeline import (PipelineConfig, SyntheticSpec, default_model, evaluate,  # noqa: E402
-                                         smoke_config, smoke_spec, synthetic_data)
+from workbench.deepfake.config import PipelineConfig  # noqa: E402
+from workbench.deepfake.evaluation import evaluate  # noqa: E402
+from workbench.deepfake.training import (SyntheticSpec, default_model, smoke_config, smoke_spec,  # noqa: E402
+                                         synthetic_data)
 from workbench.models import load  # noqa: E402
 from workbench.papers import claims_frame  # noqa: E402
 from workbench.profiles import get_profile  # noqa: E402
@@ -148,7 +150,7 @@ av_eval.groupby("attack")["sync_correlation"].describe()[["count", "mean", "min"
 
 # %%
 from workbench.deepfake.detector import DetectorConfig, score, train_detector  # noqa: E402
-from workbench.deepfake.pipeline import measure_cues, stream_inputs  # noqa: E402
+from workbench.deepfake.inputs import measure_cues, stream_inputs  # noqa: E402
 from workbench.metrics.eer import eer  # noqa: E402
 
 train_av = data[(data["split"] == "train") & (data["modality"] == "audiovisual")].reset_index(drop=True)

@@ -64,7 +64,7 @@ def test_score_refuses_bad_files_with_exit_2(model_dir, tmp_path, capsys):
 
 
 def test_score_without_a_model_trains_the_default_once(data_dir, monkeypatch, capsys):
-    from workbench.deepfake import pipeline
+    from workbench.deepfake import training as pipeline
 
     calls = []
     real = pipeline.default_model

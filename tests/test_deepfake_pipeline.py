@@ -6,11 +6,14 @@ import pytest
 import soundfile as sf
 
 from workbench import WorkbenchError
+from workbench.deepfake.config import PipelineConfig
 from workbench.deepfake.datasets import detect_format, load_dataset, load_manifest
-from workbench.media.audio_encoders import CNNConfig
-from workbench.deepfake.pipeline import (DeepfakeModel, PipelineConfig, evaluate, train_model)
+from workbench.deepfake.evaluation import evaluate
+from workbench.deepfake.model import DeepfakeModel
 from workbench.deepfake.synth.speech import AudioCorpusConfig, audio_corpus
 from workbench.deepfake.synth.video import AVCorpusConfig, av_corpus
+from workbench.deepfake.training import train_model
+from workbench.media.audio_encoders import CNNConfig
 from workbench.media.video_encoders import FrameCNNConfig
 
 TINY = PipelineConfig(audio_cnn=CNNConfig(epochs=6, max_seconds=2.0, channels=(8, 16), dim=32),
@@ -180,7 +183,7 @@ def test_paper_profile_path_with_tiny_random_models(corpora, tmp_path, monkeypat
 
 
 def test_decision_threshold_is_the_midpoint_above_the_eer_threshold():
-    from workbench.deepfake.pipeline import decision_threshold
+    from workbench.deepfake.training import decision_threshold
     from workbench.metrics.eer import eer
 
     scores, labels = [0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]

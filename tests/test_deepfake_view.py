@@ -36,11 +36,13 @@ def evaluated(tmp_path_factory):
     """(per-clip frame, report, model, data config, pipeline config) of a tiny trained model."""
     import pandas as pd
 
+    from workbench.deepfake.config import PipelineConfig
     from workbench.deepfake.datasets import load_manifest
-    from workbench.media.audio_encoders import CNNConfig
-    from workbench.deepfake.pipeline import PipelineConfig, evaluate, train_model
+    from workbench.deepfake.evaluation import evaluate
     from workbench.deepfake.synth.speech import AudioCorpusConfig, audio_corpus
     from workbench.deepfake.synth.video import AVCorpusConfig, av_corpus
+    from workbench.deepfake.training import train_model
+    from workbench.media.audio_encoders import CNNConfig
     from workbench.media.video_encoders import FrameCNNConfig
     from workbench.models import load
 

@@ -1,6 +1,6 @@
 """Artifacts of the deepfake capability (P6 ConLLM), registered as builders.
 
-* ``deepfake_eval`` — the profile's model (``pipeline.default_model``: trained once on the synthetic corpora's
+* ``deepfake_eval`` — the profile's model (``training.default_model``: trained once on the synthetic corpora's
   train split and cached) scored on their held-out eval split (sentences never heard in training): one row per
   clip with every stream's score, the agreement, the cues, the detector verdict and the reasoning stage's verdict
   and rationale. The meta's config holds the per-stage report (EER, AUC, accuracy with and without the reasoning
@@ -15,8 +15,9 @@ def build_deepfake_eval(ctx: BuildContext) -> None:
     from dataclasses import asdict
     from pathlib import Path
 
-    from workbench.deepfake.pipeline import (PipelineConfig, SyntheticSpec, default_model, evaluate, smoke_config,
-                                             smoke_spec, synthetic_data)
+    from workbench.deepfake.config import PipelineConfig
+    from workbench.deepfake.evaluation import evaluate
+    from workbench.deepfake.training import SyntheticSpec, default_model, smoke_config, smoke_spec, synthetic_data
     from workbench.io import save_frame
     from workbench.models import load
 
