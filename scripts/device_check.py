@@ -38,7 +38,9 @@ def check_memes() -> str:
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
     from workbench.memes.explain import cascade
-    from workbench.memes.model import MemeModelConfig, TextSide, train_meme_model
+    from workbench.memes.model import MemeModelConfig
+    from workbench.memes.sides import TextSide
+    from workbench.memes.train import train_meme_model
     from workbench.memes.vision import ClipImageSide
 
     config = CLIPConfig(text_config=dict(vocab_size=130, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
