@@ -21,7 +21,7 @@ times a decoding step) left out — the ratio with it included is printed too. T
 first sentence end as usual. Batched and naive must choose the same tokens.
 
 Scorer: ``workbench.captioning.clap.default_scorer()`` when it imports and loads, the audio embedding being that
-of a synthetic clip of the prompt's sound class (``workbench.captioning.sounds.render``; failing that, CLAP's text
+of a synthetic clip of the prompt's sound class (``workbench.captioning.synth.render``; failing that, CLAP's text
 embedding of a reference caption). Otherwise a stand-in — MiniLM (``load("minilm-l6")``): text_logits =
 10 · cos(MiniLM(text), MiniLM(reference caption)), i.e. the fixed "audio" embedding is the embedding of a
 reference caption. The output says which one ran.
@@ -86,19 +86,19 @@ class Timed:
 def make_scorer():
     """(scorer, audio_for(sound_class, reference_caption) -> embedding, description).
 
-    CLAP (``default_scorer``) with the embedding of a synthetic clip of the class (``workbench.captioning.sounds``),
+    CLAP (``default_scorer``) with the embedding of a synthetic clip of the class (``workbench.captioning.synth``),
     else CLAP with the text embedding of the reference caption, else the MiniLM stand-in."""
     try:
         from workbench.captioning.clap import default_scorer
 
         scorer = default_scorer()
         try:
-            from workbench.captioning.sounds import render
+            from workbench.captioning.synth import render
 
             scorer.embed_audio([render("rain", rng=0)])
             return scorer, (lambda cls, ref: scorer.embed_audio([render(cls, rng=0)])[0]), (
                 f"CLAP default_scorer() ({getattr(scorer, 'name', type(scorer).__name__)}); audio = a synthetic "
-                "clip of the class (workbench.captioning.sounds.render, seed 0)")
+                "clip of the class (workbench.captioning.synth.render, seed 0)")
         except Exception as exc:   # noqa: BLE001 — no clips: the reference caption's text embedding instead
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:120]
             return scorer, (lambda cls, ref: scorer.embed_text([ref])[0]), (
