@@ -33,7 +33,6 @@ configuration (``io.build_once``). ``smoke_spec`` / ``smoke_config`` are a few c
 """
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +45,7 @@ from workbench.deepfake.config import DEFAULT_ENCODERS, STREAMS, PipelineConfig
 from workbench.deepfake.inputs import (audio_loader, embed_rows, has_audio, has_video, load_encoder, measure_cues,
                                        row_labels, stream_inputs)
 from workbench.deepfake.model import DeepfakeModel, load_reasoner
-from workbench.io import atomic_dir, build_once
+from workbench.io import atomic_dir, build_once, write_json
 from workbench.media.audio_encoders import CNNConfig
 from workbench.media.video_encoders import FrameCNNConfig
 
@@ -163,12 +162,12 @@ def _write_model(tmp: Path, frame, config: PipelineConfig, report, *, data_name:
                      "by_modality": {str(k): int(v) for k, v in frame["modality"].value_counts().items()},
                      "bonafide": int((frame["y"] == 1).sum()), "fake": int((frame["y"] == 0).sum())},
             "score_orientation": "higher = more bona fide (logit of P(bona fide))"}
-    (tmp / "model.json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_json(meta, tmp / "model.json")
     if config.calibrate_reasoning and dev.any() and len(set(frame["y"][dev])) == 2:
         report(0.96, "calibrating the reasoning stage on the dev rows")
         lm = reasoner or load_reasoner(profile)
         meta["reasoning"] = _calibrate_reasoning(DeepfakeModel.load(tmp), frame, emb, cues, dev, lm)
-        (tmp / "model.json").write_text(json.dumps(meta, indent=2) + "\n")
+        write_json(meta, tmp / "model.json")
 
 
 def _train_encoder(kind: str, config: PipelineConfig, rows, labels, folder: Path, progress):

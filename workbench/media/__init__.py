@@ -5,7 +5,6 @@
 * ``features`` — log-mel spectrogram, spectral flatness; ``speech`` — espeak-ng sentences for synthetic corpora.
 * ``audio_encoders`` / ``video_encoders`` — pretrained (transformers) and small locally trained CNN encoders;
   ``embeddings`` — per-file embedding cache; ``contrastive`` — NT-Xent, SupCon and the encoders' training loop.
-* ``corpus`` — synthetic corpora built once per configuration, atomically, with a manifest.
 
 Used by deepfake (P6), captioning (P9) and memes (P5).
 """

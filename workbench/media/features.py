@@ -2,8 +2,8 @@
 
 Used by the deepfake detector's cues and views, the captioning view's spectrogram and the P6 notebook.
 
-* ``log_mel(audio, sr, n_mels=64, n_fft=400, hop=160)`` → float32 ``[n_mels, frames]`` = ``log(mel power + 1e-6)``
-  (librosa, centred frames: ``frames = 1 + len(audio) // hop``).
+* ``log_mel(audio, sr, n_mels=64, n_fft=400, hop=HOP)`` → float32 ``[n_mels, frames]`` = ``log(mel power +
+  1e-6)`` (librosa, centred frames: ``frames = 1 + len(audio) // hop``; ``HOP`` = 160, 10 ms at 16 kHz).
 * ``spectral_flatness(audio, sr)`` → float, the mean of librosa's spectral flatness over 25 ms windows with a
   10 ms hop [ours: the window follows ``sr``; 400/160 samples at 16 kHz] — a simple measured cue (vocoded speech
   often has flatter high bands), not a detector.
@@ -17,6 +17,8 @@ import numpy as np
 from workbench import WorkbenchError
 from workbench.media.audio import _check_rate
 
+HOP = 160                 # log-mel hop in samples (10 ms at 16 kHz), the default of ``log_mel``
+
 
 def _check_signal(audio) -> np.ndarray:
     y = np.asarray(audio, dtype=np.float32)
@@ -25,7 +27,7 @@ def _check_signal(audio) -> np.ndarray:
     return y
 
 
-def log_mel(audio, *, sr: int = 16000, n_mels: int = 64, n_fft: int = 400, hop: int = 160) -> np.ndarray:
+def log_mel(audio, *, sr: int = 16000, n_mels: int = 64, n_fft: int = 400, hop: int = HOP) -> np.ndarray:
     """float32 ``[n_mels, 1 + len(audio) // hop]``: ``log(mel power spectrogram + 1e-6)``."""
     import librosa
 

@@ -5,6 +5,7 @@ Used by meme classification (its tagger, CLIP side and explanations) and any vie
 * ``load_image(source, max_bytes=MAX_IMAGE_BYTES)`` — any format Pillow reads (PNG, JPEG, GIF's first frame, WebP,
   BMP …) as RGB uint8 ``[H, W, 3]``; an absent, empty, oversized, corrupt, not-an-image or smaller than 8 × 8 px
   input raises ``WorkbenchError`` naming the file and the problem.
+* ``IMAGE_EXTS`` — the suffixes an image upload may have.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 from workbench import WorkbenchError
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")   # the suffixes an image upload may have
 MIN_SIDE = 8
 
 
@@ -52,4 +54,4 @@ def load_image(source, *, max_bytes: int = MAX_IMAGE_BYTES) -> np.ndarray:
     return rgb
 
 
-__all__ = ["MAX_IMAGE_BYTES", "load_image"]
+__all__ = ["IMAGE_EXTS", "MAX_IMAGE_BYTES", "load_image"]

@@ -1,7 +1,7 @@
 """Synthetic speech: sentences written for this project, spoken by ``espeak-ng``.
 
 Used by the synthetic corpora of the deepfake detector (deepfake.synth.speech, deepfake.synth.video) and of audio
-captioning (captioning.sounds' speech class). ``espeak-ng`` is a Debian package; the workbench's setup installs it.
+captioning (captioning.synth' speech class). ``espeak-ng`` is a Debian package; the workbench's setup installs it.
 
 * ``speak(text, voice, rate, pitch, sr)`` → ``text`` spoken by espeak-ng, resampled to ``sr``, mono float32.
 * ``espeak_binary()`` → the executable's path, or a ``WorkbenchError`` saying how to install it.

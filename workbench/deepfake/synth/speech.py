@@ -15,7 +15,7 @@ Bona fide speech is rendered by ``espeak-ng`` (``media.speech.speak``) from the 
 
 Every clip is 16 kHz mono PCM WAV. Sentences are split between train and eval so that eval sentences are never
 heard in training. A corpus is cached under ``$WORKBENCH_HOME/data/synthetic/`` keyed by its configuration and
-written atomically (``media.corpus.cached_corpus``), with ``manifest.parquet`` listing id, path (relative to the
+written atomically (``synth.corpus.cached_corpus``), with ``manifest.parquet`` listing id, path (relative to the
 corpus folder), label (bonafide | spoof), y (1 = bona fide), attack, voice, rate, pitch, sentence id and split.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 from workbench import WorkbenchError
 from workbench.io import config_key
 from workbench.media import speech as tts
-from workbench.media.corpus import cached_corpus
+from workbench.deepfake.synth.corpus import cached_corpus
 from workbench.media.speech import SENTENCES
 
 SR = 16000

@@ -30,7 +30,7 @@ no metadata so that the files are byte-identical too on the same ffmpeg build [o
 Files: H.264 video (``libx264``, ``yuv420p`` so browsers can play it, CRF 18) and AAC audio (64 kb/s, mono,
 16 kHz) in ``.mp4``, written by piping raw RGB frames to the ``ffmpeg`` executable (no shell, a timeout) together
 with a temporary WAV. A corpus is cached under ``$WORKBENCH_HOME/data/synthetic/av-<key>/`` keyed by its
-configuration and written atomically (``media.corpus.cached_corpus``), with ``manifest.parquet`` (paths relative to
+configuration and written atomically (``synth.corpus.cached_corpus``), with ``manifest.parquet`` (paths relative to
 the corpus folder) and ``config.json``; ``av_corpus`` returns the manifest with absolute paths and columns id,
 path, label, y, video_y, audio_y, sync_y, attack ("-" for real clips), modality ("audiovisual"), split, sentence,
 voice, rate, pitch and audio_sentence (the sentence actually heard).
@@ -52,7 +52,7 @@ from workbench.deepfake.synth.faces import (blink_at, draw_head, face_mask, mout
                                             random_sbi_params, self_blend)
 from workbench.io import config_key
 from workbench.media import speech as tts
-from workbench.media.corpus import cached_corpus
+from workbench.deepfake.synth.corpus import cached_corpus
 
 SR = 16000
 FAKE_TYPES = ("sbi", "mismatched_audio", "fake_audio")

@@ -1,15 +1,14 @@
-"""Synthetic corpora cached on disk: built once per configuration, atomically, with a manifest of their files.
+"""The deepfake synthetic corpora's cache: built once per configuration, atomically, with a manifest of their
+files.
 
-Used by the synthetic corpora of the deepfake detector (deepfake.synth), audio captioning (captioning.sounds) and
-meme classification (memes.synth).
+Used by deepfake.synth.speech and deepfake.synth.video.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
-from workbench.io import build_once
+from workbench.io import build_once, write_json
 
 
 def cached_corpus(folder: str | Path, config, build):
@@ -23,7 +22,7 @@ def cached_corpus(folder: str | Path, config, build):
         rows: list[dict] = []
         build(tmp, rows)
         pd.DataFrame(rows).to_parquet(tmp / "manifest.parquet", index=False)
-        (tmp / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+        write_json(asdict(config), tmp / "config.json")
 
     folder = build_once(folder, write, complete="manifest.parquet")
     manifest = pd.read_parquet(folder / "manifest.parquet")
