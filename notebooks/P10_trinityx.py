@@ -19,15 +19,12 @@ PROFILE = "default"
 SEED = 0
 
 # %%
-import json
-
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
-from workbench.experts.artifacts import MIXTURES, mixture_data, trained_mixture
-from workbench.io import load_frame
-from workbench.papers import claims_frame
+from workbench.experts.artifacts import (MIXTURES, held_out_routing, hhh_eval_set, mixture_data, mixture_report,
+                                         trained_mixture)
+from workbench.notebooks import claims_table, reduction, rounded, signed_percent
 from workbench.profiles import get_profile
 from workbench.viz import stamp
 
@@ -42,7 +39,7 @@ data.groupby(["axis", "split"]).size().unstack()
 
 # %%
 folder = trained_mixture("P10", backbone, smoke=SMOKE, seed=SEED)
-report = json.loads((folder / "report.json").read_text())
+report = mixture_report(folder)
 pd.DataFrame({name: m for name, m in report["test"].items() if isinstance(m, dict)}).T.round(4)
 
 # %% [markdown]
@@ -55,6 +52,7 @@ pd.DataFrame({name: m for name, m in report["test"].items() if isinstance(m, dic
 from workbench.experts.mixture import router_ablation
 from workbench.experts.moe import MixtureOfExperts
 from workbench.experts.router import RouterConfig
+from workbench.viz.experts import router_ablation_figure
 
 mixture = MixtureOfExperts.load(folder)
 features = mixture.route(data["prompt"].tolist())["features"]
@@ -72,8 +70,7 @@ ablation = router_ablation(features, y, is_train, held, variants, epochs=60 if S
 ablation.round(4)
 
 # %%
-fig = go.Figure([go.Bar(x=ablation["variant"], y=ablation[m], name=m) for m in ("ece", "brier", "entropy")])
-fig.update_layout(title="Router regularisers and temperature (held-out prompts)", barmode="group", height=380)
+fig = router_ablation_figure(ablation)
 stamp(fig, profile.name, [backbone])
 fig
 
@@ -82,13 +79,10 @@ fig
 # Temperature scaling and the two geometric calibrators (shared with P3; formulas ours) on the held-out half.
 
 # %%
-from workbench.experts.mixture import routing_probs
 from workbench.metrics.calibration import reliability_curve
 from workbench.viz.experts import confusion_figure, reliability_figure
 
-routing = load_frame(folder / "routing")
-test = routing[routing["split"] == "test"].reset_index(drop=True)
-probs = routing_probs(test, report["calibration"], report["axes"])
+test, probs = held_out_routing(folder, report)
 fig = reliability_figure({n: reliability_curve(probs[n], test["label"].to_numpy(int), n_bins=10)
                           for n in ("uncalibrated", "temperature")})
 stamp(fig, profile.name, [backbone])
@@ -123,8 +117,7 @@ from workbench.evaluation.hhh import relative_gains
 from workbench.experts.artifacts import judge_hhh
 from workbench.viz.experts import hhh_figure
 
-eval_set = data[data["split"] == "eval"]
-eval_set = (eval_set.groupby("axis", group_keys=False).head(2) if SMOKE else eval_set).reset_index(drop=True)
+eval_set = hhh_eval_set(SMOKE)
 judge = profile.model_for("judge")
 hhh, responses = judge_hhh(mixture, eval_set, judge, max_new_tokens=8 if SMOKE else 48)
 fig = hhh_figure(hhh)
@@ -139,7 +132,7 @@ from workbench.experts.artifacts import measure_efficiency
 
 efficiency = measure_efficiency(mixture, folder, eval_set["prompt"].tolist(), smoke=SMOKE)
 del mixture
-{k: round(v, 4) if isinstance(v, float) else v for k, v in efficiency.items()}
+rounded(efficiency)
 
 # %% [markdown]
 # ## Paper vs ours
@@ -148,18 +141,8 @@ del mixture
 
 # %%
 gains = relative_gains(hhh, "routed").set_index("axis")["relative_change_pct"]
-
-
-def fmt(x):
-    return "n/a" if x is None or x != x else f"{x:+.1f}%"
-
-
-ours = {"win rate improvement": fmt(gains.get("helpful")),
-        "safety score improvement": fmt(-gains.get("harmless", float("nan"))),
-        "truthfulness improvement": fmt(gains.get("honest")),
-        "memory and latency reduction vs prior MoEs": f"latency −{100 * (1 - efficiency['latency_ratio']):.0f}%" + (
-            f", memory −{100 * (1 - efficiency['memory_ratio']):.0f}%" if "memory_ratio" in efficiency else "")}
-table = claims_frame("P10")
-table["ours"] = [ours.get(m, "—") for m in table["metric"]]
-table["profile / models"] = f"{profile.name} / {backbone} (judge {judge})" + (" · smoke" if SMOKE else "")
-table[["paper", "metric", "claim", "ours", "profile / models"]]
+ours = {"win rate improvement": signed_percent(gains.get("helpful")),
+        "safety score improvement": signed_percent(-gains.get("harmless", float("nan"))),
+        "truthfulness improvement": signed_percent(gains.get("honest")),
+        "memory and latency reduction vs prior MoEs": reduction(efficiency)}
+claims_table("P10", ours, profile=profile.name, models=f"{backbone} (judge {judge})", smoke=SMOKE)

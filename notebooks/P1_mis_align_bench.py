@@ -26,7 +26,7 @@ import pandas as pd
 from workbench.datasets import safety_check_set, seed_prompts
 from workbench.dedup import deduplicate
 from workbench.models import load
-from workbench.papers import claims_frame
+from workbench.notebooks import claims_table, provenance
 from workbench.profiles import get_profile
 from workbench.taxonomy import DIMENSIONS, dimension, taxonomy_frame
 from workbench.taxonomy.classify import classify_embedding, classify_llm
@@ -182,13 +182,9 @@ ours = {"domains": len(dimension("safety").labels) + len(dimension("value").labe
         "false failure rate under joint conditions (min)": round(100 * joint["ffr"].min(), 1),
         "alignment score under joint conditions (low)": round(100 * joint["alignment_score"].min(), 1),
         "alignment score under joint conditions (high)": round(100 * joint["alignment_score"].max(), 1)}
-table = claims_frame("P1")
-table["ours"] = [ours.get(m, "not built here (a full SAVACU build)") for m in table["metric"]]
-table["profile / models"] = f"{profile.name} / {encoder.name}, {lm.name}"
-extra = pd.DataFrame([
-    {"paper": "P1", "metric": "safety top-1 accuracy on our check set (embedding)", "claim": "—",
-     "ours": round(emb_accuracy, 3), "profile / models": f"{profile.name} / {encoder.name}"},
-    {"paper": "P1", "metric": f"safety top-1 accuracy on {len(subset)} check prompts (LLM)", "claim": "—",
-     "ours": round(llm_accuracy, 3), "profile / models": f"{profile.name} / {lm.name}"},
-])
-pd.concat([table[["paper", "metric", "claim", "ours", "profile / models"]], extra], ignore_index=True)
+extra = [{"metric": "safety top-1 accuracy on our check set (embedding)", "ours": round(emb_accuracy, 3),
+          "profile / models": provenance(profile.name, [encoder.name])},
+         {"metric": f"safety top-1 accuracy on {len(subset)} check prompts (LLM)", "ours": round(llm_accuracy, 3),
+          "profile / models": provenance(profile.name, [lm.name])}]
+claims_table("P1", ours, profile=profile.name, models=[encoder.name, lm.name],
+             missing="not built here (a full SAVACU build)", extra=extra)

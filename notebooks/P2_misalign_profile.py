@@ -23,7 +23,7 @@ import tempfile
 
 import pandas as pd
 
-from workbench.papers import claims_frame
+from workbench.notebooks import best_detector, claims_table
 from workbench.paths import DATA_DIR
 from workbench.profiles import get_profile
 from workbench.taxonomy.artifacts import FUNNEL_STAGES, PAPER_FUNNEL
@@ -115,8 +115,7 @@ stamp(fig, profile.name, detector_models)
 fig
 
 # %%
-best = max((n for n in scored if n not in ("always", "never")),
-           key=lambda n: np.nan_to_num(profiles[n]["alignment_score"].mean()))
+best = best_detector(profiles)
 matrix, counts = tradeoff_matrix(scored[best])
 fig = tradeoff_heatmap(matrix, counts, title=f"Trade-off matrix — {best}, AS points")
 stamp(fig, profile.name, detector_models)
@@ -133,17 +132,13 @@ pd.concat({t: m for t, m in per_type.items()}, names=["semantic type"]).mul(100)
 entries = np.concatenate([tradeoff_matrix(frame)[0].to_numpy().ravel() for name, frame in scored.items()
                           if name not in ("always", "never")])
 entries = entries[~np.isnan(entries)]
-table = claims_frame("P2")
 ours = {"domains": "111 named + None per dimension",
         "misalignment trade-off across dimensions (low)": round(100 * entries.min(), 1) if entries.size else "n/a",
         "misalignment trade-off across dimensions (high)": round(100 * entries.max(), 1) if entries.size else "n/a"}
-table["ours"] = [ours.get(m, "—") for m in table["metric"]]
 reported = PAPER_FUNNEL["P2"]
-table = pd.concat([table, pd.DataFrame([
-    {"paper": "P2", "metric": "responses per answered prompt", "claim": reported["responses_per_prompt"],
-     "ours": round(funnel["responses"] / max(funnel["responded_prompts"], 1), 2)},
-    {"paper": "P2", "metric": "kept after dedup (share of expanded)",
-     "claim": round(reported["kept"] / reported["after_expansion"], 3),
-     "ours": round(funnel["kept"] / funnel["after_expansion"], 3)}])], ignore_index=True)
-table["profile / models"] = f"{profile.name} / {', '.join(funnel['models'] + detector_models)}"
-table[["paper", "metric", "claim", "ours", "profile / models"]]
+extra = [{"metric": "responses per answered prompt", "claim": reported["responses_per_prompt"],
+          "ours": round(funnel["responses"] / max(funnel["responded_prompts"], 1), 2)},
+         {"metric": "kept after dedup (share of expanded)",
+          "claim": round(reported["kept"] / reported["after_expansion"], 3),
+          "ours": round(funnel["kept"] / funnel["after_expansion"], 3)}]
+claims_table("P2", ours, profile=profile.name, models=funnel["models"] + detector_models, extra=extra)

@@ -23,15 +23,14 @@ SEED = 0
 # %%
 import json
 
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
-from workbench.experts.artifacts import MIXTURES, mixture_data, trained_mixture
-from workbench.io import load_frame
-from workbench.papers import claims_frame
+from workbench.experts.artifacts import (MIXTURES, held_out_routing, hhh_eval_set, mixture_data, mixture_report,
+                                         trained_mixture)
+from workbench.notebooks import claims_table, reduction, rounded, signed_percent
 from workbench.profiles import get_profile
 from workbench.viz import stamp
+from workbench.viz.experts import loss_figure
 
 profile = get_profile(PROFILE)
 backbone = profile.model_for("expert_backbone")
@@ -54,12 +53,10 @@ data.groupby("axis").head(1)[["axis", "prompt", "response"]]
 
 # %%
 folder = trained_mixture("P3", backbone, smoke=SMOKE, seed=SEED)
-report = json.loads((folder / "report.json").read_text())
+report = mixture_report(folder)
 experts = json.loads((folder / "experts.json").read_text())
 print(f"prefix: {experts['config']['prefix']!r}; router: {MIXTURES['P3']['router']}")
-fig = go.Figure([go.Scatter(y=curve, name=axis, mode="lines") for axis, curve in experts["losses"].items()])
-fig.update_layout(title="Expert training loss (response tokens only)", xaxis_title="step", yaxis_title="loss",
-                  height=340)
+fig = loss_figure(experts["losses"])
 stamp(fig, profile.name, [backbone])
 fig
 
@@ -69,14 +66,12 @@ fig
 # (`workbench experts train --no-fractal/--no-natural`), so its effect is measured, not assumed.
 
 # %%
-from workbench.experts.mixture import routing_probs
+from workbench.experts.mixture import calibrator_mix_sweep
 from workbench.metrics.calibration import brier, ece, reliability_curve
-from workbench.viz.experts import calibration_bars, confusion_figure, reliability_figure
+from workbench.viz.experts import calibration_bars, confusion_figure, mix_sweep_figure, reliability_figure
 
-routing = load_frame(folder / "routing")
-test = routing[routing["split"] == "test"].reset_index(drop=True)
+test, probs = held_out_routing(folder, report)
 labels = test["label"].to_numpy(int)
-probs = routing_probs(test, report["calibration"], report["axes"])
 metrics = {n: {"ece": ece(p, labels, n_bins=10), "ece_mass": ece(p, labels, n_bins=10, strategy="mass"),
                "brier": brier(p, labels), "accuracy": float((p.argmax(1) == labels).mean())} for n, p in probs.items()}
 fig = calibration_bars(metrics)
@@ -102,13 +97,7 @@ fig
 # on the same held-out rows.
 
 # %%
-lambdas = np.linspace(0, 1, 11)
-sweep = pd.DataFrame([{"lambda1": l1, "ece": ece(l1 * probs["fractal"] + (1 - l1) * probs["natural"], labels,
-                                                 n_bins=10),
-                       "brier": brier(l1 * probs["fractal"] + (1 - l1) * probs["natural"], labels)} for l1 in lambdas])
-fig = go.Figure([go.Scatter(x=sweep["lambda1"], y=sweep[m], name=m, mode="lines+markers") for m in ("ece", "brier")])
-fig.add_vline(x=0.6, line_dash="dash", annotation_text="AlignX λ1 = 0.6")
-fig.update_layout(title="Mixing the fractal and natural calibrators", xaxis_title="λ1 (λ2 = 1 − λ1)", height=340)
+fig = mix_sweep_figure(calibrator_mix_sweep(probs, labels), paper_lambda=0.6)
 stamp(fig, profile.name, [backbone])
 fig
 
@@ -140,8 +129,7 @@ from workbench.evaluation.hhh import relative_gains
 from workbench.experts.artifacts import judge_hhh
 from workbench.viz.experts import hhh_figure
 
-eval_set = data[data["split"] == "eval"]
-eval_set = (eval_set.groupby("axis", group_keys=False).head(2) if SMOKE else eval_set).reset_index(drop=True)
+eval_set = hhh_eval_set(SMOKE)
 judge = profile.model_for("judge")
 hhh, responses = judge_hhh(mixture, eval_set, judge, max_new_tokens=8 if SMOKE else 48)
 fig = hhh_figure(hhh)
@@ -161,7 +149,7 @@ from workbench.experts.artifacts import measure_efficiency
 
 efficiency = measure_efficiency(mixture, folder, eval_set["prompt"].tolist(), smoke=SMOKE)
 del mixture
-{k: round(v, 4) if isinstance(v, float) else v for k, v in efficiency.items()}
+rounded(efficiency)
 
 # %% [markdown]
 # ## Paper vs ours
@@ -171,19 +159,8 @@ del mixture
 
 # %%
 gains = relative_gains(hhh, "routed").set_index("axis")["relative_change_pct"]
-
-
-def fmt(x, unit="%"):
-    return "n/a" if x is None or x != x else f"{x:+.1f}{unit}"
-
-
-reduction = 100 * (1 - efficiency["latency_ratio"])
-ours = {"Alpaca win rate gain": fmt(gains.get("helpful")),
-        "TruthfulQA truthfulness x informativeness gain": fmt(gains.get("honest")),
-        "fewer safety violations (BeaverTails)": fmt(-gains.get("harmless", float("nan"))),
-        "latency and memory reduction vs prior MoEs": f"latency −{reduction:.0f}%" + (
-            f", memory −{100 * (1 - efficiency['memory_ratio']):.0f}%" if "memory_ratio" in efficiency else "")}
-table = claims_frame("P3")
-table["ours"] = [ours.get(m, "—") for m in table["metric"]]
-table["profile / models"] = f"{profile.name} / {backbone} (judge {judge})" + (" · smoke" if SMOKE else "")
-table[["paper", "metric", "claim", "ours", "profile / models"]]
+ours = {"Alpaca win rate gain": signed_percent(gains.get("helpful")),
+        "TruthfulQA truthfulness x informativeness gain": signed_percent(gains.get("honest")),
+        "fewer safety violations (BeaverTails)": signed_percent(-gains.get("harmless", float("nan"))),
+        "latency and memory reduction vs prior MoEs": reduction(efficiency)}
+claims_table("P3", ours, profile=profile.name, models=f"{backbone} (judge {judge})", smoke=SMOKE)

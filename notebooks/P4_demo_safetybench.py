@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.datasets import dices_fixture, dices_items, load_dices
-from workbench.papers import claims_frame
+from workbench.notebooks import claims_table
 from workbench.profiles import get_profile
 from workbench.taxonomy.construct import build_dataset
 
@@ -109,7 +109,4 @@ ours = {"samples": f"{len(ratings):,} ratings of {ratings['item_id'].nunique()} 
                                       default=float("nan")), 3),
         "demographic sensitivity DS": round(first["fairness"]["ds"], 3) if first.get("fairness", {}).get("ds")
         is not None else "n/a"}
-table = claims_frame("P4")
-table["ours"] = [ours.get(m, "—") for m in table["metric"]]
-table["profile / models"] = f"{profile.name} / {', '.join(funnel['models'] + raters)}"
-table[["paper", "metric", "claim", "ours", "profile / models"]]
+claims_table("P4", ours, profile=profile.name, models=funnel["models"] + raters)

@@ -32,10 +32,9 @@ SEED = 0
 # %%
 import os
 from dataclasses import replace
+from functools import partial
 
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 os.environ["WORKBENCH_PROFILE"] = PROFILE
 from workbench.memes.ablation import run_ablation, smoke_configs, synthetic_set  # noqa: E402
@@ -47,9 +46,12 @@ from workbench.memes.sides import sides_for_profile  # noqa: E402
 from workbench.memes.synth import MemeCorpusConfig, world  # noqa: E402
 from workbench.memes.vision import TaggerConfig, load_image  # noqa: E402
 from workbench.models import load  # noqa: E402
-from workbench.papers import claims_frame  # noqa: E402
+from workbench.notebooks import (ablation_table, claims_table, flip_accuracy, gain_with_ci, gains_table,  # noqa: E402
+                                 lora_note, meme_grid)
+from workbench.notebooks import captioned as captioned_table  # noqa: E402
 from workbench.profiles import get_profile  # noqa: E402
 from workbench.viz import stamp  # noqa: E402
+from workbench.viz.memes import ablation_figure, confusion_figure  # noqa: E402
 
 pd.set_option("display.max_colwidth", None)
 profile = get_profile(PROFILE)
@@ -64,27 +66,7 @@ memes = synthetic_set(corpus_config)
 frame = memes.frame.assign(flip=memes.frame["flip"].fillna(""), target_type=memes.frame["target_type"].fillna(""))
 train, held = frame[frame["split"] == "train"], frame[frame["split"] == "test"]
 DRAWN = ["synthetic memes (drawn with OpenCV)"]
-
-
-def captioned(table: pd.DataFrame, models, precision: int = 3):
-    """The table with the profile and the models that produced it as its caption."""
-    note = f"profile: {profile.name} · models: {', '.join(models)}" + (" · smoke" if SMOKE else "")
-    return table.style.set_caption(note).format(precision=precision)
-
-
-def meme_grid(rows: pd.DataFrame, cols: int, title: str, size: int = 230) -> go.Figure:
-    """The memes of ``rows`` as images in a grid, each titled with its label (and flip kind, when paired)."""
-    n_rows = -(-len(rows) // cols)
-    titles = [f"{r.label} · {r.split}" + (f" · {r.flip} flip" if r.flip else "") for r in rows.itertuples()]
-    fig = make_subplots(rows=n_rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02,
-                        vertical_spacing=0.08)
-    for k, row in enumerate(rows.itertuples()):
-        fig.add_trace(go.Image(z=load_image(row.image)), k // cols + 1, k % cols + 1)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.update_layout(height=size * n_rows + 60, width=size * cols + 40, title=title)
-    return fig
-
+captioned = partial(captioned_table, profile=profile.name, smoke=SMOKE)
 
 print(f"{len(frame)} synthetic memes ({len(train)} train, {len(held)} held-out), classes {', '.join(memes.classes)}"
       f" · corpus {corpus_config}")
@@ -221,34 +203,14 @@ image_side, text_side = sides_for_profile(PROFILE, corpus=corpus_config, tagger=
 result = run_ablation(train, held, memes.classes, settings=SETTINGS, config=model_config, image_side=image_side,
                       text_side=text_side, profile=profile.name, n_boot=N_BOOT, seed=SEED)
 models_used = sorted({name for m in result["models"].values() for name in m.models})
-metrics = result["metrics"]
-table = pd.DataFrame({
-    "setting": metrics["setting"],
-    "macro-F1 [95 % CI]": [f"{r.macro_f1:.3f} [{r.macro_f1_lo:.3f}, {r.macro_f1_hi:.3f}]"
-                           for r in metrics.itertuples()],
-    "accuracy [95 % CI]": [f"{r.accuracy:.3f} [{r.accuracy_lo:.3f}, {r.accuracy_hi:.3f}]"
-                           for r in metrics.itertuples()],
-    **{f"F1 {c}": metrics[f"f1_{c}"] for c in memes.classes},
-    "held-out memes": metrics["rows"],
-    "best dev macro-F1": [result["models"][s].info["best_dev_macro_f1"] for s in metrics["setting"]],
-    "models": metrics["models"]})
-history = pd.DataFrame(result["models"]["knowledge+lora"].info.get("history", []))
-if "stage" in history and (history["stage"] == "lora").any():
-    stage1 = history.loc[history["stage"] == "head", "dev_macro_f1"].max()
-    stage2 = history.loc[history["stage"] == "lora", "dev_macro_f1"]
-    print(f"knowledge+lora: stage 1 best dev macro-F1 {stage1:.3f}; LoRA epochs {len(stage2)}, best "
-          f"{stage2.max():.3f} → " + ("a LoRA epoch was kept" if stage2.max() > stage1 else
-                                      "no LoRA epoch beat stage 1, so stage 1's head was kept (= knowledge)"))
-captioned(table, models_used)
+note = lora_note(pd.DataFrame(result["models"]["knowledge+lora"].info.get("history", [])))
+if note:
+    print(note)
+captioned(ablation_table(result, memes.classes), models_used)
 
 # %%
-fig = go.Figure()
-for metric, name in (("macro_f1", "macro-F1"), ("accuracy", "accuracy")):
-    fig.add_bar(x=metrics["setting"], y=metrics[metric], name=name,
-                error_y={"type": "data", "symmetric": False, "array": metrics[f"{metric}_hi"] - metrics[metric],
-                         "arrayminus": metrics[metric] - metrics[f"{metric}_lo"]})
-fig.update_layout(barmode="group", yaxis={"range": [0, 1], "title": "score"}, height=380,
-                  title=f"Held-out synthetic memes (n = {len(held)}): macro-F1 and accuracy, 95 % bootstrap CI")
+fig = ablation_figure(result["metrics"].to_dict("records"))
+fig.update_layout(title=f"Held-out synthetic memes (n = {len(held)}): macro-F1 and accuracy, 95 % bootstrap CI")
 stamp(fig, profile.name, models_used)
 fig
 
@@ -259,22 +221,10 @@ fig
 
 # %%
 gains = result["gains"]
-captioned(pd.DataFrame({"setting": gains["setting"], "over": gains["over"],
-                        "relative macro-F1 gain": [f"{100 * g:+.1f} %" for g in gains["relative_gain"]],
-                        "95 % CI": [f"[{100 * lo:+.1f} %, {100 * hi:+.1f} %]"
-                                    for lo, hi in zip(gains["lo"], gains["hi"])],
-                        "share > 0": gains["share_positive"]}), models_used)
+captioned(gains_table(gains), models_used)
 
 # %%
-confusions = result["confusion"]
-fig = make_subplots(rows=1, cols=len(confusions), subplot_titles=list(confusions), horizontal_spacing=0.08)
-for k, (setting, cm) in enumerate(confusions.items()):
-    fig.add_trace(go.Heatmap(z=cm, x=memes.classes, y=memes.classes, colorscale="Blues", showscale=False,
-                             text=cm, texttemplate="%{text}"), 1, k + 1)
-    fig.update_xaxes(title_text="predicted", row=1, col=k + 1)
-fig.update_yaxes(title_text="true", autorange="reversed", row=1, col=1)
-fig.update_yaxes(autorange="reversed")
-fig.update_layout(height=340, title="Confusion matrices on the held-out memes (rows: truth)")
+fig = confusion_figure(result["confusion"], memes.classes)
 stamp(fig, profile.name, models_used)
 fig
 
@@ -285,13 +235,8 @@ fig
 
 # %%
 preds = result["predictions"]
-by_flip = pd.DataFrame(slice_accuracy(preds, "flip")).pivot(index="setting", columns="flip", values="accuracy")
-paired = preds[preds["pair_id"].fillna("") != ""].assign(right=lambda d: d["label"] == d["pred"])
-both = paired.groupby(["setting", "flip", "pair_id"])["right"].all().groupby(["setting", "flip"]).mean()
-by_flip = by_flip.join(both.unstack("flip").add_suffix(" (both of the pair)"))
-by_flip = by_flip.reindex(list(SETTINGS)).rename_axis(columns=None)
-print("flip-pair memes on the held-out split:", paired.drop_duplicates("id")["flip"].value_counts().to_dict())
-captioned(by_flip, models_used)
+print("flip-pair memes on the held-out split:", pairs["flip"].value_counts().to_dict())
+captioned(flip_accuracy(preds, SETTINGS), models_used)
 
 # %%
 targets = pd.DataFrame(slice_accuracy(preds.assign(target_type=preds["target_type"].replace("", "(no target)")),
@@ -348,28 +293,14 @@ captioned(pd.DataFrame(cascades).set_index(["meme", "step"]), best.models + [exp
 # comparable.
 
 # %%
-gain = gains.set_index("setting")
-
-
-def relative(setting: str) -> str:
-    if setting not in gain.index:
-        return "not measured"
-    g = gain.loc[setting]
-    return (f"{100 * g['relative_gain']:+.1f} % [{100 * g['lo']:+.1f}, {100 * g['hi']:+.1f}] — {setting} over none, "
-            f"macro-F1, held-out synthetic memes (n = {len(held)})")
-
-
-ours = {"relative F1 improvement (max)": relative("knowledge+lora"),
+relative = {g.setting: f"{gain_with_ci(g.relative_gain, g.lo, g.hi)} — {g.setting} over none, macro-F1, "
+                       f"held-out synthetic memes (n = {len(held)})" for g in gains.itertuples()}
+ours = {"relative F1 improvement (max)": relative.get("knowledge+lora", "not measured"),
         "benchmarks": "1 synthetic set here (loaders for Hateful Memes, HarMeme and MultiOFF; no data offline)",
         "LVLMs evaluated": f"1 model stack per profile ({profile.name}: {', '.join(models_used)})"}
-claims = claims_frame("P5")[["paper", "metric", "claim"]]
-claims["ours"] = [ours.get(m, "—") for m in claims["metric"]]
-extra = pd.DataFrame([{"paper": "P5", "metric": "relative F1 improvement, knowledge only", "claim": "—",
-                       "ours": relative("knowledge")}])
-claims = pd.concat([claims, extra], ignore_index=True)
-claims["profile / models"] = (f"{profile.name} / {', '.join(models_used + [explainer.name])}"
-                              + (" · smoke" if SMOKE else ""))
-claims
+claims_table("P5", ours, profile=profile.name, models=models_used + [explainer.name], smoke=SMOKE,
+             extra=[{"metric": "relative F1 improvement, knowledge only",
+                     "ours": relative.get("knowledge", "not measured")}])
 
 # %% [markdown]
 # ## Running on real data

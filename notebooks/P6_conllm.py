@@ -24,10 +24,7 @@ SEED = 0
 # %%
 import os
 
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 os.environ["WORKBENCH_PROFILE"] = PROFILE
 from workbench.media.audio import load_audio  # noqa: E402
@@ -38,9 +35,10 @@ from workbench.deepfake.evaluation import evaluate  # noqa: E402
 from workbench.deepfake.training import (SyntheticSpec, default_model, smoke_config, smoke_spec,  # noqa: E402
                                          synthetic_data)
 from workbench.models import load  # noqa: E402
-from workbench.papers import claims_frame  # noqa: E402
+from workbench.notebooks import claims_table, percent_of  # noqa: E402
 from workbench.profiles import get_profile  # noqa: E402
 from workbench.viz import stamp  # noqa: E402
+from workbench.viz.grids import frame_strips, heatmap_row  # noqa: E402
 
 profile = get_profile(PROFILE)
 spec = smoke_spec() if SMOKE else SyntheticSpec()
@@ -57,10 +55,8 @@ data.groupby(["modality", "split", "label", "attack"]).size().rename("clips").re
 audio_rows = data[data["modality"] == "audio"]
 examples = [audio_rows[audio_rows["attack"] == a].iloc[0] for a in ["", "griffin_lim", "pitch_roundtrip"]
             if (audio_rows["attack"] == a).any()]
-fig = make_subplots(rows=1, cols=len(examples), subplot_titles=[r["attack"] or "bona fide" for r in examples])
-for k, row in enumerate(examples):
-    fig.add_trace(go.Heatmap(z=log_mel(load_audio(row["path"])), colorscale="Viridis", showscale=False), 1, k + 1)
-fig.update_layout(height=280, title="Log-mel spectrograms")
+fig = heatmap_row([log_mel(load_audio(row["path"])) for row in examples],
+                  [row["attack"] or "bona fide" for row in examples], title="Log-mel spectrograms")
 stamp(fig, profile.name, ["espeak-ng"])
 fig
 
@@ -72,17 +68,10 @@ fig
 
 # %%
 av_rows = data[data["modality"] == "audiovisual"]
-strips = []
-for attack in ["", "sbi", "mismatched_audio", "fake_audio"]:
-    rows = av_rows[av_rows["attack"] == attack]
-    if len(rows):
-        strips.append((attack or "bona fide", sample_video(rows.iloc[0]["path"], n=6, size=96).frames))
-fig = make_subplots(rows=len(strips), cols=1, subplot_titles=[name for name, _ in strips], vertical_spacing=0.06)
-for k, (_, frames) in enumerate(strips):
-    fig.add_trace(go.Image(z=np.concatenate(list(frames), axis=1)), k + 1, 1)
-fig.update_xaxes(visible=False)
-fig.update_yaxes(visible=False)
-fig.update_layout(height=150 * len(strips), title="Six frames of one clip of each kind")
+strips = {attack or "bona fide": sample_video(av_rows[av_rows["attack"] == attack].iloc[0]["path"], n=6,
+                                              size=96).frames
+          for attack in ["", "sbi", "mismatched_audio", "fake_audio"] if (av_rows["attack"] == attack).any()}
+fig = frame_strips(strips, title="Six frames of one clip of each kind")
 stamp(fig, profile.name, ["synthetic talking heads"])
 fig
 
@@ -181,27 +170,18 @@ pd.DataFrame(rows)
 
 # %%
 stage = report["stages"]
-
-
-def pct(name: str, key: str) -> str:
-    value = stage.get(name, {}).get(key)
-    return "not measured" if value is None else f"{100 * value:.2f} %"
-
-
 measured = [
     ("audio EER, ASVspoof 2019 LA", "0.21 % (secondary sources)",
-     f"{pct('audio detector', 'eer')} — audio detector, held-out synthetic speech"),
+     f"{percent_of(stage, 'audio detector', 'eer')} — audio detector, held-out synthetic speech"),
     ("audio EER, DECRO", "0.01 % (secondary sources)", "not measured (needs the DECRO data)"),
     ("video accuracy (max)", "98.75 % (secondary sources)",
-     f"{pct('video detector', 'accuracy')} — video detector, held-out SBI / genuine clips"),
+     f"{percent_of(stage, 'video detector', 'accuracy')} — video detector, held-out SBI / genuine clips"),
     ("audio-visual: accuracy, detector → with reasoning", "—",
-     f"{pct('detector (pipeline)', 'accuracy')} → {pct('detector + reasoning', 'accuracy')}"),
+     f"{percent_of(stage, 'detector (pipeline)', 'accuracy')} → "
+     f"{percent_of(stage, 'detector + reasoning', 'accuracy')}"),
     ("audio-visual: EER, detector → with reasoning", "—",
-     f"{pct('detector (pipeline)', 'eer')} → {pct('detector + reasoning', 'eer')}"),
+     f"{percent_of(stage, 'detector (pipeline)', 'eer')} → {percent_of(stage, 'detector + reasoning', 'eer')}"),
 ]
-claimed = claims_frame("P6")[["paper", "metric", "claim"]].assign(ours="not measured here (relative gains over "
-                                                                      "the paper's baselines)")
-table = pd.concat([claimed, pd.DataFrame([{"paper": "P6", "metric": m, "claim": c, "ours": o}
-                                          for m, c, o in measured])], ignore_index=True)
-table["profile / models"] = f"{profile.name} / {', '.join(report['models'])}" + (" · smoke" if SMOKE else "")
-table
+claims_table("P6", {}, profile=profile.name, models=report["models"], smoke=SMOKE,
+             missing="not measured here (relative gains over the paper's baselines)",
+             extra=[{"metric": m, "claim": c, "ours": o} for m, c, o in measured])

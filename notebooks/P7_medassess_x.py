@@ -23,7 +23,7 @@ MEDQA_JSONL = None       # e.g. US test.jsonl
 import pandas as pd
 
 from workbench.models import load
-from workbench.papers import claims_frame
+from workbench.notebooks import change, claims_table
 from workbench.profiles import get_profile
 from workbench.steering.artifacts import steering_layers
 from workbench.steering.clinical import clinical_qa, format_question, load_medqa, load_pubmedqa
@@ -114,17 +114,8 @@ pd.DataFrame({"question": [format_question(evaluation.iloc[i]).split("\n")[0] fo
 # %%
 base = results.iloc[0]
 top = results[results["condition"] == best].iloc[0]
-
-
-def change(metric, relative=False):
-    if relative:
-        return "n/a" if base[metric] == 0 else f"{100 * (top[metric] - base[metric]) / base[metric]:+.0f}% relative"
-    return f"{100 * (top[metric] - base[metric]):+.1f} points"
-
-
-ours = {"accuracy gain (max)": change("accuracy"), "factual consistency gain (max)": change("factual_consistency"),
-        "safety error rate reduction (max)": change("safety_error_rate", relative=True)}
-table = claims_frame("P7")
-table["ours"] = [ours.get(m, "—") for m in table["metric"]]
-table["profile / models"] = f"{profile.name} / {model_name}, {best}, judge {judge}" + (" · smoke" if SMOKE else "")
-table[["paper", "metric", "claim", "ours", "profile / models"]]
+ours = {"accuracy gain (max)": change(base["accuracy"], top["accuracy"]),
+        "factual consistency gain (max)": change(base["factual_consistency"], top["factual_consistency"]),
+        "safety error rate reduction (max)": change(base["safety_error_rate"], top["safety_error_rate"],
+                                                    relative=True)}
+claims_table("P7", ours, profile=profile.name, models=[model_name, best, f"judge {judge}"], smoke=SMOKE)

@@ -20,11 +20,9 @@ SEED = 0
 
 # %%
 import pandas as pd
-import plotly.graph_objects as go
-import torch
 
 from workbench.models import load
-from workbench.papers import claims_frame
+from workbench.notebooks import claims_table
 from workbench.profiles import get_profile
 from workbench.steering.artifacts import OBJECTIVES, multipliers, steering_layers
 from workbench.steering.hooks import decoder_layers
@@ -48,17 +46,13 @@ pd.DataFrame({"objective": o, "train pairs": len(tr), "eval pairs": len(ev), "ex
 # mean of the normalised differences maximises the mean cosine). How much do they agree?
 
 # %%
-from workbench.steering.vectors import AGGREGATORS, train_vector
+from workbench.steering.vectors import AGGREGATORS, aggregator_agreement, train_vector
 
 aggregators = ["mean_difference"] if SMOKE else list(AGGREGATORS)
 vectors = {(o, a): train_vector(lm, tr.prompts, tr.positives, tr.negatives, layers, aggregator=a,
                                 position="answer", objective=o)
            for o, (tr, _) in pairs.items() for a in aggregators}
-pd.DataFrame([{"objective": o, "aggregator": a, "layer": layer,
-               "cosine to mean difference": float(torch.nn.functional.cosine_similarity(
-                   v.vectors[layer], vectors[(o, "mean_difference")].vectors[layer], dim=0))}
-              for (o, a), v in vectors.items() for layer in layers]).pivot_table(
-    index=["objective", "layer"], columns="aggregator", values="cosine to mean difference").round(3)
+aggregator_agreement(vectors, layers).round(3)
 
 # %% [markdown]
 # ## Does steering move the model? Behaviour probability on held-out pairs vs multiplier
@@ -105,7 +99,8 @@ pd.DataFrame({"prompt": pairs["harmless"][1].prompts, "unsteered": example[0.0],
 # compute up to N / (L/D + N·(1 − L/D)).
 
 # %%
-from workbench.steering.ambs import Branches, _encode, compute_bound, generate, time_prompt_pass
+from workbench.steering.ambs import Branches, _encode, generate, time_prompt_pass
+from workbench.viz.steering import prompt_pass_figure
 
 half = depth // 2 - 1
 half_vectors = {o: train_vector(lm, tr.prompts, tr.positives, tr.negatives, [half], position="answer")
@@ -117,13 +112,7 @@ timing = time_prompt_pass(lm.model, ids, mask, Branches.from_vectors(lm.model, h
                           repeats=1 if SMOKE else 3)
 print(f"prompt pass, N = 3, branch after block {half} of {depth}: speedup {timing['speedup']:.2f}× "
       f"(bound {timing['bound']:.2f}×); same next token as three independent passes: {timing['same_argmax']}")
-bounds = pd.DataFrame({"shared blocks L": range(0, depth + 1, max(1, depth // 6))})
-bounds["bound N=3"] = [compute_bound(3, L, depth) for L in bounds["shared blocks L"]]
-fig = go.Figure(go.Scatter(x=bounds["shared blocks L"], y=bounds["bound N=3"], mode="lines+markers",
-                           name="compute bound"))
-fig.add_scatter(x=[half + 1], y=[timing["speedup"]], mode="markers", marker={"size": 12}, name="measured")
-fig.update_layout(title="Prompt-pass saving of a shared prefix (N = 3)", xaxis_title="shared blocks L",
-                  yaxis_title="× faster than 3 passes", height=340)
+fig = prompt_pass_figure(depth, half + 1, timing["speedup"], n=3)
 stamp(fig, profile.name, [model_name])
 fig
 
@@ -153,10 +142,4 @@ ours = {"average alignment score gain on DeepSeek-7B vs naive 1-to-N":
         f"{gain:+.1f}% (behaviour p, +{top:g} vs 0, layer {mid})",
         "unsafe output reduction vs naive 1-to-N": f"harmless behaviour p {harm[0.0]:.3f} → {harm[top]:.3f}",
         "prompt-pass speed-up (N = 3, half depth)": f"{timing['speedup']:.2f}× (bound {timing['bound']:.2f}×)"}
-table = claims_frame("P8")
-table["ours"] = [ours.get(m, "—") for m in table["metric"]]
-extra = pd.DataFrame([{"paper": "P8", "metric": m, "claim": "—", "ours": v} for m, v in ours.items()
-                      if m not in set(table["metric"])])
-table = pd.concat([table, extra], ignore_index=True)
-table["profile / models"] = f"{profile.name} / {model_name}" + (" · smoke" if SMOKE else "")
-table[["paper", "metric", "claim", "ours", "profile / models"]]
+claims_table("P8", ours, profile=profile.name, models=[model_name], smoke=SMOKE, unclaimed=True)
