@@ -24,6 +24,11 @@ def test_shared_prefix_equals_naive(lm):
     np.testing.assert_allclose(shared.readout, naive.readout, atol=1e-4)
     assert shared.n_tokens.tolist() == naive.n_tokens.tolist()
     assert shared.tokens_processed < naive.tokens_processed
+    # per-token log-probabilities (what the readout's mean and first-token modes read) add up to the total
+    assert [len(t) for t in shared.token_logprobs] == shared.n_tokens.tolist()
+    np.testing.assert_allclose([t.sum() for t in shared.token_logprobs], shared.logprob, atol=1e-4)
+    for a, b in zip(shared.token_logprobs, naive.token_logprobs):
+        np.testing.assert_allclose(a, b, atol=1e-4)
 
 
 def test_matches_a_hand_computed_log_likelihood(lm):

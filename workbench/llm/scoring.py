@@ -13,10 +13,12 @@ Both ways are implemented (``reuse_prefix=False`` is the naive baseline) so that
 ``benchmarks/label_scoring.py`` check they agree. Token sequences are ``ids(prefix) + ids(continuation)`` in both
 ways, tokenized separately, so that they see exactly the same tokens.
 
-Three engines, one per shape of the question: ``score_continuations`` (one prefix, many continuations, KV reuse),
-``answer_logprobs`` (many prompts, the same few answers, batched) and ``pair_token_logprobs`` (many prompts, each
-with its own answers, batched). Callers do not turn their log-probabilities into probabilities themselves: they
-ask ``workbench.llm.readout.answer_probs``, which picks the engine and applies the length mode.
+Three engines, one per shape of the question: ``score_continuations`` / ``score_ids`` (one prefix, many
+continuations, KV reuse), ``answer_logprobs`` / ``answer_token_logprobs`` (many prompts, the same few answers,
+batched) and ``pair_token_logprobs`` (many prompts, each with its own answers, batched). Used by
+``workbench.llm.readout.answer_probs``, which picks the engine and applies the length mode — callers (judges,
+classifiers, raters) ask it rather than turning log-probabilities into probabilities themselves — and by
+``benchmarks/label_scoring.py``.
 
 A prompt (or prefix) is read as ``generate`` reads it: models that see the raw prompt (no chat template) get the
 tokenizer's BOS token in front when their tokenizer adds one (Llama-2, Gemma); chat templates carry their own.
@@ -31,7 +33,6 @@ import torch
 
 from workbench import WorkbenchError
 from workbench.models.loaders import CausalLM
-
 
 
 @dataclass(frozen=True)
@@ -187,8 +188,8 @@ def answer_logprobs(lm: CausalLM, prompts: list[str], answers: list[str], *, bat
     off the prompt's last position; an answer of several tokens (" Unsure" is three for SmolLM2) is appended
     but for its last token and its tokens' log-probabilities summed — one forward pass per multi-token answer
     (at least one), each also giving the single-token answers. Prompt and answer are tokenized separately, as in
-    ``score_continuations``. Prompts are used verbatim (apply the chat template first). ``progress(done, n)``
-    is called after each batch.
+    ``score_continuations``. Prompts are used verbatim (apply the chat template first; ``encode_prompt``).
+    ``progress(done, n)`` is called after each batch.
     """
     if not answers:
         raise WorkbenchError("no answers to score")
@@ -201,16 +202,14 @@ def answer_logprobs(lm: CausalLM, prompts: list[str], answers: list[str], *, bat
 
 @torch.inference_mode()
 def answer_token_logprobs(lm: CausalLM, prompt_ids: list[list[int]], answer_ids: list[list[int]], *,
-                          batch_size: int = 8, first_only: bool = False, progress=None) -> list[np.ndarray]:
+                          batch_size: int = 8, progress=None) -> list[np.ndarray]:
     """``answer_logprobs`` on token ids, per token: for each answer a, ``[N, S_a]`` log p of its tokens after
-    each prompt (``[N, 1]``, its first token only, with ``first_only`` — one forward pass whatever the lengths)."""
+    each prompt (pass answers cut to their first token for one forward pass whatever their lengths)."""
     empty = [i for i, ids in enumerate(prompt_ids) if not ids]
     if empty:
         raise WorkbenchError(f"prompt {empty[0]} is empty")
     if any(not ids for ids in answer_ids):
         raise WorkbenchError("an answer is empty")
-    if first_only:
-        answer_ids = [ids[:1] for ids in answer_ids]
     passes = [j for j, ids in enumerate(answer_ids) if len(ids) > 1] or [None]
     pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
     out = [np.zeros((len(prompt_ids), len(ids)), dtype=np.float32) for ids in answer_ids]
@@ -270,12 +269,11 @@ def pair_token_logprobs(lm: CausalLM, prompt_ids: list[list[int]], answer_ids: l
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
         logits = _left_padded(lm, [prompt_ids[r] + answer_ids[r] for r in rows], pad)   # [B, T, V]
-        logp = torch.log_softmax(logits[:, :-1], -1).cpu()                  # position t predicts token t + 1
         width = logits.shape[1]
         for i, r in enumerate(rows):
-            toks = answer_ids[r]
-            at = torch.arange(width - len(toks) - 1, width - 1)              # the positions predicting the answer
-            out[r] = logp[i, at, torch.tensor(toks)].numpy()
+            toks = torch.tensor(answer_ids[r], device=logits.device)
+            logp = torch.log_softmax(logits[i, width - len(toks) - 1:width - 1], -1)   # [S, V]: predicting the answer
+            out[r] = logp[torch.arange(len(toks), device=logits.device), toks].cpu().numpy()
         if progress:
             progress(min(start + batch_size, len(order)), len(order))
     return out
