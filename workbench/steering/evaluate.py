@@ -36,6 +36,8 @@ def answer_scores(lm, prompts: list[str], answers: list[str], *, batch_size: int
 
 def behaviour_probability(lm, prompts, positives, negatives, *, batch_size: int = 8) -> dict:
     """Mean σ(s(positive) − s(negative)) over the triples, with the per-triple values (see the module doc)."""
+    if len(positives) != len(negatives):
+        raise WorkbenchError(f"need as many negatives as positives (got {len(positives)} and {len(negatives)})")
     read = _readout(lm, list(prompts), [[p, n] for p, n in zip(positives, negatives)], batch_size)
     pos, neg, p = read.logprob[:, 0], read.logprob[:, 1], read.probs[:, 0]
     return {"behaviour_p": float(p.mean()), "prefers_positive": float((pos > neg).mean()), "n": len(p),
