@@ -16,6 +16,7 @@ import numpy as np
 from workbench import WorkbenchError
 
 DECODERS = ("greedy", "contrastive", "magic")
+MAX_SECONDS = 30.0        # a clip from a file is read (and captioned) up to this length
 
 
 class Captioner:
@@ -79,4 +80,4 @@ def captioner_for_profile(profile: str | None = None, *, progress=None) -> Capti
     return Captioner(scorer, load(get_profile(profile).model_for("caption_lm")), load_vocabulary())
 
 
-__all__ = ["Captioner", "DECODERS", "captioner_for_profile"]
+__all__ = ["Captioner", "DECODERS", "MAX_SECONDS", "captioner_for_profile"]
