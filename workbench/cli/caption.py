@@ -60,7 +60,8 @@ def _check(args) -> None:
 @command("caption run", "caption an audio clip: keywords, prompt, greedy / contrastive / MAGIC captions (P9)",
          _caption_args)
 def _caption(args) -> int:
-    from workbench.captioning.captioner import DECODERS
+    from workbench.captioning.captioner import DECODERS, MAX_SECONDS
+    from workbench.captioning.clap import SR
     from workbench.media.audio import load_audio
 
     _check(args)
@@ -68,7 +69,7 @@ def _caption(args) -> int:
     if any(d not in DECODERS for d in decoders):
         raise WorkbenchError(f"unknown decoder '{args.decoder}'; choose from {', '.join(DECODERS)} or all")
     try:
-        audio = load_audio(args.file, sr=16000, max_seconds=30.0)
+        audio = load_audio(args.file, sr=SR, max_seconds=MAX_SECONDS)
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
