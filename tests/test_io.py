@@ -102,7 +102,7 @@ def test_interrupted_write_leaves_no_partial_artifact(store, monkeypatch):
 
 def test_interrupted_overwrite_keeps_the_previous_artifact(store, monkeypatch):
     path = io.save_frame(_frame(), store.path("P1", "x", "default"), profile="default", seed=1)
-    monkeypatch.setattr(io, "_write_meta", lambda folder, meta: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(io.artifacts, "_write_meta", lambda folder, meta: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         io.save_frame(_frame().head(1), path, profile="default", seed=2)
     monkeypatch.undo()

@@ -10,28 +10,23 @@ Used by every pipeline that saves results, by the notebooks and by the dashboard
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 import os
-import shutil
 import subprocess
 import uuid
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
-from workbench import WorkbenchError, __version__
+from workbench import __version__
+from workbench.io.files import ArtifactError, atomic_dir, json_safe
 from workbench.paths import REPO_ROOT, artifacts_dir
 
 KINDS = {"frame": "data.parquet", "records": "data.jsonl", "tensors": "tensors.safetensors"}
 META_FILE = "meta.json"
 META_KEYS = ("kind", "profile", "models", "seed", "config", "package_version", "git_commit", "created_at", "schema")
-
-
-class ArtifactError(WorkbenchError):
-    """An artifact is missing, incomplete or does not have the expected schema."""
 
 
 @dataclass(frozen=True)
@@ -75,32 +70,6 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
-
-
-@contextlib.contextmanager
-def atomic_dir(target: Path) -> Iterator[Path]:
-    """Yield a fresh temporary folder beside ``target``; on success it replaces ``target`` in one rename.
-
-    On any exception the temporary folder is removed and ``target`` (if it existed) is left untouched.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        yield tmp
-        old = None
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
 def _meta(kind: str, *, profile: str, models: Iterable[str], seed: int | None, config: dict | None,
           schema: dict, extra: dict | None) -> ArtifactMeta:
     return ArtifactMeta(
@@ -200,40 +169,6 @@ def save_table(df, path: str | Path, *, profile: str, models: Iterable[str] = ()
     finally:
         tmp.unlink(missing_ok=True)
     return path
-
-
-def write_json(obj, path: str | Path) -> Path:
-    """Write ``obj`` as indented JSON at ``path``, atomically (temporary name, then rename). NaN becomes null."""
-    return write_text(json.dumps(_json_safe(obj), indent=2, default=str) + "\n", path)
-
-
-def write_text(text: str, path: str | Path) -> Path:
-    """Write ``text`` at ``path`` atomically: a temporary name in the same folder, then a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def _json_safe(obj):
-    import math
-
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):       # numpy scalars
-        return _json_safe(obj.item())
-    return obj
-
-
 def table_meta(path: str | Path) -> ArtifactMeta:
     """The provenance stored in a parquet file written by ``save_table``."""
     import pyarrow.parquet as pq
@@ -258,7 +193,7 @@ def save_records(records: Iterable[dict], path: str | Path, *, profile: str, mod
     bad = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
     if bad is not None:
         raise ArtifactError(f"record {bad} is a {type(records[bad]).__name__}, not a dict")
-    records, extra = [_json_safe(r) for r in records], _json_safe(extra) if extra is not None else None
+    records, extra = [json_safe(r) for r in records], json_safe(extra) if extra is not None else None
     keys = sorted({k for r in records for k in r})
     meta = _meta("records", profile=profile, models=models, seed=seed, config=config,
                  schema={"keys": keys, "rows": len(records)}, extra=extra)
@@ -340,94 +275,6 @@ def load_tensors(path: str | Path, *, required: Iterable[str] = ()) -> dict:
     if missing:
         raise ArtifactError(f"{path}: missing tensor(s) {', '.join(missing)}; has {', '.join(tensors)}")
     return tensors
-
-
-# --- module weights and build-once folders -----------------------------------------------------------------
-
-def config_key(config: dict, length: int = 12) -> str:
-    """A short, stable hash of a JSON-able config (sorted keys): the cache key of a folder built from it."""
-    import hashlib
-
-    text = json.dumps(_json_safe(config), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
-
-
-def save_weights(folder: str | Path, name: str, tensors: dict, config: dict) -> Path:
-    """Write a module's weights as ``folder/NAME.safetensors`` and its config as ``folder/NAME.json``.
-
-    ``tensors`` is a state dict (torch tensors or numpy arrays, not mixed). Each file is written under a
-    temporary name and renamed into place, so a failed save never leaves a half-written file. The JSON is the
-    one place the config lives: ``load_weights`` returns it unchanged.
-    """
-    import numpy as np
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    is_numpy = all(isinstance(v, np.ndarray) for v in tensors.values()) and bool(tensors)
-    tmp = folder / f".{name}.safetensors.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        if is_numpy:
-            from safetensors.numpy import save_file as save_numpy
-
-            save_numpy({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp),
-                       metadata={"format": "numpy"})
-        else:
-            from safetensors.torch import save_file
-
-            save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp),
-                      metadata={"format": "pt"})
-        os.replace(tmp, folder / f"{name}.safetensors")
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    write_text(json.dumps(_json_safe(config), indent=2, sort_keys=True) + "\n", folder / f"{name}.json")
-    return folder
-
-
-def load_weights(folder: str | Path, name: str, *, numpy: bool = False) -> tuple[dict, dict]:
-    """Read what ``save_weights`` wrote: ``(state dict, config)``. A missing or unreadable file raises one
-    ``ArtifactError`` line naming it; ``numpy=True`` returns numpy arrays instead of torch tensors."""
-    from safetensors import SafetensorError
-
-    folder = Path(folder)
-    weights, config_path = folder / f"{name}.safetensors", folder / f"{name}.json"
-    for path in (weights, config_path):
-        if not path.is_file():
-            raise ArtifactError(f"{path}: missing; the folder holds no saved '{name}' (train or build it first)")
-    try:
-        config = json.loads(config_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{config_path}: not valid JSON ({exc})") from None
-    try:
-        if numpy:
-            from safetensors.numpy import load_file as load_numpy
-
-            tensors = load_numpy(str(weights))
-        else:
-            from safetensors.torch import load_file
-
-            tensors = load_file(str(weights))
-    except (SafetensorError, OSError) as exc:
-        raise ArtifactError(f"{weights}: cannot be read ({exc})") from None
-    return tensors, config
-
-
-def build_once(folder: str | Path, build, *, complete: str | None = None) -> Path:
-    """Return ``folder``, building it first when it is absent: ``build(tmp)`` fills a temporary folder that is
-    renamed into place only when it returns (``atomic_dir``), so a folder that exists is always complete.
-
-    ``complete`` names a file that must exist for an existing folder to count (for folders written before they
-    were built atomically); without it, existence is enough. Callers key ``folder`` by their config, e.g.
-    ``models_dir() / "clap" / f"tiny-clap-{config_key(asdict(config))}"``.
-    """
-    folder = Path(folder)
-    if folder.is_dir() and (complete is None or (folder / complete).exists()):
-        return folder
-    with atomic_dir(folder) as tmp:
-        build(tmp)
-    return folder
-
-
 # --- the store ----------------------------------------------------------------------------------------------
 
 class ArtifactStore:
