@@ -20,7 +20,7 @@ setup:
 	@bash scripts/bootstrap.sh
 
 prepare: setup
-	@$(BIN)/workbench --profile default prepare
+	@$(BIN)/workbench --profile default models prepare
 
 demo: prepare
 	$(BIN)/streamlit run dashboard/app.py --server.address $(HOST) --server.port $(PORT)

@@ -57,7 +57,7 @@ def test_view_without_artifact_says_how_to_build(tmp_path):
     at = _view_app(tmp_path).run()
     assert not at.exception, at.exception
     assert any("Not built yet" in w.value and "caption_eval" in w.value for w in at.warning)
-    assert any("workbench caption-eval --data synthetic" in c.value for c in at.caption)
+    assert any("workbench caption eval --data synthetic" in c.value for c in at.caption)
     assert not at.tabs
 
 

@@ -23,7 +23,7 @@ from dashboard.components import built_artifact, chart
 from dashboard.registry import View
 from dashboard.uploads import MB, accept_upload, file_stamp, upload_input
 
-HINT = "`workbench caption-eval --data synthetic --out DIR` does the same from the command line."
+HINT = "`workbench caption eval --data synthetic --out DIR` does the same from the command line."
 UPLOAD_FOLDER = "workbench-caption-uploads"
 SOURCES = ("Generate a sound", "Evaluation set", "Upload a file")
 ANY_VARIANT = "any (drawn from the seed)"

@@ -1,5 +1,5 @@
 """`workbench caption run FILE` and `workbench caption eval --data DIR` (P9 zero-shot audio captioning; formerly
-`workbench caption FILE` and `workbench caption-eval`).
+`workbench caption FILE` and `workbench caption-eval`, still accepted as hidden aliases).
 
 Registered by ``workbench.cli.main``; the captioning modules are imported inside the commands."""
 from __future__ import annotations
