@@ -264,3 +264,14 @@ def test_docs_cli_md_is_rendered_from_the_parser():
     assert "(default: 64)" in page                             # defaults are shown
     on_disk = (ROOT / "docs" / "cli.md").read_text() if (ROOT / "docs" / "cli.md").is_file() else ""
     assert on_disk == page, f"docs/cli.md is out of date; regenerate it with `{REGENERATE}`"
+
+
+def test_command_order_does_not_depend_on_which_module_was_imported_first():
+    """A command module imported before the parser is built (as some tests and scripts do) keeps its place."""
+    import subprocess
+    import sys
+
+    code = ("import workbench.cli.caption, workbench.cli.meme; from workbench.cli.docs import render; "
+            "import sys; sys.stdout.write(render())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out == (ROOT / "docs" / "cli.md").read_text()

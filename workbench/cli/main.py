@@ -104,7 +104,10 @@ def make_parser() -> argparse.ArgumentParser:
     _add_globals(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups: dict[str, argparse._SubParsersAction] = {}
-    for cmd in COMMANDS:
+    # The order of CAPABILITIES, not of registration: a test or script that imports one command module first
+    # must not reorder `--help` or docs/cli.md (sorted is stable, so a module keeps its own order).
+    rank = {f"workbench.cli.{name}": i for i, name in enumerate(CAPABILITIES)}
+    for cmd in sorted(COMMANDS, key=lambda c: rank.get(c.handler.__module__, len(rank))):
         if cmd.verb is None:
             p = sub.add_parser(cmd.noun, help=cmd.help, description=cmd.help)
         else:
