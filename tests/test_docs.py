@@ -245,3 +245,26 @@ def test_quoted_workbench_commands_parse(page):
             if why:
                 failures.append(f"`{span}`: {why}")
     assert not failures, f"{_rel(page)}:\n" + "\n".join(failures)
+
+
+def test_paper_pages_quote_the_claims_only_from_the_registry(tmp_path):
+    """Each docs/papers page carries its abstract's numbers in the block rendered from data/papers.json, and
+    types no claimed number outside it; write_claim_docs rewrites only that block."""
+    import shutil
+
+    from workbench.papers import CLAIMS_BEGIN, CLAIMS_END, REGENERATE_CLAIMS, claims_markdown, write_claim_docs
+
+    for paper in all_papers():
+        text = (ROOT / "docs" / "papers" / f"{paper.id}.md").read_text()
+        assert claims_markdown(paper.id) in text, f"{paper.id}.md: claims block out of date; run {REGENERATE_CLAIMS}"
+        outside = text[:text.index(CLAIMS_BEGIN)] + text[text.index(CLAIMS_END):]
+        for claim in paper.claims:
+            value = f"{claim.value:g}"
+            if len(value.replace(".", "")) >= 2 and not value.endswith("0"):   # round numbers recur as settings
+                assert not re.search(rf"(?<![\d.]){re.escape(value)}(?![\d])", outside), \
+                    f"{paper.id}.md types the claimed {claim.metric} ({value}) outside its claims block"
+    shutil.copytree(ROOT / "docs" / "papers", tmp_path / "papers")
+    page = tmp_path / "papers" / "P9.md"
+    page.write_text(page.read_text().replace(claims_markdown("P9"), f"{CLAIMS_BEGIN}\n- stale\n{CLAIMS_END}"))
+    assert write_claim_docs(tmp_path / "papers") == ["P9"]
+    assert page.read_text() == (ROOT / "docs" / "papers" / "P9.md").read_text()

@@ -100,3 +100,38 @@ def claims_frame(paper_id: str | None = None):
         for c in p.claims
     ]
     return pd.DataFrame(rows, columns=["paper", "metric", "value", "unit", "claim"])
+
+
+CLAIMS_BEGIN = "<!-- claims: generated from data/papers.json; do not edit -->"
+CLAIMS_END = "<!-- end of claims -->"
+REGENERATE_CLAIMS = 'python -c "from workbench.papers import write_claim_docs; write_claim_docs()"'
+
+
+def claims_markdown(paper_id: str) -> str:
+    """The claimed headline numbers of a paper as a Markdown list, between the markers its docs page carries
+    (``docs/papers/P*.md`` quote no claimed number of their own; this block is their one copy)."""
+    paper = get_paper(paper_id)
+    lines = [f"- {c.metric}: **{c.text}**" for c in paper.claims]
+    return "\n".join([CLAIMS_BEGIN, *lines, CLAIMS_END])
+
+
+def write_claim_docs(folder=None) -> list[str]:
+    """Rewrite the claims block of every ``docs/papers/P*.md`` from the registry; the ids of the pages changed.
+    A page without the markers is an error naming it (the block is never appended silently)."""
+    from pathlib import Path
+
+    from workbench.io import write_text
+
+    folder = Path(folder) if folder is not None else REPO_ROOT / "docs" / "papers"
+    changed = []
+    for paper in all_papers():
+        path = folder / f"{paper.id}.md"
+        text = path.read_text()
+        start, end = text.find(CLAIMS_BEGIN), text.find(CLAIMS_END)
+        if start < 0 or end < start:
+            raise WorkbenchError(f"{path}: no claims block ({CLAIMS_BEGIN} … {CLAIMS_END})")
+        new = text[:start] + claims_markdown(paper.id) + text[end + len(CLAIMS_END):]
+        if new != text:
+            write_text(new, path)
+            changed.append(paper.id)
+    return changed
