@@ -9,7 +9,7 @@ from workbench import WorkbenchError
 from workbench.captioning.synth import (CLASSES, CLAUSES, VARIANTS, SoundCorpusConfig, corpus_labels,
                                         load_vocabulary, render, sound_corpus)
 from workbench.captioning.synth import words as sound_words
-from workbench.media import speech as synth
+from workbench.media import files as media_files
 
 TINY = SoundCorpusConfig(n_per_class=2, mixtures=2, seconds=1.0, seed=3)
 
@@ -127,7 +127,7 @@ def test_errors(tmp_path, monkeypatch):
                          (dict(classes=("siren",)), "two classes")):
         with pytest.raises(WorkbenchError, match=message):
             sound_corpus(SoundCorpusConfig(**bad), root=tmp_path)
-    monkeypatch.setattr(synth.shutil, "which", lambda name: None)
+    monkeypatch.setattr(media_files.shutil, "which", lambda name: None)
     with pytest.raises(WorkbenchError, match="espeak-ng is not installed"):
         sound_corpus(SoundCorpusConfig(n_per_class=1, mixtures=0, seconds=0.5), root=tmp_path)
     without_speech = SoundCorpusConfig(n_per_class=1, mixtures=0, seconds=0.5, classes=("tone", "clock"))

@@ -5,7 +5,7 @@ import soundfile as sf
 from workbench import WorkbenchError
 from workbench.deepfake.synth import speech as synth
 from workbench.deepfake.synth.speech import AudioCorpusConfig, audio_corpus, griffin_lim, pitch_roundtrip
-from workbench.media import speech as tts
+from workbench.media import files as media_files
 from workbench.media.speech import speak
 
 
@@ -35,6 +35,6 @@ def test_corpus_is_balanced_split_by_sentence_and_cached(tmp_path, monkeypatch):
 def test_errors(tmp_path, monkeypatch):
     with pytest.raises(WorkbenchError, match="unknown attack"):
         audio_corpus(AudioCorpusConfig(attacks=("tts",)), root=tmp_path)
-    monkeypatch.setattr(tts.shutil, "which", lambda name: None)
+    monkeypatch.setattr(media_files.shutil, "which", lambda name: None)
     with pytest.raises(WorkbenchError, match="espeak-ng is not installed"):
         audio_corpus(AudioCorpusConfig(n_bonafide=1, n_spoof=1), root=tmp_path)

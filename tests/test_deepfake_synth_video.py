@@ -9,6 +9,7 @@ from workbench.deepfake.synth import video as synth_video
 from workbench.deepfake.synth.faces import (draw_head, face_mask, random_identity, random_sbi_params, sbi_reach,
                                             self_blend)
 from workbench.deepfake.synth.video import AVCorpusConfig, av_corpus
+from workbench.media import files as media_files
 from workbench.media import speech as tts
 from workbench.media.audio import extract_audio_track
 from workbench.media.video import sample_video
@@ -102,7 +103,7 @@ def test_errors(tmp_path, monkeypatch):
         av_corpus(AVCorpusConfig(n_real=0), root=tmp_path)
     with pytest.raises(WorkbenchError, match="even number"):
         av_corpus(AVCorpusConfig(size=63), root=tmp_path)
-    monkeypatch.setattr(synth_video.shutil, "which", lambda name: None)
+    monkeypatch.setattr(media_files.shutil, "which", lambda name: None)
     with pytest.raises(WorkbenchError, match="ffmpeg is not installed"):
         synth_video.write_mp4(tmp_path / "x.mp4", np.zeros((2, 32, 32, 3), np.uint8), np.zeros(100), fps=10)
     assert list(tmp_path.iterdir()) == []

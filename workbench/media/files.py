@@ -11,6 +11,7 @@ dashboard's upload checks.
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from workbench import WorkbenchError
@@ -57,4 +58,14 @@ def check_size(path: Path, limit: int, what: str) -> None:
     if size > limit:
         raise WorkbenchError(f"{path}: {size / 1024**2:.1f} MiB is over the {limit / 1024**2:.1f} MiB limit "
                              f"for {what}")
+
+
+def require_executable(name: str, needed_for: str) -> str:
+    """The path of the system program ``name`` (ffmpeg, espeak-ng …), or one ``WorkbenchError`` line saying what
+    needs it (``needed_for``) and how to install it."""
+    path = shutil.which(name)
+    if path is None:
+        raise WorkbenchError(f"{name} is not installed; {needed_for} (Debian/Ubuntu: apt-get install {name}; "
+                             "`make setup` installs it when run as root)")
+    return path
 

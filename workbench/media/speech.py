@@ -9,7 +9,6 @@ captioning (captioning.synth' speech class). ``espeak-ng`` is a Debian package; 
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench import WorkbenchError
+from workbench.media.files import require_executable
 
 SR = 16000
 SENTENCES = (
@@ -48,11 +48,7 @@ SENTENCES = (
 
 
 def espeak_binary() -> str:
-    path = shutil.which("espeak-ng")
-    if path is None:
-        raise WorkbenchError("espeak-ng is not installed; the synthetic speech needs it (Debian/Ubuntu: "
-                             "apt-get install espeak-ng; `make setup` installs it when run as root)")
-    return path
+    return require_executable("espeak-ng", "the synthetic speech needs it")
 
 
 def speak(text: str, *, voice: str = "en-us", rate: int = 160, pitch: int = 50, sr: int = SR) -> np.ndarray:

@@ -38,7 +38,6 @@ voice, rate, pitch and audio_sentence (the sentence actually heard).
 from __future__ import annotations
 
 import math
-import shutil
 import subprocess
 import tempfile
 from dataclasses import asdict, dataclass
@@ -52,6 +51,7 @@ from workbench.deepfake.synth.faces import (blink_at, draw_head, face_mask, mout
                                             random_sbi_params, self_blend)
 from workbench.io import config_key
 from workbench.media import speech as tts
+from workbench.media.files import require_executable
 from workbench.deepfake.synth.corpus import cached_corpus
 
 SR = 16000
@@ -84,11 +84,7 @@ def _fit(audio: np.ndarray, n: int) -> np.ndarray:
 
 
 def ffmpeg_binary() -> str:
-    path = shutil.which("ffmpeg")
-    if path is None:
-        raise WorkbenchError("ffmpeg is not installed; the synthetic audio-visual corpus needs it to write .mp4 "
-                             "(Debian/Ubuntu: apt-get install ffmpeg)")
-    return path
+    return require_executable("ffmpeg", "the synthetic audio-visual corpus needs it to write .mp4")
 
 
 def write_mp4(path: str | Path, frames: np.ndarray, audio: np.ndarray, *, fps: float, sr: int = SR,
