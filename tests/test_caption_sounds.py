@@ -10,6 +10,7 @@ from workbench.captioning.synth import (CLASSES, CLAUSES, VARIANTS, SoundCorpusC
                                         load_vocabulary, render, sound_corpus)
 from workbench.captioning.synth import words as sound_words
 from workbench.media import files as media_files
+from workbench.media import speech as synth
 
 TINY = SoundCorpusConfig(n_per_class=2, mixtures=2, seconds=1.0, seed=3)
 

@@ -6,6 +6,7 @@ from workbench import WorkbenchError
 from workbench.deepfake.synth import speech as synth
 from workbench.deepfake.synth.speech import AudioCorpusConfig, audio_corpus, griffin_lim, pitch_roundtrip
 from workbench.media import files as media_files
+from workbench.media import speech as tts
 from workbench.media.speech import speak
 
 
