@@ -130,36 +130,15 @@ def captioned(table, models, *, profile: str, smoke: bool = False, precision: in
     return table.style.set_caption(note).format(precision=precision)
 
 
-CLAIMS_COLUMNS = ["paper", "metric", "claim", "ours", "profile / models"]
+def claims_table(paper: str, sources=None, *, profile: str | None = None):
+    """The table every paper notebook ends with: the paper's claims beside ours, from the claims ledger
+    (``workbench.claims.ledger_frame``, the same rows as ``workbench claims`` and the dashboard's *Claims vs
+    ours* page). ``sources`` is where ours are read from: a ``claims.MemorySources`` holding what the notebook
+    computed (in its builders' artifact shapes), or None for the artifact store of ``profile``."""
+    from workbench.claims import ledger_frame
 
-
-def claims_table(paper: str, ours: dict, *, profile: str, models, smoke: bool = False, missing: str = "—",
-                 extra=(), unclaimed: bool = False):
-    """The table every paper notebook ends with: the paper's claimed numbers (``papers.claims_frame``) beside ours.
-
-    ``ours`` maps a claim's metric to our value (``missing`` where it has none); ``extra`` adds rows (dicts with
-    ``metric`` and ``ours``, optionally ``claim``, default "—", and their own ``profile / models``);
-    ``unclaimed=True`` also adds the entries of ``ours`` that match no claim as such rows. Every row without its
-    own ``profile / models`` gets ``provenance(profile, models, smoke=smoke)``.
-    """
-    import pandas as pd
-
-    from workbench.papers import claims_frame
-
-    table = claims_frame(paper)[["paper", "metric", "claim"]]
-    table = table.assign(ours=[ours.get(m, missing) for m in table["metric"]])
-    extra = list(extra)
-    if unclaimed:
-        extra += [{"metric": m, "ours": v} for m, v in ours.items() if m not in set(table["metric"])]
-    rows = [{"paper": paper, "claim": "—", **row} for row in extra]
-    if rows:
-        table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
-    shared = provenance(profile, models, smoke=smoke)
-    if "profile / models" in table:
-        table["profile / models"] = table["profile / models"].fillna(shared)
-    else:
-        table["profile / models"] = shared
-    return table[CLAIMS_COLUMNS]
+    table = ledger_frame([paper], sources=sources, profile=profile)
+    return table[["metric", "claim", "ours", "status", "reason", "profile", "models", "data", "artifact"]]
 
 
 def best_detector(profiles: dict, *, column: str = "alignment_score", exclude=("always", "never")) -> str:

@@ -8,7 +8,7 @@ The data lives in ``data/papers.json``; this module gives it types.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from workbench import WorkbenchError
@@ -22,6 +22,11 @@ class Claim:
     unit: str
     qualifier: str = ""     # ">", "~" … when the abstract states a bound or an approximation
     source: str = ""        # where a ``reported`` number comes from (claims: the paper's abstract)
+    wording: str = ""       # a claim: the abstract's words
+    kind: str = ""          # a claim: the measurement of ``workbench.claims`` that computes ours
+    params: dict = field(default_factory=dict, hash=False, compare=False)   # the measurement's arguments
+    note: str = ""          # where the abstract is inconsistent or leaves the quantity open
+    view: str = ""          # the dashboard view that shows ours (default: the paper's first view)
 
     @property
     def text(self) -> str:

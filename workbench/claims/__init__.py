@@ -1,0 +1,135 @@
+"""The claims ledger: every headline claim of the ten abstracts (``data/papers.json``) beside ours, computed from
+built artifacts by one measurement function per claim kind, with its status (comparable / not comparable /
+not measured), reason, CI, profile, models, data and the artifact it was read from.
+
+``workbench claims``, the dashboard's *Claims vs ours* page and every notebook's closing table all call
+``ledger``. The measurements live in ``text`` (P1, P2, dataset sizes), ``raters`` (P4), ``experts`` (P3, P10),
+``steering`` (P7, P8), ``memes`` (P5) and ``media`` (P6, P9); the nouns in ``core``.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import asdict, dataclass
+
+from workbench import WorkbenchError
+from workbench.claims.core import (MEASUREMENTS, STATUSES, Artifact, MemorySources, Ours, Sources,  # noqa: F401
+                                   StoreSources, measured, measures, not_built, not_measured)
+
+MEASUREMENT_MODULES = ("workbench.claims.text", "workbench.claims.raters", "workbench.claims.experts",
+                       "workbench.claims.steering", "workbench.claims.memes", "workbench.claims.media")
+
+COLUMNS = ["paper", "metric", "claim", "ours", "status", "reason", "profile", "models", "data", "artifact", "view"]
+
+
+def discover() -> dict:
+    """Import every measurement module; the registry of claim kind → measurement."""
+    for module in MEASUREMENT_MODULES:
+        importlib.import_module(module)
+    return MEASUREMENTS
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    paper: str
+    metric: str
+    claim: str          # the paper's number as the abstract states it ("> 50 %")
+    wording: str        # the abstract's words
+    note: str           # where the abstract is inconsistent or ambiguous
+    kind: str
+    status: str
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    unit: str
+    reason: str
+    profile: str
+    models: tuple[str, ...]
+    data: str
+    data_kind: str
+    artifact: str
+    view: str
+    detail: str
+
+    @property
+    def ours(self) -> str:
+        """Our value as text, with its CI where one exists; "not measured" otherwise."""
+        if self.value is None:
+            return "not measured"
+        unit = f" {self.unit}" if self.unit else ""
+        text = f"{self.value:.4g}{unit}"
+        if self.ci_low is not None and self.ci_high is not None:
+            text += f" [{self.ci_low:.3g}, {self.ci_high:.3g}]"
+        return text
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["models"] = list(self.models)
+        out["ours"] = self.ours
+        return out
+
+
+def _row(paper, claim, ours: Ours, profile: str) -> LedgerRow:
+    ci = ours.ci or (None, None)
+    return LedgerRow(paper.id, claim.metric, claim.text, claim.wording, claim.note, claim.kind, ours.status,
+                     ours.value, ci[0], ci[1], claim.unit, ours.reason, profile, ours.models, ours.data,
+                     ours.data_kind, ours.artifact, claim.view or paper.views[0], ours.detail)
+
+
+def measure(paper_id: str, claim, sources: Sources) -> Ours:
+    """Ours for one claim; a missing measurement function is an error naming the kind."""
+    fn = discover().get(claim.kind)
+    if fn is None:
+        raise WorkbenchError(f"{paper_id} claim '{claim.metric}': no measurement for kind '{claim.kind}'; "
+                             f"known: {', '.join(sorted(MEASUREMENTS))}")
+    ours = fn(claim, sources)
+    if not isinstance(ours, Ours):
+        raise WorkbenchError(f"measurement '{claim.kind}' returned {type(ours).__name__}, not Ours")
+    return ours
+
+
+def ledger(papers=None, *, profile: str | None = None, store=None, sources: Sources | None = None) -> list[LedgerRow]:
+    """Every claim of ``papers`` (ids; all when None) with ours read from ``sources`` (default: the artifact
+    store of ``profile``, default the active profile)."""
+    from workbench.papers import all_papers, get_paper
+    from workbench.profiles import get_profile
+
+    if sources is None:
+        sources = StoreSources(get_profile(profile).name, store)
+    chosen = all_papers() if not papers else [get_paper(p) for p in papers]
+    return [_row(p, c, measure(p.id, c, sources), sources.profile) for p in chosen for c in p.claims]
+
+
+def ledger_frame(papers=None, **kwargs):
+    """``ledger`` as a DataFrame: the ``COLUMNS`` first (ours as text), then value, CI, unit, wording, note, kind,
+    data kind and detail."""
+    import pandas as pd
+
+    rows = [r.to_json() for r in ledger(papers, **kwargs)]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    frame["models"] = [", ".join(m) for m in frame["models"]]
+    rest = [c for c in frame.columns if c not in COLUMNS]
+    return frame[COLUMNS + rest]
+
+
+def _cell(text) -> str:
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def ledger_markdown(rows: list[LedgerRow]) -> str:
+    """A Markdown table of ``rows``: paper, claim, ours, status, reason, profile / models, data, artifact."""
+    head = "| paper | metric | claim | ours | status | why | profile / models | data | artifact |"
+    lines = [head, "|" + "---|" * 9]
+    for r in rows:
+        models = f"{r.profile} / {', '.join(r.models)}" if r.models else r.profile
+        lines.append("| " + " | ".join(_cell(x) for x in (r.paper, r.metric, r.claim, r.ours, r.status, r.reason,
+                                                            models, r.data, r.artifact)) + " |")
+    return "\n".join(lines)
+
+
+def status_counts(rows: list[LedgerRow]) -> dict[str, int]:
+    return {s: sum(r.status == s for r in rows) for s in STATUSES}

@@ -1,0 +1,1 @@
+"""Claims measurements (filled in by issue 17 work)."""
