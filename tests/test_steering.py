@@ -229,3 +229,37 @@ def test_vector_file_keeps_its_config_beside_it_and_old_files_fail_in_one_line(t
     assert "\n" not in str(info.value)
     with pytest.raises(WorkbenchError, match="ends in .safetensors"):
         vec.save(tmp_path / "v.pt")
+
+
+# --- data/papers.json: P7 / P8 list only the capabilities their code runs ----------------------------------------
+
+CAPABILITY_MODULES = {"steering": "workbench.steering", "llm": "workbench.llm", "hhh_eval": "workbench.evaluation.hhh"}
+
+
+def _imports(path) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return found
+
+
+@pytest.mark.parametrize("paper", ["P7", "P8"])
+def test_listed_capabilities_are_the_ones_the_code_runs(paper):
+    from workbench.papers import get_paper
+    from workbench.paths import REPO_ROOT
+
+    p = get_paper(paper)
+    files = [REPO_ROOT / p.notebook, *sorted((REPO_ROOT / "workbench" / "steering").glob("*.py"))]
+    imported = set().union(*(_imports(f) for f in files))
+    for capability in p.capabilities:
+        assert capability in CAPABILITY_MODULES, f"{paper}: no module known for capability '{capability}'"
+        prefix = CAPABILITY_MODULES[capability]
+        assert any(m == prefix or m.startswith(prefix + ".") for m in imported), \
+            f"{paper} lists '{capability}' but neither its notebook nor workbench/steering imports {prefix}"
+    assert {"steering", "llm"} <= set(p.capabilities)
