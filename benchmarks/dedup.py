@@ -1,11 +1,11 @@
 """SimHash deduplication at the papers' scale, and against the `simhash` package's own index.
 
-(a) 382,424 synthetic prompts with planted near-duplicates: wall time and peak memory of fingerprinting +
+(a) as many synthetic prompts as SAVACU has samples (P1's claim, read from the registry), with planted near-duplicates: wall time and peak memory of fingerprinting +
     exact near-duplicate search + keep-first scan (τ = 10), measured in a fresh child process.
 (b) 20,000 texts: the same keep-first job done with `simhash.Simhash` + `simhash.SimhashIndex(k=10)` (query the
     kept texts, add the text when nothing is near) against ours, side by side; the answers must be identical.
 
-    python benchmarks/dedup.py [--n-large 382424] [--n-small 20000]
+    python benchmarks/dedup.py [--n-large N] [--n-small 20000]
 
 Ends with `dedup_382k_seconds`, `dedup_382k_peak_mib` and `speedup_vs_simhashindex`.
 """
@@ -81,8 +81,10 @@ def simhashindex_keep_first(texts: list[str], tau: int) -> np.ndarray:
 
 
 def main() -> None:
+    from workbench.papers import get_paper
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-large", type=int, default=382_424)
+    parser.add_argument("--n-large", type=int, default=int(get_paper("P1").number("SAVACU samples").value))
     parser.add_argument("--n-small", type=int, default=20_000)
     parser.add_argument("--tau", type=int, default=10)
     args = parser.parse_args()

@@ -38,11 +38,22 @@ def models_table(profile: str | None = None):
     return pd.DataFrame(rows)
 
 
-@st.cache_data(show_spinner=False)
-def claims_table():
-    from workbench.papers import claims_frame
+def artifacts_fingerprint(profile: str) -> tuple:
+    """(paper, name, meta.json mtime) of every built artifact of ``profile``: changes when anything is rebuilt."""
+    from workbench.io import ArtifactStore
 
-    return claims_frame()
+    store = ArtifactStore()
+    return tuple((paper, name, (store.path(paper, name, profile) / "meta.json").stat().st_mtime_ns)
+                 for _, paper, name in store.list(profile=profile))
+
+
+@st.cache_data(show_spinner="Reading the claims ledger…")
+def claims_ledger(profile: str, fingerprint: tuple):
+    """The claims ledger of ``profile`` (``workbench.claims.ledger_frame``); ``fingerprint`` (from
+    ``artifacts_fingerprint``) makes a rebuilt artifact show at once."""
+    from workbench.claims import ledger_frame
+
+    return ledger_frame(profile=profile)
 
 
 @st.cache_data(show_spinner=False)

@@ -87,7 +87,7 @@ def percent_of(reports: dict, name: str, key: str) -> str:
 
 def change(before: float, after: float, *, relative: bool = False) -> str:
     """The change from ``before`` to ``after`` (fractions): ``+6.0 points``, or with ``relative`` the change as a
-    share of ``before``, ``-50% relative`` (``n/a`` when ``before`` is 0)."""
+    share of ``before``, ``-25% relative`` (``n/a`` when ``before`` is 0)."""
     if relative:
         return "n/a" if before == 0 else f"{100 * (after - before) / before:+.0f}% relative"
     return f"{100 * (after - before):+.1f} points"
@@ -104,7 +104,7 @@ def gain_with_ci(gain: float, lo: float, hi: float) -> str:
 
 
 def reduction(efficiency: dict) -> str:
-    """``latency −40%, memory −55%`` from an efficiency report's ``latency_ratio`` (and ``memory_ratio`` when it was
+    """``latency −30%, memory −55%`` from an efficiency report's ``latency_ratio`` (and ``memory_ratio`` when it was
     measured): how much less the measured system needs than its baseline."""
     text = f"latency −{100 * (1 - efficiency['latency_ratio']):.0f}%"
     if "memory_ratio" in efficiency:

@@ -33,7 +33,7 @@ def discover() -> dict:
 class LedgerRow:
     paper: str
     metric: str
-    claim: str          # the paper's number as the abstract states it ("> 50 %")
+    claim: str          # the paper's number as the abstract states it (e.g. "> 40 %")
     wording: str        # the abstract's words
     note: str           # where the abstract is inconsistent or ambiguous
     kind: str

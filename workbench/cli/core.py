@@ -1,4 +1,4 @@
-"""`workbench info`, `workbench papers [list]`, `workbench build TARGET` and `workbench models list|prepare`:
+"""`workbench info`, `workbench papers [list]`, `workbench claims [P…]`, `workbench build TARGET` and `workbench models list|prepare`:
 the project-wide commands.
 
 Registered by ``workbench.cli.main``; the heavy imports live inside the commands."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 from workbench import WorkbenchError, __version__
-from workbench.cli.common import command, group, print_table, progress_bar
+from workbench.cli.common import command, group, print_json, print_table, progress_bar
 
 
 @command("info", "version, device, active profile and offline availability of its models")
@@ -46,6 +46,39 @@ def _papers(args) -> int:
 
     print_table([{"id": p.id, "short name": p.short_name, "arXiv": p.arxiv, "title": p.title}
                  for p in all_papers()], ["id", "short name", "arXiv", "title"])
+    return 0
+
+
+def _claims_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("papers", nargs="*", metavar="PAPER", help="paper ids (P1 … P10; default: all ten)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="every row with all its fields, as JSON")
+    out.add_argument("--md", action="store_true", help="a Markdown table")
+    p.add_argument("--status", choices=["comparable", "not comparable", "not measured"],
+                   help="only the rows of this status")
+
+
+@command("claims", "the claims ledger: each abstract's headline claims beside ours (read from built artifacts), "
+                   "with status, reason, profile, models, data and artifact", _claims_args)
+def _claims(args) -> int:
+    from workbench.claims import ledger, ledger_markdown, status_counts
+    from workbench.profiles import active_profile
+
+    rows = ledger(args.papers or None, profile=active_profile().name)
+    if args.status:
+        rows = [r for r in rows if r.status == args.status]
+    if args.json:
+        print_json({"profile": active_profile().name, "counts": status_counts(rows),
+                    "claims": [r.to_json() for r in rows]})
+        return 0
+    if args.md:
+        print(ledger_markdown(rows))
+        return 0
+    print_table([{"paper": r.paper, "metric": r.metric, "claim": r.claim, "ours": r.ours, "status": r.status,
+                  "why": r.reason if len(r.reason) < 70 else r.reason[:67] + "..."} for r in rows],
+                ["paper", "metric", "claim", "ours", "status", "why"])
+    counts = status_counts(rows)
+    print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items()) + f" (profile {active_profile().name})")
     return 0
 
 

@@ -6,7 +6,7 @@
 * ``f1_report(...)`` — those values plus percentile bootstrap CIs (rows resampled with replacement, ``n_boot``
   times, seeded): the usual nonparametric interval for a test-set metric.
 * ``relative_gain(...)`` — paired bootstrap of the relative macro-F1 change (F1_b − F1_a) / F1_a of two systems
-  scored on the same rows (the same resample for both), the form of the paper's "+17 % relative F1".
+  scored on the same rows (the same resample for both), the form of P5's relative F1 claim.
 * ``confusion(y_true, y_pred, n_classes)`` — counts, rows = truth, columns = prediction.
 """
 from __future__ import annotations

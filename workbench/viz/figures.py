@@ -37,11 +37,18 @@ def model_sizes_figure(frame) -> go.Figure:
     return fig
 
 
-def claims_figure(frame, paper_id: str) -> go.Figure:
-    """Bars of a paper's claimed headline numbers that are percentages (from ``papers.claims_frame``)."""
-    rows = frame[(frame["paper"] == paper_id) & frame["unit"].str.startswith("%")]
-    fig = go.Figure(go.Bar(x=rows["value"], y=rows["metric"], orientation="h", text=rows["claim"],
-                           textposition="auto", name="claimed"))
-    fig.update_layout(title=f"{paper_id}: headline numbers claimed in the abstract", xaxis_title="%",
-                      height=160 + 40 * len(rows))
+STATUS_COLOURS = {"comparable": "#2e7d32", "not comparable": "#f9a825", "not measured": "#9e9e9e"}
+
+
+def claims_figure(ledger) -> go.Figure:
+    """Stacked bars: per paper, how many of its claims are comparable, not comparable or not measured (a
+    ``claims.ledger_frame``)."""
+    papers = list(dict.fromkeys(ledger["paper"]))
+    fig = go.Figure()
+    for status, colour in STATUS_COLOURS.items():
+        counts = [int(((ledger["paper"] == p) & (ledger["status"] == status)).sum()) for p in papers]
+        fig.add_trace(go.Bar(x=papers, y=counts, name=status, marker_color=colour))
+    profile = ", ".join(sorted(set(ledger["profile"]))) if len(ledger) else ""
+    fig.update_layout(barmode="stack", title=f"Claims per paper by status (profile {profile})",
+                      xaxis_title="paper", yaxis_title="claims", height=360, legend_title="status")
     return fig
