@@ -66,6 +66,9 @@ def test_home_lists_the_ten_papers_in_chromium(server, tmp_path):
             for paper in all_papers():
                 assert f"{paper.id} — {paper.short_name}" in body
             assert "Profile default" in body
+            page.get_by_role("link", name="Claims vs ours").first.click()
+            page.get_by_text("not measured").first.wait_for(timeout=60_000)
+            assert "Claims vs ours" in page.inner_text("body")
             page.get_by_role("link", name="Model zoo").click()
             page.get_by_text("Try the default models").wait_for(timeout=60_000)
             page.screenshot(path=str(tmp_path / "model_zoo.png"))

@@ -321,23 +321,3 @@ def test_upload_widget_helpers_clean_up(temp_dir, monkeypatch):
     monkeypatch.setattr(uploads, "KEEP", 3)
     paths = [uploads.save_upload(f"{i}.wav", bytes([i + 1]) * 8, 1024, {"audio": (".wav",)}, "up") for i in range(5)]
     assert paths[-1].is_file() and len(list((temp_dir / "up").iterdir())) == 3  # the oldest are pruned
-
-
-def test_views_type_no_paper_number():
-    """Paper numbers come from the registry (``workbench.papers``): none of its non-round numbers (two significant
-    digits or more) is typed into a view."""
-    import re
-
-    from workbench.papers import all_papers
-
-    sources = {n: t for n, t in _dashboard_sources().items() if n.startswith("dashboard/views/")}
-    typed = []
-    for paper in all_papers():
-        for number in paper.claims + paper.reported:
-            text = f"{number.value:g}"
-            if float(number.value).is_integer() or len(text.replace("0.", "").replace(".", "")) < 2:
-                continue
-            pattern = re.compile(rf"(?<![\d.]){re.escape(text)}(?!\d)")
-            typed += [f"{name}: {paper.id} {number.metric} ({text})" for name, source in sources.items()
-                      if pattern.search(source)]
-    assert not typed, typed

@@ -30,24 +30,17 @@ def test_number_formatters():
     assert nb.provenance("paper", "m (judge j)") == "paper / m (judge j)"
 
 
-def test_claims_table_puts_ours_beside_every_claim_and_appends_extra_rows():
+def test_claims_table_is_the_ledgers_rows_of_one_paper(tmp_path):
+    from workbench.claims import MemorySources, StoreSources
+    from workbench.io import ArtifactStore
+
     claims = claims_frame("P8")
-    first = claims["metric"].iloc[0]
-    table = nb.claims_table("P8", {first: "+5%", "speed-up": "2.0×"}, profile="default", models=["lm"],
-                            smoke=True, unclaimed=True)
-    assert list(table.columns) == nb.CLAIMS_COLUMNS
-    assert len(table) == len(claims) + 1 and list(table["claim"][:len(claims)]) == list(claims["claim"])
-    assert table["ours"].iloc[0] == "+5%" and set(table["ours"].iloc[1:len(claims)]) <= {"—"}
-    assert table.iloc[-1][["metric", "claim", "ours"]].tolist() == ["speed-up", "—", "2.0×"]
-    assert set(table["profile / models"]) == {"default / lm · smoke"}
-    # extra rows may carry their own claim and provenance; missing claims get ``missing``
-    table = nb.claims_table("P1", {}, profile="default", models="enc", missing="not built",
-                            extra=[{"metric": "x", "claim": 0.5, "ours": 0.4, "profile / models": "default / llm"},
-                                   {"metric": "y", "ours": 1}])
-    n = len(claims_frame("P1"))
-    assert set(table["ours"][:n]) == {"not built"} and table["profile / models"][:n].eq("default / enc").all()
-    assert table.iloc[n].tolist() == ["P1", "x", 0.5, 0.4, "default / llm"]
-    assert table.iloc[n + 1].tolist() == ["P1", "y", "—", 1, "default / enc"]
+    table = nb.claims_table("P8", StoreSources("default", ArtifactStore(tmp_path)))
+    assert list(table["metric"]) == list(claims["metric"]) and list(table["claim"]) == list(claims["claim"])
+    assert set(table["status"]) == {"not measured"} and table["reason"].str.len().gt(0).all()
+    assert list(table.columns) == ["metric", "claim", "ours", "status", "reason", "profile", "models", "data",
+                                   "artifact"]
+    assert len(nb.claims_table("P1", MemorySources("default"))) == len(claims_frame("P1"))
 
 
 def test_captioned_names_the_profile_and_models():
