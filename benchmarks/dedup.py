@@ -1,6 +1,7 @@
 """SimHash deduplication at the papers' scale, and against the `simhash` package's own index.
 
-(a) as many synthetic prompts as SAVACU has samples (P1's claim, read from the registry), with planted near-duplicates: wall time and peak memory of fingerprinting +
+(a) as many synthetic prompts as SAVACU has samples (P1's claim, read from the registry), with planted
+    near-duplicates: wall time and peak memory of fingerprinting +
     exact near-duplicate search + keep-first scan (τ = 10), measured in a fresh child process.
 (b) 20,000 texts: the same keep-first job done with `simhash.Simhash` + `simhash.SimhashIndex(k=10)` (query the
     kept texts, add the text when nothing is near) against ours, side by side; the answers must be identical.
