@@ -305,6 +305,8 @@ def _reference_table(metrics, profile: str, not_computed: dict):
     rows = []
     for reference in get_paper("P9").reported:                  # ZerAuCap's results on AudioCaps (×100)
         name, value = reference.metric, reference.value
+        if name.startswith("NLG mean, l = "):                   # the keyword ablation: drawn in its figure
+            continue
         key = OUR_KEY.get(name, name)
         ours = _num(magic.get(key), 1) if key in magic else ("not computed" if name in not_computed else "–")
         rows.append({"metric": name + (f" (ours: {key})" if key != name else ""),

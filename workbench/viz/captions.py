@@ -14,9 +14,18 @@ import plotly.graph_objects as go
 # The caption metrics in display order; the records' values are ×100 already.
 METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR (exact+stem)", "ROUGE-L", "CIDEr-D", "NLG mean")
 DECODER_COLORS = {"greedy": "#7f7f7f", "contrastive": "#1f77b4", "magic": "#d62728"}
-# ZerAuCap's keyword-count ablation as reported (NLG mean against the number of keywords l, on AudioCaps).
-PAPER_ABLATION = {0: 7.3, 1: 18.0, 2: 21.2, 3: 20.1, 5: 18.3, 10: 15.5}
+# The keyword counts of ZerAuCap's ablation as reported; the NLG means are read from the paper registry (P9).
+PAPER_ABLATION_L = (0, 1, 2, 3, 5, 10)
 PAPER_ABLATION_LABEL = "ZerAuCap ablation as reported: NLG mean (AudioCaps, a different dataset)"
+
+
+def paper_ablation() -> dict[int, float]:
+    """ZerAuCap's keyword-count ablation as reported ({l: NLG mean ×100}, AudioCaps), from ``data/papers.json``
+    (P9's reported numbers ``NLG mean, l = … keywords``)."""
+    from workbench.papers import get_paper
+
+    paper = get_paper("P9")
+    return {l: paper.number(f"NLG mean, l = {l} keywords").value for l in PAPER_ABLATION_L}
 
 
 def keyword_bars(keywords) -> go.Figure:
@@ -69,11 +78,12 @@ def ablation_figure(ablation_records) -> go.Figure:
         if records and all(key in r for r in records):
             fig.add_scatter(x=ls, y=[float(r[key]) for r in records], mode="lines+markers", name=f"ours: {key}",
                             line={"color": color}, hovertemplate=f"l = %{{x}}<br>{key} %{{y:.2f}}<extra></extra>")
-    fig.add_scatter(x=list(PAPER_ABLATION), y=list(PAPER_ABLATION.values()), mode="lines+markers",
+    reported = paper_ablation()
+    fig.add_scatter(x=list(reported), y=list(reported.values()), mode="lines+markers",
                     name=PAPER_ABLATION_LABEL, line={"color": "#7f7f7f", "dash": "dash"},
                     marker={"symbol": "diamond"},
                     hovertemplate="ZerAuCap (AudioCaps), l = %{x}<br>NLG mean %{y:.1f}<extra></extra>")
-    ticks = sorted(set(ls) | set(PAPER_ABLATION))
+    ticks = sorted(set(ls) | set(reported))
     fig.update_layout(title="Keyword ablation: MAGIC's scores against the number of keywords l, ×100", height=420,
                       xaxis={"title": "keywords in the prompt (l)", "tickvals": ticks},
                       yaxis_title="score ×100", legend={"orientation": "h", "y": -0.25})
@@ -104,5 +114,5 @@ def audio_score_figure(outputs, l: int | None = None) -> go.Figure:
     return fig
 
 
-__all__ = ["METRICS", "PAPER_ABLATION", "ablation_figure", "audio_score_figure", "keyword_bars",
-           "metrics_figure"]
+__all__ = ["METRICS", "PAPER_ABLATION_L", "ablation_figure", "audio_score_figure", "keyword_bars",
+           "metrics_figure", "paper_ablation"]

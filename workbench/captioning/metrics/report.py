@@ -9,8 +9,8 @@ each ×100.
 SPICE needs Java and Stanford CoreNLP models downloaded at run time, so it is not computed, and neither is SPIDEr
 = (CIDEr-D + SPICE)/2. ``evaluate_captions`` lists both under "not_computed".
 
-NLG mean convention: every score is put on the ×100 scale of the paper's table (BLEU-1 0.445 → 44.5; CIDEr-D
-0.291 → 29.1, i.e. CIDEr-D on its own 0–10 scale times 100) and ``nlg_mean`` is the plain mean of those ×100
+NLG mean convention: every score is put on the ×100 scale of the paper's table (a BLEU-1 of 0.4 → 40; a CIDEr-D
+of 0.3 → 30, i.e. CIDEr-D on its own 0–10 scale times 100) and ``nlg_mean`` is the plain mean of those ×100
 values over the metrics in ``nlg_mean_over`` (here 7 of the paper's 9, so it is not directly comparable with
 the paper's mean over 9).
 """
