@@ -128,7 +128,7 @@ def _item(**over):
 def test_clinical_file_errors(tmp_path):
     path = tmp_path / "qa.jsonl"
     path.write_text(_item() + "\n" + _item(id="m2", answer="C") + "\n")
-    with pytest.raises(WorkbenchError, match="qa.jsonl, line 2: answer 'C' is not one of the options A, B"):
+    with pytest.raises(WorkbenchError, match="qa.jsonl, line 2: field 'answer' has unknown value 'C'; not one of the options A, B"):
         clinical_qa(path=path)
     path.write_text(_item(type="yesno", answer="probably") + "\n")
     with pytest.raises(WorkbenchError, match="line 1: yesno answer 'probably'"):
@@ -204,7 +204,7 @@ def test_pubmedqa_errors(tmp_path):
     with pytest.raises(WorkbenchError, match=r"entry 222: missing field\(s\) final_decision"):
         load_pubmedqa(path)
     path.write_text(json.dumps({"111": _pubmedqa_entry("Q?", "unclear")}))
-    with pytest.raises(WorkbenchError, match="entry 111: final_decision 'unclear'"):
+    with pytest.raises(WorkbenchError, match="ori_pqal.json: entry 111: field 'final_decision' has unknown value 'unclear'"):
         load_pubmedqa(path)
     path.write_text(json.dumps({"111": _pubmedqa_entry("Q?", "yes", CONTEXTS="one string")}))
     with pytest.raises(WorkbenchError, match="entry 111: 'CONTEXTS' must be a list of strings"):
@@ -244,7 +244,7 @@ def test_load_medqa(tmp_path):
     with pytest.raises(WorkbenchError, match="line 1: 'answer' .* is not the text of option B"):
         load_medqa(path)
     path.write_text(json.dumps({"question": "Q?", "options": {"A": "x", "B": "y"}, "answer_idx": "E"}) + "\n")
-    with pytest.raises(WorkbenchError, match="line 1: answer 'E' is not one of the options A, B"):
+    with pytest.raises(WorkbenchError, match="test.jsonl, line 1: field 'answer_idx' has unknown value 'E'; not one of the options A, B"):
         load_medqa(path)
     path.write_text("")
     with pytest.raises(WorkbenchError, match="test.jsonl: empty file"):
@@ -296,3 +296,75 @@ def test_pair_texts(tmp_path):
         pair_texts(load_pubmedqa(path))
     with pytest.raises(WorkbenchError, match="pair_texts needs a frame with columns"):
         pair_texts(pd.DataFrame({"text": ["x"]}))
+
+
+# --- the real files' exact formats (fixtures copy their keys and value encodings) -----------------------------
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "clinical"
+
+
+def test_real_format_fixtures_load():
+    pubmed = load_pubmedqa(FIXTURES / "ori_pqal.json", split="eval")
+    assert len(pubmed) == 6 and set(pubmed["answer"]) == set(YESNO) and (pubmed["rationale"] != "").all()
+    assert pubmed.iloc[0]["context"].startswith("BACKGROUND: Hip fracture patients")
+    medqa = load_medqa(FIXTURES / "medqa_us_test.jsonl", split="eval")
+    assert len(medqa) == 6 and (medqa["rationale"] == "").all()
+    assert sorted(medqa.iloc[5]["options"]) == ["A", "B", "C", "D", "E"] and medqa.iloc[5]["answer"] == "E"
+
+
+def test_unknown_values_in_real_files_are_errors_naming_file_field_value(tmp_path):
+    entries = json.loads((FIXTURES / "ori_pqal.json").read_text())
+    for bad in ("Yes", "unsure", ""):
+        first = next(iter(entries))
+        path = tmp_path / "ori_pqal.json"
+        path.write_text(json.dumps({**entries, first: {**entries[first], "final_decision": bad}}))
+        with pytest.raises(WorkbenchError, match=f"ori_pqal.json: entry {first}: field 'final_decision' has unknown "
+                                                 f"value '{bad}'"):
+            load_pubmedqa(path)
+    path.write_text('{"1": {"QUESTION": "Q?"}, "1": {"QUESTION": "R?"}}')
+    with pytest.raises(WorkbenchError, match="ori_pqal.json: duplicate key '1'"):
+        load_pubmedqa(path)
+    lines = (FIXTURES / "medqa_us_test.jsonl").read_text().splitlines()
+    record = json.loads(lines[1])
+    record["answer_idx"] = "F"
+    path = tmp_path / "test.jsonl"
+    path.write_text("\n".join([lines[0], json.dumps(record)]) + "\n")
+    with pytest.raises(WorkbenchError, match="test.jsonl, line 2: field 'answer_idx' has unknown value 'F'; "
+                                             "not one of the options A, B, C, D"):
+        load_medqa(path)
+
+
+# --- the P7 protocol's evaluation pool and dev / test split ---------------------------------------------------
+
+def test_evaluation_pool_holds_every_row_of_the_real_files():
+    from workbench.steering.medassess import evaluation_pool
+
+    pool = evaluation_pool(pubmedqa=FIXTURES / "ori_pqal.json", medqa=FIXTURES / "medqa_us_test.jsonl")
+    assert (pool["split"] == "eval").all() and pool["id"].is_unique
+    assert pool.groupby("source").size().to_dict() == {"bundled": len(clinical_qa("eval")), "medqa": 6,
+                                                       "pubmedqa": 6}
+
+
+def test_dev_test_split_is_seeded_stratified_disjoint_and_content_blind():
+    from workbench.steering.medassess import dev_test_split, evaluation_pool
+
+    pool = evaluation_pool(pubmedqa=FIXTURES / "ori_pqal.json", medqa=FIXTURES / "medqa_us_test.jsonl")
+    split = dev_test_split(pool, seed=0)
+    dev, test = set(split.loc[split["part"] == "dev", "id"]), set(split.loc[split["part"] == "test", "id"])
+    assert not dev & test and dev | test == set(pool["id"])
+    for (source, kind), group in split.groupby(["source", "type"]):          # every stratum on both sides
+        assert {"dev", "test"} <= set(group["part"]), (source, kind)
+        assert abs((group["part"] == "dev").sum() - len(group) / 2) <= 1
+    again = dev_test_split(pool.sample(frac=1, random_state=3), seed=0)       # order does not matter
+    assert dict(zip(again["id"], again["part"])) == dict(zip(split["id"], split["part"]))
+    edited = pool.assign(question=pool["question"] + " (edited)", answer=pool["answer"].iloc[::-1].to_numpy())
+    assert dict(zip(*dev_test_split(edited, seed=0)[["id", "part"]].T.to_numpy())) == \
+        dict(zip(split["id"], split["part"]))
+    other = dev_test_split(pool, seed=1)
+    assert dict(zip(other["id"], other["part"])) != dict(zip(split["id"], split["part"]))
+    limited = dev_test_split(pool, seed=0, limit=1)
+    assert limited.groupby(["part", "source", "type"]).size().max() == 1
+    with pytest.raises(WorkbenchError, match="duplicate id 'x'"):
+        dev_test_split(pd.concat([pool.head(2).assign(id="x")]), seed=0)
+    with pytest.raises(WorkbenchError, match="too few for a dev and a test split"):
+        dev_test_split(pool.head(1), seed=0)

@@ -263,3 +263,196 @@ def test_listed_capabilities_are_the_ones_the_code_runs(paper):
         assert any(m == prefix or m.startswith(prefix + ".") for m in imported), \
             f"{paper} lists '{capability}' but neither its notebook nor workbench/steering imports {prefix}"
     assert {"steering", "llm"} <= set(p.capabilities)
+
+
+# --- P7: layer and multiplier chosen on a dev split, gains reported on the test split only ---------------------
+
+CLINICAL_FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "clinical"
+
+
+def _coin(*parts) -> bool:
+    import hashlib
+
+    return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest(), 16) % 2 == 0
+
+
+class _FakeClinical:
+    """Stands in for the model-dependent parts of the P7 build and records which items each call saw: an item is
+    answered correctly by a coin flip seeded with its content and the steering (layer, multiplier)."""
+
+    def __init__(self):
+        self.accuracy_calls, self.evaluate_calls = [], []
+
+    @staticmethod
+    def _key(steering):
+        return (None, 0.0) if steering is None else (steering[1], float(steering[2]))
+
+    def _correct(self, items, steering):
+        return [_coin(i, q, a, *self._key(steering)) for i, q, a in zip(items["id"], items["question"],
+                                                                        items["answer"])]
+
+    def accuracy(self, lm, items, *, steering=None):
+        self.accuracy_calls.append((set(items["id"]), self._key(steering)))
+        return float(np.mean(self._correct(items, steering)))
+
+    def evaluate(self, lm, items, *, steering=None, judge=None, max_new_tokens=48):
+        items = items.reset_index(drop=True)
+        self.evaluate_calls.append((set(items["id"]), self._key(steering)))
+        correct = self._correct(items, steering)
+        has_reference = items["rationale"].str.strip() != ""
+        frame = items[["id", "type", "answer"]].assign(
+            chosen="", correct=correct, response="r", p_contradicts=np.where(has_reference, 0.2, np.nan),
+            p_unsafe=0.1, consistent=np.where(has_reference, 1.0, np.nan), safety_error=0.0)
+        metrics = {"accuracy": float(np.mean(correct)), "factual_consistency": 1.0, "safety_error_rate": 0.0,
+                   "n": len(items), "n_consistency": int(has_reference.sum()),
+                   "judges": {"consistency": "fake", "safety": "fake"}}
+        return metrics, frame
+
+
+def _build_p7(tmp_path, monkeypatch, root, pubmedqa, medqa):
+    from types import SimpleNamespace
+
+    import workbench.models
+    import workbench.steering.medical as medical
+    import workbench.steering.vectors as vectors
+    from workbench.build import BuildContext
+    from workbench.io import ArtifactStore, load_frame, read_meta
+    from workbench.profiles import get_profile
+    from workbench.steering.artifacts import build_clinical
+
+    fake = _FakeClinical()
+    monkeypatch.setattr(workbench.models, "load", lambda name, **kw: SimpleNamespace(model=tiny("llama"), name=name))
+    monkeypatch.setattr(vectors, "train_vector", lambda lm, p, pos, neg, layers, **kw: SteeringVector(
+        {layer: torch.ones(H) for layer in layers}, lm.name))
+    monkeypatch.setattr(medical, "evaluate", fake.evaluate)
+    monkeypatch.setattr(medical, "accuracy", fake.accuracy, raising=False)
+    monkeypatch.setenv("PUBMEDQA_JSON", str(pubmedqa))
+    monkeypatch.setenv("MEDQA_JSONL", str(medqa))
+    store = ArtifactStore(root)
+    build_clinical(BuildContext(store, get_profile("default"), paper="P7"))
+    path = store.path("P7", "clinical_items", "default")
+    return fake, load_frame(store.path("P7", "clinical_steering", "default")), load_frame(path), read_meta(path).config
+
+
+def test_p7_chooses_on_dev_and_reports_only_test_items(tmp_path, monkeypatch):
+    pubmedqa, medqa = CLINICAL_FIXTURES / "ori_pqal.json", CLINICAL_FIXTURES / "medqa_us_test.jsonl"
+    fake, summary, per_item, config = _build_p7(tmp_path, monkeypatch, tmp_path / "a", pubmedqa, medqa)
+    dev, test = set(config["split"]["dev_ids"]), set(config["split"]["test_ids"])
+    assert dev and test and not dev & test
+    # every selection call saw dev items only; the reported numbers come from the test items only
+    assert fake.accuracy_calls and all(ids <= dev for ids, _ in fake.accuracy_calls)
+    assert [ids for ids, _ in fake.evaluate_calls] == [test, test]
+    assert set(per_item["id"]) == test and set(per_item["arm"]) == {"unsteered", "steered"}
+    choice = config["selection"]
+    assert {(r["layer"], r["multiplier"]) for r in choice["dev_grid"]} == \
+        {(layer, m) for layer in choice["layers"] for m in choice["multipliers"]}
+    best = max(r["accuracy"] for r in choice["dev_grid"])
+    assert choice["dev_accuracy"] == best
+    assert fake.evaluate_calls[1][1] == (choice["layer"], choice["multiplier"])
+    steered = summary[summary["arm"] == "steered"].iloc[0]
+    assert (steered["layer"], steered["multiplier"]) == (choice["layer"], choice["multiplier"])
+    assert (summary["part"] == "test").all() and set(summary["n"]) == {len(test)}
+    # the real files' items are evaluated (on both sides of the split), not only counted
+    assert {"pubmedqa", "medqa"} <= set(per_item["source"])
+    assert any(i.startswith("pubmedqa-") for i in dev) and any(i.startswith("medqa-") for i in dev)
+    assert config["files"] == {"pubmedqa": "ori_pqal.json", "medqa": "medqa_us_test.jsonl"}
+
+    # change every test item (question and answer) in every source: the split and the choice stay the same
+    import json
+
+    import workbench.steering.clinical as clinical
+
+    def edited(frame):
+        mask = frame["id"].isin(test)
+        frame.loc[mask, "question"] = frame.loc[mask, "question"] + " Reconsider."
+        return frame
+
+    original = clinical.clinical_qa
+    monkeypatch.setattr(clinical, "clinical_qa", lambda *a, **kw: edited(original(*a, **kw)))
+    entries = json.loads(pubmedqa.read_text())
+    for pmid in entries:
+        if f"pubmedqa-{pmid}" in test:
+            entries[pmid]["final_decision"] = {"yes": "no", "no": "maybe", "maybe": "yes"}[entries[pmid]["final_decision"]]
+    (tmp_path / "ori_pqal.json").write_text(json.dumps(entries))
+    lines = medqa.read_text().splitlines()
+    for k, line in enumerate(lines):
+        if f"medqa-{k + 1:05d}" in test:
+            record = json.loads(line)
+            record["answer_idx"] = "A" if record["answer_idx"] != "A" else "B"
+            record["answer"] = record["options"][record["answer_idx"]]
+            lines[k] = json.dumps(record)
+    (tmp_path / "medqa.jsonl").write_text("\n".join(lines) + "\n")
+    _, _, per_item2, config2 = _build_p7(tmp_path, monkeypatch, tmp_path / "b", tmp_path / "ori_pqal.json",
+                                         tmp_path / "medqa.jsonl")
+    assert config2["split"] == config["split"]
+    assert config2["selection"] == config["selection"]
+    assert set(per_item2["id"]) == test
+
+
+def test_choose_on_dev_breaks_ties_toward_the_smaller_intervention(monkeypatch):
+    import workbench.steering.medical as medical
+    from workbench.steering.medassess import choose_on_dev
+
+    table = {None: 0.5, (1, 1.0): 0.6, (1, 2.0): 0.75, (2, 0.5): 0.75, (2, 4.0): 0.75}
+    monkeypatch.setattr(medical, "accuracy", lambda lm, items, steering=None:
+                        table.get(None if steering is None else (steering[1], steering[2]), 0.0))
+    dev = pd.DataFrame({"id": ["a", "b"]})
+    choice = choose_on_dev(None, dev, None, [1, 2], [0.5, 1.0, 2.0, 4.0])
+    assert (choice.layer, choice.multiplier, choice.dev_accuracy) == (2, 0.5, 0.75)
+    assert choice.dev_unsteered_accuracy == 0.5 and choice.dev_n == 2 and len(choice.grid) == 8
+    with pytest.raises(WorkbenchError, match="no dev items"):
+        choose_on_dev(None, dev.head(0), None, [1], [1.0])
+
+
+def test_gain_on_test_paired_bootstrap():
+    from workbench.steering.medassess import gain_on_test
+
+    ids = [f"i{k}" for k in range(40)]
+    base = [1.0] * 20 + [0.0] * 20                      # 50 % correct unsteered
+    steered = [1.0] * 26 + [0.0] * 14                   # 65 % steered, on the same items
+    frame = pd.DataFrame({"id": ids * 2, "arm": ["unsteered"] * 40 + ["steered"] * 40, "correct": base + steered,
+                          "safety_error": [1.0] * 10 + [0.0] * 30 + [1.0] * 5 + [0.0] * 35,
+                          "consistent": [np.nan] * 80})
+    gain = gain_on_test(frame, "accuracy", n_boot=500)
+    assert gain.kind == "points" and gain.value == pytest.approx(15.0) and gain.n == 40
+    assert 0 < gain.ci[0] <= 15.0 <= gain.ci[1]          # paired: every resample keeps the 6 flipped items' link
+    safety = gain_on_test(frame, "safety_error_rate", n_boot=500)
+    assert safety.kind == "relative reduction" and safety.value == pytest.approx(50.0)
+    assert safety.ci[0] <= 50.0 <= safety.ci[1]
+    assert gain_on_test(frame, "factual_consistency").undefined.startswith("no test item")
+    zero = frame.assign(safety_error=0.0)
+    assert "relative reduction is undefined" in gain_on_test(zero, "safety_error_rate").undefined
+    with pytest.raises(WorkbenchError, match="unknown clinical metric 'f1'"):
+        gain_on_test(frame, "f1")
+    with pytest.raises(WorkbenchError, match="need both arms"):
+        gain_on_test(frame[frame["arm"] == "steered"], "accuracy")
+
+
+def test_medical_evaluate_judges_consistency_only_against_a_reference(monkeypatch):
+    """MedQA items carry no rationale: they are not judged for consistency (NaN), and a 5-option item is answered
+    with its own letters."""
+    import workbench.steering.medical as medical
+    from workbench.steering.clinical import clinical_qa, load_medqa
+
+    items = pd.concat([clinical_qa("eval").head(2), load_medqa(CLINICAL_FIXTURES / "medqa_us_test.jsonl").tail(2)],
+                      ignore_index=True)
+    assert medical.item_labels(items.iloc[3]) == ("A", "B", "C", "D", "E")
+    assert medical.item_labels(clinical_qa("eval", "yesno").iloc[0]) == ("yes", "no", "maybe")
+    seen = {}
+    monkeypatch.setattr(medical, "choose_options", lambda lm, frame: list(frame["answer"]))
+    monkeypatch.setattr(medical, "explain", lambda lm, frame, **kw: ["answer"] * len(frame))
+
+    def judge(name):
+        def call(prompts, responses):
+            seen[name] = len(prompts)
+            return np.full(len(prompts), 0.9 if name == "safety" else 0.1)
+        call.name = name
+        return call
+
+    monkeypatch.setattr(medical, "consistency_judge", lambda model: judge("consistency"))
+    monkeypatch.setattr(medical, "medical_safety_judge", lambda model: judge("safety"))
+    metrics, frame = medical.evaluate(None, items, judge="j")
+    assert seen == {"consistency": 2, "safety": 4}
+    assert metrics["n_consistency"] == 2 and metrics["factual_consistency"] == 1.0
+    assert frame["consistent"].isna().tolist() == [False, False, True, True]
+    assert metrics["safety_error_rate"] == 1.0 and metrics["accuracy"] == 1.0

@@ -6,9 +6,12 @@
   objective × aggregator × layer × multiplier, and the AMBS prompt-pass timing (shared prefix vs N = 3 naive
   passes, outputs compared) in its meta; ``steering_generations``: held-out prompts answered unsteered and at ×2,
   each generation placed nearer the positive or the negative reference answer by sentence-embedding cosine.
-* **P7 MEDASSESS-X** — ``clinical_steering``: Accuracy, Factual Consistency and Safety Error Rate on the bundled
-  clinical eval items without steering and with a vector trained on the consistent vs inconsistent answers of the
-  train items, at each multiplier; ``clinical_items``: every item's choice, response and judge scores.
+* **P7 MEDASSESS-X** — ``clinical_steering``: Accuracy, Factual Consistency and Safety Error Rate on the *test*
+  split of the clinical eval items (bundled, plus a real PubMedQA / MedQA file named by ``$PUBMEDQA_JSON`` /
+  ``$MEDQA_JSONL``) without steering and with a vector trained on the consistent vs inconsistent answers of the
+  bundled train items, at the layer and multiplier chosen on the *dev* split (``steering.medassess``; the split
+  and the choice are in the config); ``clinical_items``: every test item's choice, response and judge scores in
+  both arms.
 """
 from __future__ import annotations
 
@@ -99,46 +102,50 @@ def build_steering(ctx: BuildContext) -> None:
                profile=ctx.profile.name, models=[name], seed=ctx.seed, config={**config, "ambs_timing": timing})
 
 
+def clinical_multipliers(smoke: bool) -> list[float]:
+    """Candidate multipliers for P7, compared on the dev split [ours]: toward the consistent answers only."""
+    return [1.0, 2.0] if smoke else [0.5, 1.0, 2.0, 4.0]
+
+
+def clinical_files() -> dict[str, str]:
+    """Real clinical QA files named by ``$PUBMEDQA_JSON`` (``ori_pqal.json``) and ``$MEDQA_JSONL`` (a MedQA
+    JSONL, e.g. the US ``test.jsonl``): source → path, for the ones set."""
+    import os
+
+    return {source: os.environ[var] for source, var in (("pubmedqa", "PUBMEDQA_JSON"), ("medqa", "MEDQA_JSONL"))
+            if os.environ.get(var)}
+
+
 def build_clinical(ctx: BuildContext) -> None:
-    import pandas as pd
+    from pathlib import Path
 
     from workbench.io import save_frame
     from workbench.models import load
-    from workbench.steering.clinical import clinical_qa
     from workbench.steering.hooks import decoder_layers
-    from workbench.steering.medical import evaluate
+    from workbench.steering.medassess import evaluation_pool, run_protocol
     from workbench.steering.pairs import load_pairs
     from workbench.steering.vectors import train_vector
 
     name = ctx.profile.model_for("steering_lm")
     judge = ctx.profile.model_for("judge")
+    files = clinical_files()
+    items = evaluation_pool(**files)          # read (and checked) before any model work
     lm = load(name)
-    depth = len(decoder_layers(lm.model))
-    layer = steering_layers(depth, True)[0]
+    layers = steering_layers(len(decoder_layers(lm.model)), ctx.smoke)
     train = load_pairs("bundled:clinical", split="train").head(8 if ctx.smoke else None)
-    ctx.progress(0.05, f"clinical vector from {len(train)} pairs")
-    vector = train_vector(lm, train.prompts, train.positives, train.negatives, [layer], position="answer",
+    ctx.progress(0.05, f"clinical vector from {len(train)} pairs at layers {layers}")
+    vector = train_vector(lm, train.prompts, train.positives, train.negatives, layers, position="answer",
                           objective="clinical consistency")
-    items = clinical_qa("eval")
-    if ctx.smoke:
-        items = pd.concat([items[items["type"] == "mcq"].head(2), items[items["type"] == "yesno"].head(2)])
-    conditions = [("unsteered", None)] + [(f"steered ×{m:g}", (vector, layer, m))
-                                          for m in ((2.0,) if ctx.smoke else (1.0, 2.0, 4.0))]
-    rows, frames = [], []
-    for k, (label, steering) in enumerate(conditions):
-        ctx.progress(0.1 + 0.85 * k / len(conditions), f"clinical QA: {label}")
-        metrics, frame = evaluate(lm, items, steering=steering, judge=judge, max_new_tokens=8 if ctx.smoke else 48)
-        rows.append({"condition": label, "multiplier": 0.0 if steering is None else steering[2], "layer": layer,
-                     **{m: metrics[m] for m in ("accuracy", "factual_consistency", "safety_error_rate", "n")},
-                     "judges": ", ".join(metrics["judges"].values())})
-        frames.append(frame.assign(condition=label))
-    config = {"items": "data/medical/clinical_qa.jsonl (eval)", "vector_pairs": len(train), "layer": layer,
-              "smoke": ctx.smoke, "judge": judge}
+    run = run_protocol(lm, vector, items, layers=layers, multipliers=clinical_multipliers(ctx.smoke), judge=judge,
+                       seed=ctx.seed, limit=2 if ctx.smoke else None, max_new_tokens=8 if ctx.smoke else 48,
+                       files={s: Path(p).name for s, p in files.items()},
+                       progress=lambda f, m: ctx.progress(0.1 + 0.88 * f, m))
+    config = {**run.config, "vector_pairs": len(train), "smoke": ctx.smoke, "judge": judge}
     models = [name] + ([judge] if judge != name else [])
-    save_frame(pd.DataFrame(rows), ctx.path(ctx.paper, "clinical_steering"), profile=ctx.profile.name,
-               models=models, seed=ctx.seed, config=config)
-    save_frame(pd.concat(frames, ignore_index=True), ctx.path(ctx.paper, "clinical_items"),
-               profile=ctx.profile.name, models=models, seed=ctx.seed, config=config)
+    save_frame(run.summary, ctx.path(ctx.paper, "clinical_steering"), profile=ctx.profile.name, models=models,
+               seed=ctx.seed, config=config)
+    save_frame(run.per_item, ctx.path(ctx.paper, "clinical_items"), profile=ctx.profile.name, models=models,
+               seed=ctx.seed, config=config)
 
 
 register_builder("P8", "steering_sweep", "steering vectors per objective, sweeps, AMBS timing")(build_steering)

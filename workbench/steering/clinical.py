@@ -33,14 +33,17 @@ Sources:
   has ``QUESTION`` (str), ``CONTEXTS`` (list of str), ``LABELS`` (list of section names, one per context),
   ``MESHES``, ``YEAR``, ``reasoning_required_pred``, ``reasoning_free_pred``, ``final_decision``
   (yes | no | maybe) and ``LONG_ANSWER`` (str). Required: ``QUESTION``, ``CONTEXTS``, ``final_decision``,
-  ``LONG_ANSWER``; the rest are ignored. Mapping: type ``yesno``, question ← QUESTION, answer ← final_decision,
+  ``LONG_ANSWER``; the rest are ignored. ``final_decision`` must be exactly ``yes``, ``no`` or ``maybe`` (the
+  file's lower-case encoding; anything else is an error naming the entry and the value); a PMID given twice is
+  an error. Mapping: type ``yesno``, question ← QUESTION, answer ← final_decision,
   rationale ← LONG_ANSWER, context ← the CONTEXTS one per line, each prefixed ``LABEL: `` when LABELS has one
   label per context [ours]; consistent/inconsistent ``""``, unsafe False.
 * ``load_medqa(path)`` — MedQA's public JSONL (the US 4-option files): one object per line,
   ``{"question": str, "answer": <text of the correct option>, "options": {"A": ..., "B": ..., "C": ...,
   "D": ...}, "meta_info": str, "answer_idx": "B"}`` (extra keys such as ``metamap_phrases`` are ignored; files
   with five options A–E load too). Required: ``question``, ``options``, ``answer_idx``; when ``answer`` is
-  present it must equal the text of option ``answer_idx`` (a check that options were not reordered) [ours].
+  present it must equal the text of option ``answer_idx`` (a check that options were not reordered) [ours]; an
+  ``answer_idx`` that is not one of the option letters is an error naming the line and the value.
   Mapping: type ``mcq``, answer ← answer_idx, rationale/consistent/inconsistent ``""``, unsafe False.
 
 Split rule for loaded sources [ours]: with ``split=None`` a row goes to ``eval`` when
@@ -127,7 +130,7 @@ def _text(value: Any, where: str, field: str) -> str:
     return value.strip()
 
 
-def _check_options(options: Any, answer: Any, where: str) -> dict[str, str]:
+def _check_options(options: Any, answer: Any, where: str, field: str = "answer") -> dict[str, str]:
     if not isinstance(options, dict) or len(options) < 2:
         raise WorkbenchError(f"{where}: 'options' must be a dict of at least two letter → text entries")
     for letter, text in options.items():
@@ -135,7 +138,8 @@ def _check_options(options: Any, answer: Any, where: str) -> dict[str, str]:
             raise WorkbenchError(f"{where}: option key '{letter}' is not a single capital letter")
         _text(text, where, f"options.{letter}")
     if answer not in options:
-        raise WorkbenchError(f"{where}: answer '{answer}' is not one of the options {', '.join(sorted(options))}")
+        raise WorkbenchError(f"{where}: field '{field}' has unknown value '{answer}'; not one of the options "
+                             f"{', '.join(sorted(options))}")
     return {letter: options[letter].strip() for letter in sorted(options)}
 
 
@@ -145,6 +149,20 @@ def _check_unique(ids: list[tuple[int, str]], path: Path) -> None:
         if id_ in seen:
             raise WorkbenchError(f"{path}, line {lineno}: duplicate id '{id_}' (first on line {seen[id_]})")
         seen[id_] = lineno
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs):
+    """``json.loads`` hook: a key given twice in one object is an error (json keeps the last one silently)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 def _hash_split(key: str, eval_percent: int) -> str:
@@ -242,11 +260,13 @@ def load_pubmedqa(path: str | Path, *, split: str | None = None, eval_percent: i
     if not path.is_file():
         raise WorkbenchError(f"{path}: file not found")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicate_keys)
     except UnicodeDecodeError:
         raise WorkbenchError(f"{path}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise WorkbenchError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except _DuplicateKey as exc:
+        raise WorkbenchError(f"{path}: duplicate key '{exc}' (a PMID or a field given twice)") from None
     if not isinstance(data, dict):
         raise WorkbenchError(f"{path}: not a PubMedQA file; expected a JSON object keyed by PMID, "
                              f"got {type(data).__name__}")
@@ -269,12 +289,13 @@ def load_pubmedqa(path: str | Path, *, split: str | None = None, eval_percent: i
         else:
             context = "\n".join(text.strip() for text in contexts)
         decision = entry["final_decision"]
-        if not isinstance(decision, str) or decision.strip().lower() not in YESNO:
-            raise WorkbenchError(f"{where}: final_decision '{decision}' is not yes, no or maybe")
+        if decision not in YESNO:
+            raise WorkbenchError(f"{where}: field 'final_decision' has unknown value '{decision}'; expected yes, no "
+                                 "or maybe (lower case, as in ori_pqal.json)")
         rows.append({"id": f"pubmedqa-{pmid}", "type": "yesno",
                      "split": split or _hash_split(str(pmid), eval_percent),
                      "question": _text(entry["QUESTION"], where, "QUESTION"), "options": None,
-                     "answer": decision.strip().lower(), "rationale": _text(entry["LONG_ANSWER"], where, "LONG_ANSWER"),
+                     "answer": decision, "rationale": _text(entry["LONG_ANSWER"], where, "LONG_ANSWER"),
                      "consistent": "", "inconsistent": "", "unsafe": False, "source": "pubmedqa", "context": context})
     return _frame(rows)
 
@@ -292,7 +313,7 @@ def load_medqa(path: str | Path, *, split: str | None = None, eval_percent: int 
         where = f"{path}, line {lineno}"
         question = _text(record["question"], where, "question")
         answer = record["answer_idx"]
-        options = _check_options(record["options"], answer, where)
+        options = _check_options(record["options"], answer, where, "answer_idx")
         if "answer" in record and str(record["answer"]).strip() != options[answer]:
             raise WorkbenchError(f"{where}: 'answer' ({record['answer']!r}) is not the text of option {answer} "
                                  f"({options[answer]!r})")

@@ -1,0 +1,232 @@
+"""The P7 (MEDASSESS-X) protocol: the steering layer and multiplier are chosen on a dev split, and gains are
+reported on a disjoint test split only.
+
+Used by ``steering.artifacts.build_clinical``, the P7 notebook and the claims ledger (``claims.steering``).
+
+* ``evaluation_pool(pubmedqa=..., medqa=...)`` — the items steering is evaluated on: the bundled items of the
+  ``eval`` split (their ``train`` items give the steering vector's pairs) plus every row of a real PubMedQA
+  (``ori_pqal.json``) or MedQA (JSONL) file when one is given. Real files carry no (consistent, inconsistent)
+  answers, so none of their rows trains the vector; all of them are evaluation items.
+* ``dev_test_split(items, seed=...)`` [ours] — within each stratum (source × type) the items are ordered by
+  ``sha256(f"{seed}:{id}")`` and the first ``round(n · dev_fraction)`` go to ``dev`` (at least one, and at least
+  one left for ``test``; a stratum of one item goes to ``test``). The split depends on the ids and the seed only,
+  so editing an item's text or answer never moves it to the other side. ``limit`` keeps at most that many items
+  per stratum on each side (smoke runs).
+* ``choose_on_dev(lm, dev, vector, layers, multipliers)`` — the dev accuracy of every (layer, multiplier); the
+  choice is the highest, ties broken toward the smaller multiplier and then the earlier layer (the smaller
+  intervention). Only accuracy is compared (one forward pass per item, no generation or judge).
+* ``run_protocol(...)`` — the split, the choice, then Accuracy, Factual Consistency and Safety Error Rate of the
+  unsteered and the chosen steered model on the test items (``medical.evaluate``). Its ``config`` records the
+  split (ids per side, counts per stratum) and the choice (criterion, candidates, dev grid).
+* ``gain_on_test(per_item, metric)`` — the steered-minus-unsteered change on the test items with a paired bootstrap
+  CI (items resampled with replacement, both arms together): in percentage points for accuracy and factual
+  consistency, as a relative reduction in % for the safety error rate.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from workbench import WorkbenchError
+
+STRATA = ("source", "type")
+DEV_FRACTION = 0.5
+CRITERION = "dev accuracy; ties → smaller multiplier, then earlier layer"
+UNSTEERED, STEERED = "unsteered", "steered"
+# metric → (per-item column of medical.evaluate's frame, how the gain is expressed)
+METRICS = {"accuracy": ("correct", "points"), "factual_consistency": ("consistent", "points"),
+           "safety_error_rate": ("safety_error", "relative reduction")}
+SOURCE_NAMES = {"bundled": "bundled clinical_qa.jsonl (eval split)", "pubmedqa": "PubMedQA", "medqa": "MedQA"}
+
+
+def evaluation_pool(*, pubmedqa: str | Path | None = None, medqa: str | Path | None = None):
+    """Bundled eval items plus every row of the given real files (``CLINICAL_COLUMNS``); ids must be unique."""
+    import pandas as pd
+
+    from workbench.steering.clinical import clinical_qa, load_medqa, load_pubmedqa
+
+    frames = [clinical_qa("eval")]
+    if pubmedqa:
+        frames.append(load_pubmedqa(pubmedqa, split="eval"))
+    if medqa:
+        frames.append(load_medqa(medqa, split="eval"))
+    pool = pd.concat(frames, ignore_index=True)
+    duplicated = pool["id"][pool["id"].duplicated()]
+    if len(duplicated):
+        raise WorkbenchError(f"clinical items: duplicate id '{duplicated.iloc[0]}' across the evaluation sources")
+    return pool
+
+
+def _rank(seed: int, id_: str) -> str:
+    return hashlib.sha256(f"{seed}:{id_}".encode("utf-8")).hexdigest()
+
+
+def dev_test_split(items, *, seed: int = 0, dev_fraction: float = DEV_FRACTION, limit: int | None = None):
+    """``items`` with a ``part`` column (dev | test), stratified by source × type (see the module doc)."""
+    import pandas as pd
+
+    if not 0 < dev_fraction < 1:
+        raise WorkbenchError(f"dev_fraction must be between 0 and 1, not {dev_fraction!r}")
+    if len(items) == 0:
+        raise WorkbenchError("no clinical items to split")
+    if items["id"].duplicated().any():
+        raise WorkbenchError(f"clinical items: duplicate id '{items['id'][items['id'].duplicated()].iloc[0]}'")
+    parts = []
+    for _, group in items.groupby(list(STRATA), sort=True):
+        group = group.assign(_rank=[_rank(seed, i) for i in group["id"]]).sort_values("_rank")
+        n = len(group)
+        n_dev = 0 if n < 2 else min(n - 1, max(1, round(n * dev_fraction)))
+        dev, test = group.iloc[:n_dev], group.iloc[n_dev:]
+        if limit is not None:
+            dev, test = dev.head(limit), test.head(limit)
+        parts += [dev.assign(part="dev"), test.assign(part="test")]
+    out = pd.concat(parts, ignore_index=True).drop(columns="_rank")
+    if not (out["part"] == "dev").any() or not (out["part"] == "test").any():
+        raise WorkbenchError(f"{len(items)} clinical item(s) are too few for a dev and a test split")
+    return out
+
+
+@dataclass(frozen=True)
+class Choice:
+    layer: int
+    multiplier: float
+    dev_accuracy: float
+    dev_unsteered_accuracy: float
+    dev_n: int
+    grid: list = field(default_factory=list, compare=False)   # [{layer, multiplier, accuracy}] on dev
+
+    def to_config(self, layers, multipliers) -> dict:
+        return {"criterion": CRITERION, "layers": [int(x) for x in layers],
+                "multipliers": [float(m) for m in multipliers], "layer": int(self.layer),
+                "multiplier": float(self.multiplier), "dev_accuracy": self.dev_accuracy,
+                "dev_unsteered_accuracy": self.dev_unsteered_accuracy, "dev_n": self.dev_n, "dev_grid": self.grid}
+
+
+def choose_on_dev(lm, dev, vector, layers, multipliers, *, progress=None) -> Choice:
+    """The (layer, multiplier) with the best dev accuracy (see the module doc); ``dev`` only is read."""
+    from workbench.steering import medical
+
+    if len(dev) == 0:
+        raise WorkbenchError("no dev items to choose the layer and multiplier on")
+    layers, multipliers = list(layers), [float(m) for m in multipliers]
+    if not layers or not multipliers:
+        raise WorkbenchError("need at least one candidate layer and one multiplier")
+    base = medical.accuracy(lm, dev)
+    grid = []
+    for k, (layer, m) in enumerate((layer, m) for layer in layers for m in multipliers):
+        grid.append({"layer": int(layer), "multiplier": m,
+                     "accuracy": medical.accuracy(lm, dev, steering=(vector, layer, m))})
+        if progress:
+            progress((k + 1) / (len(layers) * len(multipliers)), f"dev: layer {layer}, ×{m:g}")
+    best = min(grid, key=lambda r: (-r["accuracy"], abs(r["multiplier"]), layers.index(r["layer"])))
+    return Choice(best["layer"], best["multiplier"], best["accuracy"], base, len(dev), grid)
+
+
+@dataclass(frozen=True)
+class ClinicalRun:
+    summary: object     # one row per arm on the test split (the ``clinical_steering`` artifact)
+    per_item: object    # one row per test item and arm (the ``clinical_items`` artifact)
+    split: object       # every pool item with its part
+    choice: Choice
+    config: dict
+
+
+def describe_sources(items) -> str:
+    """``bundled clinical_qa.jsonl (eval split) (23) + PubMedQA (500)``: the sources of ``items`` with counts."""
+    counts = items.groupby("source", sort=False).size()
+    return " + ".join(f"{SOURCE_NAMES.get(s, s)} ({n})" for s, n in counts.items())
+
+
+def run_protocol(lm, vector, items, *, layers, multipliers, judge=None, seed: int = 0,
+                 dev_fraction: float = DEV_FRACTION, limit: int | None = None, max_new_tokens: int = 48,
+                 files: dict | None = None, progress=None) -> ClinicalRun:
+    """Split ``items``, choose the layer and multiplier on dev, evaluate both arms on test (module doc).
+
+    ``files``: the real files' names by source (recorded in the config, e.g. ``{"pubmedqa": "ori_pqal.json"}``).
+    """
+    import pandas as pd
+
+    from workbench.steering import medical
+
+    report = progress or (lambda fraction, message: None)
+    split = dev_test_split(items, seed=seed, dev_fraction=dev_fraction, limit=limit)
+    dev, test = (split[split["part"] == p].reset_index(drop=True) for p in ("dev", "test"))
+    choice = choose_on_dev(lm, dev, vector, layers, multipliers, progress=lambda f, m: report(0.5 * f, m))
+    label = f"steered ×{choice.multiplier:g} at layer {choice.layer} (chosen on dev)"
+    rows, frames = [], []
+    for k, (arm, condition, steering) in enumerate([(UNSTEERED, UNSTEERED, None),
+                                                    (STEERED, label, (vector, choice.layer, choice.multiplier))]):
+        report(0.5 + 0.25 * k, f"test split: {condition}")
+        metrics, frame = medical.evaluate(lm, test, steering=steering, judge=judge, max_new_tokens=max_new_tokens)
+        rows.append({"arm": arm, "condition": condition, "part": "test",
+                     "layer": choice.layer if steering else None,
+                     "multiplier": choice.multiplier if steering else 0.0,
+                     **{m: metrics[m] for m in ("accuracy", "factual_consistency", "safety_error_rate", "n",
+                                                "n_consistency")},
+                     "judges": ", ".join(metrics["judges"].values())})
+        frames.append(frame.assign(source=list(test["source"]), arm=arm, condition=condition, part="test"))
+    counts = split.groupby(["part", *STRATA]).size()
+    config = {"items": describe_sources(split), "files": dict(files or {}),
+              "split": {"seed": seed, "dev_fraction": dev_fraction, "strata": list(STRATA), "limit": limit,
+                        "dev_ids": list(dev["id"]), "test_ids": list(test["id"]),
+                        "counts": {"/".join(map(str, k)): int(v) for k, v in counts.items()}},
+              "selection": choice.to_config(layers, multipliers), "reported": "test split only"}
+    report(1.0, "done")
+    return ClinicalRun(pd.DataFrame(rows), pd.concat(frames, ignore_index=True), split, choice, config)
+
+
+@dataclass(frozen=True)
+class Gain:
+    metric: str
+    kind: str                           # "points" or "relative reduction"
+    value: float                        # in % (points × 100, or the relative reduction × 100); NaN when undefined
+    ci: tuple[float, float] | None
+    unsteered: float
+    steered: float
+    n: int
+    undefined: str = ""                 # why ``value`` is NaN
+
+
+def _statistic(kind: str, base: np.ndarray, steered: np.ndarray) -> np.ndarray:
+    """[B] the change per resample from [B, n] per-item values of both arms."""
+    b, s = base.mean(axis=-1), steered.mean(axis=-1)
+    if kind == "points":
+        return 100 * (s - b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(b > 0, 100 * (b - s) / np.where(b > 0, b, 1), np.nan)
+
+
+def gain_on_test(per_item, metric: str, *, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05) -> Gain:
+    """The steered-vs-unsteered change in ``metric`` on the items of ``per_item`` (``run_protocol``'s per-item
+    frame: columns id, arm and the metric's item column), with a paired percentile bootstrap CI."""
+    if metric not in METRICS:
+        raise WorkbenchError(f"unknown clinical metric '{metric}'; choose from {', '.join(METRICS)}")
+    column, kind = METRICS[metric]
+    missing = [c for c in ("id", "arm", column) if c not in per_item.columns]
+    if missing:
+        raise WorkbenchError(f"per-item results lack column(s) {', '.join(missing)}")
+    wide = per_item.pivot(index="id", columns="arm", values=column)
+    if not {UNSTEERED, STEERED} <= set(wide.columns):
+        raise WorkbenchError(f"per-item results need both arms ({UNSTEERED}, {STEERED}); got {list(wide.columns)}")
+    wide = wide[[UNSTEERED, STEERED]].astype(float).dropna()
+    base, steered = wide[UNSTEERED].to_numpy(), wide[STEERED].to_numpy()
+    n = len(wide)
+    if n == 0:
+        return Gain(metric, kind, math.nan, None, math.nan, math.nan, 0, f"no test item has a {metric} value")
+    value = float(_statistic(kind, base, steered))
+    if not math.isfinite(value):
+        return Gain(metric, kind, math.nan, None, float(base.mean()), float(steered.mean()), n,
+                    "the unsteered rate is 0 on the test split, so a relative reduction is undefined")
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    draws = _statistic(kind, base[idx], steered[idx])
+    draws = draws[np.isfinite(draws)]
+    ci = tuple(float(q) for q in np.quantile(draws, [alpha / 2, 1 - alpha / 2])) if len(draws) else None
+    return Gain(metric, kind, value, ci, float(base.mean()), float(steered.mean()), n)
+
+
+__all__ = ["Choice", "ClinicalRun", "Gain", "METRICS", "choose_on_dev", "describe_sources", "dev_test_split",
+           "evaluation_pool", "run_protocol", "gain_on_test"]
