@@ -151,32 +151,13 @@ def test_load_image_errors(tmp_path):
 
 
 def test_paper_profile_path_on_a_tiny_random_clip():
-    """CLIP's image and text sides, LoRA on its q/v projections, and zero-shot tags, with random weights."""
-    from transformers import BatchEncoding, CLIPConfig, CLIPImageProcessor, CLIPModel
-
-    config = CLIPConfig(text_config=dict(vocab_size=130, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                         intermediate_size=64, max_position_embeddings=64, eos_token_id=2),
-                        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2,
-                                           num_attention_heads=2, intermediate_size=64), projection_dim=16)
-    torch.manual_seed(0)
-    clip = CLIPModel(config).eval()
-
-    class Tokenizer:
-        def __call__(self, texts, padding=True, truncation=True, max_length=64, return_tensors="pt"):
-            ids = [[0] + [min(ord(c), 127) for c in t][:max_length - 2] + [2] for t in texts]
-            width = max(map(len, ids))
-            return BatchEncoding({"input_ids": torch.tensor([i + [1] * (width - len(i)) for i in ids]),
-                                  "attention_mask": torch.tensor([[1] * len(i) + [0] * (width - len(i))
-                                                                  for i in ids])})
-
-    class Processor:
-        tokenizer = Tokenizer()
-        image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
-
-    text_side = TextSide("tiny-clip", clip.text_model, Processor.tokenizer, pooling="clip",
+    """CLIP's image and text sides, LoRA on its q/v projections, and calibrated zero-shot tags, random weights."""
+    image_side = _tiny_clip_side(["cat", "flag", "sunwheel"])
+    clip, tokenizer = image_side.model, image_side.processor.tokenizer
+    text_side = TextSide("tiny-clip", clip.text_model, tokenizer, pooling="clip",
                          projection=clip.text_projection, lora_targets=("q_proj", "v_proj"), max_length=48)
-    image_side = ClipImageSide(clip, Processor(), ["cat", "flag", "sunwheel"], "tiny-clip")
     images, texts, labels, _ = _data(12)
+    image_side.calibrate(images, [["cat"], ["flag"], ["sunwheel"], []] * 3, min_count=2)
     emb, probs = image_side.embed_and_tag(images[:2])
     assert emb.shape == (2, 16) and probs.shape == (2, 3) and ((probs > 0) & (probs < 1)).all()
     model = train_meme_model(images, texts, labels, CLASSES, image_side=image_side, text_side=text_side,
@@ -198,3 +179,96 @@ def test_knowledge_link_prefers_the_deciding_words_then_image_symbols():
                     "sunwheel — category — hate symbol.")
     assert evidence(dict(pred, triples=triples[:2]), [], uses_knowledge=True)["knowledge_link"].startswith(
         "Knowledge: Drizzle Cloud")                                   # nothing decides: the top-ranked triples
+
+
+def _tiny_clip_side(vocabulary, calibration=None):
+    """A random-weight CLIP built from its config (no download) as a zero-shot image side."""
+    from transformers import BatchEncoding, CLIPConfig, CLIPImageProcessor, CLIPModel
+
+    config = CLIPConfig(text_config=dict(vocab_size=130, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                         intermediate_size=64, max_position_embeddings=64, eos_token_id=2),
+                        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2,
+                                           num_attention_heads=2, intermediate_size=64), projection_dim=16)
+    torch.manual_seed(0)
+    clip = CLIPModel(config).eval()
+
+    class Tokenizer:
+        def __call__(self, texts, padding=True, truncation=True, max_length=64, return_tensors="pt"):
+            ids = [[0] + [min(ord(c), 127) for c in t][:max_length - 2] + [2] for t in texts]
+            width = max(map(len, ids))
+            return BatchEncoding({"input_ids": torch.tensor([i + [1] * (width - len(i)) for i in ids]),
+                                  "attention_mask": torch.tensor([[1] * len(i) + [0] * (width - len(i))
+                                                                  for i in ids])})
+
+    class Processor:
+        tokenizer = Tokenizer()
+        image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+
+    extra = {} if calibration is None else {"calibration": calibration}
+    return ClipImageSide(clip, Processor(), vocabulary, "tiny-clip", **extra)
+
+
+VOCAB = ["beach", "cat", "city", "dog", "flag", "heart", "star", "sunwheel"]
+
+
+def _noise_images(n, seed):
+    rng = np.random.default_rng(seed)
+    return [(rng.random((40, 40, 3)) * 255).astype(np.uint8) for _ in range(n)]
+
+
+def test_uncalibrated_zero_shot_clip_claims_no_tags():
+    """Scoring each tag against the vocabulary's mean made about half the vocabulary fire on every image."""
+    side = _tiny_clip_side(VOCAB)
+    _, probs = side.embed_and_tag(_noise_images(10, 1))
+    fired = [len(t) for t in side.tags(probs)]
+    assert fired == [0] * 10
+
+
+def test_calibrated_zero_shot_clip_tags_fire_only_above_their_thresholds():
+    """Thresholds calibrated on one half of the images (labels planted: a tag is present on the 20 % of images
+    that score it highest) tag the other half like the labels, and far fewer than half the vocabulary."""
+    side = _tiny_clip_side(VOCAB)
+    images = _noise_images(80, 2)
+    _, logits = side.embed_and_logits(images)
+    present = logits >= np.quantile(logits, 0.8, axis=0)                       # [80, n_tags]
+    labels = [[t for t, p in zip(VOCAB, row) if p] for row in present]
+    calib = side.calibrate(images[:40], labels[:40], data="planted")           # calibration half only
+    assert set(calib.source) == {"per tag"} and calib.rows == 40
+    _, probs = side.embed_and_tag(images[40:])
+    tags = side.tags(probs)
+    thresholds = dict(zip(VOCAB, calib.thresholds))
+    for i, row in enumerate(tags):                                             # present ⇔ logit ≥ its threshold
+        fired = {t for t, _ in row}
+        assert fired == {t for j, t in enumerate(VOCAB) if logits[40 + i, j] >= thresholds[t]}
+    share = np.mean([len(t) for t in tags]) / len(VOCAB)
+    assert 0.05 < share < 0.4
+    truth = present[40:]
+    pred = np.array([[t in {g for g, _ in row} for t in VOCAB] for row in tags])
+    assert 2 * (pred & truth).sum() / (pred.sum() + truth.sum()) > 0.6
+
+
+def test_tag_thresholds_per_tag_with_a_global_fallback_saved_as_json(tmp_path):
+    """A fake scorer with per-tag offsets: each well-labelled tag gets a cut between its own positives and
+    negatives; a tag with too few positives gets the global cut; the calibration round-trips through JSON."""
+    from workbench.memes.vision import CLIP_TAGS_FILE, calibrate_tag_thresholds
+
+    rng = np.random.default_rng(0)
+    n, vocab = 60, ["a", "b", "rare"]
+    truth = np.zeros((n, 3), bool)
+    truth[:20, 0] = truth[30:50, 1] = True
+    truth[:2, 2] = True
+    logits = rng.normal(0, 0.1, (n, 3)) + np.where(truth, 1.0, 0.0) + np.array([20.0, 5.0, 5.0])
+    labels = ["|".join(t for t, p in zip(vocab, row) if p) for row in truth]
+    calib = calibrate_tag_thresholds(logits, labels, vocab)
+    assert calib.source == ("per tag", "per tag", "global")
+    assert 20.2 < calib.thresholds[0] < 20.8 and 5.2 < calib.thresholds[1] < 5.8
+    assert calib.f1[0] == calib.f1[1] == 1.0 and calib.positives == (20, 20, 2)
+    side = _tiny_clip_side(vocab, calib)
+    side.save(tmp_path)
+    raw = json.loads((tmp_path / CLIP_TAGS_FILE).read_text())
+    assert raw["vocabulary"] == vocab
+    assert ClipImageSide.read_tags(tmp_path) == (vocab, calib)
+    with pytest.raises(WorkbenchError, match="not in the tag vocabulary"):
+        calibrate_tag_thresholds(logits, ["a|zebra"] + labels[1:], vocab)
+    with pytest.raises(WorkbenchError, match="no clip_tags.json"):
+        ClipImageSide.read_tags(tmp_path / "nowhere")

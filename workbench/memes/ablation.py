@@ -158,7 +158,9 @@ def default_models(*, corpus=None, tagger=None, config: MemeModelConfig | None =
     corpus, tagger, config = corpus or MemeCorpusConfig(), tagger or TaggerConfig(), config or MemeModelConfig()
     profile = active_profile().name
     root = default_models_folder(corpus=corpus, tagger=tagger, config=config, profile=profile)
-    missing = [s for s in settings if not (root / folder_name(s) / "model.json").is_file()]
+    # a paper-profile folder saved before its zero-shot tags were calibrated has no clip_tags.json: retrain it
+    needed = ("model.json", "clip_tags.json") if profile == "paper" else ("model.json",)
+    missing = [s for s in settings if not all((root / folder_name(s) / f).is_file() for f in needed)]
     if missing:
         from workbench.memes.sides import sides_for_profile
 

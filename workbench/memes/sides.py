@@ -2,7 +2,8 @@
 
 * ``TextSide`` — what the classifier reads text with: ``forward(texts)`` (differentiable, for LoRA) and ``encode``;
   ``minilm_text_side`` (default profile: all-MiniLM-L6-v2, mean pooling) and ``clip_sides`` (paper profile: a
-  CLIP model's text transformer and its image side, ``vision.ClipImageSide``).
+  CLIP model's text transformer and its image side, ``vision.ClipImageSide``, whose zero-shot tag thresholds
+  ``calibrate_clip_tags`` sets on the synthetic memes' train split — labelled images no result is reported on).
 * ``default_image_side`` — the default profile's image side: the tagger CNN (``vision``) trained once on the
   synthetic memes and cached by its configuration.
 * ``sides_for_profile`` — (image side, text side) of a profile; ``load_sides`` the same for a saved model folder.
@@ -12,7 +13,6 @@ Used by ``memes.model``, ``memes.train``, ``memes.ablation``, the meme CLI and t
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -72,7 +72,7 @@ def minilm_text_side(max_length: int = 128) -> TextSide:
                     device=handle.device)
 
 
-def clip_sides(model_name: str, vocabulary: list[str], max_length: int = 77):
+def clip_sides(model_name: str, vocabulary: list[str], max_length: int = 77, calibration=None):
     """The text and image sides of a CLIP model of the zoo (the paper profile's vision-language model)."""
     from workbench.memes.vision import ClipImageSide
     from workbench.models import load
@@ -82,7 +82,20 @@ def clip_sides(model_name: str, vocabulary: list[str], max_length: int = 77):
     text = TextSide(handle.name, clip.text_model, handle.processor.tokenizer, pooling="clip",
                     projection=clip.text_projection, lora_targets=("q_proj", "v_proj"),
                     max_length=min(max_length, 77), device=handle.device)
-    return text, ClipImageSide(clip, handle.processor, vocabulary, handle.name, handle.device)
+    return text, ClipImageSide(clip, handle.processor, vocabulary, handle.name, handle.device, calibration)
+
+
+def calibrate_clip_tags(image_side, corpus=None):
+    """Calibrate a zero-shot image side's tag thresholds on the train split of the synthetic memes (their drawn
+    scene, objects and symbol are the labels); the held-out split, on which results are reported, is not used."""
+    from workbench.memes.ablation import synthetic_set
+    from workbench.memes.synth import MemeCorpusConfig
+
+    corpus = corpus or MemeCorpusConfig()
+    frame = synthetic_set(corpus).frame
+    train = frame[frame["split"] == "train"]
+    return image_side.calibrate(train["image"].tolist(), train["tags"].tolist(),
+                                data=f"synthetic memes, train split (corpus {corpus.key()}, {len(train)} images)")
 
 
 def default_tag_vocabulary() -> list[str]:
@@ -97,15 +110,15 @@ def default_tag_vocabulary() -> list[str]:
 
 
 def load_sides(profile: str, folder: Path | None, max_length: int):
-    """(text side, image side) of a saved model folder: CLIP for the paper profile, else MiniLM and the folder's
-    tagger (``None`` without a folder)."""
-    from workbench.memes.vision import TaggerImageSide
+    """(text side, image side) of a saved model folder: CLIP for the paper profile (with the folder's calibrated
+    tag thresholds; uncalibrated, claiming no tags, without a folder), else MiniLM and the folder's tagger
+    (``None`` without a folder)."""
+    from workbench.memes.vision import ClipImageSide, TaggerImageSide
     from workbench.profiles import get_profile
 
     if profile == "paper":
-        vocab = json.loads((folder / "tags.json").read_text()) if folder and (folder / "tags.json").is_file() \
-            else default_tag_vocabulary()
-        return clip_sides(get_profile("paper").model_for("meme_vl"), vocab, max_length)
+        vocab, calibration = ClipImageSide.read_tags(folder) if folder else (default_tag_vocabulary(), None)
+        return clip_sides(get_profile("paper").model_for("meme_vl"), vocab, max_length, calibration)
     return minilm_text_side(max_length), (TaggerImageSide.load(folder) if folder else None)
 
 
@@ -139,14 +152,16 @@ def default_image_side(corpus=None, tagger=None, progress=None):
 
 def sides_for_profile(profile: str | None = None, *, corpus=None, tagger=None, max_length: int = 128,
                       progress=None):
-    """(image side, text side) of a profile."""
+    """(image side, text side) of a profile; the paper profile's CLIP tags calibrated by ``calibrate_clip_tags``."""
     from workbench.profiles import get_profile
 
     prof = get_profile(profile)
     if prof.name == "paper":
-        return tuple(reversed(clip_sides(prof.model_for("meme_vl"), default_tag_vocabulary(), max_length)))
+        text, image = clip_sides(prof.model_for("meme_vl"), default_tag_vocabulary(), max_length)
+        calibrate_clip_tags(image, corpus)
+        return image, text
     return default_image_side(corpus, tagger, progress), minilm_text_side(max_length)
 
 
-__all__ = ["TextSide", "clip_sides", "default_image_side", "default_tag_vocabulary", "load_sides",
+__all__ = ["TextSide", "calibrate_clip_tags", "clip_sides", "default_image_side", "default_tag_vocabulary", "load_sides",
            "minilm_text_side", "sides_for_profile"]
