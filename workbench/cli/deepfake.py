@@ -9,7 +9,16 @@ from workbench import WorkbenchError
 from workbench.cli.common import command, print_json, print_table, progress_bar
 
 SYNTHETIC = ("synthetic", "synthetic-smoke")
-EVAL_SPLITS = ("eval", "test")
+
+
+def _split_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--split-by", choices=("speaker", "source"),
+                   help="replace the data's splits by a group-disjoint train/eval split: whole speakers, or whole "
+                        "source clips (a fake with the clip it was made from), on one side; give the same "
+                        "--split-by, --eval-fraction and --seed to `deepfake train` and `deepfake eval`")
+    p.add_argument("--eval-fraction", type=float, default=0.2, help="with --split-by: the share of rows held out "
+                   "for evaluation (whole groups, so about this share; default 0.2)")
+    p.add_argument("--seed", type=int, default=0, help="with --split-by: which groups are held out (default 0)")
 
 
 def _deepfake_args(p: argparse.ArgumentParser) -> None:
@@ -21,14 +30,18 @@ def _deepfake_args(p: argparse.ArgumentParser) -> None:
     t = sub.add_parser("train", help="train encoders, contrastive detectors and thresholds")
     t.add_argument("--data", required=True, help="a dataset folder (any supported layout) or 'synthetic'")
     t.add_argument("--format", default="auto", help="auto, asvspoof2019la, decro, fakeavceleb, dfdc, folder, manifest")
-    t.add_argument("--split", help="rows to train on (default: the 'train' split where the data has one, else all)")
+    t.add_argument("--split", help="rows to train on (default: the 'train' split; data with one split only needs "
+                   "--split-by, or --split all to train on every row and evaluate on other data)")
+    _split_args(t)
     t.add_argument("--out", required=True, help="the model folder to write")
     t.add_argument("--smoke", action="store_true", help="few epochs (and, with --data synthetic, few clips)")
 
     e = sub.add_parser("eval", help="EER / accuracy per stage, with and without the reasoning stage")
     e.add_argument("--data", required=True, help="a dataset folder or 'synthetic'")
     e.add_argument("--format", default="auto")
-    e.add_argument("--split", help="rows to evaluate (default: 'eval' or 'test' where the data has one, else all)")
+    e.add_argument("--split", help="rows to evaluate (default: 'eval' or 'test'; rows the model was trained on are "
+                   "refused)")
+    _split_args(e)
     e.add_argument("--model", required=True, help="a folder written by `deepfake train`")
     e.add_argument("--no-reasoning", action="store_true", help="skip the LLM stage")
     e.add_argument("--limit", type=int, help="at most N rows (a stratified sample)")
@@ -54,8 +67,10 @@ def _spec(smoke: bool):
 
 
 def _rows(args, default_splits: tuple[str, ...]):
-    """(the rows of --data chosen by --split, a description)."""
+    """(the rows of --data chosen by --split or --split-by, a description, the data's label, the split record or
+    None, whether the data brings its own train and eval splits)."""
     from workbench.deepfake.datasets import load_dataset
+    from workbench.deepfake.datasets.splits import dataset_label, disjoint_split, has_train_and_eval
     from workbench.deepfake.training import synthetic_data
 
     if args.data in SYNTHETIC:
@@ -67,16 +82,55 @@ def _rows(args, default_splits: tuple[str, ...]):
         name = "synthetic"
     else:
         frame, name = load_dataset(args.data, args.format), args.data
+    label = dataset_label(frame, name)
+    own = has_train_and_eval(frame)
+    if args.split_by:
+        if args.split:
+            raise WorkbenchError("give --split or --split-by, not both")
+        frame, record = disjoint_split(frame, args.split_by, args.eval_fraction, seed=args.seed, where=label)
+        side = default_splits[0]
+        return (frame[frame["split"] == side], f"{name} [{side}: {args.split_by}-disjoint, eval fraction "
+                f"{args.eval_fraction:g}, seed {args.seed}]", label, record, own)
     splits = sorted(set(frame["split"]))
     if args.split:
         if args.split != "all" and args.split not in splits:
             raise WorkbenchError(f"{name}: no split '{args.split}'; it has {', '.join(splits)} (or use 'all')")
         chosen = frame if args.split == "all" else frame[frame["split"] == args.split]
-        return chosen, f"{name} [{args.split}]"
+        return chosen, f"{name} [{args.split}]", label, None, own
     for split in default_splits:
         if split in splits:
-            return frame[frame["split"] == split], f"{name} [{split}]"
-    return frame, f"{name} [all rows: the data has no {' or '.join(default_splits)} split]"
+            return frame[frame["split"] == split], f"{name} [{split}]", label, None, own
+    return frame, f"{name} [all rows: the data has no {' or '.join(default_splits)} split]", label, None, own
+
+
+def _no_train_split(label: str, frame) -> WorkbenchError:
+    from workbench.deepfake.datasets.splits import SPLIT_HELP
+
+    splits = ", ".join(repr(s) for s in sorted(set(frame["split"])))
+    return WorkbenchError(f"{label} has no train split (only {splits}): training on every row would leave "
+                          f"`deepfake eval` on this data nothing but training rows; split it into disjoint parts with "
+                          f"{SPLIT_HELP} (the same values for `deepfake train` and `deepfake eval`), or pass "
+                          f"--split all to train on every row and evaluate on other data")
+
+
+def _check_not_trained_on(model, rows, label: str, own_splits: bool, split_by: str | None) -> None:
+    """Refuse to evaluate ``model`` on rows it was trained on."""
+    from workbench.deepfake.datasets.splits import SPLIT_HELP, row_keys
+
+    trained = model.trained_on()
+    if trained is None:
+        if not own_splits and split_by is None:
+            raise WorkbenchError(f"{label} has no train and eval splits and {model.folder} does not list the rows it "
+                                 f"was trained on, so `deepfake eval` cannot rule out scoring training rows; train "
+                                 f"again and evaluate with {SPLIT_HELP}")
+        return
+    keys = row_keys(rows)
+    seen = [k for k in keys if k in trained]
+    if seen:
+        how = (f"split it with {SPLIT_HELP}, the same values as `deepfake train`" if not own_splits or split_by
+               else "choose the eval or test --split")
+        raise WorkbenchError(f"{label}: {len(seen)} of {len(keys)} rows to evaluate were used to train "
+                             f"{model.folder} (e.g. {seen[0]}); evaluate on disjoint rows: {how}")
 
 
 def _synth(args) -> int:
@@ -115,14 +169,16 @@ def _train(args) -> int:
     from workbench.deepfake.training import smoke_config, train_model
     from workbench.profiles import active_profile
 
-    rows, name = _rows(args, ("train",))
+    rows, name, label, split, own = _rows(args, ("train",))
+    if split is None and args.split is None and "train" not in set(rows["split"]):
+        raise _no_train_split(label, rows)
     config = smoke_config() if args.smoke else PipelineConfig.for_profile()
     print(f"training on {len(rows)} rows of {name} ({int((rows['y'] == 1).sum())} bona fide, "
           f"{int((rows['y'] == 0).sum())} fake) · profile {active_profile().name} · encoders "
           f"{config.audio_encoder} + {config.video_encoder}")
     bar, update = progress_bar("training")
     try:
-        model = train_model(rows, args.out, config, progress=update, data_name=name)
+        model = train_model(rows, args.out, config, progress=update, data_name=name, split=split)
     finally:
         bar.close()
     print_table([{"detector": k, "rows (train/dev)": f"{v['n_train']}/{v['n_dev']}",
@@ -150,11 +206,13 @@ def _sample(rows, limit: int | None, seed: int = 0):
 def _eval(args) -> int:
     from pathlib import Path
 
+    from workbench.deepfake.datasets.splits import EVAL_SPLITS
     from workbench.deepfake.evaluation import evaluate
     from workbench.deepfake.model import DeepfakeModel
 
     model = DeepfakeModel.load(args.model)
-    rows, name = _rows(args, EVAL_SPLITS)
+    rows, name, label, split, own = _rows(args, EVAL_SPLITS)
+    _check_not_trained_on(model, rows, label, own, args.split_by)
     rows = _sample(rows, args.limit)
     bar, update = progress_bar("evaluating")
     try:
@@ -174,7 +232,8 @@ def _eval(args) -> int:
         tmp = out / ".scores.parquet.tmp"
         frame.to_parquet(tmp, index=False)
         tmp.replace(out / "scores.parquet")
-        write_text(json.dumps({**report, "data": name}, indent=2) + "\n", out / "report.json")
+        write_text(json.dumps({**report, "data": name, **({"split": split} if split else {})}, indent=2) + "\n",
+                   out / "report.json")
         print(f"wrote {out / 'scores.parquet'} and {out / 'report.json'}")
     return 0
 

@@ -12,7 +12,8 @@ text; its verdict is read from P(" real") vs P(" fake"), so it is evaluated as a
 (``evaluation.evaluate``: EER and accuracy with and without the reasoning stage).
 
 The model folder: ``model.json`` (config, profile, encoders, detectors with thresholds and dev EERs, cue
-references, training data summary), ``audio_encoder/``, ``video_encoder/`` (default profile), and
+references, training data summary and, for a group-disjoint split, how it was made), ``training_rows.json`` (the
+``source/id`` of every training row), ``audio_encoder/``, ``video_encoder/`` (default profile), and
 ``detector-{audio,video,audiovisual}/`` — safetensors and JSON only (``io.save_weights``).
 """
 from __future__ import annotations
@@ -25,6 +26,9 @@ import numpy as np
 from workbench import WorkbenchError
 from workbench.deepfake.config import STREAMS, PipelineConfig
 from workbench.deepfake.inputs import embed_rows, has_sound, load_encoder, measure_cues, stream_inputs
+
+
+TRAINING_ROWS = "training_rows.json"
 
 
 class DeepfakeModel:
@@ -48,6 +52,14 @@ class DeepfakeModel:
     @property
     def models(self) -> list[str]:
         return [m for m in (self.meta["encoders"].get("audio"), self.meta["encoders"].get("video")) if m]
+
+    def trained_on(self) -> set[str] | None:
+        """The ``source/id`` of every row the model was trained on (dev rows included); None for a folder written
+        before the list was kept."""
+        path = self.folder / TRAINING_ROWS
+        if not path.is_file():
+            return None
+        return set(json.loads(path.read_text())["rows"])
 
     @classmethod
     def load(cls, folder: str | Path) -> "DeepfakeModel":

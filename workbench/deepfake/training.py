@@ -42,9 +42,10 @@ import numpy as np
 
 from workbench import WorkbenchError
 from workbench.deepfake.config import DEFAULT_ENCODERS, STREAMS, PipelineConfig
+from workbench.deepfake.datasets.splits import row_keys
 from workbench.deepfake.inputs import (audio_loader, embed_rows, has_audio, has_video, load_encoder, measure_cues,
                                        row_labels, stream_inputs)
-from workbench.deepfake.model import DeepfakeModel, load_reasoner
+from workbench.deepfake.model import TRAINING_ROWS, DeepfakeModel, load_reasoner
 from workbench.io import atomic_dir, build_once, write_json
 from workbench.media.audio_encoders import CNNConfig
 from workbench.media.video_encoders import FrameCNNConfig
@@ -70,16 +71,19 @@ def _stratified_dev(groups: np.ndarray, fraction: float, seed: int) -> np.ndarra
 
 
 def train_model(frame, out: str | Path, config: PipelineConfig | None = None, *, progress=None,
-                data_name: str = "", reasoner=None) -> DeepfakeModel:
+                data_name: str = "", reasoner=None, split: dict | None = None) -> DeepfakeModel:
     """Train encoders (default profile), detectors and thresholds on ``frame``'s rows; write the folder ``out``.
 
     With ``config.calibrate_reasoning`` the reasoning stage (``reasoner``, default the profile's LLM) is run on the
-    dev rows and its decision threshold stored (``DeepfakeModel.reasoning_threshold``)."""
+    dev rows and its decision threshold stored (``DeepfakeModel.reasoning_threshold``). ``split`` (a
+    ``datasets.splits.split_record``) says how the rows were held apart from the evaluation rows; it goes into
+    ``model.json``. The folder lists every training row (``training_rows.json``) so that an evaluation can refuse
+    to score them (``DeepfakeModel.trained_on``)."""
     config = config or PipelineConfig.for_profile()
     frame = _check_rows(frame)
     report = progress or (lambda f, m: None)
     with atomic_dir(Path(out)) as tmp:                 # a folder that exists is always a complete model
-        _write_model(tmp, frame, config, report, data_name=data_name, reasoner=reasoner)
+        _write_model(tmp, frame, config, report, data_name=data_name, reasoner=reasoner, split=split)
     report(1.0, "done")
     return DeepfakeModel.load(out)
 
@@ -92,7 +96,8 @@ def _check_rows(frame):
     return frame
 
 
-def _write_model(tmp: Path, frame, config: PipelineConfig, report, *, data_name: str, reasoner) -> None:
+def _write_model(tmp: Path, frame, config: PipelineConfig, report, *, data_name: str, reasoner,
+                 split: dict | None = None) -> None:
     """Train everything on ``frame`` and write the model folder's files into ``tmp``."""
     from workbench.deepfake.detector import DetectorConfig, save_detector, score, train_detector
     from workbench.profiles import active_profile, get_profile
@@ -160,8 +165,10 @@ def _write_model(tmp: Path, frame, config: PipelineConfig, report, *, data_name:
             "detectors": meta_det, "cue_reference": cue_reference,
             "data": {"name": data_name, "rows": int(len(frame)), "dev_rows": int(dev.sum()),
                      "by_modality": {str(k): int(v) for k, v in frame["modality"].value_counts().items()},
-                     "bonafide": int((frame["y"] == 1).sum()), "fake": int((frame["y"] == 0).sum())},
+                     "bonafide": int((frame["y"] == 1).sum()), "fake": int((frame["y"] == 0).sum()),
+                     **({"split": split} if split else {})},
             "score_orientation": "higher = more bona fide (logit of P(bona fide))"}
+    write_json({"rows": row_keys(frame)}, tmp / TRAINING_ROWS)
     write_json(meta, tmp / "model.json")
     if config.calibrate_reasoning and dev.any() and len(set(frame["y"][dev])) == 2:
         report(0.96, "calibrating the reasoning stage on the dev rows")
