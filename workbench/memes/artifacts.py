@@ -7,7 +7,8 @@
   their explanation cascade's evidence (JSON: visual cue, textual cue, knowledge link, verdict). The meta's
   config holds the metrics with bootstrap CIs, the relative gains over ``none``, the confusion matrices,
   accuracy on the flip pairs and by target type, explanation cascades with the LLM's sentences for a sample of
-  memes, and the data, tagger and model configuration.
+  memes, the datasets it was scored on (``datasets``: only "synthetic" today), and the data, tagger and model
+  configuration.
 """
 from __future__ import annotations
 
@@ -83,6 +84,7 @@ def build_meme_eval(ctx: BuildContext) -> None:
                        "explanations": explanations, "corpus": asdict(corpus), "tagger": asdict(tagger),
                        "model": asdict(config), "knowledge": default_knowledge().describe(),
                        "training": {s: m.info for s, m in models.items()}, "smoke": ctx.smoke,
+                       "datasets": ["synthetic"],
                        "split": "synthetic memes, held-out split (unseen peoples, institutions and coded terms)"})
     ctx.progress(1.0, "done")
 

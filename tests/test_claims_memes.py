@@ -1,0 +1,83 @@
+"""P5's claims measurements (workbench.claims.memes) on hand-made meme_eval artifacts, one test per status."""
+import pandas as pd
+import pytest
+
+from workbench.claims import MemorySources, ledger
+from workbench.claims.memes import meme_benchmarks, meme_f1_gain, meme_lvlms
+from workbench.papers import get_paper
+
+MODELS = ("meme-tagger-cnn (trained locally)", "all-MiniLM-L6-v2")
+ABLATION = [{"setting": "knowledge", "over": "none", "relative_gain": 0.08, "lo": 0.01, "hi": 0.15,
+             "share_positive": 0.98},
+            {"setting": "knowledge+lora", "over": "none", "relative_gain": 0.12, "lo": 0.04, "hi": 0.2,
+             "share_positive": 0.99}]
+
+
+def _claim(kind):
+    return next(c for c in get_paper("P5").claims if c.kind == kind)
+
+
+def _sources(config=None, *, built=True):
+    src = MemorySources("default")
+    if built:
+        frame = pd.DataFrame({"id": ["m1", "m1"], "setting": ["none", "knowledge+lora"], "label": ["satire"] * 2,
+                              "pred": ["abusive", "satire"]})
+        src.add("P5", "meme_eval", frame, models=MODELS,
+                config={"gains": ABLATION, "corpus": {"n_train": 600, "n_eval": 300}, **(config or {})})
+    return src
+
+
+@pytest.mark.parametrize("kind", ["meme_f1_gain", "meme_benchmarks"])
+def test_not_built(kind):
+    fn = {"meme_f1_gain": meme_f1_gain, "meme_benchmarks": meme_benchmarks}[kind]
+    ours = fn(_claim(kind), _sources(built=False))
+    assert ours.status == "not measured" and "P5/meme_eval is not built" in ours.reason
+
+
+def test_f1_gain_of_the_ablation_is_not_the_papers_comparison():
+    """The gain over our own 'none' setting is an ablation, not CROSS-ALIGN+ vs the state of the art."""
+    ours = meme_f1_gain(_claim("meme_f1_gain"), _sources())
+    assert ours.status == "not measured" and ours.value is None
+    assert "state-of-the-art" in ours.reason and "ablation" in ours.reason
+    assert ours.data_kind == "synthetic" and ours.models == MODELS and ours.artifact == "notebook (in memory)"
+
+
+def test_f1_gain_over_an_external_baseline_is_not_comparable():
+    gains = ABLATION + [{"setting": "knowledge+lora", "over": "fusion baseline A", "relative_gain": 0.05,
+                         "lo": -0.01, "hi": 0.11},
+                        {"setting": "knowledge+lora", "over": "LVLM B (in-context)", "relative_gain": 0.09,
+                         "lo": 0.02, "hi": 0.16},
+                        {"setting": "knowledge", "over": "LVLM B (in-context)", "relative_gain": 0.3,
+                         "lo": 0.2, "hi": 0.4}]
+    ours = meme_f1_gain(_claim("meme_f1_gain"), _sources({"gains": gains}))
+    assert ours.status == "not comparable" and "synthetic" in ours.reason
+    assert ours.value == pytest.approx(9.0) and ours.ci == pytest.approx((2.0, 16.0))
+    assert "LVLM B" in ours.detail
+
+
+def test_benchmarks_not_measured_names_the_loaders():
+    ours = meme_benchmarks(_claim("meme_benchmarks"), _sources())
+    assert ours.status == "not measured"
+    for loader in ("hateful_memes", "harmeme", "multioff"):
+        assert loader in ours.reason
+    assert "synthetic" not in ours.reason.split("Loaders exist for")[1].split("(")[0]
+
+
+def test_benchmarks_counted_from_real_datasets_are_not_comparable():
+    ours = meme_benchmarks(_claim("meme_benchmarks"),
+                           _sources({"datasets": ["synthetic", "hateful_memes", "multioff"]}))
+    assert ours.status == "not comparable" and ours.value == 2 and ours.data_kind == "real"
+    assert "hateful_memes, multioff" in ours.reason
+
+
+@pytest.mark.parametrize("built", [True, False])
+def test_lvlms_not_measured(built):
+    ours = meme_lvlms(_claim("meme_lvlms"), _sources(built=built))
+    assert ours.status == "not measured" and "no LVLM runs here" in ours.reason
+    assert ("all-MiniLM-L6-v2" in ours.reason) == built
+
+
+def test_ledger_rows_for_p5():
+    rows = ledger(["P5"], sources=_sources())
+    assert [r.kind for r in rows] == ["meme_f1_gain", "meme_benchmarks", "meme_lvlms"]
+    assert {r.status for r in rows} == {"not measured"} and all(r.view == "memes" for r in rows)
