@@ -20,7 +20,8 @@ Used by ``steering.artifacts.build_clinical``, the P7 notebook and the claims le
   split (ids per side, counts per stratum) and the choice (criterion, candidates, dev grid).
 * ``gain_on_test(per_item, metric)`` — the steered-minus-unsteered change on the test items with a paired bootstrap
   CI (items resampled with replacement, both arms together): in percentage points for accuracy and factual
-  consistency, as a relative reduction in % for the safety error rate.
+  consistency, as a relative reduction in % for the safety error rate. ``paired_change(base, other, kind)`` is
+  the same for any two systems' per-item values (also used by the claims ledger for P8).
 """
 from __future__ import annotations
 
@@ -191,13 +192,38 @@ class Gain:
     undefined: str = ""                 # why ``value`` is NaN
 
 
-def _statistic(kind: str, base: np.ndarray, steered: np.ndarray) -> np.ndarray:
-    """[B] the change per resample from [B, n] per-item values of both arms."""
-    b, s = base.mean(axis=-1), steered.mean(axis=-1)
+KINDS = ("points", "relative gain", "relative reduction")
+
+
+def _statistic(kind: str, base: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """The change from ``base`` to ``other`` in % per resample, from [..., n] per-item values of both systems:
+    points 100 · (o − b); relative gain 100 · (o − b) / b; relative reduction 100 · (b − o) / b (NaN where b = 0)."""
+    b, o = base.mean(axis=-1), other.mean(axis=-1)
     if kind == "points":
-        return 100 * (s - b)
+        return 100 * (o - b)
+    change = (o - b) if kind == "relative gain" else (b - o)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(b > 0, 100 * (b - s) / np.where(b > 0, b, 1), np.nan)
+        return np.where(b > 0, 100 * change / np.where(b > 0, b, 1), np.nan)
+
+
+def paired_change(base, other, kind: str, *, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05):
+    """``(value, ci)``: the change from ``base`` to ``other`` (per-item values [n] of two systems on the same
+    items) in % as ``kind`` says, with a paired percentile bootstrap interval (None when no resample is
+    defined); value NaN when the change is undefined (a relative change from 0)."""
+    if kind not in KINDS:
+        raise WorkbenchError(f"unknown change '{kind}'; choose from {', '.join(KINDS)}")
+    base, other = np.asarray(base, dtype=float), np.asarray(other, dtype=float)
+    if base.shape != other.shape or base.ndim != 1 or len(base) == 0:
+        raise WorkbenchError(f"need per-item values of both systems on the same items (got {base.shape} and "
+                             f"{other.shape})")
+    value = float(_statistic(kind, base, other))
+    if not math.isfinite(value):
+        return value, None
+    idx = np.random.default_rng(seed).integers(0, len(base), size=(n_boot, len(base)))
+    draws = _statistic(kind, base[idx], other[idx])
+    draws = draws[np.isfinite(draws)]
+    ci = tuple(float(q) for q in np.quantile(draws, [alpha / 2, 1 - alpha / 2])) if len(draws) else None
+    return value, ci
 
 
 def gain_on_test(per_item, metric: str, *, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05) -> Gain:
@@ -217,16 +243,11 @@ def gain_on_test(per_item, metric: str, *, n_boot: int = 2000, seed: int = 0, al
     n = len(wide)
     if n == 0:
         return Gain(metric, kind, math.nan, None, math.nan, math.nan, 0, f"no test item has a {metric} value")
-    value = float(_statistic(kind, base, steered))
-    if not math.isfinite(value):
-        return Gain(metric, kind, math.nan, None, float(base.mean()), float(steered.mean()), n,
-                    "the unsteered rate is 0 on the test split, so a relative reduction is undefined")
-    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-    draws = _statistic(kind, base[idx], steered[idx])
-    draws = draws[np.isfinite(draws)]
-    ci = tuple(float(q) for q in np.quantile(draws, [alpha / 2, 1 - alpha / 2])) if len(draws) else None
-    return Gain(metric, kind, value, ci, float(base.mean()), float(steered.mean()), n)
+    value, ci = paired_change(base, steered, kind, n_boot=n_boot, seed=seed, alpha=alpha)
+    undefined = "" if math.isfinite(value) else \
+        "the unsteered rate is 0 on the test split, so a relative reduction is undefined"
+    return Gain(metric, kind, value, ci, float(base.mean()), float(steered.mean()), n, undefined)
 
 
 __all__ = ["Choice", "ClinicalRun", "Gain", "METRICS", "choose_on_dev", "describe_sources", "dev_test_split",
-           "evaluation_pool", "run_protocol", "gain_on_test"]
+           "evaluation_pool", "gain_on_test", "paired_change", "run_protocol"]
