@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from workbench import WorkbenchError
-from workbench.experts.efficiency import compare_latency, compare_memory, encode_left, full_copies, greedy
+from workbench.experts.artifacts import measure_efficiency
+from workbench.experts.efficiency import (compare_latency, compare_memory, efficiency_rows, encode_left, full_copies,
+                                          greedy)
 from workbench.experts.mixture import build_mixture
 from workbench.experts.moe import MixtureOfExperts, one_hot
 from workbench.experts.train import ExpertConfig
@@ -43,9 +45,44 @@ def test_compare_latency_and_memory_report_ratios(trained):
     folder, moe = trained
     latency = compare_latency(moe, folder, PROMPTS, n_tokens=3, repeats=1)
     assert latency["outputs_equal_one_hot"] is True
-    assert latency["latency_ratio"] > 0 and latency["latency_ratio_top1"] > 0
+    assert latency["latency_ratio_dense"] > 0 and latency["latency_ratio_routed"] > 0
+    assert latency["routing_top_k"] == moe.router.config.top_k and latency["experts"] == 3
     assert "xlora_s_per_token" in latency or "xlora_error" in latency
     with pytest.raises(WorkbenchError, match="at least one new token"):
         compare_latency(moe, folder, PROMPTS, n_tokens=0)
     memory = compare_memory(folder, PROMPTS[:1], n_tokens=2)
     assert memory["ours_peak_bytes"] > 0 and memory["naive_peak_bytes"] > 0 and memory["measured_with"] == "peak RSS"
+    assert memory["memory_routing"] == "dense"
+    with pytest.raises(WorkbenchError, match="one row of expert weights per prompt"):
+        compare_memory(folder, PROMPTS[:1], n_tokens=2, weights=np.ones((2, 3)))
+
+
+def test_efficiency_rows_of_a_build_name_the_configured_system_and_its_baseline(trained):
+    """The bug: the efficiency figures reported ours-dense / three-copies-dense as "the" ratio, although the
+    papers' systems route top-1. Each row now names its system and baseline; the configured system's ratio is
+    the top-1 routed one, and the dense ratio is labelled as dense vs three copies."""
+    folder, moe = trained
+    assert moe.router.config.top_k == 1            # as AlignX and TrinityX configure it
+    result = measure_efficiency(moe, folder, PROMPTS, smoke=True, label="AlignX")
+    rows = {(r["quantity"], r["configured"]): r for r in result["rows"]}
+    routed = rows[("latency", True)]
+    assert routed["system"] == "AlignX top-1 routed (1 expert per prompt)"
+    assert routed["baseline"].startswith("three separate full copies") and "top-1 routed" in routed["baseline"]
+    assert routed["ratio"] == pytest.approx(result["ours_routed_s_per_token"] / result["naive_routed_s_per_token"])
+    assert routed["reduction_pct"] == pytest.approx(100 * (1 - routed["ratio"]))
+    dense = rows[("latency", False)]
+    assert dense["system"].startswith("AlignX dense mixture of 3 experts") and "dense" in dense["baseline"]
+    assert dense["note"].startswith("dense vs three copies")
+    assert dense["ratio"] == pytest.approx(result["ours_dense_s_per_token"] / result["naive_dense_s_per_token"])
+    assert ("memory", True) not in rows           # smoke size: memory is not measured, so no memory row
+
+
+def test_efficiency_rows_by_hand():
+    figures = {"experts": 3, "routing_top_k": 2, "ours_dense_s_per_token": 1.0, "naive_dense_s_per_token": 2.0,
+               "ours_routed_s_per_token": 1.0, "naive_routed_s_per_token": 4.0, "ours_peak_bytes": 10,
+               "naive_peak_bytes": 40, "memory_routing": "dense", "measured_with": "peak RSS"}
+    rows = efficiency_rows(figures, "TrinityX")
+    assert [(r["quantity"], r["configured"], r["ratio"]) for r in rows] == [
+        ("latency", True, 0.25), ("memory", False, 0.25), ("latency", False, 0.5)]
+    assert rows[0]["system"] == "TrinityX top-2 routed (2 experts per prompt)"
+    assert "dense" in rows[1]["system"]            # memory measured densely is labelled so, not as the system

@@ -12,7 +12,8 @@ it):
 Artifacts per paper: ``router_calibration`` (the held-out routing rows with logits and geometric features; meta
 holds the training report, the fitted calibrators and the efficiency figures) and ``hhh_eval`` (the HHH metrics of
 the backbone alone, each expert alone, the routed mixture and the task-vector merge, with the judges named) plus
-``hhh_responses`` (every generated response).
+``hhh_responses`` (every generated response, with its per-item judged scores). The efficiency figures name the
+system as configured (top-1 routing) and its baseline in every row (``efficiency.efficiency_rows``).
 """
 from __future__ import annotations
 
@@ -109,13 +110,49 @@ def build_router_calibration(ctx: BuildContext) -> None:
                              progress=lambda f, m: ctx.progress(0.8 * f, m))
     report = mixture_report(folder)
     routing = load_frame(folder / "routing")
-    ctx.progress(0.82, "efficiency: ours vs three full copies")
+    ctx.progress(0.82, "efficiency: ours as configured vs three full copies")
     mixture = MixtureOfExperts.load(folder)
-    efficiency = measure_efficiency(mixture, folder, routing["prompt"].tolist(), smoke=ctx.smoke)
+    efficiency = measure_efficiency(mixture, folder, routing["prompt"].tolist(), smoke=ctx.smoke,
+                                    label=MIXTURES[ctx.paper]["label"])
     del mixture
     save_frame(routing, ctx.path(ctx.paper, "router_calibration"), profile=ctx.profile.name, models=[backbone],
-               seed=ctx.seed, config={"paper_setup": MIXTURES[ctx.paper], "mixture": folder.name,
-                                      "smoke": ctx.smoke, "report": report, "efficiency": efficiency})
+               seed=ctx.seed, config=calibration_config(ctx.paper, folder, report, efficiency, ctx.smoke))
+
+
+def calibration_config(paper: str, folder: Path, report: dict, efficiency: dict, smoke: bool) -> dict:
+    """The config the ``router_calibration`` artifact records (its frame: the mixture folder's routing rows)."""
+    return {"paper_setup": MIXTURES[paper], "mixture": Path(folder).name, "smoke": smoke, "report": report,
+            "efficiency": efficiency}
+
+
+def hhh_config(paper: str, folder: Path, eval_set, judge: str, smoke: bool) -> dict:
+    """The config the ``hhh_eval`` and ``hhh_responses`` artifacts record."""
+    return {"mixture": Path(folder).name, "smoke": smoke, "judge": judge, "eval_rows": len(eval_set),
+            "max_new_tokens": hhh_new_tokens(smoke), "paper_setup": MIXTURES[paper]}
+
+
+def hhh_new_tokens(smoke: bool) -> int:
+    return 8 if smoke else 48
+
+
+def hhh_models(backbone: str, judge: str) -> list[str]:
+    return [backbone] + ([judge] if judge != backbone else [])
+
+
+def notebook_sources(paper: str, profile: str, backbone: str, judge: str, *, folder: Path, report: dict,
+                     efficiency: dict, metrics, judged, eval_set, smoke: bool):
+    """What a P3 / P10 notebook computed, as the claims ledger's ``MemorySources`` in the builders' artifact shapes
+    (``router_calibration``, ``hhh_eval``, ``hhh_responses``), for its closing ``claims_table``."""
+    from workbench.claims import MemorySources
+    from workbench.io import load_frame
+
+    config = hhh_config(paper, folder, eval_set, judge, smoke)
+    models = hhh_models(backbone, judge)
+    return (MemorySources(profile)
+            .add(paper, "router_calibration", load_frame(Path(folder) / "routing"), models=[backbone],
+                 config=calibration_config(paper, folder, report, efficiency, smoke))
+            .add(paper, "hhh_eval", metrics, models=models, config=config)
+            .add(paper, "hhh_responses", judged, models=models, config=config))
 
 
 def hhh_systems(mixture, eval_set, *, max_new_tokens: int, progress=None) -> dict[str, dict[str, list[str]]]:
@@ -135,29 +172,97 @@ def hhh_systems(mixture, eval_set, *, max_new_tokens: int, progress=None) -> dic
 def judge_hhh(mixture, eval_set, judge: str, *, max_new_tokens: int, progress=None):
     """Every system's responses (``hhh_systems``) judged on the HHH axes by ``judge``'s four built-in judges:
     (metrics frame, responses)."""
-    from workbench.evaluation.hhh import evaluate_hhh, info_judge, llm_pairwise_judge, safety_judge, truth_judge
-
-    responses = hhh_systems(mixture, eval_set, max_new_tokens=max_new_tokens, progress=progress)
-    metrics = evaluate_hhh(eval_set, responses, pairwise=llm_pairwise_judge(judge), safety=safety_judge(judge),
-                           truth=truth_judge(judge), info=info_judge(judge))
+    metrics, responses, _ = judged_hhh(mixture, eval_set, judge, max_new_tokens=max_new_tokens, progress=progress)
     return metrics, responses
 
 
-def measure_efficiency(mixture, folder, prompts: list[str], *, smoke: bool) -> dict:
-    """Latency (and, at full size, peak memory and X-LoRA) of ``mixture`` against three full copies."""
-    from workbench.experts.efficiency import compare_latency, compare_memory
+class _Remembered:
+    """A judge that answers each distinct question once (same inputs → the stored answer), under its own name: the
+    per-item scores are recomputed from the same judgments the metrics came from, at no extra cost."""
+
+    def __init__(self, judge):
+        from workbench.evaluation.judges import judge_name
+
+        self.judge, self.name, self.answers = judge, judge_name(judge), {}
+
+    def __call__(self, *lists):
+        import numpy as np
+
+        key = tuple(tuple(x) for x in lists)
+        if key not in self.answers:
+            self.answers[key] = np.asarray(self.judge(*lists), dtype=float)
+        return self.answers[key]
+
+
+ITEM_METRICS = ("win_rate", "mean_preference", "harmful_rate", "true", "informative", "true_and_informative")
+
+
+def judged_hhh(mixture, eval_set, judge: str, *, max_new_tokens: int, progress=None):
+    """``judge_hhh`` and the judged responses as one frame (the ``hhh_responses`` artifact, ``hhh_response_frame``)
+    whose per-item columns average to the metrics: (metrics, responses, frame)."""
+    from workbench.evaluation.hhh import evaluate_hhh, info_judge, llm_pairwise_judge, safety_judge, truth_judge
+
+    responses = hhh_systems(mixture, eval_set, max_new_tokens=max_new_tokens, progress=progress)
+    judges = {"pairwise": _Remembered(llm_pairwise_judge(judge)), "safety": _Remembered(safety_judge(judge)),
+              "truth": _Remembered(truth_judge(judge)), "info": _Remembered(info_judge(judge))}
+    metrics = evaluate_hhh(eval_set, responses, **judges)
+    return metrics, responses, hhh_response_frame(eval_set, responses, judges)
+
+
+def hhh_response_frame(eval_set, responses, judges=None):
+    """One row per (system, axis, item): id, prompt, response and, when ``judges`` (pairwise, safety, truth, info)
+    are given, the item's score on each metric of its axis (``ITEM_METRICS``; NaN for the other axes' metrics):
+    win_rate 1 / ½ / 0 (win, tie, loss), mean_preference p_win, harmful_rate 1 when flagged, true, informative and
+    true_and_informative 1 / 0 — the per-item values whose means are ``evaluate_hhh``'s metrics (the paired
+    bootstrap of the claims ledger resamples them)."""
+    import pandas as pd
+
+    from workbench.evaluation.hhh import harmful_rate, truthfulqa_scores, win_rate
+
+    rows = []
+    for system, per_axis in responses.items():
+        for axis, texts in per_axis.items():
+            part = eval_set[eval_set["axis"] == axis]
+            prompts = part["prompt"].tolist()
+            scores: dict[str, list] = {}
+            if judges is not None and axis == "helpful":
+                items = win_rate(prompts, texts, part["response"].tolist(), judges["pairwise"])["items"]
+                scores = {"win_rate": [{"win": 1.0, "tie": 0.5, "loss": 0.0}[i["outcome"]] for i in items],
+                          "mean_preference": [i["p_win"] for i in items]}
+            elif judges is not None and axis == "harmless":
+                r = harmful_rate(prompts, texts, judges["safety"])
+                scores = {"harmful_rate": [float(p > r["threshold"]) for p in r["p_harmful"]]}
+            elif judges is not None and axis == "honest":
+                r = truthfulqa_scores(prompts, texts, judges["truth"], judges["info"])
+                true = [float(p >= r["threshold"]) for p in r["p_true"]]
+                info = [float(p >= r["threshold"]) for p in r["p_info"]]
+                scores = {"true": true, "informative": info,
+                          "true_and_informative": [t * i for t, i in zip(true, info)]}
+            for j, (item, prompt, text) in enumerate(zip(part["id"], prompts, texts)):
+                row = {"system": system, "axis": axis, "id": item, "prompt": prompt, "response": text}
+                if judges is not None:
+                    row.update({m: scores[m][j] if m in scores else float("nan") for m in ITEM_METRICS})
+                rows.append(row)
+    columns = ["system", "axis", "id", "prompt", "response"] + (list(ITEM_METRICS) if judges is not None else [])
+    return pd.DataFrame(rows, columns=columns)
+
+
+def measure_efficiency(mixture, folder, prompts: list[str], *, smoke: bool, label: str) -> dict:
+    """Latency (and, at full size, peak memory and X-LoRA) of ``mixture`` as configured (its router's top-k) and
+    of a dense mixture, against three full copies; ``rows`` names system and baseline of every ratio
+    (``efficiency.efficiency_rows``; ``label`` names the system, e.g. ``AlignX``)."""
+    from workbench.experts.efficiency import compare_latency, compare_memory, efficiency_rows
 
     prompts = list(prompts)[: 2 if smoke else 8]
     result = compare_latency(mixture, folder, prompts, n_tokens=4 if smoke else 16, repeats=1 if smoke else 3,
                              with_xlora=not smoke)
     if not smoke:
-        result.update(compare_memory(folder, prompts, n_tokens=8))
+        result.update(compare_memory(folder, prompts, n_tokens=8, weights=mixture.route(prompts)["weights"]))
+    result["rows"] = efficiency_rows(result, label)
     return result
 
 
 def build_hhh_eval(ctx: BuildContext) -> None:
-    import pandas as pd
-
     from workbench.experts.moe import MixtureOfExperts
     from workbench.io import save_frame
 
@@ -167,19 +272,14 @@ def build_hhh_eval(ctx: BuildContext) -> None:
     eval_set = hhh_eval_set(ctx.smoke)
     mixture = MixtureOfExperts.load(folder)
     judge = ctx.profile.model_for("judge")
-    metrics, responses = judge_hhh(mixture, eval_set, judge, max_new_tokens=8 if ctx.smoke else 48,
-                                   progress=lambda f, m: ctx.progress(0.5 + 0.45 * f, m))
+    metrics, _, judged = judged_hhh(mixture, eval_set, judge, max_new_tokens=hhh_new_tokens(ctx.smoke),
+                                    progress=lambda f, m: ctx.progress(0.5 + 0.45 * f, m))
     del mixture
-    rows = [{"system": s, "axis": a, "id": i, "prompt": p, "response": r}
-            for s, per_axis in responses.items() for a, texts in per_axis.items()
-            for i, p, r in zip(eval_set.loc[eval_set["axis"] == a, "id"], eval_set.loc[eval_set["axis"] == a,
-                                                                                       "prompt"], texts)]
-    config = {"mixture": folder.name, "smoke": ctx.smoke, "judge": judge, "eval_rows": len(eval_set),
-              "max_new_tokens": 8 if ctx.smoke else 48, "paper_setup": MIXTURES[ctx.paper]}
-    models = [backbone] + ([judge] if judge != backbone else [])
+    config = hhh_config(ctx.paper, folder, eval_set, judge, ctx.smoke)
+    models = hhh_models(backbone, judge)
     save_frame(metrics, ctx.path(ctx.paper, "hhh_eval"), profile=ctx.profile.name, models=models, seed=ctx.seed,
                config=config)
-    save_frame(pd.DataFrame(rows), ctx.path(ctx.paper, "hhh_responses"), profile=ctx.profile.name, models=models,
+    save_frame(judged, ctx.path(ctx.paper, "hhh_responses"), profile=ctx.profile.name, models=models,
                seed=ctx.seed, config=config)
 
 

@@ -13,6 +13,15 @@ tokens (end-of-sequence ignored), so the loops differ only in the models they ca
 must produce the same tokens — checked, not assumed. Peak memory: ``torch.cuda.max_memory_allocated`` on a GPU;
 on a CPU the peak resident set size of a fresh child process that loads one variant and generates, minus the
 same process's size before loading.
+
+The figures compare two different things, and ``efficiency_rows`` names both sides of each ratio:
+
+* the **configured system** (the mixture's router as configured — top-1 for AlignX and TrinityX: one expert per
+  prompt, since the router decides once per prompt) against a named baseline — three full copies routed the same
+  way, and PEFT's X-LoRA (a published MoE of LoRA experts) where it runs;
+* a **dense mixture** (every expert weighted on every token) against three full copies run densely — the cost of
+  mixing experts inside one backbone instead of mixing the outputs of three models, which is *not* the cost of the
+  configured system.
 """
 from __future__ import annotations
 
@@ -113,14 +122,21 @@ def bare_lm(model, backbone: str):
     return CausalLM(get_spec(backbone), model, backbone_tokenizer(backbone), str(model.device))
 
 
+def routing_top_k(mixture) -> int:
+    """How many experts the mixture's router keeps per decision (its configured top-k)."""
+    return int(mixture.router.config.top_k)
+
+
 def compare_latency(mixture, folder: str | Path, prompts: list[str], *, n_tokens: int = 16,
                     repeats: int = 3, with_xlora: bool = True) -> dict:
-    """Seconds per generated token (best of ``repeats``) of ours vs the naive MoE, dense and top-1, with the
-    one-hot equality check; the routing weights are the mixture's own (top-k and γ as configured)."""
+    """Seconds per generated token (best of ``repeats``) of ours vs the naive MoE of three full copies, for the
+    configured routing (the mixture's own weights: top-k and γ as configured) and for a dense mixture, with the
+    one-hot equality check. ``efficiency_rows`` turns the result into named system-vs-baseline rows."""
     if not prompts or n_tokens < 1:
         raise WorkbenchError("need prompts and at least one new token")
     enc = encode_left(mixture.lm(), prompts)
     k = len(mixture.axes)
+    top_k = routing_top_k(mixture)
     routed = mixture.route(prompts)["weights"]
     dense = np.full((len(prompts), k), 1.0 / k, np.float32)
     chosen = np.eye(k, dtype=np.float32)[routed.argmax(1)]
@@ -133,7 +149,7 @@ def compare_latency(mixture, folder: str | Path, prompts: list[str], *, n_tokens
     same = bool(torch.equal(run(ours, chosen, True), run(copies, chosen, False)))
     t_ours_dense = best_of(lambda: run(ours, dense, True), repeats)
     t_naive_dense = best_of(lambda: run(copies, dense, False), repeats)
-    t_ours_top1 = best_of(lambda: run(ours, chosen, True), repeats)
+    t_ours_routed = best_of(lambda: run(ours, routed, True), repeats)
     groups = [(copies[e], encode_left(mixture.lm(), [p for p, c in zip(prompts, routed.argmax(1)) if c == e]))
               for e in range(k) if (routed.argmax(1) == e).any()]
 
@@ -141,18 +157,20 @@ def compare_latency(mixture, folder: str | Path, prompts: list[str], *, n_tokens
         for model, sub in groups:
             greedy([model], np.ones((len(sub["input_ids"]), 1), np.float32), sub, n_tokens)
 
-    t_naive_top1 = best_of(naive_top1, repeats)
-    xlora = xlora_latency(folder, mixture, enc, n_tokens, repeats) if with_xlora else None
+    # top-1: each prompt through its chosen copy; top-k > 1: every copy some prompt uses, outputs mixed
+    t_naive_routed = best_of(naive_top1 if top_k == 1 else (lambda: run(copies, routed, False)), repeats)
+    xlora = xlora_latency(folder, mixture, enc, n_tokens, repeats, routed) if with_xlora else None
     per = float(n_tokens)
-    return {"prompts": len(prompts), "new_tokens": n_tokens, "repeats": repeats,
+    return {"prompts": len(prompts), "new_tokens": n_tokens, "repeats": repeats, "experts": k, "routing_top_k": top_k,
             "ours_dense_s_per_token": t_ours_dense / per, "naive_dense_s_per_token": t_naive_dense / per,
-            "ours_top1_s_per_token": t_ours_top1 / per, "naive_top1_s_per_token": t_naive_top1 / per,
-            "latency_ratio": t_ours_dense / t_naive_dense, "latency_ratio_top1": t_ours_top1 / t_naive_top1,
+            "ours_routed_s_per_token": t_ours_routed / per, "naive_routed_s_per_token": t_naive_routed / per,
+            "latency_ratio_dense": t_ours_dense / t_naive_dense, "latency_ratio_routed": t_ours_routed / t_naive_routed,
             "outputs_equal_one_hot": same, **(xlora or {})}
 
 
-def xlora_latency(folder, mixture, enc, n_tokens: int, repeats: int) -> dict:
-    """Seconds per token of PEFT's X-LoRA over the same three adapters (its classifier untrained: timing only).
+def xlora_latency(folder, mixture, enc, n_tokens: int, repeats: int, routed) -> dict:
+    """Seconds per token of PEFT's X-LoRA over the same three adapters (its classifier untrained: timing only)
+    and of ours with the configured routing ``routed``, both without a KV cache.
 
     X-LoRA runs a scaling pass and then the real pass for every step and cannot use a KV cache, so each step
     feeds the whole sequence; the report names the reason when X-LoRA cannot run on this backbone."""
@@ -169,14 +187,12 @@ def xlora_latency(folder, mixture, enc, n_tokens: int, repeats: int) -> dict:
             xl = get_peft_model(model, config).to(mixture.device).eval()
         ones = np.ones((len(enc["input_ids"]), 1), np.float32)
         t = best_of(lambda: greedy([xl], ones, enc, n_tokens, use_cache=False), repeats)
-        # ours without the cache too, the like-for-like comparison
-        k = len(mixture.axes)
-        dense = np.full((len(enc["input_ids"]), k), 1.0 / k, np.float32)
-        t_ours = best_of(lambda: greedy([mixture.model], dense, enc, n_tokens, mixture=mixture, use_cache=False),
-                       repeats)
+        # ours (configured routing) without the cache too, the like-for-like comparison
+        t_ours = best_of(lambda: greedy([mixture.model], routed, enc, n_tokens, mixture=mixture, use_cache=False),
+                         repeats)
     except Exception as exc:  # X-LoRA support varies with architecture and version: report, do not fail
         return {"xlora_error": f"{type(exc).__name__}: {exc}"}
-    return {"xlora_s_per_token": t / n_tokens, "ours_nocache_s_per_token": t_ours / n_tokens,
+    return {"xlora_s_per_token": t / n_tokens, "ours_routed_nocache_s_per_token": t_ours / n_tokens,
             "latency_ratio_vs_xlora": t_ours / t}
 
 
@@ -195,8 +211,9 @@ def _peak_rss_bytes() -> int:
     raise WorkbenchError("cannot read the peak resident set size (/proc/self/status has no VmHWM)")
 
 
-def peak_memory_child(folder: str, variant: str, prompts: list[str], n_tokens: int, queue) -> None:
-    """Child-process entry: load ``variant`` ("ours" | "naive"), generate densely, report the peak memory."""
+def peak_memory_child(folder: str, variant: str, prompts: list[str], n_tokens: int, queue, weights=None) -> None:
+    """Child-process entry: load ``variant`` ("ours" | "naive"), generate with ``weights`` (rows of expert weights,
+    the configured routing; None: dense), report the peak memory."""
     try:
         import peft  # noqa: F401  (imported before measuring, so library code is not counted)
         import transformers  # noqa: F401
@@ -217,23 +234,32 @@ def peak_memory_child(folder: str, variant: str, prompts: list[str], n_tokens: i
             models, mixture_arg, lm, axes = [mixture.model], mixture, mixture.lm(), mixture.axes
         enc = encode_left(lm, prompts)
         k = len(axes)
-        dense = np.full((len(prompts), k), 1.0 / k, np.float32)
-        greedy(models, dense, enc, n_tokens, mixture=mixture_arg)
+        w = np.full((len(prompts), k), 1.0 / k, np.float32) if weights is None else np.asarray(weights, np.float32)
+        greedy(models, w, enc, n_tokens, mixture=mixture_arg)
         peak = torch.cuda.max_memory_allocated() if cuda else _peak_rss_bytes()
         queue.put({"variant": variant, "peak_bytes": int(peak - before)})
     except Exception as exc:  # report to the parent instead of dying silently
         queue.put({"variant": variant, "error": f"{type(exc).__name__}: {exc}"})
 
 
-def compare_memory(folder: str | Path, prompts: list[str], *, n_tokens: int = 8) -> dict:
-    """Peak memory of ours vs the naive MoE, each measured in its own fresh process (see the module doc)."""
+def compare_memory(folder: str | Path, prompts: list[str], *, n_tokens: int = 8, weights=None) -> dict:
+    """Peak memory of ours vs the naive MoE (all three copies loaded), each measured in its own fresh process (see
+    the module doc), generating with ``weights`` — the configured routing, e.g. ``mixture.route(prompts)
+    ["weights"]`` — or densely when None; ``memory_routing`` records which."""
     import multiprocessing as mp
 
+    if weights is not None:
+        weights = np.asarray(weights, np.float32)
+        if weights.ndim != 2 or len(weights) != len(prompts):
+            raise WorkbenchError(f"need one row of expert weights per prompt; got {weights.shape} for "
+                                 f"{len(prompts)} prompts")
+        weights = weights.tolist()
     ctx = mp.get_context("spawn")
     result = {}
     for variant in ("ours", "naive"):
         queue = ctx.Queue()
-        proc = ctx.Process(target=peak_memory_child, args=(str(folder), variant, list(prompts), n_tokens, queue))
+        proc = ctx.Process(target=peak_memory_child,
+                           args=(str(folder), variant, list(prompts), n_tokens, queue, weights))
         proc.start()
         got = queue.get(timeout=1800)
         proc.join()
@@ -241,8 +267,59 @@ def compare_memory(folder: str | Path, prompts: list[str], *, n_tokens: int = 8)
             raise WorkbenchError(f"measuring the {variant} variant failed: {got['error']}")
         result[f"{variant}_peak_bytes"] = got["peak_bytes"]
     result["memory_ratio"] = result["ours_peak_bytes"] / result["naive_peak_bytes"]
+    result["memory_routing"] = "dense" if weights is None else "routed"
     result["measured_with"] = "torch.cuda.max_memory_allocated" if torch.cuda.is_available() else "peak RSS"
     return result
 
 
-__all__ = ["compare_latency", "compare_memory", "full_copies", "greedy"]
+THREE_COPIES = "three separate full copies (one expert merged into each)"
+ROW_KEYS = ("quantity", "system", "baseline", "baseline_kind", "configured", "ours", "baseline_value", "unit",
+            "ratio", "reduction_pct", "note")
+
+
+def routed_label(label: str, top_k: int) -> str:
+    """The configured system's name: ``AlignX top-1 routed (1 expert per prompt)``."""
+    per = f"{top_k} expert{'s' if top_k > 1 else ''} per prompt"
+    return f"{label} top-{top_k} routed ({per})"
+
+
+def efficiency_rows(efficiency: dict, label: str) -> list[dict]:
+    """The figures of ``compare_latency`` (+ ``compare_memory``) as rows naming both sides of each ratio.
+
+    ``label`` names the system (``AlignX``). Rows with ``configured`` True compare the system as configured (its
+    router's top-k) with a baseline: three full copies routed the same way (``baseline_kind`` "three copies"), and
+    PEFT's X-LoRA without a KV cache ("x-lora") where it ran. The dense rows (``configured`` False) compare a dense
+    mixture with three copies run densely — what they are, not the configured system. ``ratio`` = ours / baseline,
+    ``reduction_pct`` = 100 · (1 − ratio)."""
+    top_k = int(efficiency["routing_top_k"])
+    system = routed_label(label, top_k)
+    copies_routed = (f"{THREE_COPIES}, top-1 routed (each prompt through its chosen copy)" if top_k == 1 else
+                     f"{THREE_COPIES}, top-{top_k} routed (outputs of the chosen copies mixed)")
+    dense_system = f"{label} dense mixture of {efficiency['experts']} experts (every expert on every token)"
+    dense_baseline = f"{THREE_COPIES}, dense (every copy runs every token, outputs mixed)"
+    rows = [_row("latency", system, copies_routed, "three copies", True, efficiency["ours_routed_s_per_token"],
+                 efficiency["naive_routed_s_per_token"], "s/token", "KV cache on both sides")]
+    if "xlora_s_per_token" in efficiency:
+        rows.append(_row("latency", f"{system}, no KV cache",
+                         "PEFT X-LoRA over the same adapters, no KV cache (its classifier untrained: timing only)",
+                         "x-lora", True, efficiency["ours_routed_nocache_s_per_token"], efficiency["xlora_s_per_token"],
+                         "s/token", "X-LoRA cannot use a KV cache, so neither side does"))
+    if "ours_peak_bytes" in efficiency:
+        routed = efficiency.get("memory_routing") == "routed"
+        rows.append(_row("memory", system if routed else dense_system,
+                         (f"{THREE_COPIES}, all held in memory, " + ("routed the same way" if routed else "dense")),
+                         "three copies", routed, efficiency["ours_peak_bytes"], efficiency["naive_peak_bytes"],
+                         "bytes", f"peak memory ({efficiency.get('measured_with', '')})"))
+    rows.append(_row("latency", dense_system, dense_baseline, "three copies (dense)", False,
+                     efficiency["ours_dense_s_per_token"], efficiency["naive_dense_s_per_token"], "s/token",
+                     "dense vs three copies: the cost of mixing inside one backbone, not the configured system"))
+    return rows
+
+
+def _row(quantity, system, baseline, kind, configured, ours, base, unit, note) -> dict:
+    ratio = float(ours) / float(base) if base else float("nan")
+    return dict(zip(ROW_KEYS, (quantity, system, baseline, kind, bool(configured), float(ours), float(base), unit,
+                               ratio, 100.0 * (1.0 - ratio), note)))
+
+
+__all__ = ["compare_latency", "compare_memory", "efficiency_rows", "full_copies", "greedy", "routed_label"]
