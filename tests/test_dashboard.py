@@ -218,8 +218,9 @@ def test_router_calibration_view_without_and_with_artifacts(tmp_path):
     assert not at.exception, at.exception
     charts = " ".join(c.proto.spec for c in at.get("plotly_chart"))
     for title in ("Routing calibration on held-out prompts", "Reliability diagram", "Per expert",
-                  "Routing confusion", "Cost of our mixture"):
+                  "Routing confusion", "Cost relative to a named baseline"):
         assert title in charts
+    assert "AlignX top-1 routed (1 expert per prompt)" in charts and "dense mixture" in charts   # named sides
     assert any("not built yet" in i.value for i in at.info)
     before = next(c.value for c in at.caption if c.value.startswith("At T ="))
     at.slider(key="calib-temperature").set_value(3.0).run()
