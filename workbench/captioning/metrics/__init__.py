@@ -16,8 +16,8 @@ from __future__ import annotations
 from workbench.captioning.metrics.coco import bleu, cider_d, rouge_l
 from workbench.captioning.metrics.meteor import METEOR_NAME, meteor
 from workbench.captioning.metrics.porter import porter_stem
-from workbench.captioning.metrics.report import NOT_COMPUTED, evaluate_captions
+from workbench.captioning.metrics.report import NOT_COMPUTED, ClipScores, clip_scores, evaluate_captions
 from workbench.captioning.metrics.tokens import tokenize
 
-__all__ = ["METEOR_NAME", "NOT_COMPUTED", "bleu", "cider_d", "evaluate_captions", "meteor", "porter_stem", "rouge_l",
+__all__ = ["METEOR_NAME", "NOT_COMPUTED", "ClipScores", "bleu", "clip_scores", "cider_d", "evaluate_captions", "meteor", "porter_stem", "rouge_l",
            "tokenize"]

@@ -44,22 +44,29 @@ from workbench.captioning.metrics.tokens import check_order, ngram_counts, token
 _SMALL, _TINY = 1e-9, 1e-15     # pycocoevalcap's smoothing constants
 
 
-def bleu_tokens(cands, refs, n: int) -> list[float]:
-    """Corpus BLEU-1..n of tokenised input (see the module doc)."""
-    test_len = ref_len = 0
-    guess, correct = [0] * n, [0] * n
+def bleu_clip_counts(cands, refs, n: int) -> list[list[int]]:
+    """Per clip, the counts corpus BLEU sums: [candidate length, effective reference length, guess_1..n,
+    correct_1..n] (see the module doc); summing them over any set of clips gives that set's corpus BLEU
+    (``bleu_from_counts``), which is how a bootstrap over clips resamples it."""
+    rows = []
     for cand, rs in zip(cands, refs):
         max_counts: dict = {}
         for r in rs:
             for g, c in ngram_counts(r, n).items():
                 max_counts[g] = max(max_counts.get(g, 0), c)
         length = len(cand)
-        test_len += length
-        ref_len += min((len(r) for r in rs), key=lambda rl: (abs(rl - length), rl))    # "closest", shorter on ties
-        for k in range(n):
-            guess[k] += max(0, length - k)
+        ref_len = min((len(r) for r in rs), key=lambda rl: (abs(rl - length), rl))    # "closest", shorter on ties
+        guess, correct = [max(0, length - k) for k in range(n)], [0] * n
         for g, c in ngram_counts(cand, n).items():
             correct[len(g) - 1] += min(max_counts.get(g, 0), c)
+        rows.append([length, ref_len, *guess, *correct])
+    return rows
+
+
+def bleu_from_counts(totals, n: int) -> list[float]:
+    """Corpus BLEU-1..n from the summed ``bleu_clip_counts`` of the clips."""
+    test_len, ref_len = totals[0], totals[1]
+    guess, correct = totals[2:2 + n], totals[2 + n:2 + 2 * n]
     ratio = (test_len + _TINY) / (ref_len + _SMALL)
     scores = []
     for order in range(1, n + 1):
@@ -71,6 +78,12 @@ def bleu_tokens(cands, refs, n: int) -> list[float]:
             score *= math.exp(1 - 1 / ratio)
         scores.append(float(score))
     return scores
+
+
+def bleu_tokens(cands, refs, n: int) -> list[float]:
+    """Corpus BLEU-1..n of tokenised input (see the module doc)."""
+    rows = bleu_clip_counts(cands, refs, n)
+    return bleu_from_counts([sum(r[j] for r in rows) for j in range(2 + 2 * n)], n)
 
 
 def bleu(candidates: Sequence[str], references: Sequence[Sequence[str]], n: int = 4) -> list[float]:
@@ -173,4 +186,4 @@ def cider_d(candidates: Sequence[str], references: Sequence[Sequence[str]], n: i
     return cider_tokens(cands, refs, n, float(sigma))
 
 
-__all__ = ["bleu", "bleu_tokens", "cider_d", "cider_tokens", "rouge_l", "rouge_tokens"]
+__all__ = ["bleu", "bleu_clip_counts", "bleu_from_counts", "bleu_tokens", "cider_d", "cider_tokens", "rouge_l", "rouge_tokens"]

@@ -16,9 +16,13 @@ the paper's mean over 9).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
-from workbench.captioning.metrics.coco import bleu_tokens, cider_tokens, rouge_tokens
+import numpy as np
+
+from workbench.captioning.metrics.coco import (bleu_clip_counts, bleu_from_counts, bleu_tokens, cider_tokens,
+                                               rouge_tokens)
 from workbench.captioning.metrics.meteor import METEOR_NAME, meteor_tokens
 from workbench.captioning.metrics.tokens import tokenized
 
@@ -57,4 +61,33 @@ def evaluate_captions(candidates: Sequence[str], references: Sequence[Sequence[s
     }
 
 
-__all__ = ["NOT_COMPUTED", "evaluate_captions"]
+@dataclass(frozen=True)
+class ClipScores:
+    """Per-clip pieces of ``evaluate_captions``' NLG mean, so that the NLG mean of any resample of the clips costs
+    a sum (used by the claims ledger's paired bootstrap, ``workbench.claims.media``)."""
+    bleu: np.ndarray        # [clips, 2 + 2·4] BLEU's per-clip counts (``coco.bleu_clip_counts``)
+    meteor: np.ndarray      # [clips]
+    rouge: np.ndarray       # [clips]
+    cider: np.ndarray       # [clips] CIDEr-D with the document frequencies of the whole corpus
+
+    def nlg_mean(self, clips=None) -> float:
+        """The NLG mean (×100) of the clips at the indices ``clips`` (all when None; repeats count again). With all
+        clips it equals ``evaluate_captions``' ``nlg_mean``; on a resample, CIDEr-D keeps the whole corpus's
+        document frequencies [ours] while BLEU, METEOR and ROUGE-L are exactly the resample's corpus scores."""
+        idx = np.arange(len(self.meteor)) if clips is None else np.asarray(clips, int)
+        bleu = bleu_from_counts(self.bleu[idx].sum(axis=0).tolist(), 4)
+        scores = [*bleu, self.meteor[idx].mean(), self.rouge[idx].mean(), self.cider[idx].mean()]
+        return float(100.0 * sum(scores) / len(scores))
+
+
+def clip_scores(candidates: Sequence[str], references: Sequence[Sequence[str]]) -> ClipScores:
+    """The per-clip pieces of the NLG mean of a corpus (see ``ClipScores``)."""
+    cands, refs = tokenized(candidates, references)
+    _, met = meteor_tokens(cands, refs)
+    _, rouge = rouge_tokens(cands, refs, 1.2)
+    _, cider = cider_tokens(cands, refs, 4, 6.0)
+    return ClipScores(np.asarray(bleu_clip_counts(cands, refs, 4), float), np.asarray(met, float),
+                      np.asarray(rouge, float), np.asarray(cider, float))
+
+
+__all__ = ["NOT_COMPUTED", "ClipScores", "clip_scores", "evaluate_captions"]

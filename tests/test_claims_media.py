@@ -1,0 +1,177 @@
+"""Claims measurements of P6 (deepfake_eval) and P9 (caption_eval) on hand-made artifacts, one test per status."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.captioning.metrics import evaluate_captions
+from workbench.claims import MemorySources, ledger, measure
+from workbench.papers import get_paper
+
+OUR_OVER = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR (exact+stem)", "ROUGE-L", "CIDEr-D"]
+PAPER_OVER = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "SPICE", "SPIDEr"]
+
+
+def _claim(paper, kind, **params):
+    return next(c for c in get_paper(paper).claims if c.kind == kind and all(c.params.get(k) == v
+                                                                             for k, v in params.items()))
+
+
+# ------------------------------------------------------------------------------------------------------- P6
+
+
+def _deepfake_frame():
+    """Ten audio-visual clips: the reasoning stage right on all, the video detector on 8, the audio one on 6; and
+    four audio clips."""
+    y = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
+    video_right = np.array([1, 1, 1, 1, 1, 1, 1, 1, 0, 0], bool)
+    audio_right = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0, 0], bool)
+    # thresholds 0: a score > 0 says real; a right detector scores +1 on real and −1 on fake
+    sign = np.where(y == 1, 1.0, -1.0)
+    av = pd.DataFrame({"id": [f"av{i}" for i in range(10)], "modality": "audiovisual", "y": y,
+                       "verdict": np.where(y == 1, "real", "fake"),
+                       "score_video": np.where(video_right, sign, -sign),
+                       "score_audio": np.where(audio_right, sign, -sign)})
+    audio = pd.DataFrame({"id": [f"a{i}" for i in range(4)], "modality": "audio", "y": [1, 0, 1, 0],
+                          "verdict": ["real", "fake", "real", "fake"], "score_audio": [1.0, -1.0, 1.0, -1.0],
+                          "score_video": np.nan})
+    return pd.concat([av, audio], ignore_index=True)
+
+
+def _deepfake_sources(frame=None, **config):
+    config = {"trained_detectors": {"audio": {"threshold": 0.0}, "video": {"threshold": 0.0}},
+              "pipeline": {"audio_encoder": "logmel-cnn", "video_encoder": "frame-cnn"}, "smoke": False, **config}
+    return MemorySources("default").add("P6", "deepfake_eval", _deepfake_frame() if frame is None else frame,
+                                        models=["logmel-cnn", "frame-cnn", "tiny-llama"], config=config)
+
+
+def test_p6_av_gain_is_over_the_better_single_modality_detector_and_not_comparable():
+    ours = measure("P6", _claim("P6", "deepfake_accuracy_gain", modality="audio-visual"), _deepfake_sources())
+    assert ours.status == "not comparable"
+    assert ours.value == pytest.approx(20.0)                         # 100 % − the video detector's 80 %
+    assert ours.ci is not None and ours.ci[0] <= ours.value <= ours.ci[1]
+    assert "video-only detector" in ours.reason and "synthetic" in ours.reason
+    assert ours.data_kind == "synthetic" and "10 audio-visual clips" in ours.data
+    assert ours.artifact == "notebook (in memory)" and "tiny-llama" in ours.models
+
+
+def test_p6_av_gain_without_verdicts_or_thresholds_is_not_measured():
+    ours = measure("P6", _claim("P6", "deepfake_accuracy_gain", modality="audio-visual"),
+                   _deepfake_sources(_deepfake_frame().drop(columns="verdict")))
+    assert ours.status == "not measured" and ours.value is None and "verdict" in ours.reason
+    ours = measure("P6", _claim("P6", "deepfake_accuracy_gain", modality="audio-visual"),
+                   _deepfake_sources(trained_detectors={"audio": {"threshold": 0.0}}))
+    assert ours.status == "not measured" and "thresholds" in ours.reason
+
+
+@pytest.mark.parametrize("kind, params, words", [
+    ("deepfake_eer_reduction", {"modality": "audio"}, ("baseline detector", "4 audio clip")),
+    ("deepfake_accuracy_gain", {"modality": "video"}, ("video-only", "no baseline")),
+    ("deepfake_ptm_ablation", {"reduce": "min"}, ("pretrained-encoder", "logmel-cnn + frame-cnn", "issue 21")),
+    ("deepfake_ptm_ablation", {"reduce": "max"}, ("pretrained-encoder",)),
+])
+def test_p6_claims_the_artifact_cannot_measure(kind, params, words):
+    ours = measure("P6", _claim("P6", kind, **params), _deepfake_sources())
+    assert ours.status == "not measured" and ours.value is None
+    assert all(w in ours.reason for w in words), ours.reason
+
+
+def test_p6_and_p9_not_built():
+    rows = ledger(["P6", "P9"], sources=MemorySources("default"))
+    assert len(rows) == len(get_paper("P6").claims) + len(get_paper("P9").claims)
+    assert all(r.status == "not measured" and "is not built" in r.reason for r in rows)
+
+
+# ------------------------------------------------------------------------------------------------------- P9
+
+REFS = [["a dog barks twice", "a dog is barking"], ["rain falls on a roof", "heavy rain on a tin roof"],
+        ["a car engine starts", "an engine revs up"], ["birds sing in the morning", "small birds chirping"],
+        ["a bell rings loudly", "a church bell is ringing"], ["water runs from a tap", "a tap is running water"]]
+GREEDY = ["a sound of a sound", "a sound of rain", "a sound of a car", "a sound of birds", "a sound", "a sound"]
+MAGIC = ["a dog is barking", "heavy rain on a roof", "an engine starts", "birds chirping", "a bell is ringing",
+         "water from a tap"]
+NO_KEYWORDS = ["a sound is heard", "a sound of rain", "a sound", "a sound", "a sound of a bell", "a sound"]
+
+
+def _caption_sources(over=OUR_OVER, ablation=None, metrics=None, outputs=True):
+    rows = []
+    for decoder, l, caps in (("greedy", 2, GREEDY), ("magic", 2, MAGIC), ("magic", 0, NO_KEYWORDS)):
+        rows += [{"id": f"c{i}", "l": l, "decoder": decoder, "caption": c, "references": REFS[i]}
+                 for i, c in enumerate(caps)]
+    frame = pd.DataFrame(rows) if outputs else pd.DataFrame({"id": ["c0"]})
+    nlg = {key: evaluate_captions(caps, REFS)["nlg_mean"]
+           for key, caps in (("greedy", GREEDY), ("magic", MAGIC), ("none", NO_KEYWORDS))}
+    metrics = metrics if metrics is not None else [{"decoder": "greedy", "l": 2, "NLG mean": nlg["greedy"]},
+                                                   {"decoder": "magic", "l": 2, "NLG mean": nlg["magic"]}]
+    ablation = ablation if ablation is not None else [{"l": 0, "NLG mean": nlg["none"]},
+                                                      {"l": 2, "NLG mean": nlg["magic"]}]
+    config = {"metrics": metrics, "ablation": ablation, "nlg_mean_over": over, "clips": 6, "smoke": False,
+              "settings": {"l": 2}}
+    return MemorySources("default").add("P9", "caption_eval", frame, models=["tiny-clap", "tiny-llama"],
+                                        config=config), nlg
+
+
+def test_p9_nlg_scores_are_ours_and_say_the_definition_differs():
+    sources, nlg = _caption_sources()
+    for decoder in ("greedy", "magic"):
+        ours = measure("P9", _claim("P9", "caption_nlg_score", decoder=decoder), sources)
+        assert ours.status == "not comparable" and ours.value == pytest.approx(nlg[decoder])
+        assert "other metric definition" in ours.reason and "SPICE, SPIDEr" in ours.reason
+        assert "METEOR (exact+stem)" in ours.reason and "CIDEr-D" not in ours.reason
+        assert ours.ci is not None and ours.ci[0] <= ours.ci[1]
+        assert ours.data == "synthetic: workbench sound corpus, eval split (6 clips)"
+
+
+def test_p9_same_definition_is_still_not_comparable_on_synthetic_clips():
+    sources, _ = _caption_sources(over=PAPER_OVER)
+    ours = measure("P9", _claim("P9", "caption_nlg_score", decoder="magic"), sources)
+    assert ours.status == "not comparable" and "metric definition" not in ours.reason
+    assert "synthetic sound corpus" in ours.reason
+
+
+def test_p9_magic_gain_is_relative_to_greedy_with_a_paired_ci():
+    sources, nlg = _caption_sources()
+    ours = measure("P9", _claim("P9", "caption_magic_gain"), sources)
+    assert ours.status == "not comparable"
+    assert ours.value == pytest.approx(100 * (nlg["magic"] / nlg["greedy"] - 1))
+    assert ours.ci is not None and ours.ci[0] < ours.ci[1] and ours.ci[0] > 0      # MAGIC is better on every clip
+    no_clips, _ = _caption_sources(outputs=False)
+    assert measure("P9", _claim("P9", "caption_magic_gain"), no_clips).ci is None
+
+
+def test_p9_magic_gain_not_measured_when_greedy_is_zero_or_absent():
+    zero, _ = _caption_sources(metrics=[{"decoder": "greedy", "l": 2, "NLG mean": 0.0},
+                                        {"decoder": "magic", "l": 2, "NLG mean": 3.0}])
+    ours = measure("P9", _claim("P9", "caption_magic_gain"), zero)
+    assert ours.status == "not measured" and "undefined" in ours.reason
+    absent, _ = _caption_sources(metrics=[{"decoder": "magic", "l": 2, "NLG mean": 3.0}])
+    assert measure("P9", _claim("P9", "caption_magic_gain"), absent).status == "not measured"
+    assert measure("P9", _claim("P9", "caption_nlg_score", decoder="greedy"), absent).status == "not measured"
+
+
+def test_p9_keyword_drop_and_best_keyword_count():
+    table = [{"l": 0, "NLG mean": 5.0}, {"l": 1, "NLG mean": 20.0}, {"l": 2, "NLG mean": 16.0},
+             {"l": 3, "NLG mean": 20.0}]
+    sources, _ = _caption_sources(ablation=table, outputs=False)
+    drop = measure("P9", _claim("P9", "caption_keyword_drop"), sources)
+    assert drop.status == "not comparable" and drop.value == pytest.approx(75.0) and drop.ci is None
+    best = measure("P9", _claim("P9", "caption_best_keywords"), sources)
+    assert best.status == "not comparable" and best.value == 1                     # a tie goes to the smaller l
+    assert "0, 1, 2, 3" in best.reason
+    paired, nlg = _caption_sources()
+    drop = measure("P9", _claim("P9", "caption_keyword_drop"), paired)
+    assert drop.value == pytest.approx(100 * (1 - nlg["none"] / nlg["magic"])) and drop.ci is not None
+
+
+def test_p9_keyword_claims_not_measured_without_the_ablation():
+    sources, _ = _caption_sources(ablation=[{"l": 2, "NLG mean": 16.0}])
+    for kind in ("caption_keyword_drop", "caption_best_keywords"):
+        ours = measure("P9", _claim("P9", kind), sources)
+        assert ours.status == "not measured" and ours.value is None
+
+
+def test_p9_ledger_rows_carry_the_claims_and_ours():
+    sources, _ = _caption_sources()
+    rows = {r.metric: r for r in ledger(["P9"], sources=sources)}
+    gain = rows["relative improvement from MAGIC"]
+    assert gain.status == "not comparable" and gain.ours.endswith("]") and gain.artifact == "notebook (in memory)"
+    assert "inconsistent" in gain.note.lower()
