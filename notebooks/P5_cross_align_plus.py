@@ -38,7 +38,8 @@ import pandas as pd
 
 os.environ["WORKBENCH_PROFILE"] = PROFILE
 from workbench.memes.ablation import run_ablation, smoke_configs, synthetic_set  # noqa: E402
-from workbench.memes.artifacts import slice_accuracy  # noqa: E402
+from workbench import claims  # noqa: E402
+from workbench.memes.artifacts import eval_config, slice_accuracy  # noqa: E402
 from workbench.memes.explain import STEPS, TITLES, cascade  # noqa: E402
 from workbench.memes.knowledge import default_knowledge, serialize  # noqa: E402
 from workbench.memes.model import SETTINGS, MemeModelConfig, model_input  # noqa: E402
@@ -46,8 +47,8 @@ from workbench.memes.sides import sides_for_profile  # noqa: E402
 from workbench.memes.synth import MemeCorpusConfig, world  # noqa: E402
 from workbench.memes.vision import TaggerConfig, load_image  # noqa: E402
 from workbench.models import load  # noqa: E402
-from workbench.notebooks import (ablation_table, claims_table, flip_accuracy, gain_with_ci, gains_table,  # noqa: E402
-                                 lora_note, meme_grid)
+from workbench.notebooks import (ablation_table, claims_table, flip_accuracy, gains_table, lora_note,  # noqa: E402
+                                 meme_grid)
 from workbench.notebooks import captioned as captioned_table  # noqa: E402
 from workbench.profiles import get_profile  # noqa: E402
 from workbench.viz import stamp  # noqa: E402
@@ -288,19 +289,19 @@ captioned(pd.DataFrame(cascades).set_index(["meme", "step"]), best.models + [exp
 # Every design choice here is ours. Only the abstract is public, so the knowledge snapshots, the retrieval, the
 # LoRA and contrastive training, the cascade schema and the data are all our reading of it. The synthetic set is
 # **built so that knowledge is needed**: the held-out names and coded terms never occur in training. The relative
-# gain of the knowledge settings over `none` therefore measures what retrieval adds when the model meets unseen
-# names. It does **not** estimate the paper's gain over eight LVLMs on five benchmarks, and the magnitudes are not
-# comparable.
+# gain of the knowledge settings over `none` (section 3) therefore measures what retrieval adds when the model
+# meets unseen names. It is an ablation of our own model, not the paper's comparison of CROSS-ALIGN+ with
+# state-of-the-art methods over eight LVLMs and five benchmarks, so the claims ledger leaves that claim not
+# measured rather than fill in the nearest number. LoRA is only trained on top of knowledge, so the two stages'
+# effects are not separated either. The table is the ledger's (`workbench claims P5`), read from what this
+# notebook computed, in the shape of the `meme_eval` artifact.
 
 # %%
-relative = {g.setting: f"{gain_with_ci(g.relative_gain, g.lo, g.hi)} — {g.setting} over none, macro-F1, "
-                       f"held-out synthetic memes (n = {len(held)})" for g in gains.itertuples()}
-ours = {"relative F1 improvement (max)": relative.get("knowledge+lora", "not measured"),
-        "benchmarks": "1 synthetic set here (loaders for Hateful Memes, HarMeme and MultiOFF; no data offline)",
-        "LVLMs evaluated": f"1 model stack per profile ({profile.name}: {', '.join(models_used)})"}
-claims_table("P5", ours, profile=profile.name, models=models_used + [explainer.name], smoke=SMOKE,
-             extra=[{"metric": "relative F1 improvement, knowledge only",
-                     "ours": relative.get("knowledge", "not measured")}])
+sources = claims.MemorySources(profile.name).add(
+    "P5", "meme_eval", preds, models=models_used + [explainer.name],
+    config=eval_config(result, preds, corpus=corpus_config, tagger=tagger_config, model=model_config,
+                       training={s: m.info for s, m in result["models"].items()}, explanations=[], smoke=SMOKE))
+claims_table("P5", sources)
 
 # %% [markdown]
 # ## Running on real data

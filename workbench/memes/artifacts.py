@@ -25,15 +25,30 @@ def slice_accuracy(predictions, column: str) -> list[dict]:
     return rows
 
 
+def eval_config(result: dict, predictions, *, corpus, tagger, model, training: dict, explanations: list,
+                smoke: bool) -> dict:
+    """The ``meme_eval`` artifact's config from ``ablation.evaluate_models``' result on the synthetic memes' held-out
+    split (the builder's and the P5 notebook's, so that the claims ledger reads the same shape from both)."""
+    from dataclasses import asdict
+
+    from workbench.memes.knowledge import default_knowledge
+
+    return {"metrics": result["metrics"].to_dict("records"), "gains": result["gains"].to_dict("records"),
+            "confusion": result["confusion"], "classes": result["classes"],
+            "by_flip": slice_accuracy(predictions, "flip"), "by_target": slice_accuracy(predictions, "target_type"),
+            "explanations": explanations, "corpus": asdict(corpus), "tagger": asdict(tagger),
+            "model": asdict(model), "knowledge": default_knowledge().describe(), "training": training,
+            "smoke": smoke, "datasets": ["synthetic"],
+            "split": "synthetic memes, held-out split (unseen peoples, institutions and coded terms)"}
+
+
 def build_meme_eval(ctx: BuildContext) -> None:
     import json
-    from dataclasses import asdict
 
     import pandas as pd
 
     from workbench.memes.ablation import default_models, evaluate_models, smoke_configs, synthetic_set
     from workbench.memes.explain import STEPS, cascade
-    from workbench.memes.knowledge import default_knowledge
     from workbench.memes.model import MemeModelConfig
     from workbench.memes.synth import MemeCorpusConfig
     from workbench.memes.vision import TaggerConfig, load_image
@@ -75,17 +90,11 @@ def build_meme_eval(ctx: BuildContext) -> None:
                              "pred": pred["label"], "confidence": pred["confidence"], "flip": row.flip,
                              "cascade": cascade(best, image, row.text, pred, lm=lm)})
     models_used = sorted({name for m in models.values() for name in m.models} | {lm.name})
-    gains = result["gains"].to_dict("records")
     save_frame(preds, ctx.path(ctx.paper, "meme_eval"), profile=ctx.profile.name, models=models_used,
                seed=ctx.seed,
-               config={"metrics": result["metrics"].to_dict("records"), "gains": gains,
-                       "confusion": result["confusion"], "classes": result["classes"],
-                       "by_flip": slice_accuracy(preds, "flip"), "by_target": slice_accuracy(preds, "target_type"),
-                       "explanations": explanations, "corpus": asdict(corpus), "tagger": asdict(tagger),
-                       "model": asdict(config), "knowledge": default_knowledge().describe(),
-                       "training": {s: m.info for s, m in models.items()}, "smoke": ctx.smoke,
-                       "datasets": ["synthetic"],
-                       "split": "synthetic memes, held-out split (unseen peoples, institutions and coded terms)"})
+               config=eval_config(result, preds, corpus=corpus, tagger=tagger, model=config,
+                                  training={s: m.info for s, m in models.items()}, explanations=explanations,
+                                  smoke=ctx.smoke))
     ctx.progress(1.0, "done")
 
 
