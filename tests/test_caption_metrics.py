@@ -305,3 +305,21 @@ def test_parameter_errors():
         meteor(["a"], [["a"]], alpha=1.5)
     with pytest.raises(WorkbenchError, match="must be a string"):
         tokenize(None)
+
+
+def test_clip_scores_give_the_corpus_nlg_mean_and_resample_it():
+    """``clip_scores`` reproduces ``evaluate_captions``' NLG mean on all clips; on a subset its BLEU, METEOR and
+    ROUGE-L parts are that subset's corpus scores (CIDEr-D keeps the whole corpus's document frequencies)."""
+    from workbench.captioning.metrics import clip_scores, evaluate_captions
+    from workbench.captioning.metrics.coco import bleu_from_counts
+
+    refs = [["a dog barks twice", "a dog is barking"], ["rain falls on a roof", "heavy rain on a tin roof"],
+            ["a car engine starts", "an engine revs up"], ["birds sing in the morning", "small birds chirping"]]
+    cands = ["a dog is barking loudly", "rain on the roof", "a car starts", "a bird sings"]
+    scores = clip_scores(cands, refs)
+    assert scores.nlg_mean() == pytest.approx(evaluate_captions(cands, refs)["nlg_mean"], abs=1e-9)
+    subset = [0, 2, 2]
+    sub = evaluate_captions([cands[i] for i in subset], [refs[i] for i in subset])["scores"]
+    expected = [sub[f"BLEU-{k}"] for k in range(1, 5)] + [sub["ROUGE-L"]]
+    bleu = bleu_from_counts(scores.bleu[subset].sum(axis=0).tolist(), 4)
+    assert bleu + [scores.rouge[subset].mean()] == pytest.approx(expected)
