@@ -44,9 +44,19 @@ def scorer_from_meta(config: dict, profile: str):
     return load_scorer(folder)
 
 
-def build_caption_eval(ctx: BuildContext) -> None:
+def caption_eval_config(result: dict, *, hit_rate: float, clips: int, corpus, clap, smoke: bool) -> dict:
+    """The ``caption_eval`` artifact's config from ``evaluation.evaluate``'s result (the builder saves it; the P9
+    notebook hands the same dict to the claims ledger)."""
     from dataclasses import asdict
 
+    return {"metrics": result["metrics"].to_dict("records"), "ablation": result["ablation"].to_dict("records"),
+            "not_computed": result["not_computed"], "nlg_mean_over": result["nlg_mean_over"],
+            "keyword_top3_hit_rate": hit_rate, "settings": result["settings"], "clips": clips,
+            "corpus": asdict(corpus), "clap": asdict(clap), "smoke": smoke,
+            "set": "synthetic sound corpus, eval split (clips never seen in training)"}
+
+
+def build_caption_eval(ctx: BuildContext) -> None:
     from workbench.captioning.captioner import Captioner
     from workbench.captioning.clap import ClapConfig, default_scorer, scorer_for_profile
     from workbench.captioning.evaluation import evaluate
@@ -75,12 +85,8 @@ def build_caption_eval(ctx: BuildContext) -> None:
                       progress=lambda f, m: ctx.progress(0.3 + 0.7 * f, m), **settings)
     save_frame(result["outputs"], ctx.path(ctx.paper, "caption_eval"), profile=ctx.profile.name,
                models=result["models"], seed=ctx.seed,
-               config={"metrics": result["metrics"].to_dict("records"),
-                       "ablation": result["ablation"].to_dict("records"),
-                       "not_computed": result["not_computed"], "nlg_mean_over": result["nlg_mean_over"],
-                       "keyword_top3_hit_rate": hit_rate, "settings": result["settings"], "clips": len(clips),
-                       "corpus": asdict(corpus), "clap": asdict(clap), "smoke": ctx.smoke,
-                       "set": "synthetic sound corpus, eval split (clips never seen in training)"})
+               config=caption_eval_config(result, hit_rate=hit_rate, clips=len(clips), corpus=corpus, clap=clap,
+                                          smoke=ctx.smoke))
 
 
 register_builder("P9", "caption_eval", "audio-text model, captions by three decoders, metrics and ablation")(

@@ -11,10 +11,25 @@ from __future__ import annotations
 from workbench.build import BuildContext, register_builder
 
 
-def build_deepfake_eval(ctx: BuildContext) -> None:
+def deepfake_eval_config(report: dict, model, spec, config, *, smoke: bool) -> dict:
+    """The ``deepfake_eval`` artifact's config from ``evaluation.evaluate``'s report, the model and the data and
+    pipeline configurations (the builder saves it; the P6 notebook hands the same dict to the claims ledger)."""
     from dataclasses import asdict
+
+    return {"report": report["stages"], "model_folder": str(model.folder),
+            "data": {"audio": asdict(spec.audio), "av": asdict(spec.av)}, "pipeline": config.to_dict(),
+            "smoke": smoke, "trained_detectors": model.meta["detectors"],
+            "split": "eval (sentences held out from training)"}
+
+
+def eval_frame(frame):
+    """``evaluation.evaluate``'s per-row frame as the artifact holds it (with each clip's file name)."""
     from pathlib import Path
 
+    return frame.assign(file=[Path(p).name for p in frame["path"]])
+
+
+def build_deepfake_eval(ctx: BuildContext) -> None:
     from workbench.deepfake.config import PipelineConfig
     from workbench.deepfake.evaluation import evaluate
     from workbench.deepfake.training import SyntheticSpec, default_model, smoke_config, smoke_spec, synthetic_data
@@ -30,13 +45,9 @@ def build_deepfake_eval(ctx: BuildContext) -> None:
     held = data[data["split"] == "eval"]
     frame, report = evaluate(model, held, reasoning=True, lm=lm, rationale_tokens=24 if ctx.smoke else 48,
                              progress=lambda f, m: ctx.progress(0.6 + 0.4 * f, m))
-    frame["file"] = [Path(p).name for p in frame["path"]]
-    save_frame(frame, ctx.path(ctx.paper, "deepfake_eval"), profile=ctx.profile.name, models=report["models"],
-               seed=ctx.seed, config={"report": report["stages"], "model_folder": str(model.folder),
-                                      "data": {"audio": asdict(spec.audio), "av": asdict(spec.av)},
-                                      "pipeline": config.to_dict(), "smoke": ctx.smoke,
-                                      "trained_detectors": model.meta["detectors"],
-                                      "split": "eval (sentences held out from training)"})
+    save_frame(eval_frame(frame), ctx.path(ctx.paper, "deepfake_eval"), profile=ctx.profile.name,
+               models=report["models"], seed=ctx.seed,
+               config=deepfake_eval_config(report, model, spec, config, smoke=ctx.smoke))
 
 
 register_builder("P6", "deepfake_eval", "synthetic corpora, trained detectors, held-out evaluation")(

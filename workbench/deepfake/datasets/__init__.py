@@ -25,7 +25,8 @@ Layouts:
   only for RealVideo-RealAudio; extras ``video_y`` and ``audio_y`` (1 = real) come from the type name, plus
   ``speaker`` (the CSV's ``source``, renamed since ``source`` is the dataset column [ours]), ``target1``,
   ``target2``, ``method``, ``category``, ``type``, ``race``, ``gender``. ``attack`` = ``method`` unless it is
-  "real"; ``modality`` "audiovisual"; ``split`` "all" (no official split — make speaker-disjoint splits yourself).
+  "real"; ``modality`` "audiovisual"; ``split`` "all" (no official split — ``splits.disjoint_split`` / the CLI's
+  ``--split-by speaker`` makes a speaker-disjoint one).
 * **DFDC** — ``load_dfdc(root)``: ``metadata.json`` in ``root`` and/or its immediate subfolders (the
   ``dfdc_train_part_N`` folders), each mapping ``"xxx.mp4": {"label": "FAKE"|"REAL", "split": "train",
   "original": "yyy.mp4"|null}``; the clip sits next to its metadata.json. ``id`` = file stem; ``modality``
@@ -39,6 +40,9 @@ Layouts:
 * **Manifest** — ``load_manifest(root)``: ``manifest.parquet`` or ``manifest.csv`` with ``path`` and ``label``
   and optional ``id``, ``split``, ``attack``, ``language``, ``modality``, ``video_y``, ``audio_y``, ``sync_y``
   [ours: the layout of the workbench's own synthetic corpora; -1 where a per-modality label is not given].
+
+Data with one split only is split group-disjointly (by speaker, or by the clip a fake was made from) with
+``splits.disjoint_split``; a model folder lists its training rows so that an evaluation can refuse them.
 
 ``load_dataset(root, fmt="auto", **options)`` dispatches on ``fmt`` ∈ ``FORMATS``; ``detect_format(root)`` tells
 the layout from the files each one must have.
