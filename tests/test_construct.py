@@ -104,3 +104,30 @@ def test_build_command_on_a_local_dask_cluster(tmp_path, capsys):
                  "--out", str(tmp_path / "out")]) == 0
     assert "3 source prompts" in capsys.readouterr().out
     assert len(pd.read_parquet(tmp_path / "out" / "dataset.parquet")) == 3
+
+
+def test_expanded_rows_are_labelled_in_every_dimension_and_answered(tmp_path, monkeypatch):
+    """Expansion on, responses for expanded prompts: the rows generated for one dimension's sparse domains are
+    classified in all dimensions like the source rows, so the response stage can name their norms."""
+    import workbench.taxonomy.expand as expand_module
+
+    needs = expand_module.expansion_needs      # only the first sparse domain of each dimension, to stay fast
+    monkeypatch.setattr(expand_module, "expansion_needs",
+                        lambda *a, **k: dict(list(needs(*a, **k).items())[:1]))
+    src = tmp_path / "p.csv"
+    pd.DataFrame({"text": ["How can I make my neighbour's dog sick?"]}).to_csv(src, index=False)
+    # the first kept prompts: the source row, then rows generated for safety domains
+    cfg = ResponseConfig(k=1, max_iterations=0, max_new_tokens=4, critique_tokens=4, prompt_limit=3)
+    funnel = build_dataset("misaligntrade", src, tmp_path / "out", profile=FAST, target=1, max_new_tokens=4,
+                           responses=cfg, shard_size=64)
+    data = pd.read_parquet(tmp_path / "out" / "dataset.parquet")
+    expanded = data[data["origin"] == "expanded"]
+    assert funnel["expanded"] > 0 and len(expanded)
+    for dim in ("safety", "value", "culture", "semantic_type"):
+        assert data[dim].notna().all() and data[f"{dim}_score"].notna().all(), dim
+    # the domain each row was generated for is kept as provenance
+    assert set(expanded["expanded_dimension"]) <= {"safety", "value", "culture"}
+    assert expanded["expanded_domain"].notna().all()
+    decisions = pd.read_parquet(tmp_path / "out" / "decisions.parquet")
+    assert set(expanded["id"]) & set(decisions["id"])           # expanded prompts were answered too
+    assert funnel["responded_prompts"] == 3

@@ -6,6 +6,12 @@ Two profiles share one code path:
   built from config and trained locally. Nothing downloads at run time.
 * ``paper`` — the papers' own models, loaded from the local Hugging Face cache only, on a GPU when present.
 
+A paper may play some roles with its own models (``Profile.paper_roles``: on the paper profile P2 classifies
+with Gemma-2-9B-it and expands with Qwen3-30B-A3B; P1 and P4 use the profile's Mistral-7B / Llama-3.1-8B);
+builders ask for ``profile.for_paper(paper)``. A roles file (TOML, ``--roles FILE`` on the build commands, read by
+``load_roles``) overrides any role without editing code; ``Profile.with_roles`` applies it, and an overridden
+role wins over the paper's own.
+
 The active profile comes from ``--profile`` on the CLI, else ``$WORKBENCH_PROFILE``, else ``default``.
 The device comes from ``--device``, else ``$WORKBENCH_DEVICE``, else the first of cuda, mps, cpu that works.
 Every artifact records the profile and the model names that produced it (see ``workbench.io``).
@@ -13,8 +19,9 @@ Every artifact records the profile and the model names that produced it (see ``w
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from pathlib import Path
 
 from workbench import WorkbenchError
 
@@ -27,11 +34,15 @@ class Profile:
 
     ``roles`` maps a role slot used by the pipelines (``classifier``, ``judge``, ``sentence_encoder`` …)
     to a model name in ``workbench.models``; a role may list several models (e.g. the raters of P4).
+    ``paper_roles`` replaces some roles for one paper (``for_paper``); ``overridden`` names the roles a roles
+    file set (``with_roles``), which no paper's own models replace.
     """
 
     name: str
     description: str
     roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    paper_roles: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    overridden: frozenset[str] = frozenset()
 
     def model_for(self, role: str) -> str:
         """The first model of ``role``; raises with the roles this profile has when it is unknown."""
@@ -42,12 +53,29 @@ class Profile:
         return self.roles[role][0]
 
     def model_names(self) -> list[str]:
-        """Every model this profile uses, in order of first appearance."""
+        """Every model this profile uses (papers' own included), in order of first appearance."""
         seen: dict[str, None] = {}
-        for names in self.roles.values():
-            for name in names:
-                seen.setdefault(name, None)
+        for roles in [self.roles, *self.paper_roles.values()]:
+            for names in roles.values():
+                for name in names:
+                    seen.setdefault(name, None)
         return list(seen)
+
+    def for_paper(self, paper: str) -> "Profile":
+        """This profile with ``paper``'s own models in the roles it plays differently (roles a roles file
+        overrode stay as they are)."""
+        own = {role: names for role, names in self.paper_roles.get(paper, {}).items() if role not in self.overridden}
+        return replace(self, roles={**self.roles, **own}) if own else self
+
+    def with_roles(self, overrides: dict[str, tuple[str, ...]]) -> "Profile":
+        """This profile with ``overrides`` (role → models, e.g. from ``load_roles``) in place of its own."""
+        if not overrides:
+            return self
+        unknown = sorted(set(overrides) - known_roles())
+        if unknown:
+            raise WorkbenchError(f"unknown role '{unknown[0]}'; roles: {', '.join(sorted(known_roles()))}")
+        return replace(self, roles={**self.roles, **{r: tuple(m) for r, m in overrides.items()}},
+                       overridden=self.overridden | frozenset(overrides))
 
 
 PROFILES: dict[str, Profile] = {
@@ -75,10 +103,8 @@ PROFILES: dict[str, Profile] = {
         name="paper",
         description="The papers' own models from the local Hugging Face cache, on a GPU when there is one.",
         roles={
-            "classifier": ("mistral-7b-instruct-v0.3",),
-            "classifier_p2": ("gemma-2-9b-it",),
-            "expander": ("llama-3.1-8b-instruct",),
-            "expander_p2": ("qwen3-30b-a3b-instruct-2507",),
+            "classifier": ("mistral-7b-instruct-v0.3",),       # P1, P4
+            "expander": ("llama-3.1-8b-instruct",),             # P1, P4
             "generator": ("llama-3.1-8b-instruct",),
             "judge": ("llama-3.1-8b-instruct",),
             "raters": ("gemma-7b", "llama-2-7b"),
@@ -95,8 +121,62 @@ PROFILES: dict[str, Profile] = {
             "video_encoder": ("videomae-base",),
             "audio_text": ("clap-htsat-unfused",),
         },
+        paper_roles={"P2": {"classifier": ("gemma-2-9b-it",), "expander": ("qwen3-30b-a3b-instruct-2507",)}},
     ),
 }
+
+
+def known_roles() -> set[str]:
+    """Every role some profile (or some paper in it) assigns."""
+    return {role for p in PROFILES.values() for roles in [p.roles, *p.paper_roles.values()] for role in roles}
+
+
+def _role_kinds(role: str) -> set[str]:
+    """The kinds of model (``ModelSpec.role``) the profiles put in ``role``: what a roles file may put there."""
+    from workbench.models import get_spec
+
+    return {get_spec(name).role for p in PROFILES.values() for roles in [p.roles, *p.paper_roles.values()]
+            for name in roles.get(role, ())}
+
+
+def load_roles(path: str | Path) -> dict[str, tuple[str, ...]]:
+    """Role → models from a TOML roles file: ``classifier = "gemma-2-9b-it"``, ``expander = "hf:ORG/NAME"``, or a
+    list for roles with several models (``raters = ["gemma-7b", "llama-2-7b"]``). A model is a zoo name
+    (``workbench models list``) or ``hf:ORG/NAME`` (a causal LM in the local Hugging Face cache). An unknown role,
+    an unknown model, a model of the wrong kind for its role, or a file that is not TOML is one error naming the
+    file, the role and the value."""
+    import tomllib
+
+    from workbench.models import get_spec
+
+    path = Path(path)
+    if not path.is_file():
+        raise WorkbenchError(f"{path}: no such roles file")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise WorkbenchError(f"{path}: not a TOML roles file ({exc})") from None
+    if not raw:
+        raise WorkbenchError(f"{path}: no roles; write lines like classifier = \"gemma-2-9b-it\"")
+    roles = known_roles()
+    out: dict[str, tuple[str, ...]] = {}
+    for role, value in raw.items():
+        if role not in roles:
+            raise WorkbenchError(f"{path}: unknown role '{role}'; roles: {', '.join(sorted(roles))}")
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise WorkbenchError(f"{path}: role '{role}' = {value!r}; give a model name or a list of model names")
+        for name in names:
+            try:
+                kind = get_spec(name).role
+            except WorkbenchError as exc:
+                raise WorkbenchError(f"{path}: role '{role}': {exc}") from None
+            allowed = _role_kinds(role)
+            if allowed and kind not in allowed:
+                raise WorkbenchError(f"{path}: role '{role}' = '{name}' is a {kind}; this role takes a "
+                                     f"{' or '.join(sorted(allowed))}")
+        out[role] = tuple(names)
+    return out
 
 
 def get_profile(name: str | None = None) -> Profile:

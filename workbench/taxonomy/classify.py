@@ -174,8 +174,9 @@ def classify_embedding(texts: list[str], dim_name: str, encoder, *, delta: float
 
 def profile_classifier(profile) -> tuple[str, bool]:
     """(model name, uses the LLM?) for ``profile``: the embedding classifier on the default profile (SmolLM2-135M
-    is too small for zero-shot taxonomy labelling), the classifier LLM on the others."""
-    use_llm = profile.name != "default"
+    is too small for zero-shot taxonomy labelling) unless a roles file set its ``classifier``, the classifier LLM
+    on the others. Builders pass ``profile.for_paper(paper)``, so P2 gets its own classifier."""
+    use_llm = profile.name != "default" or "classifier" in profile.overridden
     return profile.model_for("classifier" if use_llm else "sentence_encoder"), use_llm
 
 

@@ -91,24 +91,33 @@ def load_source(spec: DatasetSpec, path: str | Path, *, text_col: str | None = N
 # Stages load their models by name inside the function (cached per process), so that they also run on dask
 # workers, which receive the function, not a loaded model.
 
-def _classify_stage(spec: DatasetSpec, model_name: str, use_llm: bool) -> Callable:
+def classify_frame(frame, spec: DatasetSpec, model_name: str, use_llm: bool):
+    """``frame`` with the classifier's columns for every dimension of ``spec`` (and the semantic types for
+    MISALIGNTRADE): ``<dim>``, ``<dim>_score``, ``<dim>_labels``, replacing any already there."""
+    from workbench.models import load
+    from workbench.taxonomy.classify import classify_with
+
     dims = list(spec.dimensions) + (["semantic_type"] if spec.semantic_types else [])
+    model = load(model_name)
+    texts = frame["text"].tolist()
+    frame = frame.reset_index(drop=True)
+    for dim in dims:
+        result = classify_with(texts, dim, model, use_llm=use_llm).frame()
+        frame = frame.drop(columns=[c for c in result.columns if c in frame.columns]).join(result)
+    return frame
 
+
+def _classify_stage(spec: DatasetSpec, model_name: str, use_llm: bool) -> Callable:
     def run(frame, ctx: StageContext):
-        from workbench.models import load
-        from workbench.taxonomy.classify import classify_with
-
-        model = load(model_name)
-        texts = frame["text"].tolist()
-        for dim in dims:
-            result = classify_with(texts, dim, model, use_llm=use_llm)
-            frame = frame.drop(columns=[c for c in result.frame().columns if c in frame.columns]).join(
-                result.frame())
-        return frame
+        return classify_frame(frame, spec, model_name, use_llm)
     return run
 
 
-def _expand_stage(spec: DatasetSpec, generator_name: str, target: int, max_new_tokens: int) -> Callable:
+def _expand_stage(spec: DatasetSpec, generator_name: str, target: int, max_new_tokens: int, classifier: str,
+                  use_llm: bool) -> Callable:
+    """New prompts for every domain below ``target``, then classified in every dimension like the source rows
+    (a row generated for a safety domain also needs its value and culture labels); the domain it was generated
+    for is kept as ``expanded_dimension`` / ``expanded_domain``."""
     def run(frame, ctx: StageContext):
         import pandas as pd
 
@@ -117,9 +126,13 @@ def _expand_stage(spec: DatasetSpec, generator_name: str, target: int, max_new_t
 
         generator = load(generator_name)
         added = [expand(frame, dim, generator, target=target, seed=ctx.seed, max_new_tokens=max_new_tokens)
+                 .rename(columns={dim: "expanded_domain"}).assign(expanded_dimension=dim)
                  for dim in spec.dimensions]
         added = [a for a in added if len(a)]
-        return pd.concat([frame] + added, ignore_index=True) if added else frame
+        if not added:
+            return frame
+        new = classify_frame(pd.concat(added, ignore_index=True), spec, classifier, use_llm)
+        return pd.concat([frame, new], ignore_index=True)
     return run
 
 
@@ -185,12 +198,14 @@ def build_dataset(name: str, source: str | Path, out: str | Path, *, profile, li
     spec = get_dataset(name)
     cfg = responses or ResponseConfig()
     out = Path(out)
+    profile = profile.for_paper(spec.paper)
     frame = load_source(spec, source, text_col=text_col, limit=limit)
     classifier, use_llm = profile_classifier(profile)
     expander = profile.model_for("expander")
     models = [classifier, expander]
     stages = [Stage("classify", _classify_stage(spec, classifier, use_llm)),
-              Stage("expand", _expand_stage(spec, expander, target, max_new_tokens), sharded=False),
+              Stage("expand", _expand_stage(spec, expander, target, max_new_tokens, classifier, use_llm),
+                    sharded=False),
               Stage("dedup", _dedup_stage(tau, cfg.prompt_limit), sharded=False)]
     config = {"dataset": name, "source": Path(source).name, "limit": limit, "target": target, "tau": tau,
               "classifier": classifier, "expander": expander, "method": "llm:yesno" if use_llm else "embedding"}
