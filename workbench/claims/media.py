@@ -27,12 +27,26 @@ reason, besides the data (the synthetic sound corpus, not the paper's benchmark)
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from workbench.claims.core import Artifact, measured, measures, not_built, not_measured
 
 BOOTSTRAP = 1000                      # resamples for the paired bootstrap CIs (clips resampled)
 PAPER_NLG_METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "SPICE", "SPIDEr")
+
+
+def _reading(paper: str, name: str):
+    """Decorator: the measurement gets the artifact ``paper/name`` instead of the sources; ``not_built`` when the
+    artifact is absent."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def run(claim, sources):
+            artifact = sources.get(paper, name)
+            return not_built(paper, name) if artifact is None else fn(claim, artifact)
+        return run
+    return wrap
 
 
 def _interval(values) -> tuple[float, float] | None:
@@ -47,10 +61,6 @@ def _smoke(artifact: Artifact) -> str:
 # --------------------------------------------------------------------------------------------------- P6
 
 
-def _deepfake(sources, paper: str = "P6"):
-    return sources.get(paper, "deepfake_eval")
-
-
 def _encoders(artifact: Artifact) -> str:
     pipeline = artifact.config.get("pipeline") or {}
     names = [pipeline.get("audio_encoder"), pipeline.get("video_encoder")]
@@ -62,10 +72,8 @@ def _rows_of(frame, modality: str):
 
 
 @measures("deepfake_eer_reduction")
-def deepfake_eer_reduction(claim, sources):
-    artifact = _deepfake(sources)
-    if artifact is None:
-        return not_built("P6", "deepfake_eval")
+@_reading("P6", "deepfake_eval")
+def deepfake_eer_reduction(claim, artifact):
     modality = claim.params.get("modality", "audio")
     rows = len(_rows_of(artifact.data, modality))
     return not_measured(f"the claim is ConLLM's {modality} EER against baseline detectors; {artifact.label} holds "
@@ -74,10 +82,8 @@ def deepfake_eer_reduction(claim, sources):
 
 
 @measures("deepfake_accuracy_gain")
-def deepfake_accuracy_gain(claim, sources):
-    artifact = _deepfake(sources)
-    if artifact is None:
-        return not_built("P6", "deepfake_eval")
+@_reading("P6", "deepfake_eval")
+def deepfake_accuracy_gain(claim, artifact):
     modality = claim.params.get("modality", "")
     if modality == "video":
         rows = len(_rows_of(artifact.data, "video"))
@@ -122,10 +128,8 @@ def _av_gain_over_single_modality(artifact: Artifact):
 
 
 @measures("deepfake_ptm_ablation")
-def deepfake_ptm_ablation(claim, sources):
-    artifact = _deepfake(sources)
-    if artifact is None:
-        return not_built("P6", "deepfake_eval")
+@_reading("P6", "deepfake_eval")
+def deepfake_ptm_ablation(claim, artifact):
     return not_measured(f"needs the same detectors trained on pretrained-encoder embeddings (wav2vec2-XLS-R-1B, "
                         f"VideoMAE) and on small CNNs, scored on the same rows; {artifact.label} holds one encoder "
                         f"pair ({_encoders(artifact)}) — the ablation is not built (issue 21)",
@@ -133,10 +137,6 @@ def deepfake_ptm_ablation(claim, sources):
 
 
 # --------------------------------------------------------------------------------------------------- P9
-
-
-def _captions(sources, paper: str = "P9"):
-    return sources.get(paper, "caption_eval")
 
 
 def _definition_gap(artifact: Artifact) -> str:
@@ -196,10 +196,8 @@ def _bootstrap_nlg(artifact: Artifact, runs: list[tuple[str, int]]):
 
 
 @measures("caption_nlg_score")
-def caption_nlg_score(claim, sources):
-    artifact = _captions(sources)
-    if artifact is None:
-        return not_built("P9", "caption_eval")
+@_reading("P9", "caption_eval")
+def caption_nlg_score(claim, artifact):
     decoder = claim.params.get("decoder", "")
     row = _record(artifact.config.get("metrics"), "decoder", decoder)
     if row is None or "NLG mean" not in row:
@@ -215,10 +213,8 @@ def caption_nlg_score(claim, sources):
 
 
 @measures("caption_magic_gain")
-def caption_magic_gain(claim, sources):
-    artifact = _captions(sources)
-    if artifact is None:
-        return not_built("P9", "caption_eval")
+@_reading("P9", "caption_eval")
+def caption_magic_gain(claim, artifact):
     metrics = artifact.config.get("metrics")
     greedy, magic = _record(metrics, "decoder", "greedy"), _record(metrics, "decoder", "magic")
     if greedy is None or magic is None:
@@ -245,10 +241,8 @@ def _ablation(artifact: Artifact) -> dict[int, float]:
 
 
 @measures("caption_keyword_drop")
-def caption_keyword_drop(claim, sources):
-    artifact = _captions(sources)
-    if artifact is None:
-        return not_built("P9", "caption_eval")
+@_reading("P9", "caption_eval")
+def caption_keyword_drop(claim, artifact):
     nlg = _ablation(artifact)
     with_keywords = {l: v for l, v in nlg.items() if l > 0}
     if 0 not in nlg or not with_keywords:
@@ -272,10 +266,8 @@ def caption_keyword_drop(claim, sources):
 
 
 @measures("caption_best_keywords")
-def caption_best_keywords(claim, sources):
-    artifact = _captions(sources)
-    if artifact is None:
-        return not_built("P9", "caption_eval")
+@_reading("P9", "caption_eval")
+def caption_best_keywords(claim, artifact):
     nlg = _ablation(artifact)
     if len(nlg) < 2:
         return not_measured(f"{artifact.label}'s keyword ablation has {len(nlg)} keyword count(s); the best needs "
