@@ -175,3 +175,16 @@ def test_p9_ledger_rows_carry_the_claims_and_ours():
     gain = rows["relative improvement from MAGIC"]
     assert gain.status == "not comparable" and gain.ours.endswith("]") and gain.artifact == "notebook (in memory)"
     assert "inconsistent" in gain.note.lower()
+
+
+def test_an_unknown_claim_parameter_is_an_error_naming_the_claim():
+    from dataclasses import replace
+
+    from workbench import WorkbenchError
+
+    claim = _claim("P6", "deepfake_accuracy_gain", modality="video")
+    with pytest.raises(WorkbenchError, match="params.modality is 'radio'; one of audio, video, audio-visual"):
+        measure("P6", replace(claim, params={"modality": "radio"}), _deepfake_sources())
+    sources, _ = _caption_sources()
+    with pytest.raises(WorkbenchError, match="params.decoder is None"):
+        measure("P9", replace(_claim("P9", "caption_nlg_score", decoder="magic"), params={}), sources)

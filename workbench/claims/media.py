@@ -31,9 +31,12 @@ import functools
 
 import numpy as np
 
+from workbench import WorkbenchError
 from workbench.claims.core import Artifact, measured, measures, not_built, not_measured
 
 BOOTSTRAP = 1000                      # resamples for the paired bootstrap CIs (clips resampled)
+MODALITIES = ("audio", "video", "audio-visual")
+DECODERS = ("greedy", "contrastive", "magic")
 PAPER_NLG_METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "SPICE", "SPIDEr")
 
 
@@ -47,6 +50,15 @@ def _reading(paper: str, name: str):
             return not_built(paper, name) if artifact is None else fn(claim, artifact)
         return run
     return wrap
+
+
+def _param(claim, name: str, choices: tuple[str, ...]) -> str:
+    """``claim.params[name]``, one of ``choices``; anything else is an error naming the claim (data/papers.json)."""
+    value = claim.params.get(name)
+    if value not in choices:
+        raise WorkbenchError(f"claim '{claim.metric}' (kind {claim.kind}): params.{name} is {value!r}; one of "
+                             f"{', '.join(choices)}")
+    return value
 
 
 def _interval(values) -> tuple[float, float] | None:
@@ -68,13 +80,15 @@ def _encoders(artifact: Artifact) -> str:
 
 
 def _rows_of(frame, modality: str):
-    return frame[frame["modality"].astype(str) == modality] if "modality" in frame else frame.iloc[:0]
+    """The rows of ``modality`` (a claim's "audio-visual" is the frame's "audiovisual")."""
+    name = modality.replace("-", "")
+    return frame[frame["modality"].astype(str) == name] if "modality" in frame else frame.iloc[:0]
 
 
 @measures("deepfake_eer_reduction")
 @_reading("P6", "deepfake_eval")
 def deepfake_eer_reduction(claim, artifact):
-    modality = claim.params.get("modality", "audio")
+    modality = _param(claim, "modality", MODALITIES)
     rows = len(_rows_of(artifact.data, modality))
     return not_measured(f"the claim is ConLLM's {modality} EER against baseline detectors; {artifact.label} holds "
                         f"ConLLM's own {modality} detector and reasoning stage on {rows} {modality} clip(s) and no "
@@ -84,20 +98,18 @@ def deepfake_eer_reduction(claim, artifact):
 @measures("deepfake_accuracy_gain")
 @_reading("P6", "deepfake_eval")
 def deepfake_accuracy_gain(claim, artifact):
-    modality = claim.params.get("modality", "")
-    if modality == "video":
-        rows = len(_rows_of(artifact.data, "video"))
-        return not_measured(f"the claim is ConLLM's accuracy on video-only data against baseline video detectors; "
-                            f"{artifact.label} has {rows} video-only clip(s) and no baseline detector (its video "
-                            f"detector judges the pictures of audio-visual clips)", artifact=artifact.label,
-                            models=artifact.models)
+    modality = _param(claim, "modality", MODALITIES)
     if modality != "audio-visual":
-        return not_measured(f"unknown modality {modality!r} for deepfake_accuracy_gain (video or audio-visual)")
+        rows = len(_rows_of(artifact.data, modality))
+        return not_measured(f"the claim is ConLLM's accuracy on {modality}-only data against baseline {modality} "
+                            f"detectors; {artifact.label} has {rows} {modality}-only clip(s) and no baseline "
+                            f"detector (its {modality} detector also judges audio-visual clips)",
+                            artifact=artifact.label, models=artifact.models)
     return _av_gain_over_single_modality(artifact)
 
 
 def _av_gain_over_single_modality(artifact: Artifact):
-    frame = _rows_of(artifact.data, "audiovisual")
+    frame = _rows_of(artifact.data, "audio-visual")
     needed = ["y", "verdict", "score_audio", "score_video"]
     lacking = [c for c in needed if c not in frame.columns]
     thresholds = {k: (artifact.config.get("trained_detectors") or {}).get(k, {}).get("threshold")
@@ -130,6 +142,7 @@ def _av_gain_over_single_modality(artifact: Artifact):
 @measures("deepfake_ptm_ablation")
 @_reading("P6", "deepfake_eval")
 def deepfake_ptm_ablation(claim, artifact):
+    _param(claim, "reduce", ("min", "max"))
     return not_measured(f"needs the same detectors trained on pretrained-encoder embeddings (wav2vec2-XLS-R-1B, "
                         f"VideoMAE) and on small CNNs, scored on the same rows; {artifact.label} holds one encoder "
                         f"pair ({_encoders(artifact)}) — the ablation is not built (issue 21)",
@@ -198,7 +211,7 @@ def _bootstrap_nlg(artifact: Artifact, runs: list[tuple[str, int]]):
 @measures("caption_nlg_score")
 @_reading("P9", "caption_eval")
 def caption_nlg_score(claim, artifact):
-    decoder = claim.params.get("decoder", "")
+    decoder = _param(claim, "decoder", DECODERS)
     row = _record(artifact.config.get("metrics"), "decoder", decoder)
     if row is None or "NLG mean" not in row:
         return not_measured(f"{artifact.label} has no NLG mean for the {decoder!r} decoder", artifact=artifact.label,
