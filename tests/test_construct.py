@@ -29,6 +29,12 @@ def test_demo_safety_from_dices(tmp_path):
     assert {"id", "text", "safety", "safety_score", "origin", "simhash", "share_Yes", "majority"} <= set(data.columns)
     assert set(data["origin"]) <= {"original", "expanded"}
     assert json.loads((tmp_path / "out" / "funnel.json").read_text()) == funnel
+    # 80/10/10 split of the kept prompts, with the cross-split near-duplicate check, recorded in the meta
+    from workbench.io import table_meta
+
+    split = table_meta(tmp_path / "out" / "dataset.parquet").config["split"]
+    assert split == funnel["split"] and split["cross_split_near_duplicates"] == 0
+    assert data["split"].value_counts().to_dict() == {k: v for k, v in split["sizes"].items() if v}
     again = build_dataset("demo-safety", src, tmp_path / "out", profile=FAST, target=1, max_new_tokens=8,
                           shard_size=4)                              # resumes: everything is already there
     assert again == funnel
@@ -131,3 +137,23 @@ def test_expanded_rows_are_labelled_in_every_dimension_and_answered(tmp_path, mo
     decisions = pd.read_parquet(tmp_path / "out" / "decisions.parquet")
     assert set(expanded["id"]) & set(decisions["id"])           # expanded prompts were answered too
     assert funnel["responded_prompts"] == 3
+
+
+def test_split_is_seeded_80_10_10_and_checks_leakage():
+    from workbench.taxonomy.construct import split_rows
+
+    frame = pd.DataFrame({"id": [f"q{i}" for i in range(20)],
+                          "text": [f"prompt number {i} about topic {i * 7}" for i in range(20)]})
+    frame.loc[19, "text"] = frame.loc[0, "text"] + "!"          # a planted near-duplicate of q0
+    first, record = split_rows(frame, seed=3, tau=3)
+    again, _ = split_rows(frame, seed=3, tau=3)
+    other, _ = split_rows(frame, seed=4, tau=3)
+    assert first["split"].tolist() == again["split"].tolist() != other["split"].tolist()
+    assert record["sizes"] == {"train": 16, "validation": 2, "test": 2}
+    assert first["split"].value_counts().to_dict() == record["sizes"]
+    assert first.loc[0, "split"] != first.loc[19, "split"]          # seed 3 puts the pair in two splits
+    assert record["cross_split_near_duplicates"] == 1 and record["leak_examples"] == [["q0", "q19", 0]]
+    kept_apart, record = split_rows(frame, seed=0, tau=3)                # seed 0 keeps them together
+    assert kept_apart.loc[0, "split"] == kept_apart.loc[19, "split"] and record["cross_split_near_duplicates"] == 0
+    with pytest.raises(WorkbenchError, match="sum to 1"):
+        split_rows(frame, fractions={"train": 0.8, "test": 0.1})

@@ -5,10 +5,15 @@ it needs the counts) → SimHash near-duplicate removal with τ = 10 (global) �
 prompt, ``k`` aligned and ``k`` misaligned candidate responses through two-stage rejection sampling
 (``workbench.llm.rejection``), every judged attempt kept in the decision log. MISALIGNTRADE also labels the
 semantic type; Demo-SafetyBench works on DICES conversations and the safety dimension only, keeping the
-demographic rating shares, and has no response stage (DICES already holds the responses).
+demographic rating shares, and has no response stage (DICES already holds the responses). Rows added by
+expansion are classified in every dimension like the source rows (the domain they were generated for is kept as
+``expanded_dimension`` / ``expanded_domain``). The kept prompts are split 80/10/10 (seeded; ``split_rows``), checked
+for near-duplicates across splits, and the split is recorded in every output's meta (``config["split"]``) and in
+the funnel.
 
 Default profile: MiniLM embedding classifier, SmolLM2 as expander, generator and judge; paper profile: the
-papers' classifier, expander, generator and judge LLMs (``Profile.roles``).
+paper's own classifier, expander, generator and judge LLMs (``Profile.for_paper``: P2 has Gemma-2-9B-it and
+Qwen3-30B-A3B; P1 and P4 Mistral-7B and Llama-3.1-8B). A roles file overrides any of them (``Profile.with_roles``).
 """
 from __future__ import annotations
 
@@ -149,6 +154,40 @@ def _dedup_stage(tau: int, respond_limit: int | None) -> Callable:
     return run
 
 
+SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}      # the papers' 80/10/10
+
+
+def split_rows(frame, *, seed: int = 0, tau: int = 10, fractions: dict[str, float] = SPLITS):
+    """(frame with ``split``, what to record): kept prompts shuffled with ``seed`` and cut by ``fractions``
+    (validation and test rounded, train the rest), then checked for near-duplicates across splits
+    (``cross_split_leakage`` at ``tau``). A prompt's responses go with it, so no prompt is in two splits."""
+    import numpy as np
+
+    from workbench.dedup import cross_split_leakage
+
+    if abs(sum(fractions.values()) - 1.0) > 1e-9:
+        raise WorkbenchError(f"split fractions must sum to 1, got {fractions}")
+    n = len(frame)
+    names = list(fractions)
+    sizes = {name: int(round(fractions[name] * n)) for name in names[1:]}
+    sizes = {names[0]: n - sum(sizes.values()), **sizes}
+    order = np.random.default_rng(seed).permutation(n)
+    split = np.empty(n, dtype=object)
+    start = 0
+    for name in names:
+        split[order[start:start + sizes[name]]] = name
+        start += sizes[name]
+    frame = frame.reset_index(drop=True).assign(split=split)
+    texts = {name: frame.loc[frame["split"] == name, "text"].tolist() for name in names}
+    ids = {name: frame.loc[frame["split"] == name, "id"].tolist() for name in names}
+    leaks = cross_split_leakage(texts, tau=tau)
+    record = {"fractions": dict(fractions), "seed": seed, "sizes": sizes, "leakage_tau": tau,
+              "cross_split_near_duplicates": len(leaks),
+              "leak_examples": [[ids[r.split_a][r.index_a], ids[r.split_b][r.index_b], int(r.distance)]
+                                for r in leaks.head(5).itertuples()]}
+    return frame, record
+
+
 def prompt_labels(row, dimensions) -> list[str]:
     """The norms a prompt is about: the display names of its top-1 domain in each dimension (``None`` skipped)."""
     from workbench.taxonomy import NONE, dimension
@@ -221,17 +260,20 @@ def build_dataset(name: str, source: str | Path, out: str | Path, *, profile, li
     pipeline.run(frame, progress=progress, client=client)
     result = pipeline.output("dedup")
     kept, removed = result[result["duplicate_of"] < 0], result[result["duplicate_of"] >= 0]
+    kept, split = split_rows(kept, seed=seed, tau=tau)
+    config["split"] = split
     funnel = {"dataset": name, "paper": spec.paper, "profile": profile.name, "models": models,
               "source_rows": len(frame), "classified": len(frame),
               "expanded": int((result["origin"] == "expanded").sum()), "after_expansion": len(result),
-              "removed_by_dedup": len(removed), "kept": len(kept),
+              "removed_by_dedup": len(removed), "kept": len(kept), "split": split,
               "per_domain": {dim: {str(k): int(v) for k, v in kept[dim].value_counts().items()}
                              for dim in spec.dimensions}}
     write = dict(profile=profile.name, models=models, seed=seed, config=config)
     if spec.k:
         decisions = pipeline.output("respond")
         accepted = decisions[decisions["verdict"].astype(bool)][RESPONSE_COLUMNS]
-        labelled = kept[["id"] + [c for c in kept.columns if c.startswith(spec.dimensions + ("semantic_type",))]]
+        labelled = kept[["id", "split"] + [c for c in kept.columns
+                                            if c.startswith(spec.dimensions + ("semantic_type",))]]
         answered = accepted.rename(columns={"text": "response"}).merge(
             kept[["id", "text"]].rename(columns={"text": "prompt"}), on="id").merge(labelled, on="id")
         sides = answered.groupby("id")["side"].nunique()
