@@ -132,6 +132,8 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--smoke", action="store_true", help="tiny sizes (seconds, for checks)")
     p.add_argument("--force", action="store_true", help="rebuild artifacts that exist (papers)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--roles", metavar="FILE", help="a TOML roles file: role = \"model\" (a zoo name or hf:ORG/NAME), "
+                                                 "overriding the profile's and the paper's own models")
     p.add_argument("--source", help="datasets: the prompt table (DICES CSV for demo-safety)")
     p.add_argument("--text-col", help="datasets: the prompt column (default: text or prompt)")
     p.add_argument("--limit", type=int, help="datasets: only the first N source rows")
@@ -158,9 +160,10 @@ def _build(args) -> int:
     from workbench.build import BuildContext, build_paper, discover
     from workbench.io import ArtifactStore
     from workbench.papers import get_paper
-    from workbench.profiles import active_profile
+    from workbench.profiles import active_profile, load_roles
     from workbench.taxonomy.construct import DATASETS, ResponseConfig, build_dataset
 
+    profile = active_profile().with_roles(load_roles(args.roles) if args.roles else {})
     if args.target in DATASETS:
         if not args.source or not args.out:
             raise WorkbenchError(f"building {args.target} needs --source FILE and --out DIR")
@@ -182,7 +185,7 @@ def _build(args) -> int:
                 cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) \
                     if args.dask == "local" else None
                 client = Client(cluster if cluster is not None else args.dask)
-            funnel = build_dataset(args.target, args.source, args.out, profile=active_profile(), limit=args.limit,
+            funnel = build_dataset(args.target, args.source, args.out, profile=profile, limit=args.limit,
                                    text_col=args.text_col, target=args.target_count, tau=args.tau,
                                    seed=args.seed, responses=responses, progress=update, client=client)
         finally:
@@ -203,7 +206,7 @@ def _build(args) -> int:
     paper = get_paper(args.target)
     bar, update = progress_bar(f"building {paper.id}")
     try:
-        ran = build_paper(paper.id, BuildContext(ArtifactStore(), active_profile(), args.seed, args.smoke, update),
+        ran = build_paper(paper.id, BuildContext(ArtifactStore(), profile, args.seed, args.smoke, update),
                           force=args.force)
     finally:
         bar.close()
