@@ -76,12 +76,13 @@ def people():
 
 def test_demographic_sensitivity(people):
     out = demographic_sensitivity(people, attributes=["gender", "age", "region"], positive="unsafe")
-    assert out["ds"] == pytest.approx(1.0)
+    # DS is the average over the attributes measured (the paper's reading), the maximum beside it
+    assert out["ds"] == pytest.approx((0.25 + 1.0) / 2) and out["ds_max"] == pytest.approx(1.0)
     assert out["per_attribute"] == pytest.approx({"gender": 0.25, "age": 1.0})
     assert list(out["skipped"]) == ["region"] and "need two" in out["skipped"]["region"]
     # min_size=4: age keeps only "o" (5 rows; "y" has 3) and is skipped too; DS = gender's 0.25.
     out = demographic_sensitivity(people, attributes=["gender", "age", "region"], positive="unsafe", min_size=4)
-    assert out["ds"] == pytest.approx(0.25) and set(out["skipped"]) == {"age", "region"}
+    assert out["ds"] == out["ds_max"] == pytest.approx(0.25) and set(out["skipped"]) == {"age", "region"}
     assert "['y']" in out["skipped"]["age"]
     with pytest.raises(WorkbenchError, match="every attribute was skipped"):
         demographic_sensitivity(people, attributes=["region"], positive="unsafe")

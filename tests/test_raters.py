@@ -74,9 +74,11 @@ def test_evaluate_raters_against_pingouin_and_planted_persona_gap():
     assert result["icc"]["ICC2"]["icc"] == pytest.approx(ref["ICC"].iloc[1], abs=1e-9)
     assert result["icc"]["ICC3"]["icc"] > 0.8 and result["rho"] > 0.9
     fairness = result["fairness"]
-    # Woman personas are shifted up by 0.3: the gender gap is the largest, and DS is that gap
+    # Woman personas are shifted up by 0.3: the gender gap is the largest, and it is DS's max; DS itself is the
+    # average over the attributes, as the paper reports it
     gaps = {a: v["dpd"] for a, v in fairness["per_attribute"].items()}
-    assert max(gaps, key=gaps.get) == "rater_gender" and fairness["ds"] == gaps["rater_gender"] > 0.2
+    assert max(gaps, key=gaps.get) == "rater_gender" and fairness["ds_max"] == gaps["rater_gender"] > 0.2
+    assert fairness["ds"] == pytest.approx(np.mean(list(gaps.values()))) and fairness["ds"] < fairness["ds_max"]
     assert gaps["rater_age"] < 0.15           # noise only
     human = evaluate_raters(dices, ratings)["human"]
     assert 0 <= human["ds"] <= 1 and set(human["per_attribute"]) == {"rater_gender", "rater_race", "rater_age",

@@ -36,8 +36,11 @@ def build_detector_predictions(ctx: BuildContext) -> None:
 
 
 def build_rater_agreement(ctx: BuildContext) -> None:
+    from pathlib import Path
+
     from workbench.datasets import dices_fixture, load_dices
-    from workbench.evaluation.raters import evaluate_raters, profile_sweep, rate_dices
+    from workbench.evaluation.raters import (SWEEP_RULE, agreement_records, dices_config, evaluate_raters,
+                                             profile_sweep, rate_dices)
     from workbench.io import save_frame, save_records
 
     source = os.environ.get("DICES_CSV")
@@ -47,17 +50,19 @@ def build_rater_agreement(ctx: BuildContext) -> None:
     ratings = rate_dices(dices, models, personas=True, progress=lambda f, m: ctx.progress(0.8 * f, m))
     metrics = evaluate_raters(dices, ratings)
     ctx.progress(0.85, "δ × τ sweep")
-    sweep, classifier = profile_sweep(dices, ratings, models[0], ctx.profile)
-    config = {"source": "DICES CSV" if source else "synthetic DICES-shaped fixture", "personas": True,
-              "mode": "likelihood", "smoke": ctx.smoke, "sweep_rater": models[0], "classifier": classifier}
+    sweep, classifier = profile_sweep(dices, ratings, models[0], ctx.profile, seed=ctx.seed)
+    config = {**dices_config(dices, Path(source).name if source else "synthetic DICES-shaped fixture",
+                             real=bool(source)),
+              "personas": True, "mode": "likelihood", "smoke": ctx.smoke, "sweep_rater": models[0],
+              "classifier": classifier, "sweep_rule": SWEEP_RULE, "seed": ctx.seed}
     used = models + [classifier]
     save_frame(ratings, ctx.path(ctx.paper, "rater_ratings"), profile=ctx.profile.name, models=used,
                seed=ctx.seed, config=config)
     save_frame(sweep, ctx.path(ctx.paper, "rater_sweep"), profile=ctx.profile.name, models=used, seed=ctx.seed,
                config=config)
-    save_records([{"model": m, **entry} for m, entry in metrics["models"].items()],
-                 ctx.path(ctx.paper, "rater_agreement"), profile=ctx.profile.name, models=used, seed=ctx.seed,
-                 config=config, extra={"human": metrics.get("human"), "skipped": metrics["skipped"]})
+    records, extra = agreement_records(metrics)
+    save_records(records, ctx.path(ctx.paper, "rater_agreement"), profile=ctx.profile.name, models=used,
+                 seed=ctx.seed, config=config, extra=extra)
 
 
 for _paper in ("P1", "P2"):

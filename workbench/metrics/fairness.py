@@ -9,8 +9,9 @@ and are [ours] in their details (group-size threshold, handling of undefined rat
 * EOD = max(TPR gap, FPR gap), each gap max - min across groups, with TPR(g) = P(pred = 1 | truth = 1, g) and
   FPR(g) = P(pred = 1 | truth = 0, g). A group without truth positives (negatives) has no TPR (FPR) and is left
   out of that gap; a gap defined by fewer than two groups is skipped.
-* DS (demographic sensitivity) = max over attributes of that attribute's DPD, in [0, 1]; attributes with fewer
-  than two groups are skipped with a reason.
+* DS (demographic sensitivity) = the average over attributes of that attribute's DPD, in [0, 1], as the P4
+  paper reports it ("DS = 0.12 (average)"); the maximum over attributes is returned beside it (``ds_max``).
+  Attributes with fewer than two groups are skipped with a reason and count in neither.
 
 Rows whose group value is missing are left out [ours].
 """
@@ -98,10 +99,12 @@ def equalized_odds_difference(frame, *, group: str, positive: str, truth: str, m
 
 
 def demographic_sensitivity(frame, *, attributes: list[str], positive: str, min_size: int = 1) -> dict:
-    """DS = max over attributes of the largest gap in unsafe rate between that attribute's groups [ours].
+    """DS = the average over attributes of the largest gap in unsafe rate between that attribute's groups (the
+    paper's reading); ``ds_max`` = the largest of those gaps [ours: the per-attribute gap is the DPD].
 
-    Returns ``{"ds": float, "per_attribute": {attr: gap}, "skipped": {attr: reason}}``; an attribute with fewer
-    than two groups of at least ``min_size`` rows is skipped with a reason. Raise if every attribute is skipped.
+    Returns ``{"ds": float, "ds_max": float, "per_attribute": {attr: gap}, "skipped": {attr: reason}}``; an
+    attribute with fewer than two groups of at least ``min_size`` rows is skipped with a reason. Raise if every
+    attribute is skipped.
     """
     if isinstance(attributes, str) or not len(attributes):
         raise WorkbenchError("attributes must be a non-empty list of column names")
@@ -116,4 +119,6 @@ def demographic_sensitivity(frame, *, attributes: list[str], positive: str, min_
             per_attribute[attr] = _gap(rates["positive_rate"])
     if not per_attribute:
         raise WorkbenchError(f"demographic sensitivity: every attribute was skipped: {skipped}")
-    return {"ds": float(np.max(list(per_attribute.values()))), "per_attribute": per_attribute, "skipped": skipped}
+    gaps = list(per_attribute.values())
+    return {"ds": float(np.mean(gaps)), "ds_max": float(np.max(gaps)), "per_attribute": per_attribute,
+            "skipped": skipped}
