@@ -49,6 +49,8 @@ def _classify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm-method", choices=["yesno", "choice"], default="yesno",
                    help="how the LLM's token likelihoods become label probabilities (default yesno)")
     p.add_argument("--model", help="model name (default: the profile's classifier or sentence encoder)")
+    p.add_argument("--roles", metavar="FILE", help="TOML roles file overriding the profile's models "
+                                                 "(see `workbench build --roles`)")
     p.add_argument("--delta", type=float, default=0.5, help="multi-label probability cut-off (default 0.5)")
     p.add_argument("--limit", type=int, help="only the first N rows")
     p.add_argument("--label-col", help="a column of gold labels: print top-1 accuracy against it")
@@ -63,11 +65,12 @@ def _classify(args) -> int:
     from workbench.datasets import read_table
     from workbench.io import save_table
     from workbench.models import get_spec, load
-    from workbench.profiles import active_profile
+    from workbench.profiles import active_profile, load_roles
     from workbench.taxonomy.classify import classify_embedding, classify_llm
 
-    profile = active_profile()
-    method = args.method or ("embedding" if profile.name == "default" else "llm")
+    profile = active_profile().with_roles(load_roles(args.roles) if args.roles else {})
+    method = args.method or ("embedding" if profile.name == "default" and "classifier" not in profile.overridden
+                             else "llm")
     if not 0.0 < args.delta < 1.0:
         raise WorkbenchError(f"--delta must be between 0 and 1, got {args.delta}")
     df = read_table(args.input, text_col=args.text_col)
@@ -116,6 +119,8 @@ def _expand_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--domain-col", help="column with each row's domain key (default: the dimension's name)")
     p.add_argument("--target", type=int, default=100, help="top every domain up to this many prompts (default 100)")
     p.add_argument("--model", help="generator model (default: the profile's expander)")
+    p.add_argument("--roles", metavar="FILE", help="TOML roles file overriding the profile's models "
+                                                 "(see `workbench build --roles`)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--out", required=True, help="output .parquet file: the input rows plus the generated ones")
@@ -129,12 +134,12 @@ def _expand(args) -> int:
     from workbench.datasets import read_table
     from workbench.io import save_table
     from workbench.models import load
-    from workbench.profiles import active_profile
+    from workbench.profiles import active_profile, load_roles
     from workbench.taxonomy.expand import expand, expansion_needs
 
     if args.target < 1:
         raise WorkbenchError("--target must be at least 1")
-    profile = active_profile()
+    profile = active_profile().with_roles(load_roles(args.roles) if args.roles else {})
     df = read_table(args.input, text_col=args.text_col, id_col=args.id_col)
     domain_col = args.domain_col or args.dimension
     needs = expansion_needs(df, args.dimension, target=args.target, domain_col=domain_col)

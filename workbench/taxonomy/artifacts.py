@@ -3,7 +3,14 @@
 ``seed_classification``: the bundled seed prompts classified into all three dimensions and the semantic types,
 with their SimHash fingerprints and keep-first duplicates — what the Domain taxonomy view shows before a full
 dataset is built. Default profile: the MiniLM embedding classifier (seconds on a CPU); paper profile: the
-profile's classifier LLM.
+profile's classifier LLM — the paper's own (``Profile.for_paper``: P2 classifies with Gemma-2-9B-it).
+
+``construction_funnel`` (P1, P2): the paper's dataset built from the seed prompts by ``build_dataset``
+(``construction_dataset``: the kept prompts with their labels and 80/10/10 split, the split recorded in the
+config; ``construction_responses``: the accepted responses, one row a (prompt, response) sample;
+``construction_decisions``: every judged attempt) and its funnel. ``construction_dataset`` (P4): Demo-SafetyBench
+stage I over the DICES-shaped fixture (or a real DICES CSV named by ``$DICES_CSV``): one row per conversation, with
+its raters' shares and count.
 """
 from __future__ import annotations
 
@@ -24,7 +31,7 @@ def build_seed_classification(ctx: BuildContext) -> None:
     if ctx.smoke:
         seeds = seeds.groupby("dimension", group_keys=False).head(8).reset_index(drop=True)
     texts = seeds["text"].tolist()
-    model_name, use_llm = profile_classifier(ctx.profile)
+    model_name, use_llm = profile_classifier(ctx.profile.for_paper(ctx.paper))
     ctx.progress(0.05, f"loading {model_name}")
     model = load(model_name)
     frame = seeds.rename(columns={"dimension": "seed_dimension", "domain": "seed_domain"})
@@ -89,13 +96,16 @@ def build_construction(ctx: BuildContext) -> None:
                                seed=ctx.seed, responses=responses, progress=lambda f, m: ctx.progress(0.9 * f, m),
                                **sizes)
         dataset = pd.read_parquet(f"{work}/dataset.parquet")
+        answered = pd.read_parquet(f"{work}/responses.parquet")
         decisions = pd.read_parquet(f"{work}/decisions.parquet")
     models = funnel["models"]
     config = {"dataset": name, "source": "seed_prompts.csv", "target": sizes["target"], "smoke": ctx.smoke,
               "k": responses.k, "max_iterations": responses.max_iterations,
               "response_tokens": responses.max_new_tokens, "respond_limit": responses.prompt_limit,
-              "contrastive_judge": responses.contrastive_judge}
+              "contrastive_judge": responses.contrastive_judge, "split": funnel["split"]}
     save_frame(dataset, ctx.path(ctx.paper, "construction_dataset"), profile=ctx.profile.name, models=models,
+               seed=ctx.seed, config=config)
+    save_frame(answered, ctx.path(ctx.paper, "construction_responses"), profile=ctx.profile.name, models=models,
                seed=ctx.seed, config=config)
     prompts = dataset.set_index("id")["text"]
     decisions.insert(1, "prompt", decisions["id"].map(prompts))
@@ -116,3 +126,38 @@ for _paper in ("P1", "P2"):
     register_builder(_paper, "construction_funnel",
                      "the dataset built from the seed prompts, its funnel and the response decision log")(
         build_construction)
+
+
+def build_demo_safety(ctx: BuildContext) -> None:
+    """Demo-SafetyBench stage I (P4): DICES conversations classified into the safety domains, sparse domains
+    expanded, SimHash-deduplicated and split 80/10/10."""
+    import os
+    import tempfile
+
+    import pandas as pd
+
+    from workbench.datasets import dices_fixture
+    from workbench.io import save_frame
+    from workbench.taxonomy.construct import build_dataset
+
+    real = os.environ.get("DICES_CSV")
+    target = 0 if ctx.smoke else 2
+    with tempfile.TemporaryDirectory() as work:
+        source = real
+        if not real:
+            source = f"{work}/dices_fixture.csv"
+            dices_fixture(n_items=6 if ctx.smoke else 24, n_raters=4 if ctx.smoke else 12,
+                          seed=ctx.seed).to_csv(source, index=False)
+        funnel = build_dataset("demo-safety", source, f"{work}/out", profile=ctx.profile, seed=ctx.seed,
+                               target=target, max_new_tokens=32, progress=lambda f, m: ctx.progress(0.95 * f, m))
+        dataset = pd.read_parquet(f"{work}/out/dataset.parquet")
+    config = {"dataset": "demo-safety", "source": "DICES CSV" if real else "synthetic DICES-shaped fixture",
+              "target": target, "smoke": ctx.smoke, "split": funnel["split"],
+              "funnel": {k: funnel[k] for k in ("source_rows", "expanded", "removed_by_dedup", "kept")}}
+    save_frame(dataset, ctx.path(ctx.paper, "construction_dataset"), profile=ctx.profile.name,
+               models=funnel["models"], seed=ctx.seed, config=config)
+
+
+register_builder("P4", "construction_dataset",
+                 "Demo-SafetyBench stage I: DICES conversations classified, expanded, deduplicated and split")(
+    build_demo_safety)
