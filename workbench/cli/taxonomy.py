@@ -11,7 +11,7 @@ from pathlib import Path
 from workbench import WorkbenchError
 from workbench.cli.common import command, group, print_table, progress_bar, require_new_columns
 
-group("taxonomy", "the 112-domain taxonomy: `taxonomy show`, `taxonomy classify`, `taxonomy expand`")
+group("taxonomy", "the misalignment taxonomy: `taxonomy show`, `taxonomy classify`, `taxonomy expand`")
 
 
 def _taxonomy_args(p: argparse.ArgumentParser) -> None:
@@ -20,7 +20,7 @@ def _taxonomy_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--full", action="store_true", help="do not shorten the descriptions")
 
 
-@command("taxonomy show", "the 112-domain taxonomy (safety, value, culture) and the semantic types",
+@command("taxonomy show", "the misalignment taxonomy (safety, value, culture domains) and the semantic types",
          _taxonomy_args)
 def _taxonomy(args) -> int:
     from workbench.taxonomy import DIMENSIONS, dimension

@@ -1,4 +1,4 @@
-"""The 112-domain misalignment taxonomy (P1, P2, P4) and the three semantic types (P2), as data.
+"""The misalignment taxonomy of safety, value and culture domains (P1, P2, P4) and the three semantic types (P2), as data.
 
 Safety: the 14 BeaverTails harm categories; value: the 56 Schwartz Value Survey items grouped under the ten
 motivational types; culture: 41 UNESCO-FCS domains grouped under the UFCS domains. Every dimension also has an

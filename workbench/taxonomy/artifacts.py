@@ -55,14 +55,27 @@ for _paper in ("P1", "P2", "P4"):
 
 
 # The papers' reported funnels (SPECS.md), for the "paper vs ours" view; None where a paper does not say.
-# P2: the MisAlign-Profile README (4 responses per prompt); P1: only SAVACU's total, 382,424 = 8 × 47,803.
+# P2: the MisAlign-Profile README (4 responses per prompt); P1 states only SAVACU's total (its "SAVACU samples"
+# claim in data/papers.json, read by ``paper_funnel``), 8 responses per prompt.
 PAPER_FUNNEL = {
-    "P1": {"classified": None, "after_expansion": None, "removed_by_dedup": None, "kept": 47_803,
-           "responses": 382_424, "responses_per_prompt": 8},
+    "P1": {"classified": None, "after_expansion": None, "removed_by_dedup": None, "kept": None,
+           "responses": None, "responses_per_prompt": 8},
     "P2": {"classified": 35_928, "after_expansion": 50_584, "removed_by_dedup": 2_898, "kept": 47_686,
            "responses": 190_744, "responses_per_prompt": 4},
 }
 FUNNEL_STAGES = ("classified", "after_expansion", "removed_by_dedup", "kept")
+
+
+def paper_funnel(paper: str) -> dict:
+    """``PAPER_FUNNEL[paper]`` with P1's totals from the registry: its responses (SAVACU samples) and the kept
+    prompts they imply (responses / responses per prompt)."""
+    from workbench.papers import get_paper
+
+    funnel = dict(PAPER_FUNNEL[paper])
+    if paper == "P1":
+        funnel["responses"] = int(get_paper("P1").number("SAVACU samples").value)
+        funnel["kept"] = funnel["responses"] // funnel["responses_per_prompt"]
+    return funnel
 
 
 def construction_sizes(smoke: bool, profile: str):
@@ -111,7 +124,7 @@ def build_construction(ctx: BuildContext) -> None:
     decisions.insert(1, "prompt", decisions["id"].map(prompts))
     save_frame(decisions, ctx.path(ctx.paper, "construction_decisions"), profile=ctx.profile.name, models=models,
                seed=ctx.seed, config=config)
-    paper = PAPER_FUNNEL[ctx.paper]
+    paper = paper_funnel(ctx.paper)
     records = [{"stage": s, "ours": int(funnel[s]), "paper": paper[s]} for s in FUNNEL_STAGES]
     response_keys = ("responded_prompts", "generated", "accepted_stage1", "rejected_stage1", "recovered_stage2",
                      "dropped", "responses", "prompts_with_both_sides", "per_side", "responses_per_domain")

@@ -37,7 +37,7 @@ class DatasetSpec:
     k: int               # candidates per side and prompt; 0: no response stage
 
 
-# SAVACU: 382,424 = 8 responses × 47,803 prompts (4 per side); MISALIGNTRADE: 4 per prompt (2 per side).
+# SAVACU: 8 responses per prompt (4 per side); MISALIGNTRADE: 4 per prompt (2 per side).
 DATASETS = {
     "savacu": DatasetSpec("savacu", "P1", DIMENSIONS, False, "prompts", 4),
     "misaligntrade": DatasetSpec("misaligntrade", "P2", DIMENSIONS, True, "prompts", 2),
