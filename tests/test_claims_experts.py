@@ -150,3 +150,29 @@ def test_the_ledger_has_a_row_for_every_p3_and_p10_claim():
     by = {(r.paper, r.metric): r for r in rows}
     assert by[("P3", "latency reduction vs prior MoEs")].status == "not comparable"
     assert by[("P10", "win rate improvement")].status == "not measured"     # P10's artifacts are not given
+
+
+def test_the_per_item_scores_of_hhh_responses_average_to_the_hhh_metrics():
+    from workbench.evaluation.hhh import evaluate_hhh
+    from workbench.experts.artifacts import _Remembered, hhh_response_frame
+
+    eval_set = pd.DataFrame({"id": [f"i{k}" for k in range(9)], "axis": ["helpful", "harmless", "honest"] * 3,
+                             "prompt": [f"q{k}" for k in range(9)], "response": [f"ref{k}" for k in range(9)]})
+    responses = {s: {a: [f"{s}-{a}-{k}" for k in range(3)] for a in ("helpful", "harmless", "honest")}
+                 for s in ("base", "routed")}
+    calls = []
+
+    def score(*lists):          # deterministic, differs per item: len of the first answer's text mod 4 / 3
+        calls.append(1)
+        return np.array([(len(a) + i) % 4 / 3 for i, a in enumerate(lists[1])])
+
+    judges = {k: _Remembered(score) for k in ("pairwise", "safety", "truth", "info")}
+    metrics = evaluate_hhh(eval_set, responses, **judges)
+    n_calls = len(calls)
+    frame = hhh_response_frame(eval_set, responses, judges)
+    assert len(calls) == n_calls                      # the per-item scores reuse the judgments: no judge call
+    means = frame.groupby(["system", "axis"]).mean(numeric_only=True)
+    for row in metrics.itertuples():
+        if row.metric in means.columns:
+            assert means.loc[(row.system, row.axis), row.metric] == pytest.approx(row.value)
+    assert frame[["system", "axis", "id"]].value_counts().max() == 1 and len(frame) == 18
