@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import build_smoke_artifact, chart_texts, view_app
 from workbench import WorkbenchError
+from workbench.papers import get_paper
 
 SETTINGS = ["none", "knowledge", "knowledge+lora"]
 CLASSES = ["benign", "satire", "abusive"]
@@ -91,13 +92,23 @@ def test_the_smoke_artifact_has_what_the_view_reads(built):
     assert {"corpus", "tagger", "model", "by_flip", "by_target", "explanations"} <= set(config)
 
 
+def _ledger_rows(artifacts) -> list[dict]:
+    """P5's rows of the claims ledger over the store at ``artifacts``, as the view shows them."""
+    from dashboard.views.memes import LEDGER_COLUMNS
+    from workbench.claims import StoreSources, ledger_frame
+    from workbench.io import ArtifactStore
+
+    frame = ledger_frame(["P5"], sources=StoreSources("default", ArtifactStore(artifacts)))
+    return frame[LEDGER_COLUMNS].to_dict("records")
+
+
 def test_evaluation_tab(artifacts, built):
     _, meta = built
     at = _view_app(artifacts).run()
     assert not at.exception, at.exception
     assert [t.label for t in at.tabs] == ["Classify", "Evaluation"]
     charts = _charts(at)
-    for title in ("Macro-F1 and accuracy per setting", "Relative macro-F1 gain over 'none'", "paper: up to +17 %",
+    for title in ("Macro-F1 and accuracy per setting", "Relative macro-F1 gain over 'none'",
                   "Confusion matrices per setting", "Accuracy on the flip pairs", "Accuracy by target type"):
         assert title in charts, title
     ablation = next(d.value for d in at.dataframe if "macro-F1 95 % CI" in d.value.columns)
@@ -108,10 +119,14 @@ def test_evaluation_tab(artifacts, built):
     assert ablation["macro-F1 95 % CI"].iloc[0] == f"{first['macro_f1_lo']:.3f} – {first['macro_f1_hi']:.3f}"
     gains = next(d.value for d in at.dataframe if "relative macro-F1 gain" in d.value.columns)
     assert gains["setting"].tolist() == ["knowledge", "knowledge+lora"] and set(gains["over"]) == {"none"}
+    assert "paper: up to" not in charts                   # the paper's gain is another comparison: not drawn
     claims = next(d.value for d in at.dataframe if "claim" in d.value.columns)
-    assert claims["CROSS-ALIGN+ (paper)"].iloc[0] == "up to +17 % relative"
-    best = max(meta.config["gains"], key=lambda g: g["relative_gain"])
-    assert claims["ours (default, synthetic)"].iloc[0].startswith(f"{100 * best['relative_gain']:+.1f} %")
+    assert claims.to_dict("records") == _ledger_rows(artifacts)
+    assert set(claims["status"]) == {"not measured"} and claims["ours"].tolist() == ["not measured"] * 3
+    assert claims["artifact"].iloc[0] == "P5/default/meme_eval"
+    paper = get_paper("P5")
+    assert claims["claim"].tolist() == [c.text for c in paper.claims]
+    assert any(f"up to {paper.number('relative F1 improvement (max)').text}" in c.value for c in at.caption)
     assert any("profile by" in m.value and "tiny-llama" in m.value for m in at.markdown)
     assert len(at.expander) >= len(meta.config["explanations"])                   # the saved cascades
     assert _steps(at) == STEP_TITLES * len(meta.config["explanations"])
@@ -265,16 +280,14 @@ def test_ablation_figure_has_macro_f1_and_accuracy_with_cis():
         [0.1] * 3)
 
 
-def test_gains_figure_draws_percent_gains_with_cis_and_the_papers_line():
+def test_gains_figure_draws_percent_gains_with_cis_and_no_paper_line():
     from workbench.viz.memes import gains_figure
 
-    fig = gains_figure(GAINS, paper_gain=17)
-    bars, paper = fig.data
+    fig = gains_figure(GAINS)
+    (bars,) = fig.data
     assert list(bars.x) == ["knowledge", "knowledge+lora"] and list(bars.y) == pytest.approx([20, 40])
     assert list(bars.error_y.array) == pytest.approx([30, 40]) and list(bars.error_y.arrayminus) == pytest.approx(
         [25, 30])
-    assert paper.name == "paper: up to +17 %" and list(paper.y) == [17, 17]
-    assert len(gains_figure(GAINS, paper_gain=None).data) == 1
 
 
 def test_confusion_figure_has_a_heatmap_per_setting():

@@ -3,7 +3,8 @@ with the models of the built ``meme_eval`` artifact, in any of the three setting
 ``knowledge+lora``): the predicted label and class probabilities, the image tags, the retrieved knowledge triples
 and the explanation cascade (visual cue → textual cue → knowledge link → verdict); and read the evaluation: the
 ablation with bootstrap CIs, the relative gains over ``none``, confusion matrices, accuracy on the flip pairs and
-by target type, the saved explanations and the paper's claim beside ours.
+by target type, the saved explanations and the paper's claims beside ours (P5's rows of the claims ledger,
+``workbench.claims.ledger_frame(["P5"])``; the paper's numbers from the registry).
 
 The models are the artifact's own: its corpus, tagger and model configurations name the folder under
 ``$WORKBENCH_HOME/models/memes/`` that ``dashboard.cache.meme_models`` loads them from (never training them: when
@@ -255,35 +256,20 @@ def gains_table(gains):
                          for g in gains])
 
 
-def claims_table(gains, metrics, profile: str):
-    """The paper's claimed numbers (``workbench.papers``, P5) beside what this artifact measured."""
-    import pandas as pd
-
-    from workbench.papers import get_paper
-
-    ours = f"ours ({profile}, synthetic)"
-    best = max(gains, key=lambda g: g["relative_gain"]) if gains else None
-    measured = {
-        "relative F1 improvement (max)": (f"{100 * best['relative_gain']:+.1f} % ({best['setting']} over "
-                                          f"{best.get('over', 'none')}; 95 % CI {100 * best['lo']:+.1f} to "
-                                          f"{100 * best['hi']:+.1f} %)") if best else "not measured",
-        "benchmarks": "1 (the synthetic memes; Hateful Memes, HarMeme and MultiOFF load when on disk)",
-        "LVLMs evaluated": (f"{len(metrics)} settings of one model: "
-                            + "; ".join(f"{m['setting']}: {m.get('models', '')}" for m in metrics)),
-    }
-    return pd.DataFrame([{"claim": c.metric, "CROSS-ALIGN+ (paper)": ("up to " if "max" in c.metric else "")
-                          + ("+" if c.unit.startswith("%") else "") + c.text,
-                          ours: measured.get(c.metric, "not measured")} for c in get_paper("P5").claims])
+LEDGER_COLUMNS = ["metric", "claim", "ours", "status", "reason", "models", "data", "artifact"]
 
 
-def _paper_gain() -> float | None:
-    from workbench.papers import get_paper
-
-    return next((c.value for c in get_paper("P5").claims if c.metric.startswith("relative F1")), None)
+def claims_rows(ledger):
+    """P5's rows of the claims ledger (``workbench.claims.ledger_frame``): the paper's claim beside ours, with
+    status and reason — the same rows as ``workbench claims P5`` and the *Claims vs ours* page."""
+    return ledger.loc[ledger["paper"] == "P5", LEDGER_COLUMNS].reset_index(drop=True)
 
 
 def _evaluation(frame, meta) -> None:
     import pandas as pd
+
+    from workbench import WorkbenchError
+    from workbench.claims import ledger_frame
 
     from workbench.viz.memes import ablation_figure, confusion_figure, gains_figure, slice_figure
 
@@ -305,7 +291,10 @@ def _evaluation(frame, meta) -> None:
         st.markdown("**Relative macro-F1 gain over `none`** (paired bootstrap: the same resampled memes score "
                     "both settings)")
         st.dataframe(gains_table(gains), hide_index=True, width="stretch")
-        chart(gains_figure(gains, paper_gain=_paper_gain()), meta)
+        chart(gains_figure(gains), meta)
+        st.caption("An ablation of our own model: what knowledge (and LoRA on top of it) add over the same model "
+                   "without them. The paper's gain is over other state-of-the-art methods, a different comparison "
+                   "(see the claims below).")
     confusion = config.get("confusion") or {}
     if confusion:
         chart(confusion_figure(confusion, classes), meta)
@@ -337,17 +326,22 @@ def _evaluation(frame, meta) -> None:
                            + (f" · flip pair ({item['flip']})" if item.get("flip") else ""))
                 _show_cascade(item.get("cascade") or {})
 
-    st.subheader("The paper's claim beside ours")
-    st.dataframe(claims_table(gains, metrics, meta.profile), hide_index=True, width="stretch")
+    st.subheader("The paper's claims beside ours")
+    try:
+        ledger = ledger_frame(["P5"], profile=meta.profile)
+    except WorkbenchError as err:
+        st.error(f"The claims ledger could not be read: {err}")
+    else:
+        st.dataframe(claims_rows(ledger), hide_index=True, width="stretch")
     from workbench.papers import get_paper
 
     paper = get_paper("P5")
-    gain, benchmarks, lvlms = (paper.number(m).value for m in ("relative F1 improvement (max)", "benchmarks",
-                                                               "LVLMs evaluated"))
-    st.caption(f"CROSS-ALIGN+ reports up to {gain:+g} % relative F1 across {benchmarks:g} meme benchmarks with "
-               f"{lvlms:g} LVLMs (from its abstract); ours are measured on the workbench's synthetic memes (held-out "
-               f"peoples, institutions and coded terms) with the **{meta.profile}** profile's models ({', '.join(meta.models)}). Not the "
-               "same data or models, so the numbers are not comparable head to head.")
+    gain, benchmarks, lvlms = (paper.number(m) for m in ("relative F1 improvement (max)", "benchmarks",
+                                                         "LVLMs evaluated"))
+    st.caption(f"CROSS-ALIGN+ reports up to {gain.text} F1 over state-of-the-art methods across {benchmarks.text} "
+               f"meme benchmarks and {lvlms.text} LVLMs (from its abstract, via the paper registry). Ours come from "
+               f"the claims ledger (`workbench claims P5`), read from this artifact: the workbench's synthetic memes "
+               f"with the **{meta.profile}** profile's models ({', '.join(meta.models)}).")
     with st.expander("Every meme × setting"):
         columns = [c for c in ("id", "setting", "text", "label", "pred", "confidence", *(f"p_{c}" for c in classes),
                                "tags", "flip", "target_type", "pair_id") if c in frame.columns]

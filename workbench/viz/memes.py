@@ -1,6 +1,7 @@
 """Figures of the meme capability (P5 CROSS-ALIGN+): a meme's class probabilities, the ablation's macro-F1 and
-accuracy per setting with their bootstrap CIs, the relative macro-F1 gains over ``none`` beside the paper's claim,
-a confusion matrix per setting, and accuracy per slice (flip pairs, target types).
+accuracy per setting with their bootstrap CIs, the relative macro-F1 gains over ``none`` (an ablation of our own
+model; the paper's gain is over other methods, so it is not drawn beside them — the claims ledger says why), a
+confusion matrix per setting, and accuracy per slice (flip pairs, target types).
 
 Inputs are what ``workbench.memes`` produces: ``MemeModel.predict``'s ``probabilities`` (class → probability) and
 the ``meme_eval`` artifact's meta (``metrics``, ``gains``, ``confusion`` and ``classes``, ``by_flip`` /
@@ -10,13 +11,9 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from workbench.papers import get_paper
-
 SETTINGS = ("none", "knowledge", "knowledge+lora")
 SETTING_COLORS = {"none": "#7f7f7f", "knowledge": "#1f77b4", "knowledge+lora": "#d62728"}
 CLASS_COLORS = {"benign": "#2ca02c", "satire": "#ff7f0e", "abusive": "#d62728"}
-# CROSS-ALIGN+'s "up to +17 % relative F1" (its abstract, via data/papers.json), drawn beside our gains
-PAPER_GAIN = next(c.value for c in get_paper("P5").claims if c.metric.startswith("relative F1"))
 
 
 def _settings(records) -> list[str]:
@@ -71,9 +68,8 @@ def ablation_figure(metrics_records) -> go.Figure:
     return fig
 
 
-def gains_figure(gains_records, *, paper_gain: float | None = PAPER_GAIN) -> go.Figure:
-    """The relative macro-F1 gain of each setting over its baseline, in %, with the paired-bootstrap 95 % CI; a
-    dashed line marks the paper's claimed maximum (``paper_gain`` %, None for none)."""
+def gains_figure(gains_records) -> go.Figure:
+    """The relative macro-F1 gain of each setting over its baseline, in %, with the paired-bootstrap 95 % CI."""
     order = _settings(gains_records)
     by = {str(r["setting"]): r for r in gains_records}
     records = [by[s] for s in order]
@@ -89,9 +85,6 @@ def gains_figure(gains_records, *, paper_gain: float | None = PAPER_GAIN) -> go.
                      100 * float(r.get("share_positive", float("nan")))] for r in records],
         hovertemplate="%{x} over %{customdata[0]}: %{y:+.1f} %<br>95 % CI %{customdata[1]:+.1f} to "
                       "%{customdata[2]:+.1f} %<br>%{customdata[3]:.0f} % of resamples above zero<extra></extra>"))
-    if paper_gain is not None:
-        fig.add_scatter(x=order, y=[paper_gain] * len(order), mode="lines", name=f"paper: up to +{paper_gain:g} %",
-                        line={"dash": "dash", "color": "#333333"}, hoverinfo="name")
     fig.add_hline(y=0, line_color="#bbbbbb")
     over = ", ".join(dict.fromkeys(str(r.get("over", "none")) for r in records)) or "none"
     fig.update_layout(title=f"Relative macro-F1 gain over '{over}' (%, paired bootstrap 95 % CIs)", height=400,
@@ -143,5 +136,5 @@ def slice_figure(records, column: str, *, title: str | None = None) -> go.Figure
     return fig
 
 
-__all__ = ["CLASS_COLORS", "PAPER_GAIN", "SETTINGS", "SETTING_COLORS", "ablation_figure", "confusion_figure",
+__all__ = ["CLASS_COLORS", "SETTINGS", "SETTING_COLORS", "ablation_figure", "confusion_figure",
            "gains_figure", "probability_figure", "slice_figure"]
