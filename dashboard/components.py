@@ -19,8 +19,9 @@ def build_status(paper_id: str, profile: str) -> dict[str, bool]:
     return status(paper_id, profile)
 
 
-def build_panel(paper_id: str, *, smoke: bool = False) -> bool:
-    """Show whether ``paper_id``'s artifacts are built; offer a button that builds them with a progress bar.
+def build_panel(paper_id: str, *, smoke: bool = False, roles: bool = False) -> bool:
+    """Show whether ``paper_id``'s artifacts are built; offer a button that builds them with a progress bar (with
+    ``roles``, an optional roles file path: TOML role → model, as ``workbench build --roles``).
 
     Returns True when every artifact is built.
     """
@@ -38,9 +39,15 @@ def build_panel(paper_id: str, *, smoke: bool = False) -> bool:
         st.success(f"{paper_id} artifacts are built on the {profile.name} profile: {', '.join(status)}.")
         return True
     st.warning(f"Not built yet on the {profile.name} profile: {', '.join(missing)}.")
+    roles_file = st.text_input("Roles file (optional TOML: role = \"model\")", key=f"roles-{paper_id}") \
+        if roles else ""
     if st.button(f"Build {paper_id} artifacts", key=f"build-{paper_id}"):
         bar = st.progress(0.0, text="starting…")
         try:
+            if roles_file.strip():
+                from workbench.profiles import load_roles
+
+                profile = profile.with_roles(load_roles(roles_file.strip()))
             build_paper(paper_id, BuildContext(ArtifactStore(), profile, smoke=smoke,
                                                progress=lambda f, m: bar.progress(min(f, 1.0), text=m)))
         except Exception as exc:  # show the reason, keep the app alive
@@ -50,10 +57,11 @@ def build_panel(paper_id: str, *, smoke: bool = False) -> bool:
     return False
 
 
-def built_artifact(paper_id: str, name: str, *, records: bool = False, hint: str = ""):
-    """The build panel of ``paper_id``, then artifact ``name`` of the active profile and its meta; when it is not
-    built yet, (None, None) after a caption with ``hint`` (how to make the same from the command line)."""
-    build_panel(paper_id)
+def built_artifact(paper_id: str, name: str, *, records: bool = False, hint: str = "", roles: bool = False):
+    """The build panel of ``paper_id`` (``roles``: with a roles-file input), then artifact ``name`` of the active
+    profile and its meta; when it is not built yet, (None, None) after a caption with ``hint`` (how to make the same
+    from the command line)."""
+    build_panel(paper_id, roles=roles)
     profile = cache.environment()["profile"]
     reader = cache.artifact_records if records else cache.artifact_frame
     data, meta = reader(paper_id, name, profile)

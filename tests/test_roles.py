@@ -106,3 +106,25 @@ def test_build_command_reads_roles(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "bad.toml: role 'expander': unknown model 'no-such-model'" in err
     assert not (tmp_path / "o2").exists()
+
+
+def test_funnel_view_builds_with_a_roles_file_and_reports_a_bad_one(tmp_path):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(root)!r})
+os.environ['WORKBENCH_ARTIFACTS'] = {str(tmp_path / 'artifacts')!r}
+from dashboard.registry import discover
+next(v for v in discover() if v.key == 'funnel').render()
+"""
+    at = AppTest.from_string(script, default_timeout=120).run()
+    assert not at.exception
+    bad = _roles(tmp_path, 'judge = "no-such-model"\n')
+    next(t for t in at.text_input if t.key == "roles-P1").set_value(str(bad))
+    next(b for b in at.button if b.key == "build-P1").click()
+    at.run()
+    assert any("role 'judge': unknown model 'no-such-model'" in e.value for e in at.error)

@@ -20,9 +20,9 @@ def render() -> None:
                 "the funnel the paper reports. On a CPU only the first few kept prompts are answered; "
                 "`workbench build` answers all of them.")
     paper = st.segmented_control("Paper", ["P1", "P2"], default="P1", key="funnel-paper") or "P1"
-    records, meta = built_artifact(paper, "construction_funnel", records=True,
+    records, meta = built_artifact(paper, "construction_funnel", records=True, roles=True,
                                    hint=f"`workbench build {'savacu' if paper == 'P1' else 'misaligntrade'} --source "
-                                        "FILE --out DIR` builds it from any prompt table.")
+                                        "FILE --out DIR [--roles FILE]` builds it from any prompt table.")
     if records is None:
         return
     fig = funnel_figure(records)
