@@ -8,7 +8,8 @@
 #
 # **What the paper specifies** (only the abstract is public; SPECS.md): the three stages; knowledge from
 # ConceptNet, Wikidata and Hatebase; LoRA adapters, with contrastive fine-tuning according to the paper's keywords;
-# cascaded explanations; macro-F1 on five benchmarks with eight LVLMs, and "up to 17 % relative F1 improvement".
+# cascaded explanations; macro-F1 on several benchmarks with several LVLMs, and a relative F1 improvement over
+# state-of-the-art methods (the abstract's numbers are in the closing table).
 # **Ours** (`workbench/memes/`), which is every concrete design choice:
 # - **Knowledge.** Local snapshots only: ConceptNet-style edges, Wikidata-style entity facts and a frozen
 #   hate-symbol lexicon in place of Hatebase, which needs an API key and has been retired. Retrieval links
@@ -291,7 +292,7 @@ captioned(pd.DataFrame(cascades).set_index(["meme", "step"]), best.models + [exp
 # **built so that knowledge is needed**: the held-out names and coded terms never occur in training. The relative
 # gain of the knowledge settings over `none` (section 3) therefore measures what retrieval adds when the model
 # meets unseen names. It is an ablation of our own model, not the paper's comparison of CROSS-ALIGN+ with
-# state-of-the-art methods over eight LVLMs and five benchmarks, so the claims ledger leaves that claim not
+# state-of-the-art methods over its LVLMs and benchmarks, so the claims ledger leaves that claim not
 # measured rather than fill in the nearest number. LoRA is only trained on top of knowledge, so the two stages'
 # effects are not separated either. The table is the ledger's (`workbench claims P5`), read from what this
 # notebook computed, in the shape of the `meme_eval` artifact.

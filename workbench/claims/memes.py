@@ -1,9 +1,9 @@
 """Claims measurements of the meme capability (P5 CROSS-ALIGN+), read from the ``P5/meme_eval`` artifact
 (``workbench.memes.artifacts``).
 
-``meme_f1_gain`` — the abstract's "outperforms state-of-the-art methods, achieving up to 17 % relative F1
+``meme_f1_gain`` — the abstract's "outperforms state-of-the-art methods, achieving up to … relative F1
 improvement": CROSS-ALIGN+ against *other published methods* (fusion models, LVLMs with in-context learning), the
-best case over five benchmarks and eight LVLMs. ``meme_eval`` compares our full setting (``knowledge+lora``) with
+best case over its benchmarks and LVLMs. ``meme_eval`` compares our full setting (``knowledge+lora``) with
 our own ``none`` setting — the same encoders and head without knowledge or LoRA: an ablation, not a comparison
 with the state of the art (and LoRA is only trained together with knowledge, so the two stages are confounded).
 That gain is shown in the Meme explorer and never filled in here. The claim is measured only from gains rows of
@@ -15,9 +15,9 @@ models, baselines other than the paper's).
 ``meme_benchmarks`` — how many meme benchmarks ``meme_eval`` was scored on. The datasets it names (config
 ``datasets``; an artifact without it is the synthetic memes only) that are real benchmarks (any format of
 ``memes.datasets.FORMATS`` but ``synthetic``) count; with none, the claim is not measured and the reason names the
-loaders that exist. A count is ``not comparable``: the abstract does not name its five benchmarks.
+loaders that exist. A count is ``not comparable``: the abstract does not name its benchmarks.
 
-``meme_lvlms`` — eight LVLMs evaluated: not measured. No large vision-language model runs here; the artifact's
+``meme_lvlms`` — the LVLMs evaluated: not measured. No large vision-language model runs here; the artifact's
 models (CLIP or a tagger CNN with a sentence encoder, and a small explainer LM) are named in the reason.
 """
 from __future__ import annotations
@@ -96,16 +96,16 @@ def meme_benchmarks(claim, sources):
         return not_measured(
             f"no real meme benchmark is evaluated: {artifact.label} is scored on the synthetic memes only. Loaders "
             f"exist for {', '.join(_loaders())} (`workbench meme eval --data DIR --format F` with their files); "
-            "the abstract does not name its five benchmarks",
+            "the abstract does not name its benchmarks",
             artifact=artifact.label, models=artifact.models, data=data, data_kind=kind)
-    return measured(artifact, len(real), reason="the abstract does not name its five benchmarks; ours: "
+    return measured(artifact, len(real), reason="the abstract does not name its benchmarks; ours: "
                     + ", ".join(real), data=data, data_kind=kind,
                     detail="real benchmarks meme_eval was scored on")
 
 
 @measures("meme_lvlms")
 def meme_lvlms(claim, sources):
-    """Eight LVLMs: not measured — no large vision-language model runs here (module doc)."""
+    """The LVLMs: not measured — no large vision-language model runs here (module doc)."""
     artifact = sources.get(P5, EVAL)
     ran = f"; {artifact.label} ran {', '.join(artifact.models)}" if artifact is not None and artifact.models else ""
     return not_measured(
