@@ -272,3 +272,19 @@ def test_tag_thresholds_per_tag_with_a_global_fallback_saved_as_json(tmp_path):
         calibrate_tag_thresholds(logits, ["a|zebra"] + labels[1:], vocab)
     with pytest.raises(WorkbenchError, match="no clip_tags.json"):
         ClipImageSide.read_tags(tmp_path / "nowhere")
+
+
+def test_paper_profile_calibrates_clip_tags_on_the_train_split_only():
+    """The thresholds come from the synthetic memes' train split; no held-out (reported) image is used."""
+    from workbench.memes.ablation import smoke_configs, synthetic_set
+    from workbench.memes.sides import calibrate_clip_tags, default_tag_vocabulary
+
+    corpus = smoke_configs()[0]
+    side = _tiny_clip_side(default_tag_vocabulary())
+    seen = []
+    real = side.embed_and_logits
+    side.embed_and_logits = lambda images, *a, **kw: (seen.extend(images), real(images, *a, **kw))[1]
+    calib = calibrate_clip_tags(side, corpus)
+    frame = synthetic_set(corpus).frame
+    assert set(seen) == set(frame.loc[frame["split"] == "train", "image"])
+    assert calib.rows == corpus.n_train and "train split" in calib.data and side.calibration is calib

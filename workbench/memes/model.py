@@ -20,7 +20,8 @@ text side. Paper profile: CLIP ViT-L/14 from the local cache for both sides (LoR
 Training (``memes.train``) holds out a stratified dev fraction of the training rows and keeps the epoch with
 the best dev macro-F1. The encoders are in ``memes.sides``. A model folder holds ``model.json`` (config,
 classes, profile, encoders, training info), the head (``head.safetensors`` + ``head.json``, via
-``workbench.io.save_weights``), the tagger's weights and PEFT's LoRA adapter (safetensors); it is written
+``workbench.io.save_weights``), the tagger's weights (default profile) or the CLIP side's calibrated zero-shot
+tag thresholds (``clip_tags.json``, paper profile) and PEFT's LoRA adapter (safetensors); it is written
 atomically. Used by ``memes.ablation``, ``memes.explain``, the meme CLI, the dashboard and the P5 notebook.
 """
 from __future__ import annotations
