@@ -46,6 +46,14 @@ def _data(config: dict) -> tuple[str, str]:
     return "real: " + ", ".join(names), kind
 
 
+def _where(artifact) -> dict:
+    """``not_measured``'s artifact, models and data arguments for ``artifact`` (None: not built)."""
+    if artifact is None:
+        return {}
+    data, kind = _data(artifact.config)
+    return {"artifact": artifact.label, "models": artifact.models, "data": data, "data_kind": kind}
+
+
 def _real_benchmarks(config: dict) -> list[str]:
     return [d for d in _datasets(config) if d != "synthetic"]
 
@@ -64,7 +72,6 @@ def meme_f1_gain(claim, sources):
     artifact = sources.get(P5, EVAL)
     if artifact is None:
         return not_built(P5, EVAL)
-    data, kind = _data(artifact.config)
     external = [g for g in artifact.config.get("gains", [])
                 if g.get("setting") == FULL and g.get("over") not in SETTINGS
                 and g.get("relative_gain") is not None and math.isfinite(g["relative_gain"])]
@@ -73,7 +80,8 @@ def meme_f1_gain(claim, sources):
             "CROSS-ALIGN+ against state-of-the-art methods (fusion models, LVLMs with in-context learning): no such "
             f"baseline is scored in {artifact.label}; its gains compare our {FULL} setting with our own 'none' "
             "setting (an ablation of knowledge and LoRA, shown in the Meme explorer), which is another quantity",
-            artifact=artifact.label, models=artifact.models, data=data, data_kind=kind)
+            **_where(artifact))
+    data, kind = _data(artifact.config)
     best = max(external, key=lambda g: g["relative_gain"])
     ci = (100 * best["lo"], 100 * best["hi"]) if best.get("lo") is not None and best.get("hi") is not None else None
     reason = ("other data (synthetic memes, not the paper's benchmarks), small models, and baselines other than the "
@@ -90,14 +98,13 @@ def meme_benchmarks(claim, sources):
     artifact = sources.get(P5, EVAL)
     if artifact is None:
         return not_built(P5, EVAL)
-    data, kind = _data(artifact.config)
     real = _real_benchmarks(artifact.config)
     if not real:
         return not_measured(
             f"no real meme benchmark is evaluated: {artifact.label} is scored on the synthetic memes only. Loaders "
             f"exist for {', '.join(_loaders())} (`workbench meme eval --data DIR --format F` with their files); "
-            "the abstract does not name its benchmarks",
-            artifact=artifact.label, models=artifact.models, data=data, data_kind=kind)
+            "the abstract does not name its benchmarks", **_where(artifact))
+    data, kind = _data(artifact.config)
     return measured(artifact, len(real), reason="the abstract does not name its benchmarks; ours: "
                     + ", ".join(real), data=data, data_kind=kind,
                     detail="real benchmarks meme_eval was scored on")
@@ -111,8 +118,4 @@ def meme_lvlms(claim, sources):
     return not_measured(
         "no LVLM runs here: the workbench has no large vision-language model in its profiles and no in-context "
         "LVLM baseline or LVLM backbone for CROSS-ALIGN+; it trains a head (and LoRA) on a CLIP or tagger-CNN image "
-        f"side with a text encoder{ran}",
-        artifact=artifact.label if artifact is not None else "",
-        models=artifact.models if artifact is not None else (),
-        data=_data(artifact.config)[0] if artifact is not None else "",
-        data_kind=_data(artifact.config)[1] if artifact is not None else "")
+        f"side with a text encoder{ran}", **_where(artifact))
