@@ -47,8 +47,16 @@ def tradeoff_heatmap(matrix, counts=None, *, title: str = "Trade-off matrix") ->
     return fig
 
 
+def _p4(metric: str) -> float:
+    """P4's claimed number ``metric`` from the registry (data/papers.json)."""
+    from workbench.papers import get_paper
+
+    return get_paper("P4").number(metric).value
+
+
 def icc_figure(models: dict) -> go.Figure:
-    """ICC forms with 95 % CIs per rater model; ``models``: model → {form: {icc, ci_low, ci_high}}."""
+    """ICC forms with 95 % CIs per rater model; ``models``: model → {form: {icc, ci_low, ci_high}}; the paper's
+    best-rater ICC (from the registry) as a reference line."""
     fig = go.Figure()
     for model, forms in models.items():
         names = list(forms)
@@ -58,7 +66,8 @@ def icc_figure(models: dict) -> go.Figure:
                              "array": [forms[f]["ci_high"] - forms[f]["icc"] for f in names],
                              "arrayminus": [forms[f]["icc"] - forms[f]["ci_low"] for f in names]},
                     hovertemplate="%{x}: %{y:.3f}<extra>" + model + "</extra>")
-    fig.add_hline(y=0.87, line_dash="dot", annotation_text="paper: ICC 0.87 (best rater)")
+    paper = _p4("ICC (best rater)")
+    fig.add_hline(y=paper, line_dash="dot", annotation_text=f"paper: ICC {paper:g} (best rater)")
     fig.update_layout(barmode="group", title="Agreement with the human panel: ICC (95% CI)", yaxis_title="ICC",
                       height=420)
     return fig
@@ -66,27 +75,54 @@ def icc_figure(models: dict) -> go.Figure:
 
 def fairness_figure(groups: dict, metric: str = "dpd") -> go.Figure:
     """One metric (dpd or eod) per demographic attribute, one bar group per source (a model's personas, the
-    human raters); ``groups``: source → fairness dict (``per_attribute``)."""
+    human raters); ``groups``: source → fairness dict (``per_attribute``, ``ds``, ``ds_max``)."""
     fig = go.Figure()
     for source, fairness in groups.items():
         per = fairness.get("per_attribute", {})
         attrs = [a for a in per if isinstance(per[a].get(metric), float)]
-        fig.add_bar(name=source, x=[a.replace("rater_", "") for a in attrs], y=[per[a][metric] for a in attrs],
+        ds = fairness.get("ds")
+        name = source + (f" (DS {ds:.3f}, max {fairness.get('ds_max'):.3f})"
+                         if metric == "dpd" and ds is not None and fairness.get("ds_max") is not None else "")
+        fig.add_bar(name=name, x=[a.replace("rater_", "") for a in attrs], y=[per[a][metric] for a in attrs],
                     hovertemplate="%{x}: %{y:.3f}<extra>" + source + "</extra>")
     label = {"dpd": "demographic parity difference", "eod": "equalized odds difference"}[metric]
-    fig.update_layout(barmode="group", title=f"{label} per attribute (DS = the largest DPD)",
-                      yaxis_title=metric.upper(), yaxis_range=[0, 1], height=400)
+    title = f"{label} per attribute" + (" (DS = their average; max beside it)" if metric == "dpd" else
+                                        " (against the expert safety_gold)")
+    fig.update_layout(barmode="group", title=title, yaxis_title=metric.upper(), yaxis_range=[0, 1], height=400)
+    return fig
+
+
+def group_share_figure(groups, attribute: str) -> go.Figure:
+    """Yes / Unsure / No shares of each group of ``attribute``, one stacked bar per (source, group);
+    ``groups``: ``evaluate_raters``' per-group records (source, attribute, group, n, share_Yes/No/Unsure)."""
+    rows = [g for g in groups if g["attribute"] == attribute]
+    labels = [f"{g['source']} · {g['group']}" for g in rows]
+    fig = go.Figure()
+    for answer, color in (("Yes", "#d62728"), ("Unsure", "#bbbbbb"), ("No", "#2ca02c")):
+        fig.add_bar(name=answer, y=labels, x=[g[f"share_{answer}"] for g in rows], orientation="h",
+                    marker_color=color, customdata=[g["n"] for g in rows],
+                    hovertemplate="%{y}: %{x:.1%} of %{customdata} ratings<extra>" + answer + "</extra>")
+    fig.update_layout(barmode="stack", title=f"Rating shares per {attribute.replace('rater_', '')} group "
+                                             "(Yes = unsafe)", xaxis_title="share of ratings", xaxis_range=[0, 1],
+                      height=max(260, 40 + 28 * len(rows)), yaxis={"autorange": "reversed"})
     return fig
 
 
 def sweep_figure(table, value: str = "icc2") -> go.Figure:
-    """The δ × τ surface of a rater's ICC over the items kept at each threshold pair (heatmap; n in hover)."""
+    """The δ × τ surface of a rater's ICC over the items kept at each threshold pair (heatmap; n in hover), with
+    the setting the sweep selected on its dev half marked and the paper's balanced thresholds (registry) in the
+    title."""
     pivot = table.pivot(index="tau", columns="delta", values=value)
     counts = table.pivot(index="tau", columns="delta", values="n_items")
-    fig = go.Figure(go.Heatmap(z=pivot.to_numpy(float), x=[f"δ={d:g}" for d in pivot.columns],
-                               y=[f"τ={t:g}" for t in pivot.index], customdata=counts.to_numpy(),
+    x, y = [f"δ={d:g}" for d in pivot.columns], [f"τ={t:g}" for t in pivot.index]
+    fig = go.Figure(go.Heatmap(z=pivot.to_numpy(float), x=x, y=y, customdata=counts.to_numpy(),
                                colorscale="Viridis", colorbar={"title": value.upper()},
                                hovertemplate="%{x}, %{y}: ICC %{z:.3f} over %{customdata} items<extra></extra>"))
-    fig.update_layout(title="Threshold sweep: classifier cut-off δ × SimHash τ (paper: δ 0.5, τ 10)",
-                      height=420)
+    if "selected" in table.columns and table["selected"].astype(bool).any():
+        row = table[table["selected"].astype(bool)].iloc[0]
+        fig.add_scatter(x=[f"δ={row['delta']:g}"], y=[f"τ={row['tau']:g}"], mode="markers",
+                        marker={"symbol": "star", "size": 16, "color": "white", "line": {"width": 1}},
+                        name="selected on dev", hovertemplate="selected on the dev half<extra></extra>")
+    fig.update_layout(title=f"Threshold sweep: classifier cut-off δ × SimHash τ (paper: δ "
+                            f"{_p4('classifier cut-off delta'):g}, τ {_p4('SimHash threshold tau'):g})", height=420)
     return fig
