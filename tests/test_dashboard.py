@@ -203,9 +203,12 @@ def test_rater_view_without_and_with_artifacts(tmp_path):
     at = _view_app("raters", tmp_path).run()
     assert not at.exception
     charts = " ".join(c.proto.spec for c in at.get("plotly_chart"))
-    assert "human raters" in charts and "Threshold sweep" in charts
+    assert "human raters" in charts and "Threshold sweep" in charts and "Rating shares per gender group" in charts
+    assert {"DS (personas, average)", "DS max"} <= set(at.dataframe[0].value.columns)
     at.segmented_control(key="raters-metric").set_value("eod").run()
     assert not at.exception
+    at.selectbox(key="raters-attribute").set_value("rater_age").run()
+    assert not at.exception and "Rating shares per age group" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
 
 
 def test_router_calibration_view_without_and_with_artifacts(tmp_path):
