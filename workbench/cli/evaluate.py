@@ -95,10 +95,11 @@ def _eval(args) -> int:
                          f"ICC(3,1) {fmt(i3['icc'])} [{fmt(i3['ci_low'])}, {fmt(i3['ci_high'])}], "
                          f"ρ {fmt(entry['rho'])}")
             if entry.get("fairness", {}).get("ds") is not None:
-                line += f"; DS {fmt(entry['fairness']['ds'])}"
+                line += f"; DS {fmt(entry['fairness']['ds'])} (average; max {fmt(entry['fairness']['ds_max'])})"
             print(line)
         if metrics.get("human", {}).get("ds") is not None:
-            print(f"human raters by their demographics: DS {fmt(metrics['human']['ds'])}")
+            print(f"human raters by their demographics: DS {fmt(metrics['human']['ds'])} "
+                  f"(average; max {fmt(metrics['human']['ds_max'])})")
         for key, value in metrics["skipped"].items():
             print(f"skipped — {key}: {value}")
         print(f"wrote {args.out}")
