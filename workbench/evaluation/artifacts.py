@@ -4,8 +4,9 @@
 baselines run over the bundled evaluation pairs (``data/eval/response_pairs.csv``: a prompt, its aligned and its
 misaligned response, hand-labelled dimensions and semantic type) — what the Trade-off profiles view and the P1/P2
 notebooks measure. ``rater_agreement`` (P4): the profile's rater models over the DICES-shaped fixture (or a real
-DICES CSV named by ``$DICES_CSV``), with personas, their agreement with the human panel, fairness and the δ × τ
-sweep.
+DICES CSV named by ``$DICES_CSV``), with personas, their agreement with the human panel, fairness (DS average and
+max), per-group rating shares and the δ × τ sweep with its dev-selected setting; the config records the data
+(``evaluation.raters.dices_config``) for the claims ledger.
 """
 from __future__ import annotations
 

@@ -17,8 +17,14 @@ others held out. The question's wording is ours; the paper does not publish its 
 
 Agreement [ours, from SPECS.md]: per rater model, the six Shrout–Fleiss ICCs between the model's score and the
 human panel's mean score over the items (two "raters", the model and the panel), headline ICC(2,1) and ICC(3,1)
-with 95 % CIs, and Pearson ρ. Fairness [ours]: DS, DPD and EOD (against ``safety_gold``) per attribute, for the
-persona-conditioned model ratings and, as a reference, for the human raters grouped by their own demographics.
+with 95 % CIs, and Pearson ρ. Fairness [ours]: DS (the average over attributes, as the paper reports it, with the
+maximum beside it), DPD and EOD (against DICES-350's expert ``safety_gold``, "Yes" = unsafe; the 990 release has
+none) per attribute, for the persona-conditioned model ratings and, as a reference, for the human raters grouped by
+their own demographics; and the Yes / No / Unsure shares per demographic group of both (the paper's pluralism is
+per group).
+
+Threshold sweep [ours]: the δ × τ surface of a rater's ICC, and the setting it selects (``SWEEP_RULE``) on a dev
+half of the conversations, its ICC reported on the other half — the claims ledger's "balanced thresholds".
 """
 from __future__ import annotations
 
@@ -266,9 +272,11 @@ def _safe(fn, frame, **kwargs):
 DELTAS = (0.3, 0.4, 0.5, 0.6, 0.7)
 TAUS = (0, 3, 6, 10, 14, 18)
 DEV_SHARE = 0.5          # share of the conversations the δ × τ selection sees (the rest reports)
-MIN_KEEP = 0.5           # a setting is eligible when it keeps at least this share of the dev conversations
+MIN_KEEP = 0.5           # a setting is eligible when it keeps at least this share of the dev conversations that
+                         # the most permissive setting of the sweep keeps
 SWEEP_RULE = (f"the (δ, τ) with the highest ICC(2,1) on a dev half ({DEV_SHARE:.0%} of the conversations, drawn "
-              f"with the build seed) among the settings keeping ≥ {MIN_KEEP:.0%} of the dev conversations (and ≥ 3); "
+              f"with the build seed) among the settings keeping ≥ {MIN_KEEP:.0%} of the dev conversations the most "
+              "permissive setting keeps (and ≥ 3); "
               "ties → more conversations kept, then the smaller δ and τ; its ICC is reported on the other half")
 
 
@@ -333,7 +341,7 @@ def threshold_sweep(items, model_scores, *, classification, deltas=DELTAS, taus=
                          "icc2_test": icc2_test, "icc3_test": icc3_test})
     table = pd.DataFrame(rows)
     table["selected"] = False
-    eligible = table[(table["n_dev"] >= max(3, min_keep * dev.sum())) & table["icc2_dev"].notna()]
+    eligible = table[(table["n_dev"] >= max(3, min_keep * table["n_dev"].max())) & table["icc2_dev"].notna()]
     if len(eligible):
         order = eligible.sort_values(["icc2_dev", "n_dev", "delta", "tau"], ascending=[False, False, True, True],
                                      kind="stable")
