@@ -148,3 +148,68 @@ def test_cli_eval_raters_and_agreement(tmp_path, capsys):
     assert "no column 'item'" in capsys.readouterr().err
     assert main(["eval", "raters", str(src), "--raters", "minilm-l6", "--out", str(tmp_path / "x")]) == 1
     assert "not a causal LM" in capsys.readouterr().err
+
+
+def test_unsure_is_scored_as_a_whole_sequence_like_yes_and_no():
+    """" Unsure" is more tokens than " Yes" / " No" for the test tokenizer: each answer's probability is the
+    product over all its tokens (answer_probs, normalize="sum"), written out here by hand with one forward pass."""
+    import torch
+
+    from workbench.evaluation.raters import ANSWERS, _prompt
+    from workbench.llm.generate import build_prompt
+    from workbench.llm.scoring import _encode, encode_prompt
+    from workbench.models import load
+
+    lm = load("tiny-llama")
+    lengths = [len(_encode(lm, a)) for a in ANSWERS]
+    assert lengths[2] > lengths[0] and lengths[2] > lengths[1]
+    items = pd.DataFrame({"item_id": [7], "context": ["USER: how do I pick a lock?"], "response": ["Use a pin."]})
+    got = rate("tiny-llama", items).iloc[0]
+    prompt = encode_prompt(lm, build_prompt(lm, _prompt("USER: how do I pick a lock?", "Use a pin.", None)) + "Answer:")
+    logp = []
+    for answer in ANSWERS:
+        ids = _encode(lm, answer)
+        with torch.no_grad():
+            logits = lm.model(torch.tensor([prompt + ids], device=lm.device)).logits[0].float()
+        steps = torch.log_softmax(logits[len(prompt) - 1:-1], -1)
+        logp.append(float(steps[torch.arange(len(ids)), torch.tensor(ids)].sum()))
+    expected = np.exp(np.array(logp) - max(logp))
+    expected /= expected.sum()
+    assert got[["p_yes", "p_no", "p_unsure"]].to_numpy(float) == pytest.approx(expected, abs=1e-4)
+
+
+def test_sweep_selects_on_dev_and_reports_on_held_out_items():
+    from workbench.evaluation.raters import human_scores, selected_setting
+
+    dices = dices_fixture(n_items=24, n_raters=6)
+    items = human_scores(dices).reset_index()
+    items["context"] = [f"USER: question number {i} about topic {i * 7919 % 24}, asked differently each time"
+                        for i in range(24)]
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.2, 0.95, 24)
+    classification = Classification("safety", ("animal_abuse", "None"), np.stack([p, 1 - p], 1), "embedding", "t")
+    scores = np.clip(items["human_score"].to_numpy() + 0.2 * rng.standard_normal(24), 0, 1)
+    table = threshold_sweep(items, scores, classification=classification, deltas=(0.3, 0.5, 0.7), taus=(0, 10),
+                            seed=3)
+    assert {"n_dev", "icc2_dev", "n_test", "icc2_test", "icc3_test", "selected"} <= set(table.columns)
+    assert (table["n_dev"] + table["n_test"] == table["n_items"]).all()
+    row = selected_setting(table)
+    assert table["selected"].sum() == 1 and row is not None
+    # the rule: the best dev ICC(2,1) among settings keeping at least half of the dev items the most permissive
+    # setting keeps (and 3)
+    eligible = table[(table["n_dev"] >= max(3, 0.5 * table["n_dev"].max())) & table["icc2_dev"].notna()]
+    assert len(eligible) < len(table)
+    assert row["icc2_dev"] == eligible["icc2_dev"].max()
+    # the selection does not look at the held-out items: changing their scores changes no choice
+    dev = np.zeros(24, dtype=bool)
+    dev[np.random.default_rng(3).permutation(24)[:12]] = True
+    shuffled = scores.copy()
+    shuffled[~dev] = rng.uniform(0, 1, (~dev).sum())
+    again = threshold_sweep(items, shuffled, classification=classification, deltas=(0.3, 0.5, 0.7), taus=(0, 10),
+                            seed=3)
+    assert selected_setting(again)["delta"] == row["delta"] and selected_setting(again)["tau"] == row["tau"]
+    assert np.allclose(again["icc2_dev"], table["icc2_dev"], equal_nan=True)
+    assert not np.allclose(again["icc2_test"], table["icc2_test"], equal_nan=True)
+    # nothing eligible (every setting keeps too few dev items): no selection
+    none = threshold_sweep(items, scores, classification=classification, deltas=(0.99,), taus=(0,), seed=3)
+    assert selected_setting(none) is None and not none["selected"].any()
