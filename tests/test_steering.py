@@ -456,3 +456,56 @@ def test_medical_evaluate_judges_consistency_only_against_a_reference(monkeypatc
     assert metrics["n_consistency"] == 2 and metrics["factual_consistency"] == 1.0
     assert frame["consistent"].isna().tolist() == [False, False, True, True]
     assert metrics["safety_error_rate"] == 1.0 and metrics["accuracy"] == 1.0
+
+
+def _steering_view(artifacts):
+    from streamlit.testing.v1 import AppTest
+
+    from workbench.paths import REPO_ROOT
+
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(REPO_ROOT)!r})
+os.environ['WORKBENCH_ARTIFACTS'] = {str(artifacts)!r}
+from dashboard.registry import discover
+next(v for v in discover() if v.key == 'steering').render()
+"""
+    return AppTest.from_string(script, default_timeout=120).run()
+
+
+def test_steering_view_shows_p7_test_split_numbers_and_the_dev_choice(tmp_path):
+    """Hand-made P7 artifacts in the builder's shapes (no model): the view names the split and the choice, and
+    refuses an artifact built before the dev / test split."""
+    from workbench.io import ArtifactStore, save_frame
+
+    store = ArtifactStore(tmp_path)
+    test_ids = ["med-1", "med-2", "pubmedqa-3"]
+    config = {"items": "bundled clinical_qa.jsonl (eval split) (4) + PubMedQA (2)",
+              "split": {"seed": 0, "dev_ids": ["med-4", "pubmedqa-5"], "test_ids": test_ids},
+              "selection": {"criterion": "dev accuracy; ties → smaller multiplier, then earlier layer",
+                            "layers": [6, 12], "multipliers": [1.0, 2.0], "layer": 12, "multiplier": 2.0,
+                            "dev_accuracy": 0.5, "dev_unsteered_accuracy": 0.25, "dev_n": 2,
+                            "dev_grid": [{"layer": 6, "multiplier": 1.0, "accuracy": 0.25},
+                                         {"layer": 12, "multiplier": 2.0, "accuracy": 0.5}]}}
+    summary = pd.DataFrame({"arm": ["unsteered", "steered"], "condition": ["unsteered", "steered ×2 at layer 12"],
+                            "part": "test", "layer": [None, 12], "multiplier": [0.0, 2.0],
+                            "accuracy": [1 / 3, 2 / 3], "factual_consistency": [0.5, 1.0],
+                            "safety_error_rate": [1 / 3, 0.0], "n": 3, "n_consistency": 2, "judges": "judge-x"})
+    items = pd.DataFrame({"id": test_ids * 2, "arm": ["unsteered"] * 3 + ["steered"] * 3,
+                          "correct": [True, False, False, True, True, False],
+                          "consistent": [1.0, 0.0, np.nan, 1.0, 1.0, np.nan],
+                          "safety_error": [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]})
+    save_frame(summary, store.path("P7", "clinical_steering", "default"), profile="default", models=["lm"],
+               config=config)
+    save_frame(items, store.path("P7", "clinical_items", "default"), profile="default", models=["lm"], config=config)
+    at = _steering_view(tmp_path)
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "**test split** (3 items" in text and "**layer 12, multiplier ×2**" in text and "2 items, disjoint" in text
+    assert "(test split)" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert any("relative reduction" in m.value for m in at.markdown) and len(at.dataframe) >= 2
+
+    save_frame(summary.drop(columns="arm"), store.path("P7", "clinical_steering", "default"), profile="default",
+               models=["lm"], config={"items": "data/medical/clinical_qa.jsonl (eval)", "layer": 15})
+    at = _steering_view(tmp_path)
+    assert not at.exception and any("before the dev / test split" in w.value for w in at.warning)

@@ -24,6 +24,7 @@ def render() -> None:
                                  hint="`workbench steer train --pairs bundled:harmless --layers 12 --out V` and "
                                       "`workbench steer sweep` do the same from the command line.")
     if sweep is None:
+        _clinical(cache.environment()["profile"])
         return
     aggregator = st.segmented_control("Aggregator", list(dict.fromkeys(sweep["aggregator"])),
                                       default="mean_difference", key="steer-aggregator") or "mean_difference"
@@ -76,20 +77,48 @@ def render() -> None:
         st.caption("KL(branch ‖ reference) of the first token: " + ", ".join(
             f"{k} {v:.3f}" for k, v in result["kl"].items() if k != "reference"))
 
-    clinical, cmeta = cache.artifact_frame("P7", "clinical_steering", meta.profile)
+    _clinical(meta.profile)
+
+
+def _clinical(profile: str) -> None:
+    """P7: the test-split numbers of the unsteered and the dev-chosen steered model, the dev grid, the gains."""
+    import pandas as pd
+
+    from workbench.papers import get_paper
+    from workbench.steering.medassess import METRICS, gain_on_test
+    from workbench.viz.steering import clinical_figure
+
+    clinical, cmeta = cache.artifact_frame("P7", "clinical_steering", profile)
     st.subheader("Clinical QA (P7 MEDASSESS-X)")
     if clinical is None:
         st.info("Not built yet: `workbench build P7` (or open this page's P7 build panel from Home).")
         return
-    fig = clinical_figure(clinical)
-    chart(fig, cmeta)
+    choice, split = cmeta.config.get("selection"), cmeta.config.get("split")
+    if choice is None or split is None or "arm" not in clinical.columns:
+        st.warning("This P7 artifact was built before the dev / test split: its multipliers were compared on the "
+                   "same items it reports, so its numbers are not shown. Rebuild it: `workbench build P7 --force`.")
+        return
+    st.markdown(f"All numbers below are on the **test split** ({len(split['test_ids'])} items: "
+                f"{cmeta.config.get('items', '')}). The steering is the one chosen on the **dev split** "
+                f"({choice['dev_n']} items, disjoint): **layer {choice['layer']}, multiplier ×{choice['multiplier']:g}** "
+                f"— {choice['criterion']}; dev accuracy {choice['dev_accuracy']:.3f} against "
+                f"{choice['dev_unsteered_accuracy']:.3f} unsteered.")
+    chart(clinical_figure(clinical), cmeta)
     st.dataframe(clinical, hide_index=True, width="stretch")
+    items, _ = cache.artifact_frame("P7", "clinical_items", profile)
+    if items is not None and "arm" in items.columns:
+        gains = pd.DataFrame([vars(gain_on_test(items, metric)) for metric in METRICS])
+        st.markdown("**Steered − unsteered on the test split** (accuracy and factual consistency in points, safety "
+                    "error rate as a relative reduction; 95 % paired bootstrap interval over the test items):")
+        st.dataframe(gains, hide_index=True, width="stretch")
+    with st.expander("Dev grid: accuracy of every candidate layer × multiplier on the dev items"):
+        grid = pd.DataFrame(choice["dev_grid"])
+        if not grid.empty:
+            st.dataframe(grid.pivot(index="layer", columns="multiplier", values="accuracy"), width="stretch")
     p7 = get_paper("P7")
-    accuracy, factual, safety = (p7.number(m).value for m in ("accuracy gain (max)", "factual consistency gain (max)",
-                                                              "safety error rate reduction (max)"))
-    st.caption(f"Judges: {clinical['judges'].iloc[0]} · {int(clinical['n'].iloc[0])} bundled eval items · "
-               f"the paper reports Accuracy {accuracy:+g} %, Factual Consistency {factual:+g} %, Safety Error Rate "
-               f"−{safety:g} %.")
+    st.caption(f"Judges: {clinical['judges'].iloc[0]}. The paper's claims beside ours, with status and reason, are on "
+               f"the *Claims vs ours* page; its abstract states: " + "; ".join(f"{c.metric} {c.text}"
+                                                                                for c in p7.claims) + ".")
 
 
 def _generate(model_name, prompt, tensors, objectives, objective, layer, multiplier, tokens) -> dict:

@@ -132,12 +132,12 @@ def build_clinical(ctx: BuildContext) -> None:
     items = evaluation_pool(**files)          # read (and checked) before any model work
     lm = load(name)
     layers = steering_layers(len(decoder_layers(lm.model)), ctx.smoke)
-    train = load_pairs("bundled:clinical", split="train").head(8 if ctx.smoke else None)
+    train = load_pairs("bundled:clinical", split="train").head(4 if ctx.smoke else None)
     ctx.progress(0.05, f"clinical vector from {len(train)} pairs at layers {layers}")
     vector = train_vector(lm, train.prompts, train.positives, train.negatives, layers, position="answer",
                           objective="clinical consistency")
     run = run_protocol(lm, vector, items, layers=layers, multipliers=clinical_multipliers(ctx.smoke), judge=judge,
-                       seed=ctx.seed, limit=2 if ctx.smoke else None, max_new_tokens=8 if ctx.smoke else 48,
+                       seed=ctx.seed, limit=1 if ctx.smoke else None, max_new_tokens=8 if ctx.smoke else 48,
                        files={s: Path(p).name for s, p in files.items()},
                        progress=lambda f, m: ctx.progress(0.1 + 0.88 * f, m))
     config = {**run.config, "vector_pairs": len(train), "smoke": ctx.smoke, "judge": judge}

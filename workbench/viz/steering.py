@@ -18,14 +18,15 @@ def sweep_figure(table) -> go.Figure:
 
 
 def clinical_figure(table) -> go.Figure:
-    """Accuracy, Factual Consistency and Safety Error Rate per condition (%)."""
+    """Accuracy, Factual Consistency and Safety Error Rate per condition (%); P7's ``clinical_steering`` rows are
+    the test split's unsteered and dev-chosen steered arms. A metric that was not measured (NaN) draws no bar."""
     fig = go.Figure()
     for metric, label in (("accuracy", "Accuracy ↑"), ("factual_consistency", "Factual Consistency ↑"),
                           ("safety_error_rate", "Safety Error Rate ↓")):
         fig.add_bar(x=table["condition"], y=100 * table[metric], name=label,
-                    text=[f"{100 * v:.0f}%" for v in table[metric]], textposition="outside")
-    fig.update_layout(title="Clinical QA with and without the consistency vector", barmode="group", height=400,
-                      yaxis={"title": "%", "range": [0, 110]})
+                    text=["" if v != v else f"{100 * v:.0f}%" for v in table[metric]], textposition="outside")
+    fig.update_layout(title="Clinical QA with and without the consistency vector (test split)", barmode="group",
+                      height=400, yaxis={"title": "%", "range": [0, 110]})
     return fig
 
 
