@@ -169,7 +169,7 @@ def _definition_gap(artifact: Artifact) -> str:
 
 def _caption_reason(artifact: Artifact, extra: str = "") -> str:
     parts = [_definition_gap(artifact), "synthetic sound corpus, not the paper's benchmark",
-             f"models {', '.join(artifact.models) or 'of the profile'}"]
+             "our audio-text model and caption LM (see models), not the paper's WavCaps model"]
     return "; ".join(p for p in parts + [extra] if p) + _smoke(artifact)
 
 
