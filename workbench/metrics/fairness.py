@@ -10,7 +10,7 @@ and are [ours] in their details (group-size threshold, handling of undefined rat
   FPR(g) = P(pred = 1 | truth = 0, g). A group without truth positives (negatives) has no TPR (FPR) and is left
   out of that gap; a gap defined by fewer than two groups is skipped.
 * DS (demographic sensitivity) = the average over attributes of that attribute's DPD, in [0, 1], as the P4
-  paper reports it ("DS = 0.12 (average)"); the maximum over attributes is returned beside it (``ds_max``).
+  paper reports it (its DS is "(average)"); the maximum over attributes is returned beside it (``ds_max``).
   Attributes with fewer than two groups are skipped with a reason and count in neither.
 
 Rows whose group value is missing are left out [ours].
