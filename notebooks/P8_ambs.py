@@ -141,8 +141,8 @@ pd.DataFrame({
     "quantity": [f"behaviour p, steered ×{top:g} vs unsteered, mean over objectives (layer {mid})",
                  f"harmless behaviour p, unsteered → steered ×{top:g} (layer {mid})",
                  "AMBS prompt pass vs N = 3 independent passes (same next token)"],
-    "ours": [f"{at[0.0].mean():.3f} → {at[top].mean():.3f} ({100 * (at[top] - at[0.0]).mean() / at[0.0].mean():+.1f} % "
-             "relative)",
+    "ours": [f"{at[0.0].mean():.3f} → {at[top].mean():.3f} "
+             f"({100 * (at[top] - at[0.0]).mean() / at[0.0].mean():+.1f} % relative)",
              f"{at.loc['harmless', 0.0]:.3f} → {at.loc['harmless', top]:.3f}",
              f"{timing['speedup']:.2f}× (bound {timing['bound']:.2f}×; same next token: {timing['same_argmax']})"],
     "profile / model": f"{profile.name} / {model_name}"})

@@ -372,7 +372,8 @@ def test_p7_chooses_on_dev_and_reports_only_test_items(tmp_path, monkeypatch):
     entries = json.loads(pubmedqa.read_text())
     for pmid in entries:
         if f"pubmedqa-{pmid}" in test:
-            entries[pmid]["final_decision"] = {"yes": "no", "no": "maybe", "maybe": "yes"}[entries[pmid]["final_decision"]]
+            flip = {"yes": "no", "no": "maybe", "maybe": "yes"}
+            entries[pmid]["final_decision"] = flip[entries[pmid]["final_decision"]]
     (tmp_path / "ori_pqal.json").write_text(json.dumps(entries))
     lines = medqa.read_text().splitlines()
     for k, line in enumerate(lines):

@@ -100,7 +100,8 @@ def _clinical(profile: str) -> None:
         return
     st.markdown(f"All numbers below are on the **test split** ({len(split['test_ids'])} items: "
                 f"{cmeta.config.get('items', '')}). The steering is the one chosen on the **dev split** "
-                f"({choice['dev_n']} items, disjoint): **layer {choice['layer']}, multiplier ×{choice['multiplier']:g}** "
+                f"({choice['dev_n']} items, disjoint): "
+                f"**layer {choice['layer']}, multiplier ×{choice['multiplier']:g}** "
                 f"— {choice['criterion']}; dev accuracy {choice['dev_accuracy']:.3f} against "
                 f"{choice['dev_unsteered_accuracy']:.3f} unsteered.")
     chart(clinical_figure(clinical), cmeta)

@@ -147,4 +147,5 @@ def ambs_vs_naive(claim, sources):
     reason = (f"ours: {', '.join(artifact.models) or 'our steering LM'} (not DeepSeek-7B) on "
               f"{data or 'our evaluation items'}; the abstract does not define its alignment score")
     return measured(artifact, value, reason=reason, ci=ci, data=data or "unnamed", data_kind=data_kind,
-                    detail=f"{kind} of AMBS over the independent naive 1-to-N: {naive.mean():.3f} → {ambs.mean():.3f}")
+                    detail=f"{kind} of AMBS over the independent naive 1-to-N: {naive.mean():.3f} → "
+                           f"{ambs.mean():.3f}")

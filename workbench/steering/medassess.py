@@ -197,7 +197,8 @@ KINDS = ("points", "relative gain", "relative reduction")
 
 def _statistic(kind: str, base: np.ndarray, other: np.ndarray) -> np.ndarray:
     """The change from ``base`` to ``other`` in % per resample, from [..., n] per-item values of both systems:
-    points 100 · (o − b); relative gain 100 · (o − b) / b; relative reduction 100 · (b − o) / b (NaN where b = 0)."""
+    points 100 · (o − b); relative gain 100 · (o − b) / b; relative reduction 100 · (b − o) / b (NaN where
+    b = 0)."""
     b, o = base.mean(axis=-1), other.mean(axis=-1)
     if kind == "points":
         return 100 * (o - b)
