@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.datasets import dices_fixture, dices_items, load_dices
+from workbench.datasets import dices_fixture, load_dices
 from workbench.notebooks import claims_table
 from workbench.profiles import get_profile
 from workbench.taxonomy.construct import build_dataset
@@ -45,12 +45,20 @@ print(f"{source_name}: {len(ratings):,} ratings, {ratings['item_id'].nunique()} 
       f"{ratings['rater_id'].nunique()} raters")
 
 # %% [markdown]
-# ## Who rated, and how often they called a conversation unsafe
+# ## Who rated, and how each group rated
+# The paper's pluralism is per demographic group: each group's share of Yes (unsafe) / No / Unsure over all its
+# ratings, beside the panel's overall shares. The per-conversation shares of every group are kept in the dataset
+# below (columns `share_Yes|rater_gender=Woman` …).
 
 # %%
-unsafe = ratings.assign(unsafe=ratings["Q_overall"] == "Yes")
-pd.concat({attr: unsafe.groupby(attr)["unsafe"].agg(["mean", "size"]) for attr in
-           ("rater_gender", "rater_age", "rater_education")}).rename(columns={"mean": "unsafe rate", "size": "ratings"})
+from workbench.datasets import dices_group_shares
+from workbench.evaluation.raters import group_shares
+
+pd.DataFrame(group_shares(ratings, ("rater_gender", "rater_race", "rater_age", "rater_education"),
+                          source="human raters")).drop(columns="source").set_index(["attribute", "group"]).round(3)
+
+# %%
+dices_group_shares(ratings).head(8)
 
 # %% [markdown]
 # ## Stage I: reclassify, expand, dedup
@@ -59,7 +67,8 @@ pd.concat({attr: unsafe.groupby(attr)["unsafe"].agg(["mean", "size"]) for attr i
 funnel = build_dataset("demo-safety", source, work / "out", profile=profile, target=0 if SMOKE else TARGET,
                        seed=SEED)
 dataset = pd.read_parquet(work / "out" / "dataset.parquet")
-dataset[["id", "text", "safety", "safety_score", "origin", "majority", "share_Yes"]].head(10)
+dataset[["id", "text", "safety", "safety_score", "origin", "majority", "share_Yes", "share_Yes|rater_gender=Woman",
+         "share_Yes|rater_gender=Man"]].head(10)
 
 # %%
 {k: funnel[k] for k in ("source_rows", "expanded", "removed_by_dedup", "kept")}
@@ -68,9 +77,10 @@ dataset[["id", "text", "safety", "safety_score", "origin", "majority", "share_Ye
 # ## Stage II: LLMs as safety raters, with and without personas
 
 # %%
-from workbench.evaluation.raters import evaluate_raters, profile_sweep, rate_dices
+from workbench.evaluation.raters import (SWEEP_RULE, agreement_records, dices_config, evaluate_raters, profile_sweep,
+                                         rate_dices, selected_setting)
 from workbench.viz import stamp
-from workbench.viz.evaluation import fairness_figure, icc_figure, sweep_figure
+from workbench.viz.evaluation import fairness_figure, group_share_figure, icc_figure, sweep_figure
 
 raters = list(profile.roles["raters"])
 rated = ratings if not SMOKE else ratings[ratings["item_id"].isin(sorted(ratings["item_id"].unique())[:6])]
@@ -80,6 +90,16 @@ fig = icc_figure({m: e["icc"] for m, e in evaluation["models"].items() if "icc" 
 stamp(fig, profile.name, raters)
 fig
 
+# %% [markdown]
+# Demographic sensitivity as the paper reports it — the average over the attributes of the largest gap in unsafe
+# rate between one attribute's personas — with the maximum over attributes beside it.
+
+# %%
+pd.DataFrame([{"source": f"{m} personas", "DS (average)": e["fairness"]["ds"], "DS max": e["fairness"]["ds_max"]}
+              for m, e in evaluation["models"].items() if e.get("fairness")]
+             + [{"source": "human raters", "DS (average)": evaluation["human"]["ds"],
+                 "DS max": evaluation["human"]["ds_max"]}])
+
 # %%
 groups = {f"{m} personas": e["fairness"] for m, e in evaluation["models"].items() if "fairness" in e}
 groups["human raters"] = evaluation["human"]
@@ -87,26 +107,42 @@ fig = fairness_figure(groups, "dpd")
 stamp(fig, profile.name, raters)
 fig
 
+# %%
+fig = group_share_figure(evaluation["groups"], "rater_gender")
+stamp(fig, profile.name, raters)
+fig
+
 # %% [markdown]
 # ## The δ × τ sweep
-# The paper calls δ = 0.5 and τ = 10 "balanced thresholds". Here: the first rater's ICC(2,1) over the conversations a
-# benchmark keeps at each classifier cut-off δ and SimHash threshold τ.
+# The paper calls its δ and τ "balanced thresholds". Here: the first rater's ICC(2,1) over the conversations a
+# benchmark keeps at each classifier cut-off δ and SimHash threshold τ, and the setting the sweep selects — on a dev
+# half of the conversations only, its ICC reported on the other half.
 
 # %%
-sweep, classifier = profile_sweep(rated, model_ratings, raters[0], profile)
+sweep, classifier = profile_sweep(rated, model_ratings, raters[0], profile, seed=SEED)
 fig = sweep_figure(sweep)
 stamp(fig, profile.name, [raters[0], classifier])
+print(SWEEP_RULE)
+print("selected:", selected_setting(sweep))
 fig
 
 # %% [markdown]
 # ## Paper vs ours
+# Ours are read from what this notebook computed, in the shapes `workbench build P4` saves.
 
 # %%
-first = evaluation["models"][raters[0]]
-ours = {"samples": f"{len(ratings):,} ratings of {ratings['item_id'].nunique()} conversations ({source_name})",
-        "classifier cut-off delta": 0.5, "SimHash threshold tau": 10,
-        "ICC (best rater)": round(max((e["icc"]["ICC2"]["icc"] for e in evaluation["models"].values() if "icc" in e),
-                                      default=float("nan")), 3),
-        "demographic sensitivity DS": round(first["fairness"]["ds"], 3) if first.get("fairness", {}).get("ds")
-        is not None else "n/a"}
-claims_table("P4", ours, profile=profile.name, models=funnel["models"] + raters)
+from workbench import claims
+
+config = {**dices_config(rated, source_name, real=DICES_CSV is not None, limit=6 if SMOKE else None),
+          "personas": True, "mode": "likelihood", "smoke": SMOKE, "sweep_rater": raters[0], "classifier": classifier,
+          "sweep_rule": SWEEP_RULE, "seed": SEED}
+records, _ = agreement_records(evaluation)
+sources = (claims.MemorySources(profile.name)
+           .add("P4", "rater_ratings", model_ratings, models=raters + [classifier], config=config)
+           .add("P4", "rater_sweep", sweep, models=raters + [classifier], config=config)
+           .add("P4", "rater_agreement", records, models=raters + [classifier], config=config)
+           .add("P4", "construction_dataset", dataset, models=funnel["models"],
+                config={"dataset": "demo-safety", "source": source_name, "smoke": SMOKE,
+                        "data_kind": "real" if DICES_CSV is not None else "synthetic",
+                        "target": 0 if SMOKE else TARGET}))
+claims_table("P4", sources)
