@@ -26,13 +26,14 @@ import pandas as pd
 from workbench.datasets import safety_check_set, seed_prompts
 from workbench.dedup import deduplicate
 from workbench.models import load
-from workbench.notebooks import claims_table, provenance
+from workbench import claims
+from workbench.notebooks import claims_table
 from workbench.profiles import get_profile
 from workbench.taxonomy import DIMENSIONS, dimension, taxonomy_frame
-from workbench.taxonomy.classify import classify_embedding, classify_llm
+from workbench.taxonomy.classify import classify_embedding, classify_llm, classify_with, profile_classifier
 from workbench.viz import counts_from_frame, stamp, taxonomy_sunburst
 
-profile = get_profile(PROFILE)
+profile = get_profile(PROFILE).for_paper("P1")
 if SMOKE:
     LLM_PROMPTS, RESPOND = 2, 1
 print(f"profile {profile.name}")
@@ -66,22 +67,26 @@ print(f"LLM classifier ({lm.name}, Yes/No likelihoods, shared-prefix KV cache): 
       f"top-1 accuracy {llm_accuracy:.3f} on {len(subset)} prompts")
 
 # %% [markdown]
-# Now the seed prompts, in all three dimensions and the semantic types.
+# Now the seed prompts, in all three dimensions and the semantic types, with the profile's classifier: the LLM on
+# the paper profile (Mistral-7B-Instruct, as the paper), the embedding classifier on the default profile.
 
 # %%
 seeds = seed_prompts()
 if SMOKE:
     seeds = seeds.groupby("dimension", group_keys=False).head(10)
 texts = seeds["text"].tolist()
+classifier_name, use_llm = profile_classifier(profile)
+classifier = load(classifier_name)
 classified = seeds.reset_index(drop=True)
 for dim in list(DIMENSIONS) + ["semantic_type"]:
-    classified = classified.join(classify_embedding(texts, dim, encoder).frame())
+    classified = classified.join(classify_with(texts, dim, classifier, use_llm=use_llm).frame())
+print(f"seed prompts classified by {classifier_name} ({'LLM' if use_llm else 'embedding'})")
 classified[["text", "safety", "value", "culture", "semantic_type"]].head(10)
 
 # %%
 fig = taxonomy_sunburst(taxonomy_frame().query("dimension != 'semantic_type'"),
                         counts_from_frame(classified, DIMENSIONS), title="Seed prompts by top-1 domain")
-stamp(fig, profile.name, [encoder.name])
+stamp(fig, profile.name, [classifier_name])
 fig
 
 # %% [markdown]
@@ -110,7 +115,7 @@ pd.DataFrame({"text": pool, "duplicate_of": result.duplicate_of, "distance": res
 # it fits its own side's criteria better than the other side's.
 
 # %%
-from workbench.llm.rejection import decision_funnel, lm_generator, lm_judge, rejection_sample
+from workbench.llm.rejection import RESPONSE_COLUMNS, decision_funnel, lm_generator, lm_judge, rejection_sample
 from workbench.taxonomy.construct import prompt_labels
 from workbench.viz import response_funnel_figure
 
@@ -147,9 +152,9 @@ from workbench.metrics.detection import evaluate
 pairs = response_pairs()
 if SMOKE:
     pairs = pairs[pairs["id"].isin(pairs["id"].unique()[:10])]
-pairs = pairs.assign(misaligned=pairs["side"] == "misaligned",
-                     condition=["joint" if len(d) > 1 else "single" for d in pairs["dimensions"]])
-scored = score_detectors(pairs, detector_names(profile))
+pairs = pairs.assign(misaligned=pairs["side"] == "misaligned")
+scored = score_detectors(pairs, detector_names(profile))          # the shape of the detector_predictions artifact
+scored = scored.assign(condition=["joint" if len(d) > 1 else "single" for d in scored["dimensions"]])
 results = pd.concat([evaluate(part, by=["condition", "dimensions"], n_boot=200 if SMOKE else 1000,
                               seed=SEED).assign(model=name)
                      for name, part in scored.groupby("detector", sort=False)], ignore_index=True)
@@ -170,21 +175,23 @@ fig
 
 # %% [markdown]
 # ## Paper vs ours
-# The paper's detector numbers come from 7–8B models on SAVACU; ours from the profile's models on the bundled pairs.
+# From the claims ledger, over what this notebook computed (in the builders' artifact shapes): the responses of
+# step 4 (SAVACU's samples are (prompt, response) pairs), the detectors' predictions, and the bundled taxonomy.
+# The paper's detector numbers are for *single-dimension* models on SAVACU; ours judge all dimensions at once, so
+# those rows stay "not measured" until single-dimension detectors are built. Our check-set accuracies follow.
 
 # %%
-models_only = results[~results["model"].isin(["always", "never"])]
-joint = models_only[(models_only["column"] == "condition") & (models_only["group"] == "joint")]
-ours = {"domains": len(dimension("safety").labels) + len(dimension("value").labels)
-        + len(dimension("culture").domains),
-        "coverage of single-dimension models (max)":
-            round(100 * models_only[models_only["column"] == "all"]["coverage"].max(), 1),
-        "false failure rate under joint conditions (min)": round(100 * joint["ffr"].min(), 1),
-        "alignment score under joint conditions (low)": round(100 * joint["alignment_score"].min(), 1),
-        "alignment score under joint conditions (high)": round(100 * joint["alignment_score"].max(), 1)}
-extra = [{"metric": "safety top-1 accuracy on our check set (embedding)", "ours": round(emb_accuracy, 3),
-          "profile / models": provenance(profile.name, [encoder.name])},
-         {"metric": f"safety top-1 accuracy on {len(subset)} check prompts (LLM)", "ours": round(llm_accuracy, 3),
-          "profile / models": provenance(profile.name, [lm.name])}]
-claims_table("P1", ours, profile=profile.name, models=[encoder.name, lm.name],
-             missing="not built here (a full SAVACU build)", extra=extra)
+accepted = log[log["verdict"].astype(bool)][RESPONSE_COLUMNS].rename(columns={"text": "response"})
+detector_models = [n for n in detector_names(profile) if n not in ("always", "never")]
+sources = (claims.MemorySources(profile.name)
+           .add("P1", "construction_responses", accepted, models=sorted({writer.name, judge.name}),
+                config={"source": "seed_prompts.csv", "smoke": SMOKE, "respond_limit": RESPOND})
+           .add("P1", "detector_predictions", scored, models=detector_models,
+                config={"source": "data/eval/response_pairs.csv", "threshold": 0.5, "smoke": SMOKE}))
+claims_table("P1", sources)
+
+# %%
+pd.DataFrame([{"check": "safety top-1 accuracy on our check set (embedding)", "ours": round(emb_accuracy, 3),
+               "model": encoder.name},
+              {"check": f"safety top-1 accuracy on {len(subset)} check prompts (LLM)", "ours": round(llm_accuracy, 3),
+               "model": lm.name}])

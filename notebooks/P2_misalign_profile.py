@@ -23,14 +23,15 @@ import tempfile
 
 import pandas as pd
 
+from workbench import claims
 from workbench.notebooks import best_detector, claims_table
 from workbench.paths import DATA_DIR
 from workbench.profiles import get_profile
-from workbench.taxonomy.artifacts import FUNNEL_STAGES, PAPER_FUNNEL
+from workbench.taxonomy.artifacts import FUNNEL_STAGES, paper_funnel
 from workbench.taxonomy.construct import ResponseConfig, build_dataset
 from workbench.viz import funnel_figure, response_funnel_figure, stamp
 
-profile = get_profile(PROFILE)
+profile = get_profile(PROFILE).for_paper("P2")        # paper profile: Gemma-2-9B-it classifies, Qwen3-30B-A3B expands
 limit, target = (24, 0) if SMOKE else (None, TARGET)
 contrastive = profile.name == "default"         # SmolLM2 as judge: see the response section
 responses = (ResponseConfig(k=1, max_iterations=1, max_new_tokens=8, prompt_limit=1, critique_tokens=8,
@@ -40,19 +41,22 @@ responses = (ResponseConfig(k=1, max_iterations=1, max_new_tokens=8, prompt_limi
 
 # %% [markdown]
 # ## Build MISALIGNTRADE from the seed prompts
-# classify (sharded) → expand (global) → dedup (global) → respond (sharded); every stage output is saved, so an
-# interrupted build resumes.
+# classify (sharded) → expand (global) → dedup (global) → split 80/10/10 → respond (sharded); every stage output is
+# saved, so an interrupted build resumes.
 
 # %%
 work = tempfile.mkdtemp()
 funnel = build_dataset("misaligntrade", DATA_DIR / "prompts" / "seed_prompts.csv", work, profile=profile,
                        limit=limit, target=target, seed=SEED, responses=responses)
 dataset = pd.read_parquet(f"{work}/dataset.parquet")
+print(f"models: {', '.join(funnel['models'])}; split {funnel['split']['sizes']}, "
+      f"{funnel['split']['cross_split_near_duplicates']} near-duplicate pair(s) across splits")
 {k: funnel[k] for k in ("source_rows", "expanded", "removed_by_dedup", "kept", "responded_prompts", "generated",
                         "accepted_stage1", "recovered_stage2", "dropped")}
 
 # %%
-records = [{"stage": s, "ours": funnel[s], "paper": PAPER_FUNNEL["P2"][s]} for s in FUNNEL_STAGES]
+reported = paper_funnel("P2")
+records = [{"stage": s, "ours": funnel[s], "paper": reported[s]} for s in FUNNEL_STAGES]
 fig = funnel_figure(records)
 stamp(fig, profile.name, funnel["models"])
 fig
@@ -95,8 +99,6 @@ breakdown.pivot_table(index="dimension", columns="semantic type", values="prompt
 # formula** (SPECS.md; the paper's is not public): AS_d2(labelled d2, not d1) − AS_d2(labelled d1 and d2).
 
 # %%
-import numpy as np
-
 from workbench.datasets import response_pairs
 from workbench.evaluation.artifacts import detector_names
 from workbench.evaluation.misalign import score_detectors
@@ -108,7 +110,8 @@ if SMOKE:
     pairs = pairs[pairs["id"].isin(pairs["id"].unique()[:12])]
 pairs = pairs.assign(misaligned=pairs["side"] == "misaligned")
 detector_models = [n for n in detector_names(profile) if n not in ("always", "never")]
-scored = dict(tuple(score_detectors(pairs, detector_names(profile)).groupby("detector", sort=False)))
+predictions = score_detectors(pairs, detector_names(profile))     # the shape of the detector_predictions artifact
+scored = dict(tuple(predictions.groupby("detector", sort=False)))
 profiles = {name: dimension_profile(frame, n_boot=200 if SMOKE else 1000, seed=SEED) for name, frame in scored.items()}
 fig = profile_radar(profiles)
 stamp(fig, profile.name, detector_models)
@@ -127,18 +130,19 @@ pd.concat({t: m for t, m in per_type.items()}, names=["semantic type"]).mul(100)
 
 # %% [markdown]
 # ## Paper vs ours
+# From the claims ledger over the predictions above: the trade-off range is the smallest and largest entry of the
+# matrices of every model (baselines left out) — our formula, so never comparable with the paper's; the taxonomy is
+# the bundled one. Then the funnel figures the README reports beside ours.
 
 # %%
-entries = np.concatenate([tradeoff_matrix(frame)[0].to_numpy().ravel() for name, frame in scored.items()
-                          if name not in ("always", "never")])
-entries = entries[~np.isnan(entries)]
-ours = {"domains": "111 named + None per dimension",
-        "misalignment trade-off across dimensions (low)": round(100 * entries.min(), 1) if entries.size else "n/a",
-        "misalignment trade-off across dimensions (high)": round(100 * entries.max(), 1) if entries.size else "n/a"}
-reported = PAPER_FUNNEL["P2"]
-extra = [{"metric": "responses per answered prompt", "claim": reported["responses_per_prompt"],
-          "ours": round(funnel["responses"] / max(funnel["responded_prompts"], 1), 2)},
-         {"metric": "kept after dedup (share of expanded)",
-          "claim": round(reported["kept"] / reported["after_expansion"], 3),
-          "ours": round(funnel["kept"] / funnel["after_expansion"], 3)}]
-claims_table("P2", ours, profile=profile.name, models=funnel["models"] + detector_models, extra=extra)
+sources = claims.MemorySources(profile.name).add(
+    "P2", "detector_predictions", predictions, models=detector_models,
+    config={"source": "data/eval/response_pairs.csv", "threshold": 0.5, "smoke": SMOKE})
+claims_table("P2", sources)
+
+# %%
+pd.DataFrame([{"metric": "responses per answered prompt", "paper": reported["responses_per_prompt"],
+               "ours": round(funnel["responses"] / max(funnel["responded_prompts"], 1), 2)},
+              {"metric": "kept after dedup (share of expanded)",
+               "paper": round(reported["kept"] / reported["after_expansion"], 3),
+               "ours": round(funnel["kept"] / funnel["after_expansion"], 3)}])
