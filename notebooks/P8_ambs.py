@@ -49,7 +49,8 @@ pd.DataFrame({"objective": o, "train pairs": len(tr), "eval pairs": len(ev), "ex
 from workbench.steering.vectors import AGGREGATORS, aggregator_agreement, train_vector
 
 aggregators = ["mean_difference"] if SMOKE else list(AGGREGATORS)
-vectors = {(o, a): train_vector(lm, tr.prompts, tr.positives, tr.negatives, layers, aggregator=a,
+half = depth // 2 - 1                     # AMBS's branch layer below; read in the same passes
+vectors = {(o, a): train_vector(lm, tr.prompts, tr.positives, tr.negatives, sorted({*layers, half}), aggregator=a,
                                 position="answer", objective=o)
            for o, (tr, _) in pairs.items() for a in aggregators}
 aggregator_agreement(vectors, layers).round(3)
@@ -63,7 +64,7 @@ from workbench.viz.steering import sweep_figure
 
 tables = []
 for o, (_, ev) in pairs.items():
-    table = sweep(lm, vectors[(o, "mean_difference")], ev.prompts, ev.positives, ev.negatives,
+    table = sweep(lm, vectors[(o, "mean_difference")], ev.prompts, ev.positives, ev.negatives, layers=layers,
                   multipliers=multipliers(SMOKE))
     tables.append(table.assign(objective=o, aggregator="mean_difference"))
 sweeps = pd.concat(tables, ignore_index=True)
@@ -102,9 +103,7 @@ pd.DataFrame({"prompt": pairs["harmless"][1].prompts, "unsteered": example[0.0],
 from workbench.steering.ambs import Branches, _encode, generate, time_prompt_pass
 from workbench.viz.steering import prompt_pass_figure
 
-half = depth // 2 - 1
-half_vectors = {o: train_vector(lm, tr.prompts, tr.positives, tr.negatives, [half], position="answer")
-                for o, (tr, _) in pairs.items()}
+half_vectors = {o: vectors[(o, "mean_difference")] for o in pairs}
 branches = Branches.from_vectors(lm.model, half, half_vectors, 2.0, include_reference=True)
 prompts = [pairs["harmless"][1].prompts[0], pairs["helpful"][1].prompts[0], pairs["honest"][1].prompts[0]]
 ids, mask = _encode(lm, prompts)
