@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 def lower(reduction_pct: float) -> str:
-    """``12.3 % lower`` (or ``4.5 % higher`` when ours costs more)."""
+    """``20.0 % lower`` (or ``10.0 % higher`` when ours costs more)."""
     return f"{abs(reduction_pct):.1f} % {'lower' if reduction_pct >= 0 else 'higher'}"
 
 
