@@ -145,6 +145,20 @@ def measured(artifact: Artifact, value: float, *, reason: str = "", ci=None, dat
                 artifact=artifact.label, detail=detail)
 
 
+def reading(paper: str, name: str):
+    """Decorator: the measurement ``fn(claim, artifact)`` gets artifact ``paper/name`` instead of the sources;
+    ``not_built`` when the artifact is absent."""
+    import functools
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def run(claim, sources):
+            artifact = sources.get(paper, name)
+            return not_built(paper, name) if artifact is None else fn(claim, artifact)
+        return run
+    return wrap
+
+
 Measurement = Callable[[Any, Sources], Ours]
 MEASUREMENTS: dict[str, Measurement] = {}
 

@@ -27,29 +27,16 @@ reason, besides the data (the synthetic sound corpus, not the paper's benchmark)
 """
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
 from workbench import WorkbenchError
-from workbench.claims.core import Artifact, measured, measures, not_built, not_measured
+from workbench.claims.core import Artifact, measured, measures, not_measured, reading
 
 BOOTSTRAP = 1000                      # resamples for the paired bootstrap CIs (clips resampled)
 MODALITIES = ("audio", "video", "audio-visual")
 DECODERS = ("greedy", "contrastive", "magic")
 PAPER_NLG_METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "SPICE", "SPIDEr")
-
-
-def _reading(paper: str, name: str):
-    """Decorator: the measurement gets the artifact ``paper/name`` instead of the sources; ``not_built`` when the
-    artifact is absent."""
-    def wrap(fn):
-        @functools.wraps(fn)
-        def run(claim, sources):
-            artifact = sources.get(paper, name)
-            return not_built(paper, name) if artifact is None else fn(claim, artifact)
-        return run
-    return wrap
 
 
 def _param(claim, name: str, choices: tuple[str, ...]) -> str:
@@ -86,7 +73,7 @@ def _rows_of(frame, modality: str):
 
 
 @measures("deepfake_eer_reduction")
-@_reading("P6", "deepfake_eval")
+@reading("P6", "deepfake_eval")
 def deepfake_eer_reduction(claim, artifact):
     modality = _param(claim, "modality", MODALITIES)
     rows = len(_rows_of(artifact.data, modality))
@@ -96,7 +83,7 @@ def deepfake_eer_reduction(claim, artifact):
 
 
 @measures("deepfake_accuracy_gain")
-@_reading("P6", "deepfake_eval")
+@reading("P6", "deepfake_eval")
 def deepfake_accuracy_gain(claim, artifact):
     modality = _param(claim, "modality", MODALITIES)
     if modality != "audio-visual":
@@ -140,7 +127,7 @@ def _av_gain_over_single_modality(artifact: Artifact):
 
 
 @measures("deepfake_ptm_ablation")
-@_reading("P6", "deepfake_eval")
+@reading("P6", "deepfake_eval")
 def deepfake_ptm_ablation(claim, artifact):
     _param(claim, "reduce", ("min", "max"))
     return not_measured(f"needs the same detectors trained on pretrained-encoder embeddings (wav2vec2-XLS-R-1B, "
@@ -209,7 +196,7 @@ def _bootstrap_nlg(artifact: Artifact, runs: list[tuple[str, int]]):
 
 
 @measures("caption_nlg_score")
-@_reading("P9", "caption_eval")
+@reading("P9", "caption_eval")
 def caption_nlg_score(claim, artifact):
     decoder = _param(claim, "decoder", DECODERS)
     row = _record(artifact.config.get("metrics"), "decoder", decoder)
@@ -226,7 +213,7 @@ def caption_nlg_score(claim, artifact):
 
 
 @measures("caption_magic_gain")
-@_reading("P9", "caption_eval")
+@reading("P9", "caption_eval")
 def caption_magic_gain(claim, artifact):
     metrics = artifact.config.get("metrics")
     greedy, magic = _record(metrics, "decoder", "greedy"), _record(metrics, "decoder", "magic")
@@ -254,7 +241,7 @@ def _ablation(artifact: Artifact) -> dict[int, float]:
 
 
 @measures("caption_keyword_drop")
-@_reading("P9", "caption_eval")
+@reading("P9", "caption_eval")
 def caption_keyword_drop(claim, artifact):
     nlg = _ablation(artifact)
     with_keywords = {l: v for l, v in nlg.items() if l > 0}
@@ -279,7 +266,7 @@ def caption_keyword_drop(claim, artifact):
 
 
 @measures("caption_best_keywords")
-@_reading("P9", "caption_eval")
+@reading("P9", "caption_eval")
 def caption_best_keywords(claim, artifact):
     nlg = _ablation(artifact)
     if len(nlg) < 2:

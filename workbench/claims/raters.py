@@ -22,27 +22,14 @@ GPT-4o rater runs here, the best-rater ICC and DS are never comparable.
 """
 from __future__ import annotations
 
-import functools
 import math
 
 from workbench import WorkbenchError
-from workbench.claims.core import Artifact, measured, measures, not_built, not_measured
+from workbench.claims.core import Artifact, measured, measures, not_measured, reading
 
 PAPER = "P4"
 PAPER_RELEASE = "DICES-350"
 PAPER_BEST_RATER = "GPT-4o"            # SPECS.md: the paper's best rater, an API model no profile runs
-
-
-def _reading(name: str):
-    """Decorator: the measurement gets the artifact ``P4/name`` instead of the sources (``not_built`` when
-    absent)."""
-    def wrap(fn):
-        @functools.wraps(fn)
-        def run(claim, sources):
-            artifact = sources.get(PAPER, name)
-            return not_built(PAPER, name) if artifact is None else fn(claim, artifact)
-        return run
-    return wrap
 
 
 def _paper_models() -> tuple[tuple[str, ...], str]:
@@ -82,7 +69,7 @@ def _selection_rule(config: dict) -> str:
 
 
 @measures("rater_threshold")
-@_reading("rater_sweep")
+@reading(PAPER, "rater_sweep")
 def rater_threshold(claim, artifact: Artifact):
     from workbench.evaluation.raters import selected_setting
 
@@ -131,7 +118,7 @@ def _rater_differs(artifact: Artifact, best: str) -> list[str]:
 
 
 @measures("rater_icc")
-@_reading("rater_agreement")
+@reading(PAPER, "rater_agreement")
 def rater_icc(claim, artifact: Artifact):
     records = list(artifact.data or [])
     named, kind, differs = _data(artifact)
@@ -152,7 +139,7 @@ def rater_icc(claim, artifact: Artifact):
 
 
 @measures("demographic_sensitivity")
-@_reading("rater_agreement")
+@reading(PAPER, "rater_agreement")
 def demographic_sensitivity(claim, artifact: Artifact):
     records = list(artifact.data or [])
     named, kind, differs = _data(artifact)
