@@ -1,7 +1,7 @@
 """The reasoning stage of ConLLM (P6): an LLM reads the evidence and gives a verdict with a rationale.
 
-The evidence is written out as text [ours]: a one-line summary (how many detectors call it fake; on the
-synthetic held-out set it lowered SmolLM2's EER from 27 % to 16 %), then each modality's detector score (higher =
+The evidence is written out as text [ours]: a one-line summary (how many detectors call it fake; the
+notebook measures what it changes on the held-out set), then each modality's detector score (higher =
 more bona fide) with the detector's EER threshold, the cross-modal agreement (cosine of the audio and video
 projections, when both exist) and simple measured cues (e.g. spectral flatness of the audio, the lip–audio sync
 offset). The verdict is read from token likelihoods after "Verdict:" — P(" real") against P(" fake") — so it is a
