@@ -19,7 +19,8 @@ from workbench.claims.core import (MEASUREMENTS, STATUSES, Artifact, MemorySourc
 MEASUREMENT_MODULES = ("workbench.claims.text", "workbench.claims.raters", "workbench.claims.experts",
                        "workbench.claims.steering", "workbench.claims.memes", "workbench.claims.media")
 
-COLUMNS = ["paper", "metric", "claim", "ours", "status", "reason", "profile", "models", "data", "artifact", "view"]
+COLUMNS = ["paper", "metric", "claim", "ours", "status", "reason", "shortcut", "profile", "models", "data", "artifact",
+           "view"]
 
 
 def discover() -> dict:
@@ -50,6 +51,7 @@ class LedgerRow:
     artifact: str
     view: str
     detail: str
+    shortcut: str = ""  # synthetic data: the surface-feature baseline on the same split (see Ours.shortcut)
 
     @property
     def ours(self) -> str:
@@ -73,7 +75,7 @@ def _row(paper, claim, ours: Ours, profile: str) -> LedgerRow:
     ci = ours.ci or (None, None)
     return LedgerRow(paper.id, claim.metric, claim.text, claim.wording, claim.note, claim.kind, ours.status,
                      ours.value, ci[0], ci[1], claim.unit, ours.reason, profile, ours.models, ours.data,
-                     ours.data_kind, ours.artifact, claim.view or paper.views[0], ours.detail)
+                     ours.data_kind, ours.artifact, claim.view or paper.views[0], ours.detail, ours.shortcut)
 
 
 def measure(paper_id: str, claim, sources: Sources) -> Ours:
@@ -122,12 +124,12 @@ def _cell(text) -> str:
 
 def ledger_markdown(rows: list[LedgerRow]) -> str:
     """A Markdown table of ``rows``: paper, claim, ours, status, reason, profile / models, data, artifact."""
-    head = "| paper | metric | claim | ours | status | why | profile / models | data | artifact |"
-    lines = [head, "|" + "---|" * 9]
+    head = "| paper | metric | claim | ours | status | why | shortcut baseline | profile / models | data | artifact |"
+    lines = [head, "|" + "---|" * 10]
     for r in rows:
         models = f"{r.profile} / {', '.join(r.models)}" if r.models else r.profile
         lines.append("| " + " | ".join(_cell(x) for x in (r.paper, r.metric, r.claim, r.ours, r.status, r.reason,
-                                                            models, r.data, r.artifact)) + " |")
+                                                            r.shortcut, models, r.data, r.artifact)) + " |")
     return "\n".join(lines)
 
 
