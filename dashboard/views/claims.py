@@ -27,6 +27,8 @@ def _details(row) -> None:
         st.markdown(f"Why {row['status']}: {row['reason']}")
     if row["detail"]:
         st.caption(f"How ours is computed: {row['detail']}")
+    if row["shortcut"]:
+        st.markdown(f"Shortcut baseline on the same split: {row['shortcut']}")
     st.caption(f"Profile {row['profile']} · models: {row['models'] or '—'} · data: {row['data'] or '—'} · "
                f"artifact: `{row['artifact'] or '—'}`")
     page = PAGES.get(row["view"])
@@ -61,11 +63,12 @@ def render() -> None:
     for col, status in zip(cols, STATUS_HELP):
         col.metric(status, int((shown["status"] == status).sum()))
     shown = shown.reset_index(drop=True).assign(link=["/" + v for v in shown["view"]])
-    table = ["paper", "metric", "claim", "ours", "status", "reason", "models", "data", "artifact", "link"]
+    table = ["paper", "metric", "claim", "ours", "status", "reason", "shortcut", "models", "data", "artifact", "link"]
     event = st.dataframe(shown[table], hide_index=True, width="stretch", on_select="rerun",
                          selection_mode="single-row", key="claims-table",
                          column_config={"link": st.column_config.LinkColumn("view", display_text=r"/(.*)"),
-                                        "reason": st.column_config.TextColumn("why", width="large")})
+                                        "reason": st.column_config.TextColumn("why", width="large"),
+                                        "shortcut": st.column_config.TextColumn("shortcut baseline")})
     rows = event.selection.rows if event is not None else []
     if rows:
         with st.container(border=True):
