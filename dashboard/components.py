@@ -71,9 +71,11 @@ def built_artifact(paper_id: str, name: str, *, records: bool = False, hint: str
 
 
 def chart(fig, meta) -> None:
-    """A figure stamped with the profile and models of the artifact ``meta`` it was drawn from, full width."""
+    """A figure stamped with the profile, models and (where its config names them) data of the artifact ``meta``
+    it was drawn from, full width."""
     from workbench.viz import stamp
 
-    stamp(fig, meta.profile, meta.models)
+    data = (meta.config or {}).get("data")
+    stamp(fig, meta.profile, meta.models, data=data if isinstance(data, str) else "")
     st.plotly_chart(fig, width="stretch")
 

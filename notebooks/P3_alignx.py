@@ -139,6 +139,26 @@ fig
 hhh.pivot_table(index="system", columns="metric", values="value", sort=False).round(3)
 
 # %% [markdown]
+# ## The router on real prompts we did not write
+# Our axis data are ours, and a router can learn their phrasing instead of the axis. Real prompts from wheels,
+# with an expected expert assigned by us: StrongREJECT's forbidden prompts and HarmBench's standard behaviours →
+# harmless; FreshQA's false-premise questions → honest; FreshQA's other questions have none (shares only). Recall is
+# the share routed to the expected expert, with a bootstrap 95 % CI (`workbench/experts/realcheck.py`).
+
+# %%
+from workbench.experts.realcheck import real_prompts, real_routing_summary, route_real
+from workbench.viz.experts import real_routing_figure
+
+real = route_real(mixture, real_prompts(smoke=SMOKE, seed=SEED))
+real_summary = real_routing_summary(real, report["calibration"], report["axes"])
+fig = real_routing_figure(real_summary)
+stamp(fig, profile.name, [backbone], data="real: StrongREJECT, HarmBench, FreshQA")
+fig
+
+# %%
+real_summary.round(3)
+
+# %% [markdown]
 # ## Cost: AlignX as configured (top-1 routing) against named baselines
 # One row per ratio, each naming its system and its baseline: AlignX top-1 routed against three full fine-tuned
 # copies routed the same way (and, at full size, against PEFT's X-LoRA and in peak memory); the last row is a dense

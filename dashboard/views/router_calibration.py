@@ -100,6 +100,8 @@ def render() -> None:
     elif efficiency:
         st.info("This artifact's efficiency figures predate the rows that name system and baseline; rebuild it.")
 
+    _real_routing(paper, meta.profile)
+
     hhh, hmeta = cache.artifact_frame(paper, "hhh_eval", meta.profile)
     if hhh is None:
         st.info("The HHH evaluation of this mixture is not built yet (use the build button above).")
@@ -116,6 +118,26 @@ def render() -> None:
             system = st.selectbox("System", list(dict.fromkeys(responses["system"])), key="calib-system")
             st.dataframe(responses[responses["system"] == system][["axis", "prompt", "response"]],
                          hide_index=True, width="stretch")
+
+
+def _real_routing(paper: str, profile: str) -> None:
+    from workbench.experts.realcheck import real_routing_summary
+    from workbench.viz.experts import real_routing_figure
+
+    st.subheader("On real prompts we did not write")
+    real, rmeta = cache.artifact_frame(paper, "real_routing", profile)
+    if real is None:
+        st.info("The real-prompt routing check is not built yet (use the build button above).")
+        return
+    summary = real_routing_summary(real, rmeta.config["calibration"], rmeta.config["axes"])
+    chart(real_routing_figure(summary), rmeta)
+    st.dataframe(summary.round(3), hide_index=True, width="stretch")
+    st.caption(f"Data — {rmeta.config['data']}"
+               + (" (smoke size: a few prompts per source)" if rmeta.config.get("smoke") else "")
+               + ". Expected experts are ours: forbidden prompts → harmless, false-premise questions → honest; "
+               "FreshQA's other questions have none. Recall is the share routed to the expected expert (top-1, "
+               "temperature-calibrated) with a bootstrap 95 % CI. A low recall on one source with high confidence "
+               "means the router learned our axis data's phrasing rather than the axis.")
 
 
 VIEW = View(key="router_calibration", title="Router calibration", render=render, section="Experts & steering",

@@ -283,8 +283,34 @@ def build_hhh_eval(ctx: BuildContext) -> None:
                seed=ctx.seed, config=config)
 
 
+def build_real_routing(ctx: BuildContext) -> None:
+    """The trained router on real prompts from wheels (``realcheck``): StrongREJECT and HarmBench → harmless,
+    FreshQA's false-premise questions → honest."""
+    from workbench.experts.moe import MixtureOfExperts
+    from workbench.experts.realcheck import real_prompts, route_real
+    from workbench.io import save_frame
+
+    backbone = ctx.profile.model_for("expert_backbone")
+    folder = trained_mixture(ctx.paper, backbone, smoke=ctx.smoke, seed=ctx.seed,
+                             progress=lambda f, m: ctx.progress(0.7 * f, m))
+    report = mixture_report(folder)
+    ctx.progress(0.75, "routing real prompts (StrongREJECT, HarmBench, FreshQA)")
+    prompts = real_prompts(smoke=ctx.smoke, seed=ctx.seed)
+    mixture = MixtureOfExperts.load(folder)
+    routing = route_real(mixture, prompts)
+    del mixture
+    config = {"mixture": Path(folder).name, "smoke": ctx.smoke, "axes": report["axes"],
+              "calibration": report["calibration"],
+              "data": "real: StrongREJECT (MIT), HarmBench standard behaviours (MIT), FreshQA v12182024 (MIT)"}
+    save_frame(routing, ctx.path(ctx.paper, "real_routing"), profile=ctx.profile.name, models=[backbone],
+               seed=ctx.seed, config=config)
+
+
 for _paper in MIXTURES:
     register_builder(_paper, "router_calibration",
                      f"{MIXTURES[_paper]['label']} mixture: routing calibration and efficiency")(
         build_router_calibration)
     register_builder(_paper, "hhh_eval", f"{MIXTURES[_paper]['label']} mixture: HHH evaluation")(build_hhh_eval)
+    register_builder(_paper, "real_routing",
+                     f"{MIXTURES[_paper]['label']} mixture: the router on real prompts from wheels")(
+        build_real_routing)

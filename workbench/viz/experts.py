@@ -120,3 +120,25 @@ def router_ablation_figure(ablation) -> go.Figure:
     fig = go.Figure([go.Bar(x=ablation["variant"], y=ablation[m], name=m) for m in ("ece", "brier", "entropy")])
     fig.update_layout(title="Router regularisers and temperature (held-out prompts)", barmode="group", height=380)
     return fig
+
+
+def real_routing_figure(summary) -> go.Figure:
+    """Stacked shares of each real source routed to each expert (``realcheck.real_routing_summary``); the
+    expected expert and the share routed there (with its 95 % CI) in the bar's label."""
+    axes = [c.removeprefix("share_") for c in summary.columns if c.startswith("share_")]
+    labels = [f"{s}<br>(n={n}, expects {e or 'none'})" for s, n, e in zip(summary["source"], summary["n"],
+                                                                     summary["expected"])]
+    fig = go.Figure()
+    for axis in axes:
+        fig.add_bar(y=labels, x=summary[f"share_{axis}"], name=axis, orientation="h",
+                    text=[f"{v:.0%}" for v in summary[f"share_{axis}"]], textposition="inside")
+    notes = [f"to {e}: {r:.0%} [{lo:.0%}, {hi:.0%}]" if e else "no expected expert"
+             for e, r, lo, hi in zip(summary["expected"], summary.get("recall", [float("nan")] * len(summary)),
+                                     summary.get("ci_low", [float("nan")] * len(summary)),
+                                     summary.get("ci_high", [float("nan")] * len(summary)))]
+    for label, note in zip(labels, notes):
+        fig.add_annotation(x=1.0, y=label, text=note, showarrow=False, xanchor="left", xshift=6)
+    fig.update_layout(title="The router on real prompts we did not write (top-1 expert share)", barmode="stack",
+                      height=140 + 60 * len(summary), xaxis={"title": "share of prompts", "range": [0, 1]},
+                      yaxis={"autorange": "reversed"}, margin={"r": 190})
+    return fig

@@ -9,15 +9,16 @@ from typing import Iterable
 import plotly.graph_objects as go
 
 
-def stamp(fig: go.Figure, profile: str, models: Iterable[str]) -> go.Figure:
-    """Write "profile · models" under the plot so a saved or shared figure says where it came from."""
+def stamp(fig: go.Figure, profile: str, models: Iterable[str], *, data: str = "") -> go.Figure:
+    """Write "profile · models · data" under the plot so a saved or shared figure says where it came from."""
     models = list(models)
-    text = f"profile: {profile}" + (f" · models: {', '.join(models)}" if models else "")
+    text = (f"profile: {profile}" + (f" · models: {', '.join(models)}" if models else "")
+            + (f" · data: {data}" if data else ""))
     # a fixed distance in pixels below the plot (under the tick labels and the axis title), whatever its height
     fig.add_annotation(text=text, xref="paper", yref="paper", x=0, y=0, yshift=-58, showarrow=False,
                        xanchor="left", yanchor="top", font={"size": 10, "color": "gray"})
     fig.update_layout(margin={"b": 90})
-    fig.layout.meta = {"profile": profile, "models": models}
+    fig.layout.meta = {"profile": profile, "models": models, "data": data}
     return fig
 
 
