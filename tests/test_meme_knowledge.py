@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from workbench import WorkbenchError
-from workbench.memes.knowledge import (KnowledgeBase, default_knowledge, index_conceptnet,
-                                       read_conceptnet_assertions, serialize)
+from workbench.memes.knowledge import (RULE_PATTERNS, KnowledgeBase, default_knowledge, index_conceptnet,
+                                       read_conceptnet_assertions, rule_restating, serialize)
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +24,38 @@ def test_the_same_frame_retrieves_people_or_institution_facts(kb):
     """What decides satire vs abuse for an unseen name: is it a people or an organisation?"""
     people = serialize(kb.retrieve("Sorrenians are clowns"))
     firm = serialize(kb.retrieve("Flinco are clowns"))
-    assert "Sorrenians | instance of | ethnic group" in people and "protected characteristic" in people
+    assert "Sorrenians | instance of | ethnic group" in people and "ethnic group | IsA | group of people" in people
     assert "Flinco | instance of | insurance company" in firm and "company | IsA | organization" in firm
     assert "clown | IsA | performer" in people and "clown | IsA | performer" in firm
+
+
+def test_the_snapshots_state_no_labelling_rule(kb):
+    """World knowledge only: no edge, fact or lexicon meaning restates how the generator labels a meme. Patterns
+    checked on every field of every row (``RULE_PATTERNS``, case-insensitive): protected-ness (``protect…``);
+    verdicts and label names (hate speech, hateful, abusive, abuse, benign, satire/satirical, offensive, harmful,
+    (un)acceptable, allowed, forbidden, criticism, verdict, label(l)ed); whom a term is aimed at, i.e. the target
+    slot's semantics (aimed at, directed at, target(s/ed), victim(s), when used/said about/against)."""
+    assert set(RULE_PATTERNS) == {"protected-ness", "verdicts and label names",
+                                  "whom a term is aimed at (target-slot semantics)"}
+    assert rule_restating(kb) == []
+    assert not kb.facts["property"].str.contains("protected", case=False).any()
+
+
+def test_the_rule_scan_finds_planted_rule_triples(kb):
+    """The scan is not vacuous: each kind of rule-restating row that was once bundled is found."""
+    edges = pd.concat([kb.edges, pd.DataFrame([
+        {"head": "group of people", "relation": "HasProperty", "tail": "protected from hate speech", "weight": 1.0},
+        {"head": "organization", "relation": "HasProperty", "tail": "open to criticism and satire", "weight": 1.0}])])
+    facts = pd.concat([kb.facts, pd.DataFrame([{"entity": "S1", "label": "Velorians", "aliases": "Velorian",
+                                                "property": "protected characteristic", "value": "ethnicity",
+                                                "world": "synthetic"}])])
+    lexicon = pd.concat([kb.lexicon, pd.DataFrame([{"term": "vermin", "category": "dehumanizing metaphor",
+                                                    "meaning": "likens people to pests when aimed at a group",
+                                                    "world": "general", "source": "test"}])])
+    found = rule_restating(KnowledgeBase(edges, facts, lexicon))
+    assert {(table, name) for table, _, name in found} == {
+        ("edges", "protected-ness"), ("edges", "verdicts and label names"), ("facts", "protected-ness"),
+        ("lexicon", "whom a term is aimed at (target-slot semantics)")}
 
 
 def test_lexicon_matches_rank_first_and_top_limits(kb):

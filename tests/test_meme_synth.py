@@ -38,19 +38,22 @@ def test_columns_and_values(corpus):
     assert len(csv) == 90 and csv["id"].is_unique
     assert (csv["split"] == "train").sum() == 60 and (csv["split"] == "eval").sum() == 30
     assert set(csv["label"]) == set(synth.CLASSES)
-    assert set(csv["target_type"]) <= {"people", "institution", ""}
+    assert set(csv["target_type"]) <= {"people", "institution", "everyday", ""}
     assert set(csv["flip"]) <= {"text", "target", "image", ""}
     assert all(csv["image"] == "images/" + csv["id"] + ".png")
     assert (csv["text"].str.split().str.len() <= 12).all() and csv["text"].str.len().min() > 0
     assert all(t.isascii() for t in csv["text"])
-    # a target is an entity label of the right kind, and peoples are never the target of satire
+    # a target is an entity label of the right kind (or an everyday target), and peoples are never the target of
+    # satire; without a drawn symbol, abuse is aimed at a people or carries a coded term
     for split in synth.SPLITS:
         names = world(split)
         part = csv[csv["split"] == split]
         assert set(part.loc[part["target_type"] == "people", "target"]) <= set(names["peoples"])
         assert set(part.loc[part["target_type"] == "institution", "target"]) <= set(names["institutions"])
+        assert set(part.loc[part["target_type"] == "everyday", "target"]) <= set(names["everyday"])
     assert not ((csv["label"] == "satire") & (csv["target_type"] == "people")).any()
-    assert not ((csv["label"] == "abusive") & (csv["target_type"] == "institution")).any()
+    symbol = csv["tags"].map(lambda t: bool(set(t.split("|")) & set(synth.SYMBOLS)))
+    assert not ((csv["label"] == "abusive") & ~symbol & (csv["target_type"] != "people")).any()
     assert (csv["target"] == "").equals(csv["target_type"] == "")
 
 
@@ -68,7 +71,7 @@ def test_train_and_eval_names_are_disjoint(corpus):
     assert set(evaluation["codes"]) == {"grey tide", "clean valley"}
     assert len(train["peoples"]) == 8 and len(evaluation["peoples"]) == 6
     assert len(train["institutions"]) == 8 and len(evaluation["institutions"]) == 6
-    keys = ("people_names", "institution_names", "dehumanizing", "codes")
+    keys = ("people_names", "institution_names", "dehumanizing", "codes", "decoys")
     eval_only = {n for k in keys for n in evaluation[k]}
     train_only = {n for k in keys for n in train[k]}
     assert not eval_only & train_only
@@ -77,40 +80,56 @@ def test_train_and_eval_names_are_disjoint(corpus):
             hits = [name for name in forbidden if _mentions(name, text)]
             assert not hits, f"{split} text {text!r} mentions {hits}"
     # every people or institution row names its target with one of the split's name forms
-    for row in table[table["target"] != ""].itertuples():
+    for row in table[table["target_type"].isin(["people", "institution"])].itertuples():
         entity = next(e for e in world(row.split)["entities"].values() if e["label"] == row.target)
         assert any(_mentions(form, row.text) for form in entity["forms"] + [entity["adjective"]])
 
 
-def test_flip_pairs(corpus):
+def test_flip_groups(corpus):
+    """Every meme is in a flip group of one frame whose members differ in one thing and in their label."""
     out, table = corpus
-    paired = table[table["pair_id"] != ""]
-    assert 0.2 <= len(paired) / len(table) <= 0.4
-    assert set(paired["flip"]) == {"text", "target", "image"}
-    assert (table.loc[table["pair_id"] == "", "flip"] == "").all()
-    for pair_id, rows in paired.groupby("pair_id"):
-        assert len(rows) == 2 and rows["flip"].nunique() == 1 and rows["split"].nunique() == 1
-        assert rows["label"].nunique() == 2
+    assert (table["pair_id"] != "").all() and set(table["flip"]) == {"text", "target", "image"}
+    for pair_id, rows in table.groupby("pair_id"):
+        assert len(rows) in (2, 3) and rows["flip"].nunique() == 1 and rows["split"].nunique() == 1
+        assert rows["label"].nunique() == len(rows) and rows["template"].nunique() == 1
         first, second = rows.iloc[0], rows.iloc[1]
         flip = first["flip"]
-        if flip == "target":       # same frame, people → abusive, institution → satire, same picture
-            assert first["template"] == second["template"] and first["template"].startswith("t")
-            assert dict(zip(rows["target_type"], rows["label"])) == {"people": "abusive", "institution": "satire"}
-            assert first["tags"] == second["tags"]
-        elif flip == "text":       # same picture and target, benign vs abusive text
+        if flip == "target":       # same mocking frame and picture; everyday → benign, institution → satire, people
+            assert first["template"] in {t.id for t in synth.MOCK}
+            assert set(zip(rows["target_type"], rows["label"])) <= {("everyday", "benign"),
+                                                                     ("institution", "satire"),
+                                                                     ("people", "abusive")}
+            assert rows["tags"].nunique() == 1
+        elif flip == "text":       # same picture and people, a decoy (benign) or a coded term (abusive)
             assert set(rows["label"]) == {"benign", "abusive"} and first["target"] == second["target"]
             assert first["tags"] == second["tags"] and first["text"] != second["text"]
-        else:                      # same neutral text over a plain flag vs with a hate symbol
-            assert set(rows["label"]) == {"benign", "abusive"} and first["text"] == second["text"]
-            benign = rows[rows["label"] == "benign"].iloc[0]
             abusive = rows[rows["label"] == "abusive"].iloc[0]
-            assert "flag" in benign["tags"].split("|")
-            assert not set(benign["tags"].split("|")) & set(synth.SYMBOLS)
+            assert any(_mentions(code, abusive["text"]) for code in world(abusive["split"])["codes"])
+        else:                      # same text over a plain picture vs with a hate symbol
+            assert "abusive" in set(rows["label"]) and first["text"] == second["text"]
+            plain = rows[rows["label"] != "abusive"].iloc[0]
+            abusive = rows[rows["label"] == "abusive"].iloc[0]
+            assert not set(plain["tags"].split("|")) & set(synth.SYMBOLS)
             assert len(set(abusive["tags"].split("|")) & set(synth.SYMBOLS)) == 1
         if flip in ("target", "text"):  # the picture is shared: away from the text, the pixels agree
-            a, b = (cv2.imread(str(out / p)) for p in rows["image"])
+            a, b = (cv2.imread(str(out / p)) for p in rows["image"].iloc[:2])
             band = slice(a.shape[0] // 3, 2 * a.shape[0] // 3)
             assert np.mean(np.all(a[band] == b[band], axis=-1)) > 0.5
+
+
+@pytest.mark.parametrize("config", [SMALL, MemeCorpusConfig(), MemeCorpusConfig(n_train=90, n_eval=45, size=96)],
+                         ids=["small", "default", "smoke"])
+def test_no_frame_occurs_with_one_label_only(config):
+    """Every text frame that occurs in a split occurs there with at least two labels (train and eval alike), and
+    in the default corpus no frame's most frequent label carries more than two thirds of its rows."""
+    rows = pd.DataFrame([{k: r[k] for k in ("split", "template", "label")} for r in synth.plan(config)])
+    for split, part in rows.groupby("split"):
+        labels = part.groupby("template")["label"].nunique()
+        assert labels.min() >= 2, f"{split}: frames with one label: {sorted(labels[labels < 2].index)}"
+        if config == MemeCorpusConfig():
+            top = part.groupby("template")["label"].agg(lambda s: s.value_counts(normalize=True).iloc[0])
+            assert top.max() <= 2 / 3 + 1e-9
+    assert all(len(synth.labels_of(t)) >= 2 for t in synth.templates())
 
 
 def test_hate_symbols_only_in_abusive_memes(corpus):
@@ -126,6 +145,11 @@ def test_hate_symbols_only_in_abusive_memes(corpus):
     neutral = table[table["template"].str.startswith("n")]
     assert set(neutral["label"]) == {"benign", "abusive"}
     assert has_symbol[neutral.index].eq(neutral["label"] == "abusive").all()
+    # the generator's rule, in one place: a symbol makes any frame abusive; a mocking frame follows its target
+    mock, code = synth.MOCK[0], synth.CODE[0]
+    assert [synth.label_of(mock, k) for k in ("everyday", "institution", "people")] == ["benign", "satire", "abusive"]
+    assert synth.label_of(mock, "everyday", symbol=True) == "abusive"
+    assert (synth.label_of(code, "people"), synth.label_of(code, "people", code=True)) == ("benign", "abusive")
 
 
 def test_images_are_pngs_of_the_configured_size(corpus):
@@ -178,6 +202,7 @@ def test_world_and_errors():
     assert "Velorians" in names["people_names"] and "Velorian" in names["people_names"]
     assert "Glorbco" in names["institution_names"] and "crossed hammers" in names["symbols"]
     assert "send them back" in names["exclusion"] and "vermin" in names["dehumanizing"]
+    assert not set(names["decoys"]) & set(world("eval")["decoys"]) and names["everyday"] == world("eval")["everyday"]
     assert world("eval")["peoples"][0] == "Sorrenians"
     counts = synth.template_counts()
     assert min(counts.values()) >= 12

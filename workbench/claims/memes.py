@@ -19,12 +19,17 @@ loaders that exist. A count is ``not comparable``: the abstract does not name it
 
 ``meme_lvlms`` — the LVLMs evaluated: not measured. No large vision-language model runs here; the artifact's
 models (CLIP or a tagger CNN with a sentence encoder, and a small explainer LM) are named in the reason.
+
+Every P5 row read from a built ``meme_eval`` carries its ``shortcut`` line (``memes.shortcut.shortcut_line`` of
+the config's ``shortcut``: a trivial model on surface features — text frame id, text length, word count, image
+mean intensity, file size — trained on the same train split, with its held-out macro-F1, flip-group accuracy and
+chance level), so that a synthetic headline is never read without what a shortcut gets on the same data.
 """
 from __future__ import annotations
 
 import math
 
-from workbench.claims.core import measured, measures, not_built, not_measured
+from workbench.claims.core import Ours, measured, measures, not_built
 
 P5, EVAL = "P5", "meme_eval"
 FULL = "knowledge+lora"
@@ -54,6 +59,19 @@ def _where(artifact) -> dict:
     return {"artifact": artifact.label, "models": artifact.models, "data": data, "data_kind": kind}
 
 
+def _shortcut(artifact) -> str:
+    """The artifact's surface-feature shortcut baseline in one line ("" when it has none)."""
+    from workbench.memes.shortcut import shortcut_line
+
+    return shortcut_line(artifact.config.get("shortcut")) if artifact is not None else ""
+
+
+def _not_measured(reason: str, artifact) -> Ours:
+    """Not measured, with the artifact's models, data and shortcut baseline where it is built."""
+    return Ours("not measured", reason=reason, shortcut=_shortcut(artifact),
+                **{k: (tuple(v) if k == "models" else v) for k, v in _where(artifact).items()})
+
+
 def _real_benchmarks(config: dict) -> list[str]:
     return [d for d in _datasets(config) if d != "synthetic"]
 
@@ -76,11 +94,11 @@ def meme_f1_gain(claim, sources):
                 if g.get("setting") == FULL and g.get("over") not in SETTINGS
                 and g.get("relative_gain") is not None and math.isfinite(g["relative_gain"])]
     if not external:
-        return not_measured(
+        return _not_measured(
             "CROSS-ALIGN+ against state-of-the-art methods (fusion models, LVLMs with in-context learning): no such "
             f"baseline is scored in {artifact.label}; its gains compare our {FULL} setting with our own 'none' "
             "setting (an ablation of knowledge and LoRA, shown in the Meme explorer), which is another quantity",
-            **_where(artifact))
+            artifact)
     data, kind = _data(artifact.config)
     best = max(external, key=lambda g: g["relative_gain"])
     ci = (100 * best["lo"], 100 * best["hi"]) if best.get("lo") is not None and best.get("hi") is not None else None
@@ -89,7 +107,7 @@ def meme_f1_gain(claim, sources):
               "other models and baselines than the paper's; the abstract names neither its benchmarks nor its LVLMs")
     return measured(artifact, 100 * best["relative_gain"], reason=reason, ci=ci, data=data, data_kind=kind,
                     detail=f"relative macro-F1 gain of {FULL} over {best['over']}, paired bootstrap 95 % CI; "
-                           f"the largest of {len(external)} external baseline(s)")
+                           f"the largest of {len(external)} external baseline(s)", shortcut=_shortcut(artifact))
 
 
 @measures("meme_benchmarks")
@@ -100,14 +118,14 @@ def meme_benchmarks(claim, sources):
         return not_built(P5, EVAL)
     real = _real_benchmarks(artifact.config)
     if not real:
-        return not_measured(
+        return _not_measured(
             f"no real meme benchmark is evaluated: {artifact.label} is scored on the synthetic memes only. Loaders "
             f"exist for {', '.join(_loaders())} (`workbench meme eval --data DIR --format F` with their files); "
-            "the abstract does not name its benchmarks", **_where(artifact))
+            "the abstract does not name its benchmarks", artifact)
     data, kind = _data(artifact.config)
     return measured(artifact, len(real), reason="the abstract does not name its benchmarks; ours: "
                     + ", ".join(real), data=data, data_kind=kind,
-                    detail="real benchmarks meme_eval was scored on")
+                    detail="real benchmarks meme_eval was scored on", shortcut=_shortcut(artifact))
 
 
 @measures("meme_lvlms")
@@ -115,7 +133,7 @@ def meme_lvlms(claim, sources):
     """The LVLMs: not measured — no large vision-language model runs here (module doc)."""
     artifact = sources.get(P5, EVAL)
     ran = f"; {artifact.label} ran {', '.join(artifact.models)}" if artifact is not None and artifact.models else ""
-    return not_measured(
+    return _not_measured(
         "no LVLM runs here: the workbench has no large vision-language model in its profiles and no in-context "
         "LVLM baseline or LVLM backbone for CROSS-ALIGN+; it trains a head (and LoRA) on a CLIP or tagger-CNN image "
-        f"side with a text encoder{ran}", **_where(artifact))
+        f"side with a text encoder{ran}", artifact)

@@ -5,8 +5,9 @@
 * ``train_settings`` — one ``MemeModel`` per setting (``none``, ``knowledge``, ``knowledge+lora``) on the same
   rows, the same image side and the same seed, so that the settings differ only in what the ablation varies.
 * ``evaluate_models`` — predictions per meme × setting, macro-F1 / per-class F1 / accuracy with percentile
-  bootstrap CIs, the relative macro-F1 gain of each setting over ``none`` (paired bootstrap) and confusion
-  matrices.
+  bootstrap CIs, the relative macro-F1 gain of each setting over ``none`` (paired bootstrap), confusion
+  matrices and, where the memes have flip groups (``pair_id``), the flip-group scores of ``memes.flips``
+  (``flips``: every member of a group right; the P5 headline).
 * ``default_models`` — the three settings trained on the synthetic train split, cached under
   ``$WORKBENCH_HOME/models/memes/`` by the data and model configuration (the CLI's and dashboard's default);
   ``default_models_folder`` names that folder, ``load_models`` reads saved settings back.
@@ -109,9 +110,13 @@ def evaluate_models(models: dict, frame: pd.DataFrame, classes, *, n_boot: int =
                 g = relative_gain(y, preds["none"], pred, len(classes), n_boot=n_boot, seed=seed)
                 gains.append({"setting": setting, "over": "none", "relative_gain": g["relative_gain"],
                               "lo": g["ci"][0], "hi": g["ci"][1], "share_positive": g["share_positive"]})
+    from workbench.memes.flips import flip_metrics
+
+    predictions = pd.DataFrame(out)
+    flips = flip_metrics(predictions, classes, n_boot=n_boot, seed=seed) if "pair_id" in predictions.columns else []
     report(1.0, "scored")
-    return {"predictions": pd.DataFrame(out), "metrics": pd.DataFrame(metrics), "gains": pd.DataFrame(gains),
-            "confusion": confusions, "classes": classes}
+    return {"predictions": predictions, "metrics": pd.DataFrame(metrics), "gains": pd.DataFrame(gains),
+            "confusion": confusions, "classes": classes, "flips": flips}
 
 
 def run_ablation(train: pd.DataFrame, test: pd.DataFrame, classes, *, settings=SETTINGS,

@@ -5,8 +5,11 @@
   institutions and coded terms never occur in training. One row per meme × setting: text, image path, truth,
   prediction, class probabilities, image tags and retrieved triples; the ``knowledge+lora`` rows also carry
   their explanation cascade's evidence (JSON: visual cue, textual cue, knowledge link, verdict). The meta's
-  config holds the metrics with bootstrap CIs, the relative gains over ``none``, the confusion matrices,
-  accuracy on the flip pairs and by target type, explanation cascades with the LLM's sentences for a sample of
+  config holds the headline — the flip-group scores of each setting (``flip_pairs``: accuracy with every member
+  of a flip group right, and the strict macro-F1, ``memes.flips``) beside the full held-out split's — the
+  surface-feature shortcut baseline trained on the same train split (``shortcut``, ``memes.shortcut``), the
+  metrics with bootstrap CIs, the relative gains over ``none``, the confusion matrices, accuracy on the flip
+  kinds and by target type, explanation cascades with the LLM's sentences for a sample of
   memes, the datasets it was scored on (``datasets``: only "synthetic" today), and the data, tagger and model
   configuration.
 """
@@ -26,14 +29,17 @@ def slice_accuracy(predictions, column: str) -> list[dict]:
 
 
 def eval_config(result: dict, predictions, *, corpus, tagger, model, training: dict, explanations: list,
-                smoke: bool) -> dict:
+                smoke: bool, shortcut: dict | None = None) -> dict:
     """The ``meme_eval`` artifact's config from ``ablation.evaluate_models``' result on the synthetic memes' held-out
     split (the builder's and the P5 notebook's, so that the claims ledger reads the same shape from both)."""
     from dataclasses import asdict
 
     from workbench.memes.knowledge import default_knowledge
+    from workbench.memes.shortcut import shortcut_record
 
-    return {"metrics": result["metrics"].to_dict("records"), "gains": result["gains"].to_dict("records"),
+    return {"flip_pairs": result.get("flips") or [],
+            "shortcut": shortcut_record(shortcut) if shortcut else {},
+            "metrics": result["metrics"].to_dict("records"), "gains": result["gains"].to_dict("records"),
             "confusion": result["confusion"], "classes": result["classes"],
             "by_flip": slice_accuracy(predictions, "flip"), "by_target": slice_accuracy(predictions, "target_type"),
             "explanations": explanations, "corpus": asdict(corpus), "tagger": asdict(tagger),
@@ -50,6 +56,7 @@ def build_meme_eval(ctx: BuildContext) -> None:
     from workbench.memes.ablation import default_models, evaluate_models, smoke_configs, synthetic_set
     from workbench.memes.explain import STEPS, cascade
     from workbench.memes.model import MemeModelConfig
+    from workbench.memes.shortcut import shortcut_baseline
     from workbench.memes.synth import MemeCorpusConfig
     from workbench.memes.vision import TaggerConfig, load_image
     from workbench.io import save_frame
@@ -65,6 +72,9 @@ def build_meme_eval(ctx: BuildContext) -> None:
     result = evaluate_models(models, held, memes.classes, n_boot=200 if ctx.smoke else 1000, seed=ctx.seed,
                              progress=lambda f, m: ctx.progress(0.65 + 0.2 * f, m))
     preds = result["predictions"]
+    ctx.progress(0.85, "surface-feature shortcut baseline")
+    shortcut = shortcut_baseline(memes.frame[memes.frame["split"] == "train"], held, memes.classes, seed=ctx.seed,
+                                 n_boot=200 if ctx.smoke else 1000)
     best = models["knowledge+lora"]
     # every prediction of the full setting carries its cascade's evidence (model-measured, no LLM) …
     preds["explanation"] = ""
@@ -94,9 +104,10 @@ def build_meme_eval(ctx: BuildContext) -> None:
                seed=ctx.seed,
                config=eval_config(result, preds, corpus=corpus, tagger=tagger, model=config,
                                   training={s: m.info for s, m in models.items()}, explanations=explanations,
-                                  smoke=ctx.smoke))
+                                  smoke=ctx.smoke, shortcut=shortcut))
     ctx.progress(1.0, "done")
 
 
-register_builder("P5", "meme_eval", "synthetic memes, three settings trained, held-out macro-F1 with CIs")(
+register_builder("P5", "meme_eval", "synthetic memes, three settings trained, held-out flip-group accuracy and "
+                                   "macro-F1 with CIs, beside a surface-feature shortcut baseline")(
     build_meme_eval)

@@ -3,7 +3,9 @@
 Three sources, all local files (nothing is fetched): ConceptNet-style edges ``(head, relation, tail, weight)``,
 Wikidata-style entity facts (``entity, label, aliases, property, value``) and a frozen hate-symbol lexicon
 (``term, category, meaning``). The bundled snapshots in ``data/memes/knowledge/`` are small and hand-written (see
-the README there); ``KnowledgeBase.load(conceptnet=PATH)`` swaps in a full ConceptNet dump (the official
+the README there) and hold world knowledge only — what entities and terms are, never how a meme about them is
+labelled (``RULE_PATTERNS`` names what they must not say; ``rule_restating`` finds it).
+``KnowledgeBase.load(conceptnet=PATH)`` swaps in a full ConceptNet dump (the official
 ``conceptnet-assertions-5.x.csv[.gz]`` or a table made from it by ``index_conceptnet``).
 
 Retrieval [ours — the paper publishes only its intent]: lexicon terms and entity aliases are matched on word
@@ -13,8 +15,7 @@ ConceptNet heads with light plural folding; from every match the graph is follow
 
     score = prior(source, relation) · weight · decay ** hop
 
-with priors lexicon 3, identity facts ("instance of", "protected characteristic") 2.5, other facts 1 and a
-ConceptNet edge its own weight; the top ``top`` distinct triples are returned, best first. They are injected
+with priors lexicon 3, identity facts ("instance of") 2.5, other facts 1 and a ConceptNet edge its own weight; the top ``top`` distinct triples are returned, best first. They are injected
 into the model input serialized as ``head | relation | tail`` joined by ``; ``.
 """
 from __future__ import annotations
@@ -37,13 +38,21 @@ FILES = {"edges": "conceptnet_edges.csv", "facts": "wikidata_facts.csv", "lexico
 COLUMNS = {"edges": ("head", "relation", "tail", "weight"),
            "facts": ("entity", "label", "aliases", "property", "value"),
            "lexicon": ("term", "category", "meaning")}
-IDENTITY = ("instance of", "protected characteristic")
+IDENTITY = ("instance of",)
 PRIOR = {"lexicon": 3.0, "identity": 2.5, "fact": 1.0}
 STOPWORDS = frozenset("""a an the and or but if of to in on at by for with from as is are was were be been being it its
 this that these those there their they them he she we you i me my our your his her not no so do does did have has
 had will would can could just when what who why how all any some more most very too than then now here up out
 about into over after before again be like get got me""".split())
 _WORD = re.compile(r"[a-z0-9']+")
+# content that restates a labelling rule rather than world knowledge: no row of a snapshot may match one
+RULE_PATTERNS = {
+    "protected-ness": r"\bprotect",
+    "verdicts and label names": r"\b(hate speech|hateful|abusive|abuse|benign|satir\w*|offensive|harmful|"
+                                r"acceptable|unacceptable|allowed|forbidden|criticism|verdict|label(l?ed)?)\b",
+    "whom a term is aimed at (target-slot semantics)": r"\b(aimed at|directed at|targets?|targeted|victims?|"
+                                                       r"when (used|said) (about|against))\b",
+}
 RETRIEVER_VERSION = "2"        # bump when retrieval changes, so that cached models are retrained
 
 
@@ -267,6 +276,20 @@ class KnowledgeBase:
         return ranked[:top]
 
 
+def rule_restating(kb: "KnowledgeBase") -> list[tuple[str, str, str]]:
+    """Rows of ``kb`` whose content restates a labelling rule: (table, the row joined by " | ", the pattern's
+    name), for every row and pattern of ``RULE_PATTERNS`` that matches any of its fields (case-insensitive)."""
+    found = []
+    for table, frame in (("edges", kb.edges), ("facts", kb.facts), ("lexicon", kb.lexicon)):
+        columns = [c for c in frame.columns if c not in ("weight", "source", "world")]
+        for row in frame[columns].astype(str).itertuples(index=False):
+            text = " | ".join(row)
+            for name, pattern in RULE_PATTERNS.items():
+                if re.search(pattern, text, flags=re.IGNORECASE):
+                    found.append((table, text, name))
+    return found
+
+
 def _has_header(path: Path) -> bool:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:
@@ -280,5 +303,5 @@ def default_knowledge(conceptnet: str | None = None) -> KnowledgeBase:
     return KnowledgeBase.load(conceptnet=conceptnet)
 
 
-__all__ = ["KNOWLEDGE_DIR", "KnowledgeBase", "Triple", "default_knowledge", "index_conceptnet",
-           "read_conceptnet_assertions", "serialize"]
+__all__ = ["KNOWLEDGE_DIR", "KnowledgeBase", "RULE_PATTERNS", "Triple", "default_knowledge", "index_conceptnet",
+           "read_conceptnet_assertions", "rule_restating", "serialize"]

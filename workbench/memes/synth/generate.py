@@ -1,14 +1,21 @@
-"""Planning the synthetic meme corpus: which rows exist, their texts, labels, flip pairs and picture recipes.
+"""Planning the synthetic meme corpus: which rows exist, their texts, labels, flip groups and picture recipes.
 
 ``plan(config)`` returns every row without images; ``synth.draw.render`` turns a row's recipe into pixels and
 ``synth.corpus`` writes both to disk. All randomness comes from one ``numpy`` generator seeded by the
 configuration, so the same configuration gives the same rows (and, drawn, byte-identical files).
 
-Meaning-flip pairs (``pair_id`` links the two rows, ``flip`` says what changes):
+Every row belongs to a meaning-flip group (``pair_id`` links its two or three rows, ``flip`` says what changes)
+made of one text frame, so that no frame occurs with one label only and the frame says little about the label;
+the label comes from what fills the frame or from the picture (``vocabulary.label_of``):
 
-* ``target`` — the same text frame and image with a people (abusive) or an institution (satire) as target;
-* ``text`` — the same image and people target with a benign or an abusive text;
-* ``image`` — the same neutral text and scene over a plain flag (benign) or with a hate symbol (abusive).
+* ``target`` — the same mocking frame, fillers and picture with an everyday target (benign), an institution
+  (satire) or a people (abusive): triples of all three, or pairs of two;
+* ``text`` — the same code frame, people and picture with a decoy phrase (benign) or a coded term (abusive);
+* ``image`` — the same text and scene over a plain picture (the frame's benign or satire label) or with a hate
+  symbol drawn in (abusive).
+
+About ``TRIPLE_SHARE`` of a split's rows are target triples; the rest are pairs that cycle through benign/satire,
+benign/abusive and satire/abusive, so that the classes stay balanced (within one row).
 """
 from __future__ import annotations
 
@@ -17,11 +24,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from workbench import WorkbenchError
-from workbench.memes.synth.vocabulary import (ABUSIVE, BENIGN, CLASSES, FLIPS, NEUTRAL, NEUTRAL_OBJECTS, OBJECTS,
-                                              SCENES, SYMBOLS, TARGET_FRAMES, Template, templates, world)
+from workbench.memes.synth.vocabulary import (BENIGN, CODE, MOCK, NEUTRAL, NEUTRAL_OBJECTS, OBJECTS, SATIRE, SCENES,
+                                              SYMBOLS, Template, label_of, world)
 
-PAIR_FRACTION = 0.3                  # share of rows that belong to a meaning-flip pair
-SYMBOL_ON_ABUSIVE_TEXT = 0.2         # chance that an abusive text meme also shows a hate symbol
+TRIPLE_SHARE = 0.4                   # share of rows in target triples (everyday, institution and people)
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,8 @@ def _pick(rng: np.random.Generator, items):
 
 
 class _Filler:
-    """Fills text frames with the split's names and terms."""
+    """Fills text frames with the split's names and terms; one group's members share every filler but the one
+    that flips."""
 
     def __init__(self, split: str, rng: np.random.Generator):
         self.w = world(split)
@@ -94,84 +101,108 @@ class _Filler:
         ents = self.w["entities"]
         self.peoples = [ents[e] for e in ents if ents[e]["kind"] == "people"]
         self.institutions = [ents[e] for e in ents if ents[e]["kind"] == "institution"]
+        self.everyday = [{"label": name, "kind": "everyday", "adjective": name, "forms": [name]}
+                         for name in self.w["everyday"]]
 
     def entity(self, kind: str) -> dict:
-        return _pick(self.rng, self.peoples if kind == "people" else self.institutions)
+        return _pick(self.rng, {"people": self.peoples, "institution": self.institutions,
+                                "everyday": self.everyday}[kind])
 
-    def fill(self, template: Template, entity: dict | None, form: str | None = None) -> str:
-        values = {"term": _pick(self.rng, self.w["dehumanizing"]), "code": _pick(self.rng, self.w["codes"]),
-                  "excl": _pick(self.rng, self.w["exclusion"])}
-        if entity is not None:
-            name = form or _pick(self.rng, entity["forms"])
-            values.update(people=name, inst=name, X=name, adj=entity["adjective"])
-        return template.text.format(**values)
+    def values(self) -> dict:
+        """The fillers of the non-target slots (a coded term and a decoy of the same length where one exists)."""
+        code = _pick(self.rng, self.w["codes"])
+        same = [d for d in self.w["decoys"] if len(d.split()) == len(code.split())] or self.w["decoys"]
+        return {"term": _pick(self.rng, self.w["dehumanizing"]), "excl": _pick(self.rng, self.w["exclusion"]),
+                "code": code, "decoy": _pick(self.rng, same)}
 
-    def row(self, template: Template, label: str, kind: str | None = None, entity: dict | None = None,
-            form: str | None = None) -> dict:
-        kind = kind or {"people": "people", "institution": "institution"}.get(template.slot)
+    def row(self, template: Template, values: dict, kind: str = "", *, decoy: bool = False, symbol: bool = False,
+            entity: dict | None = None, form: str | None = None) -> dict:
+        """One row of ``template`` with ``values``, a target of ``kind`` ("" for none) and its label."""
+        filled = dict(values, code=values["decoy"] if decoy else values["code"])
         if kind and entity is None:
             entity = self.entity(kind)
-        return {"text": self.fill(template, entity, form), "label": label, "template": template.id,
-                "target": entity["label"] if entity else "", "target_type": kind or "",
-                "pair_id": "", "flip": ""}
+        if entity is not None:
+            name = form or _pick(self.rng, entity["forms"])
+            filled.update(people=name, inst=name, X=name, adj=entity["adjective"])
+        label = label_of(template, kind, code=template.group == "code" and not decoy, symbol=symbol)
+        return {"text": template.text.format(**filled), "label": label, "template": template.id,
+                "target": entity["label"] if entity else "", "target_type": kind, "pair_id": "", "flip": ""}
 
 
-def _quotas(n: int) -> dict[str, int]:
-    return {c: n // 3 + (1 if k < n % 3 else 0) for k, c in enumerate(CLASSES)}
+def _group_counts(n: int) -> tuple[int, int]:
+    """(target triples, pairs) with 3 · triples + 2 · pairs = ``n`` (``n`` ≥ 2)."""
+    triples = int(round(TRIPLE_SHARE * n / 3))
+    if (n - 3 * triples) % 2:
+        triples = triples - 1 if triples > 0 else triples + 1
+    return triples, (n - 3 * triples) // 2
 
 
-def _plan_split(split: str, n: int, rng: np.random.Generator, pair_counter: list[int]) -> list[dict]:
-    """The rows (text, label, target, pair, visual recipe) of one split, in shuffled order."""
+class _Cycle:
+    """Frames of a pool in shuffled rounds, so that every frame is used about equally often."""
+
+    def __init__(self, pool, rng: np.random.Generator):
+        self.pool, self.rng, self.order = list(pool), rng, []
+
+    def next(self):
+        if not self.order:
+            self.order = [self.pool[i] for i in self.rng.permutation(len(self.pool))]
+        return self.order.pop()
+
+
+def _target_kind(template: Template) -> str:
+    return {"people": "people", "institution": "institution"}.get(template.slot, "")
+
+
+def _plan_split(split: str, n: int, rng: np.random.Generator, counter: list[int]) -> list[dict]:
+    """The rows (text, label, target, flip group, visual recipe) of one split, in shuffled order."""
     filler = _Filler(split, rng)
-    people_benign = [t for t in BENIGN if t.slot == "people"]
-    people_abusive = [t for t in ABUSIVE if t.slot == "people"]
+    mock, code = _Cycle(MOCK, rng), _Cycle(CODE, rng)
+    plain = {"benign": _Cycle(BENIGN, rng), "satire": _Cycle(SATIRE, rng)}
+    triples, pairs = _group_counts(n)
+    # the pair kinds: which two classes, and what flips (a target, a coded term or a drawn symbol)
+    kinds = {("benign", "satire"): ("target",), ("benign", "abusive"): ("target", "text", "image"),
+             ("satire", "abusive"): ("target", "image")}
+    mechanisms = {key: _Cycle(options, rng) for key, options in kinds.items()}
+    plans = [("target", ("everyday", "institution", "people"))] * triples
+    order = list(kinds)
+    for k in range(pairs):
+        if k % len(order) == 0:
+            order = [list(kinds)[i] for i in rng.permutation(len(kinds))]
+        classes = order[k % len(order)]
+        flip = mechanisms[classes].next()
+        plans.append((flip, classes))
     rows: list[dict] = []
-    n_pairs = int(PAIR_FRACTION * n / 2 + 0.5)
-    for k in range(n_pairs):
-        flip = FLIPS[k % len(FLIPS)]
-        pair_id = f"p{pair_counter[0]:04d}"
-        pair_counter[0] += 1
+    for flip, what in plans:
+        pair_id = f"p{counter[0]:04d}"
+        counter[0] += 1
+        values = filler.values()
         if flip == "target":
-            frame = _pick(rng, TARGET_FRAMES)
-            spec = _visual(rng)
-            pair = [filler.row(frame, "abusive", "people"), filler.row(frame, "satire", "institution")]
-            specs = [spec, spec]
+            template = mock.next()
+            spec = _visual(rng, template.hint)
+            kind_of = {"benign": "everyday", "satire": "institution", "abusive": "people"}
+            kinds_here = [kind_of.get(c, c) for c in what]
+            group = [(filler.row(template, values, kind), spec) for kind in kinds_here]
         elif flip == "text":
+            template = code.next()
             entity = filler.entity("people")
             form = _pick(rng, entity["forms"])
-            spec = _visual(rng)
-            pair = [filler.row(_pick(rng, people_benign), "benign", "people", entity, form),
-                    filler.row(_pick(rng, people_abusive), "abusive", "people", entity, form)]
-            specs = [spec, spec]
+            spec = _visual(rng, template.hint)
+            group = [(filler.row(template, values, "people", decoy=True, entity=entity, form=form), spec),
+                     (filler.row(template, values, "people", entity=entity, form=form), spec)]
         else:
-            frame = _pick(rng, NEUTRAL)
-            spec = _visual(rng, primary="flag")
-            pair = [filler.row(frame, "benign"), filler.row(frame, "abusive")]
-            specs = [spec, _with_symbol(spec, rng)]
-        for row, spec in zip(pair, specs):
-            rows.append(dict(row, pair_id=pair_id, flip=flip, spec=spec))
-    have = {c: sum(r["label"] == c for r in rows) for c in CLASSES}
-    for label, quota in _quotas(n).items():
-        pool = templates(label)
-        order: list[Template] = []
-        for _ in range(max(0, quota - have[label])):
-            if not order:
-                order = [pool[i] for i in rng.permutation(len(pool))]
-            template = order.pop()
-            neutral = template in NEUTRAL
-            if template.slot == "any":
-                row = filler.row(template, label, "people" if label == "abusive" else "institution")
-            else:
-                row = filler.row(template, label)
-            if neutral and label == "abusive":
-                spec = _visual(rng, NEUTRAL_OBJECTS, symbol=True)
-            elif neutral:
-                spec = _visual(rng, NEUTRAL_OBJECTS)
-            else:
-                spec = _visual(rng, template.hint, symbol=label == "abusive" and rng.random() < SYMBOL_ON_ABUSIVE_TEXT)
-            rows.append(dict(row, spec=spec))
-    for row in rows:
-        row["split"] = split
+            template = plain[what[0]].next()
+            kind = _target_kind(template)
+            entity = filler.entity(kind) if kind else None
+            form = _pick(rng, entity["forms"]) if entity else None
+            spec = (_visual(rng, NEUTRAL_OBJECTS) if template in NEUTRAL else _visual(rng, template.hint))
+            group = [(filler.row(template, values, kind, entity=entity, form=form), spec),
+                     (filler.row(template, values, kind, symbol=True, entity=entity, form=form),
+                      _with_symbol(spec, rng))]
+        labels = [row["label"] for row, _ in group]
+        if len(set(labels)) != len(labels):
+            raise WorkbenchError(f"flip group {pair_id} ({template.id}, {flip}) has repeated labels {labels}")
+        for row, spec in group:
+            rows.append(dict(row, pair_id=pair_id, flip=flip, spec=spec, split=split))
     return [rows[i] for i in rng.permutation(len(rows))]
 
 

@@ -20,17 +20,21 @@ CLASSES = ("benign", "satire", "abusive")
 SPLITS = ("train", "eval")
 COLUMNS = ("id", "image", "text", "label", "split", "tags", "target", "target_type", "pair_id", "flip", "template")
 FLIPS = ("target", "text", "image")
-GROUPS = ("benign", "satire", "abusive", "target", "neutral")   # the ``group`` column of templates.csv
+# the ``group`` column of templates.csv: how a frame's label is decided (``label_of``)
+GROUPS = ("mock", "code", "praise", "joke", "roast", "situation", "neutral")
+TARGET_KINDS = ("people", "institution", "everyday")
 
 
 @dataclass(frozen=True)
 class Template:
-    """One text frame: ``slot`` is "people", "institution", "any" (a target-flip frame) or "" (no target)."""
+    """One text frame: ``slot`` is "people", "institution", "any" (a mocking frame: any target kind) or ""
+    (no target); ``group`` says how its label is decided (``label_of``)."""
 
     id: str
     text: str
     slot: str = ""
     hint: tuple[str, ...] = ()        # objects that suit the text (everyday jokes); empty: any object
+    group: str = ""
 
 
 def _memes_data() -> Path:
@@ -38,12 +42,13 @@ def _memes_data() -> Path:
 
 
 def load_vocabulary(path: str | Path | None = None) -> dict:
-    """``vocabulary.json``: scenes, objects, symbols, neutral_objects, people_types and the ``split`` design."""
+    """``vocabulary.json``: scenes, objects, symbols, neutral_objects, people_types, everyday targets, decoys
+    (per split) and the ``split`` design."""
     path = Path(path) if path else _memes_data() / "vocabulary.json"
     if not path.is_file():
         raise WorkbenchError(f"meme vocabulary file missing: {path}")
     data = json.loads(path.read_text())
-    keys = ("scenes", "objects", "symbols", "neutral_objects", "people_types", "split")
+    keys = ("scenes", "objects", "symbols", "neutral_objects", "people_types", "everyday", "decoys", "split")
     missing = [k for k in keys if k not in data]
     if missing:
         raise WorkbenchError(f"{path}: missing key(s) {', '.join(missing)}")
@@ -53,8 +58,8 @@ def load_vocabulary(path: str | Path | None = None) -> dict:
 def load_templates(path: str | Path | None = None) -> dict[str, tuple[Template, ...]]:
     """``templates.csv`` (columns id, group, slot, hint, text; ``hint`` is '|'-joined) as frames per group,
     in file order. Placeholders: {people} a plural name form, {adj} the adjective form, {inst} an institution
-    name, {X} either (target frames), {term} a dehumanizing metaphor, {excl} an exclusion or violence phrase,
-    {code} a coded term."""
+    name, {X} any target (a people, an institution or an everyday target: mocking frames), {term} a dehumanizing
+    metaphor, {excl} an exclusion or violence phrase, {code} a coded term or a decoy phrase."""
     path = Path(path) if path else _memes_data() / "templates.csv"
     if not path.is_file():
         raise WorkbenchError(f"meme templates file missing: {path}")
@@ -64,7 +69,7 @@ def load_templates(path: str | Path | None = None) -> dict[str, tuple[Template, 
             if row.get("group") not in groups:
                 raise WorkbenchError(f"{path}:{n}: unknown group {row.get('group')!r}; choose from {', '.join(GROUPS)}")
             hint = tuple(h for h in row["hint"].split("|") if h)
-            groups[row["group"]].append(Template(row["id"], row["text"], row["slot"], hint))
+            groups[row["group"]].append(Template(row["id"], row["text"], row["slot"], hint, row["group"]))
     return {g: tuple(t) for g, t in groups.items()}
 
 
@@ -83,22 +88,56 @@ EVAL_INSTITUTIONS = tuple(_VOCABULARY["split"]["eval_institutions"])
 EVAL_DEHUMANIZING = tuple(_VOCABULARY["split"]["eval_dehumanizing"])
 EVAL_CODES = tuple(_VOCABULARY["split"]["eval_codes"])
 
-BENIGN = _TEMPLATES["benign"]
-SATIRE = _TEMPLATES["satire"]
-ABUSIVE = _TEMPLATES["abusive"]
-TARGET_FRAMES = _TEMPLATES["target"]    # satire with an institution, abusive with a people as target
-NEUTRAL = _TEMPLATES["neutral"]         # benign over a flag (or heart, star …), abusive with a hate symbol
+EVERYDAY = tuple(_VOCABULARY["everyday"])
+TRAIN_DECOYS = tuple(_VOCABULARY["decoys"]["train"])
+EVAL_DECOYS = tuple(_VOCABULARY["decoys"]["eval"])
+
+MOCK = _TEMPLATES["mock"]               # any target: everyday → benign, institution → satire, people → abusive
+CODE = _TEMPLATES["code"]               # a people with a coded term (abusive) or a decoy phrase (benign)
+PRAISE = _TEMPLATES["praise"]           # a people or an institution, benign
+JOKE = _TEMPLATES["joke"]               # no target, benign
+ROAST = _TEMPLATES["roast"]             # an institution, satire
+SITUATION = _TEMPLATES["situation"]     # no target, satire
+NEUTRAL = _TEMPLATES["neutral"]         # no target, over a flag (or heart, star …), benign
+BENIGN = PRAISE + JOKE + NEUTRAL        # frames whose plain picture makes them benign
+SATIRE = ROAST + SITUATION              # frames whose plain picture makes them satire
+ABUSIVE = CODE                          # frames made abusive by their text (a coded term)
+TARGET_FRAMES = MOCK                    # frames whose label the target kind decides
+IMAGE_FLIP = BENIGN + SATIRE            # frames made abusive by a hate symbol drawn in their picture
+
+
+def label_of(template: Template, target_kind: str = "", *, code: bool = False, symbol: bool = False) -> str:
+    """The generator's labelling rule, in one place: a drawn hate symbol makes any meme abusive; otherwise a
+    mocking frame's label comes from its target (people → abusive, institution → satire, everyday → benign), a
+    code frame's from its filler (a coded term → abusive, a decoy → benign), and every other frame's plain
+    picture gives its group's label (praise, joke and neutral → benign; roast and situation → satire)."""
+    if symbol:
+        return "abusive"
+    if template.group == "mock":
+        if target_kind not in TARGET_KINDS:
+            raise WorkbenchError(f"a mocking frame needs a target kind ({', '.join(TARGET_KINDS)}), "
+                                 f"got {target_kind!r}")
+        return {"people": "abusive", "institution": "satire", "everyday": "benign"}[target_kind]
+    if template.group == "code":
+        return "abusive" if code else "benign"
+    return "satire" if template.group in ("roast", "situation") else "benign"
 
 
 def templates(label: str | None = None) -> tuple[Template, ...]:
-    """The text frames that can carry ``label`` (all of them when None)."""
-    by_label = {"benign": BENIGN + NEUTRAL, "satire": SATIRE + TARGET_FRAMES,
-                "abusive": ABUSIVE + TARGET_FRAMES + NEUTRAL}
+    """The text frames that can carry ``label`` (all of them when None): every frame carries at least two."""
+    everything = tuple(t for g in GROUPS for t in _TEMPLATES[g])
     if label is None:
-        return BENIGN + SATIRE + ABUSIVE + TARGET_FRAMES + NEUTRAL
-    if label not in by_label:
+        return everything
+    if label not in CLASSES:
         raise WorkbenchError(f"unknown meme class {label!r}; choose from {', '.join(CLASSES)}")
-    return by_label[label]
+    return tuple(t for t in everything if label in labels_of(t))
+
+
+def labels_of(template: Template) -> tuple[str, ...]:
+    """The classes ``template`` can carry (``label_of`` over its fillers and pictures), in ``CLASSES`` order."""
+    kinds = TARGET_KINDS if template.group == "mock" else ("",)
+    found = {label_of(template, k, code=c, symbol=s) for k in kinds for c in (False, True) for s in (False, True)}
+    return tuple(c for c in CLASSES if c in found)
 
 
 def template_counts() -> dict[str, int]:
@@ -169,8 +208,8 @@ def world(split: str) -> dict:
     """The names used in ``split`` ("train" or "eval").
 
     Keys: ``peoples`` / ``institutions`` (entity labels), ``people_names`` / ``institution_names`` (every surface
-    form used in texts), ``dehumanizing``, ``codes`` (split-specific lexicon terms), ``exclusion`` and ``symbols``
-    (shared by both splits) and ``entities`` (entity id → label, kind, type, adjective and name forms).
+    form used in texts), ``dehumanizing``, ``codes`` (split-specific lexicon terms), ``decoys`` (split-specific
+    innocuous phrases for code slots), ``exclusion``, ``everyday`` (targets) and ``symbols`` (shared by both splits) and ``entities`` (entity id → label, kind, type, adjective and name forms).
     """
     if split not in SPLITS:
         raise WorkbenchError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
@@ -192,6 +231,8 @@ def world(split: str) -> dict:
         "dehumanizing": [t for t in tables["dehumanizing"] if (t in EVAL_DEHUMANIZING) != train],
         "codes": [t for t in tables["codes"] if (t in EVAL_CODES) != train],
         "exclusion": list(tables["exclusion"]),
+        "decoys": list(TRAIN_DECOYS if train else EVAL_DECOYS),
+        "everyday": list(EVERYDAY),
         "symbols": list(SYMBOLS),
         "entities": {e: dict(ents[e]) for e in people_ids + inst_ids},
     }

@@ -1,0 +1,95 @@
+"""Scores on meaning-flip groups: the P5 headline a surface shortcut cannot pass.
+
+A flip group (``pair_id``; two or three memes of one text frame that differ in their target, a coded term or a
+drawn hate symbol, and therefore in their label — ``memes.synth.generate``) is right only when *every* member
+is classified right. A model that reads the frame, the text length or the picture's brightness rather than what
+fills the frame cannot get a group right more often than by luck.
+
+* ``flip_report(frame, classes)`` — on the rows of ``frame`` (columns ``pair_id``, ``label``, ``pred``) that
+  belong to a flip group: ``pair_accuracy`` (share of groups with every member right), ``pair_macro_f1`` (macro-F1
+  where a row counts as right only when its whole group is right: a row of a missed group is a miss of its true
+  class and, when the prediction names another class, a false positive of that class), the row ``accuracy`` and
+  ``macro_f1`` on the same rows, and percentile bootstrap CIs that resample whole groups.
+* ``flip_metrics(predictions, classes)`` — ``flip_report`` per setting of a predictions table (one row per meme ×
+  setting, as ``memes.ablation.evaluate_models`` writes it).
+
+Used by ``memes.ablation``, ``memes.shortcut``, ``memes.artifacts`` (the ``meme_eval`` config's ``flip_pairs``),
+the P5 notebook and the Meme explorer.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from workbench import WorkbenchError
+
+
+def _strict_f1(y: np.ndarray, pred: np.ndarray, ok: np.ndarray, n_classes: int) -> float:
+    """Macro-F1 where row i counts as right only if ``pred == y`` and ``ok[i]`` (its group is all right)."""
+    right = (pred == y) & ok
+    scores = []
+    for c in range(n_classes):
+        tp = np.sum(right & (y == c))
+        fp = np.sum((pred == c) & (y != c))
+        fn = np.sum((y == c) & ~right)
+        denom = 2 * tp + fp + fn
+        scores.append(2 * tp / denom if denom else 0.0)
+    return float(np.mean(scores))
+
+
+def _row_f1(y: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
+    return _strict_f1(y, pred, np.ones(len(y), bool), n_classes)
+
+
+def flip_report(frame: pd.DataFrame, classes, *, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> dict:
+    """Scores on the flip groups of ``frame`` (module doc); ``groups`` 0 and NaN scores when there are none."""
+    for column in ("pair_id", "label", "pred"):
+        if column not in frame.columns:
+            raise WorkbenchError(f"flip scores need a '{column}' column; the table has {', '.join(frame.columns)}")
+    classes = list(classes)
+    rows = frame[frame["pair_id"].fillna("").astype(str) != ""].reset_index(drop=True)
+    nan = float("nan")
+    if rows.empty:
+        return {"groups": 0, "rows": 0, "pair_accuracy": nan, "pair_accuracy_lo": nan, "pair_accuracy_hi": nan,
+                "pair_macro_f1": nan, "pair_macro_f1_lo": nan, "pair_macro_f1_hi": nan, "accuracy": nan,
+                "macro_f1": nan}
+    index = {c: j for j, c in enumerate(classes)}
+    unknown = sorted(set(rows["label"]) - set(index))
+    if unknown:
+        raise WorkbenchError(f"labels {unknown} are not among the classes {classes}")
+    y = rows["label"].map(index).to_numpy()
+    pred = rows["pred"].map(lambda p: index.get(p, -1)).to_numpy()
+    codes, groups = pd.factorize(rows["pair_id"].astype(str))
+    right = pred == y
+    group_ok = np.ones(len(groups), bool)
+    np.logical_and.at(group_ok, codes, right)
+    ok = group_ok[codes]
+    members = [np.flatnonzero(codes == g) for g in range(len(groups))]
+
+    def scores(sample) -> tuple[float, float]:
+        idx = np.concatenate([members[g] for g in sample])
+        return float(group_ok[sample].mean()), _strict_f1(y[idx], pred[idx], ok[idx], len(classes))
+
+    pair_acc, pair_f1 = scores(np.arange(len(groups)))
+    out = {"groups": int(len(groups)), "rows": int(len(rows)), "pair_accuracy": pair_acc, "pair_macro_f1": pair_f1,
+           "accuracy": float(right.mean()), "macro_f1": _row_f1(y, pred, len(classes))}
+    rng = np.random.default_rng(seed)
+    boots = np.array([scores(rng.integers(0, len(groups), len(groups))) for _ in range(n_boot)]) if n_boot else None
+    for k, name in enumerate(("pair_accuracy", "pair_macro_f1")):
+        if boots is None:
+            out[f"{name}_lo"] = out[f"{name}_hi"] = nan
+        else:
+            out[f"{name}_lo"], out[f"{name}_hi"] = (float(v) for v in np.quantile(boots[:, k],
+                                                                                   [alpha / 2, 1 - alpha / 2]))
+    return out
+
+
+def flip_metrics(predictions: pd.DataFrame, classes, *, n_boot: int = 1000, seed: int = 0) -> list[dict]:
+    """``flip_report`` for each setting of ``predictions`` (columns setting, pair_id, label, pred), in order."""
+    out = []
+    for setting, part in predictions.groupby("setting", sort=False):
+        out.append({"setting": setting, **flip_report(part, classes, n_boot=n_boot, seed=seed)})
+    return out
+
+
+__all__ = ["flip_metrics", "flip_report"]
