@@ -39,12 +39,14 @@ def models_table(profile: str | None = None):
 
 
 def artifacts_fingerprint(profile: str) -> tuple:
-    """(paper, name, meta.json mtime) of every built artifact of ``profile``: changes when anything is rebuilt."""
-    from workbench.io import ArtifactStore
+    """(seed store, paper, name, meta.json mtime) of every built artifact of ``profile``, the extra seeds' stores
+    included: changes when anything is rebuilt."""
+    from workbench.io import ArtifactStore, seed_stores
 
-    store = ArtifactStore()
-    return tuple((paper, name, (store.path(paper, name, profile) / "meta.json").stat().st_mtime_ns)
-                 for _, paper, name in store.list(profile=profile))
+    main = ArtifactStore()
+    stores = {None: main, **seed_stores(main)}
+    return tuple((seed, paper, name, (store.path(paper, name, profile) / "meta.json").stat().st_mtime_ns)
+                 for seed, store in stores.items() for _, paper, name in store.list(profile=profile))
 
 
 @st.cache_data(show_spinner="Reading the claims ledger…")

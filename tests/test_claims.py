@@ -187,3 +187,32 @@ next(v for v in discover() if v.key == "claims").render()
     assert not at.exception
     counts = {m.label: int(m.value) for m in at.metric}
     assert sum(counts.values()) == len(next(p for p in all_papers() if p.id == "P9").claims)
+
+
+def test_ledger_averages_the_extra_seeds_stores(tmp_path, toy_kind):
+    from workbench.io import seed_store, seed_stores
+
+    main = ArtifactStore(tmp_path)
+    for seed, values in ((0, [0.25, 0.75]), (1, [0.5, 0.7]), (2, [0.2, 0.2])):
+        store = main if seed == 0 else seed_store(seed, main)
+        save_frame(pd.DataFrame({"v": values}), store.path("P1", "toy", "default"), profile="default",
+                   models=["enc"], seed=seed)
+    (main.root / "seeds" / "seed-x").mkdir()                  # not a seed folder: ignored
+    assert list(seed_stores(main)) == [1, 2]
+    row = claims.ledger(["P1"], store=main, profile="default")[0]
+    # seed values 50, 60, 20 (%): mean 43.33, sample SD 20.82
+    assert row.seeds == 3 and row.seed_values == (50.0, 60.0, 20.0)
+    assert row.value == pytest.approx(130 / 3)
+    assert row.seed_sd == pytest.approx(20.8167, abs=1e-4)
+    assert row.ours == "43.33 % (mean of 3 seeds, sd 20.8)"
+    single = claims.ledger(["P1"], store=main, profile="default", seeds=False)[0]
+    assert single.seeds == 1 and single.value == pytest.approx(50.0) and single.ours == "50 %"
+
+
+def test_over_seeds_ignores_other_statuses_and_unmeasured_rows(tmp_path, toy_kind):
+    row = claims.ledger(["P1"], sources=MemorySources("default").add("P1", "toy", pd.DataFrame({"v": [0.5]}),
+                                                                        models=["enc"]))[0]
+    other = claims.Ours("not measured", reason="missing")
+    assert claims.over_seeds(row, [other]) == row
+    comparable = claims.Ours("comparable", value=10.0)
+    assert claims.over_seeds(row, [comparable]) == row         # another status is not the same quantity

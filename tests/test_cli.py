@@ -79,3 +79,19 @@ def test_console_script_answers_paris():
     assert "Paris" in result.stdout
     help_text = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60)
     assert help_text.returncode == 0 and "generate" in help_text.stdout
+
+
+def test_build_seeds_writes_each_extra_seed_to_its_own_store(tmp_path, monkeypatch, capsys):
+    from workbench import build
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
+    monkeypatch.delenv("WORKBENCH_ARTIFACTS", raising=False)
+    calls = []
+    monkeypatch.setattr(build, "build_paper", lambda paper, ctx, force=False: calls.append(
+        (paper, ctx.seed, ctx.store.root.relative_to(tmp_path).as_posix())) or ["toy"])
+    assert main(["build", "P1", "--smoke", "--seed", "4", "--seeds", "3"]) == 0
+    assert calls == [("P1", 4, "artifacts"), ("P1", 5, "artifacts/seeds/seed-5"), ("P1", 6, "artifacts/seeds/seed-6")]
+    out = capsys.readouterr().out
+    assert "P1 (seed 6): built toy" in out
+    assert main(["build", "P1", "--seeds", "0"]) == 1
+    assert "--seeds must be at least 1" in capsys.readouterr().err

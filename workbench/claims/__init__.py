@@ -52,6 +52,11 @@ class LedgerRow:
     view: str
     detail: str
     shortcut: str = ""  # synthetic data: the surface-feature baseline on the same split (see Ours.shortcut)
+    # over seeds (extra seeds built with `workbench build P --seeds N`): value is then their mean, ci the main
+    # seed's bootstrap CI, seed_sd the sample standard deviation and seed_values every seed's value
+    seeds: int = 1
+    seed_sd: float | None = None
+    seed_values: tuple[float, ...] = ()
 
     @property
     def ours(self) -> str:
@@ -62,11 +67,14 @@ class LedgerRow:
         text = f"{self.value:.4g}{unit}"
         if self.ci_low is not None and self.ci_high is not None:
             text += f" [{self.ci_low:.3g}, {self.ci_high:.3g}]"
+        if self.seeds > 1:
+            text += f" (mean of {self.seeds} seeds, sd {self.seed_sd:.3g})"
         return text
 
     def to_json(self) -> dict:
         out = asdict(self)
         out["models"] = list(self.models)
+        out["seed_values"] = list(self.seed_values)
         out["ours"] = self.ours
         return out
 
@@ -90,16 +98,45 @@ def measure(paper_id: str, claim, sources: Sources) -> Ours:
     return ours
 
 
-def ledger(papers=None, *, profile: str | None = None, store=None, sources: Sources | None = None) -> list[LedgerRow]:
+def over_seeds(row: LedgerRow, others: list[Ours]) -> LedgerRow:
+    """``row`` (the main seed's) with the values of the extra seeds' runs folded in: the mean over every seed
+    whose run measured the claim with the same status, its sample SD and the values; the CI stays the main seed's
+    bootstrap CI. Unchanged when no other seed measured it."""
+    import statistics
+
+    if row.value is None:
+        return row
+    values = [row.value] + [o.value for o in others if o.status == row.status and o.value is not None]
+    if len(values) < 2:
+        return row
+    from dataclasses import replace
+
+    return replace(row, value=float(statistics.fmean(values)), seeds=len(values),
+                   seed_sd=float(statistics.stdev(values)), seed_values=tuple(float(v) for v in values))
+
+
+def ledger(papers=None, *, profile: str | None = None, store=None, sources: Sources | None = None,
+           seeds: bool = True) -> list[LedgerRow]:
     """Every claim of ``papers`` (ids; all when None) with ours read from ``sources`` (default: the artifact
-    store of ``profile``, default the active profile)."""
+    store of ``profile``, default the active profile). With ``seeds`` and no ``sources`` given, the extra seeds'
+    stores (``workbench.io.seed_stores``) are read too and each row is their mean (``over_seeds``)."""
     from workbench.papers import all_papers, get_paper
     from workbench.profiles import get_profile
 
+    extra = []
     if sources is None:
-        sources = StoreSources(get_profile(profile).name, store)
+        from workbench.io import seed_stores
+
+        name = get_profile(profile).name
+        sources = StoreSources(name, store)
+        extra = [StoreSources(name, s) for s in seed_stores(sources.store).values()] if seeds else []
     chosen = all_papers() if not papers else [get_paper(p) for p in papers]
-    return [_row(p, c, measure(p.id, c, sources), sources.profile) for p in chosen for c in p.claims]
+    rows = []
+    for p in chosen:
+        for c in p.claims:
+            row = _row(p, c, measure(p.id, c, sources), sources.profile)
+            rows.append(over_seeds(row, [measure(p.id, c, s) for s in extra]) if extra else row)
+    return rows
 
 
 def ledger_frame(papers=None, **kwargs):

@@ -132,6 +132,9 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--smoke", action="store_true", help="tiny sizes (seconds, for checks)")
     p.add_argument("--force", action="store_true", help="rebuild artifacts that exist (papers)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, default=1, metavar="N",
+                   help="papers: also build seeds SEED+1 … SEED+N−1, each in its own store; `workbench claims` "
+                        "then reports the mean over the seeds and their spread (default 1)")
     p.add_argument("--roles", metavar="FILE", help="a TOML roles file: role = \"model\" (a zoo name or hf:ORG/NAME), "
                                                  "overriding the profile's and the paper's own models")
     p.add_argument("--source", help="datasets: the prompt table (DICES CSV for demo-safety)")
@@ -204,11 +207,18 @@ def _build(args) -> int:
         return 0
     discover()
     paper = get_paper(args.target)
-    bar, update = progress_bar(f"building {paper.id}")
-    try:
-        ran = build_paper(paper.id, BuildContext(ArtifactStore(), profile, args.seed, args.smoke, update),
-                          force=args.force)
-    finally:
-        bar.close()
-    print(f"{paper.id}: built {', '.join(ran)}" if ran else f"{paper.id}: every artifact was already built")
+    if args.seeds < 1:
+        raise WorkbenchError("--seeds must be at least 1")
+    from workbench.io import seed_store
+
+    for n in range(args.seeds):
+        seed = args.seed + n
+        store = ArtifactStore() if n == 0 else seed_store(seed)
+        label = paper.id if n == 0 else f"{paper.id} (seed {seed})"
+        bar, update = progress_bar(f"building {label}")
+        try:
+            ran = build_paper(paper.id, BuildContext(store, profile, seed, args.smoke, update), force=args.force)
+        finally:
+            bar.close()
+        print(f"{label}: built {', '.join(ran)}" if ran else f"{label}: every artifact was already built")
     return 0

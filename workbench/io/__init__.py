@@ -13,7 +13,7 @@ capability that saves results or models, by the notebooks and by the dashboard.
 """
 from workbench.io.artifacts import (
     KINDS, META_FILE, META_KEYS, ArtifactMeta, ArtifactStore, git_commit, load_frame, load_records, load_tensors,
-    read_meta, save_frame, save_records, save_table, save_tensors, table_meta,
+    read_meta, save_frame, save_records, save_table, save_tensors, seed_store, seed_stores, table_meta,
 )
 from workbench.io.files import ArtifactError, atomic_dir, build_once, config_key, json_safe, write_json, write_text
 from workbench.io.weights import load_weights, save_weights
@@ -21,6 +21,7 @@ from workbench.io.weights import load_weights, save_weights
 __all__ = [
     "KINDS", "META_FILE", "META_KEYS", "ArtifactError", "ArtifactMeta", "ArtifactStore", "atomic_dir", "build_once",
     "config_key", "git_commit", "json_safe", "load_frame", "load_records", "load_tensors", "load_weights",
-    "read_meta", "save_frame", "save_records", "save_table", "save_tensors", "save_weights", "table_meta",
+    "read_meta", "save_frame", "save_records", "save_table", "save_tensors", "save_weights", "seed_store",
+    "seed_stores", "table_meta",
     "write_json", "write_text",
 ]

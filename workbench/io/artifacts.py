@@ -277,6 +277,27 @@ def load_tensors(path: str | Path, *, required: Iterable[str] = ()) -> dict:
     return tensors
 # --- the store ----------------------------------------------------------------------------------------------
 
+SEEDS_FOLDER = "seeds"
+
+
+def seed_store(seed: int, base: "ArtifactStore | None" = None) -> "ArtifactStore":
+    """The store of an extra seed's build (``workbench build P --seeds N``): ``ROOT/seeds/seed-<n>/`` under
+    ``base``'s root (default: the workbench home's store). The main store keeps the run of ``--seed``."""
+    root = (base.root if base is not None else artifacts_dir())
+    return ArtifactStore(root / SEEDS_FOLDER / f"seed-{int(seed)}")
+
+
+def seed_stores(base: "ArtifactStore | None" = None) -> dict[int, "ArtifactStore"]:
+    """Seed → store of every extra-seed store under ``base``'s root, in seed order."""
+    root = (base.root if base is not None else artifacts_dir()) / SEEDS_FOLDER
+    found = {}
+    for folder in sorted(root.glob("seed-*")) if root.is_dir() else []:
+        suffix = folder.name.removeprefix("seed-")
+        if suffix.lstrip("-").isdigit():
+            found[int(suffix)] = ArtifactStore(folder)
+    return dict(sorted(found.items()))
+
+
 class ArtifactStore:
     """Artifacts laid out as ``ROOT/PROFILE/PAPER/NAME/`` (default root: ``workbench.paths.artifacts_dir()``)."""
 
