@@ -6,6 +6,13 @@
   holds the metrics table (one row per decoder at l = 2), the keyword ablation (MAGIC, l = 0, 1, 2, 3, 5), the
   metrics that could not be computed and why, the keyword hit rate of the scorer on the held-out clips and the
   decoding settings; ``corpus`` and ``clap`` (the configurations) let ``scorer_from_meta`` reload the same scorer.
+
+  Issue 18 (evaluations a shortcut cannot pass), also in the meta: ``phrasing_overlap`` (the eval references'
+  word and n-gram overlap with the scorer's training captions — the references use held-out phrasings),
+  ``judge`` (the independent audio-text model that scores caption quality, ``clap.judge_scorer``; None on the paper
+  profile, where the audio–caption cosine is the guide's own and labelled self-scored), ``shortcut`` (the
+  surface-feature 1-NN caption baseline and its chance level, ``captioning.shortcut``) and ``real`` (keyword and
+  caption hit rates on real CC0 animal recordings and pyannote's speech sample, ``captioning.real``).
 """
 from __future__ import annotations
 
@@ -44,21 +51,44 @@ def scorer_from_meta(config: dict, profile: str):
     return load_scorer(folder)
 
 
-def caption_eval_config(result: dict, *, hit_rate: float, clips: int, corpus, clap, smoke: bool) -> dict:
-    """The ``caption_eval`` artifact's config from ``evaluation.evaluate``'s result (the builder saves it; the P9
-    notebook hands the same dict to the claims ledger)."""
+def shortcut_checks(manifest, clips, captioner, *, settings: dict, smoke: bool, progress=None) -> dict:
+    """What issue 18 adds to the evaluation: {"phrasing_overlap", "shortcut", "real"} for the evaluated ``clips``
+    of the corpus ``manifest`` (its train split is what the scorer and the shortcut learnt from)."""
+    from workbench.captioning.real import real_keyword_hits
+    from workbench.captioning.shortcut import phrasing_overlap, shortcut_report
+
+    report = progress or (lambda f, m: None)
+    train = manifest[manifest["split"] == "train"].reset_index(drop=True)
+    overlap = phrasing_overlap([c for cs in train["captions"] for c in cs], [c for cs in clips["captions"] for c in cs])
+    report(0.1, "shortcut baseline")
+    shortcut = shortcut_report(train, clips)
+    for part in shortcut.values():
+        part.pop("captions", None)
+    report(0.3, "real recordings")
+    real = real_keyword_hits(captioner, l=settings.get("l", 2), k=settings["k"],
+                             max_new_tokens=settings["max_new_tokens"], limit=4 if smoke else None,
+                             progress=lambda f, m: report(0.3 + 0.7 * f, m))
+    return {"phrasing_overlap": overlap, "shortcut": shortcut, "real": real}
+
+
+def caption_eval_config(result: dict, *, hit_rate: float, clips: int, corpus, clap, smoke: bool,
+                        checks: dict | None = None) -> dict:
+    """The ``caption_eval`` artifact's config from ``evaluation.evaluate``'s result and ``shortcut_checks`` (the
+    builder saves it; the P9 notebook hands the same dict to the claims ledger)."""
     from dataclasses import asdict
 
-    return {"metrics": result["metrics"].to_dict("records"), "ablation": result["ablation"].to_dict("records"),
+    return {**(checks or {}), "judge": result.get("judge"), "metrics": result["metrics"].to_dict("records"), "ablation": result["ablation"].to_dict("records"),
             "not_computed": result["not_computed"], "nlg_mean_over": result["nlg_mean_over"],
             "keyword_top3_hit_rate": hit_rate, "settings": result["settings"], "clips": clips,
             "corpus": asdict(corpus), "clap": asdict(clap), "smoke": smoke,
-            "set": "synthetic sound corpus, eval split (clips never seen in training)"}
+            "set": "synthetic sound corpus, eval split (clips never seen in training; references in held-out "
+                   "phrasings)" if getattr(corpus, "eval_phrasings", False) else
+                   "synthetic sound corpus, eval split (clips never seen in training)"}
 
 
 def build_caption_eval(ctx: BuildContext) -> None:
     from workbench.captioning.captioner import Captioner
-    from workbench.captioning.clap import ClapConfig, default_scorer, scorer_for_profile
+    from workbench.captioning.clap import ClapConfig, default_scorer, judge_scorer, scorer_for_profile
     from workbench.captioning.evaluation import evaluate
     from workbench.captioning.synth import SoundCorpusConfig, load_vocabulary, sound_corpus
     from workbench.io import save_frame
@@ -70,23 +100,28 @@ def build_caption_eval(ctx: BuildContext) -> None:
             if ctx.smoke else ClapConfig())
     ctx.progress(0.0, "audio-text model")
     if ctx.profile.name == "paper":
-        scorer = scorer_for_profile("paper")
+        scorer, judge = scorer_for_profile("paper"), None          # no second model: the cosine is self-scored
     else:
-        scorer = default_scorer(corpus=corpus, config=clap, progress=lambda f, m: ctx.progress(0.3 * f, m))
+        scorer = default_scorer(corpus=corpus, config=clap, progress=lambda f, m: ctx.progress(0.2 * f, m))
+        judge = judge_scorer(corpus=corpus, config=clap, progress=lambda f, m: ctx.progress(0.2 + 0.1 * f,
+                                                                                             "judge: " + m))
     vocabulary = load_vocabulary()
-    clips = sound_corpus(corpus).query("split == 'eval'").reset_index(drop=True)
+    manifest = sound_corpus(corpus)
+    clips = manifest.query("split == 'eval'").reset_index(drop=True)
     if ctx.smoke:
         clips = clips.groupby("class", group_keys=False).head(1).head(4)
     hit_rate = keyword_hit_rate(scorer, clips, vocabulary)
     lm = load(ctx.profile.model_for("caption_lm"))
     captioner = Captioner(scorer, lm, vocabulary)
     settings = dict(k=8 if ctx.smoke else 45, max_new_tokens=8 if ctx.smoke else 20)
-    result = evaluate(captioner, clips, ablation=(0, 1) if ctx.smoke else (0, 1, 2, 3, 5),
-                      progress=lambda f, m: ctx.progress(0.3 + 0.7 * f, m), **settings)
+    result = evaluate(captioner, clips, ablation=(0, 1) if ctx.smoke else (0, 1, 2, 3, 5), judge=judge,
+                      progress=lambda f, m: ctx.progress(0.3 + 0.6 * f, m), **settings)
+    checks = shortcut_checks(manifest, clips, captioner, settings=result["settings"], smoke=ctx.smoke,
+                             progress=lambda f, m: ctx.progress(0.9 + 0.1 * f, m))
     save_frame(result["outputs"], ctx.path(ctx.paper, "caption_eval"), profile=ctx.profile.name,
                models=result["models"], seed=ctx.seed,
                config=caption_eval_config(result, hit_rate=hit_rate, clips=len(clips), corpus=corpus, clap=clap,
-                                          smoke=ctx.smoke))
+                                          smoke=ctx.smoke, checks=checks))
 
 
 register_builder("P9", "caption_eval", "audio-text model, captions by three decoders, metrics and ablation")(

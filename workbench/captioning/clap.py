@@ -233,6 +233,47 @@ def default_scorer(*, corpus=None, config: ClapConfig | None = None, progress=No
     return load_scorer(build_once(default_scorer_folder(corpus=corpus, config=config), build))
 
 
+def judge_config(config: ClapConfig | None = None) -> ClapConfig:
+    """The independent judge's configuration beside the guide's ``config``: another seed and MiniLM itself as the
+    text tower (the guide uses the distilled student)."""
+    from dataclasses import replace
+
+    config = config or ClapConfig()
+    return replace(config, seed=config.seed + 1000, text="minilm")
+
+
+def judge_scorer_folder(*, corpus=None, config: ClapConfig | None = None) -> Path:
+    """Where ``judge_scorer`` caches the judge of the guide configuration ``config``."""
+    from workbench.captioning.synth import SoundCorpusConfig
+    from workbench.paths import models_dir
+
+    corpus, judge = corpus or SoundCorpusConfig(), judge_config(config)
+    key = config_key({"format": SAVE_FORMAT, "role": "judge", "corpus": asdict(corpus), "clap": asdict(judge)})
+    return models_dir() / "clap" / f"tiny-clap-judge-{key}"
+
+
+def judge_scorer(*, corpus=None, config: ClapConfig | None = None, progress=None) -> ClapScorer:
+    """The default profile's **independent judge** of caption quality [ours, issue 18]: a second ``TinyClap``
+    that never guides decoding, trained once (cached) on the same train clips but captioned with the held-out
+    phrasings (``synth.rephrase``), with another seed and MiniLM as its text tower (``judge_config``). It shares the
+    guide's audio architecture and training audio, not its weights, text encoder or training sentences."""
+    from workbench.captioning.synth import SoundCorpusConfig, sound_corpus
+    from workbench.captioning.synth.corpus import rephrase
+    from workbench.io import build_once
+
+    corpus, judge = corpus or SoundCorpusConfig(), judge_config(config)
+    report = progress or (lambda f, m: None)
+
+    def build(tmp: Path) -> None:
+        manifest = sound_corpus(corpus, progress=lambda f, m: report(0.3 * f, m))
+        train = rephrase(manifest[manifest["split"] == "train"], "eval", seed=judge.seed)
+        scorer, _ = train_clap(train, judge, progress=lambda f, m: report(0.3 + 0.7 * f, m))
+        scorer.name = f"tiny-clap-judge-{judge.key()}"
+        save_scorer(scorer, tmp)
+
+    return load_scorer(build_once(judge_scorer_folder(corpus=corpus, config=config), build))
+
+
 # --------------------------------------------------------------------------------------------- paper profile
 
 
@@ -287,4 +328,5 @@ def scorer_for_profile(profile: str | None = None, *, progress=None) -> AudioTex
 
 
 __all__ = ["ClapConfig", "ClapScorer", "HFClapScorer", "SAVE_FORMAT", "TinyClap", "default_scorer",
-           "default_scorer_folder", "load_scorer", "save_scorer", "scorer_for_profile", "train_clap"]
+           "default_scorer_folder", "judge_config", "judge_scorer", "judge_scorer_folder", "load_scorer",
+           "save_scorer", "scorer_for_profile", "train_clap"]

@@ -4,8 +4,10 @@ Used by ``captioning.artifacts`` (the ``caption_eval`` builder), the CLI (``capt
 
 ``evaluate(captioner, clips, …)`` captions every clip of a set, scores each decoder with
 ``metrics.evaluate_captions`` (BLEU-1..4, METEOR (exact+stem), ROUGE-L, CIDEr-D; SPICE and SPIDEr reported as not
-computed) and the **audio–caption score** (the scorer's cosine between the clip and its caption: does MAGIC's audio
-term move captions toward the audio?), and runs the keyword-count ablation (MAGIC with l = 0, 1, 2, 3, 5).
+computed), the **audio–caption cosine** in the guide's own space (``GUIDE_COSINE``: self-scored — MAGIC picks tokens
+with that scorer, so it shows the audio term at work, not caption quality) and, when a ``judge`` is given, the
+**audio–caption score of an independent judge** (``JUDGE_SCORE``: a second audio-text model that never guides
+decoding, ``clap.judge_scorer``), and runs the keyword-count ablation (MAGIC with l = 0, 1, 2, 3, 5).
 
 Sets (``load_caption_set``): a folder with the workbench's ``manifest.parquet`` (``path``, ``captions``), a Clotho
 CSV (``file_name``, ``caption_1`` … ``caption_5``), any CSV with a file column (``file``, ``file_name``, ``path``,
@@ -23,6 +25,8 @@ from workbench import WorkbenchError
 from workbench.captioning.captioner import DECODERS, Captioner
 
 ABLATION = (0, 1, 2, 3, 5)
+GUIDE_COSINE = "audio–caption cosine"                     # self-scored: the scorer that guides MAGIC
+JUDGE_SCORE = "audio–caption cosine (independent judge)"  # a scorer that never guides decoding
 FILE_COLUMNS = ("file", "file_name", "path", "audio", "fname")
 
 
@@ -120,9 +124,10 @@ def _rows_from(path: Path) -> list[dict]:
 
 
 def evaluate(captioner: Captioner, clips, *, l: int = 2, ablation=ABLATION, decoders=DECODERS, k: int = 45,
-             alpha: float = 0.0, beta: float = 0.5, max_new_tokens: int = 20, progress=None) -> dict:
+             alpha: float = 0.0, beta: float = 0.5, max_new_tokens: int = 20, progress=None, judge=None) -> dict:
     """Caption every clip; {"outputs": frame, "metrics": frame (one row per decoder), "ablation": frame (MAGIC,
-    one row per l), "not_computed": {...}, "models": [...]}."""
+    one row per l), "not_computed": {...}, "models": [...], "judge": name or None}. With a ``judge`` every caption
+    also gets ``judge_score`` (its cosine with the clip in the judge's space) and the tables ``JUDGE_SCORE``."""
     import pandas as pd
 
     from workbench.captioning.metrics import evaluate_captions
@@ -149,11 +154,19 @@ def evaluate(captioner: Captioner, clips, *, l: int = 2, ablation=ABLATION, deco
             done = r * len(clips) + i + 1
             report(done / total, f"l = {n_kw}: {i + 1}/{len(clips)}")
     outputs = pd.DataFrame(rows)
+    if judge is not None:
+        import numpy as np
+
+        judge_audio = judge.embed_audio([load_audio(p) for p in clips["path"]])
+        where = {str(c): i for i, c in enumerate(clips["id"])}
+        text = judge.embed_text([c or " " for c in outputs["caption"]])
+        outputs["judge_score"] = np.einsum("nd,nd->n", text, judge_audio[[where[str(c)] for c in outputs["id"]]])
 
     def score(sub) -> dict:
         result = evaluate_captions(sub["caption"].tolist(), sub["references"].tolist())
+        extra = {JUDGE_SCORE: float(sub["judge_score"].mean())} if "judge_score" in sub else {}
         return {**{k: 100 * v for k, v in result["scores"].items()}, "NLG mean": result["nlg_mean"],
-                "audio–caption cosine": float(sub["audio_score"].mean()), "clips": len(sub)}, result
+                GUIDE_COSINE: float(sub["audio_score"].mean()), **extra, "clips": len(sub)}, result
 
     metrics, ablation_rows, not_computed, over = [], [], {}, []
     for d in decoders:
@@ -166,8 +179,10 @@ def evaluate(captioner: Captioner, clips, *, l: int = 2, ablation=ABLATION, deco
             values, _ = score(sub)
             ablation_rows.append({"l": n_kw, **values})
     return {"outputs": outputs, "metrics": pd.DataFrame(metrics), "ablation": pd.DataFrame(ablation_rows),
-            "not_computed": not_computed, "nlg_mean_over": over, "models": captioner.models,
+            "not_computed": not_computed, "nlg_mean_over": over,
+            "models": captioner.models + ([f"{judge.name} (judge)"] if judge is not None else []),
+            "judge": None if judge is None else judge.name,
             "settings": {"l": l, "k": k, "alpha": alpha, "beta": beta, "max_new_tokens": max_new_tokens}}
 
 
-__all__ = ["ABLATION", "evaluate", "load_caption_set"]
+__all__ = ["ABLATION", "GUIDE_COSINE", "JUDGE_SCORE", "evaluate", "load_caption_set"]

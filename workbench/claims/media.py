@@ -23,7 +23,10 @@ count l), and its per-clip captions with their references, from which paired boo
 resampled, the corpus metrics recomputed). Our "NLG mean" is the mean of the ×100 scores over the metrics in
 ``nlg_mean_over``; the paper's is over nine (BLEU-1..4, METEOR, ROUGE-L, CIDEr, SPICE, SPIDEr). Where the sets
 differ (SPICE and SPIDEr need Java) or METEOR lacks its synonym stage, every P9 claim is not comparable for that
-reason, besides the data (the synthetic sound corpus, not the paper's benchmark).
+reason, besides the data (the synthetic sound corpus, not the paper's benchmark). Every measured P9 row carries the
+artifact's surface-feature shortcut baseline (``captioning.shortcut``: a 1-NN caption on duration, size, level and
+silence ratio, scored with the same NLG metrics on the same eval clips, beside a random train caption) in its
+``shortcut`` column; an artifact built before issue 18 has none, and the column says so.
 """
 from __future__ import annotations
 
@@ -166,6 +169,16 @@ def _caption_data(artifact: Artifact) -> str:
         "synthetic: workbench sound corpus, eval split"
 
 
+def _caption_shortcut(artifact: Artifact) -> str:
+    """The ``shortcut`` column of a P9 row: the artifact's surface-feature baseline in one line."""
+    from workbench.captioning.shortcut import shortcut_line
+
+    report = artifact.config.get("shortcut")
+    if not report:
+        return f"not built: {artifact.label} predates the shortcut baseline (rebuild with `workbench build P9`)"
+    return shortcut_line(report)
+
+
 def _record(records, key: str, value) -> dict | None:
     return next((r for r in records or [] if r.get(key) == value), None)
 
@@ -207,7 +220,7 @@ def caption_nlg_score(claim, artifact):
     boot = _bootstrap_nlg(artifact, [(decoder, l)])
     ci = None if boot is None else _interval(boot[:, 0])
     return measured(artifact, row["NLG mean"], ci=ci, data=_caption_data(artifact), data_kind="synthetic",
-                    reason=_caption_reason(artifact),
+                    shortcut=_caption_shortcut(artifact), reason=_caption_reason(artifact),
                     detail=f"NLG mean (×100) of the {decoder} captions with l = {l} keywords; 95 % bootstrap CI "
                            f"over clips")
 
@@ -231,7 +244,7 @@ def caption_magic_gain(claim, artifact):
         ok = boot[:, 0] > 0
         ci = _interval(100 * (boot[ok, 1] / boot[ok, 0] - 1))
     return measured(artifact, gain, ci=ci, data=_caption_data(artifact), data_kind="synthetic",
-                    reason=_caption_reason(artifact),
+                    shortcut=_caption_shortcut(artifact), reason=_caption_reason(artifact),
                     detail=f"MAGIC's NLG mean over greedy's, minus 1, in % (l = {l}; greedy {greedy['NLG mean']:.2f}, "
                            f"MAGIC {magic['NLG mean']:.2f}); 95 % paired bootstrap CI over clips")
 
@@ -259,7 +272,7 @@ def caption_keyword_drop(claim, artifact):
         ok = boot[:, 1] > 0
         ci = _interval(100 * (1 - boot[ok, 0] / boot[ok, 1]))
     return measured(artifact, drop, ci=ci, data=_caption_data(artifact), data_kind="synthetic",
-                    reason=_caption_reason(artifact),
+                    shortcut=_caption_shortcut(artifact), reason=_caption_reason(artifact),
                     detail=f"MAGIC without keywords (l = 0: {nlg[0]:.2f}) against its best keyword count (l = {best}: "
                            f"{with_keywords[best]:.2f}): 1 − ratio, in %; 95 % paired bootstrap CI over clips with "
                            f"that l fixed")
@@ -274,6 +287,7 @@ def caption_best_keywords(claim, artifact):
                             f"two or more", artifact=artifact.label, models=artifact.models)
     best = max(nlg, key=lambda l: (nlg[l], -l))
     return measured(artifact, best, data=_caption_data(artifact), data_kind="synthetic",
+                    shortcut=_caption_shortcut(artifact),
                     reason=_caption_reason(artifact, f"keyword counts tried: {', '.join(map(str, sorted(nlg)))}"),
                     detail=f"the keyword count l with the highest MAGIC NLG mean ({nlg[best]:.2f}); ties go to the "
                            f"smaller l")

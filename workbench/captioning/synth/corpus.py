@@ -21,7 +21,9 @@ The corpus is built once into ``$WORKBENCH_HOME/data/synthetic/sounds-<key>/`` (
 folder renamed into place, so a folder with a ``manifest.parquet`` is complete); ``manifest.parquet`` holds id,
 path (``wav/<id>.wav``, 16 kHz mono PCM16, peak ≈ 0.5), class (the class name, or ``mixture``), variant, sources
 (list of class names), labels (list), captions (list), split (train | eval), seconds; ``config.json`` the
-configuration. ``sound_corpus`` returns the manifest with absolute paths and Python lists.
+configuration. Captions of train clips come from the train phrasings, those of eval clips from the held-out ones
+(``words.EVAL_CLAUSES``; ``eval_phrasings=False`` draws them from the train phrasings as before issue 18).
+``sound_corpus`` returns the manifest with absolute paths and Python lists.
 """
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ class SoundCorpusConfig:
     mixtures: int = 12
     seed: int = 0
     classes: tuple[str, ...] = tuple(CLASSES)    # [ours] a subset can be rendered (e.g. without espeak-ng)
+    eval_phrasings: bool = True          # [ours, issue 18] eval clips' references from the held-out phrasings
 
     def key(self) -> str:
         from workbench.io import config_key
@@ -118,17 +121,19 @@ def _write(config: SoundCorpusConfig, folder: Path, progress=None) -> None:
     for k, item in enumerate(plan):
         name, i = item["class"], item["index"]
         audio_rng, text_rng = _streams(config.seed, name, i)
+        phrasings = "eval" if item["split"] == "eval" and config.eval_phrasings else "train"
         if name == "mixture":
             first, second = (str(c) for c in audio_rng.choice(config.classes, size=2, replace=False))
             audio, va, vb = render_mixture(first, second, audio_rng, config.seconds, config.sr)
             labels = list(dict.fromkeys(LABELS[(first, va)] + LABELS[(second, vb)]))
-            captions = mixture_captions((first, va), (second, vb), text_rng)
+            captions = mixture_captions((first, va), (second, vb), text_rng, phrasings)
             variant, sources = f"{va}+{vb}", [first, second]
         else:
             variant = item["variant"]
             raw, _ = clean_clip(name, audio_rng, config.seconds, config.sr, variant)
             audio = finish_clip(raw, audio_rng, config.sr)
-            labels, captions, sources = list(LABELS[(name, variant)]), captions_for((name, variant), text_rng), [
+            labels, captions, sources = list(LABELS[(name, variant)]), captions_for((name, variant), text_rng,
+                                                                                        phrasings), [
                 name]
         path = f"wav/{item['id']}.wav"
         sf.write(folder / path, audio, config.sr, subtype="PCM_16")
@@ -139,6 +144,23 @@ def _write(config: SoundCorpusConfig, folder: Path, progress=None) -> None:
             progress((k + 1) / len(plan), f"synthetic sounds {k + 1}/{len(plan)}")
     pd.DataFrame(rows).to_parquet(folder / "manifest.parquet", index=False)
     (folder / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+
+
+def rephrase(manifest, phrasings: str = "eval", seed: int = 0):
+    """A copy of ``manifest`` whose ``captions`` are drawn anew from the ``phrasings`` pool (``words.PHRASINGS``):
+    4–5 per clip, seeded by ``seed`` and the clip id. The independent judge (``clap.judge_scorer``) learns on the
+    train clips captioned this way with the held-out phrasings, never on the train phrasings MAGIC's guide saw."""
+    out = manifest.copy()
+    captions = []
+    for row in out.to_dict("records"):
+        rng = np.random.default_rng([seed, zlib.crc32(str(row["id"]).encode()), 11])
+        if row["class"] == "mixture":
+            (first, second), (va, vb) = row["sources"], str(row["variant"]).split("+")
+            captions.append(mixture_captions((first, va), (second, vb), rng, phrasings))
+        else:
+            captions.append(captions_for((row["class"], row["variant"]), rng, phrasings))
+    out["captions"] = captions
+    return out
 
 
 def sound_corpus(config: SoundCorpusConfig | None = None, *, root: str | Path | None = None, progress=None):
@@ -160,4 +182,4 @@ def sound_corpus(config: SoundCorpusConfig | None = None, *, root: str | Path | 
     return manifest
 
 
-__all__ = ["SoundCorpusConfig", "sound_corpus"]
+__all__ = ["SoundCorpusConfig", "rephrase", "sound_corpus"]

@@ -13,6 +13,12 @@ a clause of each source ("… while …", "… as …", "…, and in the backgro
 
 ``LABELS`` and ``CLAUSES`` map (class, variant) to lists; ``JOINS`` holds the mixture templates, ``{A}``/``{a}``
 the louder source's clause (capitalised or not), ``{B}``/``{b}`` the quieter one's.
+
+Two sets of phrasings [ours, issue 18]: ``CLAUSES``/``JOINS`` are the **train** phrasings (the captions of train
+clips: what the default audio-text model and its text student learn on); ``EVAL_CLAUSES``/``EVAL_JOINS``
+(``eval_clauses``/``eval_joins`` in ``captions.json``) are **held-out** phrasings written separately, used only for
+the reference captions of eval clips, so that no reference sentence is one the scorer that guides MAGIC was trained
+on. ``captions_for`` and ``mixture_captions`` take ``phrasings="train" | "eval"``.
 """
 from __future__ import annotations
 
@@ -66,30 +72,52 @@ def load_captions(path: str | Path | None = None) -> tuple[dict[tuple[str, str],
     return _per_variant(data, "clauses", path), tuple(str(j) for j in joins)
 
 
+def load_eval_captions(path: str | Path | None = None) -> tuple[dict[tuple[str, str], list[str]], tuple[str, ...]]:
+    """((class, variant) → its held-out caption clauses, the held-out mixture joins): the phrasings of the eval
+    clips' reference captions (``eval_clauses``/``eval_joins`` of ``captions.json``), disjoint from the train ones."""
+    path = Path(path) if path else CAPTIONS_PATH
+    data = _read(path)
+    joins = data.get("eval_joins")
+    if not isinstance(joins, list) or not joins:
+        raise WorkbenchError(f"{path}: needs a non-empty 'eval_joins' list of held-out mixture templates")
+    return _per_variant(data, "eval_clauses", path), tuple(str(j) for j in joins)
+
+
 LABELS = load_labels()
 CLAUSES, JOINS = load_captions()
+EVAL_CLAUSES, EVAL_JOINS = load_eval_captions()
+PHRASINGS = ("train", "eval")
+
+
+def _pools(phrasings: str) -> tuple[dict, tuple[str, ...]]:
+    if phrasings not in PHRASINGS:
+        raise WorkbenchError(f"unknown phrasings {phrasings!r}; choose from {', '.join(PHRASINGS)}")
+    return (CLAUSES, JOINS) if phrasings == "train" else (EVAL_CLAUSES, EVAL_JOINS)
 
 
 def _sentence(clause: str) -> str:
     return clause[0].upper() + clause[1:] + "."
 
 
-def captions_for(key: tuple[str, str], rng: np.random.Generator) -> list[str]:
-    """4–5 distinct captions of one (class, variant), drawn from ``rng``."""
-    pool = CLAUSES[key]
+def captions_for(key: tuple[str, str], rng: np.random.Generator, phrasings: str = "train") -> list[str]:
+    """4–5 distinct captions of one (class, variant), drawn from ``rng`` out of the ``phrasings`` pool."""
+    pool = _pools(phrasings)[0][key]
     k = int(rng.integers(4, 6))
     return [_sentence(pool[i]) for i in rng.choice(len(pool), size=min(k, len(pool)), replace=False)]
 
 
-def mixture_captions(first: tuple[str, str], second: tuple[str, str], rng: np.random.Generator) -> list[str]:
-    """4–5 captions of a mixture: a clause of ``first`` (the louder) and of ``second`` through distinct joins."""
+def mixture_captions(first: tuple[str, str], second: tuple[str, str], rng: np.random.Generator,
+                     phrasings: str = "train") -> list[str]:
+    """4–5 captions of a mixture: a clause of ``first`` (the louder) and of ``second`` through distinct joins, all
+    from the ``phrasings`` pool."""
+    clauses, templates = _pools(phrasings)
     k = int(rng.integers(4, 6))
-    joins = rng.choice(len(JOINS), size=k, replace=False)
+    joins = rng.choice(len(templates), size=min(k, len(templates)), replace=False)
     out = []
     for j in joins:
-        a = CLAUSES[first][int(rng.integers(len(CLAUSES[first])))]
-        b = CLAUSES[second][int(rng.integers(len(CLAUSES[second])))]
-        text = JOINS[j].format(A=a[0].upper() + a[1:], a=a, B=b[0].upper() + b[1:], b=b)
+        a = clauses[first][int(rng.integers(len(clauses[first])))]
+        b = clauses[second][int(rng.integers(len(clauses[second])))]
+        text = templates[j].format(A=a[0].upper() + a[1:], a=a, B=b[0].upper() + b[1:], b=b)
         out.append(text + ".")
     return out
 
@@ -132,5 +160,6 @@ def load_vocabulary(path: str | Path | None = None) -> list[str]:
     return keywords
 
 
-__all__ = ["CAPTIONS_PATH", "CLAUSES", "JOINS", "LABELS", "LABELS_PATH", "VOCABULARY_PATH", "captions_for",
-           "corpus_labels", "load_captions", "load_labels", "load_vocabulary", "mixture_captions"]
+__all__ = ["CAPTIONS_PATH", "CLAUSES", "EVAL_CLAUSES", "EVAL_JOINS", "JOINS", "LABELS", "LABELS_PATH", "PHRASINGS",
+           "VOCABULARY_PATH", "captions_for", "corpus_labels", "load_captions", "load_eval_captions", "load_labels",
+           "load_vocabulary", "mixture_captions"]
