@@ -4,14 +4,53 @@
   train split and cached) scored on their held-out eval split (sentences never heard in training): one row per
   clip with every stream's score, the agreement, the cues, the detector verdict and the reasoning stage's verdict
   and rationale. The meta's config holds the per-stage report (EER, AUC, accuracy with and without the reasoning
-  stage), the model folder (the dashboard scores uploads with it) and the data and training configuration.
+  stage), the model folder (the dashboard scores uploads with it) and the data and training configuration, and
+  (``robustness``) the checks a shortcut cannot pass: ``splits`` — the same stages on the *seen-attack* eval rows
+  (bona fide + attacks trained on) and on the *unseen-attack* rows (bona fide + ``held_out_attacks``, never
+  trained on); ``shortcut`` — the surface-feature baseline (``deepfake.shortcut``) trained on the same training
+  rows and scored on each split's rows of each stage; ``real_speech`` — the audio detector on pyannote's real
+  recording and local spoofs of it (``deepfake.real_speech``).
 """
 from __future__ import annotations
 
+from workbench import WorkbenchError
 from workbench.build import BuildContext, register_builder
 
 
-def deepfake_eval_config(report: dict, model, spec, config, *, smoke: bool) -> dict:
+def robustness(model, data, frame, spec, report: dict, *, real_speech: bool = True, progress=None) -> dict:
+    """The seen / unseen-attack stage reports, the shortcut baseline beside each, and the real-speech test
+    (``frame``: ``evaluation.evaluate``'s frame of the eval rows; gains a column ``attack_split``)."""
+    from workbench.deepfake.evaluation import stage_reports
+    from workbench.deepfake.shortcut import shortcut_report
+    from workbench.deepfake.training import attack_split, training_rows
+
+    report_progress = progress or (lambda f, m: None)
+    masks = attack_split(frame, spec)
+    held = frame["attack"].isin(spec.held_out_attacks).to_numpy()
+    frame["attack_split"] = ["bona fide" if y == 1 and not h else "unseen" if h else "seen"
+                             for y, h in zip(frame["y"], held)]
+    reasoning = "reasoning_score" in frame
+    splits = {name: stage_reports(model, frame[m], reasoning=reasoning) for name, m in masks.items()}
+    train = training_rows(data, spec)
+    cache: dict = {}
+    report_progress(0.1, "shortcut baseline")
+    shortcut = {name: shortcut_report(train, frame[m], list(splits[name]), seed=model.config.seed, cache=cache)
+                for name, m in masks.items()}
+    out = {"held_out_attacks": list(spec.held_out_attacks), "splits": splits, "shortcut": shortcut,
+           "shortcut_all": shortcut_report(train, frame, list(report["stages"]), seed=model.config.seed,
+                                           cache=cache)}
+    if real_speech:
+        from workbench.deepfake.real_speech import real_speech_report
+
+        report_progress(0.5, "real speech")
+        try:
+            _, out["real_speech"] = real_speech_report(model)
+        except WorkbenchError as exc:                  # the pyannote wheel missing: say so, build the rest
+            out["real_speech"] = {"error": str(exc).splitlines()[0]}
+    return out
+
+
+def deepfake_eval_config(report: dict, model, spec, config, *, smoke: bool, checks: dict | None = None) -> dict:
     """The ``deepfake_eval`` artifact's config from ``evaluation.evaluate``'s report, the model and the data and
     pipeline configurations (the builder saves it; the P6 notebook hands the same dict to the claims ledger)."""
     from dataclasses import asdict
@@ -19,7 +58,7 @@ def deepfake_eval_config(report: dict, model, spec, config, *, smoke: bool) -> d
     return {"report": report["stages"], "model_folder": str(model.folder),
             "data": {"audio": asdict(spec.audio), "av": asdict(spec.av)}, "pipeline": config.to_dict(),
             "smoke": smoke, "trained_detectors": model.meta["detectors"],
-            "split": "eval (sentences held out from training)"}
+            "split": "eval (sentences held out from training)", **(checks or {})}
 
 
 def eval_frame(frame):
@@ -44,10 +83,11 @@ def build_deepfake_eval(ctx: BuildContext) -> None:
     lm = load(ctx.profile.model_for("reasoner"))
     held = data[data["split"] == "eval"]
     frame, report = evaluate(model, held, reasoning=True, lm=lm, rationale_tokens=24 if ctx.smoke else 48,
-                             progress=lambda f, m: ctx.progress(0.6 + 0.4 * f, m))
+                             progress=lambda f, m: ctx.progress(0.6 + 0.3 * f, m))
+    checks = robustness(model, data, frame, spec, report, progress=lambda f, m: ctx.progress(0.9 + 0.1 * f, m))
     save_frame(eval_frame(frame), ctx.path(ctx.paper, "deepfake_eval"), profile=ctx.profile.name,
                models=report["models"], seed=ctx.seed,
-               config=deepfake_eval_config(report, model, spec, config, smoke=ctx.smoke))
+               config=deepfake_eval_config(report, model, spec, config, smoke=ctx.smoke, checks=checks))
 
 
 register_builder("P6", "deepfake_eval", "synthetic corpora, trained detectors, held-out evaluation")(

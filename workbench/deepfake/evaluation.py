@@ -19,7 +19,6 @@ def evaluate(model: DeepfakeModel, frame, *, reasoning: bool = True, lm=None, ra
     pipeline's detector score, and (with ``reasoning``) the reasoning stage's score log P(real) − log P(fake) —
     each with EER (and its threshold), AUC, and accuracy at the model's own threshold (0 for the reasoning stage,
     i.e. p_real > 0.5), so "does the reasoning stage change accuracy?" is answered on the same rows."""
-    from workbench.metrics.eer import detection_report
 
     report = progress or (lambda f, m: None)
     frame = frame.reset_index(drop=True).copy()
@@ -47,6 +46,18 @@ def evaluate(model: DeepfakeModel, frame, *, reasoning: bool = True, lm=None, ra
         frame["p_real"] = [r["p_real"] for r in results]
         frame["verdict"] = [r["verdict"] for r in results]
         frame["rationale"] = [r["rationale"] for r in results]
+    stages = stage_reports(model, frame, reasoning=reasoning)
+    report(1.0, "done")
+    return frame, {"stages": stages, "rows": int(len(frame)), "profile": model.meta["profile"],
+                   "models": model.models + ([lm.name] if reasoning else []), "model_folder": str(model.folder)}
+
+
+def stage_reports(model: DeepfakeModel, frame, *, reasoning: bool = True) -> dict:
+    """Each stage's EER / AUC / accuracy on the scored rows of ``frame`` (``evaluate``'s per-row frame or a subset
+    of it, such as the seen- or unseen-attack rows); a stage needs both classes on its rows."""
+    from workbench.metrics.eer import detection_report
+
+    frame = frame.reset_index(drop=True)
     stages = {}
     y = frame["y"].to_numpy()
     for stream in model.detectors:
@@ -57,16 +68,15 @@ def evaluate(model: DeepfakeModel, frame, *, reasoning: bool = True, lm=None, ra
             stages[f"{stream} detector"] = {**detection_report(s[ok], labels[ok],
                                                                 threshold=model.thresholds[stream]),
                                             "labels": f"{stream}_y" if stream != "audiovisual" else "y"}
+    final, thr = frame["score"].to_numpy(float), frame["threshold"].to_numpy(float)
     ok = ~np.isnan(final)
     if ok.any() and len(set(y[ok])) == 2:
         stages["detector (pipeline)"] = {**_report_varying(final[ok], y[ok], thr[ok]), "labels": "y"}
-        if reasoning:
+        if reasoning and "reasoning_score" in frame:
             stages["detector + reasoning"] = {**detection_report(frame["reasoning_score"].to_numpy()[ok], y[ok],
                                                                  threshold=model.reasoning_threshold),
                                               "labels": "y"}
-    report(1.0, "done")
-    return frame, {"stages": stages, "rows": int(len(frame)), "profile": model.meta["profile"],
-                   "models": model.models + ([lm.name] if reasoning else []), "model_folder": str(model.folder)}
+    return stages
 
 
 def _report_varying(scores, y, thresholds) -> dict:
@@ -79,4 +89,4 @@ def _report_varying(scores, y, thresholds) -> dict:
     return rep
 
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "stage_reports"]

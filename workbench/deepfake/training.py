@@ -28,7 +28,9 @@ writes a model folder:
 
 The default model [ours]: ``synthetic_data(spec)`` joins the synthetic speech corpus (``synth.speech``) and the
 synthetic talking-head corpus (``synth.video``) as one dataset frame; ``default_model()`` trains on their train
-split once and caches the folder under ``$WORKBENCH_HOME/models/deepfake/`` keyed by the data and pipeline
+split — less every clip of the spec's ``held_out_attacks`` (``HELD_OUT_ATTACKS``: the phase-vocoder pitch round
+trip, ``pitch_roundtrip`` in the speech corpus and ``converted_audio`` in the talking heads), so that the eval
+split's clips of those attacks are an *unseen-attack* test beside the seen-attack one (``training_rows``) — once and caches the folder under ``$WORKBENCH_HOME/models/deepfake/`` keyed by the data and pipeline
 configuration (``io.build_once``). ``smoke_spec`` / ``smoke_config`` are a few clips and epochs for tests and CI.
 """
 from __future__ import annotations
@@ -49,6 +51,8 @@ from workbench.deepfake.model import TRAINING_ROWS, DeepfakeModel, load_reasoner
 from workbench.io import atomic_dir, build_once, write_json
 from workbench.media.audio_encoders import CNNConfig
 from workbench.media.video_encoders import FrameCNNConfig
+
+HELD_OUT_ATTACKS = ("pitch_roundtrip", "converted_audio")
 
 if TYPE_CHECKING:
     from workbench.deepfake.synth.speech import AudioCorpusConfig
@@ -244,9 +248,25 @@ class SyntheticSpec:
 
     audio: "AudioCorpusConfig" = field(default_factory=lambda: _audio_config())
     av: "AVCorpusConfig" = field(default_factory=lambda: _av_config(n_real=60, n_fake=120))
+    held_out_attacks: tuple[str, ...] = HELD_OUT_ATTACKS      # never trained on: the unseen-attack test
 
     def key(self) -> str:
-        return f"{self.audio.key()}-{self.av.key()}"
+        from workbench.io import config_key
+
+        return f"{self.audio.key()}-{self.av.key()}-{config_key({'held_out': list(self.held_out_attacks)})}"
+
+
+def training_rows(data, spec: SyntheticSpec):
+    """The rows the default model trains on: the train split less the held-out attacks."""
+    return data[(data["split"] == "train") & ~data["attack"].isin(spec.held_out_attacks)]
+
+
+def attack_split(frame, spec: SyntheticSpec) -> dict:
+    """Boolean masks over ``frame`` (eval rows): ``seen`` — bona fide and the attacks trained on; ``unseen`` —
+    bona fide and the held-out attacks."""
+    held = frame["attack"].isin(spec.held_out_attacks).to_numpy()
+    genuine = (frame["y"] == 1).to_numpy() & ~held
+    return {"seen": genuine | ((frame["y"] == 0).to_numpy() & ~held), "unseen": genuine | held}
 
 
 def _audio_config(**kw):
@@ -303,11 +323,11 @@ def default_model(*, spec: SyntheticSpec | None = None, config: PipelineConfig |
 
     def build(tmp: Path) -> None:
         data = synthetic_data(spec, progress=lambda f, m: report(0.4 * f, m))
-        _write_model(tmp, _check_rows(data[data["split"] == "train"]), config,
+        _write_model(tmp, _check_rows(training_rows(data, spec)), config,
                      lambda f, m: report(0.4 + 0.6 * f, m), data_name="synthetic (train split)", reasoner=None)
 
     return DeepfakeModel.load(build_once(folder, build, complete="model.json"))
 
 
-__all__ = ["SyntheticSpec", "decision_threshold", "default_model", "smoke_config", "smoke_spec", "synthetic_data",
-           "train_model"]
+__all__ = ["HELD_OUT_ATTACKS", "SyntheticSpec", "attack_split", "decision_threshold", "default_model", "smoke_config", "smoke_spec", "synthetic_data",
+           "train_model", "training_rows"]

@@ -6,10 +6,16 @@ Drawing [ours]. Each clip gets an *identity*: skin tone, face ellipse size and a
 width, hair colour and style (short, long, bun, bald), background colour with a vertical gradient and mild
 low-frequency texture, and a small head bob and sway (sinusoids of a few pixels / degrees). ``draw_head(identity,
 t, mouth, blink)`` draws one RGB frame at time ``t`` with the mouth open by ``mouth`` ∈ [0, 1] and the eyes shut by
-``blink`` ∈ [0, 1]. The mouth follows the speech: the RMS of the samples in each video frame's window
-(``sync.audio_envelope``), smoothed with a [¼, ½, ¼] kernel, divided by its maximum, with everything below 5 % of
-it treated as closed. Eyes blink for 0.15 s once every 2–4.5 s (period and phase per identity). A clip lasts as
-long as its speech, rounded up to whole frames (the audio is zero-padded to that length).
+``blink`` ∈ [0, 1]. The mouth follows the *text*, not the sound (``viseme_track``) [ours]: espeak-ng's own
+phoneme schedule for the sentence, voice, rate and pitch (``synth.visemes.phoneme_timing``, the synthesizer's
+phoneme events) gives each phoneme's start; each phoneme holds its viseme's opening (``visemes.openness``) times a
+random factor (0.7–1.0) until the next one, with every boundary jittered by ``JITTER_S``. Without the espeak-ng
+library a syllable model of the text stands in (vowel groups sharing the spoken time, modelled from the clip's
+length and the rate: espeak-ng's trailing pause is about ``TAIL_WPM / rate`` seconds). The track is then smoothed
+by its own asymmetric attack/release filter and given a little frame noise. The lip-sync cue (``sync.audio_envelope``, the RMS per frame) is never used to draw the mouth, so the cue
+measures how well two independently made signals agree — not a copy of itself. ``mouth_track`` (the old
+envelope-driven mouth) is kept for tests of the sync cue only. Eyes blink for 0.15 s once every 2–4.5 s (period
+and phase per identity). A clip lasts as long as its speech, cut down to whole frames (never padded).
 
 Self-Blended Images (Shiohara & Yamasaki, CVPR 2022) [ours: the ranges]: ``self_blend(frame, mask, params)``
 replaces the face with a blend of a transformed copy of the same frame. The source is the frame after colour
@@ -260,7 +266,8 @@ def self_blend(frame: np.ndarray, mask: np.ndarray, params: dict) -> np.ndarray:
 
 
 def mouth_track(audio: np.ndarray, fps: float, n_frames: int, sr: int = SR) -> np.ndarray:
-    """float ``[n_frames]`` in [0, 1]: mouth opening following the speech's RMS envelope."""
+    """float ``[n_frames]`` in [0, 1]: mouth opening following the speech's RMS envelope (tests of the sync cue
+    only; the corpus draws the mouth from the text with ``viseme_track``)."""
     env = audio_envelope(audio, sr, fps, n_frames)
     env = np.convolve(np.pad(env, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
     peak = env.max()
@@ -269,6 +276,83 @@ def mouth_track(audio: np.ndarray, fps: float, n_frames: int, sr: int = SR) -> n
     return np.clip((env / peak - 0.05) / 0.95, 0.0, 1.0)
 
 
+TAIL_WPM = 60.0            # espeak-ng's trailing pause ≈ TAIL_WPM / rate seconds [ours: measured on its voices]
+JITTER_S = 0.03            # syllable timing jitter (standard deviation)
+_VOWEL_OPEN = {"a": 1.0, "o": 0.9, "e": 0.75, "i": 0.55, "u": 0.6, "y": 0.55}
+
+
+def syllables(text: str) -> list[tuple[str, float]]:
+    """``(kind, weight)`` units of ``text``: ``("v", openness)`` per syllable (vowel group), ``("pause", w)`` after
+    punctuation (w in syllable lengths) and ``("gap", 0.3)`` between words."""
+    import re
+
+    units: list[tuple[str, float]] = []
+    for word in re.findall(r"[A-Za-z']+|[,.;:!?]", text):
+        if word in ",;:":
+            units.append(("pause", 1.5))
+            continue
+        if word in ".!?":
+            units.append(("pause", 1.0))
+            continue
+        groups = re.findall(r"[aeiouy]+", word.lower()) or ["e"]
+        if len(groups) > 1 and word.lower().endswith("e") and groups[-1] == "e":
+            groups = groups[:-1]                                  # a silent final e
+        units += [("v", _VOWEL_OPEN.get(g[0], 0.7)) for g in groups]
+        units.append(("gap", 0.3))
+    return units
+
+
+def _syllable_targets(text: str, t: np.ndarray, duration: float, rate: int, rng) -> np.ndarray:
+    units = syllables(text)
+    spoken = max(0.2 * duration, duration - TAIL_WPM / max(rate, 1))
+    total = sum(w if kind != "v" else 1.0 for kind, w in units) or 1.0
+    target = np.zeros(len(t))
+    clock = 0.0
+    for kind, w in units:
+        span = (1.0 if kind == "v" else w) * spoken / total
+        if kind == "v":
+            centre = clock + span / 2 + rng.normal(0, JITTER_S)
+            width = 0.8 * span
+            height = w * rng.uniform(0.7, 1.0)
+            inside = np.abs(t - centre) < width / 2
+            target[inside] = np.maximum(target[inside],
+                                        height * 0.5 * (1 + np.cos(2 * np.pi * (t[inside] - centre) / width)))
+        clock += span
+    return target
+
+
+def _phoneme_targets(timing, t: np.ndarray, rng) -> np.ndarray:
+    from workbench.deepfake.synth.visemes import openness
+
+    starts = np.array([s for s, _ in timing]) + rng.normal(0, JITTER_S, len(timing))
+    starts = np.maximum.accumulate(np.maximum(starts, 0.0))
+    heights = np.array([openness(p) for _, p in timing]) * rng.uniform(0.7, 1.0, len(timing))
+    idx = np.searchsorted(starts, t, side="right") - 1
+    return np.where(idx >= 0, heights[np.clip(idx, 0, None)], 0.0)
+
+
+def viseme_track(text: str, n_frames: int, fps: float, *, rate: int, rng: np.random.Generator,
+                 voice: str | None = None, pitch: int = 50) -> np.ndarray:
+    """float ``[n_frames]`` in [0, 1]: mouth opening drawn from ``text`` as espeak-ng schedules its phonemes for
+    ``voice``, ``rate`` and ``pitch`` (the syllable model when ``voice`` is None or the library is missing; see the
+    module docstring); ``rng`` draws the openings' heights, the timing jitter and the frame noise."""
+    from workbench.deepfake.synth.visemes import phoneme_timing
+
+    n_frames = int(n_frames)
+    if n_frames < 1:
+        raise WorkbenchError(f"n_frames must be positive, not {n_frames!r}")
+    t = np.arange(n_frames) / fps + 0.5 / fps
+    timing = phoneme_timing(text, voice=voice, rate=rate, pitch=pitch) if voice else None
+    target = (_phoneme_targets(timing, t, rng) if timing else
+              _syllable_targets(text, t, n_frames / fps, rate, rng))
+    out = np.zeros(n_frames)                   # attack/release smoothing: opens faster than it closes
+    level = 0.0
+    for k, v in enumerate(target):
+        level += (0.7 if v > level else 0.45) * (v - level)
+        out[k] = level
+    out += rng.normal(0, 0.03, n_frames)
+    return np.clip(out, 0.0, 1.0)
+
 
 __all__ = ["blink_at", "draw_head", "face_mask", "head_pose", "mouth_track", "random_identity",
-           "random_sbi_params", "sbi_reach", "self_blend"]
+           "random_sbi_params", "sbi_reach", "self_blend", "syllables", "viseme_track"]

@@ -9,7 +9,8 @@ Used by deepfake.training's ``synthetic_data`` (the default model), the deepfake
 
 Labels (``y`` and the per-modality ``video_y``, ``audio_y``, ``sync_y``: 1 = genuine):
 
-* real — "bonafide": the mouth follows the clip's own bona fide speech; all labels 1.
+* real — "bonafide": the mouth follows the clip's own sentence (``faces.viseme_track``: espeak-ng's phoneme schedule
+  for the text, voice and rate, never the audio envelope the lip-sync cue measures); all labels 1.
 * fake types (``fake_types``, round-robin), "spoof", ``y`` = 0:
 
   - ``sbi`` — Self-Blended Images (Shiohara & Yamasaki, CVPR 2022): each frame's face is replaced by a blend with
@@ -17,10 +18,19 @@ Labels (``y`` and the per-modality ``video_y``, ``audio_y``, ``sync_y``: 1 = gen
     Parameters are fixed per clip (one forgery method per clip).
     ``video_y`` = 0, audio and sync genuine.
   - ``mismatched_audio`` — the video of rendering A with the bona fide audio of a different rendering B (another
-    sentence of the same split, its own voice, rate and pitch), cut or zero-padded to A's length: the lips do not
-    follow the sound. ``sync_y`` = 0.
+    sentence of the same split, its own voice, rate and pitch), spoken to exactly A's length
+    (``synth.speech.speak_to_length``: espeak-ng's rate chosen to fit, the last few per cent by resampling — never
+    cut or zero-padded, so its pauses look like a genuine clip's): the lips do not follow the sound.
+    ``sync_y`` = 0.
   - ``fake_audio`` — the mouth follows the bona fide speech, but the sound track is its Griffin-Lim copy synthesis
     (``synth.speech.griffin_lim``): a vocoded spoof with lip sync kept. ``audio_y`` = 0.
+  - ``converted_audio`` — the same with the phase-vocoder pitch round trip (``synth.speech.pitch_roundtrip``)
+    instead of Griffin-Lim. ``audio_y`` = 0. The P6 default model holds this attack (and the speech corpus's
+    ``pitch_roundtrip``) out of training: it is the *unseen-attack* test (``training.HELD_OUT_ATTACKS``).
+
+Every clip's sound is scaled to an RMS level drawn per clip (``synth.speech.LEVELS_DB``), and a clip is its
+speech cut down to whole video frames (never zero-padded), so duration, loudness and trailing silence carry no
+label (``deepfake.shortcut`` checks it).
 
 Sentences are split between train and eval exactly as ``synth.speech._plan`` does (``eval_fraction`` of
 ``SENTENCES``, drawn with the config's seed), so eval sentences — seen or heard — never occur in training. The
@@ -46,16 +56,17 @@ from pathlib import Path
 import numpy as np
 
 from workbench import WorkbenchError
-from workbench.deepfake.synth.speech import VOICES, griffin_lim
-from workbench.deepfake.synth.faces import (blink_at, draw_head, face_mask, mouth_track, random_identity,
-                                            random_sbi_params, self_blend)
+from workbench.deepfake.synth.speech import (LEVELS_DB, VOICES, griffin_lim, pitch_roundtrip, set_level,
+                                             speak_to_length)
+from workbench.deepfake.synth.faces import (blink_at, draw_head, face_mask, random_identity, random_sbi_params,
+                                            self_blend, viseme_track)
 from workbench.io import config_key
 from workbench.media import speech as tts
 from workbench.media.files import require_executable
 from workbench.deepfake.synth.corpus import cached_corpus
 
 SR = 16000
-FAKE_TYPES = ("sbi", "mismatched_audio", "fake_audio")
+FAKE_TYPES = ("sbi", "mismatched_audio", "fake_audio", "converted_audio")
 RATES = (130, 160, 190)
 PITCHES = (35, 50, 65)
 FFMPEG_TIMEOUT_S = 120
@@ -75,8 +86,12 @@ class AVCorpusConfig:
         return config_key(asdict(self))
 
 
-def _fit(audio: np.ndarray, n: int) -> np.ndarray:
-    return np.pad(audio, (0, max(0, n - len(audio))))[:n].astype(np.float32)
+def _whole_frames(audio: np.ndarray, fps: int) -> tuple[np.ndarray, int]:
+    """``audio`` cut down to whole video frames (at least one frame, padded only if shorter than one): (audio,
+    frame count)."""
+    n_frames = max(1, math.floor(len(audio) * fps / SR))
+    n = round(n_frames * SR / fps)
+    return np.pad(audio, (0, max(0, n - len(audio))))[:n].astype(np.float32), n_frames
 
 
 
@@ -156,10 +171,12 @@ def _plan(config: AVCorpusConfig) -> list[dict]:
             split = "eval" if sentence in eval_ids else "train"
             attack = "-" if label == "bonafide" else config.fake_types[i % len(config.fake_types)]
             row = {"id": f"{label}-{i:04d}", "label": label, "y": int(label == "bonafide"),
-                   "video_y": int(attack != "sbi"), "audio_y": int(attack != "fake_audio"),
+                   "video_y": int(attack != "sbi"),
+                   "audio_y": int(attack not in ("fake_audio", "converted_audio")),
                    "sync_y": int(attack != "mismatched_audio"), "attack": attack, "modality": "audiovisual",
                    "split": split, "sentence": sentence, "voice": str(rng.choice(VOICES)),
                    "rate": int(rng.choice(RATES)), "pitch": int(rng.choice(PITCHES)), "audio_sentence": sentence,
+                   "_level_db": float(rng.uniform(*LEVELS_DB)),
                    "_identity": random_identity(rng, config.size), "_seed": int(rng.integers(2**31))}
             if attack == "sbi":
                 row["_sbi"] = random_sbi_params(rng, config.size)
@@ -176,20 +193,21 @@ def _plan(config: AVCorpusConfig) -> list[dict]:
 def render_clip(row: dict, *, fps: int) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 RGB frames ``[T, size, size, 3]``, float32 audio at ``SR``) for one planned clip."""
     speech = tts.speak(tts.SENTENCES[row["sentence"]], voice=row["voice"], rate=row["rate"], pitch=row["pitch"])
-    n_frames = max(1, math.ceil(len(speech) * fps / SR))
-    speech = _fit(speech, round(n_frames * SR / fps))
-    mouth = mouth_track(speech, fps, n_frames)
+    speech, n_frames = _whole_frames(speech, fps)
+    mouth = viseme_track(tts.SENTENCES[row["sentence"]], n_frames, fps, rate=row["rate"], voice=row["voice"],
+                         pitch=row["pitch"], rng=np.random.default_rng(row["_seed"]))
     identity = row["_identity"]
     frames = np.stack([draw_head(identity, k / fps, mouth[k], blink_at(identity, k / fps)) for k in range(n_frames)])
     if row["attack"] == "sbi":
         frames = np.stack([self_blend(f, face_mask(identity, k / fps), row["_sbi"]) for k, f in enumerate(frames)])
     audio = speech
     if row["attack"] == "mismatched_audio":
-        other = tts.speak(tts.SENTENCES[row["audio_sentence"]], **row["_audio"])
-        audio = _fit(other, len(speech))
+        audio = speak_to_length(tts.SENTENCES[row["audio_sentence"]], len(speech), **row["_audio"])
     elif row["attack"] == "fake_audio":
         audio = griffin_lim(speech, seed=row["_seed"] % 2**31)
-    return frames, audio
+    elif row["attack"] == "converted_audio":
+        audio = pitch_roundtrip(speech)
+    return frames, set_level(audio, row["_level_db"])
 
 
 def av_corpus(config: AVCorpusConfig | None = None, *, root: str | Path | None = None, progress=None):
