@@ -19,7 +19,11 @@
 #   encoder's query/value projections, trained with cross-entropy plus supervised contrast.
 # - **Explanations.** A fixed cascade schema whose evidence is measured (image tags, word occlusion, the triples
 #   reached from the important words) and whose sentences an LLM writes.
-# - **Data.** A synthetic meme world in which held-out names never occur in training.
+# - **Data.** A synthetic meme world in which held-out names never occur in training, every text frame occurs with
+#   at least two labels, and every meme belongs to a meaning-flip group.
+# - **Headline.** Accuracy on the flip groups (every member right) beside the full held-out split, next to a
+#   shortcut baseline: a trivial model on surface features (frame id, text length, word count, image brightness,
+#   file size) trained on the same train split. A synthetic score means little unless the shortcut stays near chance.
 #
 # On the **default** profile the image side is a small tagger CNN trained here on the synthetic memes, the text
 # side is all-MiniLM-L6-v2 and the explainer is SmolLM2-135M-Instruct. The **paper** profile runs the same code
@@ -42,8 +46,10 @@ from workbench.memes.ablation import run_ablation, smoke_configs, synthetic_set 
 from workbench import claims  # noqa: E402
 from workbench.memes.artifacts import eval_config, slice_accuracy  # noqa: E402
 from workbench.memes.explain import STEPS, TITLES, cascade  # noqa: E402
+from workbench.memes.flips import headline_table  # noqa: E402
 from workbench.memes.knowledge import default_knowledge, serialize  # noqa: E402
 from workbench.memes.model import SETTINGS, MemeModelConfig, model_input  # noqa: E402
+from workbench.memes.shortcut import shortcut_baseline, shortcut_line  # noqa: E402
 from workbench.memes.sides import sides_for_profile  # noqa: E402
 from workbench.memes.synth import MemeCorpusConfig, world  # noqa: E402
 from workbench.memes.vision import TaggerConfig, load_image  # noqa: E402
@@ -53,7 +59,7 @@ from workbench.notebooks import (ablation_table, claims_table, flip_accuracy, ga
 from workbench.notebooks import captioned as captioned_table  # noqa: E402
 from workbench.profiles import get_profile  # noqa: E402
 from workbench.viz import stamp  # noqa: E402
-from workbench.viz.memes import ablation_figure, confusion_figure  # noqa: E402
+from workbench.viz.memes import ablation_figure, confusion_figure, headline_figure  # noqa: E402
 
 pd.set_option("display.max_colwidth", None)
 profile = get_profile(PROFILE)
@@ -75,11 +81,13 @@ print(f"{len(frame)} synthetic memes ({len(train)} train, {len(held)} held-out),
 
 # %% [markdown]
 # ## 1. The synthetic meme world
-# Three classes are labelled by construction:
-# - **benign:** wholesome or neutral texts, including positive mentions of peoples.
-# - **satire:** mockery of institutions and situations, insults included, never aimed at a people.
-# - **abusive:** texts aimed at peoples (dehumanizing metaphors, exclusion, coded references), or a neutral text
-#   over a drawn hate symbol.
+# Three classes, labelled by one rule (`workbench.memes.synth.label_of`) from what fills a text frame and from the
+# picture, never from the frame alone:
+# - **benign:** praise of a people or an institution, everyday jokes, neutral texts, a mocking frame aimed at an
+#   everyday target ("pigeons ruin everything"), a code frame filled with a harmless decoy phrase.
+# - **satire:** mocking frames aimed at an institution, roasts of institutions and situations.
+# - **abusive:** mocking frames aimed at a people, code frames with a coded hate term, and any meme with a drawn
+#   hate symbol.
 #
 # Pictures are random scenes and objects. Only a hate symbol in the picture says anything about the label. One
 # meme of each class from each split:
@@ -110,18 +118,30 @@ print(f"names and terms shared by train and eval: {len(shared)}"
 captioned(split_design, DRAWN)
 
 # %% [markdown]
-# **Meaning-flip pairs.** Each pair is two memes that differ in one thing, and the difference changes the label:
-# - **target:** the same frame and picture, with a people (abusive) or an institution (satire) as the target.
-# - **text:** the same picture and people, with a benign or an abusive text.
-# - **image:** the same neutral text over a plain flag (benign), or with a hate symbol drawn in (abusive).
+# **Meaning-flip groups.** Every meme belongs to a group of two or three memes of one text frame that differ in
+# one thing, and the difference changes the label. So no frame occurs with one label only:
+# - **target:** the same mocking frame and picture, with an everyday target (benign), an institution (satire) or
+#   a people (abusive).
+# - **text:** the same code frame, picture and people, with a harmless decoy phrase (benign) or a coded term
+#   (abusive).
+# - **image:** the same text over a plain picture (benign or satire), or with a hate symbol drawn in (abusive).
 #
-# One held-out pair of each kind:
+# One held-out target triple, then one text pair and one image pair:
 
 # %%
 pairs = held[held["pair_id"].fillna("") != ""]
 shown_pairs = [pairs[pairs["pair_id"] == pid].sort_values("label")
-               for pid in pairs.drop_duplicates("flip")["pair_id"]]
-fig = meme_grid(pd.concat(shown_pairs), cols=2, title="Held-out meaning-flip pairs (one per row)")
+               for pid in pairs.assign(n=pairs.groupby("pair_id")["id"].transform("size"))
+               .sort_values("n", ascending=False, kind="stable").drop_duplicates("flip")["pair_id"]]
+three = [p for p in shown_pairs if len(p) == 3] or shown_pairs[:1]
+fig = meme_grid(three[0], cols=len(three[0]), title="A held-out flip group (target)")
+stamp(fig, profile.name, DRAWN)
+fig
+
+# %%
+two = [p for p in shown_pairs if len(p) == 2]
+fig = meme_grid(pd.concat(two) if two else three[0], cols=2 if two else len(three[0]),
+                title="Held-out text and image pairs (one per row)")
 stamp(fig, profile.name, DRAWN)
 fig
 
@@ -149,17 +169,19 @@ kb = knowledge.describe()
 print(f"{kb['edges']} edges · {kb['entities']} entities · {kb['lexicon']} lexicon terms · files {kb['files']}")
 
 # %% [markdown]
-# Why knowledge matters: take the target frame "{X} are clowns" with an unseen people and an unseen institution.
-# The words are the same, but the label is not. Only the retrieved facts show that one target is a protected group
-# and the other a company. The triples are ranked by prior × weight × decay^hop.
+# Why knowledge matters: take the mocking frame "{X} are clowns" with an unseen people and an unseen institution.
+# The words are the same, but the label is not. Only the retrieved facts show that one target is an ethnic group
+# (a group of people) and the other a company. The snapshots hold world knowledge only: what things are, never how
+# a meme about them is labelled (`tests/test_meme_knowledge.py` scans every row for rule-restating content). The
+# triples are ranked by prior × weight × decay^hop.
 
 # %%
 people, institution = worlds["eval"]["peoples"][0], worlds["eval"]["institutions"][0]
 flip_texts = {"people": f"{people} are clowns", "institution": f"{institution} are clowns"}
 retrieved = {kind: knowledge.retrieve(text, top=model_config.top_triples) for kind, text in flip_texts.items()}
-triples = pd.concat([pd.DataFrame([t.to_dict() for t in found]).assign(meme=flip_texts[kind])
-                     for kind, found in retrieved.items()], ignore_index=True)
-captioned(triples[["meme", "head", "relation", "tail", "source", "matched", "hop", "score"]],
+found_triples = pd.concat([pd.DataFrame([t.to_dict() for t in found]).assign(meme=flip_texts[kind])
+                           for kind, found in retrieved.items()], ignore_index=True)
+captioned(found_triples[["meme", "head", "relation", "tail", "source", "matched", "hop", "score"]],
           ["knowledge snapshots"], precision=2)
 
 # %% [markdown]
@@ -210,6 +232,26 @@ if note:
     print(note)
 captioned(ablation_table(result, memes.classes), models_used)
 
+# %% [markdown]
+# **The headline.** Accuracy on the flip groups (a group counts only when every member is right; strict macro-F1:
+# a row of a missed group counts as a miss) beside the full held-out split, with 95 % bootstrap CIs (groups
+# resampled whole). Beside the three settings, the **shortcut baseline**: a logistic regression and a depth-4 tree
+# on surface features (frame id, text length, word count, image mean intensity, file size), trained on the same
+# train split; the better of the two on the held-out split is shown. It should stay near chance (1/3).
+
+# %%
+shortcut = shortcut_baseline(train, held, memes.classes, seed=SEED, n_boot=N_BOOT)
+config = eval_config(result, result["predictions"], corpus=corpus_config, tagger=tagger_config, model=model_config,
+                     training={s: m.info for s, m in result["models"].items()}, explanations=[], smoke=SMOKE,
+                     shortcut=shortcut)
+print("shortcut baseline:", shortcut_line(shortcut))
+captioned(headline_table(config), models_used + ["scikit-learn (shortcut baseline)"])
+
+# %%
+fig = headline_figure(config)
+stamp(fig, profile.name, models_used)
+fig
+
 # %%
 fig = ablation_figure(result["metrics"].to_dict("records"))
 fig.update_layout(title=f"Held-out synthetic memes (n = {len(held)}): macro-F1 and accuracy, 95 % bootstrap CI")
@@ -231,8 +273,8 @@ stamp(fig, profile.name, models_used)
 fig
 
 # %% [markdown]
-# Where does knowledge help? The table below gives accuracy on each kind of flip-pair meme and on both members of
-# a pair together (the pair counts only when both are right), then accuracy by target type. Held-out peoples and
+# Where does knowledge help? The table below gives accuracy on each kind of flip-group meme and on all members of
+# a group together (the group counts only when all are right), then accuracy by target type. Held-out peoples and
 # institutions are names the model never saw in training, so the target flip is where knowledge should matter most.
 
 # %%
@@ -257,14 +299,14 @@ captioned(by_target, models_used)
 # - **verdict:** the predicted label and its probability.
 #
 # The explainer LLM (the profile's `meme_explainer` role) turns each step into one sentence. Shown: the held-out
-# target-flip pair, explained by the `knowledge+lora` model. Outside smoke mode a third meme is added, the abusive
-# half of an image-flip pair.
+# target-flip group, explained by the `knowledge+lora` model (in smoke mode its first two memes). Outside smoke mode
+# another meme is added, the abusive half of an image-flip pair.
 
 # %%
 explainer = load(profile.model_for("meme_explainer"))
 best = result["models"]["knowledge+lora"]
 chosen = [p for p in shown_pairs if p["flip"].iloc[0] == "target"] or shown_pairs[:1]
-explained = chosen[0]
+explained = chosen[0].head(2) if SMOKE else chosen[0]
 if not SMOKE:
     extra = [p[p["label"] == "abusive"] for p in shown_pairs if p["flip"].iloc[0] == "image"]
     explained = pd.concat([explained] + extra[:1])
@@ -289,7 +331,9 @@ captioned(pd.DataFrame(cascades).set_index(["meme", "step"]), best.models + [exp
 # ## 5. Paper vs ours
 # Every design choice here is ours. Only the abstract is public, so the knowledge snapshots, the retrieval, the
 # LoRA and contrastive training, the cascade schema and the data are all our reading of it. The synthetic set is
-# **built so that knowledge is needed**: the held-out names and coded terms never occur in training. The relative
+# **built so that knowledge is needed**: the held-out names and coded terms never occur in training, and no frame,
+# text length or picture statistic gives the label away (the shortcut baseline of section 3 measures that; the
+# claims ledger's `shortcut` column repeats it). The headline is the flip-group accuracy. The relative
 # gain of the knowledge settings over `none` (section 3) therefore measures what retrieval adds when the model
 # meets unseen names. It is an ablation of our own model, not the paper's comparison of CROSS-ALIGN+ with
 # state-of-the-art methods over its LVLMs and benchmarks, so the claims ledger leaves that claim not
@@ -301,7 +345,8 @@ captioned(pd.DataFrame(cascades).set_index(["meme", "step"]), best.models + [exp
 sources = claims.MemorySources(profile.name).add(
     "P5", "meme_eval", preds, models=models_used + [explainer.name],
     config=eval_config(result, preds, corpus=corpus_config, tagger=tagger_config, model=model_config,
-                       training={s: m.info for s, m in result["models"].items()}, explanations=[], smoke=SMOKE))
+                       training={s: m.info for s, m in result["models"].items()}, explanations=[], smoke=SMOKE,
+                       shortcut=shortcut))
 claims_table("P5", sources)
 
 # %% [markdown]

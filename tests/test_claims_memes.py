@@ -81,3 +81,26 @@ def test_ledger_rows_for_p5():
     rows = ledger(["P5"], sources=_sources())
     assert [r.kind for r in rows] == ["meme_f1_gain", "meme_benchmarks", "meme_lvlms"]
     assert {r.status for r in rows} == {"not measured"} and all(r.view == "memes" for r in rows)
+
+
+SHORTCUT = {"models": [{"model": "logistic regression", "macro_f1": 0.41, "macro_f1_lo": 0.36, "macro_f1_hi": 0.46,
+                        "accuracy": 0.42, "accuracy_lo": 0.37, "accuracy_hi": 0.47, "pair_accuracy": 0.05,
+                        "pair_accuracy_lo": 0.01, "pair_accuracy_hi": 0.1, "pair_macro_f1": 0.06}],
+            "best": "logistic regression", "features": ["template", "chars", "words", "image_mean", "file_kb"],
+            "feature_names": ["text frame id", "text length", "word count", "image mean intensity", "file size"],
+            "chance": 1 / 3, "train_rows": 600, "eval_rows": 300, "seed": 0}
+
+
+def test_every_p5_row_carries_the_shortcut_baseline():
+    """Not measured stays not measured, but each row says what a surface-feature shortcut gets on the same split."""
+    rows = ledger(["P5"], sources=_sources({"shortcut": SHORTCUT}))
+    assert {r.status for r in rows} == {"not measured"} and all(r.value is None for r in rows)
+    for r in rows:
+        assert r.shortcut.startswith("logistic regression on surface features (text frame id, text length")
+        assert "held-out macro-F1 0.41 (95 % CI 0.36–0.46)" in r.shortcut and "chance 0.33" in r.shortcut
+    measured = meme_benchmarks(_claim("meme_benchmarks"), _sources({"shortcut": SHORTCUT,
+                                                                     "datasets": ["synthetic", "multioff"]}))
+    assert measured.status == "not comparable" and "flip-group accuracy 0.05" in measured.shortcut
+    # an artifact built before the shortcut baseline (or not built at all) has no shortcut line
+    assert all(r.shortcut == "" for r in ledger(["P5"], sources=_sources()))
+    assert meme_lvlms(_claim("meme_lvlms"), _sources(built=False)).shortcut == ""

@@ -75,6 +75,7 @@ def test_eval_runs_the_ablation_on_a_hateful_memes_tree(tmp_path, capsys):
     assert "6 memes (hateful_memes)" in printed and "knowledge vs none" in printed
     report = json.loads((out / "report.json").read_text())
     assert report["classes"] == ["not_hateful", "hateful"] and set(report["confusion"]) == {"none", "knowledge"}
+    assert report["flip_groups"] == [] or all(f["groups"] == 0 for f in report["flip_groups"])
     import pandas as pd
 
     metrics = pd.read_csv(out / "metrics.csv")
@@ -85,7 +86,8 @@ def test_eval_runs_the_ablation_on_a_hateful_memes_tree(tmp_path, capsys):
 
 def test_eval_of_saved_models_checks_classes(model_dir, tmp_path, capsys):
     assert main(["meme", "eval", "--data", "synthetic", "--smoke", "--model", str(model_dir), "--n-boot", "50"]) == 0
-    assert "knowledge+lora vs none" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "knowledge+lora vs none" in printed and "knowledge+lora: flip groups all right" in printed
     _hateful_memes(tmp_path / "hm", n=10)
     assert main(["meme", "eval", "--data", str(tmp_path / "hm"), "--model", str(model_dir)]) == 1
     assert "predicts" in capsys.readouterr().err

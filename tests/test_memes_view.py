@@ -89,7 +89,12 @@ def test_the_smoke_artifact_has_what_the_view_reads(built):
     assert [m["setting"] for m in config["metrics"]] == SETTINGS
     assert {g["setting"] for g in config["gains"]} == {"knowledge", "knowledge+lora"}
     assert set(config["confusion"]) == set(SETTINGS)
-    assert {"corpus", "tagger", "model", "by_flip", "by_target", "explanations"} <= set(config)
+    assert {"corpus", "tagger", "model", "by_flip", "by_target", "explanations", "flip_pairs",
+            "shortcut"} <= set(config)
+    assert [r["setting"] for r in config["flip_pairs"]] == SETTINGS
+    assert all(r["groups"] > 0 and 0 <= r["pair_accuracy"] <= 1 for r in config["flip_pairs"])
+    assert config["shortcut"]["features"] == ["template", "chars", "words", "image_mean", "file_kb"]
+    assert config["shortcut"]["best"] in {m["model"] for m in config["shortcut"]["models"]}
 
 
 def _ledger_rows(artifacts) -> list[dict]:
@@ -108,7 +113,8 @@ def test_evaluation_tab(artifacts, built):
     assert not at.exception, at.exception
     assert [t.label for t in at.tabs] == ["Classify", "Evaluation"]
     charts = _charts(at)
-    for title in ("Macro-F1 and accuracy per setting", "Relative macro-F1 gain over 'none'",
+    for title in ("Headline: flip groups beside the full held-out split, and the shortcut baseline",
+                  "Macro-F1 and accuracy per setting", "Relative macro-F1 gain over 'none'",
                   "Confusion matrices per setting", "Accuracy on the flip pairs", "Accuracy by target type"):
         assert title in charts, title
     ablation = next(d.value for d in at.dataframe if "macro-F1 95 % CI" in d.value.columns)
@@ -123,6 +129,13 @@ def test_evaluation_tab(artifacts, built):
     claims = next(d.value for d in at.dataframe if "claim" in d.value.columns)
     assert claims.to_dict("records") == _ledger_rows(artifacts)
     assert set(claims["status"]) == {"not measured"} and claims["ours"].tolist() == ["not measured"] * 3
+    # every P5 row carries the surface-feature shortcut baseline the artifact measured
+    assert all(line.startswith(meta.config["shortcut"]["best"]) and "chance 0.33" in line
+               for line in claims["shortcut"])
+    headline = next(d.value for d in at.dataframe if "flip groups, all right [95 % CI]" in d.value.columns)
+    assert headline["model"].tolist()[:3] == SETTINGS and headline["model"].iloc[3].startswith("shortcut: ")
+    flips = {r["setting"]: r for r in meta.config["flip_pairs"]}
+    assert headline["flip groups, all right [95 % CI]"].iloc[0].startswith(f"{flips['none']['pair_accuracy']:.3f}")
     assert claims["artifact"].iloc[0] == "P5/default/meme_eval"
     paper = get_paper("P5")
     assert claims["claim"].tolist() == [c.text for c in paper.claims]

@@ -2,8 +2,10 @@
 with the models of the built ``meme_eval`` artifact, in any of the three settings (``none``, ``knowledge``,
 ``knowledge+lora``): the predicted label and class probabilities, the image tags, the retrieved knowledge triples
 and the explanation cascade (visual cue → textual cue → knowledge link → verdict); and read the evaluation: the
-ablation with bootstrap CIs, the relative gains over ``none``, confusion matrices, accuracy on the flip pairs and
-by target type, the saved explanations and the paper's claims beside ours (P5's rows of the claims ledger,
+headline — accuracy on the meaning-flip groups (every member right) beside the full held-out split, next to the
+surface-feature shortcut baseline trained on the same train split — the ablation with bootstrap CIs, the
+relative gains over ``none``, confusion matrices, accuracy on the flip kinds and by target type, the saved
+explanations and the paper's claims beside ours (P5's rows of the claims ledger,
 ``workbench.claims.ledger_frame(["P5"])``; the paper's numbers from the registry).
 
 The models are the artifact's own: its corpus, tagger and model configurations name the folder under
@@ -256,12 +258,13 @@ def gains_table(gains):
                          for g in gains])
 
 
-LEDGER_COLUMNS = ["metric", "claim", "ours", "status", "reason", "models", "data", "artifact"]
+LEDGER_COLUMNS = ["metric", "claim", "ours", "status", "reason", "shortcut", "models", "data", "artifact"]
 
 
 def claims_rows(ledger):
     """P5's rows of the claims ledger (``workbench.claims.ledger_frame``): the paper's claim beside ours, with
-    status and reason — the same rows as ``workbench claims P5`` and the *Claims vs ours* page."""
+    status, reason and the shortcut baseline — the same rows as ``workbench claims P5`` and the *Claims vs ours*
+    page."""
     return ledger.loc[ledger["paper"] == "P5", LEDGER_COLUMNS].reset_index(drop=True)
 
 
@@ -279,6 +282,24 @@ def _evaluation(frame, meta) -> None:
     st.markdown(f"**{frame['id'].nunique()} held-out memes** ({config.get('split', 'evaluation split')})"
                 + (" — smoke size" if config.get("smoke") else "")
                 + f", classified on the **{meta.profile}** profile by {', '.join(meta.models)}.")
+    st.subheader("Headline: flip groups, beside the full split and a shortcut baseline")
+    from workbench.memes.flips import headline_table
+    from workbench.memes.shortcut import shortcut_line
+    from workbench.viz.memes import headline_figure
+
+    if config.get("flip_pairs") or config.get("shortcut"):
+        st.dataframe(headline_table(config), hide_index=True, width="stretch")
+        chart(headline_figure(config), meta)
+        line = shortcut_line(config.get("shortcut"))
+        st.caption("A flip group is two or three memes of one text frame that differ in one thing — the target, a "
+                   "coded term or a drawn hate symbol — and in their label; it counts only when every member is "
+                   "right (strict macro-F1: a row of a missed group counts as a miss). A model that reads the "
+                   "frame, the text's length or the picture's brightness instead of the meme cannot pass it."
+                   + (f" Shortcut baseline: {line}." if line else ""))
+    else:
+        st.info("This artifact predates the flip-group headline and the shortcut baseline: rebuild it with "
+                "`workbench build P5 --force`.")
+
     st.subheader("Ablation: what knowledge and LoRA add")
     if metrics:
         st.dataframe(ablation_table(metrics, classes), hide_index=True, width="stretch")
@@ -300,9 +321,9 @@ def _evaluation(frame, meta) -> None:
         chart(confusion_figure(confusion, classes), meta)
 
     st.subheader("Flip pairs and target types")
-    st.caption("A flip pair is two memes that differ in one thing — the target, a word of the text or the image — "
-               "and in their label; a model that reads the meme rather than its surface gets both right. Target "
-               "type: whom the meme is about (a people or an institution).")
+    st.caption("Accuracy per meme on each kind of flip group (what differs between its members: the target, a coded "
+               "term of the text or the image). Target type: whom the meme is about (a people, an institution or "
+               "an everyday target).")
     by_flip, by_target = config.get("by_flip") or [], config.get("by_target") or []
     if by_flip:
         chart(slice_figure(by_flip, "flip", title="Accuracy on the flip pairs, by what was flipped"), meta)

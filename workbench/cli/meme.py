@@ -213,6 +213,10 @@ def _print_result(result: dict, n: int, fmt: str) -> None:
     for g in result["gains"].to_dict("records"):
         print(f"{g['setting']} vs none: {100 * g['relative_gain']:+.1f} % relative macro-F1 "
               f"[{100 * g['lo']:+.1f}, {100 * g['hi']:+.1f}]")
+    for f in result.get("flips") or []:
+        if f["groups"]:
+            print(f"{f['setting']}: flip groups all right {f['pair_accuracy']:.3f} [{f['pair_accuracy_lo']:.3f}, "
+                  f"{f['pair_accuracy_hi']:.3f}] over {f['groups']} groups")
     if len(metrics):
         print(f"[{metrics['models'].iloc[-1]}]")
 
@@ -223,7 +227,8 @@ def _write(result: dict, out: Path, extra: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_text(result["metrics"].to_csv(index=False), out / "metrics.csv")
     write_text(result["gains"].to_csv(index=False), out / "gains.csv")
-    write_text(json.dumps({**extra, "confusion": result["confusion"], "classes": result["classes"]}, indent=2),
+    write_text(json.dumps({**extra, "confusion": result["confusion"], "classes": result["classes"],
+                           "flip_groups": result.get("flips") or []}, indent=2),
                out / "report.json")
     tmp = out / ".predictions.parquet.tmp"
     result["predictions"].to_parquet(tmp, index=False)

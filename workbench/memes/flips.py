@@ -12,6 +12,9 @@ fills the frame cannot get a group right more often than by luck.
   ``macro_f1`` on the same rows, and percentile bootstrap CIs that resample whole groups.
 * ``flip_metrics(predictions, classes)`` — ``flip_report`` per setting of a predictions table (one row per meme ×
   setting, as ``memes.ablation.evaluate_models`` writes it).
+* ``headline_table(config)`` — the P5 headline from a ``meme_eval`` config: per setting, then the surface-feature
+  shortcut baseline (``shortcut``), the flip-group accuracy and strict macro-F1 beside the full held-out split's
+  macro-F1 and accuracy, each with its 95 % CI.
 
 Used by ``memes.ablation``, ``memes.shortcut``, ``memes.artifacts`` (the ``meme_eval`` config's ``flip_pairs``),
 the P5 notebook and the Meme explorer.
@@ -92,4 +95,46 @@ def flip_metrics(predictions: pd.DataFrame, classes, *, n_boot: int = 1000, seed
     return out
 
 
-__all__ = ["flip_metrics", "flip_report"]
+def _with_ci(value, lo=None, hi=None) -> str:
+    def finite(v) -> bool:
+        return v is not None and isinstance(v, (int, float)) and np.isfinite(v)
+
+    if not finite(value):
+        return "–"
+    return f"{value:.3f} [{lo:.3f}, {hi:.3f}]" if finite(lo) and finite(hi) else f"{value:.3f}"
+
+
+def headline_table(config: dict) -> pd.DataFrame:
+    """The headline rows of a ``meme_eval`` config (module doc): one per setting, then the shortcut baseline."""
+    flips = {r["setting"]: r for r in config.get("flip_pairs") or []}
+    rows = []
+    for m in config.get("metrics") or []:
+        f = flips.get(m["setting"], {})
+        rows.append({"model": m["setting"],
+                     "flip groups, all right [95 % CI]": _with_ci(f.get("pair_accuracy"), f.get("pair_accuracy_lo"),
+                                                                  f.get("pair_accuracy_hi")),
+                     "flip groups, strict macro-F1 [95 % CI]": _with_ci(f.get("pair_macro_f1"),
+                                                                        f.get("pair_macro_f1_lo"),
+                                                                        f.get("pair_macro_f1_hi")),
+                     "full split macro-F1 [95 % CI]": _with_ci(m.get("macro_f1"), m.get("macro_f1_lo"),
+                                                               m.get("macro_f1_hi")),
+                     "full split accuracy [95 % CI]": _with_ci(m.get("accuracy"), m.get("accuracy_lo"),
+                                                               m.get("accuracy_hi")),
+                     "flip groups": f.get("groups")})
+    shortcut = config.get("shortcut") or {}
+    for m in shortcut.get("models") or []:
+        if m["model"] != shortcut.get("best"):
+            continue
+        rows.append({"model": f"shortcut: {m['model']} on surface features",
+                     "flip groups, all right [95 % CI]": _with_ci(m.get("pair_accuracy"), m.get("pair_accuracy_lo"),
+                                                                  m.get("pair_accuracy_hi")),
+                     "flip groups, strict macro-F1 [95 % CI]": _with_ci(m.get("pair_macro_f1")),
+                     "full split macro-F1 [95 % CI]": _with_ci(m.get("macro_f1"), m.get("macro_f1_lo"),
+                                                               m.get("macro_f1_hi")),
+                     "full split accuracy [95 % CI]": _with_ci(m.get("accuracy"), m.get("accuracy_lo"),
+                                                               m.get("accuracy_hi")),
+                     "flip groups": None})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["flip_metrics", "flip_report", "headline_table"]

@@ -15,8 +15,9 @@ ConceptNet heads with light plural folding; from every match the graph is follow
 
     score = prior(source, relation) · weight · decay ** hop
 
-with priors lexicon 3, identity facts ("instance of") 2.5, other facts 1 and a ConceptNet edge its own weight; the top ``top`` distinct triples are returned, best first. They are injected
-into the model input serialized as ``head | relation | tail`` joined by ``; ``.
+with priors lexicon 3, identity facts ("instance of") 2.5, other facts 1 and a ConceptNet edge its own weight;
+the top ``top`` distinct triples are returned, best first. They are injected into the model input serialized
+as ``head | relation | tail`` joined by ``; ``.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Figures of the meme capability (P5 CROSS-ALIGN+): a meme's class probabilities, the ablation's macro-F1 and
 accuracy per setting with their bootstrap CIs, the relative macro-F1 gains over ``none`` (an ablation of our own
 model; the paper's gain is over other methods, so it is not drawn beside them — the claims ledger says why), a
-confusion matrix per setting, and accuracy per slice (flip pairs, target types).
+confusion matrix per setting, accuracy per slice (flip kinds, target types) and the headline: flip-group accuracy
+beside the full split's macro-F1 per setting and for the surface-feature shortcut baseline, with chance drawn.
 
 Inputs are what ``workbench.memes`` produces: ``MemeModel.predict``'s ``probabilities`` (class → probability) and
 the ``meme_eval`` artifact's meta (``metrics``, ``gains``, ``confusion`` and ``classes``, ``by_flip`` /
@@ -136,5 +137,44 @@ def slice_figure(records, column: str, *, title: str | None = None) -> go.Figure
     return fig
 
 
+def headline_figure(config: dict) -> go.Figure:
+    """The P5 headline of a ``meme_eval`` config: per setting and for the shortcut baseline (``shortcut``'s best
+    model), the flip-group accuracy (every member of a group right) beside the full split's macro-F1, with their
+    95 % CIs; the dotted line is chance macro-F1 (1 / classes)."""
+    flips = {str(r["setting"]): r for r in config.get("flip_pairs") or []}
+    metrics = {str(r["setting"]): r for r in config.get("metrics") or []}
+    names = _settings(list(metrics.values()))
+    pair = [flips.get(s) for s in names]
+    full = [metrics[s] for s in names]
+    shortcut = config.get("shortcut") or {}
+    best = next((m for m in shortcut.get("models") or [] if m["model"] == shortcut.get("best")), None)
+    if best is not None:
+        names = names + ["shortcut baseline"]
+        pair.append({"pair_accuracy": best.get("pair_accuracy"), "pair_accuracy_lo": best.get("pair_accuracy_lo"),
+                     "pair_accuracy_hi": best.get("pair_accuracy_hi")})
+        full.append(best)
+    fig = go.Figure()
+    if any(p is not None for p in pair):
+        rows = [p or {"pair_accuracy": float("nan"), "pair_accuracy_lo": float("nan"),
+                      "pair_accuracy_hi": float("nan")} for p in pair]
+        fig.add_bar(x=names, y=[float(r["pair_accuracy"]) for r in rows], name="flip groups, all right",
+                    marker_color="#d62728", error_y=_ci(rows, "pair_accuracy"),
+                    hovertemplate="%{x}<br>flip groups all right: %{y:.3f}<extra></extra>")
+    if full:
+        fig.add_bar(x=names, y=[float(r["macro_f1"]) for r in full], name="full split macro-F1",
+                    marker_color="#aec7e8", error_y=_ci(full, "macro_f1"),
+                    hovertemplate="%{x}<br>macro-F1: %{y:.3f}<extra></extra>")
+    classes = config.get("classes") or []
+    if classes:
+        fig.add_hline(y=1 / len(classes), line_dash="dot", line_color="#555",
+                      annotation_text="chance macro-F1", annotation_position="top left")
+    fig.update_layout(title="Headline: flip groups beside the full held-out split, and the shortcut baseline",
+                      barmode="group", height=400, yaxis={"title": "score", "range": [0, 1.05]},
+                      legend_title="score")
+    if not full:
+        fig.add_annotation(text="no metrics", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+    return fig
+
+
 __all__ = ["CLASS_COLORS", "SETTINGS", "SETTING_COLORS", "ablation_figure", "confusion_figure",
-           "gains_figure", "probability_figure", "slice_figure"]
+           "gains_figure", "headline_figure", "probability_figure", "slice_figure"]

@@ -209,7 +209,8 @@ def world(split: str) -> dict:
 
     Keys: ``peoples`` / ``institutions`` (entity labels), ``people_names`` / ``institution_names`` (every surface
     form used in texts), ``dehumanizing``, ``codes`` (split-specific lexicon terms), ``decoys`` (split-specific
-    innocuous phrases for code slots), ``exclusion``, ``everyday`` (targets) and ``symbols`` (shared by both splits) and ``entities`` (entity id → label, kind, type, adjective and name forms).
+    innocuous phrases for code slots), ``exclusion``, ``everyday`` (targets) and ``symbols`` (shared by both
+    splits) and ``entities`` (entity id → label, kind, type, adjective and name forms).
     """
     if split not in SPLITS:
         raise WorkbenchError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
