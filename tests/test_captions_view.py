@@ -113,7 +113,7 @@ def test_caption_a_generated_and_an_evaluation_clip(artifacts, built):
     assert not at.exception, at.exception
     assert [m.value for m in at.markdown if m.value in {f"**{d}**" for d in DECODERS}] == [f"**{d}**"
                                                                                         for d in DECODERS]
-    cosines = [m for m in at.metric if m.label == "audio–caption cosine"]
+    cosines = [m for m in at.metric if m.label == "audio–caption cosine (self-scored)"]
     assert len(cosines) == 3 and all(-1.001 <= float(m.value) <= 1.001 for m in cosines)
     assert any("by tiny-clap" in c.value and "tiny-llama" in c.value for c in at.caption)
     assert "Keywords: cosine of each with the clip" in _charts(at)
@@ -132,8 +132,9 @@ def test_caption_a_generated_and_an_evaluation_clip(artifacts, built):
     at.button(key="captions-run").click().run()
     assert not at.exception, at.exception
     assert any(m.value.startswith("**Reference captions of this clip:**") for m in at.markdown)
-    produced = next(d.value for d in at.dataframe if "audio–caption cosine" in d.value.columns
+    produced = next(d.value for d in at.dataframe if "audio–caption cosine (self-scored)" in d.value.columns
                     and "caption" in d.value.columns)
+    assert "audio–caption cosine (independent judge)" in produced.columns
     assert produced["decoder"].tolist() == DECODERS
 
 
@@ -159,7 +160,7 @@ def test_a_missing_audio_text_model_is_named_not_trained(artifacts, tmp_path, mo
         assert any("audio-text model" in e.value and "not on disk" in e.value
                    and "`workbench build P9 --force --smoke` first" in e.value for e in at.error), \
             [e.value for e in at.error]
-        assert not [m for m in at.metric if m.label == "audio–caption cosine"]
+        assert not [m for m in at.metric if m.label.startswith("audio–caption cosine")]
     finally:
         cache.caption_scorer.clear()
 

@@ -8,16 +8,19 @@ captions dashboard view (reads them from the meta) and ``claims.media`` (the led
   captions already hold: the share of eval word types (and word 2-, 3-, 4-gram types) that occur in the training
   captions, and how many reference sentences are verbatim training captions. Shared class nouns ("siren", "rain")
   are expected; shared sentences are what issue 18 removes.
-* ``surface_features(paths)`` — per file: duration (s), file size (bytes), RMS level and peak level (dBFS), silence
-  ratio (share of 20 ms frames more than 30 dB below the clip's loudest frame) — what says nothing about *what*
-  sounds — and, in a separate set, the mean spectral centroid (Hz), a one-number timbre cue.
+* ``surface_features(paths)`` — per file: duration (s), file size (bytes), RMS level (dBFS) — how the clip was
+  recorded and stored, which says nothing about *what* sounds (``SURFACE``) — and the sound-structure cues: peak
+  level (with the RMS level it gives the crest factor, i.e. impulsiveness), silence ratio (share of 20 ms frames
+  more than 30 dB below the clip's loudest frame) and mean spectral centroid (Hz) (``STRUCTURE`` adds them).
 * ``shortcut_baseline(train, eval)`` — a trivial captioner: 1-nearest-neighbour on z-scored surface features over
   the train clips, emitting the neighbour's first caption; scored with the same NLG metrics
   (``metrics.evaluate_captions``) on the same eval clips and references. Beside it the chance level: the NLG mean
   of a random train clip's first caption for every eval clip (averaged over ``draws`` seeded draws), and the
-  neighbour's class accuracy against the majority-class rate. Run once with the surface set (``SURFACE``, what
-  ``tests/test_caption_shortcut.py`` bounds near chance) and once with the spectral centroid added (``TIMBRE``:
-  reported, not bounded — the classes genuinely differ in timbre, so it is a weak acoustic model, not a shortcut).
+  neighbour's class accuracy against chance (a class drawn at the train rates). Run once with the surface set
+  (``SURFACE``, what ``tests/test_caption_shortcut.py`` bounds near chance; the generator draws each clip's level
+  and noise floor independently of its class so that it stays there) and once with the structure cues added
+  (``STRUCTURE``: reported, not bounded — impulsive, sparse or bright sounds are what the classes *are*, so it is a
+  crude acoustic model rather than a shortcut; its score says how easy the synthetic classes are).
 """
 from __future__ import annotations
 
@@ -26,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-SURFACE = ("duration_s", "file_bytes", "rms_dbfs", "peak_dbfs", "silence_ratio")
-TIMBRE = SURFACE + ("centroid_hz",)
+SURFACE = ("duration_s", "file_bytes", "rms_dbfs")
+STRUCTURE = SURFACE + ("peak_dbfs", "silence_ratio", "centroid_hz")
 FRAME_S = 0.02
 SILENCE_DB = 30.0          # a frame is "silent" when this far below the clip's loudest frame
 _WORD = re.compile(r"[a-z0-9'-]+")
@@ -62,7 +65,7 @@ def phrasing_overlap(train_texts, eval_texts) -> dict:
 
 
 def surface_features(paths, sr: int = 16000):
-    """A frame with one row per file and the ``TIMBRE`` columns (which include ``SURFACE``)."""
+    """A frame with one row per file and the ``STRUCTURE`` columns (which include ``SURFACE``)."""
     import pandas as pd
 
     from workbench.media.audio import load_audio
@@ -123,26 +126,26 @@ def shortcut_baseline(train, evals, *, features=SURFACE, draws: int = 20, seed: 
 
 
 def shortcut_report(train, evals, *, draws: int = 20, seed: int = 0) -> dict:
-    """{"surface": shortcut_baseline over ``SURFACE``, "timbre": over ``TIMBRE``} (features computed once)."""
+    """{"surface": shortcut_baseline over ``SURFACE``, "structure": over ``STRUCTURE``} (features computed once)."""
     tf, ef = surface_features(train["path"]), surface_features(evals["path"])
     kw = dict(draws=draws, seed=seed, train_features=tf, eval_features=ef)
     return {"surface": shortcut_baseline(train, evals, features=SURFACE, **kw),
-            "timbre": shortcut_baseline(train, evals, features=TIMBRE, **kw)}
+            "structure": shortcut_baseline(train, evals, features=STRUCTURE, **kw)}
 
 
 def shortcut_line(report: dict) -> str:
     """One line for the claims ledger's ``shortcut`` column and the views."""
-    s, t = report.get("surface") or {}, report.get("timbre") or {}
+    s, t = report.get("surface") or {}, report.get("structure") or {}
     if not s:
         return ""
     line = (f"surface-feature 1-NN caption ({', '.join(s['features'])}): NLG mean {s['nlg_mean']:.2f} vs "
             f"random train caption {s['random_nlg_mean']:.2f} ± {s['random_nlg_std']:.2f}; its class accuracy "
             f"{s['class_accuracy']:.2f}, chance {s['chance_accuracy']:.2f} ({s['clips']} eval clips)")
     if t:
-        line += (f"; + spectral centroid: NLG mean {t['nlg_mean']:.2f}, class accuracy {t['class_accuracy']:.2f} "
-                 f"(a timbre cue, not a shortcut)")
+        line += (f"; + structure cues (peak, silence ratio, spectral centroid): NLG mean {t['nlg_mean']:.2f}, class "
+                 f"accuracy {t['class_accuracy']:.2f}")
     return line
 
 
-__all__ = ["SURFACE", "TIMBRE", "phrasing_overlap", "shortcut_baseline", "shortcut_line", "shortcut_report",
+__all__ = ["STRUCTURE", "SURFACE", "phrasing_overlap", "shortcut_baseline", "shortcut_line", "shortcut_report",
            "surface_features"]

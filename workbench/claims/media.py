@@ -24,8 +24,8 @@ resampled, the corpus metrics recomputed). Our "NLG mean" is the mean of the ×1
 ``nlg_mean_over``; the paper's is over nine (BLEU-1..4, METEOR, ROUGE-L, CIDEr, SPICE, SPIDEr). Where the sets
 differ (SPICE and SPIDEr need Java) or METEOR lacks its synonym stage, every P9 claim is not comparable for that
 reason, besides the data (the synthetic sound corpus, not the paper's benchmark). Every measured P9 row carries the
-artifact's surface-feature shortcut baseline (``captioning.shortcut``: a 1-NN caption on duration, size, level and
-silence ratio, scored with the same NLG metrics on the same eval clips, beside a random train caption) in its
+artifact's surface-feature shortcut baseline (``captioning.shortcut``: a 1-NN caption on duration, file size and RMS
+level, and with structure cues added, scored with the same NLG metrics on the same eval clips, beside a random train caption) in its
 ``shortcut`` column; an artifact built before issue 18 has none, and the column says so.
 """
 from __future__ import annotations

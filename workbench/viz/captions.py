@@ -90,9 +90,11 @@ def ablation_figure(ablation_records) -> go.Figure:
     return fig
 
 
-def audio_score_figure(outputs, l: int | None = None) -> go.Figure:
+def audio_score_figure(outputs, l: int | None = None, column: str = "audio_score",
+                       scorer: str = "self-scored: the audio-text model that guides MAGIC") -> go.Figure:
     """The audio–caption cosine of every caption as a box per decoder (points shown, mean dashed); ``outputs`` is
-    the per-clip frame (or its records); ``l`` keeps the rows with that many keywords."""
+    the per-clip frame (or its records); ``l`` keeps the rows with that many keywords; ``column`` is the score drawn
+    (``audio_score``: the guide's own cosine; ``judge_score``: the independent judge's) and ``scorer`` says which."""
     import pandas as pd
 
     frame = outputs if isinstance(outputs, pd.DataFrame) else pd.DataFrame(list(outputs))
@@ -101,7 +103,7 @@ def audio_score_figure(outputs, l: int | None = None) -> go.Figure:
     fig = go.Figure()
     for name in dict.fromkeys(frame["decoder"]) if len(frame) else ():
         part = frame[frame["decoder"] == name]
-        values = part["audio_score"].to_numpy(float)
+        values = part[column].to_numpy(float)
         fig.add_box(y=values, name=name, boxpoints="all", jitter=0.4, pointpos=0, boxmean=True,
                     marker_color=DECODER_COLORS.get(name), text=part["id"].astype(str).tolist()
                     if "id" in part.columns else None,
@@ -109,8 +111,9 @@ def audio_score_figure(outputs, l: int | None = None) -> go.Figure:
     means = {t.name: float(np.mean(t.y)) for t in fig.data if len(t.y)}
     note = " · ".join(f"{k} {v:.3f}" for k, v in means.items())
     fig.update_layout(title="Audio–caption cosine per decoder" + (f" (l = {l})" if l is not None else "")
+                      + f" — {scorer}"
                       + (f"<br><sup>means: {note}</sup>" if note else ""), height=400, showlegend=False,
-                      yaxis_title="cosine of caption and clip (audio-text model)", xaxis_title="decoder")
+                      yaxis_title=f"cosine of caption and clip ({scorer.split(':')[0]})", xaxis_title="decoder")
     return fig
 
 

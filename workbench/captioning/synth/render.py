@@ -5,8 +5,8 @@ siren, rain or speech clip: ``render("siren", seed)``), and ``benchmarks/magic_d
 
 Classes and how they are made [ours: every recipe below is our own choice]. Each generator
 ``fn(rng, seconds, sr, variant) -> ndarray`` draws its parameters (pitch, rate, level, envelope) per clip from the
-clip's random generator and returns the clean signal; ``render`` then adds fades, background noise at a random SNR
-and peak-normalises. Each class has two or three *variants* (``VARIANTS``) that change labels and captions:
+clip's random generator and returns the clean signal; ``render`` then adds fades, background noise at a random depth
+below the peak and scales the clip to a random peak level (``finish_clip``). Each class has two or three *variants* (``VARIANTS``) that change labels and captions:
 
 * ``siren`` — ``wail`` (slow rise and fall, 2–4.5 s period) or ``yelp`` (fast, 0.18–0.4 s) frequency-modulated
   tone with a few harmonics, sometimes a pass-by (loudness bump plus a small Doppler drop);
@@ -323,18 +323,29 @@ def check_class(class_name: str, variant: str | None = None) -> None:
                              f"{', '.join(VARIANTS[class_name])}")
 
 
+NOISE_BELOW_PEAK_DB = (20.0, 50.0)   # background noise RMS, below the clean signal's peak
+PEAK_DBFS = (-24.0, -6.0)            # the finished clip's peak level
+
+
 def finish_clip(audio: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
-    """Fades, background noise at a random SNR (20–40 dB, pink or white), peak normalised to about 0.5."""
+    """Fades, background noise (pink or white) at a random depth below the signal's peak (``NOISE_BELOW_PEAK_DB``),
+    then the whole clip scaled to a random peak level (``PEAK_DBFS``).
+
+    [ours, issue 18] Level and noise floor are drawn per clip, independently of the class, so that surface features
+    (RMS and peak level, the share of near-silent frames) do not give the class away: with the noise set relative to
+    the RMS and a fixed peak, RMS level and silence ratio told impulsive classes (clock, knock) from continuous ones."""
     x = np.asarray(audio, dtype=float).copy()
     n = len(x)
     k_in, k_out = (min(n // 2, samples(rng.uniform(0.005, 0.15), sr)) for _ in range(2))
     x[:k_in] *= np.linspace(0, 1, k_in)
     x[n - k_out:] *= np.linspace(1, 0, k_out)
-    rms = np.sqrt(np.mean(x ** 2)) + 1e-12
+    top = np.abs(x).max() + 1e-12
     noise = pink(rng, n) if rng.uniform() < 0.5 else rng.standard_normal(n)
-    x = x + noise * rms * 10 ** (-rng.uniform(20, 40) / 20)
+    noise = noise / (np.sqrt(np.mean(noise ** 2)) + 1e-12)
+    x = x + noise * top * 10 ** (-rng.uniform(*NOISE_BELOW_PEAK_DB) / 20)
     peak = np.abs(x).max()
-    return (x * rng.uniform(0.45, 0.55) / peak).astype(np.float32) if peak > 0 else x.astype(np.float32)
+    level = 10 ** (rng.uniform(*PEAK_DBFS) / 20)
+    return (x * level / peak).astype(np.float32) if peak > 0 else x.astype(np.float32)
 
 
 def clean_clip(class_name: str, rng: np.random.Generator, seconds: float, sr: int, variant: str | None) -> tuple:
