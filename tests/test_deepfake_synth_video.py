@@ -16,7 +16,7 @@ from workbench.media.video import sample_video
 
 needs_tools = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("espeak-ng") is None,
                                  reason="ffmpeg and espeak-ng are needed")
-TINY = AVCorpusConfig(n_real=2, n_fake=3, size=64, fps=10, seed=1)
+TINY = AVCorpusConfig(n_real=2, n_fake=4, size=64, fps=10, seed=1)
 
 
 def _identity(seed=0, size=64):
@@ -55,7 +55,7 @@ def test_self_blend_stays_near_the_face_and_changes_it():
 @needs_tools
 def test_tiny_corpus_labels_split_files_and_cache(tmp_path, monkeypatch):
     manifest = av_corpus(TINY, root=tmp_path)
-    assert len(manifest) == 5 and (manifest["y"] == 1).sum() == 2
+    assert len(manifest) == 6 and (manifest["y"] == 1).sum() == 2
     real = manifest[manifest["label"] == "bonafide"]
     assert set(real["attack"]) == {"-"} and (real[["video_y", "audio_y", "sync_y"]] == 1).all().all()
     fakes = manifest[manifest["y"] == 0].set_index("attack")
@@ -63,6 +63,7 @@ def test_tiny_corpus_labels_split_files_and_cache(tmp_path, monkeypatch):
     assert list(fakes.loc["sbi", ["video_y", "audio_y", "sync_y"]]) == [0, 1, 1]
     assert list(fakes.loc["mismatched_audio", ["video_y", "audio_y", "sync_y"]]) == [1, 1, 0]
     assert list(fakes.loc["fake_audio", ["video_y", "audio_y", "sync_y"]]) == [1, 0, 1]
+    assert list(fakes.loc["converted_audio", ["video_y", "audio_y", "sync_y"]]) == [1, 0, 1]
     assert fakes.loc["mismatched_audio", "audio_sentence"] != fakes.loc["mismatched_audio", "sentence"]
     same = manifest[manifest["attack"] != "mismatched_audio"]
     assert (same["audio_sentence"] == same["sentence"]).all()
@@ -93,7 +94,30 @@ def test_sbi_frames_differ_from_the_real_rendering(monkeypatch):
     forged, audio = synth_video.render_clip(row, fps=10)
     real, _ = synth_video.render_clip({**row, "attack": "-"}, fps=10)
     assert forged.shape == real.shape and np.abs(forged.astype(int) - real.astype(int)).mean() > 1
-    assert np.array_equal(audio[:len(speech)], speech)
+    n = len(speech) * 10 // 16000 * 16000 // 10                  # cut down to whole frames, never padded
+    assert len(audio) == n and len(forged) == len(speech) * 10 // 16000
+    assert np.allclose(audio, synth.set_level(speech[:n], row["_level_db"]), atol=1e-6)
+
+
+@needs_tools
+def test_dubbed_audio_is_spoken_to_length_not_padded():
+    row = next(r for r in synth_video._plan(TINY) if r["attack"] == "mismatched_audio")
+    frames, audio = synth_video.render_clip(row, fps=10)
+    assert len(audio) == len(frames) * 16000 // 10
+    ref, _ = synth_video._whole_frames(tts.speak(tts.SENTENCES[row["audio_sentence"]], **row["_audio"]), 10)
+    tail = lambda a: len(a) - np.flatnonzero(~synth.silent_windows(a))[-1]          # noqa: E731
+    assert abs(tail(audio) / len(audio) - tail(ref) / len(ref)) < 0.1       # its pause is a genuine one's
+
+
+def test_mouth_is_drawn_from_the_text_not_the_sound():
+    from workbench.deepfake.synth.faces import syllables, viseme_track
+
+    rng = np.random.default_rng(0)
+    track = viseme_track("Hello there, this is a test.", 30, 12, rate=160, voice="en-us", rng=rng)
+    assert track.shape == (30,) and 0 <= track.min() and track.max() <= 1 and track.max() > 0.4
+    assert [k for k, _ in syllables("Hello there.")].count("v") == 3
+    fallback = viseme_track("Hello there, this is a test.", 30, 12, rate=160, rng=np.random.default_rng(0))
+    assert fallback.shape == (30,) and fallback.max() > 0.4
 
 
 def test_errors(tmp_path, monkeypatch):

@@ -12,7 +12,8 @@ that lacks ConLLM's contribution is a single-modality detector on audio-visual c
 * ``deepfake_accuracy_gain`` (audio-visual) — accuracy of the full system (the reasoning stage's verdict) on the
   audio-visual clips minus the accuracy of the better single-modality detector (audio-only or video-only, at its own
   threshold, judged against the clip's label) on the same clips, in points, with a paired bootstrap CI over clips.
-  Not comparable: the baseline is ours, the clips synthetic;
+  Not comparable: the baseline is ours, the clips synthetic. Its ``shortcut`` is the artifact's surface-feature
+  baseline (``deepfake.shortcut``) on the same audio-visual eval clips, trained on the same training rows;
 * ``deepfake_accuracy_gain`` (video) and ``deepfake_eer_reduction`` (audio) — not measured: on video-only or
   audio-only rows the artifact has ConLLM's detector and nothing to compare it with;
 * ``deepfake_ptm_ablation`` — not measured: it needs the same detectors on pretrained-encoder and on small-CNN
@@ -126,7 +127,16 @@ def _av_gain_over_single_modality(artifact: Artifact):
                            f"{_encoders(artifact)}{_smoke(artifact)}",
                     detail=f"accuracy of the reasoning stage's verdict {100 * full.mean():.1f} % minus the better "
                            f"single-modality detector's ({base_name}, at its threshold, against the clip label) "
-                           f"{100 * base.mean():.1f} %, in points; 95 % paired bootstrap CI over clips")
+                           f"{100 * base.mean():.1f} %, in points; 95 % paired bootstrap CI over clips",
+                    shortcut=_shortcut(artifact, "audiovisual detector"))
+
+
+def _shortcut(artifact: Artifact, stage: str) -> str:
+    """The artifact's shortcut baseline (surface features) on ``stage``'s eval rows, as one line; "" when absent."""
+    from workbench.deepfake.shortcut import shortcut_line
+
+    result = (artifact.config.get("shortcut_all") or {}).get(stage)
+    return shortcut_line(result) if result else "not in this artifact (built before the shortcut baseline)"
 
 
 @measures("deepfake_ptm_ablation")

@@ -50,6 +50,44 @@ def robustness(model, data, frame, spec, report: dict, *, real_speech: bool = Tr
     return out
 
 
+def checks_table(stages: dict, checks: dict):
+    """One row per (test, stage): the stage's EER / AUC / accuracy and, beside it, the shortcut baseline's balanced
+    accuracy and AUC on the same rows — for the eval split as a whole, its seen-attack and its unseen-attack rows
+    (the notebook and the view show it)."""
+    import pandas as pd
+
+    tests = [("all eval rows", stages, checks.get("shortcut_all") or {})]
+    for name, label in (("seen", "seen attacks"), ("unseen", "unseen attacks (held out of training)")):
+        tests.append((label, (checks.get("splits") or {}).get(name) or {},
+                      (checks.get("shortcut") or {}).get(name) or {}))
+    rows = []
+    for test, reports, shortcut in tests:
+        for stage, v in reports.items():
+            sc = shortcut.get(stage) or {}
+            rows.append({"test": test, "stage": stage, "rows": v["n_bonafide"] + v["n_spoof"],
+                         "EER %": round(100 * v["eer"], 1), "AUC": round(v["auc"], 3),
+                         "accuracy %": round(100 * v["accuracy"], 1),
+                         "shortcut bal. acc. %": round(100 * sc["balanced_accuracy"], 1) if sc else None,
+                         "shortcut AUC": round(sc["auc"], 3) if sc else None})
+    return pd.DataFrame(rows)
+
+
+def real_speech_table(checks: dict):
+    """The real-speech test as a one-row table (empty when it was not run; ``error`` when it could not be)."""
+    import pandas as pd
+
+    r = checks.get("real_speech") or {}
+    if not r or "error" in r:
+        return pd.DataFrame([{"real speech": r.get("error", "not run")}])
+    ci = lambda v: f" [{100 * v[0]:.1f}, {100 * v[1]:.1f}]" if v else ""  # noqa: E731
+    return pd.DataFrame([{"stage": r["stage"], "clips": f"{r['n_bonafide']} bona fide + {r['n_spoof']} spoofed",
+                          "EER % [95 % CI]": f"{100 * r['eer']:.1f}{ci(r.get('eer_ci'))}",
+                          "AUC": round(r["auc"], 3),
+                          "accuracy % [95 % CI]": f"{100 * r['accuracy']:.1f}{ci(r.get('accuracy_ci'))}",
+                          **{f"acc. {'bona fide' if k == '-' else k} %": round(100 * v, 1)
+                             for k, v in r["accuracy_by_attack"].items()}}])
+
+
 def deepfake_eval_config(report: dict, model, spec, config, *, smoke: bool, checks: dict | None = None) -> dict:
     """The ``deepfake_eval`` artifact's config from ``evaluation.evaluate``'s report, the model and the data and
     pipeline configurations (the builder saves it; the P6 notebook hands the same dict to the claims ledger)."""

@@ -5,7 +5,8 @@ Used by deepfake.synth.faces (``viseme_track``) and through it deepfake.synth.vi
 
 ``phoneme_timing(text, voice, rate, pitch)`` → ``[(start_s, phoneme), …]``: espeak-ng's library
 (``libespeak-ng.so.1``, the same engine as the ``espeak-ng`` executable that renders the corpus's speech) is asked
-to synthesise the text with the same voice, rate and pitch, and its phoneme events (``espeakEVENT_PHONEME``, with
+to synthesise the text with the same voice (by name, else by language, as the executable picks it), rate and
+pitch, and its phoneme events (``espeakEVENT_PHONEME``, with
 the audio position in ms) are kept; the samples are discarded. None when the library cannot be loaded (then the
 caller falls back to a syllable model of the text). ``openness(phoneme)`` is the viseme's mouth opening in [0, 1]
 [ours: open vowels a/A/O/0 1.0, mid vowels 0.75, close vowels i/u 0.5, bilabials p/b/m 0, labiodentals f/v 0.1,
@@ -28,6 +29,12 @@ class _Event(ctypes.Structure):
     _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
                 ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
                 ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8)]
+
+
+class _Voice(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("languages", ctypes.c_char_p), ("identifier", ctypes.c_char_p),
+                ("gender", ctypes.c_ubyte), ("age", ctypes.c_ubyte), ("variant", ctypes.c_ubyte),
+                ("xx1", ctypes.c_ubyte), ("score", ctypes.c_int), ("spare", ctypes.c_void_p)]
 
 
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
@@ -66,8 +73,10 @@ def phoneme_timing(text: str, *, voice: str, rate: int, pitch: int) -> list[tupl
     raw = text.encode("utf-8") + b"\0"
     with _LOCK:
         collected.clear()
-        if lib.espeak_SetVoiceByName(voice.encode("ascii")) != 0:
-            return None
+        if lib.espeak_SetVoiceByName(voice.encode("ascii")) != 0:       # as the executable does: by language
+            wanted = _Voice(languages=voice.encode("ascii"))
+            if lib.espeak_SetVoiceByProperties(ctypes.byref(wanted)) != 0:
+                return None
         lib.espeak_SetParameter(_RATE, int(rate), 0)
         lib.espeak_SetParameter(_PITCH, int(pitch), 0)
         lib.espeak_Synth(raw, len(raw), 0, _POS_CHARACTER, 0, 0, None, None)
