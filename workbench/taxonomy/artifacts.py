@@ -174,3 +174,20 @@ def build_demo_safety(ctx: BuildContext) -> None:
 register_builder("P4", "construction_dataset",
                  "Demo-SafetyBench stage I: DICES conversations classified, expanded, deduplicated and split")(
     build_demo_safety)
+
+
+def build_safety_real(ctx: BuildContext) -> None:
+    """``safety_real`` (P1): the default-profile embedding classifier (MiniLM) on real StrongREJECT / HarmBench
+    prompts mapped onto the safety domains, before and after the facets / top-k change (``safety_eval.run``)."""
+    from workbench.models import load
+    from workbench.taxonomy import safety_eval
+
+    ctx.progress(0.05, "loading minilm-l6")
+    encoder = load("minilm-l6")
+    ctx.progress(0.1, "classifying the real prompts (before / after, cross-source, check set)")
+    result = safety_eval.run(encoder, n_boot=200 if ctx.smoke else 2000, smoke=ctx.smoke)
+    safety_eval.save(result, ctx.path(ctx.paper, safety_eval.NAME), profile=ctx.profile.name, seed=ctx.seed)
+
+
+register_builder("P1", "safety_real", "the safety classifier on real StrongREJECT / HarmBench prompts, mapped")(
+    build_safety_real)

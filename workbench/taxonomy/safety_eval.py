@@ -107,7 +107,8 @@ def _record(name: str, method: str, data: str, gold, pred, n_boot: int) -> dict:
 
 
 def run(encoder, *, n_boot: int = 2000, smoke: bool = False, select: bool = True) -> dict:
-    """Every evaluation of the module docstring. ``smoke``: 3 report prompts per domain and no selection grid."""
+    """Every evaluation of the module docstring. ``smoke``: 3 report and 3 pool prompts per domain, 1 check
+    prompt per domain, no cross-source rows and no selection grid."""
     from workbench.datasets import safety_check_set
     from workbench.taxonomy.classify import TOP_K, TOPK_TEMPERATURE
 
@@ -116,8 +117,10 @@ def run(encoder, *, n_boot: int = 2000, smoke: bool = False, select: bool = True
     excluded = {"unclear": int((rows["domain"] == UNCLEAR).sum()), "out_of_taxonomy": int((rows["domain"] == OUT).sum())}
     mapped = rows[~rows["domain"].isin([UNCLEAR, OUT])].reset_index(drop=True)
     fit, report = mapped[mapped["split"] == "fit"], mapped[mapped["split"] == "report"]
+    pool_fit = fit
     if smoke:
-        report = report.groupby("domain", group_keys=False).head(3)
+        report = report.sample(frac=1.0, random_state=0).groupby("domain", group_keys=False).head(3)
+        pool_fit = fit.groupby("domain", group_keys=False).head(3)
     seeds = _seed_exemplars()
     selection = select_topk(enc, fit) if select and not smoke else None
     kw = {"top_k": selection["top_k"], "temperature": selection["temperature"]} if selection else \
@@ -126,7 +129,7 @@ def run(encoder, *, n_boot: int = 2000, smoke: bool = False, select: bool = True
     records = []
     data = "real: StrongREJECT + HarmBench, mapped; report half (HarmBench test + half of StrongREJECT)"
     pred_before = before(texts, enc).top1()
-    pred_after = after(texts, enc, exemplars=_with(seeds, fit), **kw).top1()
+    pred_after = after(texts, enc, exemplars=_with(seeds, pool_fit), **kw).top1()
     records.append(_record("report_before", "before", data, gold, pred_before, n_boot))
     records.append(_record("report_after", "after", data, gold, pred_after, n_boot))
     for src in ("strongreject", "harmbench"):
@@ -139,11 +142,9 @@ def run(encoder, *, n_boot: int = 2000, smoke: bool = False, select: bool = True
                                    g, [p for p, keep in zip(pred_after, m) if keep], n_boot))
     no_real = after(texts, enc, exemplars=seeds, **kw).top1()
     records.append(_record("report_after_no_real_exemplars", "after, no real exemplars", data, gold, no_real, n_boot))
-    for train, test in (("strongreject", "harmbench"), ("harmbench", "strongreject")):
+    for train, test in () if smoke else (("strongreject", "harmbench"), ("harmbench", "strongreject")):
         pool_rows = mapped[mapped["source"] == train]
         test_rows = mapped[mapped["source"] == test]
-        if smoke:
-            test_rows = test_rows.groupby("domain", group_keys=False).head(2)
         t_texts, t_gold = test_rows["prompt"].tolist(), test_rows["domain"].tolist()
         records.append(_record(f"cross_{train}_to_{test}_before", "before", f"all of {test}",
                                t_gold, before(t_texts, enc).top1(), n_boot))
@@ -156,7 +157,7 @@ def run(encoder, *, n_boot: int = 2000, smoke: bool = False, select: bool = True
     records.append(_record("check_before", "before", "our check set (safety_check.csv)", c_gold,
                            before(c_texts, enc).top1(), n_boot))
     records.append(_record("check_after", "after", "our check set (safety_check.csv)", c_gold,
-                           after(c_texts, enc, exemplars=_with(seeds, fit), **kw).top1(), n_boot))
+                           after(c_texts, enc, exemplars=_with(seeds, pool_fit), **kw).top1(), n_boot))
     config = {"top_k": kw["top_k"], "temperature": kw["temperature"], "selection": selection, "excluded": excluded,
               "n_fit": int(len(fit)), "n_report": int(len(report)), "n_boot": n_boot, "smoke": smoke,
               "labels": safety_domains()}
@@ -175,6 +176,8 @@ def figures(result: dict) -> dict[str, float]:
            "real_dev_top1_ci_high": by["report_after"]["ci_high"],
            "real_dev_top1_after_no_real_exemplars": by["report_after_no_real_exemplars"]["accuracy"]}
     for name in ("cross_strongreject_to_harmbench", "cross_harmbench_to_strongreject"):
+        if f"{name}_after" not in by:
+            continue
         out[f"{name}_top1_before"] = by[f"{name}_before"]["accuracy"]
         out[f"{name}_top1_after"] = by[f"{name}_after"]["accuracy"]
     out["check_top1_before"] = by["check_before"]["accuracy"]
