@@ -51,7 +51,7 @@ class SoundCorpusConfig:
     seed: int = 0
     classes: tuple[str, ...] = tuple(CLASSES)    # [ours] a subset can be rendered (e.g. without espeak-ng)
     eval_phrasings: bool = True          # [ours, issue 18] eval clips' references from the held-out phrasings
-    generator: int = 2                   # the renderer's version (2: random level and noise floor, issue 18); keys
+    generator: int = 4                   # the renderer's version (4: random loudness and noise floor, issue 18); keys
     #                                      the cached folder, so a corpus rendered by an older recipe is never reused
 
     def key(self) -> str:

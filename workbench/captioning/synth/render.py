@@ -6,7 +6,7 @@ siren, rain or speech clip: ``render("siren", seed)``), and ``benchmarks/magic_d
 Classes and how they are made [ours: every recipe below is our own choice]. Each generator
 ``fn(rng, seconds, sr, variant) -> ndarray`` draws its parameters (pitch, rate, level, envelope) per clip from the
 clip's random generator and returns the clean signal; ``render`` then adds fades, background noise at a random depth
-below the peak and scales the clip to a random peak level (``finish_clip``). Each class has two or three *variants* (``VARIANTS``) that change labels and captions:
+below the peak and scales the clip to a random loudness (``finish_clip``). Each class has two or three *variants* (``VARIANTS``) that change labels and captions:
 
 * ``siren`` — ``wail`` (slow rise and fall, 2–4.5 s period) or ``yelp`` (fast, 0.18–0.4 s) frequency-modulated
   tone with a few harmonics, sometimes a pass-by (loudness bump plus a small Doppler drop);
@@ -323,17 +323,17 @@ def check_class(class_name: str, variant: str | None = None) -> None:
                              f"{', '.join(VARIANTS[class_name])}")
 
 
-NOISE_BELOW_PEAK_DB = (20.0, 50.0)   # background noise RMS, below the clean signal's peak
-PEAK_DBFS = (-24.0, -6.0)            # the finished clip's peak level
+NOISE_BELOW_PEAK_DB = (28.0, 55.0)   # background noise RMS, below the clean signal's peak
+RMS_DBFS = (-50.0, -30.0)            # the finished clip's RMS level (its loudness)
 
 
 def finish_clip(audio: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
     """Fades, background noise (pink or white) at a random depth below the signal's peak (``NOISE_BELOW_PEAK_DB``),
-    then the whole clip scaled to a random peak level (``PEAK_DBFS``).
+    then the whole clip scaled to a random RMS level (``RMS_DBFS``; the peak kept below full scale).
 
-    [ours, issue 18] Level and noise floor are drawn per clip, independently of the class, so that surface features
-    (RMS and peak level, the share of near-silent frames) do not give the class away: with the noise set relative to
-    the RMS and a fixed peak, RMS level and silence ratio told impulsive classes (clock, knock) from continuous ones."""
+    [ours, issue 18] Loudness is drawn per clip, independently of the class, so that the level of a file does not
+    give the class away: with a fixed peak (before), the RMS level was the crest factor — low for clicks and ticks,
+    high for tones — and a nearest-neighbour on it alone picked the class well above chance."""
     x = np.asarray(audio, dtype=float).copy()
     n = len(x)
     k_in, k_out = (min(n // 2, samples(rng.uniform(0.005, 0.15), sr)) for _ in range(2))
@@ -343,9 +343,12 @@ def finish_clip(audio: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndar
     noise = pink(rng, n) if rng.uniform() < 0.5 else rng.standard_normal(n)
     noise = noise / (np.sqrt(np.mean(noise ** 2)) + 1e-12)
     x = x + noise * top * 10 ** (-rng.uniform(*NOISE_BELOW_PEAK_DB) / 20)
+    rms = np.sqrt(np.mean(x ** 2))
+    if not rms > 0:
+        return x.astype(np.float32)
+    x = x * 10 ** (rng.uniform(*RMS_DBFS) / 20) / rms
     peak = np.abs(x).max()
-    level = 10 ** (rng.uniform(*PEAK_DBFS) / 20)
-    return (x * level / peak).astype(np.float32) if peak > 0 else x.astype(np.float32)
+    return (x * (0.95 / peak if peak > 0.95 else 1.0)).astype(np.float32)
 
 
 def clean_clip(class_name: str, rng: np.random.Generator, seconds: float, sr: int, variant: str | None) -> tuple:
