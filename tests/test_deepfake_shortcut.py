@@ -67,7 +67,7 @@ def test_synthetic_speech_corpus_gives_no_surface_shortcut():
 def test_synthetic_talking_heads_give_no_surface_shortcut():
     from workbench.deepfake.synth.video import AVCorpusConfig, av_corpus
 
-    data = av_corpus(AVCorpusConfig(n_real=16, n_fake=16, eval_fraction=0.5, seed=0, size=64))
+    data = av_corpus(AVCorpusConfig(n_real=32, n_fake=32, eval_fraction=0.5, seed=0, size=48))
     cache: dict = {}
     train, test = data[data["split"] == "train"], data[data["split"] == "eval"]
     report = shortcut_report(train, test, ["audiovisual detector", "audio detector", "video detector"], cache=cache)

@@ -57,6 +57,7 @@ class AudioCorpusConfig:
     rates: tuple[int, ...] = (130, 160, 190)
     pitches: tuple[int, ...] = (35, 50, 65)
     attacks: tuple[str, ...] = ATTACKS
+    generator: int = 2                   # bumped when the rendering changes, so that old caches are not reused
 
     def key(self) -> str:
         return config_key(asdict(self))

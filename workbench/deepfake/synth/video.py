@@ -18,7 +18,8 @@ Labels (``y`` and the per-modality ``video_y``, ``audio_y``, ``sync_y``: 1 = gen
     Parameters are fixed per clip (one forgery method per clip).
     ``video_y`` = 0, audio and sync genuine.
   - ``mismatched_audio`` — the video of rendering A with the bona fide audio of a different rendering B (another
-    sentence of the same split, its own voice, rate and pitch), spoken to exactly A's length
+    sentence of the same split — the one whose rendering is closest to A's length — its own voice, rate and
+    pitch), spoken to exactly A's length
     (``synth.speech.speak_to_length``: espeak-ng's rate chosen to fit, the last few per cent by resampling — never
     cut or zero-padded, so its pauses look like a genuine clip's): the lips do not follow the sound.
     ``sync_y`` = 0.
@@ -37,8 +38,8 @@ Sentences are split between train and eval exactly as ``synth.speech._plan`` doe
 same config gives the same frames and audio; the ``ffmpeg`` call asks for bit-exact, single-threaded encoding and
 no metadata so that the files are byte-identical too on the same ffmpeg build [ours].
 
-Files: H.264 video (``libx264``, ``yuv420p`` so browsers can play it, CRF 18) and AAC audio (64 kb/s, mono,
-16 kHz) in ``.mp4``, written by piping raw RGB frames to the ``ffmpeg`` executable (no shell, a timeout) together
+Files: H.264 video (``libx264``, ``yuv420p`` so browsers can play it, constant bit rate ``VIDEO_BITRATE`` with
+filler, so that a blurred forgery does not make a smaller file) and AAC audio (64 kb/s, mono, 16 kHz) in ``.mp4``, written by piping raw RGB frames to the ``ffmpeg`` executable (no shell, a timeout) together
 with a temporary WAV. A corpus is cached under ``$WORKBENCH_HOME/data/synthetic/av-<key>/`` keyed by its
 configuration and written atomically (``synth.corpus.cached_corpus``), with ``manifest.parquet`` (paths relative to
 the corpus folder) and ``config.json``; ``av_corpus`` returns the manifest with absolute paths and columns id,
@@ -70,6 +71,7 @@ FAKE_TYPES = ("sbi", "mismatched_audio", "fake_audio", "converted_audio")
 RATES = (130, 160, 190)
 PITCHES = (35, 50, 65)
 FFMPEG_TIMEOUT_S = 120
+VIDEO_BITRATE = "300k"       # constant bit rate with filler: a file's size says its duration, not its content
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class AVCorpusConfig:
     size: int = 96                       # square frame side in pixels (even, for yuv420p)
     eval_fraction: float = 0.25          # share of sentences held out for eval
     seed: int = 0
+    generator: int = 2                   # bumped when the rendering changes, so that old caches are not reused
 
     def key(self) -> str:
         return config_key(asdict(self))
@@ -121,7 +124,9 @@ def write_mp4(path: str | Path, frames: np.ndarray, audio: np.ndarray, *, fps: f
         cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{fps:g}", "-i", "pipe:0",
                "-i", f"file:{wav}", "-map", "0:v:0", "-map", "1:a:0",
-               "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-threads", "1",
+               "-c:v", "libx264", "-preset", "veryfast", "-b:v", VIDEO_BITRATE, "-minrate", VIDEO_BITRATE,
+               "-maxrate", VIDEO_BITRATE, "-bufsize", VIDEO_BITRATE, "-x264-params", "nal-hrd=cbr:filler=1",
+               "-pix_fmt", "yuv420p", "-threads", "1",
                "-c:a", "aac", "-b:a", "64k", "-ac", "1", "-ar", str(sr),
                "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
                "-movflags", "+faststart", f"file:{path.absolute()}"]
@@ -184,10 +189,18 @@ def _plan(config: AVCorpusConfig) -> list[dict]:
                 same = [s for s in range(len(tts.SENTENCES))
                         if s != sentence and (s in eval_ids) == (split == "eval")]
                 row["audio_sentence"] = int(rng.choice(same))
+                row["_candidates"] = [int(c) for c in rng.permutation(same)]
                 row["_audio"] = {"voice": str(rng.choice(VOICES)), "rate": int(rng.choice(RATES)),
                                  "pitch": int(rng.choice(PITCHES))}
             rows.append(row)
     return rows
+
+
+def _closest_sentence(candidates: list[int], n: int, voice: dict) -> int:
+    """The candidate sentence whose rendering in ``voice`` is closest to ``n`` samples long (so that speaking it to
+    length changes the rate, and with it the pauses, as little as possible)."""
+    lengths = [len(tts.speak(tts.SENTENCES[c], **voice)) for c in candidates]
+    return int(candidates[int(np.argmin([abs(length - n) for length in lengths]))])
 
 
 def render_clip(row: dict, *, fps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -202,6 +215,8 @@ def render_clip(row: dict, *, fps: int) -> tuple[np.ndarray, np.ndarray]:
         frames = np.stack([self_blend(f, face_mask(identity, k / fps), row["_sbi"]) for k, f in enumerate(frames)])
     audio = speech
     if row["attack"] == "mismatched_audio":
+        row["audio_sentence"] = _closest_sentence(row.get("_candidates") or [row["audio_sentence"]], len(speech),
+                                                  row["_audio"])
         audio = speak_to_length(tts.SENTENCES[row["audio_sentence"]], len(speech), **row["_audio"])
     elif row["attack"] == "fake_audio":
         audio = griffin_lim(speech, seed=row["_seed"] % 2**31)
