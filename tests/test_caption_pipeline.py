@@ -51,6 +51,20 @@ def test_evaluation_reports_metrics_audio_scores_and_the_ablation(captioner):
     assert len(out) == 3 * 3 + 3 * 2 and (out[out["l"] == 0]["keywords"].map(len) == 0).all()
 
 
+def test_evaluation_with_an_independent_judge(captioner):
+    from workbench.captioning.clap import judge_scorer
+    from workbench.captioning.evaluation import GUIDE_COSINE, JUDGE_SCORE
+
+    judge = judge_scorer(corpus=CORPUS, config=CLAP)
+    assert judge.name != captioner.scorer.name and judge.models[-1] == "minilm-l6"
+    clips = sound_corpus(CORPUS).query("split == 'eval'").head(2)
+    result = evaluate(captioner, clips, l=1, ablation=(), decoders=("greedy", "magic"), k=4, max_new_tokens=4,
+                      judge=judge)
+    assert {JUDGE_SCORE, GUIDE_COSINE} <= set(result["metrics"].columns) and result["judge"] == judge.name
+    assert result["outputs"]["judge_score"].between(-1.001, 1.001).all()
+    assert f"{judge.name} (judge)" in result["models"]
+
+
 def test_caption_sets_in_their_layouts(tmp_path):
     sf.write(tmp_path / "a.wav", render("rain", 0, seconds=1.0), 16000)
     (tmp_path / "sub").mkdir()

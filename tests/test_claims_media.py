@@ -188,3 +188,19 @@ def test_an_unknown_claim_parameter_is_an_error_naming_the_claim():
     sources, _ = _caption_sources()
     with pytest.raises(WorkbenchError, match="params.decoder is None"):
         measure("P9", replace(_claim("P9", "caption_nlg_score", decoder="magic"), params={}), sources)
+
+
+def test_p9_rows_carry_the_shortcut_baseline_or_say_it_is_missing():
+    shortcut = {"surface": {"features": ["duration_s", "file_bytes", "rms_dbfs"], "nlg_mean": 8.9,
+                            "random_nlg_mean": 9.5, "random_nlg_std": 1.9, "class_accuracy": 0.08,
+                            "chance_accuracy": 0.08, "clips": 6},
+                "structure": {"features": ["rms_dbfs", "silence_ratio"], "nlg_mean": 19.7, "class_accuracy": 0.44}}
+    sources, _ = _caption_sources()
+    sources.artifacts[("P9", "caption_eval")].config["shortcut"] = shortcut
+    for kind, params in (("caption_nlg_score", {"decoder": "magic"}), ("caption_magic_gain", {}),
+                         ("caption_keyword_drop", {}), ("caption_best_keywords", {})):
+        ours = measure("P9", _claim("P9", kind, **params), sources)
+        assert "NLG mean 8.90 vs random train caption 9.50 ± 1.90" in ours.shortcut, (kind, ours.shortcut)
+        assert "class accuracy 0.08, chance 0.08" in ours.shortcut and "structure cues" in ours.shortcut
+    old, _ = _caption_sources()
+    assert "predates the shortcut baseline" in measure("P9", _claim("P9", "caption_magic_gain"), old).shortcut
