@@ -188,6 +188,16 @@ def test_config_key_and_cache(tmp_path, monkeypatch):
     config = MemeCorpusConfig(n_train=6, n_eval=6, size=64, seed=1)
     assert config.key() == MemeCorpusConfig(n_train=6, n_eval=6, size=64, seed=1).key() != SMALL.key()
     assert config.to_dict() == {"n_train": 6, "n_eval": 6, "size": 64, "seed": 1}
+    # the key covers the generator's version and bundled data: an older generator's cached corpus is never reused
+    from workbench.io import config_key
+    from workbench.memes.synth import generate
+
+    assert config.key() != config_key(config.to_dict())
+    before = config.key()
+    monkeypatch.setattr(generate, "data_fingerprint", lambda: "another generator or other data")
+    assert config.key() != before
+    monkeypatch.undo()
+    assert config.key() == before
     seen = []
     folder = cached_memes(config, lambda fraction, message: seen.append(fraction), root=tmp_path)
     assert folder.name == f"memes-{config.key()}" and (folder / "memes.csv").is_file() and seen[-1] == 1.0

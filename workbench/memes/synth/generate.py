@@ -19,6 +19,7 @@ benign/abusive and satire/abusive, so that the classes stay balanced (within one
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -28,6 +29,22 @@ from workbench.memes.synth.vocabulary import (BENIGN, CODE, MOCK, NEUTRAL, NEUTR
                                               SYMBOLS, Template, label_of, world)
 
 TRIPLE_SHARE = 0.4                   # share of rows in target triples (everyday, institution and people)
+GENERATOR_VERSION = "2"              # bump when ``plan`` changes: part of the corpus key, so caches are remade
+DATA_FILES = ("templates.csv", "vocabulary.json", "knowledge/wikidata_facts.csv", "knowledge/hate_lexicon.csv")
+
+
+@functools.lru_cache(maxsize=1)
+def data_fingerprint() -> str:
+    """A short hash of the bundled files the generator reads (``DATA_FILES`` under ``data/memes/``)."""
+    import hashlib
+
+    from workbench.paths import DATA_DIR
+
+    digest = hashlib.sha1(GENERATOR_VERSION.encode())
+    for name in DATA_FILES:
+        path = DATA_DIR / "memes" / name
+        digest.update(name.encode() + (path.read_bytes() if path.is_file() else b""))
+    return digest.hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -44,10 +61,11 @@ class MemeCorpusConfig:
         return asdict(self)
 
     def key(self) -> str:
-        """A short stable hash of the configuration (for cache folder names)."""
+        """A short stable hash of the configuration, the generator's version and its bundled data (for cache
+        folder names: a corpus made by an older generator or from other data is never reused)."""
         from workbench.io import config_key
 
-        return config_key(self.to_dict())
+        return config_key({**self.to_dict(), "generator": data_fingerprint()})
 
 
 def _seed(rng: np.random.Generator) -> int:
