@@ -70,7 +70,7 @@ def test_split_refuses_a_side_with_one_class_and_a_bad_fraction():
 # ------------------------------------------------------------------------------------- the CLI on FakeAVCeleb
 
 FAV_TYPE = {"": "RealVideo-RealAudio", "sbi": "FakeVideo-RealAudio", "mismatched_audio": "RealVideo-FakeAudio",
-            "fake_audio": "RealVideo-FakeAudio"}
+            "fake_audio": "RealVideo-FakeAudio", "converted_audio": "RealVideo-FakeAudio"}
 
 
 @pytest.fixture(scope="module")

@@ -305,8 +305,8 @@ def _evaluation(frame, meta) -> None:
             f"{k} {_fmt_pct(v.get('eer'))}, {v.get('threshold', float('nan')):+.3f}" for k, v in detectors.items()))
     with st.expander("Every clip, with the rationale"):
         columns = [c for c in ("file", "modality", "label", "attack", "attack_split", "score_audio",
-                               "score_video", "score_audiovisual", "agreement", "score", "threshold", "detector_verdict",
-                               "spectral_flatness", "sync_correlation", "reasoning_score", "p_real", "verdict",
+                               "score_video", "score_audiovisual", "agreement", "score", "threshold",
+                               "detector_verdict", "spectral_flatness", "sync_correlation", "reasoning_score", "p_real", "verdict",
                                "rationale") if c in frame.columns]
         st.dataframe(frame[columns], hide_index=True, width="stretch")
 

@@ -30,8 +30,9 @@ The default model [ours]: ``synthetic_data(spec)`` joins the synthetic speech co
 synthetic talking-head corpus (``synth.video``) as one dataset frame; ``default_model()`` trains on their train
 split — less every clip of the spec's ``held_out_attacks`` (``HELD_OUT_ATTACKS``: the phase-vocoder pitch round
 trip, ``pitch_roundtrip`` in the speech corpus and ``converted_audio`` in the talking heads), so that the eval
-split's clips of those attacks are an *unseen-attack* test beside the seen-attack one (``training_rows``) — once and caches the folder under ``$WORKBENCH_HOME/models/deepfake/`` keyed by the data and pipeline
-configuration (``io.build_once``). ``smoke_spec`` / ``smoke_config`` are a few clips and epochs for tests and CI.
+split's clips of those attacks are an *unseen-attack* test beside the seen-attack one (``training_rows``) — once and
+caches the folder under ``$WORKBENCH_HOME/models/deepfake/`` keyed by the data and pipeline configuration
+(``io.build_once``). ``smoke_spec`` / ``smoke_config`` are a few clips and epochs for tests and CI.
 """
 from __future__ import annotations
 
@@ -329,5 +330,5 @@ def default_model(*, spec: SyntheticSpec | None = None, config: PipelineConfig |
     return DeepfakeModel.load(build_once(folder, build, complete="model.json"))
 
 
-__all__ = ["HELD_OUT_ATTACKS", "SyntheticSpec", "attack_split", "decision_threshold", "default_model", "smoke_config", "smoke_spec", "synthetic_data",
-           "train_model", "training_rows"]
+__all__ = ["HELD_OUT_ATTACKS", "SyntheticSpec", "attack_split", "decision_threshold", "default_model",
+           "smoke_config", "smoke_spec", "synthetic_data", "train_model", "training_rows"]

@@ -4,18 +4,19 @@ Used by deepfake.synth.video (which renders, forges and writes the clips) and th
 
 Drawing [ours]. Each clip gets an *identity*: skin tone, face ellipse size and aspect, eye size and spacing, mouth
 width, hair colour and style (short, long, bun, bald), background colour with a vertical gradient and mild
-low-frequency texture, and a small head bob and sway (sinusoids of a few pixels / degrees). ``draw_head(identity,
-t, mouth, blink)`` draws one RGB frame at time ``t`` with the mouth open by ``mouth`` ∈ [0, 1] and the eyes shut by
-``blink`` ∈ [0, 1]. The mouth follows the *text*, not the sound (``viseme_track``) [ours]: espeak-ng's own
-phoneme schedule for the sentence, voice, rate and pitch (``synth.visemes.phoneme_timing``, the synthesizer's
-phoneme events) gives each phoneme's start; each phoneme holds its viseme's opening (``visemes.openness``) times a
-random factor (0.7–1.0) until the next one, with every boundary jittered by ``JITTER_S``. Without the espeak-ng
-library a syllable model of the text stands in (vowel groups sharing the spoken time, modelled from the clip's
-length and the rate: espeak-ng's trailing pause is about ``TAIL_WPM / rate`` seconds). The track is then smoothed
-by its own asymmetric attack/release filter and given a little frame noise. The lip-sync cue (``sync.audio_envelope``, the RMS per frame) is never used to draw the mouth, so the cue
-measures how well two independently made signals agree — not a copy of itself. ``mouth_track`` (the old
-envelope-driven mouth) is kept for tests of the sync cue only. Eyes blink for 0.15 s once every 2–4.5 s (period
-and phase per identity). A clip lasts as long as its speech, cut down to whole frames (never padded).
+low-frequency texture, and a small head bob and sway (sinusoids of a few pixels / degrees). ``draw_head(identity, t,
+mouth, blink)`` draws one RGB frame at time ``t`` with the mouth open by ``mouth`` ∈ [0, 1] and the eyes shut by
+``blink`` ∈ [0, 1]. The mouth follows the *text*, not the sound (``viseme_track``) [ours]: espeak-ng's own phoneme
+schedule for the sentence, voice, rate and pitch (``synth.visemes.phoneme_timing``, the synthesizer's phoneme
+events) gives each phoneme's start; each phoneme holds its viseme's opening (``visemes.openness``) times a random
+factor (0.7–1.0) until the next one, with every boundary jittered by ``JITTER_S``. Without the espeak-ng library a
+syllable model of the text stands in (vowel groups sharing the spoken time, modelled from the clip's length and the
+rate: espeak-ng's trailing pause is about ``TAIL_WPM / rate`` seconds). The track is then smoothed by its own
+asymmetric attack/release filter and given a little frame noise. The lip-sync cue (``sync.audio_envelope``, the RMS
+per frame) is never used to draw the mouth, so the cue measures how well two independently made signals agree — not
+a copy of itself. ``mouth_track`` (the old envelope-driven mouth) is kept for tests of the sync cue only. Eyes blink
+for 0.15 s once every 2–4.5 s (period and phase per identity). A clip lasts as long as its speech, cut down to whole
+frames (never padded).
 
 Self-Blended Images (Shiohara & Yamasaki, CVPR 2022) [ours: the ranges]: ``self_blend(frame, mask, params)``
 replaces the face with a blend of a transformed copy of the same frame. The source is the frame after colour

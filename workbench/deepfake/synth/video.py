@@ -39,12 +39,13 @@ same config gives the same frames and audio; the ``ffmpeg`` call asks for bit-ex
 no metadata so that the files are byte-identical too on the same ffmpeg build [ours].
 
 Files: H.264 video (``libx264``, ``yuv420p`` so browsers can play it, constant bit rate ``VIDEO_BITRATE`` with
-filler, so that a blurred forgery does not make a smaller file) and AAC audio (64 kb/s, mono, 16 kHz) in ``.mp4``, written by piping raw RGB frames to the ``ffmpeg`` executable (no shell, a timeout) together
-with a temporary WAV. A corpus is cached under ``$WORKBENCH_HOME/data/synthetic/av-<key>/`` keyed by its
-configuration and written atomically (``synth.corpus.cached_corpus``), with ``manifest.parquet`` (paths relative to
-the corpus folder) and ``config.json``; ``av_corpus`` returns the manifest with absolute paths and columns id,
-path, label, y, video_y, audio_y, sync_y, attack ("-" for real clips), modality ("audiovisual"), split, sentence,
-voice, rate, pitch and audio_sentence (the sentence actually heard).
+filler, so that a blurred forgery does not make a smaller file) and AAC audio (64 kb/s, mono, 16 kHz) in ``.mp4``,
+written by piping raw RGB frames to the ``ffmpeg`` executable (no shell, a timeout) together with a temporary WAV. A
+corpus is cached under ``$WORKBENCH_HOME/data/synthetic/av-<key>/`` keyed by its configuration and written
+atomically (``synth.corpus.cached_corpus``), with ``manifest.parquet`` (paths relative to the corpus folder) and
+``config.json``; ``av_corpus`` returns the manifest with absolute paths and columns id, path, label, y, video_y,
+audio_y, sync_y, attack ("-" for real clips), modality ("audiovisual"), split, sentence, voice, rate, pitch and
+audio_sentence (the sentence actually heard).
 """
 from __future__ import annotations
 
