@@ -51,8 +51,8 @@ class SoundCorpusConfig:
     seed: int = 0
     classes: tuple[str, ...] = tuple(CLASSES)    # [ours] a subset can be rendered (e.g. without espeak-ng)
     eval_phrasings: bool = True          # [ours, issue 18] eval clips' references from the held-out phrasings
-    generator: int = 4                   # the renderer's version (4: random loudness and noise floor, issue 18); keys
-    #                                      the cached folder, so a corpus rendered by an older recipe is never reused
+    generator: int = 5                   # the renderer's version (5: random loudness, issue 18); keys the
+    #                                      cached folder, so a corpus rendered by an older recipe is never reused
 
     def key(self) -> str:
         from workbench.io import config_key

@@ -5,8 +5,8 @@ siren, rain or speech clip: ``render("siren", seed)``), and ``benchmarks/magic_d
 
 Classes and how they are made [ours: every recipe below is our own choice]. Each generator
 ``fn(rng, seconds, sr, variant) -> ndarray`` draws its parameters (pitch, rate, level, envelope) per clip from the
-clip's random generator and returns the clean signal; ``render`` then adds fades, background noise at a random depth
-below the peak and scales the clip to a random loudness (``finish_clip``). Each class has two or three *variants* (``VARIANTS``) that change labels and captions:
+clip's random generator and returns the clean signal; ``render`` then adds fades, background noise at a random SNR
+and scales the clip to a random loudness (``finish_clip``). Each class has two or three *variants* (``VARIANTS``) that change labels and captions:
 
 * ``siren`` — ``wail`` (slow rise and fall, 2–4.5 s period) or ``yelp`` (fast, 0.18–0.4 s) frequency-modulated
   tone with a few harmonics, sometimes a pass-by (loudness bump plus a small Doppler drop);
@@ -323,13 +323,12 @@ def check_class(class_name: str, variant: str | None = None) -> None:
                              f"{', '.join(VARIANTS[class_name])}")
 
 
-NOISE_BELOW_PEAK_DB = (28.0, 55.0)   # background noise RMS, below the clean signal's peak
-RMS_DBFS = (-50.0, -30.0)            # the finished clip's RMS level (its loudness)
+RMS_DBFS = (-40.0, -20.0)            # the finished clip's RMS level (its loudness), drawn per clip
 
 
 def finish_clip(audio: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
-    """Fades, background noise (pink or white) at a random depth below the signal's peak (``NOISE_BELOW_PEAK_DB``),
-    then the whole clip scaled to a random RMS level (``RMS_DBFS``; the peak kept below full scale).
+    """Fades, background noise at a random SNR (20–40 dB, pink or white), then the whole clip scaled to a random RMS
+    level (``RMS_DBFS``; the peak kept at most 0.95, which caps the loudest draws of the most impulsive clips).
 
     [ours, issue 18] Loudness is drawn per clip, independently of the class, so that the level of a file does not
     give the class away: with a fixed peak (before), the RMS level was the crest factor — low for clicks and ticks,
@@ -339,10 +338,9 @@ def finish_clip(audio: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndar
     k_in, k_out = (min(n // 2, samples(rng.uniform(0.005, 0.15), sr)) for _ in range(2))
     x[:k_in] *= np.linspace(0, 1, k_in)
     x[n - k_out:] *= np.linspace(1, 0, k_out)
-    top = np.abs(x).max() + 1e-12
+    rms = np.sqrt(np.mean(x ** 2)) + 1e-12
     noise = pink(rng, n) if rng.uniform() < 0.5 else rng.standard_normal(n)
-    noise = noise / (np.sqrt(np.mean(noise ** 2)) + 1e-12)
-    x = x + noise * top * 10 ** (-rng.uniform(*NOISE_BELOW_PEAK_DB) / 20)
+    x = x + noise * rms * 10 ** (-rng.uniform(20, 40) / 20)
     rms = np.sqrt(np.mean(x ** 2))
     if not rms > 0:
         return x.astype(np.float32)
