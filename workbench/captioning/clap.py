@@ -12,6 +12,10 @@ keywords, drawn anew every epoch; other clips with the same label set are not tr
 is MiniLM distilled into a hashed n-gram linear map (``captioning.text_student``, fast enough for MAGIC's 45
 candidates per token); ``ClapConfig.text="minilm"`` trains on MiniLM itself instead.
 
+**Independent judge** [ours, issue 18]: ``judge_scorer`` trains a second ``TinyClap`` (another seed, MiniLM itself
+as text tower, the train clips captioned with the held-out phrasings) that never guides decoding; the evaluation's
+audio–caption quality score is its cosine, while the guide's own cosine is reported as self-scored.
+
 **Paper profile**: ``HFClapScorer`` wraps a transformers ``ClapModel`` + ``ClapProcessor`` from the local cache
 (LAION-CLAP ``laion/clap-htsat-unfused``; any CLAP checkpoint in the transformers layout), 48 kHz input.
 
