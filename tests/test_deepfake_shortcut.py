@@ -117,6 +117,7 @@ def test_claims_row_carries_the_shortcut_line():
     assert ours.status == "not comparable" and "balanced accuracy 0.52" in ours.shortcut
     older = measure("P6", _claim("deepfake_accuracy_gain", modality="audio-visual"), _deepfake_sources())
     assert "built before" in older.shortcut
+    assert "too few to tell" in shortcut_line({**result, "n_test": 5})
 
 
 def test_checks_tables_read_the_artifact_config():

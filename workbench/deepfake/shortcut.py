@@ -29,6 +29,7 @@ SURFACE_FEATURES = ("duration_s", "rms_db", "silence_ratio", "trailing_silence_s
 SR = 16000
 WINDOW_S = 0.02
 SILENCE_DB = 40.0
+FEW = 20                # fewer eval clips than this: the shortcut line says they are too few to tell
 STAGE_ROWS = {"audio detector": ("audio", "audio_y"), "video detector": ("video", "video_y"),
               "audiovisual detector": ("audiovisual", "y"), "detector (pipeline)": ("all", "y"),
               "detector + reasoning": ("all", "y")}
@@ -155,12 +156,14 @@ def shortcut_report(train, test, stages, *, seed: int = 0, cache: dict | None = 
 
 
 def shortcut_line(result: dict | None) -> str:
-    """One line for a table or the claims ledger: the model, its features, balanced accuracy, AUC and chance."""
+    """One line for a table or the claims ledger: the model, its features, balanced accuracy, AUC and chance (and,
+    under ``FEW`` eval clips — a smoke build — that they are too few to tell)."""
     if not result:
         return ""
+    few = f"; {result['n_test']} eval clips are too few to tell" if result["n_test"] < FEW else ""
     return (f"surface-feature logistic regression ({', '.join(result['features'])}; train {result['n_train']} / "
             f"eval {result['n_test']}): balanced accuracy {result['balanced_accuracy']:.2f}, AUC "
-            f"{result['auc']:.2f}; chance {result['chance']:.2f}")
+            f"{result['auc']:.2f}; chance {result['chance']:.2f}{few}")
 
 
 __all__ = ["SURFACE_FEATURES", "audio_surface", "feature_matrix", "shortcut_baseline", "shortcut_line",
