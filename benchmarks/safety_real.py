@@ -44,6 +44,10 @@ def main() -> None:
     if cfg["selection"]:
         print(f"selected on the fit half (5-fold CV top-1): top_k={cfg['top_k']} temperature={cfg['temperature']} "
               f"cv_top1={cfg['selection']['cv_top1']:.3f}")
+        from workbench.taxonomy.classify import TOP_K, TOPK_TEMPERATURE
+        same = (cfg["top_k"], cfg["temperature"]) == (TOP_K, TOPK_TEMPERATURE)
+        print(f"the package defaults (top_k={TOP_K}, temperature={TOPK_TEMPERATURE}) "
+              + ("are the selected ones" if same else "DIFFER from the selection: update workbench/taxonomy/classify.py"))
     print(f"\n{'evaluation':44s} {'method':32s} {'n':>4s} {'top1':>6s}  95% CI")
     for r in result["records"]:
         print(f"{r['name']:44s} {r['method'][:32]:32s} {r['n']:4d} {r['accuracy']:6.3f}  "
