@@ -180,7 +180,8 @@ def evaluate(captioner: Captioner, clips, *, l: int = 2, ablation=ABLATION, deco
             ablation_rows.append({"l": n_kw, **values})
     return {"outputs": outputs, "metrics": pd.DataFrame(metrics), "ablation": pd.DataFrame(ablation_rows),
             "not_computed": not_computed, "nlg_mean_over": over,
-            "models": captioner.models + ([f"{judge.name} (judge)"] if judge is not None else []),
+            "models": captioner.models[:-1] + ([f"{judge.name} (judge)"] if judge is not None else [])
+            + captioner.models[-1:],                                       # the caption LM stays last
             "judge": None if judge is None else judge.name,
             "settings": {"l": l, "k": k, "alpha": alpha, "beta": beta, "max_new_tokens": max_new_tokens}}
 
