@@ -36,6 +36,9 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ablation", default="0,1,2,3,5", help="keyword counts for the MAGIC ablation")
     p.add_argument("--limit", type=int, help="at most N clips")
     p.add_argument("--out", help="write metrics.csv, ablation.csv and outputs.parquet here")
+    p.add_argument("--no-judge", action="store_true",
+                   help="skip the independent judge (default profile: a second audio-text model that never guides "
+                        "decoding, trained once and cached); the guide's own cosine is then the only audio score")
 
 
 def _captioner(vocabulary: str | None):
@@ -83,8 +86,9 @@ def _caption(args) -> int:
     print("keywords: " + (", ".join(f"{kw['keyword']} ({kw['score']:.3f})" for kw in out["keywords"]) or "(none)"))
     print(f"prompt: {out['prompt']!r}")
     for name, text in out["captions"].items():
-        print(f"{name:>12}: {text}   [audio–caption cosine {out['audio_scores'][name]:+.3f}]")
-    print(f"[{', '.join(captioner.models)}]")
+        print(f"{name:>12}: {text}   [audio–caption cosine {out['audio_scores'][name]:+.3f}, self-scored]")
+    print(f"[{', '.join(captioner.models)}] · the cosine is self-scored: the model that guides MAGIC; "
+          "`workbench caption eval` adds an independent judge")
     return 0
 
 
@@ -109,10 +113,21 @@ def _caption_eval(args) -> int:
     if args.limit:
         clips = clips.head(args.limit)
     captioner = _captioner(args.vocabulary)
+    judge = None
+    if not args.no_judge:
+        from workbench.captioning.clap import judge_scorer
+        from workbench.profiles import active_profile
+
+        if active_profile().name == "default":
+            bar, update = progress_bar("independent judge (trained once, then cached)")
+            try:
+                judge = judge_scorer(progress=update)
+            finally:
+                bar.close()
     bar, update = progress_bar("captioning")
     try:
         result = evaluate(captioner, clips, l=args.keywords, ablation=ablation, k=args.k, alpha=args.alpha,
-                          beta=args.beta, max_new_tokens=args.max_new_tokens, progress=update)
+                          beta=args.beta, max_new_tokens=args.max_new_tokens, progress=update, judge=judge)
     finally:
         bar.close()
     cols = ["decoder", *[c for c in result["metrics"].columns if c not in ("decoder", "l", "clips")]]
@@ -120,10 +135,12 @@ def _caption_eval(args) -> int:
     print_table([{c: (f"{r[c]:.2f}" if isinstance(r[c], float) else r[c]) for c in cols}
                  for r in result["metrics"].to_dict("records")], cols)
     print("not computed: " + "; ".join(f"{k} ({v})" for k, v in result["not_computed"].items()))
+    print("audio–caption cosine: self-scored (the model that guides MAGIC)"
+          + (f"; independent judge: {result['judge']}" if result.get("judge") else "; no independent judge"))
     print("keyword ablation (MAGIC):")
     print_table([{"l": r["l"], "NLG mean": f"{r['NLG mean']:.2f}", "CIDEr-D": f"{r['CIDEr-D']:.2f}",
-                  "audio–caption cosine": f"{r['audio–caption cosine']:+.3f}"} for r in result["ablation"].to_dict(
-                 "records")], ["l", "NLG mean", "CIDEr-D", "audio–caption cosine"])
+                  "cosine (self-scored)": f"{r['audio–caption cosine']:+.3f}"} for r in result["ablation"].to_dict(
+                 "records")], ["l", "NLG mean", "CIDEr-D", "cosine (self-scored)"])
     if args.out:
         from workbench.io import write_text
 
