@@ -146,13 +146,10 @@ hhh.pivot_table(index="system", columns="metric", values="value", sort=False).ro
 # the share routed to the expected expert, with a bootstrap 95 % CI (`workbench/experts/realcheck.py`).
 
 # %%
-from workbench.experts.realcheck import real_prompts, real_routing_summary, route_real
-from workbench.viz.experts import real_routing_figure
+from workbench.experts.realcheck import real_routing_report
 
-real = route_real(mixture, real_prompts(smoke=SMOKE, seed=SEED))
-real_summary = real_routing_summary(real, report["calibration"], report["axes"])
-fig = real_routing_figure(real_summary)
-stamp(fig, profile.name, [backbone], data="real: StrongREJECT, HarmBench, FreshQA")
+real_summary, fig = real_routing_report(mixture, report, smoke=SMOKE, seed=SEED, profile=profile.name,
+                                        models=[backbone])
 fig
 
 # %%

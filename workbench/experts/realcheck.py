@@ -87,3 +87,15 @@ def real_routing_summary(routing, calibration: dict, axes, *, calibrator: str = 
                        ece=float(ece(probs[idx], labels[idx], n_bins=10)))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def real_routing_report(mixture, report: dict, *, smoke: bool, seed: int, profile: str, models):
+    """The notebooks' real-prompt section in one call: route ``real_prompts`` through ``mixture`` and return
+    (summary, figure stamped with ``profile``, ``models`` and the real data)."""
+    from workbench.viz import stamp
+    from workbench.viz.experts import real_routing_figure
+
+    routing = route_real(mixture, real_prompts(smoke=smoke, seed=seed))
+    summary = real_routing_summary(routing, report["calibration"], report["axes"])
+    fig = stamp(real_routing_figure(summary), profile, models, data="real: StrongREJECT, HarmBench, FreshQA")
+    return summary, fig
