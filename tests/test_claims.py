@@ -205,6 +205,9 @@ def test_ledger_averages_the_extra_seeds_stores(tmp_path, toy_kind):
     assert row.value == pytest.approx(130 / 3)
     assert row.seed_sd == pytest.approx(20.8167, abs=1e-4)
     assert row.ours == "43.33 % (mean of 3 seeds, sd 20.8)"
+    import dataclasses
+    same = dataclasses.replace(row, value=50.0, seed_sd=0.0, seed_values=(50.0, 50.0, 50.0))
+    assert same.ours == "50 % (the same for all 3 seeds)"
     single = claims.ledger(["P1"], store=main, profile="default", seeds=False)[0]
     assert single.seeds == 1 and single.value == pytest.approx(50.0) and single.ours == "50 %"
 

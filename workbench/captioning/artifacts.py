@@ -96,8 +96,11 @@ def build_caption_eval(ctx: BuildContext) -> None:
     from workbench.models import load
 
     corpus = SoundCorpusConfig(n_per_class=4, mixtures=4, seconds=2.0) if ctx.smoke else SoundCorpusConfig()
-    clap = (ClapConfig(audio=CNNConfig(channels=(8, 16, 32), dim=64, max_seconds=2.0), dim=64, epochs=15)
-            if ctx.smoke else ClapConfig())
+    # the build's seed is the audio-text models' training seed (the corpus is the same data for every seed), so
+    # `workbench build P9 --seeds N` gives the spread over trainings
+    clap = (ClapConfig(audio=CNNConfig(channels=(8, 16, 32), dim=64, max_seconds=2.0), dim=64, epochs=15,
+                       seed=ctx.seed)
+            if ctx.smoke else ClapConfig(seed=ctx.seed))
     ctx.progress(0.0, "audio-text model")
     if ctx.profile.name == "paper":
         scorer, judge = scorer_for_profile("paper"), None          # no second model: the cosine is self-scored

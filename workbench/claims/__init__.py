@@ -67,7 +67,10 @@ class LedgerRow:
         text = f"{self.value:.4g}{unit}"
         if self.ci_low is not None and self.ci_high is not None:
             text += f" [{self.ci_low:.3g}, {self.ci_high:.3g}]"
-        if self.seeds > 1:
+        if self.seeds > 1 and self.seed_sd == 0:
+            # the build does not depend on its seed here (fixed training seeds or no training): say so, no "sd 0"
+            text += f" (the same for all {self.seeds} seeds)"
+        elif self.seeds > 1:
             text += f" (mean of {self.seeds} seeds, sd {self.seed_sd:.3g})"
         return text
 
