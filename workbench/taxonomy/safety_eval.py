@@ -26,9 +26,9 @@ class MemoEncoder:
         self.encoder, self.name, self._seen = encoder, encoder.name, {}
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        todo = list(dict.fromkeys(t for t in texts if t not in self._seen))
-        if todo:
-            for t, v in zip(todo, np.asarray(self.encoder.encode(todo))):
+        unseen = list(dict.fromkeys(t for t in texts if t not in self._seen))
+        if unseen:
+            for t, v in zip(unseen, np.asarray(self.encoder.encode(unseen))):
                 self._seen[t] = v
         return np.array([self._seen[t] for t in texts])
 
