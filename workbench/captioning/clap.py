@@ -38,6 +38,7 @@ from workbench.captioning.scorer import AudioTextScorer
 from workbench.captioning.text_student import HASH_DIM, MiniLMText, StudentText, distillation_texts
 from workbench.io import config_key
 from workbench.media.audio_encoders import CNNConfig, LogMelCNN, logmels
+from workbench.models.tensors import to_model
 
 SR = 16000
 SAVE_FORMAT = 2          # the layout save_scorer writes; part of the cache key (2: io.save_weights, student.json)
@@ -283,7 +284,12 @@ def judge_scorer(*, corpus=None, config: ClapConfig | None = None, progress=None
 
 
 class HFClapScorer(AudioTextScorer):
-    """A transformers ``ClapModel`` (LAION-CLAP layout) behind the scorer interface; audio at the processor's rate."""
+    """A transformers ``ClapModel`` (LAION-CLAP layout) behind the scorer interface; audio at the processor's rate.
+
+    The processor's float32 ``input_features`` are moved to the model's device and cast to its dtype
+    (``models.tensors.to_model``: the paper profile loads the model in bfloat16 on CUDA); token ids, attention
+    masks and ``is_longer`` keep theirs. The projected features come back as float32 before they are normalised,
+    so cosines and logits are float32."""
 
     def __init__(self, model, processor, name: str, device: str = "cpu"):
         self.model, self.processor, self.name, self.device = model.eval(), processor, name, device
@@ -302,14 +308,14 @@ class HFClapScorer(AudioTextScorer):
         import librosa
 
         waves = [librosa.resample(np.asarray(a, np.float32), orig_sr=SR, target_sr=self.rate) for a in audios]
-        enc = self.processor(audio=waves, sampling_rate=self.rate, return_tensors="pt").to(self.device)
+        enc = to_model(self.processor(audio=waves, sampling_rate=self.rate, return_tensors="pt"), self.model)
         out = self.model.get_audio_features(**enc)
         out = getattr(out, "pooler_output", out)
         return nn.functional.normalize(out.float(), dim=-1).cpu().numpy()
 
     @torch.inference_mode()
     def embed_text(self, texts: list[str]) -> np.ndarray:
-        enc = self.processor(text=list(texts), return_tensors="pt", padding=True).to(self.device)
+        enc = to_model(self.processor(text=list(texts), return_tensors="pt", padding=True), self.model)
         out = self.model.get_text_features(**enc)
         out = getattr(out, "pooler_output", out)
         return nn.functional.normalize(out.float(), dim=-1).cpu().numpy()

@@ -25,12 +25,17 @@ from workbench import WorkbenchError
 from workbench.io import config_key
 from workbench.media.contrastive import check_labels, fit_encoder
 from workbench.media.embeddings import safe_name, weights_key
+from workbench.models.tensors import to_model
 
 SR = 16000
 
 
 class HFAudioEncoder:
-    """Mean-pooled last hidden state of a transformers speech encoder (wav2vec2 / HuBERT / WavLM layouts)."""
+    """Mean-pooled last hidden state of a transformers speech encoder (wav2vec2 / HuBERT / WavLM layouts).
+
+    The extractor's float32 ``input_values`` are moved to the model's device and cast to its dtype
+    (``models.tensors.to_model``: the paper profile loads the model in bfloat16 on CUDA); the attention mask stays
+    integer. The hidden states come back as float32 before the masked mean, so the pooling is done in float32."""
 
     def __init__(self, model, feature_extractor, name: str, device: str = "cpu"):
         self.model, self.extractor, self.name, self.device = model.eval(), feature_extractor, safe_name(name), device
@@ -44,13 +49,12 @@ class HFAudioEncoder:
         out = []
         for start in range(0, len(audios), batch_size):
             chunk = [np.asarray(a, np.float32) for a in audios[start:start + batch_size]]
-            enc = self.extractor(chunk, sampling_rate=SR, return_tensors="pt", padding=True,
-                                 return_attention_mask=True)
+            enc = to_model(self.extractor(chunk, sampling_rate=SR, return_tensors="pt", padding=True,
+                                          return_attention_mask=True), self.model)
             # models with layer-normalised features (XLS-R) take the padding mask; group-norm ones must not
             use_mask = getattr(self.model.config, "feat_extract_norm", "layer") == "layer"
-            hidden = self.model(input_values=enc["input_values"].to(self.device),
-                                attention_mask=enc["attention_mask"].to(self.device) if use_mask else None
-                                ).last_hidden_state.float()
+            hidden = self.model(input_values=enc["input_values"],
+                                attention_mask=enc["attention_mask"] if use_mask else None).last_hidden_state.float()
             mask = _frame_mask(self.model, enc["attention_mask"], hidden.shape[1]).to(hidden.device)
             out.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
@@ -61,7 +65,7 @@ def _frame_mask(model, sample_mask: torch.Tensor, frames: int) -> torch.Tensor:
     lengths = sample_mask.sum(1)
     get = getattr(model, "_get_feat_extract_output_lengths", None)
     frame_lengths = get(lengths) if callable(get) else torch.full_like(lengths, frames)
-    idx = torch.arange(frames).unsqueeze(0)
+    idx = torch.arange(frames, device=sample_mask.device).unsqueeze(0)
     return (idx < frame_lengths.unsqueeze(1)).float().unsqueeze(-1)
 
 

@@ -43,6 +43,7 @@ from workbench import WorkbenchError
 from workbench.io import config_key
 from workbench.media.contrastive import check_labels, fit_encoder
 from workbench.media.embeddings import embed_files, safe_name, weights_key
+from workbench.models.tensors import to_model
 
 PAPER_VIDEO_MODEL = "MCG-NJU/videomae-base"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -68,7 +69,11 @@ def _check_clips(clips, frames: int | None, what: str) -> list[np.ndarray]:
 
 class HFVideoEncoder:
     """Mean-pooled last hidden state of a transformers video encoder (VideoMAE layout: ``pixel_values``
-    [B, T, 3, H, W])."""
+    [B, T, 3, H, W]).
+
+    The processor's float32 ``pixel_values`` are moved to the model's device and cast to its dtype
+    (``models.tensors.to_model``: the paper profile loads the model in bfloat16 on CUDA); the hidden states come
+    back as float32 before the mean over tokens."""
 
     def __init__(self, model, processor, name: str, device: str = "cpu", *, frames: int = 16, size: int = 224,
                  face_crop: bool = False):
@@ -91,12 +96,11 @@ class HFVideoEncoder:
     @torch.inference_mode()
     def embed(self, clips, *, batch_size: int = 2) -> np.ndarray:
         clips = _check_clips(clips, self.frames, self.name)
-        dtype = next(self.model.parameters()).dtype
         out = []
         for start in range(0, len(clips), batch_size):
-            enc = self.processor([np.asarray(c, np.uint8) for c in clips[start:start + batch_size]],
-                                 return_tensors="pt")
-            hidden = self.model(pixel_values=enc["pixel_values"].to(self.device, dtype)).last_hidden_state
+            enc = to_model(self.processor([np.asarray(c, np.uint8) for c in clips[start:start + batch_size]],
+                                          return_tensors="pt"), self.model)
+            hidden = self.model(pixel_values=enc["pixel_values"]).last_hidden_state
             out.append(hidden.float().mean(1).cpu().numpy())
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, self.dim), np.float32)
 

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.models.tensors import to_model
+
 
 class TextSide:
     """A transformers text encoder with its pooling: ``forward(texts)`` (differentiable) and ``encode``."""
@@ -44,16 +46,19 @@ class TextSide:
                         max_length=self.max_length, device=self.device)
 
     def forward(self, texts: list[str]) -> torch.Tensor:
-        tok = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
-                             return_tensors="pt").to(self.device)
+        """Unit-length float32 embeddings ``[len(texts), dim]``. The token ids and mask go to the transformer's
+        device (``models.tensors.to_model``; they stay integer); a mean is pooled in float32 over the float32 hidden
+        states, and whatever enters the projection is cast to its dtype (bfloat16 on the paper profile's CUDA)."""
+        tok = to_model(self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
+                                      return_tensors="pt"), self.transformer)
         out = self.transformer(input_ids=tok["input_ids"], attention_mask=tok["attention_mask"])
         if self.pooling == "mean":
-            mask = tok["attention_mask"].unsqueeze(-1).to(out.last_hidden_state.dtype)
-            pooled = (out.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            mask = tok["attention_mask"].unsqueeze(-1).float()
+            pooled = (out.last_hidden_state.float() * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         else:                                            # CLIP: the EOS token's state, then the projection
             pooled = out.pooler_output
         if self.projection is not None:
-            pooled = self.projection(pooled)
+            pooled = self.projection(to_model(pooled, self.projection))
         return nn.functional.normalize(pooled.float(), dim=1)
 
     @torch.inference_mode()
