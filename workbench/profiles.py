@@ -111,6 +111,7 @@ PROFILES: dict[str, Profile] = {
             "detectors": ("mistral-7b-instruct-v0.3", "llama-3.1-8b-instruct", "gemma-2-9b-it", "minilm-l6"),
             "expert_backbone": ("mistral-7b-instruct-v0.3",),
             "steering_lm": ("deepseek-7b",),
+            "medical_lm": ("biogpt",),                          # P7: the specialised LM it compares against
             "caption_lm": ("llama-3.1-8b-instruct",),
             "reasoner": ("mistral-7b-instruct-v0.3",),
             "meme_vl": ("clip-vit-large-patch14",),

