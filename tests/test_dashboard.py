@@ -28,13 +28,18 @@ next(v for v in discover() if v.key == {key!r}).render()
     return AppTest.from_string(script, default_timeout=120)
 
 
-def _build_p1_smoke(root) -> None:
+@pytest.fixture(scope="module")
+def p1_smoke(tmp_path_factory):
+    """An artifact store holding P1's smoke build: built once for the views that read it (taxonomy, funnel); the
+    views only read it, and each test checks its view on an empty store of its own first."""
     from workbench.build import BuildContext, build_paper, discover
     from workbench.io import ArtifactStore
     from workbench.profiles import get_profile
 
+    root = tmp_path_factory.mktemp("p1-smoke")
     discover()
     build_paper("P1", BuildContext(ArtifactStore(root), get_profile("default"), smoke=True))
+    return root
 
 
 def test_views_are_registered_with_unique_keys():
@@ -124,7 +129,7 @@ build_panel("P5", smoke=True)
         build.BUILDERS.pop(("P5", "toy"), None)   # AppTest runs in this process: leave the registry as found
 
 
-def test_taxonomy_view_without_and_with_artifacts(tmp_path):
+def test_taxonomy_view_without_and_with_artifacts(tmp_path, p1_smoke):
     at = _view_app("taxonomy", tmp_path).run()
     assert not at.exception
     assert any("Not built yet" in w.value for w in at.warning)
@@ -133,29 +138,27 @@ def test_taxonomy_view_without_and_with_artifacts(tmp_path):
     at.text_input(key="tax-search").set_value("festival").run()
     assert set(at.dataframe[0].value["name"]) >= {"Festivals", "Festivals and Markets"}
 
-    _build_p1_smoke(tmp_path)
-    at = _view_app("taxonomy", tmp_path).run()
+    at = _view_app("taxonomy", p1_smoke).run()
     assert not at.exception
     assert any("artifacts are built" in s.value for s in at.success)
     assert "Seed prompts by top-1 domain" in at.get("plotly_chart")[0].proto.spec
     assert len(at.dataframe[-1].value) > 0                        # example prompts of the first domain
 
 
-def test_funnel_view_without_and_with_artifacts(tmp_path):
+def test_funnel_view_without_and_with_artifacts(tmp_path, p1_smoke):
     at = _view_app("funnel", tmp_path).run()
     assert not at.exception
     assert any("Not built yet" in w.value for w in at.warning)
 
     from workbench.io import ArtifactStore, load_frame, load_records
 
-    _build_p1_smoke(tmp_path)
-    records = load_records(ArtifactStore(tmp_path).path("P1", "construction_funnel", "default"))
+    records = load_records(ArtifactStore(p1_smoke).path("P1", "construction_funnel", "default"))
     assert [r["stage"] for r in records] == ["classified", "after_expansion", "removed_by_dedup", "kept"]
     assert records[0]["ours"] == 20 and records[0]["paper"] is None and records[3]["paper"] == 47_803
     assert records[3]["ours"] == records[1]["ours"] - records[2]["ours"]
-    decisions = load_frame(ArtifactStore(tmp_path).path("P1", "construction_decisions", "default"))
+    decisions = load_frame(ArtifactStore(p1_smoke).path("P1", "construction_decisions", "default"))
     assert decisions["iteration"].min() == 0 and decisions["prompt"].notna().all()
-    at = _view_app("funnel", tmp_path).run()
+    at = _view_app("funnel", p1_smoke).run()
     assert not at.exception
     charts = [c.proto.spec for c in at.get("plotly_chart")]
     assert "Construction funnel" in charts[0] and "ours" in charts[0]
