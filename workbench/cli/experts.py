@@ -15,7 +15,22 @@ def _experts_args(p: argparse.ArgumentParser) -> None:
                                      "calibrators (temperature, fractal, natural, mixed)")
     t.add_argument("--backbone", help="a causal LM (default: the profile's expert backbone)")
     t.add_argument("--epochs", type=int, default=2, help="epochs per expert (2)")
-    t.add_argument("--rank", type=int, default=8, help="LoRA rank (8; the papers: 64)")
+    t.add_argument("--rank", type=int, help="LoRA rank (default: the profile's: 8; paper profile 64, as the papers)")
+    t.add_argument("--alpha", type=int,
+                   help="LoRA alpha, independent of the rank (default: the profile's: 16; paper profile 32)")
+    t.add_argument("--dropout", type=float, help="LoRA dropout (default: the profile's: 0.05; paper profile 0.1)")
+    t.add_argument("--lr", type=float, help="learning rate (default: the profile's: 5e-4, the papers')")
+    t.add_argument("--batch-size", type=int, help="rows per micro-batch (8)")
+    t.add_argument("--grad-accum", type=int,
+                   help="micro-batches per optimiser step (default: the profile's: 1); the effective batch is "
+                        "batch size x this")
+    t.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=None,
+                   help="recompute activations in the backward pass: less memory, slower (default: the profile's: "
+                        "off)")
+    t.add_argument("--device", help="train and read hidden states here (default: $WORKBENCH_DEVICE, else "
+                                    "cuda → mps → cpu)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue an interrupted training from its checkpoints in OUT/.checkpoints")
     t.add_argument("--alignx-prefix", action="store_true",
                    help="AlignX's prompt injection: prefix every training prompt with its instruction")
     t.add_argument("--alpaca", help="train the helpful expert on this Alpaca JSON instead of the bundled set")
@@ -68,10 +83,15 @@ def _experts(args) -> int:
 
         from workbench.experts.data import axis_data, load_alpaca, load_beavertails_axis, load_truthfulqa
         from workbench.experts.mixture import build_mixture
-        from workbench.experts.train import ALIGNX_PREFIX, ExpertConfig
 
-        if args.epochs < 1 or args.rank < 1 or (args.limit is not None and args.limit < 1):
-            raise WorkbenchError("--epochs, --rank and --limit must be at least 1")
+        counts = {"--epochs": args.epochs, "--rank": args.rank, "--limit": args.limit, "--grad-accum": args.grad_accum,
+                  "--batch-size": args.batch_size}
+        if any(v is not None and v < 1 for v in counts.values()):
+            raise WorkbenchError("--epochs, --rank, --limit, --grad-accum and --batch-size must be at least 1")
+        if args.dropout is not None and not 0 <= args.dropout < 1:
+            raise WorkbenchError("--dropout must be in [0, 1)")
+        if (args.alpha is not None and args.alpha <= 0) or (args.lr is not None and args.lr <= 0):
+            raise WorkbenchError("--alpha and --lr must be positive")
         data = axis_data()
         for axis, path, loader in (("helpful", args.alpaca, load_alpaca),
                                    ("harmless", args.beavertails, load_beavertails_axis),
@@ -82,14 +102,14 @@ def _experts(args) -> int:
             train = data[data["split"] == "train"].groupby("axis", group_keys=False).head(args.limit)
             data = pd.concat([train, data[data["split"] == "eval"]], ignore_index=True)
         backbone = args.backbone or active_profile().model_for("expert_backbone")
-        config = ExpertConfig(r=args.rank, alpha=2 * args.rank, epochs=args.epochs, seed=args.seed,
-                              prefix=ALIGNX_PREFIX if args.alignx_prefix else None)
+        config = expert_config(args, active_profile().name)
         bar, update = progress_bar("training experts")
         try:
             calibration = CalibrationConfig(fractal=not args.no_fractal, natural=not args.no_natural,
                                             lambda_fractal=args.lambda1, lambda_natural=args.lambda2, eps=args.eps)
             report = build_mixture(backbone, data, args.out, experts=config, calibration=calibration,
-                                   seed=args.seed, progress=update)
+                                   seed=args.seed, progress=update, device=args.device,
+                                   work=Path(args.out) / ".checkpoints", resume=args.resume)
         finally:
             bar.close()
     test = report["test"]
@@ -112,6 +132,19 @@ def _experts(args) -> int:
     elif args.hhh:
         _hhh(args)
     return 0
+
+
+def expert_config(args, profile: str):
+    """The ``ExpertConfig`` of ``experts train``'s flags: the profile's settings (``ExpertConfig.for_profile``),
+    each flag given replacing its field; α is its own flag, not tied to the rank."""
+    from workbench.experts.train import ALIGNX_PREFIX, ExpertConfig
+
+    flags = {"r": args.rank, "alpha": args.alpha, "dropout": args.dropout, "lr": args.lr,
+             "batch_size": args.batch_size, "grad_accum": args.grad_accum,
+             "grad_checkpointing": args.grad_checkpointing}
+    return ExpertConfig.for_profile(profile, epochs=args.epochs, seed=args.seed,
+                                    prefix=ALIGNX_PREFIX if args.alignx_prefix else None,
+                                    **{k: v for k, v in flags.items() if v is not None})
 
 
 def _generate(args) -> int:

@@ -2,7 +2,8 @@
 
 Each paper gets its own mixture on the profile's expert backbone, trained on the bundled axis data and cached
 under the workbench home keyed by its whole configuration (so a second build, the notebook and the dashboard reuse
-it):
+it). The experts' LoRA settings are the profile's (``ExpertConfig.for_profile``): the papers' r 64, α 32, dropout
+0.1, lr 5e-4 on the paper profile, rank-8 adapters on the default one.
 
 * **P3 AlignX** — experts trained with AlignX's prompt injection (``ALIGNX_PREFIX``), a router with AlignX's
   latent width 256, the geometric calibrators mixed with λ1 0.6 / λ2 0.4, ε 0.05.
@@ -46,26 +47,37 @@ def mixture_data(smoke: bool):
     return pd.concat(parts, ignore_index=True)
 
 
-def trained_mixture(paper: str, backbone: str, *, smoke: bool, seed: int, progress=None) -> Path:
-    """The folder of ``paper``'s mixture on ``backbone``; trained (atomically) unless already cached."""
+def trained_mixture(paper: str, backbone: str, *, smoke: bool, seed: int, progress=None,
+                    profile: str | None = None) -> Path:
+    """The folder of ``paper``'s mixture on ``backbone``; trained (atomically) unless already cached.
+
+    The experts' settings are ``ExpertConfig.for_profile`` of ``profile`` (default: the active one): the papers'
+    LoRA r 64, α 32, dropout 0.1, lr 5e-4 on the paper profile (SPECS: the READMEs), small rank-8 adapters on the
+    default one. Training checkpoints go to ``mixtures/.work/<folder name>``, so a build interrupted mid-training
+    resumes there on the next build."""
     from workbench.experts.geometry import CalibrationConfig
     from workbench.experts.mixture import build_mixture
     from workbench.experts.train import ALIGNX_PREFIX, ExpertConfig
     from workbench.io import build_once, config_key
     from workbench.paths import models_dir
+    from workbench.profiles import active_profile
 
     spec = MIXTURES[paper]
     data = mixture_data(smoke)
-    experts = ExpertConfig(epochs=1 if smoke else 2, seed=seed, prefix=ALIGNX_PREFIX if spec["prefix"] else None)
+    profile = profile or active_profile().name
+    experts = ExpertConfig.for_profile(profile, epochs=1 if smoke else 2, seed=seed,
+                                       prefix=ALIGNX_PREFIX if spec["prefix"] else None)
     calibration = CalibrationConfig()
     key = config_key({"backbone": backbone, "experts": asdict(experts), "router": spec["router"],
                       "calibration": asdict(calibration), "seed": seed, "data": sorted(data["id"])})
+    name = f"{paper}-{backbone}-{key}"
 
     def build(tmp: Path) -> None:
         build_mixture(backbone, data, tmp, experts=experts, router=dict(spec["router"]), calibration=calibration,
-                      seed=seed, progress=progress)
+                      seed=seed, profile=profile, progress=progress, work=models_dir() / "mixtures" / ".work" / name,
+                      resume=True)
 
-    return build_once(models_dir() / "mixtures" / f"{paper}-{backbone}-{key}", build, complete="report.json")
+    return build_once(models_dir() / "mixtures" / name, build, complete="report.json")
 
 
 def mixture_report(folder: Path) -> dict:
@@ -106,7 +118,7 @@ def build_router_calibration(ctx: BuildContext) -> None:
     from workbench.io import load_frame, save_frame
 
     backbone = ctx.profile.model_for("expert_backbone")
-    folder = trained_mixture(ctx.paper, backbone, smoke=ctx.smoke, seed=ctx.seed,
+    folder = trained_mixture(ctx.paper, backbone, smoke=ctx.smoke, seed=ctx.seed, profile=ctx.profile.name,
                              progress=lambda f, m: ctx.progress(0.8 * f, m))
     report = mixture_report(folder)
     routing = load_frame(folder / "routing")
@@ -267,7 +279,7 @@ def build_hhh_eval(ctx: BuildContext) -> None:
     from workbench.io import save_frame
 
     backbone = ctx.profile.model_for("expert_backbone")
-    folder = trained_mixture(ctx.paper, backbone, smoke=ctx.smoke, seed=ctx.seed,
+    folder = trained_mixture(ctx.paper, backbone, smoke=ctx.smoke, seed=ctx.seed, profile=ctx.profile.name,
                              progress=lambda f, m: ctx.progress(0.5 * f, m))
     eval_set = hhh_eval_set(ctx.smoke)
     mixture = MixtureOfExperts.load(folder)
@@ -291,7 +303,7 @@ def build_real_routing(ctx: BuildContext) -> None:
     from workbench.io import save_frame
 
     backbone = ctx.profile.model_for("expert_backbone")
-    folder = trained_mixture(ctx.paper, backbone, smoke=ctx.smoke, seed=ctx.seed,
+    folder = trained_mixture(ctx.paper, backbone, smoke=ctx.smoke, seed=ctx.seed, profile=ctx.profile.name,
                              progress=lambda f, m: ctx.progress(0.7 * f, m))
     report = mixture_report(folder)
     ctx.progress(0.75, "routing real prompts (StrongREJECT, HarmBench, FreshQA)")

@@ -34,9 +34,10 @@ from workbench import WorkbenchError
 from workbench.timing import best_of
 
 
-def full_copies(folder: str | Path, axes) -> list:
+def full_copies(folder: str | Path, axes, device: str | None = None) -> list:
     """One full model per expert: a fresh backbone with that expert merged into its weights, loaded one at a
-    time (the naive MoE never holds the mixture)."""
+    time (the naive MoE never holds the mixture), on ``pick_device(device)`` in the same dtype as the mixture's
+    backbone (``train.fresh_backbone``), so both sides of a comparison run alike."""
     import json
 
     from peft import PeftModel
@@ -46,12 +47,13 @@ def full_copies(folder: str | Path, axes) -> list:
 
     folder = Path(folder)
     backbone = json.loads((folder / "experts.json").read_text())["backbone"]
+    device = pick_device(device)
     copies = []
     for axis in axes:
-        model, _ = fresh_backbone(backbone)
+        model, _ = fresh_backbone(backbone, device)     # on the device, in the backbone's dtype there
         with quiet_peft():
             merged = PeftModel.from_pretrained(model, folder / axis, adapter_name=axis).merge_and_unload()
-        copies.append(merged.to(pick_device()).eval())
+        copies.append(merged.eval())
     return copies
 
 
@@ -140,7 +142,7 @@ def compare_latency(mixture, folder: str | Path, prompts: list[str], *, n_tokens
     routed = mixture.route(prompts)["weights"]
     dense = np.full((len(prompts), k), 1.0 / k, np.float32)
     chosen = np.eye(k, dtype=np.float32)[routed.argmax(1)]
-    copies = full_copies(folder, mixture.axes)
+    copies = full_copies(folder, mixture.axes, mixture.device)
     ours = [mixture.model]
 
     def run(models, w, mix):
@@ -179,7 +181,7 @@ def xlora_latency(folder, mixture, enc, n_tokens: int, repeats: int, routed) -> 
     from workbench.experts.train import fresh_backbone, quiet_peft
 
     try:
-        model, _ = fresh_backbone(mixture.backbone)
+        model, _ = fresh_backbone(mixture.backbone, mixture.device)
         model.config.use_cache = False
         config = XLoraConfig(task_type="CAUSAL_LM", hidden_size=model.config.hidden_size, xlora_depth=1,
                              adapters={str(i): str(Path(folder) / a) for i, a in enumerate(mixture.axes)})

@@ -71,20 +71,24 @@ def calibration_report(probs: dict[str, np.ndarray], labels: np.ndarray) -> dict
 def build_mixture(backbone: str, data, out: str | Path, *, experts: ExpertConfig | None = None,
                   router: RouterConfig | dict | None = None, calibration: CalibrationConfig | None = None,
                   router_epochs: int = 200, seed: int = 0, profile: str | None = None,
-                  progress: Callable[[float, str], None] | None = None) -> dict:
+                  progress: Callable[[float, str], None] | None = None, device: str | None = None,
+                  work: str | Path | None = None, resume: bool = False) -> dict:
     """Train experts and router, calibrate, evaluate; write everything to ``out``; return the report.
 
-    ``router``: a ``RouterConfig``, or a dict of its options (the hidden size and expert count are filled in;
-    default: a linear router)."""
+    ``experts``: default ``ExpertConfig.for_profile`` of ``profile`` (the active one). ``router``: a
+    ``RouterConfig``, or a dict of its options (the hidden size and expert count are filled in; default: a linear
+    router). The experts train and the hidden states are read on ``pick_device(device)`` (``train_experts``,
+    ``fresh_backbone``); ``work`` and ``resume`` are ``train_experts``' checkpoint folder and resume switch."""
     from workbench.io import save_frame, save_weights, write_json
     from workbench.profiles import active_profile
 
-    experts = experts or ExpertConfig(seed=seed)
+    experts = experts or ExpertConfig.for_profile(profile or active_profile().name, seed=seed)
     calibration = calibration or CalibrationConfig()
     out = Path(out)
     step = progress or (lambda f, m: None)
-    losses = train_experts(backbone, data, experts, out, progress=lambda f, m: step(0.6 * f, m))
-    model, tokenizer = fresh_backbone(backbone)
+    losses = train_experts(backbone, data, experts, out, progress=lambda f, m: step(0.6 * f, m), device=device,
+                           work=work, resume=resume)
+    model, tokenizer = fresh_backbone(backbone, device)
     model.eval()
     axis_index = {a: i for i, a in enumerate(experts.axes)}
     labels = data["axis"].map(axis_index)

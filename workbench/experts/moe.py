@@ -1,7 +1,9 @@
 """The trained mixture at work: route a prompt, mix the axis experts, generate.
 
 ``MixtureOfExperts.load(folder)`` puts the three LoRA adapters of a ``workbench experts train`` folder on one
-fresh copy of the backbone, with the router and its fitted calibrators. Generation modes:
+fresh copy of the backbone (``train.fresh_backbone``: on the chosen device, float32 on a CPU and the device's half
+dtype on CUDA, adapters in float32), with the router and its fitted calibrators (on the CPU: they read pooled
+states). Generation modes:
 
 * ``"routed"`` — the router reads the prompt's hidden state (adapters off), its calibrated distribution is cut to
   the top-k and scaled by γ (``RouterConfig``), and every LoRA layer adds Σ_e w_e · B_e A_e x with *per-prompt*
@@ -65,12 +67,12 @@ class MixtureOfExperts:
         if missing:
             raise WorkbenchError(f"{folder}: adapter(s) missing for {', '.join(missing)}")
         device = device or pick_device()
-        model, tokenizer = fresh_backbone(experts["backbone"])
-        with quiet_peft():
+        model, tokenizer = fresh_backbone(experts["backbone"], device)   # on the device, in its dtype
+        with quiet_peft():                         # adapters land on their base layers' device, in float32
             peft_model = PeftModel.from_pretrained(model, folder / axes[0], adapter_name=axes[0])
             for axis in axes[1:]:
                 peft_model.load_adapter(folder / axis, adapter_name=axis)
-        peft_model.to(device).eval()
+        peft_model.eval()
         config = dict(routing["config"])
         if config.get("gamma") is not None:
             config["gamma"] = tuple(config["gamma"])
