@@ -195,3 +195,44 @@ def read_reports(root: str | Path | None = None) -> dict[tuple[str, str], dict]:
         if isinstance(report, dict) and "papers" in report:
             out[(report.get("size"), report.get("dtype"))] = report
     return out
+
+
+def readiness(reports: dict[tuple[str, str], dict] | None = None, *, root: str | Path | None = None):
+    """One row per paper for the *Paper-profile readiness* page: the paper-profile models its rehearsals
+    loaded, how many of them are in the local Hugging Face cache (and which are missing), and per rehearsal
+    report (``tiny bfloat16`` …) ok / FAILED / not run, with wall time, peak memory, throughput and the error."""
+    import pandas as pd
+
+    from workbench.models import availability, get_spec
+    from workbench.papers import all_papers
+
+    reports = read_reports(root) if reports is None else reports
+    by_paper: dict[str, dict[str, dict]] = {}
+    for (size, dtype), report in sorted(reports.items(), key=lambda kv: (kv[0][0] != "tiny", kv[0])):
+        for entry in report["papers"]:
+            by_paper.setdefault(entry["paper"], {})[f"{size} {dtype}"] = {**entry, "device": report.get("device")}
+    cached: dict[str, bool] = {}
+    rows = []
+    for paper in all_papers():
+        runs = by_paper.get(paper.id, {})
+        models = sorted({m for r in runs.values() for m in r.get("models", [])})
+        for name in models:
+            if name not in cached:
+                try:
+                    cached[name] = availability(get_spec(name)).available
+                except WorkbenchError:
+                    cached[name] = False
+        row = {"paper": paper.id, "models": ", ".join(models) or "—",
+               "in local cache": f"{sum(cached[m] for m in models)}/{len(models)}" if models else "—",
+               "missing": ", ".join(m for m in models if not cached[m]) or "—"}
+        for run, entry in runs.items():
+            row[run] = "ok" if entry["ok"] else "FAILED"
+            row[f"{run} wall s"] = entry["wall_s"]
+            row[f"{run} host MB"] = entry["peak_host_mb"]
+            row[f"{run} GPU MB"] = entry["peak_gpu_mb"]
+            row[f"{run} tok/s"] = entry.get("tokens_per_s")
+            row[f"{run} items/s"] = entry.get("items_per_s")
+            if entry.get("error"):
+                row["error"] = entry["error"]
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,4 +1,5 @@
-"""`workbench info`, `workbench papers [list]`, `workbench claims [P…]`, `workbench build TARGET` and `workbench models list|prepare`:
+"""`workbench info`, `workbench papers [list]`, `workbench claims [P…]`, `workbench build TARGET`, `workbench models list|prepare`
+and `workbench rehearse [P…]`:
 the project-wide commands.
 
 Registered by ``workbench.cli.main``; the heavy imports live inside the commands."""
@@ -222,3 +223,47 @@ def _build(args) -> int:
             bar.close()
         print(f"{label}: built {', '.join(ran)}" if ran else f"{label}: every artifact was already built")
     return 0
+
+
+def _rehearse_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("papers", nargs="*", metavar="PAPER", help="paper ids (P1 …) or 'all' (default: all)")
+    p.add_argument("--size", choices=["tiny", "full"], default="tiny",
+                   help="tiny: real architectures shrunk to run on a CPU in seconds; full: the real sizes (a GPU)")
+    p.add_argument("--dtype", choices=["bfloat16", "float16", "float32"], default="bfloat16",
+                   help="the stand-ins' weights dtype")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights and of the builds")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+@command("rehearse", "run each paper's paper-profile pipeline end to end on random-weight models of the papers' "
+                     "architectures (no downloads); report ok, time, memory and throughput per paper",
+         _rehearse_args)
+def _rehearse(args) -> int:
+    from workbench.rehearse import report_path, rehearse
+
+    papers = [] if not args.papers or [p.lower() for p in args.papers] == ["all"] else args.papers
+    if "all" in [p.lower() for p in papers]:
+        raise WorkbenchError("give paper ids or 'all', not both")
+    bar, update = progress_bar(f"rehearsing ({args.size}, {args.dtype})")
+    try:
+        report = rehearse(papers or None, size=args.size, dtype=args.dtype, seed=args.seed, progress=update)
+    finally:
+        bar.close()
+    if args.json:
+        print_json(report)
+    else:
+        rows = []
+        for r in report["papers"]:
+            rate = (f"{r['tokens_per_s']:,.0f} tok/s" if r["tokens_per_s"] else
+                    f"{r['items_per_s']:,.1f} items/s" if r["items_per_s"] else "—")
+            gpu = "—" if r["peak_gpu_mb"] is None else f"{r['peak_gpu_mb']:,.0f}"
+            rows.append({"paper": r["paper"], "ok": "ok" if r["ok"] else "FAILED", "wall s": f"{r['wall_s']:.1f}",
+                         "host MB": f"{r['peak_host_mb']:,.0f}", "GPU MB": gpu, "throughput": rate,
+                         "models": ", ".join(r["models"]) or "—"})
+        print(f"rehearsal: {args.size} stand-ins in {args.dtype} on {report['device']} (random weights, not results)")
+        print_table(rows, ["paper", "ok", "wall s", "host MB", "GPU MB", "throughput", "models"])
+        for r in report["papers"]:
+            if r["error"]:
+                print(f"error: {r['error']}")
+        print(f"report: {report_path(args.size, args.dtype)}")
+    return 0 if all(r["ok"] for r in report["papers"]) else 1

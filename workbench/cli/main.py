@@ -1,8 +1,9 @@
 """The ``workbench`` command line: ``workbench <noun> <verb>``.
 
 The parser is built from the commands that the capability modules (``CAPABILITIES``) register in
-``workbench.cli.common``. Global options: ``--profile``, ``--device`` (also ``$WORKBENCH_PROFILE``,
-``$WORKBENCH_DEVICE``) and ``--debug`` (show tracebacks), accepted before or after the command (a value given
+``workbench.cli.common``. Global options: ``--profile``, ``--device``, ``--dtype``, ``--quantize`` (also
+``$WORKBENCH_PROFILE``, ``$WORKBENCH_DEVICE``, ``$WORKBENCH_DTYPE``, ``$WORKBENCH_QUANTIZE``) and ``--debug``
+(show tracebacks), accepted before or after the command (a value given
 after wins). Old spellings (``prepare``, ``generate``, bare ``taxonomy``, ``classify``, ``expand``,
 ``dedup INPUT``, ``caption FILE``, ``caption-eval``) are rewritten to their new commands before parsing and are
 not listed in ``--help``. Errors print one line on stderr and exit non-zero.
@@ -36,6 +37,10 @@ DEFAULT_VERBS = {"taxonomy": "show", "dedup": "run", "caption": "run"}
 GLOBAL_OPTIONS: tuple[tuple[str, dict], ...] = (
     ("--profile", {"choices": ["default", "paper"], "help": "active profile (default: default)"}),
     ("--device", {"help": "auto, cpu, cuda, cuda:N or mps (default: auto)"}),
+    ("--dtype", {"choices": ["auto", "bfloat16", "float16", "float32"],
+                 "help": "weights' dtype of loaded models (default: auto = bfloat16 on CUDA, else float32)"}),
+    ("--quantize", {"choices": ["none", "4bit", "8bit"],
+                    "help": "load the paper profile's models quantised with bitsandbytes (CUDA only; default: none)"}),
     ("--debug", {"action": "store_true", "help": "show tracebacks"}),
 )
 GLOBAL_VALUE_OPTIONS = tuple(flag for flag, kwargs in GLOBAL_OPTIONS if "action" not in kwargs)
@@ -157,11 +162,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Global options become environment variables so every library call below sees the same choice;
     # they are restored afterwards so that calling main() in-process leaves no trace.
-    saved = {k: os.environ.get(k) for k in ("WORKBENCH_PROFILE", "WORKBENCH_DEVICE")}
+    saved = {k: os.environ.get(k) for k in ("WORKBENCH_PROFILE", "WORKBENCH_DEVICE", "WORKBENCH_DTYPE",
+                                            "WORKBENCH_QUANTIZE")}
     if args.profile:
         os.environ["WORKBENCH_PROFILE"] = args.profile
     if args.device:
         os.environ["WORKBENCH_DEVICE"] = args.device
+    if getattr(args, "dtype", None) and args.command != "rehearse":     # rehearse has its own --dtype
+        os.environ["WORKBENCH_DTYPE"] = args.dtype
+    if args.quantize:
+        os.environ["WORKBENCH_QUANTIZE"] = args.quantize
     try:
         from workbench.profiles import active_profile, pick_device
 

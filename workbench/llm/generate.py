@@ -23,8 +23,32 @@ def build_prompt(lm: CausalLM, prompt: str, *, system: str | None = None) -> str
     """The exact text fed to the model: the chat template for instruct models, else ``prompt`` itself."""
     if not uses_chat_template(lm):
         return prompt
-    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-    return lm.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    return lm.tokenizer.apply_chat_template(chat_messages(lm.tokenizer, prompt, system=system),
+                                            add_generation_prompt=True, tokenize=False)
+
+
+def accepts_system_turn(tokenizer) -> bool:
+    """Whether the tokenizer's chat template renders a system turn (Gemma's raises "System role not supported")."""
+    cached = getattr(tokenizer, "_workbench_system_turn", None)
+    if cached is None:
+        try:
+            tokenizer.apply_chat_template([{"role": "system", "content": "s"}, {"role": "user", "content": "u"}],
+                                          add_generation_prompt=True, tokenize=False)
+            cached = True
+        except Exception:      # noqa: BLE001 - jinja's TemplateError from raise_exception, or a template bug
+            cached = False
+        tokenizer._workbench_system_turn = cached
+    return cached
+
+
+def chat_messages(tokenizer, prompt: str, *, system: str | None = None) -> list[dict]:
+    """The chat turns for ``prompt``: a system turn when given and the template takes one; otherwise the system
+    text opens the user turn (what Gemma's model card advises), so every family gets the instruction."""
+    if not system:
+        return [{"role": "user", "content": prompt}]
+    if accepts_system_turn(tokenizer):
+        return [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+    return [{"role": "user", "content": f"{system}\n\n{prompt}"}]
 
 
 @torch.inference_mode()

@@ -95,9 +95,25 @@ def score_ids(lm: CausalLM, prefix_ids: list[int], cont_ids: list[list[int]], re
     empty = [i for i, ids in enumerate(cont_ids) if not ids]
     if empty:
         raise WorkbenchError(f"continuation {empty[0]} is empty")
-    if reuse_prefix:
+    window = sliding_window(lm.model)
+    if reuse_prefix and (window is None or len(prefix_ids) + min(max_packed_tokens, sum(map(len, cont_ids)))
+                         <= window):
         return _shared_prefix(lm, prefix_ids, cont_ids, readout_ids or None, max_packed_tokens)
     return _naive(lm, prefix_ids, cont_ids, readout_ids or None)
+
+
+def sliding_window(model) -> int | None:
+    """The attention window of a model with sliding-window layers (Gemma 2, Mistral v0.1), else None. A packed
+    row longer than the window cannot reuse the prefix cache: the sliding layers' cache keeps only the last
+    ``window`` positions, so the packed mask no longer lines up with it; such rows are scored naively."""
+    config = getattr(model, "config", None)
+    window = getattr(config, "sliding_window", None)
+    if not window or getattr(config, "use_sliding_window", True) is False:
+        return None
+    layer_types = getattr(config, "layer_types", None)
+    if layer_types is not None and "sliding_attention" not in layer_types:
+        return None
+    return int(window)
 
 
 def _row_scores(first_logits, cont_logits, ids, readout_ids):

@@ -11,12 +11,12 @@ Two sizes:
 * ``full`` — the real config: the real depth, width, vocabulary, attention layout. Weights are initialised
   on the target device (``torch.device(device)``), never through host memory. For a GPU.
 * ``tiny`` — the same architecture class, attention layout (grouped-query heads, Gemma 2's alternating
-  sliding-window layers, Qwen3's routed experts, wav2vec2's 7-layer conv front-end, CLAP's HTSAT windows),
-  vocabulary size and input geometry, with depth and width shrunk (``shrink``) so a CPU runs it in seconds.
+  sliding-window layers, Qwen3's routed experts, wav2vec2's 7-layer conv front-end, CLAP's HTSAT windows) and
+  input geometry, with depth, width and vocabulary shrunk (``shrink``) so a CPU runs it in seconds.
 
 Tokenizers [ours]: a byte-level BPE trained on ``data/corpus``, given the chat markers of the model's family
-and padded with never-produced filler entries up to the real vocabulary size, so token ids span the real
-embedding matrix. Chat templates reproduce the real ones' *constraints* (Gemma rejects a system turn and
+and padded with never-produced filler entries up to the config's vocabulary size (the real one at ``full``),
+so token ids span the whole embedding matrix. Chat templates reproduce the real ones' *constraints* (Gemma rejects a system turn and
 both Gemma and Mistral require alternating user/assistant turns; Llama 3 uses header markers), not their
 exact bytes. Special-token ids are the trained tokenizer's, and the config's bos/eos/pad ids are set to them.
 
@@ -40,7 +40,8 @@ ARCH_DIR = DATA_DIR / "archs"
 SIZES = ("tiny", "full")
 DTYPES = ("bfloat16", "float16", "float32")
 REHEARSAL_VERSION = "1"        # bump when what ``folder`` writes changes
-BASE_VOCAB = 1000              # BPE merges learnt from the corpus before the filler entries
+BASE_VOCAB = 1800              # BPE merges learnt from the corpus before the filler entries
+TINY_VOCAB = 2048              # vocabulary rows of a tiny stand-in (full keeps the real size)
 
 
 @dataclass(frozen=True)
@@ -166,23 +167,22 @@ LM_TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, 
 
 
 def shrink(config: dict) -> dict:
-    """The tiny version of a real config [ours]: depth 2, width 32–64, heads 2–4; kept are the architecture
-    class, the grouped-query layout (fewer key/value heads than query heads when the real model has them), a
-    sliding window (shortened to 8 tokens so short prompts cross it), routed experts (8, top-2), the conv
-    front-end's kernels and strides, vocabulary sizes, input sizes and position ranges."""
+    """The tiny version of a real config [ours]: depth 2, width 32–64, heads 2–4, vocabulary ``TINY_VOCAB``
+    (the real 32k–256k rows would dominate a CPU run: every scored position computes a logit per row); kept
+    are the architecture class, the grouped-query layout (fewer key/value heads than query heads when the real
+    model has them), the sliding window and its length (so the same prompts stay inside it), routed experts (8,
+    top-2), the conv front-end's kernels and strides, input sizes and position ranges."""
     c = copy.deepcopy(config)
     kind = c["model_type"]
     if kind in {"llama", "mistral", "gemma", "gemma2", "qwen3_moe", "biogpt"}:
         grouped = c.get("num_key_value_heads", c["num_attention_heads"]) < c["num_attention_heads"]
-        c.update(LM_TINY)
+        c.update(LM_TINY, vocab_size=min(c["vocab_size"], TINY_VOCAB))
         if "num_key_value_heads" in c or kind != "biogpt":
             c["num_key_value_heads"] = 2 if grouped else 4
         if "head_dim" in c:
             c["head_dim"] = 16
         if c.get("query_pre_attn_scalar"):
             c["query_pre_attn_scalar"] = 16
-        if c.get("sliding_window"):
-            c["sliding_window"] = 8
         if kind == "qwen3_moe":
             c.update(num_experts=8, num_experts_per_tok=2, moe_intermediate_size=32)
         return c
@@ -199,7 +199,7 @@ def shrink(config: dict) -> dict:
     if kind == "clap":
         c["projection_dim"] = 16
         c["text_config"].update(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                                projection_dim=16)
+                                projection_dim=16, vocab_size=min(c["text_config"]["vocab_size"], TINY_VOCAB))
         depths = len(c["audio_config"]["depths"])
         c["audio_config"].update(patch_embeds_hidden_size=16, hidden_size=16 * 2 ** (depths - 1),
                                  depths=[1] * depths, num_attention_heads=[2 ** i for i in range(depths)],
@@ -210,6 +210,7 @@ def shrink(config: dict) -> dict:
         for side in ("text_config", "vision_config"):
             c[side].update(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
                            projection_dim=16)
+        c["text_config"]["vocab_size"] = min(c["text_config"]["vocab_size"], TINY_VOCAB)
         return c
     raise WorkbenchError(f"no tiny version is defined for model type '{kind}'")
 
@@ -310,20 +311,30 @@ def _family(entry: dict) -> dict:
     return PLAIN["llama"]
 
 
-def _text_vocab_size(entry: dict) -> int | None:
-    config = entry["config"]
+def _text_vocab_size(entry: dict, size: str = "full") -> int | None:
+    config = shrink(entry["config"]) if size == "tiny" else entry["config"]
     if "text_config" in config:
         return int(config["text_config"]["vocab_size"])
     return int(config["vocab_size"]) if is_causal_lm(entry) else None
 
 
-def train_tokenizer(entry: dict):
-    """A fast tokenizer for ``entry`` with its real vocabulary size (see the module docstring)."""
+def corpus_files() -> list[Path]:
+    """The bundled English text a rehearsal tokenizer learns its merges from: ``data/corpus`` and the bundled
+    prompts, responses and QA (about 0.5 MB), so texts take roughly as many tokens as with a real tokenizer."""
+    files = [DATA_DIR / "corpus" / "tiny_corpus.txt"]
+    for pattern in ("*.csv", "*.jsonl"):
+        files += sorted(p for p in DATA_DIR.rglob(pattern) if ARCH_DIR not in p.parents)
+    return files
+
+
+def train_tokenizer(entry: dict, size: str = "full"):
+    """A fast tokenizer for ``entry`` with the vocabulary size of its ``size`` config (see the module
+    docstring)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     family = _family(entry)
-    vocab_size = _text_vocab_size(entry)
+    vocab_size = _text_vocab_size(entry, size)
     specials = [t for t in (family["bos"], family["eos"], family["unk"], family["pad"]) if t]
     specials = list(dict.fromkeys(specials + list(family.get("markers", []))))
     tok = Tokenizer(models.BPE(unk_token=family["unk"]))
@@ -331,7 +342,7 @@ def train_tokenizer(entry: dict):
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=min(BASE_VOCAB, vocab_size), special_tokens=specials,
                                   show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tok.train([str(DATA_DIR / "corpus" / "tiny_corpus.txt")], trainer)
+    tok.train([str(f) for f in corpus_files()], trainer)
     state = json.loads(tok.to_str())
     vocab = state["model"]["vocab"]
     if len(vocab) > vocab_size:
@@ -400,11 +411,12 @@ def folder(name: str, size: str) -> Path:
     the rehearsal tokenizer (causal LMs) or processor (encoders), and ``REHEARSAL.json``; no weights (they are
     made on the device by ``build_model``). Built once per (model, size), renamed into place when complete."""
     entry = arch(name)
-    target = models_dir() / "rehearsal" / name / config_key([entry, size, BASE_VOCAB, REHEARSAL_VERSION])
+    corpus = [(p.name, p.stat().st_size) for p in corpus_files()]
+    target = models_dir() / "rehearsal" / name / config_key([entry, size, BASE_VOCAB, corpus, REHEARSAL_VERSION])
 
     def build(tmp: Path) -> None:
         needs_tokens = is_causal_lm(entry) or "text_config" in entry["config"]
-        tokenizer = train_tokenizer(entry) if needs_tokens else None
+        tokenizer = train_tokenizer(entry, size) if needs_tokens else None
         config = build_config(name, size, _special_ids(tokenizer, entry) if tokenizer else None)
         config.architectures = entry["config"].get("architectures")
         config.save_pretrained(tmp)

@@ -1,0 +1,42 @@
+"""Paper-profile readiness: for each paper, whether its paper-profile pipeline ran end to end on random-weight
+models of the papers' architectures (``workbench rehearse``), and which of its models are in the local cache."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.registry import View
+
+
+def render() -> None:
+    from workbench.rehearse import read_reports, readiness
+    from workbench.viz.rehearsal import rehearsal_figure
+
+    st.title("Paper-profile readiness")
+    st.caption("A rehearsal runs each paper's `paper`-profile builders with every paper model replaced by a model "
+               "of exactly its architecture with **random weights** (no download): it shows the code path works "
+               "and what it costs, never what the models score.")
+    reports = read_reports()
+    if not reports:
+        st.info("No rehearsal has been run yet. Run `workbench rehearse all --size tiny --dtype bfloat16` (a CPU "
+                "is enough), or `--size full` on a GPU, then reload this page.")
+        return
+    frame = readiness(reports)
+    failed = sum(r["ok"] is False for rep in reports.values() for r in rep["papers"])
+    left, mid, right = st.columns(3)
+    left.metric("Rehearsals", len(reports))
+    mid.metric("Paper runs failed", failed)
+    cached = [c for c in frame["in local cache"] if c != "—"]
+    right.metric("Papers with all models cached", sum(c.split("/")[0] == c.split("/")[1] for c in cached))
+    st.dataframe(frame, hide_index=True, width="stretch")
+    choice = st.selectbox("Report", [f"{size} {dtype}" for size, dtype in reports], key="rehearsal-report")
+    size, dtype = choice.split(" ")
+    report = reports[(size, dtype)]
+    st.plotly_chart(rehearsal_figure(report), width="stretch")
+    st.caption(f"report of {report['created_at']} · device {report['device']} · seed {report['seed']} · "
+               "throughput counts tokens (text) or items (media) inside the stand-ins' forward passes")
+    for r in report["papers"]:
+        if r["error"]:
+            st.error(r["error"])
+
+
+VIEW = View(key="readiness", title="Paper-profile readiness", render=render, icon=":material/checklist:", order=12)
