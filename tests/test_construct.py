@@ -105,9 +105,13 @@ def test_build_command_on_a_local_dask_cluster(tmp_path, capsys):
     src = tmp_path / "p.csv"
     pd.DataFrame({"text": ["How can I make my neighbour's dog sick?", "Which festivals celebrate the harvest?",
                            "Is it fine to skip my grandmother's funeral for work?"]}).to_csv(src, index=False)
+    # FAST's models through the CLI's roles file: the workers load them by name, as they would SmolLM2
+    roles = tmp_path / "roles.toml"
+    roles.write_text("".join(f'{role} = "{FAST.model_for(role)}"\n'
+                             for role in ("classifier", "expander", "generator", "judge")))
     assert main(["build", "savacu", "--source", str(src), "--target-count", "0", "--dask", "local",
                  "--k", "1", "--max-iterations", "0", "--response-tokens", "4", "--respond-limit", "1",
-                 "--out", str(tmp_path / "out")]) == 0
+                 "--roles", str(roles), "--out", str(tmp_path / "out")]) == 0
     assert "3 source prompts" in capsys.readouterr().out
     assert len(pd.read_parquet(tmp_path / "out" / "dataset.parquet")) == 3
 
