@@ -104,10 +104,11 @@ def test_prefix_reuse_falls_back_when_a_packed_row_exceeds_the_sliding_window():
     model = AutoModelForCausalLM.from_config(config).eval()
     assert sliding_window(model) == 8
     lm = CausalLM(get_spec("gemma-2-9b-it"), model, None, "cpu")
-    prefix, labels = list(range(5, 25)), [[30, 31], [40], [50, 51, 52]]
-    reused = score_ids(lm, prefix, labels, reuse_prefix=True)
-    naive = score_ids(lm, prefix, labels, reuse_prefix=False)
-    assert reused.logprob == pytest.approx(naive.logprob, abs=1e-4)
+    labels = [[30, 31], [40], [50, 51, 52]]
+    for prefix in (list(range(5, 25)), list(range(5, 10))):    # no room in the window; room for some labels
+        reused = score_ids(lm, prefix, labels, reuse_prefix=True)
+        naive = score_ids(lm, prefix, labels, reuse_prefix=False)
+        assert reused.logprob == pytest.approx(naive.logprob, abs=1e-4)
 
 
 def test_encoders_load_their_preprocessors_without_a_tokenizer():

@@ -147,8 +147,8 @@ def rehearse_paper(paper: str, *, size: str = "tiny", dtype: str = "bfloat16", d
 def rehearse(papers: list[str] | None = None, *, size: str = "tiny", dtype: str = "bfloat16",
              device: str | None = None, seed: int = 0, root: str | Path | None = None,
              progress: Progress | None = None) -> dict:
-    """Rehearse ``papers`` (all when None) one after the other; returns the report (also written to
-    ``report_path``)."""
+    """Rehearse ``papers`` (all when None) one after the other; returns the report, also written to
+    ``report_path`` (merged with the entries of papers rehearsed earlier at this size and dtype)."""
     from workbench.io import write_json
     from workbench.models.rehearsal import Rehearsal
     from workbench.papers import all_papers, get_paper
@@ -165,10 +165,17 @@ def rehearse(papers: list[str] | None = None, *, size: str = "tiny", dtype: str 
                 progress((i + fraction) / len(ids), f"{paper}: {message}")
         results.append(rehearse_paper(paper, size=size, dtype=dtype, device=device, seed=seed, root=root,
                                       progress=scaled))
-    report = {"rehearsal": True, "weights": "random", "size": size, "dtype": dtype, "device": device,
-              "seed": seed, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "papers": [r.to_json() for r in results]}
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    entries = [{**r.to_json(), "device": device, "created_at": now} for r in results]
     path = report_path(size, dtype, root)
+    # Papers rehearsed earlier at this size and dtype (and not now) stay in the report, each with its own date
+    # and device, so papers can be rehearsed one at a time (e.g. one per GPU session).
+    earlier = read_reports(root).get((size, dtype), {}).get("papers", [])
+    kept = [e for e in earlier if e.get("paper") not in ids]
+    order = {p.id: i for i, p in enumerate(all_papers())}
+    report = {"rehearsal": True, "weights": "random", "size": size, "dtype": dtype, "device": device,
+              "seed": seed, "created_at": now, "ran": ids,
+              "papers": sorted(kept + entries, key=lambda e: order.get(e["paper"], len(order)))}
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(report, path)
     return report

@@ -249,11 +249,12 @@ def _rehearse(args) -> int:
         report = rehearse(papers or None, size=args.size, dtype=args.dtype, seed=args.seed, progress=update)
     finally:
         bar.close()
+    ran = [r for r in report["papers"] if r["paper"] in report["ran"]]
     if args.json:
         print_json(report)
     else:
         rows = []
-        for r in report["papers"]:
+        for r in ran:
             rate = (f"{r['tokens_per_s']:,.0f} tok/s" if r["tokens_per_s"] else
                     f"{r['items_per_s']:,.1f} items/s" if r["items_per_s"] else "—")
             gpu = "—" if r["peak_gpu_mb"] is None else f"{r['peak_gpu_mb']:,.0f}"
@@ -262,8 +263,8 @@ def _rehearse(args) -> int:
                          "models": ", ".join(r["models"]) or "—"})
         print(f"rehearsal: {args.size} stand-ins in {args.dtype} on {report['device']} (random weights, not results)")
         print_table(rows, ["paper", "ok", "wall s", "host MB", "GPU MB", "throughput", "models"])
-        for r in report["papers"]:
+        for r in ran:
             if r["error"]:
                 print(f"error: {r['error']}")
         print(f"report: {report_path(args.size, args.dtype)}")
-    return 0 if all(r["ok"] for r in report["papers"]) else 1
+    return 0 if all(r["ok"] for r in ran) else 1

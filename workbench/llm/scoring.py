@@ -96,16 +96,22 @@ def score_ids(lm: CausalLM, prefix_ids: list[int], cont_ids: list[list[int]], re
     if empty:
         raise WorkbenchError(f"continuation {empty[0]} is empty")
     window = sliding_window(lm.model)
-    if reuse_prefix and (window is None or len(prefix_ids) + min(max_packed_tokens, sum(map(len, cont_ids)))
-                         <= window):
+    if reuse_prefix and window is not None:
+        room = window - len(prefix_ids)          # packed rows must stay inside the window (``sliding_window``)
+        if room >= max(map(len, cont_ids)):
+            max_packed_tokens = min(max_packed_tokens, room)
+        else:
+            reuse_prefix = False
+    if reuse_prefix:
         return _shared_prefix(lm, prefix_ids, cont_ids, readout_ids or None, max_packed_tokens)
     return _naive(lm, prefix_ids, cont_ids, readout_ids or None)
 
 
 def sliding_window(model) -> int | None:
     """The attention window of a model with sliding-window layers (Gemma 2, Mistral v0.1), else None. A packed
-    row longer than the window cannot reuse the prefix cache: the sliding layers' cache keeps only the last
-    ``window`` positions, so the packed mask no longer lines up with it; such rows are scored naively."""
+    row reaching past the window cannot reuse the prefix cache: the sliding layers' cache keeps only the last
+    ``window`` positions, so the packed mask no longer lines up with it. Rows are therefore packed only up to
+    the window; a prefix that leaves no room for the longest continuation is scored naively."""
     config = getattr(model, "config", None)
     window = getattr(config, "sliding_window", None)
     if not window or getattr(config, "use_sliding_window", True) is False:

@@ -412,7 +412,9 @@ def folder(name: str, size: str) -> Path:
     made on the device by ``build_model``). Built once per (model, size), renamed into place when complete."""
     entry = arch(name)
     corpus = [(p.name, p.stat().st_size) for p in corpus_files()]
-    target = models_dir() / "rehearsal" / name / config_key([entry, size, BASE_VOCAB, corpus, REHEARSAL_VERSION])
+    shape = shrink(entry["config"]) if size == "tiny" else entry["config"]    # a change to ``shrink`` rebuilds
+    target = models_dir() / "rehearsal" / name / config_key([entry, shape, size, BASE_VOCAB, corpus,
+                                                             REHEARSAL_VERSION])
 
     def build(tmp: Path) -> None:
         needs_tokens = is_causal_lm(entry) or "text_config" in entry["config"]
