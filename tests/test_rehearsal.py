@@ -195,3 +195,16 @@ def test_cuda_loads_go_straight_to_the_device(monkeypatch):
     seen.clear()
     loaders.instantiate(get_spec("llama-2-7b"), Fake, "folder", "cpu", torch.float32)
     assert seen == {"dtype": torch.float32, "to": "cpu"}
+
+
+def test_the_medical_lm_stand_in_generates_and_exposes_its_decoder_layers():
+    """P7's specialised LM (BioGPT, a GPT-2-style layout without a chat template) works with generation and the
+    steering hooks' layer lookup."""
+    from workbench.llm.generate import generate
+    from workbench.models import load
+    from workbench.steering.hooks import decoder_layers
+
+    with rehearsal.rehearsing("tiny", "float32"):
+        lm = load("biogpt", device="cpu")
+        assert len(decoder_layers(lm.model)) == 2
+        assert isinstance(generate(lm, "Aspirin is", max_new_tokens=3), str)
