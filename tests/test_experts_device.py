@@ -125,6 +125,21 @@ def test_an_interrupted_training_resumes_to_the_same_adapters_and_losses(tmp_pat
                       resume=True)
 
 
+def test_a_second_training_into_a_busy_work_folder_trains_privately(tmp_path):
+    import fcntl
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "theirs").write_text("another process' checkpoints")
+    with open(tmp_path / "work.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)             # another process is training there
+        losses = train_experts("tiny-llama", rows(2), ExpertConfig(axes=("honest",)), tmp_path / "out", work=work,
+                               resume=True)
+    assert len(losses["honest"]) == 1 and (tmp_path / "out" / "honest" / "adapter_model.safetensors").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "work", "work.lock"]   # theirs untouched
+    assert (work / "theirs").is_file()
+
+
 def test_for_profile_gives_the_papers_lora_settings_and_the_cli_flags_reach_the_config(monkeypatch, tmp_path):
     paper = ExpertConfig.for_profile("paper")
     assert (paper.r, paper.alpha, paper.dropout, paper.lr) == (64, 32, 0.1, 5e-4)

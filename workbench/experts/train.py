@@ -237,12 +237,10 @@ def train_experts(backbone: str, data, config: ExpertConfig, out: str | Path, *,
 
     The backbone is ``fresh_backbone(backbone, device)`` (see the module doc for devices and dtypes). Checkpoints
     (every ``save_steps`` optimiser steps; a finished axis as its adapter and losses) go to ``work`` (default
-    ``out/.checkpoints``); with
-    ``resume`` a run continues from them — finished axes are reloaded, the interrupted one resumes from its last
-    checkpoint with its optimiser, RNG and data position — and the work folder is removed once all is saved."""
-    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
-    from peft.utils import load_peft_weights
-
+    ``out/.checkpoints``); with ``resume`` a run continues from them — finished axes are reloaded, the interrupted
+    one resumes from its last checkpoint with its optimiser, RNG and data position — and the work folder is
+    removed once all is saved. A second process training into the same ``work`` at the same time trains in a
+    private folder instead (``_claim``)."""
     from workbench.profiles import pick_device
 
     train = data[data["split"] == "train"] if "split" in data.columns else data
@@ -252,10 +250,20 @@ def train_experts(backbone: str, data, config: ExpertConfig, out: str | Path, *,
     if config.grad_accum < 1:
         raise WorkbenchError("grad_accum must be at least 1")
     out = Path(out)
-    work = Path(work) if work is not None else out / ".checkpoints"
     device = pick_device(device)
-    _prepare_work(work, {"backbone": backbone, "config": asdict(config), "rows": _rows_key(train, config.axes)},
-                  resume)
+    with _claim(Path(work) if work is not None else out / ".checkpoints") as (work, owned):
+        _prepare_work(work, {"backbone": backbone, "config": asdict(config), "rows": _rows_key(train, config.axes)},
+                      resume and owned)
+        return _train_axes(backbone, train, config, out, device=device, work=work, progress=progress,
+                           resume=resume and owned, save_steps=save_steps)
+
+
+def _train_axes(backbone: str, train, config: ExpertConfig, out: Path, *, device: str, work: Path, progress,
+                resume: bool, save_steps: int) -> dict:
+    """``train_experts``' work, in a prepared work folder this process owns."""
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+    from peft.utils import load_peft_weights
+
     torch.manual_seed(config.seed)
     model, tokenizer = fresh_backbone(backbone, device)
     lora = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
@@ -305,6 +313,36 @@ def _rows_key(train, axes) -> str:
 
     part = train[train["axis"].isin(list(axes))]
     return config_key([part["axis"].tolist(), part["prompt"].tolist(), part["response"].tolist()])
+
+
+@contextlib.contextmanager
+def _claim(work: Path):
+    """``(work, True)`` while this process holds ``work``'s lock (``<work>.lock`` beside it, an exclusive
+    ``flock``); when another process is training there (two builders of the same mixture at once), a private
+    sibling folder instead, ``(private, False)``: no resuming from checkpoints someone else is writing. Concurrent
+    trainings stay independent, as they were when each trained only in its own temporary folder."""
+    import fcntl
+    import uuid
+
+    work.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = work.with_name(work.name + ".lock")
+    lock = open(lock_path, "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        private = work.with_name(f"{work.name}.{uuid.uuid4().hex[:8]}")
+        try:
+            yield private, False
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
+        return
+    try:
+        yield work, True
+    finally:
+        if not work.exists():          # finished: nothing left to resume, so no lock file either
+            lock_path.unlink(missing_ok=True)
+        lock.close()
 
 
 def _prepare_work(work: Path, identity: dict, resume: bool) -> None:
