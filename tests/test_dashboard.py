@@ -167,12 +167,15 @@ def test_funnel_view_without_and_with_artifacts(tmp_path, p1_smoke):
     assert at.metric[1].value == str(len(decisions[decisions["iteration"] == 0]))
 
 
-def _build_one(root, paper: str, builder) -> None:
+def _build_one(root, paper: str, builder, tiny_roles=()) -> None:
+    """``builder`` in smoke mode on the default profile, with the models of ``tiny_roles`` replaced by the tiny test
+    LM (recorded as such in the artifacts' meta, so a view that loads them loads the tiny LM too)."""
     from workbench.build import BuildContext
     from workbench.io import ArtifactStore
     from workbench.profiles import get_profile
 
-    builder(BuildContext(ArtifactStore(root), get_profile("default"), smoke=True, paper=paper))
+    profile = get_profile("default").with_roles({role: ("tiny-llama",) for role in tiny_roles})
+    builder(BuildContext(ArtifactStore(root), profile, smoke=True, paper=paper))
 
 
 def test_tradeoff_view_without_and_with_artifacts(tmp_path):
@@ -219,7 +222,7 @@ def test_router_calibration_view_without_and_with_artifacts(tmp_path):
 
     at = _view_app("router_calibration", tmp_path).run()
     assert not at.exception and any("Not built yet" in w.value for w in at.warning)
-    _build_one(tmp_path, "P3", build_router_calibration)
+    _build_one(tmp_path, "P3", build_router_calibration, ["expert_backbone"])
     at = _view_app("router_calibration", tmp_path).run()
     assert not at.exception, at.exception
     charts = " ".join(c.proto.spec for c in at.get("plotly_chart"))
@@ -233,7 +236,7 @@ def test_router_calibration_view_without_and_with_artifacts(tmp_path):
     assert not at.exception
     after = next(c.value for c in at.caption if c.value.startswith("At T ="))
     assert after.startswith("At T = 3.00") and after != before
-    _build_one(tmp_path, "P3", build_hhh_eval)
+    _build_one(tmp_path, "P3", build_hhh_eval, ["expert_backbone"])
     at = _view_app("router_calibration", tmp_path).run()
     assert not at.exception and "HHH evaluation" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
     assert any("pairwise:smollm2-135m-instruct" in c.value for c in at.caption)
@@ -246,7 +249,7 @@ def test_steering_view_without_and_with_artifacts(tmp_path):
 
     at = _view_app("steering", tmp_path).run()
     assert not at.exception and any("Not built yet" in w.value for w in at.warning)
-    _build_one(tmp_path, "P8", build_steering)
+    _build_one(tmp_path, "P8", build_steering, ["steering_lm"])
     at = _view_app("steering", tmp_path).run()
     assert not at.exception, at.exception
     assert "Behaviour probability on held-out pairs" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
@@ -257,7 +260,7 @@ def test_steering_view_without_and_with_artifacts(tmp_path):
     assert not at.exception, at.exception
     text = " ".join(m.value for m in at.markdown)
     assert "Unsteered" in text and "AMBS branches" in text and "*harmless*" in text
-    _build_one(tmp_path, "P7", build_clinical)
+    _build_one(tmp_path, "P7", build_clinical, ["steering_lm", "judge"])
     at = _view_app("steering", tmp_path).run()
     assert not at.exception and "Clinical QA with and without" in " ".join(c.proto.spec
                                                                              for c in at.get("plotly_chart"))
