@@ -7,7 +7,7 @@ callback) and writes its artifacts through ``workbench.io`` so every output carr
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from workbench import WorkbenchError
@@ -25,9 +25,17 @@ class BuildContext:
     smoke: bool = False               # tiny sizes, for tests and the notebooks' smoke mode
     progress: Progress = lambda fraction, message: None
     paper: str = ""                   # set by build_paper for the builder it runs
+    rehearsal: bool = False           # a tiny rehearsal (``workbench.rehearse``): random weights, so the fewest
+                                      # items that still run every step (``rehearsal_limit``) are enough
 
     def path(self, paper: str, name: str):
         return self.store.path(paper, name, self.profile.name)
+
+
+def rehearsal_limit(ctx: BuildContext, smoke: int, rehearsal: int = 2) -> int:
+    """How many items a smoke-sized step takes: ``rehearsal`` in a tiny rehearsal (random weights: only the code
+    path is checked, and every item costs the same), else ``smoke``."""
+    return rehearsal if ctx.rehearsal else smoke
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ def build_paper(paper: str, ctx: BuildContext, *, force: bool = False) -> list[s
     for i, builder in enumerate(pending):
         def scaled(fraction: float, message: str, i=i) -> None:
             ctx.progress((i + min(max(fraction, 0.0), 1.0)) / len(pending), f"{builder.name}: {message}")
-        builder.run(BuildContext(ctx.store, ctx.profile, ctx.seed, ctx.smoke, scaled, paper))
+        builder.run(replace(ctx, progress=scaled, paper=paper))
     ctx.progress(1.0, "done")
     return [b.name for b in pending]
 

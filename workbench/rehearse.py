@@ -1,7 +1,8 @@
 """Rehearse the paper profile: each paper's paper-profile pipeline run end to end on random-weight stand-ins.
 
 Used by ``workbench rehearse`` and the dashboard's *Paper-profile readiness* page. For each paper it runs the
-paper's builders on the ``paper`` profile (smoke sizes) with every paper model replaced by a random-weight
+paper's builders on the ``paper`` profile (smoke sizes; a tiny rehearsal also sets ``BuildContext.rehearsal``, so
+steps whose items all cost the same take two or three of them, ``build.rehearsal_limit``) with every paper model replaced by a random-weight
 model of the same architecture (``workbench.models.rehearsal``), then reads every claim of the paper from
 what was built (the claims ledger, which reads the artifacts the views read). Per paper it reports ok or the
 error (one line naming the cause), wall time, peak host memory (resident set, sampled), peak GPU memory, and
@@ -123,7 +124,7 @@ def rehearse_paper(paper: str, *, size: str = "tiny", dtype: str = "bfloat16", d
     with _PeakRSS() as rss:
         try:
             with rehearsal.rehearsing(size, dtype, seed, stats=stats, device=device):
-                ctx = BuildContext(store, get_profile("paper"), seed, True, update)
+                ctx = BuildContext(store, get_profile("paper"), seed, True, update, rehearsal=size == "tiny")
                 built = build_paper(paper, ctx, force=True)
                 claims = len(ledger([paper], profile="paper", store=store, seeds=False))
         except Exception as exc:      # noqa: BLE001 - one paper's failure must not stop the others

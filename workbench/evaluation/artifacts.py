@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from workbench.build import BuildContext, register_builder
+from workbench.build import BuildContext, register_builder, rehearsal_limit
 
 
 def detector_names(profile) -> list[str]:
@@ -26,7 +26,7 @@ def build_detector_predictions(ctx: BuildContext) -> None:
 
     pairs = response_pairs()
     if ctx.smoke:
-        pairs = pairs[pairs["id"].isin(pairs["id"].unique()[:10])]
+        pairs = pairs[pairs["id"].isin(pairs["id"].unique()[:rehearsal_limit(ctx, 10)])]
     pairs = pairs.assign(misaligned=pairs["side"] == "misaligned")
     names = detector_names(ctx.profile)
     scored = score_detectors(pairs, names, progress=lambda f, m: ctx.progress(0.05 + 0.9 * f, m))

@@ -14,7 +14,7 @@ its raters' shares and count.
 """
 from __future__ import annotations
 
-from workbench.build import BuildContext, register_builder
+from workbench.build import BuildContext, register_builder, rehearsal_limit
 from workbench.taxonomy import DIMENSIONS
 
 NAME = "seed_classification"
@@ -29,7 +29,7 @@ def build_seed_classification(ctx: BuildContext) -> None:
 
     seeds = seed_prompts().reset_index(drop=True)
     if ctx.smoke:
-        seeds = seeds.groupby("dimension", group_keys=False).head(8).reset_index(drop=True)
+        seeds = seeds.groupby("dimension", group_keys=False).head(rehearsal_limit(ctx, 8)).reset_index(drop=True)
     texts = seeds["text"].tolist()
     model_name, use_llm = profile_classifier(ctx.profile.for_paper(ctx.paper))
     ctx.progress(0.05, f"loading {model_name}")
@@ -104,6 +104,8 @@ def build_construction(ctx: BuildContext) -> None:
 
     name = {"P1": "savacu", "P2": "misaligntrade"}[ctx.paper]
     sizes, responses = construction_sizes(ctx.smoke, ctx.profile.name)
+    if ctx.smoke:
+        sizes["limit"] = rehearsal_limit(ctx, sizes["limit"], 4)
     with tempfile.TemporaryDirectory() as work:
         funnel = build_dataset(name, DATA_DIR / "prompts" / "seed_prompts.csv", work, profile=ctx.profile,
                                seed=ctx.seed, responses=responses, progress=lambda f, m: ctx.progress(0.9 * f, m),
@@ -159,7 +161,7 @@ def build_demo_safety(ctx: BuildContext) -> None:
         source = real
         if not real:
             source = f"{work}/dices_fixture.csv"
-            dices_fixture(n_items=6 if ctx.smoke else 24, n_raters=4 if ctx.smoke else 12,
+            dices_fixture(n_items=rehearsal_limit(ctx, 6, 3) if ctx.smoke else 24, n_raters=4 if ctx.smoke else 12,
                           seed=ctx.seed).to_csv(source, index=False)
         funnel = build_dataset("demo-safety", source, f"{work}/out", profile=ctx.profile, seed=ctx.seed,
                                target=target, max_new_tokens=32, progress=lambda f, m: ctx.progress(0.95 * f, m))
