@@ -21,9 +21,20 @@ def home() -> Path:
 
 
 def models_dir() -> Path:
-    path = home() / "models"
+    """Converted and locally trained models (``rehearsal_scope``d)."""
+    path = rehearsal_scope(home() / "models")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def rehearsal_scope(path: Path) -> Path:
+    """``path``, or its twin ``path/rehearsals/<size>-<dtype>-seed<n>`` while a rehearsal is active: what
+    random-weight stand-ins produce (trained heads, mixtures, cached embeddings keyed by a paper model's name)
+    never lands where a real run would read it."""
+    from workbench.models.rehearsal import active      # lazy: the rehearsal module imports this one
+
+    current = active()
+    return path / "rehearsals" / current.key if current is not None else path
 
 
 def artifacts_dir() -> Path:

@@ -120,6 +120,10 @@ def rehearse_paper(paper: str, *, size: str = "tiny", dtype: str = "bfloat16", d
         if progress:
             progress(fraction, message)
 
+    import os
+
+    saved_profile = os.environ.get("WORKBENCH_PROFILE")
+    os.environ["WORKBENCH_PROFILE"] = "paper"      # as `workbench --profile paper build` does, for code reading it
     start = time.perf_counter()
     with _PeakRSS() as rss:
         try:
@@ -133,6 +137,10 @@ def rehearse_paper(paper: str, *, size: str = "tiny", dtype: str = "bfloat16", d
                      f"(during '{last['message']}'; {Path(where.filename).name}:{where.lineno})")
         finally:
             clear_cache()
+            if saved_profile is None:
+                os.environ.pop("WORKBENCH_PROFILE", None)
+            else:
+                os.environ["WORKBENCH_PROFILE"] = saved_profile
     wall = time.perf_counter() - start
     peak_gpu = None
     if cuda:

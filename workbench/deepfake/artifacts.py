@@ -116,7 +116,8 @@ def build_deepfake_eval(ctx: BuildContext) -> None:
     spec = smoke_spec() if ctx.smoke else SyntheticSpec()
     # the build's seed is the training seed (dev split, initialisation); the corpora stay the same, so that
     # `workbench build P6 --seeds N` gives the spread of the method over seeds on the same clips
-    config = smoke_config(seed=ctx.seed) if ctx.smoke else PipelineConfig.for_profile(ctx.profile.name, seed=ctx.seed)
+    config = (smoke_config(profile=ctx.profile.name, seed=ctx.seed) if ctx.smoke
+              else PipelineConfig.for_profile(ctx.profile.name, seed=ctx.seed))
     ctx.progress(0.0, "synthetic corpora")
     data = synthetic_data(spec, progress=lambda f, m: ctx.progress(0.2 * f, m))
     model = default_model(spec=spec, config=config, progress=lambda f, m: ctx.progress(0.2 + 0.4 * f, m))

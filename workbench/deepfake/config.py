@@ -65,9 +65,9 @@ class PipelineConfig:
 
 def embeddings_cache() -> Path:
     """Where per-file embeddings are cached (``media.embeddings.embed_files``)."""
-    from workbench.paths import home
+    from workbench.paths import home, rehearsal_scope
 
-    return home() / "cache" / "embeddings"
+    return rehearsal_scope(home() / "cache" / "embeddings")
 
 
 __all__ = ["DEFAULT_ENCODERS", "PAPER_ENCODERS", "PipelineConfig", "SR", "STREAMS", "embeddings_cache"]

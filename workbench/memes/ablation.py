@@ -152,8 +152,9 @@ def default_models_folder(*, corpus=None, tagger=None, config: MemeModelConfig |
 
 
 def default_models(*, corpus=None, tagger=None, config: MemeModelConfig | None = None, settings=SETTINGS,
-                   progress=None) -> dict:
-    """The three settings trained on the synthetic train split, cached (``models/memes/<profile>-<key>/<setting>/``,
+                   profile: str | None = None, progress=None) -> dict:
+    """The three settings trained on the synthetic train split on ``profile`` (default: the active one), cached
+    (``models/memes/<profile>-<key>/<setting>/``,
     the key covering the corpus, tagger and model configurations and the knowledge snapshot's fingerprint)."""
     from workbench.memes.synth import MemeCorpusConfig
     from workbench.memes.vision import TaggerConfig
@@ -161,7 +162,7 @@ def default_models(*, corpus=None, tagger=None, config: MemeModelConfig | None =
 
     report = progress or (lambda f, m: None)
     corpus, tagger, config = corpus or MemeCorpusConfig(), tagger or TaggerConfig(), config or MemeModelConfig()
-    profile = active_profile().name
+    profile = profile or active_profile().name
     root = default_models_folder(corpus=corpus, tagger=tagger, config=config, profile=profile)
     # a paper-profile folder saved before its zero-shot tags were calibrated has no clip_tags.json: retrain it
     needed = ("model.json", "clip_tags.json") if profile == "paper" else ("model.json",)

@@ -66,7 +66,7 @@ def build_meme_eval(ctx: BuildContext) -> None:
                                                                  MemeModelConfig())
     ctx.progress(0.0, "synthetic memes")
     memes = synthetic_set(corpus)
-    models = default_models(corpus=corpus, tagger=tagger, config=config,
+    models = default_models(corpus=corpus, tagger=tagger, config=config, profile=ctx.profile.name,
                             progress=lambda f, m: ctx.progress(0.05 + 0.6 * f, m))
     held = memes.frame[memes.frame["split"] == "test"]
     result = evaluate_models(models, held, memes.classes, n_boot=200 if ctx.smoke else 1000, seed=ctx.seed,

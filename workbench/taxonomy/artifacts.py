@@ -29,7 +29,7 @@ def build_seed_classification(ctx: BuildContext) -> None:
 
     seeds = seed_prompts().reset_index(drop=True)
     if ctx.smoke:
-        seeds = seeds.groupby("dimension", group_keys=False).head(rehearsal_limit(ctx, 8)).reset_index(drop=True)
+        seeds = seeds.groupby("dimension", group_keys=False).head(rehearsal_limit(ctx, 8, 1)).reset_index(drop=True)
     texts = seeds["text"].tolist()
     model_name, use_llm = profile_classifier(ctx.profile.for_paper(ctx.paper))
     ctx.progress(0.05, f"loading {model_name}")
