@@ -35,8 +35,8 @@ lm = load(model_name)
 depth = len(decoder_layers(lm.model))
 layers = steering_layers(depth, SMOKE)
 print(f"{model_name}: {depth} decoder blocks; steering layers {layers}")
-pairs = {o: (load_pairs(f"bundled:{o}", split="train").head(8 if SMOKE else None),
-             load_pairs(f"bundled:{o}", split="eval").head(4 if SMOKE else None)) for o in OBJECTIVES}
+pairs = {o: (load_pairs(f"bundled:{o}", split="train").head(4 if SMOKE else None),
+             load_pairs(f"bundled:{o}", split="eval").head(2 if SMOKE else None)) for o in OBJECTIVES}
 pd.DataFrame({"objective": o, "train pairs": len(tr), "eval pairs": len(ev), "example positive": tr.positives[0],
               "example negative": tr.negatives[0]} for o, (tr, ev) in pairs.items())
 
