@@ -208,3 +208,20 @@ def test_the_medical_lm_stand_in_generates_and_exposes_its_decoder_layers():
         lm = load("biogpt", device="cpu")
         assert len(decoder_layers(lm.model)) == 2
         assert isinstance(generate(lm, "Aspirin is", max_new_tokens=3), str)
+
+
+def test_answer_log_probabilities_are_computed_in_float32_for_a_bfloat16_model():
+    """Label log-probabilities stay float32 when the model computes in bfloat16 (a guard: bf16 rounding is ~1e-2)."""
+    from workbench.llm.scoring import answer_token_logprobs, pair_token_logprobs
+    from workbench.models import load
+
+    with rehearsal.rehearsing("tiny", "bfloat16"):
+        lm = load("llama-2-7b", device="cpu")
+    prompt, answer = [5, 6, 7, 8, 9, 10], [11, 12, 13]
+    with torch.inference_mode():
+        logits = lm.model(input_ids=torch.tensor([prompt + answer])).logits[0]          # [T, V] bf16
+    expected = torch.log_softmax(logits.float(), -1)[len(prompt) - 1:-1].gather(1, torch.tensor(answer)[:, None])[:, 0]
+    pair = pair_token_logprobs(lm, [prompt], [answer])[0]
+    assert pair == pytest.approx(expected.numpy(), abs=1e-5)
+    first = answer_token_logprobs(lm, [prompt], [answer[:1]])[0][0]
+    assert first == pytest.approx(expected[:1].numpy(), abs=1e-5)

@@ -2,15 +2,15 @@
 
 Used by ``workbench rehearse`` and the dashboard's *Paper-profile readiness* page. For each paper it runs the
 paper's builders on the ``paper`` profile (smoke sizes; a tiny rehearsal also sets ``BuildContext.rehearsal``, so
-steps whose items all cost the same take two or three of them, ``build.rehearsal_limit``) with every paper model replaced by a random-weight
-model of the same architecture (``workbench.models.rehearsal``), then reads every claim of the paper from
-what was built (the claims ledger, which reads the artifacts the views read). Per paper it reports ok or the
-error (one line naming the cause), wall time, peak host memory (resident set, sampled), peak GPU memory, and
-the stand-in models' throughput (tokens or items through their forward passes per second inside them).
+steps whose items all cost the same take two or three of them, ``build.rehearsal_limit``) with every paper model
+replaced by a random-weight model of the same architecture (``workbench.models.rehearsal``), then reads every claim
+of the paper from what was built (the claims ledger, which reads the artifacts the views read). Per paper it
+reports ok or the error (one line naming the cause), wall time, peak host memory (resident set, sampled), peak GPU
+memory, and the stand-in models' throughput (tokens or items through their forward passes per second inside them).
 
 Outputs go to their own store, ``<artifacts>/rehearsal/<size>-<dtype>/``, and every artifact's meta.json says
-``rehearsal`` (random weights): they are never read as results. The report is written (temporary name, then
-rename) to ``<artifacts>/rehearsal/report-<size>-<dtype>.json``.
+``rehearsal`` (random weights): they are never read as results. The report is written (temporary name, then rename)
+to ``<artifacts>/rehearsal/report-<size>-<dtype>.json``.
 """
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""`workbench info`, `workbench papers [list]`, `workbench claims [P…]`, `workbench build TARGET`, `workbench models list|prepare`
-and `workbench rehearse [P…]`:
-the project-wide commands.
+"""`workbench info`, `workbench papers [list]`, `workbench claims [P…]`, `workbench build TARGET`,
+`workbench models list|prepare` and `workbench rehearse [P…]`: the project-wide commands.
 
 Registered by ``workbench.cli.main``; the heavy imports live inside the commands."""
 from __future__ import annotations

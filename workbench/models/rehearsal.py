@@ -14,11 +14,11 @@ Two sizes:
   sliding-window layers, Qwen3's routed experts, wav2vec2's 7-layer conv front-end, CLAP's HTSAT windows) and
   input geometry, with depth, width and vocabulary shrunk (``shrink``) so a CPU runs it in seconds.
 
-Tokenizers [ours]: a byte-level BPE trained on ``data/corpus``, given the chat markers of the model's family
-and padded with never-produced filler entries up to the config's vocabulary size (the real one at ``full``),
-so token ids span the whole embedding matrix. Chat templates reproduce the real ones' *constraints* (Gemma rejects a system turn and
-both Gemma and Mistral require alternating user/assistant turns; Llama 3 uses header markers), not their
-exact bytes. Special-token ids are the trained tokenizer's, and the config's bos/eos/pad ids are set to them.
+Tokenizers [ours]: a byte-level BPE trained on the bundled English text (``corpus_files``), given the chat
+markers of the model's family and padded with never-produced filler entries up to the config's vocabulary size
+(the real one at ``full``), so token ids span the whole embedding matrix. Chat templates reproduce the real ones'
+*constraints* (Gemma rejects a system turn; Gemma and Mistral require alternating user/assistant turns; Llama 3
+uses header markers), not their exact bytes. Special-token ids are the trained tokenizer's, and the config's bos/eos/pad ids are set to them.
 
 Outputs made under a rehearsal are random-weight outputs: ``workbench.rehearse`` writes them to their own
 store and marks every artifact ``rehearsal`` (never mistaken for results).
