@@ -45,7 +45,7 @@ def build_rater_agreement(ctx: BuildContext) -> None:
     from workbench.io import save_frame, save_records
 
     source = os.environ.get("DICES_CSV")
-    dices = load_dices(source) if source else dices_fixture(n_items=6 if ctx.smoke else 24,
+    dices = load_dices(source) if source else dices_fixture(n_items=rehearsal_limit(ctx, 6, 3) if ctx.smoke else 24,
                                                             n_raters=4 if ctx.smoke else 12, seed=ctx.seed)
     models = list(ctx.profile.roles["raters"])
     ratings = rate_dices(dices, models, personas=True, progress=lambda f, m: ctx.progress(0.8 * f, m))

@@ -105,7 +105,7 @@ def build_construction(ctx: BuildContext) -> None:
     name = {"P1": "savacu", "P2": "misaligntrade"}[ctx.paper]
     sizes, responses = construction_sizes(ctx.smoke, ctx.profile.name)
     if ctx.smoke:
-        sizes["limit"] = rehearsal_limit(ctx, sizes["limit"], 4)
+        sizes["limit"] = rehearsal_limit(ctx, sizes["limit"], 3)
     with tempfile.TemporaryDirectory() as work:
         funnel = build_dataset(name, DATA_DIR / "prompts" / "seed_prompts.csv", work, profile=ctx.profile,
                                seed=ctx.seed, responses=responses, progress=lambda f, m: ctx.progress(0.9 * f, m),
