@@ -225,3 +225,11 @@ def test_answer_log_probabilities_are_computed_in_float32_for_a_bfloat16_model()
     assert pair == pytest.approx(expected.numpy(), abs=1e-5)
     first = answer_token_logprobs(lm, [prompt], [answer[:1]])[0][0]
     assert first == pytest.approx(expected[:1].numpy(), abs=1e-5)
+
+
+def test_an_architecture_transformers_cannot_build_is_one_error_naming_the_model(monkeypatch):
+    entry = rehearsal.arch("llama-2-7b")
+    broken = {**entry, "config": {**entry["config"], "model_type": "llama-9000"}}
+    monkeypatch.setattr(rehearsal, "arch", lambda name: broken)
+    with pytest.raises(WorkbenchError, match="model 'llama-2-7b': transformers cannot build a 'llama-9000' config"):
+        rehearsal.build_config("llama-2-7b", "full")
