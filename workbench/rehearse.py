@@ -120,14 +120,12 @@ def rehearse_paper(paper: str, *, size: str = "tiny", dtype: str = "bfloat16", d
         if progress:
             progress(fraction, message)
 
-    import os
-
-    saved_profile = os.environ.get("WORKBENCH_PROFILE")
-    os.environ["WORKBENCH_PROFILE"] = "paper"      # as `workbench --profile paper build` does, for code reading it
     start = time.perf_counter()
     with _PeakRSS() as rss:
         try:
-            with rehearsal.rehearsing(size, dtype, seed, stats=stats, device=device):
+            # WORKBENCH_PROFILE=paper, as `workbench --profile paper build` sets it for code that reads it
+            with rehearsal.environ(WORKBENCH_PROFILE="paper"), \
+                    rehearsal.rehearsing(size, dtype, seed, stats=stats, device=device):
                 ctx = BuildContext(store, get_profile("paper"), seed, True, update, rehearsal=size == "tiny")
                 built = build_paper(paper, ctx, force=True)
                 claims = len(ledger([paper], profile="paper", store=store, seeds=False))
@@ -137,10 +135,6 @@ def rehearse_paper(paper: str, *, size: str = "tiny", dtype: str = "bfloat16", d
                      f"(during '{last['message']}'; {Path(where.filename).name}:{where.lineno})")
         finally:
             clear_cache()
-            if saved_profile is None:
-                os.environ.pop("WORKBENCH_PROFILE", None)
-            else:
-                os.environ["WORKBENCH_PROFILE"] = saved_profile
     wall = time.perf_counter() - start
     peak_gpu = None
     if cuda:

@@ -119,27 +119,36 @@ def stats() -> ForwardStats | None:
 
 
 @contextlib.contextmanager
+def environ(**values: str | None):
+    """Set environment variables (None leaves one alone) for the block, restoring them afterwards."""
+    import os
+
+    saved = {k: os.environ.get(k) for k, v in values.items() if v is not None}
+    os.environ.update({k: v for k, v in values.items() if v is not None})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
 def rehearsing(size: str = "tiny", dtype: str = "bfloat16", seed: int = 0, *, stats: ForwardStats | None = None,
                device: str | None = None):
     """Within the block, every paper-profile model (``hf:`` source) loads as a random-weight model of its real
     architecture at ``size`` in ``dtype`` (on ``device`` when given: it becomes ``$WORKBENCH_DEVICE``); the
     process-wide model cache is keyed by the rehearsal, so real and rehearsal models never mix. ``stats``
     counts what goes through the stand-ins."""
-    import os
-
-    previous = active(), getattr(_LOCAL, "stats", None), os.environ.get("WORKBENCH_DEVICE")
+    previous = active(), getattr(_LOCAL, "stats", None)
     _LOCAL.current, _LOCAL.stats = Rehearsal(size, dtype, seed), stats
-    if device:
-        os.environ["WORKBENCH_DEVICE"] = device
     try:
-        yield _LOCAL.current
+        with environ(WORKBENCH_DEVICE=device or None):
+            yield _LOCAL.current
     finally:
-        _LOCAL.current, _LOCAL.stats = previous[0], previous[1]
-        if device:
-            if previous[2] is None:
-                os.environ.pop("WORKBENCH_DEVICE", None)
-            else:
-                os.environ["WORKBENCH_DEVICE"] = previous[2]
+        _LOCAL.current, _LOCAL.stats = previous
 
 
 # ------------------------------------------------------------------------------------------- architectures
@@ -330,19 +339,16 @@ def corpus_files() -> list[Path]:
 def train_tokenizer(entry: dict, size: str = "full"):
     """A fast tokenizer for ``entry`` with the vocabulary size of its ``size`` config (see the module
     docstring)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, processors
     from transformers import PreTrainedTokenizerFast
+
+    from workbench.models.sources import byte_bpe
 
     family = _family(entry)
     vocab_size = _text_vocab_size(entry, size)
     specials = [t for t in (family["bos"], family["eos"], family["unk"], family["pad"]) if t]
     specials = list(dict.fromkeys(specials + list(family.get("markers", []))))
-    tok = Tokenizer(models.BPE(unk_token=family["unk"]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=min(BASE_VOCAB, vocab_size), special_tokens=specials,
-                                  show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tok.train([str(f) for f in corpus_files()], trainer)
+    tok = byte_bpe(corpus_files(), min(BASE_VOCAB, vocab_size), specials, unk_token=family["unk"])
     state = json.loads(tok.to_str())
     vocab = state["model"]["vocab"]
     if len(vocab) > vocab_size:

@@ -152,18 +152,25 @@ def _tiny_target(name: str) -> Path:
     return models_dir() / name / _key(TINY_CONFIGS[name], TINY_SEED, TINY_VOCAB, corpus_hash, CONVERTER_VERSION)
 
 
-def train_tiny_tokenizer(corpus: Path, vocab_size: int = TINY_VOCAB):
-    """A byte-level BPE tokenizer trained on ``corpus``, with ChatML special tokens and a chat template."""
+def byte_bpe(files: list[Path], vocab_size: int, specials: list[str], unk_token: str | None = None):
+    """A byte-level BPE (``tokenizers.Tokenizer``) trained on ``files`` with ``specials`` as special tokens; the
+    tiny test models' tokenizer and the rehearsal stand-ins' (``models.rehearsal``) are built on it."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<pad>"]
-    tok = Tokenizer(models.BPE())
+    tok = Tokenizer(models.BPE(unk_token=unk_token))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tok.train([str(corpus)], trainer)
+    tok.train([str(f) for f in files], trainer)
+    return tok
+
+
+def train_tiny_tokenizer(corpus: Path, vocab_size: int = TINY_VOCAB):
+    """A byte-level BPE tokenizer trained on ``corpus``, with ChatML special tokens and a chat template."""
+    from transformers import PreTrainedTokenizerFast
+
+    tok = byte_bpe([corpus], vocab_size, ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<pad>"])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|im_end|>",
                                    unk_token="<|endoftext|>", pad_token="<pad>")
     fast.chat_template = CHATML_TEMPLATE
