@@ -326,12 +326,14 @@ class ClipImageSide(ImageSide):
     def embed_and_logits(self, images, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
         """Normalized image embeddings ``[N, D]`` and zero-shot tag logits ``[N, n_tags]`` (scaled cosines);
         images are RGB arrays or file paths."""
+        from workbench.models.tensors import to_model
+
         embs, logits = [], []
         scale = float(self.model.logit_scale.exp())
         for i in range(0, len(images), batch_size):
             batch = [im if isinstance(im, np.ndarray) else load_image(im) for im in images[i:i + batch_size]]
             pix = self.processor.image_processor(images=batch, return_tensors="pt")
-            pixel_values = pix["pixel_values"].to(self.device, dtype=next(self.model.parameters()).dtype)
+            pixel_values = to_model(pix, self.model)["pixel_values"]
             emb = nn.functional.normalize(self._features(self.model.get_image_features(pixel_values=pixel_values))
                                           .float(), dim=1)
             embs.append(emb.cpu().numpy())

@@ -9,7 +9,8 @@ Callers take the model's outputs back to float32 (``.float()``) before pooling o
 and scores are computed in float32.
 
 Used by ``media.audio_encoders.HFAudioEncoder`` (wav2vec2-XLS-R), ``media.video_encoders.HFVideoEncoder``
-(VideoMAE), ``captioning.clap.HFClapScorer`` (LAION-CLAP) and ``memes.sides.TextSide`` (CLIP's text side).
+(VideoMAE), ``captioning.clap.HFClapScorer`` (LAION-CLAP), ``memes.sides.TextSide`` (CLIP's text side) and
+``memes.vision.ClipImageSide`` (CLIP's image side).
 """
 from __future__ import annotations
 
