@@ -102,11 +102,6 @@ def backbone_tokenizer(name: str):
     return tokenizer
 
 
-def model_device(model) -> torch.device:
-    """The device of ``model``'s first parameter (where its inputs go)."""
-    return next(model.parameters()).device
-
-
 @contextlib.contextmanager
 def quiet_peft():
     """Silence a transformers deprecation that PEFT triggers when it wraps a model (not ours to act on)."""
