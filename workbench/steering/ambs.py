@@ -18,6 +18,9 @@ Decoding [ours where the paper is silent]:
   log-probabilities (a product of the objectives' experts), and every branch is fed that token, so blocks 0…ℓ
   stay shared at every step.
 
+The policy–reference bound on next-token distributions (KL(branch ‖ reference) ≤ ε per decoding step) is in
+``steering.ambs_bound``; it reuses ``branching`` with a reference twin beside every branch (``share`` below).
+
 The naive 1-to-N baseline runs N independent full passes, each with its vector added by an ordinary steering
 hook at the same layer with the same bound; with the bound inactive both give the same outputs (tested). For a
 prompt pass the compute saving is bounded by N / (L/D + N·(1 − L/D)) with L = ℓ + 1 shared blocks of D.
@@ -88,18 +91,21 @@ def _map_batch(x, rows: int, fn):
 
 @contextlib.contextmanager
 def branching(model, branches: Branches, *, norm_bound: float | None = None):
-    """Shared-prefix branching inside the ``with`` block (see the module doc). Yields a state dict: set
-    ``state["shared"] = False`` once every branch has its own tokens (the hooks then only add δ_i per row)."""
+    """Shared-prefix branching inside the ``with`` block (see the module doc). Yields a state dict whose
+    ``share`` says how many consecutive rows of the batch blocks 0…ℓ compute once: N at first (every row of a
+    prompt); set ``state["share"] = 1`` once every branch has its own tokens (the hooks then only add δ_i per
+    row), or to k when runs of k rows keep feeding the same tokens (a branch and its reference twin)."""
     blocks = decoder_layers(model)
     n, layer = len(branches), branches.layer
     deltas = branches.deltas
-    state = {"shared": True}
+    state = {"share": n}
     handles = []
 
     def keep_first(module, args, kwargs):
-        if not state["shared"]:
+        share = state["share"]
+        if share == 1:
             return None
-        if module is blocks[0]:                               # the full batch: N copies of each prompt
+        if module is blocks[0]:                               # the full batch: N rows per prompt
             hidden = args[0] if args else kwargs["hidden_states"]
             state["rows"] = hidden.shape[0]
             if state["rows"] % n:
@@ -107,7 +113,7 @@ def branching(model, branches: Branches, *, norm_bound: float | None = None):
         rows = state["rows"]
 
         def first(t):
-            return t[::n]
+            return t[::share]
 
         return (tuple(_map_batch(a, rows, first) for a in args),
                 {k: _map_batch(v, rows, first) for k, v in kwargs.items()})
@@ -115,10 +121,7 @@ def branching(model, branches: Branches, *, norm_bound: float | None = None):
     def branch_out(module, args, output):
         hidden = hidden_of(output)
         d = deltas.to(device=hidden.device, dtype=hidden.dtype)
-        if state["shared"]:
-            reference = hidden.repeat_interleave(n, 0)                          # [B·N, T, H]
-        else:
-            reference = hidden
+        reference = hidden.repeat_interleave(state["share"], 0) if state["share"] > 1 else hidden   # [B·N, T, H]
         delta = d.repeat(reference.shape[0] // n, 1).unsqueeze(1).expand_as(reference)
         return with_hidden(output, reference + bounded(delta, reference, norm_bound))
 
@@ -192,7 +195,7 @@ def decode(model, ids, mask, branches: Branches, n_tokens: int, *, mode: str = "
                 if step == 0:                     # from here on every branch has its own tokens
                     for i in range(branches.layer + 1):
                         cache.layers[i].batch_repeat_interleave(n)
-                    state["shared"] = False
+                    state["share"] = 1
             out.append(token)
             step_ids, step_pos = token, step_pos[:, -1:] + 1
             mask = torch.cat([mask, torch.ones_like(token)], 1)
