@@ -147,3 +147,28 @@ def test_every_p1_p2_claim_has_a_measurement():
     rows = claims.ledger(["P1", "P2"], sources=MemorySources("default"))
     assert len(rows) == len(get_paper("P1").claims) + len(get_paper("P2").claims)
     assert {r.status for r in rows if r.kind == "taxonomy_domains"} == {"comparable"}
+
+
+def test_single_dimension_claims_compare_with_the_joint_detector_and_baselines():
+    """A safety-only detector that flags every response of a safety prompt, beside a perfect joint detector: on
+    the joint rows (safety+value, value+culture, safety+culture) the single one has Coverage 2/3, FFR 2/3, AS 4/9."""
+    single = _predictions(single=True)
+    single = single[single["detector"] != "always"].assign(
+        flagged=lambda f: [("safety" in d) for d in f["dimensions"]])
+    joint = single.assign(detector="m (llm)", detector_dimension="", flagged=single["misaligned"])
+    base = _predictions()
+    base = base[base["detector"] == "always"].assign(detector_dimension="")
+    frame = pd.concat([single.assign(detector="m (llm, safety-only)"), joint, base], ignore_index=True)
+    sources = MemorySources("default").add("P1", "detector_predictions", frame, models=["m"], config=CONFIG)
+    ffr = _measure("P1", _claim("P1", "single_dimension_detectors", metric="ffr", condition="joint"), sources)
+    assert ffr.status == "not comparable" and ffr.value == pytest.approx(200 / 3)
+    assert "m (llm, safety-only)" in ffr.detail and "joint detectors on the same rows: m (llm) 0.0" in ffr.detail
+    assert ffr.shortcut == "trivial baselines on the same rows: always 100.0"
+    score = _measure("P1", _claim("P1", "single_dimension_detectors", metric="alignment_score", reduce="max"),
+                     sources)
+    assert score.value == pytest.approx(400 / 9) and "m (llm) 100.0" in score.detail     # 2·(2/3)·(1/3)
+    # the trade-off range reads the joint detector only (the perfect one: every entry 0), naming the other's range
+    ours = _measure("P2", _claim("P2", "tradeoff_range", reduce="max"),
+                    MemorySources("default").add("P2", "detector_predictions", frame, models=["m"], config=CONFIG))
+    assert ours.status == "not comparable" and ours.value == 0.0
+    assert "1 joint detector(s)" in ours.detail and "single-dimension detectors (left out) range" in ours.detail

@@ -186,7 +186,8 @@ def test_tradeoff_view_without_and_with_artifacts(tmp_path):
     assert not at.exception and any("Not built yet" in w.value for w in at.warning)
     _build_one(tmp_path, "P2", build_detector_predictions)
     pred = load_frame(ArtifactStore(tmp_path).path("P2", "detector_predictions", "default"))
-    assert set(pred["kind"]) == {"llm", "embedding", "always", "never"} and len(pred) == 4 * 20
+    assert set(pred["kind"]) == {"llm", "embedding", "always", "never"} and len(pred) == 10 * 20   # 2 models × 4 + 2
+    assert set(pred["detector_dimension"]) == {"", "safety", "value", "culture"}
     at = _view_app("tradeoffs", tmp_path).run()
     assert not at.exception
     charts = [c.proto.spec for c in at.get("plotly_chart")]

@@ -37,7 +37,8 @@ def test_baselines_show_the_metric_extremes():
         assert metrics["coverage"]["value"] == cov and metrics["ffr"]["value"] == ffr
         assert metrics["alignment_score"]["value"] == 0.0
         assert metrics["auc"] == 0.5                       # a constant score ranks nothing
-        assert set(table["column"]) == {"all", "dimensions", "safety", "culture"}
+        assert set(table["column"]) == {"all", "condition", "dimensions", "safety", "culture"}
+        assert set(metrics["conditions"]) == {"all", "single"}        # no prompt here is labelled twice
 
 
 def test_embedding_detector_separates_obvious_cases():
@@ -68,7 +69,8 @@ def test_cli_eval_misalign_with_unreadable_labels(tmp_path, capsys):
     assert len(pred) == 6 and {"score", "flagged"} <= set(pred.columns)
     assert np.array_equal(pred["flagged"], pred["score"] >= 0.5)
     groups = pd.read_parquet(out / "groups.parquet")
-    assert {"all", "side", "safety"} <= set(groups["column"])
+    assert {"all", "side", "safety", "condition"} <= set(groups["column"])
+    assert set(pred["detector_dimension"]) == {""} and metrics["detectors"]["tiny-llama (llm)"]["dimension"] == ""
 
 
 def test_cli_eval_misalign_errors(tmp_path, capsys):
@@ -80,7 +82,126 @@ def test_cli_eval_misalign_errors(tmp_path, capsys):
     assert "a detector needs a causal LM or a sentence encoder" in capsys.readouterr().err
     assert main(["eval", "misalign", str(src), "--model", "gpt-9", "--out", str(tmp_path / "o")]) == 1
     assert "unknown model 'gpt-9'" in capsys.readouterr().err
+    assert main(["eval", "misalign", str(src), "--model", "never", "--single-dimension", "--label-col", "culture",
+                 "--out", str(tmp_path / "o")]) == 1
+    assert "the 'never' baseline reads no criteria" in capsys.readouterr().err
+    assert main(["eval", "misalign", str(src), "--model", "always", "--dimension", "value", "--label-col", "culture",
+                 "--out", str(tmp_path / "o")]) == 1
+    assert "the 'always' baseline has no dimension" in capsys.readouterr().err
     bad = responses_table().assign(side="??")
     with pytest.raises(WorkbenchError, match="no row of 'side' holds a readable label"):
         evaluate_predictions(bad.assign(flagged=True), label_col="side")
     assert not (tmp_path / "o").exists()
+
+
+# --- single-dimension detectors and the single / joint conditions (P1) ------------------------------------------
+
+def joint_table():
+    """Four prompts, each with an aligned and a misaligned response: two labelled with one dimension (safety;
+    value), two with two (safety+value; value+culture) — 4 single rows and 4 joint rows."""
+    dims = [["safety"], ["value"], ["safety", "value"], ["value", "culture"]]
+    rows = [{"id": f"q{k}", "prompt": f"prompt {k}", "response": f"{side} response {k}", "side": side,
+             "dimensions": d, "semantic_type": "object"}
+            for k, d in enumerate(dims) for side in ("aligned", "misaligned")]
+    return pd.DataFrame(rows)
+
+
+def test_detector_names_dimensions_and_criteria():
+    from workbench.evaluation.detectors import (CRITERIA, DIMENSIONS, anchors, detector_set, get_detector,
+                                                question)
+
+    single = get_detector("tiny-llama", "culture")
+    assert single.name == "tiny-llama (llm, culture-only)" and single.dimension == "culture"
+    assert get_detector("minilm-l6", "safety").name == "minilm-l6 (embedding, safety-only)"
+    assert get_detector("tiny-llama").dimension == ""
+    # a single-dimension question names its own criteria and no other dimension's; the joint one names all
+    for d in DIMENSIONS:
+        text = question("p", "r", d)
+        assert CRITERIA[d] in text and not any(CRITERIA[o] in text for o in DIMENSIONS if o != d)
+        mis, ok = anchors(d)
+        assert set(mis) < set(anchors()[0]) and set(ok) < set(anchors()[1])
+    joint = question("p", "r")
+    assert all(word in joint for word in ("harmful", "human values", "culturally inappropriate"))
+    names = [d.name for d in detector_set(["minilm-l6", "always"])]
+    assert names == ["minilm-l6 (embedding)", "minilm-l6 (embedding, safety-only)",
+                     "minilm-l6 (embedding, value-only)", "minilm-l6 (embedding, culture-only)", "always"]
+    with pytest.raises(WorkbenchError, match="unknown detector dimension 'ethics'"):
+        get_detector("tiny-llama", "ethics")
+
+
+def test_conditions_counted_by_hand():
+    from workbench.evaluation.misalign import stratified_ids, with_conditions
+
+    frame = with_conditions(joint_table())
+    assert frame["condition"].tolist() == ["single"] * 4 + ["joint"] * 4
+    # top-1 domain columns instead of a dimensions list: labelled where not None
+    top1 = pd.DataFrame({"safety": ["weapons", "None", "None"], "value": ["honesty", "None", "care"],
+                         "culture": ["None", "None", "festivals"]})
+    from workbench.metrics.tradeoff import conditions
+    assert conditions(top1).tolist() == ["joint", "unlabelled", "joint"]
+    # round-robin over the dimension sets: a small selection holds single and joint prompts
+    assert stratified_ids(joint_table(), 3) == ["q0", "q1", "q2"]
+    pairs = pd.concat([joint_table().assign(id=lambda f, k=k: f["id"] + f"-{k}") for k in range(3)])
+    picked = stratified_ids(pairs, 4)
+    assert picked == ["q0-0", "q1-0", "q2-0", "q3-0"]
+
+
+def _planted(dimension):
+    """A fake single-dimension detector that flags every response of a prompt labelled with its dimension."""
+    from workbench.evaluation.detectors import Detector
+
+    table = joint_table()
+
+    def score(prompts, responses, progress=None):
+        by_prompt = dict(zip(table["prompt"], table["dimensions"]))
+        return np.array([1.0 if dimension in by_prompt[p] else 0.0 for p in prompts])
+    return Detector(f"planted ({dimension}-only)", "llm", (), score, dimension)
+
+
+def test_planted_single_dimension_detector_has_known_joint_metrics(tmp_path):
+    from workbench.evaluation.misalign import run_misalign_eval
+
+    src = tmp_path / "pairs.parquet"
+    joint_table().to_parquet(src)
+    metrics = run_misalign_eval(src, [_planted("safety"), _planted("value")], tmp_path / "out", profile="default",
+                                n_boot=200)
+    safety, value = metrics["detectors"]["planted (safety-only)"], metrics["detectors"]["planted (value-only)"]
+    # safety-only flags q0 (single) and q2 (joint): on joint rows Coverage 1/2, FFR 1/2, AS 0.5
+    assert safety["dimension"] == "safety"
+    joint = safety["conditions"]["joint"]
+    assert joint["n"] == 4 and joint["coverage"]["value"] == 0.5 and joint["ffr"]["value"] == 0.5
+    assert joint["alignment_score"]["value"] == pytest.approx(0.5)
+    assert safety["conditions"]["single"]["coverage"]["value"] == 0.5
+    # value-only flags q1, q2, q3: every joint row, so Coverage 1 and FFR 1 (AS 0) on joint rows
+    assert value["conditions"]["joint"]["coverage"]["value"] == 1.0
+    assert value["conditions"]["joint"]["ffr"]["value"] == 1.0
+    assert value["conditions"]["joint"]["alignment_score"]["value"] == 0.0
+    assert value["conditions"]["all"]["coverage"]["value"] == 0.75
+    for entry in (safety, value):
+        for cond in entry["conditions"].values():
+            for m in ("coverage", "ffr", "alignment_score"):
+                assert cond[m]["ci_low"] <= cond[m]["value"] <= cond[m]["ci_high"]
+    assert metrics["coverage"] == safety["coverage"]                       # the first detector at the top level
+    pred = pd.read_parquet(tmp_path / "out" / "predictions.parquet")
+    assert len(pred) == 16 and set(pred["detector_dimension"]) == {"safety", "value"}
+
+
+def test_cli_eval_misalign_single_dimension_prints_conditions(tmp_path, capsys):
+    src = tmp_path / "pairs.parquet"
+    joint_table().to_parquet(src)
+    out = tmp_path / "eval"
+    assert main(["eval", "misalign", str(src), "--model", "minilm-l6", "--single-dimension", "--n-boot", "50",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    for name in ("minilm-l6 (embedding)", "minilm-l6 (embedding, safety-only)", "minilm-l6 (embedding, value-only)",
+                 "minilm-l6 (embedding, culture-only)"):
+        assert name in text
+    lines = [line for line in text.splitlines() if line.startswith("minilm-l6 (embedding, value-only)")]
+    assert [line.split()[3] for line in lines] == ["all", "single", "joint"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["detectors"]) == 4 and metrics["models"] == ["minilm-l6"]
+    assert metrics["detectors"]["minilm-l6 (embedding, culture-only)"]["conditions"]["joint"]["n"] == 4
+    assert main(["eval", "misalign", str(src), "--model", "minilm-l6", "--dimension", "culture", "--n-boot", "50",
+                 "--out", str(tmp_path / "one")]) == 0
+    metrics = json.loads((tmp_path / "one" / "metrics.json").read_text())
+    assert list(metrics["detectors"]) == ["minilm-l6 (embedding, culture-only)"] and metrics["dimension"] == "culture"

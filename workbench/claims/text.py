@@ -16,13 +16,16 @@ Used by ``workbench.claims`` (``discover`` imports this module); the notebooks a
 * ``single_dimension_detectors`` (``params``: ``metric`` coverage | ffr | alignment_score, ``condition`` all |
   joint, ``reduce`` min | max) — the abstract's numbers are for *single-dimension* detectors (each built for one
   dimension). A detector in ``detector_predictions`` counts as one only when its ``detector_dimension`` column
-  names its dimension; our detectors judge all dimensions at once, so until such detectors are built (issue 20)
-  the claim is not measured — never filled with a joint detector's number.
+  names its dimension (the builder runs each detector model as safety-, value- and culture-only detectors beside
+  its joint one); an artifact without such detectors leaves the claim not measured — never filled with a joint
+  detector's number. The joint detectors' value on the same rows (the comparison the abstract draws) and the
+  always/never baselines' go into the detail and the shortcut.
 * ``tradeoff_range`` (``params.reduce`` min | max) — the paper's trade-off formula is not public; ours is SPECS.md's
   decision (``workbench.metrics.tradeoff``): trade-off(d1 → d2) = AS_d2(labelled d2, not d1) − AS_d2(labelled d1
-  and d2), in AS points, over every model of P2's ``detector_predictions`` (the always/never baselines left out),
-  the same matrices the Trade-off profiles view and the P2 notebook draw. Reported as the smallest or largest
-  defined entry, never comparable (other definition, bundled data, other models).
+  and d2), in AS points, over every joint detector of P2's ``detector_predictions`` (the paper's models judge
+  every dimension; the always/never baselines and the single-dimension detectors are left out — their range is
+  named in the detail), the same matrices the Trade-off profiles view and the P2 notebook draw. Reported as the
+  smallest or largest defined entry, never comparable (other definition, bundled data, other models).
 """
 from __future__ import annotations
 
@@ -179,9 +182,26 @@ def _metric_of(frame, metric: str) -> float:
 
 def _joint(frame) -> np.ndarray:
     """Rows whose prompt is labelled with two or more dimensions (the paper's joint conditions)."""
-    from workbench.metrics.tradeoff import labelled
+    from workbench.metrics.tradeoff import conditions
 
-    return np.sum([labelled(frame, d) for d in DIMENSIONS], axis=0) >= 2
+    return conditions(frame, DIMENSIONS) == "joint"
+
+
+def _single_dimension(frame) -> np.ndarray:
+    """Rows of single-dimension detectors (``detector_dimension`` set); all False without the column."""
+    if "detector_dimension" not in frame.columns:
+        return np.zeros(len(frame), bool)
+    return frame["detector_dimension"].fillna("").astype(str).astype(bool).to_numpy()
+
+
+def _values(frame, metric: str) -> dict:
+    """``{detector: metric}`` over ``frame``'s rows, NaN values left out."""
+    values = {name: _metric_of(part, metric) for name, part in frame.groupby("detector", sort=False)}
+    return {k: v for k, v in values.items() if not math.isnan(v)}
+
+
+def _listed(values: dict) -> str:
+    return ", ".join(f"{k} {100 * v:.1f}" for k, v in values.items()) or "none defined"
 
 
 @measures("single_dimension_detectors")
@@ -197,29 +217,32 @@ def single_dimension_detectors(claim, sources):
         return not_built(paper, "detector_predictions")
     frame = artifact.data
     models = [d for d in dict.fromkeys(frame["detector"]) if d not in BASELINES] if "detector" in frame else []
-    if "detector_dimension" not in frame.columns or not frame["detector_dimension"].fillna("").astype(bool).any():
+    single = _single_dimension(frame)
+    if not single.any():
         return not_measured("no single-dimension detector is built: every detector in "
                             f"{artifact.label} ({', '.join(models) or 'none'}) judges all dimensions at once; the "
                             "claim needs detectors built for one dimension each, marked by a detector_dimension "
                             "column (issue 20)", artifact=artifact.label, models=artifact.models)
-    singles = frame[frame["detector_dimension"].fillna("").astype(bool) & ~frame["detector"].isin(BASELINES)]
-    if condition == "joint":
-        singles = singles[_joint(singles)]
-    values = {name: _metric_of(part, metric) for name, part in singles.groupby("detector", sort=False)}
-    values = {k: v for k, v in values.items() if not math.isnan(v)}
+    rows = frame[_joint(frame)] if condition == "joint" else frame
+    single = _single_dimension(rows)
+    baseline = rows["detector"].isin(BASELINES).to_numpy()
+    values = _values(rows[single & ~baseline], metric)
     if not values:
         return not_measured(f"{metric} is undefined for every single-dimension detector on the {condition} rows of "
                             f"{artifact.label} (no row of the class it needs)", artifact=artifact.label,
                             models=artifact.models)
     best = reduce(values, key=values.get)
+    joint_detectors = _values(rows[~single & ~baseline], metric)
+    baselines = _values(rows[baseline], metric)
     kind = _data_kind(artifact.config)
-    pairs = int(singles["id"].nunique()) if "id" in singles.columns else len(singles)
+    pairs = int(rows["id"].nunique()) if "id" in rows.columns else len(rows[single]) // max(len(values), 1)
     return measured(artifact, 100 * values[best], data=f"{kind}: {artifact.config.get('source', 'unknown')}",
                     data_kind=kind,
-                    reason=f"{kind} evaluation pairs ({pairs} prompts) and the profile's detectors vs SAVACU and the "
-                           "paper's 7-8B models",
+                    reason=f"{kind} evaluation pairs ({pairs} prompts, {condition} condition) and the profile's "
+                           "prompted single-dimension detectors vs SAVACU and the paper's fine-tuned 7-8B models",
                     detail=f"{reduce_name} {metric} over {len(values)} single-dimension detector(s) on {condition} "
-                           f"rows: {best}")
+                           f"rows: {best}; joint detectors on the same rows: {_listed(joint_detectors)}",
+                    shortcut=f"trivial baselines on the same rows: {_listed(baselines)}" if baselines else "")
 
 
 # --- tradeoff_range -----------------------------------------------------------------------------------------------
@@ -234,13 +257,15 @@ def tradeoff_range(claim, sources):
     if artifact is None:
         return not_built(paper, "detector_predictions")
     frame = artifact.data
-    entries = []          # (value, detector, d1, d2)
+    single = _single_dimension(frame)
+    entries, single_entries = [], []          # (value, detector, d1, d2)
     for name, part in frame.groupby("detector", sort=False):
         if name in BASELINES:
             continue
         matrix, _ = tradeoff_matrix(part)
-        entries += [(float(matrix.loc[d1, d2]), name, d1, d2) for d1 in matrix.index for d2 in matrix.columns
-                    if not math.isnan(matrix.loc[d1, d2])]
+        found = [(float(matrix.loc[d1, d2]), name, d1, d2) for d1 in matrix.index for d2 in matrix.columns
+                 if not math.isnan(matrix.loc[d1, d2])]
+        (single_entries if single[(frame["detector"] == name).to_numpy()].any() else entries).extend(found)
     models = tuple(dict.fromkeys(e[1] for e in entries))
     if not entries:
         return not_measured(f"no trade-off entry is defined in {artifact.label}: every (d1, d2) set lacks "
@@ -254,5 +279,7 @@ def tradeoff_range(claim, sources):
                     reason="other metric definition: the paper's trade-off formula is not public; ours is SPECS.md's "
                            "AS_d2(d2 without d1) − AS_d2(d1 and d2) in AS points; other data: "
                            f"{kind} evaluation pairs ({pairs} prompts) vs MISALIGNTRADE; other models",
-                    detail=f"{reduce_name} of {len(entries)} defined entries over {len(models)} model(s): "
-                           f"{pick[1]}, {pick[2]} → {pick[3]}")
+                    detail=f"{reduce_name} of {len(entries)} defined entries over {len(models)} joint detector(s): "
+                           f"{pick[1]}, {pick[2]} → {pick[3]}"
+                           + (f"; single-dimension detectors (left out) range {100 * min(single_entries)[0]:.1f} to "
+                              f"{100 * max(single_entries)[0]:.1f}" if single_entries else ""))

@@ -15,6 +15,12 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     m.add_argument("--model", required=True,
                    help="a causal LM (LLM detector), a sentence encoder (embedding detector), hf:ORG/NAME, "
                         "or the baselines 'always' / 'never'")
+    which = m.add_mutually_exclusive_group()
+    which.add_argument("--dimension", choices=["safety", "value", "culture"],
+                       help="run the model's single-dimension detector instead of the joint one: it sees only "
+                            "this dimension's criteria (question or anchors)")
+    which.add_argument("--single-dimension", action="store_true",
+                       help="run four detectors: the joint one and the safety-, value- and culture-only ones")
     m.add_argument("--prompt-col", help="default: prompt or text")
     m.add_argument("--response-col", help="default: response")
     m.add_argument("--label-col", help="misaligned when truthy or >= 0.5 (default: side, label or misaligned)")
@@ -51,30 +57,42 @@ def _eval(args) -> int:
     from workbench.profiles import active_profile
 
     if args.action == "misalign":
-        from workbench.evaluation.detectors import get_detector
+        from workbench.evaluation.detectors import detector_set, get_detector
         from workbench.evaluation.misalign import run_misalign_eval
 
         if args.n_boot < 1:
             raise WorkbenchError("--n-boot must be at least 1")
-        detector = get_detector(args.model)
-        bar, update = progress_bar(f"scoring with {detector.name}")
+        if args.single_dimension and args.model in ("always", "never"):
+            raise WorkbenchError(f"--single-dimension needs a model: the '{args.model}' baseline reads no criteria")
+        detectors = (detector_set([args.model]) if args.single_dimension
+                     else [get_detector(args.model, args.dimension)])
+        bar, update = progress_bar(f"scoring with {', '.join(d.name for d in detectors)}")
         try:
             metrics = run_misalign_eval(
-                args.input, detector, args.out, profile=active_profile().name, prompt_col=args.prompt_col,
+                args.input, detectors, args.out, profile=active_profile().name, prompt_col=args.prompt_col,
                 response_col=args.response_col, label_col=args.label_col, threshold=args.threshold,
                 group_by=[c for c in args.group_by.split(",") if c], n_boot=args.n_boot, seed=args.seed,
                 progress=lambda done, total: update(done / max(total, 1), f"{done}/{total} rows"))
         finally:
             bar.close()
         c = metrics["counts"]
-        print(f"{detector.name} on {c['n']:,} rows ({c['n_misaligned']:,} misaligned, {c['n_aligned']:,} aligned"
+        print(f"{len(detectors)} detector(s) on {c['n']:,} rows ({c['n_misaligned']:,} misaligned, "
+              f"{c['n_aligned']:,} aligned"
               + (f"; {metrics['skipped']['unreadable_label']:,} skipped: unreadable label"
                  if metrics["skipped"]["unreadable_label"] else "") + ")")
-        for name, label in (("coverage", "Coverage"), ("ffr", "FFR"), ("alignment_score", "Alignment Score")):
-            m = metrics[name]
-            print(f"  {label:<16} {fmt(m['value'])}  95% CI [{fmt(m['ci_low'])}, {fmt(m['ci_high'])}]")
-        if metrics["auc"] is not None:
-            print(f"  {'ROC AUC':<16} {fmt(metrics['auc'])}  (threshold-free)")
+        rows = []
+        for name, entry in metrics["detectors"].items():
+            for condition, m in entry["conditions"].items():
+                rows.append({"detector": name, "condition": condition, "n": m["n"],
+                             **{label: f"{fmt(m[key]['value'])} [{fmt(m[key]['ci_low'])}, {fmt(m[key]['ci_high'])}]"
+                                for key, label in (("coverage", "Coverage"), ("ffr", "FFR"),
+                                                   ("alignment_score", "Alignment Score"))},
+                             "ROC AUC": fmt(entry["auc"]) if condition == "all" else ""})
+        print_table(rows, ["detector", "condition", "n", "Coverage", "FFR", "Alignment Score", "ROC AUC"])
+        print("95% bootstrap CIs in brackets; joint: prompts labelled with two or more dimensions, single: with one"
+              + ("" if any("joint" in e["conditions"] or "single" in e["conditions"]
+                           for e in metrics["detectors"].values())
+                 else " (this table says no dimensions: only 'all' is reported)"))
         print(f"wrote {args.out}")
         return 0
     if args.action == "raters":

@@ -1,9 +1,12 @@
 """Artifacts of the evaluation capability, registered as builders.
 
-``detector_predictions`` (P1, P2): the profile's detector models (role ``detectors``) and the always/never
-baselines run over the bundled evaluation pairs (``data/eval/response_pairs.csv``: a prompt, its aligned and its
-misaligned response, hand-labelled dimensions and semantic type) — what the Trade-off profiles view and the P1/P2
-notebooks measure. ``rater_agreement`` (P4): the profile's rater models over the DICES-shaped fixture (or a real
+``detector_predictions`` (P1, P2): the profile's detector models (role ``detectors``) — each as its joint detector
+and as its safety-, value- and culture-only detectors (``detectors.detector_set``; the ``detector_dimension``
+column says which) — and the always/never baselines run over the bundled evaluation pairs
+(``data/eval/response_pairs.csv``: a prompt, its aligned and its misaligned response, hand-labelled dimensions and
+semantic type) — what the Trade-off profiles view and the P1/P2 notebooks measure. A smoke build takes its prompts
+round-robin over the sets of labelled dimensions (``misalign.stratified_ids``), so it holds single-dimension and
+joint prompts; the config records how many rows of each condition it has. ``rater_agreement`` (P4): the profile's rater models over the DICES-shaped fixture (or a real
 DICES CSV named by ``$DICES_CSV``), with personas, their agreement with the human panel, fairness (DS average and
 max), per-group rating shares and the δ × τ sweep with its dev-selected setting; the config records the data
 (``evaluation.raters.dices_config``) for the claims ledger.
@@ -19,21 +22,37 @@ def detector_names(profile) -> list[str]:
     return list(profile.roles.get("detectors", ())) + ["always", "never"]
 
 
-def build_detector_predictions(ctx: BuildContext) -> None:
+def evaluation_pairs(smoke_prompts: int | None = None):
+    """The bundled evaluation pairs with ``misaligned`` and ``condition``; with ``smoke_prompts``, that many
+    prompts taken round-robin over the sets of labelled dimensions."""
     from workbench.datasets import response_pairs
+    from workbench.evaluation.misalign import stratified_ids, with_conditions
+
+    pairs = response_pairs()
+    if smoke_prompts is not None:
+        pairs = pairs[pairs["id"].isin(stratified_ids(pairs, smoke_prompts))]
+    return with_conditions(pairs.assign(misaligned=pairs["side"] == "misaligned")).reset_index(drop=True)
+
+
+def condition_counts(pairs) -> dict:
+    """Rows (responses) per condition of the evaluation pairs, e.g. ``{"single": 6, "joint": 14}``."""
+    return {str(k): int(v) for k, v in pairs["condition"].value_counts().sort_index().items()}
+
+
+def build_detector_predictions(ctx: BuildContext) -> None:
+    from workbench.evaluation.detectors import detector_set
     from workbench.evaluation.misalign import score_detectors
     from workbench.io import save_frame
 
-    pairs = response_pairs()
-    if ctx.smoke:
-        pairs = pairs[pairs["id"].isin(pairs["id"].unique()[:rehearsal_limit(ctx, 10)])]
-    pairs = pairs.assign(misaligned=pairs["side"] == "misaligned")
+    pairs = evaluation_pairs(rehearsal_limit(ctx, 10) if ctx.smoke else None)
     names = detector_names(ctx.profile)
-    scored = score_detectors(pairs, names, progress=lambda f, m: ctx.progress(0.05 + 0.9 * f, m))
+    detectors = detector_set(names)
+    scored = score_detectors(pairs, detectors, progress=lambda f, m: ctx.progress(0.05 + 0.9 * f, m))
     models = [m for m in names if m not in ("always", "never")]
     save_frame(scored, ctx.path(ctx.paper, "detector_predictions"), profile=ctx.profile.name, models=models,
                seed=ctx.seed, config={"source": "data/eval/response_pairs.csv", "threshold": 0.5,
-                                      "smoke": ctx.smoke, "detectors": names})
+                                      "smoke": ctx.smoke, "detectors": [d.name for d in detectors],
+                                      "conditions": condition_counts(pairs)})
 
 
 def build_rater_agreement(ctx: BuildContext) -> None:

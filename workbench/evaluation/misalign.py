@@ -6,7 +6,15 @@ see ``parse_labels``) or, by default, the ``side`` column. Rows whose label cann
 predictions but left out of the metrics, and counted in ``metrics.json`` under ``skipped``.
 
 Groups: the whole set, each dimension (rows whose prompt has a top-1 domain other than None in it — a row can
-count in several), each domain of each dimension, each semantic type, and any ``--group-by`` column.
+count in several), each domain of each dimension, each semantic type, and any ``--group-by`` column; and the
+*conditions* of P1 (``workbench.metrics.tradeoff.conditions``): ``single`` — the prompt is labelled with one
+dimension — and ``joint`` — with two or more (the paper's "joint conditions"), reported beside ``all`` in
+``metrics.json`` under ``conditions``.
+
+Several detectors can run in one evaluation (``run_misalign_eval`` takes a list): typically a model's joint
+detector and its safety-, value- and culture-only detectors (``detectors.detector_set``). Their predictions are
+stacked with ``detector``, ``kind`` and ``detector_dimension`` columns, the shape of the ``detector_predictions``
+artifact.
 """
 from __future__ import annotations
 
@@ -20,6 +28,7 @@ from workbench.evaluation.detectors import Detector, parse_labels
 from workbench.metrics.detection import METRICS, evaluate, macro_average
 
 DIMENSION_COLUMNS = ("safety", "value", "culture")
+CONDITIONS = ("all", "single", "joint")
 
 
 def with_dimensions(frame):
@@ -44,41 +53,83 @@ def score_frame(frame, detector: Detector, *, prompt_col: str, response_col: str
     return frame.assign(score=scores, flagged=scores >= threshold)
 
 
-def score_detectors(frame, names: list[str], *, prompt_col: str = "prompt", response_col: str = "response",
+def score_detectors(frame, detectors: list, *, prompt_col: str = "prompt", response_col: str = "response",
                     threshold: float = 0.5, progress: Callable[[float, str], None] | None = None):
-    """``score_frame`` with each detector of ``names``, stacked, with ``detector`` and ``kind`` columns."""
+    """``score_frame`` with each detector (a ``Detector`` or a name for ``get_detector``), stacked, with
+    ``detector``, ``kind`` and ``detector_dimension`` (the single-dimension detector's dimension, else "")
+    columns."""
     import pandas as pd
 
     from workbench.evaluation.detectors import get_detector
 
     parts = []
-    for k, name in enumerate(names):
-        detector = get_detector(name)
+    for k, item in enumerate(detectors):
+        detector = item if isinstance(item, Detector) else get_detector(item)
         if progress:
-            progress(k / len(names), f"scoring with {detector.name}")
+            progress(k / len(detectors), f"scoring with {detector.name}")
         parts.append(score_frame(frame, detector, prompt_col=prompt_col, response_col=response_col,
-                                 threshold=threshold).assign(detector=detector.name, kind=detector.kind))
+                                 threshold=threshold).assign(detector=detector.name, kind=detector.kind,
+                                                             detector_dimension=detector.dimension))
     return pd.concat(parts, ignore_index=True)
 
 
+def stratified_ids(frame, n: int, *, id_col: str = "id", by: str = "dimensions") -> list:
+    """``n`` prompt ids taken round-robin over the sets of labelled dimensions (in order of first appearance), so
+    a small selection holds single-dimension and joint prompts alike; deterministic."""
+    keys = frame[by].map(lambda v: ";".join(v) if isinstance(v, (list, tuple, np.ndarray)) else str(v))
+    firsts = frame.assign(_key=keys).drop_duplicates(id_col)
+    queues = [list(part[id_col]) for _, part in firsts.groupby("_key", sort=False)]
+    picked = []
+    while len(picked) < n and any(queues):
+        for queue in queues:
+            if queue and len(picked) < n:
+                picked.append(queue.pop(0))
+    return picked
+
+
+def with_conditions(frame):
+    """``frame`` plus ``condition`` (single | joint | unlabelled), when it says which dimensions its rows are
+    labelled with; unchanged otherwise."""
+    from workbench.metrics.tradeoff import conditions, has_dimensions
+
+    return frame.assign(condition=conditions(frame)) if has_dimensions(frame) else frame
+
+
+def _metric_entry(row) -> dict:
+    return {m: {"value": row[m], "ci_low": row[f"{m}_low"], "ci_high": row[f"{m}_high"]} for m in METRICS}
+
+
+def condition_metrics(table) -> dict:
+    """``{condition: {metric: {value, ci_low, ci_high}, n, n_misaligned, n_aligned}}`` for all / single / joint
+    from an ``evaluate`` table grouped by ``condition`` (a condition without rows is left out)."""
+    out = {}
+    for condition in CONDITIONS:
+        rows = table[(table["column"] == "all") if condition == "all" else
+                     (table["column"] == "condition") & (table["group"] == condition)]
+        if not rows.empty:
+            row = rows.iloc[0]
+            out[condition] = {**_metric_entry(row), **{k: int(row[k]) for k in ("n", "n_misaligned", "n_aligned")}}
+    return out
+
+
 def evaluate_predictions(pred, *, label_col: str, group_by: list[str] = (), n_boot: int = 1000, seed: int = 0):
-    """(metrics dict, per-group table) for a frame with ``flagged`` and a label column."""
+    """(metrics dict, per-group table) for a frame with ``flagged`` and a label column (one detector's rows)."""
     misaligned, valid = parse_labels(pred[label_col].tolist())
     skipped = int((~valid).sum())
-    data = with_dimensions(pred[valid].assign(misaligned=misaligned[valid]))
+    data = with_conditions(with_dimensions(pred[valid].assign(misaligned=misaligned[valid])))
     if data.empty:
         raise WorkbenchError(f"no row of '{label_col}' holds a readable label (e.g. {pred[label_col].iloc[0]!r}); "
                              "use misaligned/aligned, true/false, yes/no, 1/0 or a score in [0, 1]")
-    by = [c for c in ("dimensions",) + DIMENSION_COLUMNS + ("semantic_type",) if c in data.columns]
+    by = [c for c in ("condition", "dimensions") + DIMENSION_COLUMNS + ("semantic_type",) if c in data.columns]
     by += [c for c in group_by if c not in by]
     for col in group_by:
         if col not in data.columns:
             raise WorkbenchError(f"no column '{col}' to group by; columns: {', '.join(map(str, data.columns))}")
     table = evaluate(data, label_col="misaligned", flag_col="flagged", by=by, n_boot=n_boot, seed=seed)
     overall = table.iloc[0]
-    metrics = {m: {"value": overall[m], "ci_low": overall[f"{m}_low"], "ci_high": overall[f"{m}_high"]}
-               for m in METRICS}
+    metrics = _metric_entry(overall)
     metrics["counts"] = {k: int(overall[k]) for k in ("n", "n_misaligned", "n_aligned", "tp", "fn", "fp", "tn")}
+    metrics["conditions"] = condition_metrics(table)
     # threshold-free: does the score rank misaligned above aligned at all? (None without both classes)
     metrics["auc"] = None
     if "score" in data.columns and 0 < data["misaligned"].sum() < len(data):
@@ -91,30 +142,50 @@ def evaluate_predictions(pred, *, label_col: str, group_by: list[str] = (), n_bo
     return metrics, table
 
 
-def run_misalign_eval(path: str | Path, detector: Detector, out: str | Path, *, profile: str,
+def run_misalign_eval(path: str | Path, detectors: Detector | list[Detector], out: str | Path, *, profile: str,
                       prompt_col: str | None = None, response_col: str | None = None, label_col: str | None = None,
                       threshold: float = 0.5, group_by: list[str] = (), n_boot: int = 1000, seed: int = 0,
                       progress: Callable | None = None) -> dict:
-    """Score ``path`` with ``detector``; write ``out/predictions.parquet``, ``out/groups.parquet`` and
-    ``out/metrics.json``; return the metrics."""
+    """Score ``path`` with each detector; write ``out/predictions.parquet`` (stacked, with ``detector``, ``kind``
+    and ``detector_dimension``), ``out/groups.parquet`` (with ``detector``) and ``out/metrics.json``; return the
+    metrics: the first detector's at the top level (as with one detector), every detector's under ``detectors``,
+    each with its all / single / joint ``conditions``. ``progress(done, total)`` counts rows over all
+    detectors."""
+    import pandas as pd
+
     from workbench.datasets import read_table
     from workbench.datasets.tables import pick_column
     from workbench.io import save_table, write_json
 
+    detectors = [detectors] if isinstance(detectors, Detector) else list(detectors)
+    if not detectors:
+        raise WorkbenchError("no detector to run")
     frame = read_table(path)
     prompt_col = pick_column(frame, prompt_col, ("prompt", "text"), "prompts", "--prompt-col", path)
     response_col = pick_column(frame, response_col, ("response",), "responses", "--response-col", path)
     label_col = pick_column(frame, label_col, ("side", "label", "misaligned"), "labels", "--label-col", path)
-    pred = score_frame(frame, detector, prompt_col=prompt_col, response_col=response_col, threshold=threshold,
-                       progress=progress)
-    metrics, table = evaluate_predictions(pred, label_col=label_col, group_by=list(group_by), n_boot=n_boot,
-                                          seed=seed)
-    config = {"source": Path(path).name, "detector": detector.name, "kind": detector.kind, "threshold": threshold,
-              "prompt_col": prompt_col, "response_col": response_col, "label_col": label_col, "n_boot": n_boot}
-    metrics = {"profile": profile, "models": list(detector.models), **config, **metrics}
+    preds, tables, per_detector = [], [], {}
+    for k, detector in enumerate(detectors):
+        step = None if progress is None else (
+            lambda done, total, k=k: progress(k * total + done, len(detectors) * total))
+        pred = score_frame(frame, detector, prompt_col=prompt_col, response_col=response_col, threshold=threshold,
+                           progress=step).assign(detector=detector.name, kind=detector.kind,
+                                                 detector_dimension=detector.dimension)
+        metrics, table = evaluate_predictions(pred, label_col=label_col, group_by=list(group_by), n_boot=n_boot,
+                                              seed=seed)
+        per_detector[detector.name] = {"kind": detector.kind, "dimension": detector.dimension, **metrics}
+        preds.append(pred)
+        tables.append(table.assign(detector=detector.name))
+    first = detectors[0]
+    models = list(dict.fromkeys(m for d in detectors for m in d.models))
+    config = {"source": Path(path).name, "detector": first.name, "kind": first.kind,
+              "detectors": [d.name for d in detectors], "threshold": threshold, "prompt_col": prompt_col,
+              "response_col": response_col, "label_col": label_col, "n_boot": n_boot}
+    metrics = {"profile": profile, "models": models, **config, **per_detector[first.name],
+               "detectors": per_detector}
     out = Path(out)
-    write = dict(profile=profile, models=list(detector.models), seed=seed, config=config)
-    save_table(pred.reset_index(drop=True), out / "predictions.parquet", **write)
-    save_table(table.astype({"group": str}), out / "groups.parquet", **write)
+    write = dict(profile=profile, models=models, seed=seed, config=config)
+    save_table(pd.concat(preds, ignore_index=True), out / "predictions.parquet", **write)
+    save_table(pd.concat(tables, ignore_index=True).astype({"group": str}), out / "groups.parquet", **write)
     write_json(metrics, out / "metrics.json")
     return metrics

@@ -8,6 +8,9 @@ detector does worse on d2 when d1 is also at stake. "Labelled d" reads a row's `
 is absent, the top-1 domain columns ``safety`` / ``value`` / ``culture``: labelled when not ``None``). An entry
 is NaN when either set lacks misaligned or aligned rows (its AS is undefined) or has fewer than ``min_rows``.
 The diagonal is NaN. The profile of a model is its AS per dimension (rows labelled d), with bootstrap CIs.
+
+Conditions (P1): a row is *joint* when its prompt is labelled with two or more dimensions (the paper's "joint
+conditions"), *single* when with exactly one, *unlabelled* when with none (``conditions``).
 """
 from __future__ import annotations
 
@@ -31,6 +34,22 @@ def labelled(frame, dimension: str) -> np.ndarray:
     if dimension in frame.columns:
         return (frame[dimension].notna() & (frame[dimension] != NONE)).to_numpy()
     raise WorkbenchError(f"no 'dimensions' column and no '{dimension}' column to tell which rows it labels")
+
+
+def n_labelled(frame, dimensions=DIMENSIONS) -> np.ndarray:
+    """How many of ``dimensions`` each row's prompt is labelled with."""
+    return np.sum([labelled(frame, d) for d in dimensions], axis=0).astype(int).reshape(len(frame))
+
+
+def conditions(frame, dimensions=DIMENSIONS) -> np.ndarray:
+    """Per row: ``joint`` (labelled with ≥ 2 dimensions), ``single`` (exactly 1) or ``unlabelled`` (none)."""
+    n = n_labelled(frame, dimensions)
+    return np.where(n >= 2, "joint", np.where(n == 1, "single", "unlabelled"))
+
+
+def has_dimensions(frame, dimensions=DIMENSIONS) -> bool:
+    """Whether ``frame`` says which dimensions its rows are labelled with (``labelled`` can read it)."""
+    return "dimensions" in frame.columns or all(d in frame.columns for d in dimensions)
 
 
 def _as(frame, mask, label_col, flag_col, min_rows) -> tuple[float, int]:
