@@ -91,3 +91,74 @@ def test_load_names_a_corrupt_router_file_in_one_line(tmp_path):
     (tmp_path / "router.json").write_text('{"axes": ["helpful"]}')
     with pytest.raises(WorkbenchError, match=r"router\.safetensors: cannot be read"):
         MixtureOfExperts.load(tmp_path)
+
+
+class _ConstantRouter:
+    """Swap the mixture's router for one whose logits are ``bias`` whatever its input (restored on exit)."""
+
+    def __init__(self, mixture, bias):
+        self.mixture, self.bias = mixture, torch.tensor(bias, dtype=torch.float32)
+
+    def __enter__(self):
+        import copy
+
+        self.saved, router = self.mixture.router, copy.deepcopy(self.mixture.router)
+        linear = router.net if isinstance(router.net, torch.nn.Linear) else router.net[-1]
+        with torch.no_grad():
+            for p in router.net.parameters():
+                p.zero_()
+            linear.bias.copy_(self.bias)
+        self.mixture.router, self.mixture._features = router, {}
+        return router
+
+    def __exit__(self, *exc):
+        self.mixture.router, self.mixture._features = self.saved, {}
+        return False
+
+
+def test_soft_mixing_with_one_hot_weights_equals_top1_exactly(mixture):
+    prompts = ["helpful question number 1?", "honest question number 2?"]
+    with _ConstantRouter(mixture, [0.0, 1000.0, -1000.0]):        # softmax underflows to an exact one-hot
+        w = mixture.route(prompts, calibrator="uncalibrated", top_k=3)["weights"]
+        np.testing.assert_array_equal(w, one_hot([1, 1], 3))
+        soft = mixture.generate(prompts, calibrator="uncalibrated", top_k=3, max_new_tokens=4)
+        top1 = mixture.generate(prompts, calibrator="uncalibrated", top_k=1, max_new_tokens=4)
+        assert soft == top1 == [mixture.generate([p], mode="harmless", max_new_tokens=4)[0] for p in prompts]
+
+
+def test_per_token_mode_with_a_constant_router_equals_per_prompt_mode(mixture):
+    prompts = ["helpful question number 1?", "harmless question number 7?"]
+    with _ConstantRouter(mixture, [0.5, 0.2, -0.4]):
+        view = mixture.route(prompts, calibrator="temperature", top_k=3)
+        assert ((view["weights"] > 0).sum(1) == 3).all()                 # soft: all three experts weighted
+        with mixture.mixed(view["weights"]):
+            per_prompt = logits_of(mixture, prompts)
+        with mixture.token_routed(prompts, calibrator="temperature", top_k=3):
+            per_token = logits_of(mixture, prompts)
+        torch.testing.assert_close(per_token, per_prompt, atol=1e-5, rtol=1e-5)
+        assert (mixture.generate(prompts, calibrator="temperature", top_k=3, level="token", max_new_tokens=4)
+                == mixture.generate(prompts, calibrator="temperature", top_k=3, max_new_tokens=4))
+    # the trained router reads each token's own state: the per-token mixture is not the per-prompt one
+    with mixture.token_routed(prompts, calibrator="temperature", top_k=3):
+        trained_token = logits_of(mixture, prompts)
+    assert mixture._weights is None
+    with mixture.mixed(mixture.route(prompts, calibrator="temperature", top_k=3)["weights"]):
+        trained_prompt = logits_of(mixture, prompts)
+    assert not torch.allclose(trained_token, trained_prompt, atol=1e-4)
+    with pytest.raises(WorkbenchError, match="unknown routing level 'layer'"):
+        mixture.generate(prompts, level="layer")
+
+
+def test_calibration_moves_soft_weights_but_never_top1(mixture):
+    from workbench.experts.ablation import decision_changes
+
+    prompts = [f"{a} question number {i}?" for a in mixture.axes for i in (1, 13)]
+    calibrators = mixture.calibration.config.enabled()
+    soft = {c: mixture.route(prompts, calibrator=c, top_k=2)["weights"] for c in calibrators}
+    hard = {c: mixture.route(prompts, calibrator=c, top_k=1)["weights"] for c in calibrators}
+    assert all(v["top1_changed"] == 0 and v["weights_changed"] == 0 for v in decision_changes(hard).values())
+    changed = decision_changes(soft)
+    assert changed["temperature"]["weights_changed"] > 0               # fitted T ≠ 1 moves the top-2 weights
+    assert all(v["top1_changed"] == 0 for v in changed.values())
+    with pytest.raises(WorkbenchError, match="top_k must be between 1 and 3"):
+        mixture.route(prompts, top_k=4)

@@ -6,9 +6,15 @@ it). The experts' LoRA settings are the profile's (``ExpertConfig.for_profile``)
 0.1, lr 5e-4 on the paper profile, rank-8 adapters on the default one.
 
 * **P3 AlignX** — experts trained with AlignX's prompt injection (``ALIGNX_PREFIX``), a router with AlignX's
-  latent width 256, the geometric calibrators mixed with λ1 0.6 / λ2 0.4, ε 0.05.
-* **P10 TrinityX** — experts without the prefix, a linear temperature-softmax router (T 0.7, top-1) with the
-  entropy and load-balance (KL) regularisers and fixed importance weights γ (1, 1, 1: the paper gives no values).
+  latent width 256, the geometric calibrators mixed with λ1 0.6 / λ2 0.4, ε 0.05; the mixture routes by the
+  λ-mixed calibrated distribution.
+* **P10 TrinityX** — experts without the prefix, a linear temperature-softmax router (T 0.7) with the entropy and
+  load-balance (KL) regularisers and fixed importance weights γ (1, 1, 1: the paper gives no values); the mixture
+  routes by the temperature-calibrated distribution, per prompt by default and per token as its own system.
+
+Both mix softly by default [ours]: the top-2 experts weighted by the *calibrated* routing probabilities,
+renormalised over the two (``moe``), so the calibrator changes the weights and can change the text; top-1 (the
+papers' TrinityX setting, under which no calibrator changes anything) is evaluated beside it as ``routed top-1``.
 
 Artifacts per paper: ``router_calibration`` (the held-out routing rows with logits and geometric features; meta
 holds the training report, the fitted calibrators and the efficiency figures) and ``hhh_eval`` (the HHH metrics of
@@ -25,12 +31,13 @@ from pathlib import Path
 from workbench.build import BuildContext, register_builder
 
 MIXTURES = {
-    "P3": {"label": "AlignX", "prefix": True,
-           "router": {"inner": 256, "temperature": 1.0, "top_k": 1}},
-    "P10": {"label": "TrinityX", "prefix": False,
-            "router": {"inner": 0, "temperature": 0.7, "top_k": 1, "entropy_weight": 0.01, "kl_weight": 0.01,
+    "P3": {"label": "AlignX", "prefix": True, "calibrator": "mixed", "token_level": False,
+           "router": {"inner": 256, "temperature": 1.0, "top_k": 2}},
+    "P10": {"label": "TrinityX", "prefix": False, "calibrator": "temperature", "token_level": True,
+            "router": {"inner": 0, "temperature": 0.7, "top_k": 2, "entropy_weight": 0.01, "kl_weight": 0.01,
                        "gamma": (1.0, 1.0, 1.0)}},
 }
+REAL_HONEST, SMOKE_REAL_HONEST = 12, 1      # FreshQA questions joining the honest items (full size / smoke)
 SMOKE_TRAIN, SMOKE_EVAL = 8, 4          # rows per axis in smoke mode
 
 
@@ -104,13 +111,39 @@ def held_out_routing(folder: Path, report: dict):
     return rows, routing_probs(rows, report["calibration"], report["axes"])
 
 
-def hhh_eval_set(smoke: bool):
-    """The held-out rows the HHH evaluation generates for: every eval row, or two per axis in smoke mode."""
+def hhh_eval_set(smoke: bool, *, real_honest: int = 0, seed: int = 0):
+    """The held-out rows the HHH evaluation generates for: every eval row, or two per axis in smoke mode, each
+    with ``data_kind`` "bundled"; with ``real_honest`` > 0 that many FreshQA questions join the honest items
+    (``freshqa_honest_items``, ``data_kind`` "real")."""
+    import pandas as pd
+
     data = mixture_data(smoke)
     eval_set = data[data["split"] == "eval"]
     if smoke:
         eval_set = eval_set.groupby("axis", group_keys=False).head(2)
+    eval_set = eval_set.assign(data_kind="bundled")
+    if real_honest:
+        eval_set = pd.concat([eval_set, freshqa_honest_items(real_honest, seed=seed)], ignore_index=True)
     return eval_set.reset_index(drop=True)
+
+
+def freshqa_honest_items(n: int, *, seed: int = 0):
+    """``n`` FreshQA questions (real: FreshQA v12182024 from the inspect-evals wheel, MIT) as honest HHH items,
+    half of them false-premise (an honest answer corrects the premise) where there are enough: ``id`` (fq-…),
+    ``axis`` honest, ``split`` eval, ``prompt``, ``response`` (FreshQA's first gold answer), ``data_kind`` real."""
+    import pandas as pd
+
+    from workbench.datasets.real import load_freshqa
+
+    fq = load_freshqa()
+    fq = fq[fq["answers"].map(len) > 0]
+    false, valid = fq[fq["false_premise"]], fq[~fq["false_premise"]]
+    n_false = min(len(false), (n + 1) // 2)
+    picked = pd.concat([false.sample(n=n_false, random_state=seed),
+                        valid.sample(n=min(len(valid), n - n_false), random_state=seed)])
+    return pd.DataFrame({"id": "fq-" + picked["id"].to_numpy(), "axis": "honest", "split": "eval",
+                         "prompt": picked["question"].to_numpy(), "response": picked["answers"].map(lambda a: a[0]),
+                         "data_kind": "real"}).reset_index(drop=True)
 
 
 def build_router_calibration(ctx: BuildContext) -> None:
@@ -138,9 +171,15 @@ def calibration_config(paper: str, folder: Path, report: dict, efficiency: dict,
 
 
 def hhh_config(paper: str, folder: Path, eval_set, judge: str, smoke: bool) -> dict:
-    """The config the ``hhh_eval`` and ``hhh_responses`` artifacts record."""
+    """The config the ``hhh_eval``, ``hhh_responses`` and ``hhh_calibration`` artifacts record."""
+    kinds = eval_set["data_kind"].value_counts().to_dict() if "data_kind" in eval_set.columns else {}
     return {"mixture": Path(folder).name, "smoke": smoke, "judge": judge, "eval_rows": len(eval_set),
-            "max_new_tokens": hhh_new_tokens(smoke), "paper_setup": MIXTURES[paper]}
+            "max_new_tokens": hhh_new_tokens(smoke), "paper_setup": MIXTURES[paper],
+            "routing": f"soft top-{MIXTURES[paper]['router']['top_k']} by the {MIXTURES[paper]['calibrator']} "
+                       f"calibrated routing probabilities (system 'routed')",
+            "data_kinds": {str(k): int(v) for k, v in kinds.items()},
+            "data": "bundled held-out axis prompts" + (" + real FreshQA v12182024 questions (honest axis, MIT)"
+                                                       if kinds.get("real") else "")}
 
 
 def hhh_new_tokens(smoke: bool) -> int:
@@ -167,18 +206,49 @@ def notebook_sources(paper: str, profile: str, backbone: str, judge: str, *, fol
             .add(paper, "hhh_responses", judged, models=models, config=config))
 
 
-def hhh_systems(mixture, eval_set, *, max_new_tokens: int, progress=None) -> dict[str, dict[str, list[str]]]:
-    """Responses of the backbone alone, each expert alone, the routed mixture and the merge, per axis."""
-    systems = ["base", *mixture.axes, "routed", "merged"]
+def hhh_plan(mixture, *, calibrator: str = "temperature", token_level: bool = False,
+             ablation: bool = True) -> dict[str, dict]:
+    """The systems the HHH evaluation generates with, as ``MixtureOfExperts.generate`` options: the backbone alone,
+    each expert alone, ``routed`` (soft top-k by the ``calibrator``-calibrated routing, the default), ``routed
+    top-1``, the merge, ``routed per-token`` when ``token_level``, and with ``ablation`` the routed mixture under
+    every calibrator the mixture has (``ablation.system_name``)."""
+    from workbench.experts.ablation import system_name
+
+    plan = {"base": {"mode": "base"}, **{a: {"mode": a} for a in mixture.axes},
+            "routed": {"mode": "routed", "calibrator": calibrator},
+            "routed top-1": {"mode": "routed", "calibrator": calibrator, "top_k": 1}, "merged": {"mode": "merged"}}
+    if token_level:
+        plan["routed per-token"] = {"mode": "routed", "calibrator": calibrator, "level": "token"}
+    if ablation:
+        plan.update({system_name(c): {"mode": "routed", "calibrator": c}
+                     for c in mixture.calibration.config.enabled()})
+    return plan
+
+
+def hhh_systems(mixture, eval_set, *, max_new_tokens: int, progress=None, plan: dict | None = None
+                ) -> dict[str, dict[str, list[str]]]:
+    """Responses of every system of ``plan`` (default: ``hhh_plan(mixture, ablation=False)``), per axis; systems
+    with the same generation options are generated once."""
+    plan = plan or hhh_plan(mixture, ablation=False)
+    prompts = eval_set["prompt"].tolist()
     out: dict[str, dict[str, list[str]]] = {}
-    for i, system in enumerate(systems):
+    done: dict[str, list[str]] = {}
+    for i, (system, options) in enumerate(plan.items()):
         if progress:
-            progress(i / len(systems), f"generating: {system}")
-        prompts = eval_set["prompt"].tolist()
-        texts = mixture.generate(prompts, mode=system, max_new_tokens=max_new_tokens)
-        out[system] = {axis: [t for t, a in zip(texts, eval_set["axis"]) if a == axis]
+            progress(i / len(plan), f"generating: {system}")
+        key = json.dumps(options, sort_keys=True)
+        if key not in done:
+            done[key] = mixture.generate(prompts, max_new_tokens=max_new_tokens, **options)
+        out[system] = {axis: [t for t, a in zip(done[key], eval_set["axis"]) if a == axis]
                        for axis in eval_set["axis"].unique()}
     return out
+
+
+def plan_weights(mixture, eval_set, plan: dict) -> dict[str, "np.ndarray"]:
+    """The per-prompt expert weights [N, K] of every routed per-prompt system of ``plan`` (rows: ``eval_set``)."""
+    prompts = eval_set["prompt"].tolist()
+    return {system: mixture.route(prompts, calibrator=o.get("calibrator", "temperature"), top_k=o.get("top_k"))
+            ["weights"] for system, o in plan.items() if o["mode"] == "routed" and o.get("level", "prompt") == "prompt"}
 
 
 def judge_hhh(mixture, eval_set, judge: str, *, max_new_tokens: int, progress=None):
@@ -209,28 +279,43 @@ class _Remembered:
 ITEM_METRICS = ("win_rate", "mean_preference", "harmful_rate", "true", "informative", "true_and_informative")
 
 
-def judged_hhh(mixture, eval_set, judge: str, *, max_new_tokens: int, progress=None):
-    """``judge_hhh`` and the judged responses as one frame (the ``hhh_responses`` artifact, ``hhh_response_frame``)
-    whose per-item columns average to the metrics: (metrics, responses, frame)."""
+def judged_hhh(mixture, eval_set, judge: str, *, max_new_tokens: int, progress=None, plan: dict | None = None):
+    """``judge_hhh`` and the judged responses as one frame (the ``hhh_responses`` artifact, ``hhh_response_frame``,
+    with the routed systems' expert weights) whose per-item columns average to the metrics:
+    (metrics, responses, frame). ``plan``: ``hhh_plan``'s systems (default: without the calibrator ablation)."""
     from workbench.evaluation.hhh import evaluate_hhh, info_judge, llm_pairwise_judge, safety_judge, truth_judge
 
-    responses = hhh_systems(mixture, eval_set, max_new_tokens=max_new_tokens, progress=progress)
+    plan = plan or hhh_plan(mixture, ablation=False)
+    responses = hhh_systems(mixture, eval_set, max_new_tokens=max_new_tokens, progress=progress, plan=plan)
     judges = {"pairwise": _Remembered(llm_pairwise_judge(judge)), "safety": _Remembered(safety_judge(judge)),
               "truth": _Remembered(truth_judge(judge)), "info": _Remembered(info_judge(judge))}
     metrics = evaluate_hhh(eval_set, responses, **judges)
-    return metrics, responses, hhh_response_frame(eval_set, responses, judges)
+    frame = hhh_response_frame(eval_set, responses, judges, weights=plan_weights(mixture, eval_set, plan),
+                               axes=mixture.axes)
+    return metrics, responses, frame
 
 
-def hhh_response_frame(eval_set, responses, judges=None):
+def paper_plan(mixture, paper: str, *, ablation: bool = True) -> dict[str, dict]:
+    """``hhh_plan`` with ``paper``'s set-up (its calibrator, per-token system for TrinityX)."""
+    spec = MIXTURES[paper]
+    return hhh_plan(mixture, calibrator=spec["calibrator"], token_level=spec["token_level"], ablation=ablation)
+
+
+def hhh_response_frame(eval_set, responses, judges=None, *, weights: dict | None = None, axes=None):
     """One row per (system, axis, item): id, prompt, response and, when ``judges`` (pairwise, safety, truth, info)
     are given, the item's score on each metric of its axis (``ITEM_METRICS``; NaN for the other axes' metrics):
     win_rate 1 / ½ / 0 (win, tie, loss), mean_preference p_win, harmful_rate 1 when flagged, true, informative and
     true_and_informative 1 / 0 — the per-item values whose means are ``evaluate_hhh``'s metrics (the paired
-    bootstrap of the claims ledger resamples them)."""
+    bootstrap of the claims ledger resamples them). ``data_kind`` (real / bundled) when ``eval_set`` has it;
+    with ``weights`` ({system: [N, K] per ``eval_set`` row}) and ``axes``, columns ``w_<axis>`` (NaN for systems
+    without per-prompt weights)."""
     import pandas as pd
 
     from workbench.evaluation.hhh import harmful_rate, truthfulqa_scores, win_rate
 
+    kinds = "data_kind" in eval_set.columns
+    wcols = [f"w_{a}" for a in axes] if weights and axes is not None else []
+    index = {pos: i for i, pos in enumerate(eval_set.index)}     # eval_set row → row of the weight arrays
     rows = []
     for system, per_axis in responses.items():
         for axis, texts in per_axis.items():
@@ -250,12 +335,19 @@ def hhh_response_frame(eval_set, responses, judges=None):
                 info = [float(p >= r["threshold"]) for p in r["p_info"]]
                 scores = {"true": true, "informative": info,
                           "true_and_informative": [t * i for t, i in zip(true, info)]}
-            for j, (item, prompt, text) in enumerate(zip(part["id"], prompts, texts)):
+            w = weights.get(system) if weights else None
+            for j, (pos, item, prompt, text) in enumerate(zip(part.index, part["id"], prompts, texts)):
                 row = {"system": system, "axis": axis, "id": item, "prompt": prompt, "response": text}
+                if kinds:
+                    row["data_kind"] = part["data_kind"].iloc[j]
                 if judges is not None:
                     row.update({m: scores[m][j] if m in scores else float("nan") for m in ITEM_METRICS})
+                if wcols:
+                    row.update({c: float(w[index[pos], k]) if w is not None else float("nan")
+                                for k, c in enumerate(wcols)})
                 rows.append(row)
-    columns = ["system", "axis", "id", "prompt", "response"] + (list(ITEM_METRICS) if judges is not None else [])
+    columns = (["system", "axis", "id", "prompt", "response"] + (["data_kind"] if kinds else [])
+               + (list(ITEM_METRICS) if judges is not None else []) + wcols)
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -275,24 +367,30 @@ def measure_efficiency(mixture, folder, prompts: list[str], *, smoke: bool, labe
 
 
 def build_hhh_eval(ctx: BuildContext) -> None:
+    """``hhh_eval`` (metrics per system), ``hhh_responses`` (judged per item, with the routed systems' weights) and
+    ``hhh_calibration`` (the uncalibrated-vs-each-calibrator ablation, ``experts.ablation``) of the paper's mixture
+    on the bundled held-out items plus FreshQA's real honesty questions."""
+    from workbench.experts.ablation import calibration_ablation
     from workbench.experts.moe import MixtureOfExperts
     from workbench.io import save_frame
 
     backbone = ctx.profile.model_for("expert_backbone")
     folder = trained_mixture(ctx.paper, backbone, smoke=ctx.smoke, seed=ctx.seed, profile=ctx.profile.name,
                              progress=lambda f, m: ctx.progress(0.5 * f, m))
-    eval_set = hhh_eval_set(ctx.smoke)
+    eval_set = hhh_eval_set(ctx.smoke, real_honest=SMOKE_REAL_HONEST if ctx.smoke else REAL_HONEST, seed=ctx.seed)
     mixture = MixtureOfExperts.load(folder)
     judge = ctx.profile.model_for("judge")
     metrics, _, judged = judged_hhh(mixture, eval_set, judge, max_new_tokens=hhh_new_tokens(ctx.smoke),
-                                    progress=lambda f, m: ctx.progress(0.5 + 0.45 * f, m))
+                                    progress=lambda f, m: ctx.progress(0.5 + 0.45 * f, m),
+                                    plan=paper_plan(mixture, ctx.paper))
+    axes = mixture.axes
     del mixture
     config = hhh_config(ctx.paper, folder, eval_set, judge, ctx.smoke)
     models = hhh_models(backbone, judge)
-    save_frame(metrics, ctx.path(ctx.paper, "hhh_eval"), profile=ctx.profile.name, models=models, seed=ctx.seed,
-               config=config)
-    save_frame(judged, ctx.path(ctx.paper, "hhh_responses"), profile=ctx.profile.name, models=models,
-               seed=ctx.seed, config=config)
+    for role, frame in (("hhh_eval", metrics), ("hhh_responses", judged),
+                        ("hhh_calibration", calibration_ablation(judged, axes, seed=ctx.seed))):
+        save_frame(frame, ctx.path(ctx.paper, role), profile=ctx.profile.name, models=models, seed=ctx.seed,
+                   config=config)
 
 
 def build_real_routing(ctx: BuildContext) -> None:

@@ -173,6 +173,24 @@ class RouterCalibration:
             out["mixed"] = (l1 * out["fractal"] + l2 * out["natural"]) / (l1 + l2)
         return out
 
+    def components(self, calibrator: str, n: int, fractal=None, natural=None) -> list[tuple[float, np.ndarray]]:
+        """``calibrator``'s distribution as a mixture of temperature softmaxes: [(weight, per-row temperature [n])]
+        with p = Σ weight · softmax(z / T[row]). Lets a per-token router apply the prompt's calibration to every
+        token's logits (``moe``'s token mode); over the prompts' own logits it reproduces ``probs``."""
+        parts = {"uncalibrated": lambda: [(1.0, np.ones(n))],
+                 "temperature": lambda: [(1.0, self.temperature.temperatures(None, n))]}
+        if self.fractal is not None:
+            parts["fractal"] = lambda: [(1.0, self.fractal.temperatures(_need(fractal, "fractal")))]
+        if self.natural is not None:
+            parts["natural"] = lambda: [(1.0, self.natural.temperatures(_need(natural, "natural")))]
+        if self.fractal is not None and self.natural is not None:
+            l1, l2 = self.config.lambda_fractal, self.config.lambda_natural
+            parts["mixed"] = lambda: [(l1 / (l1 + l2), parts["fractal"]()[0][1]),
+                                      (l2 / (l1 + l2), parts["natural"]()[0][1])]
+        if calibrator not in parts:
+            raise WorkbenchError(f"unknown or disabled calibrator '{calibrator}'; choose from {', '.join(parts)}")
+        return parts[calibrator]()
+
     def to_dict(self) -> dict:
         return {"config": asdict(self.config), "temperature": asdict(self.temperature),
                 "fractal": asdict(self.fractal) if self.fractal else None,

@@ -5,21 +5,35 @@ fresh copy of the backbone (``train.fresh_backbone``: on the chosen device, floa
 dtype on CUDA, adapters in float32), with the router and its fitted calibrators (on the CPU: they read pooled
 states). Generation modes:
 
-* ``"routed"`` — the router reads the prompt's hidden state (adapters off), its calibrated distribution is cut to
-  the top-k and scaled by γ (``RouterConfig``), and every LoRA layer adds Σ_e w_e · B_e A_e x with *per-prompt*
-  weights: all experts of a batch run in the same forward pass (forward hooks scale each expert's B output by its
-  weight for that row), so a batch of prompts routed to different experts costs one backbone pass per token.
-  Routing is per sequence (decided on the prompt); token-level routers are trained and evaluated on states but
-  not used while generating [ours].
+* ``"routed"`` — soft mixing by the *calibrated* routing distribution: the router reads the prompt's hidden state
+  (adapters off), the chosen calibrator (``geometry``: uncalibrated, temperature, fractal, natural, mixed) turns its
+  logits into probabilities, the top-k of them are kept and renormalised (k: ``top_k``, default the router's
+  configured one; top-1 is k = 1) and scaled by γ (``RouterConfig``). Every LoRA layer then adds
+  Σ_e w_e · B_e A_e x — the experts' *adapter outputs* (ΔW_e·x) are mixed, per layer, as X-LoRA does [ours: the
+  papers do not say where the weights act]. All experts of a batch run in the same forward pass (forward hooks
+  scale each expert's B output by its weight for that row), so a batch of prompts costs one backbone pass per
+  token. Because every calibrator is a positive, per-input rescaling of the logits, top-1 routing never changes
+  with calibration; with k > 1 the kept weights do, and so can the generated text.
+* ``level="token"`` (TrinityX's per-token routing inside the decoder blocks) [ours]: a forward pre-hook on every
+  decoder block that carries adapters evaluates the router on each token's hidden state entering that block
+  ([B, T, H] → logits [B, T, K]), calibrates it with the prompt's own calibration (``RouterCalibration.components``:
+  the temperature(s) the calibrator gives that prompt, applied to every token's logits), keeps the top-k, scales
+  by γ, and the block's LoRA layers mix with those per-token weights — different tokens, and different blocks, get
+  different mixtures. The router was trained on pooled last-layer states, so on earlier blocks' states it is off
+  its training distribution; the mode is reported as its own system, never as the default. With a router whose
+  output does not depend on its input, token mode equals prompt mode exactly (tested).
 * ``"merged"`` — AlignX's task-vector merge: one adapter with ΔW = Σ_e γ_e ΔW_e (PEFT ``add_weighted_adapter``,
   ``combination_type="cat"``, which is exact), γ = 1/N each unless given. Static: the same for every prompt.
 * ``"base"`` — the backbone alone; ``"<axis>"`` — one expert alone.
 
+The routing features of a prompt (pooled state, fractal and natural features) are computed once and remembered
+(``features``), so routing the same prompts under every calibrator costs one backbone pass.
 ``generate`` goes through ``workbench.llm.generate`` so prompts get the same chat template everywhere.
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +46,7 @@ from workbench.experts.geometry import RouterCalibration, fisher_sensitivity
 from workbench.experts.router import Router, RouterConfig, mix_weights
 
 MERGED = "merged"
+LEVELS = ("prompt", "token")
 
 
 @dataclass
@@ -43,10 +58,12 @@ class MixtureOfExperts:
     axes: tuple[str, ...]
     backbone: str
     device: str = "cpu"
-    _weights: torch.Tensor | None = field(default=None, repr=False)
+    top_k: int | None = None      # experts kept per routing decision; None: the router's configured top-k
+    _weights: torch.Tensor | None = field(default=None, repr=False)   # [B, K] per row or [B, T, K] per token
+    _features: dict = field(default_factory=dict, repr=False)         # prompt → (pooled [H], fractal, natural)
 
     @classmethod
-    def load(cls, folder: str | Path, *, device: str | None = None) -> "MixtureOfExperts":
+    def load(cls, folder: str | Path, *, device: str | None = None, top_k: int | None = None) -> "MixtureOfExperts":
         from peft import PeftModel
 
         from workbench.experts.train import fresh_backbone, quiet_peft
@@ -80,6 +97,7 @@ class MixtureOfExperts:
         router.load_state_dict(router_state)
         mixture = cls(peft_model, tokenizer, router.eval(), RouterCalibration.from_dict(routing["calibration"]),
                       axes, experts["backbone"], device)
+        mixture.top_k = mixture._check_k(top_k) if top_k is not None else None
         mixture._install_hooks()
         return mixture
 
@@ -91,6 +109,8 @@ class MixtureOfExperts:
             def hook(module, args, output):
                 if self._weights is None:
                     return output
+                if self._weights.dim() == 3:                       # per token: [B, T, K] → [B, T, 1]
+                    return output * self._weights[..., k].unsqueeze(-1).to(output.dtype)
                 w = self._weights[:, k].to(output.dtype)
                 return output * w.view(-1, *([1] * (output.dim() - 1)))
             return hook
@@ -118,29 +138,86 @@ class MixtureOfExperts:
             self._weights = None
 
     # -- routing ---------------------------------------------------------------------------------------------
+    def _check_k(self, top_k: int | None) -> int:
+        k = int(top_k if top_k is not None else (self.top_k or self.router.config.top_k))
+        if not 1 <= k <= len(self.axes):
+            raise WorkbenchError(f"top_k must be between 1 and {len(self.axes)}, not {k}")
+        return k
+
     @torch.inference_mode()
-    def route(self, prompts: list[str], *, calibrator: str = "temperature", batch_size: int = 16) -> dict:
-        """The router's view of each prompt: calibrated probabilities [N, K], the chosen expert weights [N, K]
-        (top-k, γ), the raw logits, the two geometric features and the pooled hidden states [N, H]."""
+    def features(self, prompts: list[str], *, batch_size: int = 16) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+        """The router's inputs for each prompt — pooled hidden state [N, H] (adapters off), fractal [N] and natural
+        [N] features — computed once per distinct prompt and remembered."""
         from workbench.experts.mixture import hidden_features
 
+        new = [p for p in dict.fromkeys(prompts) if p not in self._features]
+        if new:
+            with self.model.disable_adapter():
+                pooled, fractal = hidden_features(self.model, self.tokenizer, new, batch_size=batch_size,
+                                                  calibration=self.calibration.config)
+            pooled = pooled.cpu()
+            natural = fisher_sensitivity(self.router, pooled)
+            for i, p in enumerate(new):
+                self._features[p] = (pooled[i], float(fractal[i]), float(natural[i]))
+        rows = [self._features[p] for p in prompts]
+        return (torch.stack([r[0] for r in rows]), np.array([r[1] for r in rows]), np.array([r[2] for r in rows]))
+
+    @torch.inference_mode()
+    def route(self, prompts: list[str], *, calibrator: str = "temperature", batch_size: int = 16,
+              top_k: int | None = None) -> dict:
+        """The router's view of each prompt: calibrated probabilities [N, K], the expert weights [N, K] (top-k
+        renormalised, γ), the raw logits, the two geometric features and the pooled hidden states [N, H]."""
         if not prompts:
             raise WorkbenchError("no prompts to route")
-        with self.model.disable_adapter():
-            pooled, fractal = hidden_features(self.model, self.tokenizer, list(prompts), batch_size=batch_size,
-                                              calibration=self.calibration.config)
-        pooled = pooled.cpu()
+        k = self._check_k(top_k)
+        pooled, fractal, natural = self.features(list(prompts), batch_size=batch_size)
         logits = self.router.logits(pooled).float().numpy()
-        natural = fisher_sensitivity(self.router, pooled)
         probs = self.calibration.probs(logits, fractal=fractal, natural=natural)
         if calibrator not in probs:
             raise WorkbenchError(f"unknown or disabled calibrator '{calibrator}'; this mixture has "
                                  f"{', '.join(probs)}")
         p = probs[calibrator]
-        weights = mix_weights(torch.from_numpy(p), self.router.config.top_k, self.router.config.gamma).numpy()
+        weights = mix_weights(torch.from_numpy(p), k, self.router.config.gamma).numpy()
         return {"probs": p, "weights": weights, "logits": logits, "fractal": fractal, "natural": natural,
-                "features": pooled,
+                "features": pooled, "calibrator": calibrator, "top_k": k,
                 "chosen": [self.axes[i] for i in p.argmax(1)]}
+
+    def _blocks(self) -> list:
+        """The decoder blocks that carry LoRA layers (the first module list whose items hold adapters)."""
+        from peft.tuners.lora import LoraLayer
+
+        for module in self.model.modules():
+            if isinstance(module, torch.nn.ModuleList):
+                blocks = [b for b in module if any(isinstance(m, LoraLayer) for m in b.modules())]
+                if blocks:
+                    return blocks
+        raise WorkbenchError("no decoder blocks with LoRA layers found on the backbone")
+
+    @contextlib.contextmanager
+    def token_routed(self, prompts: list[str], *, calibrator: str = "temperature", top_k: int | None = None):
+        """Per-token routing inside the decoder blocks for a batch of ``prompts`` (see the module doc); yields the
+        prompts' ``route`` view. Rows of every forward pass inside the block are the prompts, in order."""
+        view = self.route(prompts, calibrator=calibrator, top_k=top_k)
+        parts = [(c, torch.as_tensor(t, dtype=torch.float32, device=self.device).view(-1, 1, 1))
+                 for c, t in self.calibration.components(calibrator, len(prompts), fractal=view["fractal"],
+                                                         natural=view["natural"])]
+        router = copy.deepcopy(self.router).to(self.device)
+        k, gamma = view["top_k"], self.router.config.gamma
+
+        def pre_hook(module, args, kwargs):
+            hidden = args[0] if args else kwargs["hidden_states"]            # [B, T, H]
+            z = router.net(hidden.float())                                    # [B, T, K]
+            p = sum(c * torch.softmax(z / t, -1) for c, t in parts)
+            self._weights = mix_weights(p, k, gamma)
+
+        handles = [b.register_forward_pre_hook(pre_hook, with_kwargs=True) for b in self._blocks()]
+        self.model.base_model.set_adapter(list(self.axes))
+        try:
+            yield view
+        finally:
+            for h in handles:
+                h.remove()
+            self._weights = None
 
     # -- generation ------------------------------------------------------------------------------------------
     def lm(self):
@@ -162,20 +239,29 @@ class MixtureOfExperts:
         return MERGED
 
     def generate(self, prompts: list[str], *, mode: str = "routed", calibrator: str = "temperature",
-                 max_new_tokens: int = 64, gamma=None, batch_size: int = 8) -> list[str]:
+                 max_new_tokens: int = 64, gamma=None, batch_size: int = 8, top_k: int | None = None,
+                 level: str = "prompt") -> list[str]:
+        """Responses to ``prompts`` in ``mode`` (module doc); for ``"routed"``, ``calibrator``, ``top_k`` and
+        ``level`` ("prompt": one mixture per prompt; "token": per token inside the blocks) choose the routing."""
         from workbench.llm.generate import generate
 
         modes = ("routed", MERGED, "base", *self.axes)
         if mode not in modes:
             raise WorkbenchError(f"unknown mode '{mode}'; choose from {', '.join(modes)}")
+        if level not in LEVELS:
+            raise WorkbenchError(f"unknown routing level '{level}'; choose from {', '.join(LEVELS)}")
         lm, out = self.lm(), []
-        weights = self.route(prompts, calibrator=calibrator)["weights"] if mode == "routed" else None
+        per_prompt = mode == "routed" and level == "prompt"
+        weights = self.route(prompts, calibrator=calibrator, top_k=top_k)["weights"] if per_prompt else None
         if mode == MERGED:
             self.merge(gamma)
         for start in range(0, len(prompts), batch_size):
             chunk = list(prompts[start:start + batch_size])
-            if mode == "routed":
+            if per_prompt:
                 with self.mixed(torch.from_numpy(weights[start:start + batch_size])):
+                    out += generate(lm, chunk, max_new_tokens=max_new_tokens)
+            elif mode == "routed":
+                with self.token_routed(chunk, calibrator=calibrator, top_k=top_k):
                     out += generate(lm, chunk, max_new_tokens=max_new_tokens)
             elif mode == "base":
                 with self.model.disable_adapter():
@@ -185,9 +271,8 @@ class MixtureOfExperts:
                 out += generate(lm, chunk, max_new_tokens=max_new_tokens)
         return out
 
-
 def one_hot(index, k: int) -> np.ndarray:
     return np.eye(k, dtype=np.float32)[np.asarray(index)]
 
 
-__all__ = ["MERGED", "MixtureOfExperts", "one_hot"]
+__all__ = ["LEVELS", "MERGED", "MixtureOfExperts", "one_hot"]
