@@ -10,12 +10,14 @@ reports: it is not measured. The abstract names neither its models nor its data 
 models ("up to"), so a measured gain is never ``comparable``.
 
 ``ambs_vs_naive`` (``params.metric``: alignment_score | unsafe_rate) — AMBS against an *independent* naive 1-to-N
-baseline (each branch its own full pass with its own vector, no shared reference). Our AMBS is output-identical to
-our naive 1-to-N by design (sharing the prefix changes the compute only) and no HHH evaluation runs on the branches,
-so the claim is not measured until a ``P8/ambs_vs_naive`` artifact holds both systems' scores: a frame with a
-``system`` column (``ambs``, ``naive``) and the metric's column, with ``naive: independent`` in its config
-(per-item rows with an ``id`` column give a paired bootstrap interval). The steered-vs-unsteered numbers of
-``steering_sweep`` measure something else and are never used.
+baseline (each branch its own full pass with its own vector, no shared reference), from the ``P8/ambs_vs_naive``
+artifact (``steering.ambs_eval``): a frame with a ``system`` column (``ambs``, ``naive``, …) and the metric's
+column, per item (``id``: a paired bootstrap interval), with ``naive: independent`` in its config. AMBS there is
+the shared prefix plus a KL policy–reference bound with ε chosen on a dev split, so its outputs differ from the
+naive 1-to-N's wherever the bound binds. The alignment score is ours (the abstract does not define it), so a
+measured value is never ``comparable``. When the naive baseline's rate is 0 the relative change is undefined:
+the row gives the change in points instead, and says so. The steered-vs-unsteered numbers of ``steering_sweep``
+measure something else and are never used.
 """
 from __future__ import annotations
 
@@ -27,10 +29,11 @@ from workbench.claims.core import measured, measures, not_built, not_measured
 P7, P8 = "P7", "P8"
 REAL_PREFIXES = {"pubmedqa-": "PubMedQA", "medqa-": "MedQA"}
 AMBS_METRICS = {"alignment_score": "relative gain", "unsafe_rate": "relative reduction"}
-AMBS_MISSING = ("AMBS vs an independent naive 1-to-N on an alignment score: our AMBS is output-identical to our "
-                "naive 1-to-N by design (the shared prefix saves compute only) and no HHH evaluation runs on the "
-                "branches; steered-vs-unsteered numbers measure something else. Needs a P8/ambs_vs_naive artifact "
-                "(AMBS and an independent naive baseline scored on the same items)")
+AMBS_MISSING = ("AMBS vs an independent naive 1-to-N on an alignment score: without the bound our AMBS is "
+                "output-identical to the naive 1-to-N (the shared prefix saves compute only), and the steering "
+                "sweep runs no HHH evaluation on the branches; steered-vs-unsteered numbers measure something "
+                "else. Needs a P8/ambs_vs_naive artifact (`workbench build P8`: AMBS with its KL bound and an "
+                "independent naive baseline scored on the same items)")
 
 
 def _test_data(config: dict) -> tuple[str, str, int]:
@@ -138,14 +141,24 @@ def ambs_vs_naive(claim, sources):
         return not_measured(f"{artifact.label} lacks AMBS or the naive baseline on {metric}", artifact=artifact.label)
     ambs, naive = values
     kind = AMBS_METRICS[metric]
-    value, ci = paired_change(naive, ambs, kind, n_boot=2000 if len(ambs) > 1 else 0)    # one row each: no CI
-    if not math.isfinite(value):
-        return not_measured(f"the naive baseline's {metric} is 0, so a relative change is undefined",
-                            artifact=artifact.label, models=artifact.models)
+    n_boot = 2000 if len(ambs) > 1 else 0                                                # one row each: no CI
+    value, ci = paired_change(naive, ambs, kind, n_boot=n_boot)
+    undefined = not math.isfinite(value)
+    if undefined:                                       # a zero baseline: the change in points, said so
+        value, ci = paired_change(naive, ambs, "points", n_boot=n_boot)
+        if kind == "relative reduction":
+            value, ci = -value, (None if ci is None else (-ci[1], -ci[0]))
+        kind = kind.replace("relative ", "") + " in points"
     data = artifact.config.get("data", "")
     data_kind = artifact.config.get("data_kind", "")
+    config = artifact.config
+    bound = f"; AMBS's KL bound ε = {config['chosen_epsilon']} (chosen on {config.get('chosen_on', 'dev')})" \
+        if "chosen_epsilon" in config else ""
     reason = (f"ours: {', '.join(artifact.models) or 'our steering LM'} (not DeepSeek-7B) on "
-              f"{data or 'our evaluation items'}; the abstract does not define its alignment score")
+              f"{data or 'our evaluation items'}; the abstract does not define its alignment score (ours: "
+              f"win / not flagged / true∧informative on the item's own axis)" +
+              (f"; the naive baseline's {metric} is 0, so the relative change is undefined and the change in "
+               "points is given" if undefined else ""))
     return measured(artifact, value, reason=reason, ci=ci, data=data or "unnamed", data_kind=data_kind,
-                    detail=f"{kind} of AMBS over the independent naive 1-to-N: {naive.mean():.3f} → "
-                           f"{ambs.mean():.3f}")
+                    detail=f"{kind} of AMBS over the independent naive 1-to-N on {len(ambs)} items: "
+                           f"{naive.mean():.3f} → {ambs.mean():.3f}{bound}")

@@ -5,7 +5,12 @@
   aggregators in the meta; ``steering_sweep``: the behaviour probability on the held-out pairs for every
   objective × aggregator × layer × multiplier, and the AMBS prompt-pass timing (shared prefix vs N = 3 naive
   passes, outputs compared) in its meta; ``steering_generations``: held-out prompts answered unsteered and at ×2,
-  each generation placed nearer the positive or the negative reference answer by sentence-embedding cosine.
+  each generation placed nearer the positive or the negative reference answer by sentence-embedding cosine;
+  ``ambs_vs_naive``: unsteered, the naive 1-to-N (independent vectors, full passes), AMBS (shared prefix + KL
+  policy–reference bound, ε chosen on the dev half) and a fixed-refusal baseline on the test half of the bundled
+  HHH eval items, judged through the HHH harness, per item (``steering.ambs_eval``); beside it ``ambs_items``
+  (every system and ε on every item), ``ambs_sweep`` (per ε: the bound's action, KL quantiles, scores,
+  consistency), ``ambs_steps`` (per decoding step: KL before and after the bound) and ``ambs_consistency``.
 * **P7 MEDASSESS-X** — ``clinical_steering``: Accuracy, Factual Consistency and Safety Error Rate on the *test*
   split of the clinical eval items (bundled, plus a real PubMedQA / MedQA file named by ``$PUBMEDQA_JSON`` /
   ``$MEDQA_JSONL``) without steering and with a vector trained on the consistent vs inconsistent answers of the
@@ -104,6 +109,61 @@ def build_steering(ctx: BuildContext) -> None:
 
 def clinical_multipliers(smoke: bool) -> list[float]:
     """Candidate multipliers for P7, compared on the dev split [ours]: toward the consistent answers only."""
+AMBS_MULTIPLIER = 2.0      # [ours] fixed a priori (the sweep's largest), the same for the naive 1-to-N and AMBS
+
+
+def ambs_vectors(lm, layer: int, smoke: bool) -> dict:
+    """One mean-difference vector per objective at ``layer``, each from that objective's own train pairs."""
+    from workbench.steering.vectors import train_vector
+
+    vectors = {}
+    for objective in OBJECTIVES:
+        train = _pairs(objective, "train", smoke)
+        vectors[objective] = train_vector(lm, train.prompts, train.positives, train.negatives, [layer],
+                                          position="answer", objective=objective).vectors[layer].float()
+    return vectors
+
+
+def ambs_judges(lm, judge: str) -> dict:
+    """The HHH harness's four built-in judges on ``judge`` (the loaded ``lm`` itself when it is that model)."""
+    from workbench.evaluation.hhh import info_judge, llm_pairwise_judge, safety_judge, truth_judge
+
+    model = lm if judge == lm.name else judge
+    return {"pairwise": llm_pairwise_judge(model), "safety": safety_judge(model), "truth": truth_judge(model),
+            "info": info_judge(model)}
+
+
+def ambs_data(smoke: bool) -> str:
+    return ("bundled: HHH eval items (data/experts, eval split" + (", two per axis" if smoke else "") +
+            "), test half; vectors from data/steering/pairs.jsonl (train split)")
+
+
+def build_ambs_vs_naive(ctx: BuildContext) -> None:
+    from workbench.experts.artifacts import hhh_eval_set
+    from workbench.io import save_frame
+    from workbench.models import load
+    from workbench.steering.ambs_eval import comparison_frame, epsilons, run_comparison, sweep_frame
+    from workbench.steering.hooks import decoder_layers
+
+    name, judge = ctx.profile.model_for("steering_lm"), ctx.profile.model_for("judge")
+    lm = load(name)
+    layer = len(decoder_layers(lm.model)) // 2 - 1
+    ctx.progress(0.02, f"one vector per objective at layer {layer}, each from its own pairs")
+    vectors = ambs_vectors(lm, layer, ctx.smoke)
+    eval_set = hhh_eval_set(ctx.smoke)
+    run = run_comparison(lm, vectors, layer, eval_set, ambs_judges(lm, judge), multiplier=AMBS_MULTIPLIER,
+                         eps_grid=epsilons(ctx.smoke), max_new_tokens=8 if ctx.smoke else 48,
+                         progress=lambda f, m: ctx.progress(0.1 + 0.85 * f, m))
+    config = {**run.config, "smoke": ctx.smoke, "judge": judge, "data": ambs_data(ctx.smoke), "data_kind": "bundled",
+              "eval_rows": len(eval_set)}
+    models = [name] + ([judge] if judge != name else [])
+    for artifact, frame in (("ambs_vs_naive", comparison_frame(run)), ("ambs_items", run.items),
+                            ("ambs_sweep", sweep_frame(run)), ("ambs_steps", run.steps),
+                            ("ambs_consistency", run.consistency)):
+        save_frame(frame, ctx.path(ctx.paper, artifact), profile=ctx.profile.name, models=models, seed=ctx.seed,
+                   config=config)
+
+
     return [1.0, 2.0] if smoke else [0.5, 1.0, 2.0, 4.0]
 
 
@@ -149,4 +209,7 @@ def build_clinical(ctx: BuildContext) -> None:
 
 
 register_builder("P8", "steering_sweep", "steering vectors per objective, sweeps, AMBS timing")(build_steering)
-register_builder("P7", "clinical_steering", "clinical QA with and without a consistency vector")(build_clinical)
+register_builder("P8", "ambs_vs_naive", "unsteered vs naive 1-to-N vs AMBS with a KL bound, through the HHH harness")(
+    build_ambs_vs_naive)
+register_builder("P7", "clinical_steering", "clinical QA: general vs fine-tuned model, each with and without a "
+                 "consistency vector")(build_clinical)
