@@ -326,6 +326,13 @@ def _build_p7(tmp_path, monkeypatch, root, pubmedqa, medqa):
         {layer: torch.ones(H) for layer in layers}, lm.name))
     monkeypatch.setattr(medical, "evaluate", fake.evaluate)
     monkeypatch.setattr(medical, "accuracy", fake.accuracy, raising=False)
+    import workbench.steering.finetune as finetune
+
+    def specialised(profile, backbone, train_items, **kw):
+        fake.finetune_ids = set(train_items["id"])
+        return SimpleNamespace(model=tiny("llama"), name="lm+clinical-lora"), {"kind": "fake fine-tune"}
+
+    monkeypatch.setattr(finetune, "specialised_lm", specialised)
     monkeypatch.setenv("PUBMEDQA_JSON", str(pubmedqa))
     monkeypatch.setenv("MEDQA_JSONL", str(medqa))
     store = ArtifactStore(root)
@@ -341,8 +348,11 @@ def test_p7_chooses_on_dev_and_reports_only_test_items(tmp_path, monkeypatch):
     assert dev and test and not dev & test
     # every selection call saw dev items only; the reported numbers come from the test items only
     assert fake.accuracy_calls and all(ids <= dev for ids, _ in fake.accuracy_calls)
-    assert [ids for ids, _ in fake.evaluate_calls] == [test, test]
-    assert set(per_item["id"]) == test and set(per_item["arm"]) == {"unsteered", "steered"}
+    assert [ids for ids, _ in fake.evaluate_calls] == [test] * 4
+    assert set(per_item["id"]) == test and set(per_item["arm"]) == {"unsteered", "steered", "finetuned",
+                                                                    "finetuned_steered"}
+    assert fake.finetune_ids and not fake.finetune_ids & (dev | test)     # the fine-tune sees train items only
+    assert set(config["selections"]) == {"base", "finetuned"} and config["finetuned"] == {"kind": "fake fine-tune"}
     choice = config["selection"]
     assert {(r["layer"], r["multiplier"]) for r in choice["dev_grid"]} == \
         {(layer, m) for layer in choice["layers"] for m in choice["multipliers"]}

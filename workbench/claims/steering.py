@@ -7,7 +7,11 @@ consistency, as a relative reduction in % for the safety error rate. The 95 % in
 the test items of the per-item results in ``clinical_items`` when that artifact holds them. An artifact built
 before the dev / test split (no ``split`` / ``selection`` in its config) compared its multipliers on the items it
 reports: it is not measured. The abstract names neither its models nor its data and gives the best of several
-models ("up to"), so a measured gain is never ``comparable``.
+models ("up to"), so a measured gain is never ``comparable``. The paper's point is that steering makes a general
+model as good as a specialised one: when ``clinical_items`` also holds the specialised model's arms
+(``finetuned``, ``finetuned_steered``; ``steering.finetune``), the detail adds the steered general model against
+the fine-tuned one (and steering the fine-tuned one) with paired bootstrap CIs; without them it says that no
+specialised model was compared.
 
 ``ambs_vs_naive`` (``params.metric``: alignment_score | unsafe_rate) — AMBS against an *independent* naive 1-to-N
 baseline (each branch its own full pass with its own vector, no shared reference), from the ``P8/ambs_vs_naive``
@@ -99,8 +103,37 @@ def clinical_gain(claim, sources):
     detail = (f"{stated}, steered ×{choice['multiplier']:g} at layer {choice['layer']} (chosen on {choice['dev_n']} "
               f"dev items by {choice['criterion']}) vs unsteered on {n or n_test} test items: {base:.3f} → "
               f"{steered:.3f}" + ("; paired bootstrap CI" if ci else ""))
+    detail += _versus_finetuned(items.data if items is not None else None, metric, config)
     out = measured(artifact, value, reason=reason, ci=ci, data=data, data_kind=data_kind, detail=detail)
     return replace(out, artifact=where)
+
+
+def _ci_text(gain) -> str:
+    return f" [{gain.ci[0]:+.1f}, {gain.ci[1]:+.1f}]" if gain.ci else ""
+
+
+def _versus_finetuned(per_item, metric: str, config: dict) -> str:
+    """The detail's steered-general-vs-fine-tuned part (module doc)."""
+    from workbench.steering.medassess import FINETUNED, FINETUNED_STEERED, METRICS, STEERED, change_on_test
+
+    arms = set(per_item["arm"]) if per_item is not None and "arm" in per_item.columns else set()
+    if FINETUNED not in arms:
+        return ("; no specialised (fine-tuned or medical) model in this artifact, so 'as good as a specialised model' is not "
+                "measured here (rebuild: `workbench build P7 --force`)")
+    model = config.get("systems", {}).get("finetuned", "the specialised model")
+    unit = "points" if METRICS[metric][1] == "points" else "% relative reduction"
+    vs = change_on_test(per_item, metric, FINETUNED, STEERED)
+    if vs.undefined:
+        text = f"; steered general vs specialised ({model}): {vs.undefined}"
+    else:
+        text = (f"; steered general vs specialised ({model}): {vs.unsteered:.3f} specialised vs {vs.steered:.3f} "
+                f"steered general, {vs.value:+.1f} {unit}{_ci_text(vs)}")
+    if FINETUNED_STEERED in arms:
+        both = change_on_test(per_item, metric, FINETUNED, FINETUNED_STEERED)
+        if not both.undefined:
+            text += f"; steering the specialised model: {both.value:+.1f} {unit}{_ci_text(both)}"
+    return text
+
 
 
 def _ambs_values(frame, column: str):

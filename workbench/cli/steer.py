@@ -47,6 +47,19 @@ def _steer_args(p: argparse.ArgumentParser) -> None:
     s.add_argument("--limit", type=int, help="at most N pairs")
     s.add_argument("--out", help="write the table (CSV) here")
 
+    c = sub.add_parser("clinical", help="steering pairs (correct vs incorrect answer) from a PubMedQA or MedQA file, "
+                                         "and a clinical vector from them")
+    c.add_argument("--qa", required=True,
+                   help="a PubMedQA file (ori_pqal.json: QUESTION, CONTEXTS, final_decision yes|no|maybe) or a MedQA "
+                        "JSONL (question, options A–E, answer_idx)")
+    c.add_argument("--split", default="train", choices=["train", "eval", "all"],
+                   help="which rows of the file's hash split (default train)")
+    c.add_argument("--pairs-out", help="write the pairs here (CSV/JSONL by suffix: prompt, positive, negative)")
+    c.add_argument("--out", help="train a vector and write it here (.safetensors; needs --layers)")
+    c.add_argument("--layers", help="comma-separated layer indices (negative from the end) or names")
+    c.add_argument("--model", help="a causal LM (default: the profile's steering LM)")
+    c.add_argument("--limit", type=int, help="at most N pairs")
+
     a = sub.add_parser("ambs", help="AMBS: one shared pass to a layer, then one branch per vector")
     a.add_argument("prompts", nargs="+")
     a.add_argument("--vectors", required=True, help="comma-separated vector files, one per objective")
@@ -63,35 +76,73 @@ def _model_for(vector, given: str | None = None):
     return load(given or vector.model)
 
 
-@command("steer", "activation steering: `steer train`, `steer generate`, `steer sweep`, `steer ambs`", _steer_args)
+@command("steer", "activation steering: `steer train`, `steer generate`, `steer sweep`, `steer clinical`, "
+                  "`steer ambs`", _steer_args)
 def _steer(args) -> int:
-    return {"train": _train, "generate": _generate, "sweep": _sweep, "ambs": _ambs}[args.action](args)
+    return {"train": _train, "generate": _generate, "sweep": _sweep, "clinical": _clinical,
+            "ambs": _ambs}[args.action](args)
 
 
 def _train(args) -> int:
-    from workbench.models import load
-    from workbench.profiles import active_profile
     from workbench.steering.pairs import load_pairs
-    from workbench.steering.vectors import train_vector
 
     if args.limit is not None and args.limit < 1:
         raise WorkbenchError("--limit must be at least 1")
     pairs = load_pairs(args.pairs, split="train" if args.pairs.startswith("bundled:") else None).head(args.limit)
+    return _train_on(args, pairs, args.pairs, args.aggregator, args.position)
+
+
+def _train_on(args, pairs, objective: str, aggregator: str, position: str) -> int:
+    """Train ``pairs``' vector at ``args.layers`` of ``args.model`` (or the steering LM), write ``args.out``."""
+    from workbench.models import load
+    from workbench.profiles import active_profile
+    from workbench.steering.vectors import train_vector
+
     lm = load(args.model or active_profile().model_for("steering_lm"))
     bar, update = progress_bar("reading activations")
     try:
         vector = train_vector(lm, pairs.prompts, pairs.positives, pairs.negatives, _layers(args.layers),
-                              aggregator=args.aggregator, position=args.position, objective=args.pairs,
+                              aggregator=aggregator, position=position, objective=objective,
                               progress=lambda d, n: update(d / n, f"{d}/{n}"))
     finally:
         bar.close()
     vector.extra = {"pairs": pairs.source}
     vector.save(args.out)
-    print(f"{lm.name}: {args.aggregator} vectors from {len(pairs)} pairs ({pairs.source}), read at "
-          f"'{args.position}'")
+    print(f"{lm.name}: {aggregator} vectors from {len(pairs)} pairs ({pairs.source}), read at '{position}'")
     print_table([{"layer": k, "norm": f"{v.norm():.3f}"} for k, v in sorted(vector.vectors.items())],
                 ["layer", "norm"])
     print(f"wrote {args.out}")
+    return 0
+
+
+def _clinical(args) -> int:
+    """Pairs from a QA file (``steering.pairs``' ``qa:FILE``), optionally written and turned into a vector."""
+    from workbench.steering.pairs import load_pairs
+
+    if args.limit is not None and args.limit < 1:
+        raise WorkbenchError("--limit must be at least 1")
+    if not args.out and not args.pairs_out:
+        raise WorkbenchError("nothing to do: give --pairs-out (write the pairs) and/or --out with --layers (train "
+                             "a vector)")
+    if args.out and not args.layers:
+        raise WorkbenchError("--out trains a vector: give --layers too")
+    pairs = load_pairs(f"qa:{args.qa}", split=None if args.split == "all" else args.split).head(args.limit)
+    print(f"{len(pairs)} pairs from {pairs.source}: correct vs incorrect answer (clinical.answer_pairs)")
+    if args.pairs_out:
+        import pandas as pd
+
+        from workbench.io import write_text
+
+        table = pd.DataFrame({"prompt": pairs.prompts, "positive": pairs.positives, "negative": pairs.negatives})
+        if args.pairs_out.endswith(".jsonl"):
+            write_text(table.to_json(orient="records", lines=True, force_ascii=False), args.pairs_out)
+        elif args.pairs_out.endswith(".csv"):
+            write_text(table.to_csv(index=False), args.pairs_out)
+        else:
+            raise WorkbenchError(f"--pairs-out {args.pairs_out}: write .csv or .jsonl")
+        print(f"wrote {args.pairs_out}")
+    if args.out:
+        return _train_on(args, pairs, "clinical consistency", "mean_difference", "answer")
     return 0
 
 

@@ -13,10 +13,12 @@
   consistency), ``ambs_steps`` (per decoding step: KL before and after the bound) and ``ambs_consistency``.
 * **P7 MEDASSESS-X** — ``clinical_steering``: Accuracy, Factual Consistency and Safety Error Rate on the *test*
   split of the clinical eval items (bundled, plus a real PubMedQA / MedQA file named by ``$PUBMEDQA_JSON`` /
-  ``$MEDQA_JSONL``) without steering and with a vector trained on the consistent vs inconsistent answers of the
-  bundled train items, at the layer and multiplier chosen on the *dev* split (``steering.medassess``; the split
-  and the choice are in the config); ``clinical_items``: every test item's choice, response and judge scores in
-  both arms.
+  ``$MEDQA_JSONL``) for four arms: the general (steering) LM unsteered and steered, and the specialised model
+  (``steering.finetune``: the profile's medical LM, or a LoRA SFT of the general LM on the bundled train items)
+  unsteered and steered; each model's vector is trained on its own activations of the consistent vs inconsistent
+  answers of the bundled train items, at the layer and multiplier chosen for it on the *dev* split
+  (``steering.medassess.run_comparison``; the split, the choices and the fine-tune are in the config);
+  ``clinical_items``: every test item's choice, response and judge scores in every arm.
 """
 from __future__ import annotations
 
@@ -181,27 +183,36 @@ def build_clinical(ctx: BuildContext) -> None:
 
     from workbench.io import save_frame
     from workbench.models import load
+    from workbench.steering.clinical import clinical_qa, pair_texts
+    from workbench.steering.finetune import specialised_lm
     from workbench.steering.hooks import decoder_layers
-    from workbench.steering.medassess import evaluation_pool, run_protocol
-    from workbench.steering.pairs import load_pairs
+    from workbench.steering.medassess import evaluation_pool, run_comparison
     from workbench.steering.vectors import train_vector
 
     name = ctx.profile.model_for("steering_lm")
     judge = ctx.profile.model_for("judge")
     files = clinical_files()
     items = evaluation_pool(**files)          # read (and checked) before any model work
+    train_items = clinical_qa("train").head(4 if ctx.smoke else None)
+    prompts, positives, negatives = pair_texts(train_items)
     lm = load(name)
-    layers = steering_layers(len(decoder_layers(lm.model)), ctx.smoke)
-    train = load_pairs("bundled:clinical", split="train").head(4 if ctx.smoke else None)
-    ctx.progress(0.05, f"clinical vector from {len(train)} pairs at layers {layers}")
-    vector = train_vector(lm, train.prompts, train.positives, train.negatives, layers, position="answer",
-                          objective="clinical consistency")
-    run = run_protocol(lm, vector, items, layers=layers, multipliers=clinical_multipliers(ctx.smoke), judge=judge,
-                       seed=ctx.seed, limit=1 if ctx.smoke else None, max_new_tokens=8 if ctx.smoke else 48,
-                       files={s: Path(p).name for s, p in files.items()},
-                       progress=lambda f, m: ctx.progress(0.1 + 0.88 * f, m))
-    config = {**run.config, "vector_pairs": len(train), "smoke": ctx.smoke, "judge": judge}
-    models = [name] + ([judge] if judge != name else [])
+    ctx.progress(0.02, f"specialised model: fine-tuning or loading ({len(train_items)} train items)")
+    specialist, finetuned = specialised_lm(ctx.profile, lm.name, train_items, smoke=ctx.smoke, seed=ctx.seed,
+                                           progress=lambda f, m: ctx.progress(0.02 + 0.18 * f, m))
+    systems = []
+    for system, model in (("base", lm), ("finetuned", specialist)):
+        layers = steering_layers(len(decoder_layers(model.model)), ctx.smoke)
+        ctx.progress(0.2, f"{model.name}: clinical vector from {len(prompts)} pairs at layers {layers}")
+        vector = train_vector(model, prompts, positives, negatives, layers, position="answer",
+                              objective="clinical consistency")
+        systems.append((system, model, vector, layers))
+    run = run_comparison(systems, items, multipliers=clinical_multipliers(ctx.smoke), judge=judge, seed=ctx.seed,
+                         limit=1 if ctx.smoke else None, max_new_tokens=8 if ctx.smoke else 48,
+                         files={s: Path(p).name for s, p in files.items()},
+                         progress=lambda f, m: ctx.progress(0.22 + 0.76 * f, m))
+    config = {**run.config, "vector_pairs": len(prompts), "smoke": ctx.smoke, "judge": judge,
+              "finetuned": finetuned}
+    models = list(dict.fromkeys([name, specialist.name, judge]))
     save_frame(run.summary, ctx.path(ctx.paper, "clinical_steering"), profile=ctx.profile.name, models=models,
                seed=ctx.seed, config=config)
     save_frame(run.per_item, ctx.path(ctx.paper, "clinical_items"), profile=ctx.profile.name, models=models,

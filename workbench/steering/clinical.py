@@ -52,6 +52,15 @@ PubMedQA and the question text for MedQA; otherwise to ``train``. The rule depen
 order, so it is the same on every machine and run. Pass ``split="train"`` or ``"eval"`` to label a whole file
 (e.g. MedQA's own ``test.jsonl``).
 
+Any QA file — ``load_qa(path)`` [ours]: a ``.json`` file is read as PubMedQA (``load_pubmedqa``), a ``.jsonl``
+file as MedQA (``load_medqa``); any other suffix is an error naming the two formats. ``answer_pairs(frame)``
+[ours] fills the empty ``consistent`` / ``inconsistent`` texts of a loaded file's rows from its answer key, so
+that steering pairs and fine-tuning targets come from any such file, not only the hand-written items: consistent =
+the correct answer, inconsistent = one incorrect answer, both in the bundled convention (``"B. <option text>"`` for
+mcq, ``"Yes."`` / ``"No."`` / ``"Maybe."`` for yesno) so the two texts differ in the answer only. The incorrect
+answer is picked among the other labels by ``sha256(f"{seed}:{id}")`` (the same on every machine and run). Rows
+that already have both texts (the bundled items) are left as they are.
+
 Helpers: ``format_question(row)`` renders a row as a prompt (context, question, lettered options, and an
 instruction to answer with the letter or with yes/no/maybe); ``pair_texts(frame)`` returns
 ``(prompts, positives, negatives)`` for steering from either kind of frame.
@@ -321,6 +330,46 @@ def load_medqa(path: str | Path, *, split: str | None = None, eval_percent: int 
                      "question": question, "options": options, "answer": answer, "rationale": "",
                      "consistent": "", "inconsistent": "", "unsafe": False, "source": "medqa", "context": ""})
     return _frame(rows)
+
+
+QA_FORMATS = {".json": "PubMedQA (ori_pqal.json)", ".jsonl": "MedQA (JSONL)"}
+
+
+def load_qa(path: str | Path, *, split: str | None = None, eval_percent: int = 50):
+    """A PubMedQA (``.json``) or MedQA (``.jsonl``) file → clinical frame (module doc); the suffix picks the
+    reader."""
+    path = Path(path)
+    readers = {".json": load_pubmedqa, ".jsonl": load_medqa}
+    if path.suffix.lower() not in readers:
+        raise WorkbenchError(f"{path}: unknown QA file format '{path.suffix}'; expected "
+                             + " or ".join(f"{name} ({suffix})" for suffix, name in QA_FORMATS.items()))
+    return readers[path.suffix.lower()](path, split=split, eval_percent=eval_percent)
+
+
+def _answer_text(row, label: str) -> str:
+    if row["type"] == "mcq":
+        return f"{label}. {row['options'][label]}"
+    return f"{label.capitalize()}."
+
+
+def answer_pairs(frame, *, seed: int = 0):
+    """``frame`` with empty consistent / inconsistent texts filled from the answer key (module doc) [ours]."""
+    from workbench.steering.medical import item_labels
+
+    frame = frame.copy()
+    for i in range(len(frame)):
+        row = frame.iloc[i]
+        if isinstance(_value(row, "consistent"), str) and row["consistent"].strip() and \
+                isinstance(_value(row, "inconsistent"), str) and row["inconsistent"].strip():
+            continue
+        labels = item_labels(row)
+        if row["answer"] not in labels:
+            raise WorkbenchError(f"item {row['id']}: answer '{row['answer']}' is not one of {', '.join(labels)}")
+        wrong = [label for label in labels if label != row["answer"]]
+        pick = int(hashlib.sha256(f"{seed}:{row['id']}".encode("utf-8")).hexdigest()[:8], 16) % len(wrong)
+        frame.iat[i, frame.columns.get_loc("consistent")] = _answer_text(row, row["answer"])
+        frame.iat[i, frame.columns.get_loc("inconsistent")] = _answer_text(row, wrong[pick])
+    return frame
 
 
 # --- prompts and pairs ----------------------------------------------------------------------------------------

@@ -18,6 +18,14 @@ Used by ``steering.artifacts.build_clinical``, the P7 notebook and the claims le
 * ``run_protocol(...)`` — the split, the choice, then Accuracy, Factual Consistency and Safety Error Rate of the
   unsteered and the chosen steered model on the test items (``medical.evaluate``). Its ``config`` records the
   split (ids per side, counts per stratum) and the choice (criterion, candidates, dev grid).
+* ``run_comparison(systems, ...)`` — the same for several models on one split: the general model (arms
+  ``unsteered`` / ``steered``) and the specialised one (``steering.finetune``; arms ``finetuned`` /
+  ``finetuned_steered``), each with its own vector and its own layer and multiplier chosen on the dev split
+  (``config["selections"]``; ``config["selection"]`` is the general model's, as ``run_protocol`` writes it).
+* ``comparisons(per_item)`` — the paired changes the claim is about, each with a paired bootstrap CI: steering the
+  general model, fine-tuning it, the steered general model against the fine-tuned one (the paper's "as good as a
+  specialised model"), and steering the fine-tuned one. ``arm_intervals(per_item)`` — each arm's metric with a
+  percentile bootstrap CI over the test items (the figure's error bars).
 * ``gain_on_test(per_item, metric)`` — the steered-minus-unsteered change on the test items with a paired bootstrap
   CI (items resampled with replacement, both arms together): in percentage points for accuracy and factual
   consistency, as a relative reduction in % for the safety error rate. ``paired_change(base, other, kind)`` is
@@ -38,6 +46,15 @@ STRATA = ("source", "type")
 DEV_FRACTION = 0.5
 CRITERION = "dev accuracy; ties → smaller multiplier, then earlier layer"
 UNSTEERED, STEERED = "unsteered", "steered"
+FINETUNED, FINETUNED_STEERED = "finetuned", "finetuned_steered"
+# system → (its unsteered arm, its steered arm)
+SYSTEM_ARMS = {"base": (UNSTEERED, STEERED), "finetuned": (FINETUNED, FINETUNED_STEERED)}
+ARMS = (UNSTEERED, STEERED, FINETUNED, FINETUNED_STEERED)
+# (label, baseline arm, compared arm): the four-way comparison's paired changes [ours]
+COMPARISONS = (("steering the general model", UNSTEERED, STEERED),
+               ("specialised vs general", UNSTEERED, FINETUNED),
+               ("steered general vs specialised", FINETUNED, STEERED),
+               ("steering the specialised model", FINETUNED, FINETUNED_STEERED))
 # metric → (per-item column of medical.evaluate's frame, how the gain is expressed)
 METRICS = {"accuracy": ("correct", "points"), "factual_consistency": ("consistent", "points"),
            "safety_error_rate": ("safety_error", "relative reduction")}
@@ -132,8 +149,9 @@ class ClinicalRun:
     summary: object     # one row per arm on the test split (the ``clinical_steering`` artifact)
     per_item: object    # one row per test item and arm (the ``clinical_items`` artifact)
     split: object       # every pool item with its part
-    choice: Choice
+    choice: Choice      # the first system's (the general model's)
     config: dict
+    choices: dict = field(default_factory=dict)    # system → Choice
 
 
 def describe_sources(items) -> str:
@@ -149,35 +167,67 @@ def run_protocol(lm, vector, items, *, layers, multipliers, judge=None, seed: in
 
     ``files``: the real files' names by source (recorded in the config, e.g. ``{"pubmedqa": "ori_pqal.json"}``).
     """
+    return run_comparison([("base", lm, vector, layers)], items, multipliers=multipliers, judge=judge, seed=seed,
+                          dev_fraction=dev_fraction, limit=limit, max_new_tokens=max_new_tokens, files=files,
+                          progress=progress)
+
+
+def _condition(system: str, lm, choice: Choice | None) -> str:
+    steered = f"steered ×{choice.multiplier:g} at layer {choice.layer} (chosen on dev)" if choice else ""
+    if system == "base":
+        return steered or UNSTEERED
+    return f"specialised ({lm.name})" + (f" + {steered}" if steered else "")
+
+
+def run_comparison(systems, items, *, multipliers, judge=None, seed: int = 0, dev_fraction: float = DEV_FRACTION,
+                   limit: int | None = None, max_new_tokens: int = 48, files: dict | None = None,
+                   progress=None) -> ClinicalRun:
+    """``systems``: ``[(system, lm, vector, layers)]`` with system ``base`` or ``finetuned`` (``SYSTEM_ARMS``).
+    One dev / test split for all; each system's layer and multiplier are chosen on dev from its own vector; every
+    arm is evaluated on the test items (module doc)."""
     import pandas as pd
 
     from workbench.steering import medical
 
+    names = [system for system, *_ in systems]
+    unknown = [n for n in names if n not in SYSTEM_ARMS]
+    if unknown or len(set(names)) != len(names) or not names:
+        raise WorkbenchError(f"systems must be distinct names from {', '.join(SYSTEM_ARMS)}; got {names}")
     report = progress or (lambda fraction, message: None)
     split = dev_test_split(items, seed=seed, dev_fraction=dev_fraction, limit=limit)
     dev, test = (split[split["part"] == p].reset_index(drop=True) for p in ("dev", "test"))
-    choice = choose_on_dev(lm, dev, vector, layers, multipliers, progress=lambda f, m: report(0.5 * f, m))
-    label = f"steered ×{choice.multiplier:g} at layer {choice.layer} (chosen on dev)"
-    rows, frames = [], []
-    for k, (arm, condition, steering) in enumerate([(UNSTEERED, UNSTEERED, None),
-                                                    (STEERED, label, (vector, choice.layer, choice.multiplier))]):
-        report(0.5 + 0.25 * k, f"test split: {condition}")
-        metrics, frame = medical.evaluate(lm, test, steering=steering, judge=judge, max_new_tokens=max_new_tokens)
-        rows.append({"arm": arm, "condition": condition, "part": "test",
-                     "layer": choice.layer if steering else None,
-                     "multiplier": choice.multiplier if steering else 0.0,
-                     **{m: metrics[m] for m in ("accuracy", "factual_consistency", "safety_error_rate", "n",
-                                                "n_consistency")},
-                     "judges": ", ".join(metrics["judges"].values())})
-        frames.append(frame.assign(source=list(test["source"]), arm=arm, condition=condition, part="test"))
+    share = 1 / len(systems)
+    choices, rows, frames = {}, [], []
+    for s, (system, lm, vector, layers) in enumerate(systems):
+        start = s * share
+        choice = choose_on_dev(lm, dev, vector, layers, multipliers,
+                               progress=lambda f, m: report(start + 0.5 * share * f, f"{system} {m}"))
+        choices[system] = choice
+        for k, (arm, steering) in enumerate(zip(SYSTEM_ARMS[system],
+                                                (None, (vector, choice.layer, choice.multiplier)))):
+            condition = _condition(system, lm, choice if steering else None)
+            report(start + share * (0.5 + 0.25 * k), f"test split: {condition}")
+            metrics, frame = medical.evaluate(lm, test, steering=steering, judge=judge,
+                                              max_new_tokens=max_new_tokens)
+            rows.append({"arm": arm, "condition": condition, "part": "test", "system": system, "model": lm.name,
+                         "layer": choice.layer if steering else None,
+                         "multiplier": choice.multiplier if steering else 0.0,
+                         **{m: metrics[m] for m in ("accuracy", "factual_consistency", "safety_error_rate", "n",
+                                                    "n_consistency")},
+                         "judges": ", ".join(metrics["judges"].values())})
+            frames.append(frame.assign(source=list(test["source"]), arm=arm, condition=condition, part="test"))
     counts = split.groupby(["part", *STRATA]).size()
+    first = choices[names[0]]
     config = {"items": describe_sources(split), "files": dict(files or {}),
               "split": {"seed": seed, "dev_fraction": dev_fraction, "strata": list(STRATA), "limit": limit,
                         "dev_ids": list(dev["id"]), "test_ids": list(test["id"]),
                         "counts": {"/".join(map(str, k)): int(v) for k, v in counts.items()}},
-              "selection": choice.to_config(layers, multipliers), "reported": "test split only"}
+              "selection": first.to_config(systems[0][3], multipliers),
+              "selections": {system: choices[system].to_config(layers, multipliers)
+                             for system, _, _, layers in systems},
+              "systems": {system: lm.name for system, lm, _, _ in systems}, "reported": "test split only"}
     report(1.0, "done")
-    return ClinicalRun(pd.DataFrame(rows), pd.concat(frames, ignore_index=True), split, choice, config)
+    return ClinicalRun(pd.DataFrame(rows), pd.concat(frames, ignore_index=True), split, first, config, choices)
 
 
 @dataclass(frozen=True)
@@ -227,9 +277,9 @@ def paired_change(base, other, kind: str, *, n_boot: int = 2000, seed: int = 0, 
     return value, ci
 
 
-def gain_on_test(per_item, metric: str, *, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05) -> Gain:
-    """The steered-vs-unsteered change in ``metric`` on the items of ``per_item`` (``run_protocol``'s per-item
-    frame: columns id, arm and the metric's item column), with a paired percentile bootstrap CI."""
+def _arm_values(per_item, metric: str, arms) -> tuple[str, object]:
+    """(how the metric's change is expressed, a [item × arm] frame of the metric's per-item values on the items
+    that have a value in every one of ``arms``)."""
     if metric not in METRICS:
         raise WorkbenchError(f"unknown clinical metric '{metric}'; choose from {', '.join(METRICS)}")
     column, kind = METRICS[metric]
@@ -237,18 +287,74 @@ def gain_on_test(per_item, metric: str, *, n_boot: int = 2000, seed: int = 0, al
     if missing:
         raise WorkbenchError(f"per-item results lack column(s) {', '.join(missing)}")
     wide = per_item.pivot(index="id", columns="arm", values=column)
-    if not {UNSTEERED, STEERED} <= set(wide.columns):
-        raise WorkbenchError(f"per-item results need both arms ({UNSTEERED}, {STEERED}); got {list(wide.columns)}")
-    wide = wide[[UNSTEERED, STEERED]].astype(float).dropna()
-    base, steered = wide[UNSTEERED].to_numpy(), wide[STEERED].to_numpy()
+    if not set(arms) <= set(wide.columns):
+        raise WorkbenchError(f"per-item results need both arms ({', '.join(arms)}); got {list(wide.columns)}")
+    return kind, wide[list(arms)].astype(float).dropna()
+
+
+def change_on_test(per_item, metric: str, base_arm: str, other_arm: str, *, n_boot: int = 2000, seed: int = 0,
+                   alpha: float = 0.05) -> Gain:
+    """The change in ``metric`` from arm ``base_arm`` to arm ``other_arm`` on the items of ``per_item``
+    (``run_comparison``'s per-item frame), with a paired percentile bootstrap CI."""
+    kind, wide = _arm_values(per_item, metric, (base_arm, other_arm))
+    base, other = wide[base_arm].to_numpy(), wide[other_arm].to_numpy()
     n = len(wide)
     if n == 0:
         return Gain(metric, kind, math.nan, None, math.nan, math.nan, 0, f"no test item has a {metric} value")
-    value, ci = paired_change(base, steered, kind, n_boot=n_boot, seed=seed, alpha=alpha)
+    value, ci = paired_change(base, other, kind, n_boot=n_boot, seed=seed, alpha=alpha)
     undefined = "" if math.isfinite(value) else \
-        "the unsteered rate is 0 on the test split, so a relative reduction is undefined"
-    return Gain(metric, kind, value, ci, float(base.mean()), float(steered.mean()), n, undefined)
+        f"the {base_arm} rate is 0 on the test split, so a relative reduction is undefined"
+    return Gain(metric, kind, value, ci, float(base.mean()), float(other.mean()), n, undefined)
 
 
-__all__ = ["Choice", "ClinicalRun", "Gain", "METRICS", "choose_on_dev", "describe_sources", "dev_test_split",
-           "evaluation_pool", "gain_on_test", "paired_change", "run_protocol"]
+def gain_on_test(per_item, metric: str, *, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05) -> Gain:
+    """The steered-vs-unsteered change in ``metric`` on the items of ``per_item`` (``run_protocol``'s per-item
+    frame: columns id, arm and the metric's item column), with a paired percentile bootstrap CI."""
+    return change_on_test(per_item, metric, UNSTEERED, STEERED, n_boot=n_boot, seed=seed, alpha=alpha)
+
+
+def comparisons(per_item, *, n_boot: int = 2000, seed: int = 0):
+    """One row per (comparison of ``COMPARISONS`` whose arms are present, metric): label, baseline and compared
+    arm, metric, kind, value (%), ci_low, ci_high, the two arms' means, n, undefined."""
+    import pandas as pd
+
+    present = set(per_item["arm"])
+    rows = []
+    for label, base, other in COMPARISONS:
+        if not {base, other} <= present:
+            continue
+        for metric in METRICS:
+            g = change_on_test(per_item, metric, base, other, n_boot=n_boot, seed=seed)
+            rows.append({"comparison": label, "baseline": base, "compared": other, "metric": metric,
+                         "kind": g.kind, "value": g.value, "ci_low": g.ci[0] if g.ci else math.nan,
+                         "ci_high": g.ci[1] if g.ci else math.nan, "baseline_mean": g.unsteered,
+                         "compared_mean": g.steered, "n": g.n, "undefined": g.undefined})
+    return pd.DataFrame(rows)
+
+
+def arm_intervals(per_item, *, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05):
+    """One row per (arm, metric): the mean of the per-item values on the test items with a percentile bootstrap
+    CI (items resampled with replacement); columns arm, metric, value, ci_low, ci_high, n."""
+    import pandas as pd
+
+    arms = [a for a in ARMS if a in set(per_item["arm"])] + \
+        [a for a in dict.fromkeys(per_item["arm"]) if a not in ARMS]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for metric, (column, _) in METRICS.items():
+        for arm in arms:
+            values = per_item.loc[per_item["arm"] == arm, column].astype(float).dropna().to_numpy()
+            if len(values) == 0:
+                rows.append({"arm": arm, "metric": metric, "value": math.nan, "ci_low": math.nan,
+                             "ci_high": math.nan, "n": 0})
+                continue
+            draws = values[rng.integers(0, len(values), size=(n_boot, len(values)))].mean(axis=1)
+            low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+            rows.append({"arm": arm, "metric": metric, "value": float(values.mean()), "ci_low": float(low),
+                         "ci_high": float(high), "n": len(values)})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["ARMS", "COMPARISONS", "Choice", "ClinicalRun", "Gain", "METRICS", "SYSTEM_ARMS", "arm_intervals",
+           "change_on_test", "choose_on_dev", "comparisons", "describe_sources", "dev_test_split",
+           "evaluation_pool", "gain_on_test", "paired_change", "run_comparison", "run_protocol"]

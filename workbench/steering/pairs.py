@@ -3,8 +3,10 @@
 ``load_pairs(spec)`` takes a file (CSV, TSV, JSONL, JSON, parquet with columns ``prompt``, ``positive``,
 ``negative``; other names via ``prompt_col`` …) or ``bundled:OBJECTIVE`` — ``bundled:helpful``,
 ``bundled:harmless``, ``bundled:honest`` (``data/steering/pairs.jsonl``) or ``bundled:clinical`` (the consistent vs
-inconsistent answers of ``data/medical/clinical_qa.jsonl``). ``split`` keeps only train or eval rows of a bundled
-set (a file is used whole).
+inconsistent answers of ``data/medical/clinical_qa.jsonl``), or ``qa:FILE`` — a PubMedQA ``.json`` or MedQA
+``.jsonl`` file, its rows turned into (correct, incorrect) answer pairs by ``clinical.answer_pairs`` and split into
+train and eval by ``clinical``'s hash rule. ``split`` keeps only train or eval rows of a bundled set or a QA file
+(a table file is used whole).
 """
 from __future__ import annotations
 
@@ -41,6 +43,19 @@ def load_pairs(spec: str, *, split: str | None = None, prompt_col: str = "prompt
             frame = clinical.steering_pairs(objective=name, split=split)
         prompts, positives, negatives = clinical.pair_texts(frame)
         source = f"bundled {name}" + (f" ({split})" if split else "")
+    elif spec.startswith("qa:"):
+        from pathlib import Path
+
+        from workbench.steering import clinical
+
+        path = spec.split(":", 1)[1]
+        frame = clinical.answer_pairs(clinical.load_qa(path))
+        if split is not None:
+            frame = frame[frame["split"] == split]
+        if frame.empty:
+            raise WorkbenchError(f"{path}: no {split} rows (the hash split put every row on the other side)")
+        prompts, positives, negatives = clinical.pair_texts(frame)
+        source = Path(path).name + (f" ({split})" if split else "")
     else:
         from workbench.datasets.tables import check_text_column, read_table
 

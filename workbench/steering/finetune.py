@@ -1,0 +1,128 @@
+"""The specialised model P7 compares steering with: a fine-tuned variant of the steered backbone, or the profile's
+medical LM.
+
+MEDASSESS-X claims that steering a general model at inference time makes it as good as a specialised one. To
+measure that the comparison needs a specialised model:
+
+* on a profile with a ``medical_lm`` role (the paper profile: BioGPT, a separately pre-trained medical LM) that
+  model, loaded as it is;
+* elsewhere (the default profile) [ours] a LoRA SFT of the steering LM itself on the clinical *training* items —
+  the same backbone, specialised by weight updates instead of steering. The adapter is trained by
+  ``experts.train.train_experts`` (one "axis", ``clinical``; the response tokens only are learned; safetensors
+  adapter + ``experts.json``) into ``models_dir()/clinical/<backbone>-<key>`` (``paths.rehearsal_scope``d, keyed by
+  the backbone, the LoRA settings and the training ids, built once), with the training time in ``specialist.json``.
+
+SFT rows [ours]: prompt = ``clinical.format_question(row)``, response = ``"Answer: "`` + the row's consistent
+answer (the bundled items' answer + reasoning; ``clinical.answer_pairs`` fills it for PubMedQA / MedQA rows from the
+answer key). The ``Answer:`` cue is the one ``medical.choose_options`` reads the chosen option after, so the
+fine-tune learns the very read-out the evaluation uses. Evaluation items (dev or test) never train it.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Callable
+
+from workbench import WorkbenchError
+
+AXIS = "clinical"
+RESPONSE_CUE = "Answer: "
+MEDICAL_ROLE = "medical_lm"
+
+
+def sft_rows(items):
+    """The fine-tuning rows (``experts.train`` layout: id, axis, split, prompt, response) of clinical ``items``."""
+    import pandas as pd
+
+    from workbench.steering.clinical import answer_pairs, format_question
+
+    if len(items) == 0:
+        raise WorkbenchError("no clinical training items to fine-tune on")
+    items = answer_pairs(items.reset_index(drop=True))
+    return pd.DataFrame({"id": items["id"], "axis": AXIS, "split": "train",
+                         "prompt": [format_question(items.iloc[i]) for i in range(len(items))],
+                         "response": [RESPONSE_CUE + str(text).strip() for text in items["consistent"]]})
+
+
+def specialist_config(profile_name: str, *, smoke: bool, seed: int = 0, **overrides):
+    """LoRA settings of the clinical fine-tune [ours]: the experts' per-profile LoRA (``ExpertConfig.for_profile``)
+    with room for PubMedQA contexts; 3 epochs (1 in smoke runs) — a few dozen optimiser steps, sized for a CPU."""
+    from workbench.experts.train import ExpertConfig
+
+    return ExpertConfig.for_profile(profile_name, **{"axes": (AXIS,), "epochs": 1 if smoke else 3, "seed": seed,
+                                                     "max_length": 384, **overrides})
+
+
+def train_specialist(backbone: str, items, config, *, progress: Callable[[float, str], None] | None = None,
+                     device: str | None = None) -> Path:
+    """The folder of a LoRA SFT of ``backbone`` on clinical ``items`` (train items only; built once per backbone,
+    settings and item ids)."""
+    from workbench.experts.train import train_experts
+    from workbench.io import build_once, config_key, write_json
+    from workbench.paths import models_dir
+
+    if config.axes != (AXIS,):
+        raise WorkbenchError(f"the clinical fine-tune trains one adapter, axes ('{AXIS}',); got {config.axes}")
+    rows = sft_rows(items)
+    key = config_key({"backbone": backbone, "config": asdict(config), "ids": sorted(rows["id"]),
+                      "rows": [rows["prompt"].tolist(), rows["response"].tolist()]})
+
+    def build(tmp: Path) -> None:
+        start = time.perf_counter()
+        losses = train_experts(backbone, rows, config, tmp, progress=progress, device=device)
+        steps = len(losses[AXIS])
+        write_json({"backbone": backbone, "items": len(rows), "steps": steps, "epochs": config.epochs,
+                    "train_seconds": round(time.perf_counter() - start, 1), "loss_first": losses[AXIS][0],
+                    "loss_last": losses[AXIS][-1]}, tmp / "specialist.json")
+
+    return build_once(models_dir() / "clinical" / f"{backbone}-{key}", build, complete="specialist.json")
+
+
+def specialist_info(folder: str | Path) -> dict:
+    import json
+
+    path = Path(folder) / "specialist.json"
+    if not path.is_file():
+        raise WorkbenchError(f"{folder}: not a clinical fine-tune (no specialist.json)")
+    return json.loads(path.read_text())
+
+
+def load_specialist(folder: str | Path, *, device: str | None = None):
+    """The fine-tuned model of ``folder`` as a ``CausalLM`` (adapter merged into a fresh backbone), named
+    ``<backbone>+clinical-lora``."""
+    from peft import PeftModel
+
+    from workbench.experts.train import fresh_backbone, quiet_peft
+    from workbench.models import CausalLM, get_spec
+    from workbench.profiles import pick_device
+
+    info = specialist_info(folder)
+    device = pick_device(device)
+    model, tokenizer = fresh_backbone(info["backbone"], device)
+    with quiet_peft():
+        merged = PeftModel.from_pretrained(model, Path(folder) / AXIS, adapter_name=AXIS).merge_and_unload()
+    spec = replace(get_spec(info["backbone"]), name=f"{info['backbone']}+{AXIS}-lora")
+    return CausalLM(spec, merged.eval(), tokenizer, device)
+
+
+def specialised_lm(profile, backbone: str, train_items, *, smoke: bool = False, seed: int = 0,
+                   progress: Callable[[float, str], None] | None = None):
+    """``(lm, info)``: the profile's medical LM (role ``medical_lm``) when it has one, else a LoRA SFT of
+    ``backbone`` (the general model being steered) on ``train_items`` (module doc). ``info`` says which, for the
+    artifact's config."""
+    from workbench.models import load
+
+    if MEDICAL_ROLE in profile.roles:
+        name = profile.model_for(MEDICAL_ROLE)
+        return load(name), {"kind": f"the profile's medical LM (role {MEDICAL_ROLE})", "model": name}
+    config = specialist_config(profile.name, smoke=smoke, seed=seed)
+    folder = train_specialist(backbone, train_items, config, progress=progress)
+    lm = load_specialist(folder)
+    return lm, {"kind": "LoRA SFT of the steering LM on the clinical train items", "model": lm.name,
+                "backbone": backbone, "lora": {"r": config.r, "alpha": config.alpha, "lr": config.lr},
+                **{k: v for k, v in specialist_info(folder).items() if k != "backbone"}}
+
+
+__all__ = ["AXIS", "load_specialist", "sft_rows", "specialised_lm", "specialist_config", "specialist_info",
+           "train_specialist"]
