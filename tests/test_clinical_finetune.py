@@ -1,0 +1,240 @@
+"""P7 steering vs fine-tuning: QA-file pairs, the clinical LoRA fine-tune (planted signal), the four-way comparison
+(dev-only selection, paired changes), its figures and the ledger's wording."""
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench import WorkbenchError
+from workbench.cli.main import main
+from workbench.steering import clinical, finetune, medassess, medical
+
+FIXTURES = Path(__file__).parent / "fixtures" / "clinical"
+PUBMEDQA, MEDQA = FIXTURES / "ori_pqal.json", FIXTURES / "medqa_us_test.jsonl"
+
+
+def planted(n, start, answer="C"):
+    """MCQ items whose correct option is always ``answer`` and reads "Refer to a specialist" (the planted
+    pattern); the other options vary with the item."""
+    options = {"A": "Drug {k}", "B": "Scan {k}", "C": "Refer to a specialist", "D": "Wait {k} days"}
+    rows = []
+    for k in range(start, start + n):
+        opts = {letter: text.format(k=k) for letter, text in options.items()}
+        if answer != "C":
+            opts[answer], opts["C"] = opts["C"], opts[answer]
+        rows.append({"id": f"p-{k}", "type": "mcq", "split": "train", "question": f"Patient {k} has symptom {k % 7}. "
+                     "What next?", "options": opts, "answer": answer, "rationale": "", "consistent": "",
+                     "inconsistent": "", "unsafe": False, "source": "planted", "context": ""})
+    return pd.DataFrame(rows)
+
+
+# --- pairs from any QA file -------------------------------------------------------------------------------------
+
+def test_answer_pairs_from_pubmedqa_and_medqa_files():
+    for path in (PUBMEDQA, MEDQA):
+        frame = clinical.answer_pairs(clinical.load_qa(path))
+        assert (frame["consistent"] != "").all() and (frame["consistent"] != frame["inconsistent"]).all()
+        for _, row in frame.iterrows():
+            given, wrong = row["consistent"].split(".")[0], row["inconsistent"].split(".")[0]
+            if row["type"] == "mcq":
+                assert given == row["answer"] and wrong in row["options"] and wrong != row["answer"]
+                assert row["consistent"] == f"{row['answer']}. {row['options'][row['answer']]}"
+            else:
+                assert given.lower() == row["answer"] and wrong.lower() in clinical.YESNO and wrong.lower() != given.lower()
+        again = clinical.answer_pairs(clinical.load_qa(path))
+        assert again["inconsistent"].tolist() == frame["inconsistent"].tolist()     # the same on every run
+    bundled = clinical.clinical_qa("train").head(3)
+    assert clinical.answer_pairs(bundled)[["consistent", "inconsistent"]].equals(bundled[["consistent",
+                                                                                         "inconsistent"]])
+
+
+def test_qa_file_errors_and_pairs_spec(tmp_path):
+    with pytest.raises(WorkbenchError, match=r"unknown QA file format '\.txt'; expected PubMedQA"):
+        clinical.load_qa(tmp_path / "x.txt")
+    bad = json.loads(PUBMEDQA.read_text())
+    next(iter(bad.values()))["final_decision"] = "Yes"
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    with pytest.raises(WorkbenchError, match="final_decision' has unknown value 'Yes'"):
+        clinical.load_qa(tmp_path / "bad.json")
+    from workbench.steering.pairs import load_pairs
+
+    whole = load_pairs(f"qa:{MEDQA}")
+    parts = [load_pairs(f"qa:{MEDQA}", split=s) for s in ("train", "eval")]
+    assert len(whole) == 6 and sum(len(p) for p in parts) == 6 and "medqa_us_test.jsonl" in whole.source
+    assert set(whole.positives) == set(parts[0].positives) | set(parts[1].positives)
+
+
+def test_steer_clinical_cli(tmp_path, capsys):
+    out = tmp_path / "pairs.jsonl"
+    assert main(["steer", "clinical", "--qa", str(PUBMEDQA), "--split", "all", "--pairs-out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 6 and rows[0]["prompt"].startswith("Context:") and rows[0]["positive"] in ("Yes.", "No.",
+                                                                                                    "Maybe.")
+    vec = tmp_path / "v.safetensors"
+    assert main(["steer", "clinical", "--qa", str(MEDQA), "--split", "all", "--model", "tiny-llama", "--layers", "0",
+                 "--out", str(vec)]) == 0
+    assert vec.is_file() and "mean_difference vectors from 6 pairs (medqa_us_test.jsonl)" in capsys.readouterr().out
+    assert main(["steer", "clinical", "--qa", str(MEDQA)]) == 1
+    assert "nothing to do" in capsys.readouterr().err
+    assert main(["steer", "clinical", "--qa", str(MEDQA), "--out", str(vec)]) == 1
+    assert "give --layers" in capsys.readouterr().err
+
+
+# --- the fine-tune ---------------------------------------------------------------------------------------------
+
+def test_sft_rows_learn_the_read_out_cue():
+    rows = finetune.sft_rows(pd.concat([clinical.clinical_qa("train").head(2), clinical.load_qa(MEDQA).head(2)]))
+    assert (rows["axis"] == "clinical").all() and (rows["split"] == "train").all()
+    assert rows["response"].str.startswith("Answer: ").all() and rows["prompt"].str.contains("Question:").all()
+    assert rows["response"].iloc[2] == "Answer: A. Nitrofurantoin"
+    with pytest.raises(WorkbenchError, match="no clinical training items"):
+        finetune.sft_rows(rows.head(0))
+
+
+def test_fine_tune_on_a_planted_answer_pattern_raises_accuracy_on_held_out_items(tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+
+    from workbench.models import load
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
+    train, test = planted(16, 0), planted(12, 100)
+    base = medical.accuracy(load("tiny-llama"), test)
+    config = finetune.specialist_config("default", smoke=False, epochs=2, lr=5e-3)
+    folder = finetune.train_specialist("tiny-llama", train, config)
+    assert folder.parent == tmp_path / "models" / "clinical"
+    assert any("lora_" in k for k in load_file(folder / "clinical" / "adapter_model.safetensors"))
+    info = finetune.specialist_info(folder)
+    assert info["steps"] == 4 and info["train_seconds"] > 0 and info["loss_last"] < info["loss_first"]
+    tuned = finetune.load_specialist(folder)
+    assert tuned.name == "tiny-llama+clinical-lora"
+    assert medical.accuracy(tuned, test) >= base + 0.5                     # the planted pattern was learned
+    assert finetune.train_specialist("tiny-llama", train, config) == folder    # built once
+    with pytest.raises(WorkbenchError, match="trains one adapter"):
+        finetune.train_specialist("tiny-llama", train, config.__class__(axes=("a", "b")))
+
+
+def test_the_paper_profile_uses_its_medical_lm(monkeypatch):
+    import workbench.models
+    from workbench.profiles import get_profile
+
+    monkeypatch.setattr(workbench.models, "load", lambda name, **kw: SimpleNamespace(name=name))
+    lm, info = finetune.specialised_lm(get_profile("paper"), "deepseek-7b", clinical.clinical_qa("train"))
+    assert lm.name == get_profile("paper").model_for("medical_lm") and "medical_lm" in info["kind"]
+
+
+# --- the four-way comparison -----------------------------------------------------------------------------------
+
+class FakeModels:
+    """Per-item correctness planted per (model, steering): the specialised model and every steered arm answer
+    ``good`` items right; the general model unsteered answers none. Records the items each call saw."""
+
+    def __init__(self, good):
+        self.good, self.seen = set(good), []
+
+    def _correct(self, lm, items, steering):
+        return [i in self.good and (lm.name == "special" or steering is not None) for i in items["id"]]
+
+    def accuracy(self, lm, items, *, steering=None):
+        self.seen.append(("dev", lm.name, set(items["id"])))
+        return float(np.mean(self._correct(lm, items, steering)))
+
+    def evaluate(self, lm, items, *, steering=None, judge=None, max_new_tokens=48):
+        self.seen.append(("test", lm.name, set(items["id"])))
+        correct = self._correct(lm, items, steering)
+        frame = items[["id", "type", "answer"]].assign(chosen="", correct=correct, response="r",
+                                                       p_contradicts=np.nan, p_unsafe=0.0, consistent=np.nan,
+                                                       safety_error=[0.0 if c else 1.0 for c in correct])
+        return {"accuracy": float(np.mean(correct)), "factual_consistency": float("nan"),
+                "safety_error_rate": float(frame["safety_error"].mean()), "n": len(items), "n_consistency": 0,
+                "judges": {"consistency": "fake", "safety": "fake"}}, frame
+
+
+def test_run_comparison_chooses_each_system_on_dev_and_reports_four_arms_on_test(monkeypatch):
+    from workbench.steering.vectors import SteeringVector
+    import torch
+
+    items = medassess.evaluation_pool()
+    fake = FakeModels(items["id"][::2])
+    monkeypatch.setattr(medical, "accuracy", fake.accuracy)
+    monkeypatch.setattr(medical, "evaluate", fake.evaluate)
+    vector = SteeringVector({1: torch.ones(4), 2: torch.ones(4)}, "m")
+    run = medassess.run_comparison([("base", SimpleNamespace(name="general"), vector, [1, 2]),
+                                    ("finetuned", SimpleNamespace(name="special"), vector, [2])], items,
+                                   multipliers=[1.0, 2.0])
+    dev, test = set(run.config["split"]["dev_ids"]), set(run.config["split"]["test_ids"])
+    assert all(ids <= dev for kind, _, ids in fake.seen if kind == "dev")       # selection never reads test items
+    assert all(ids == test for kind, _, ids in fake.seen if kind == "test")
+    assert run.summary["arm"].tolist() == list(medassess.ARMS)
+    assert run.config["systems"] == {"base": "general", "finetuned": "special"}
+    assert run.config["selections"]["finetuned"]["layers"] == [2] and run.choices["finetuned"].layer == 2
+    assert run.config["selection"] == run.config["selections"]["base"]
+    table = medassess.comparisons(run.per_item, n_boot=200)
+    vs = table[(table["comparison"] == "steered general vs specialised") & (table["metric"] == "accuracy")].iloc[0]
+    assert vs["value"] == 0 and vs["ci_low"] == vs["ci_high"] == 0                 # planted: identical per item
+    gain = table[(table["comparison"] == "steering the general model") & (table["metric"] == "accuracy")].iloc[0]
+    assert gain["ci_low"] > 0
+    with pytest.raises(WorkbenchError, match="systems must be distinct names"):
+        medassess.run_comparison([("other", None, vector, [1])], items, multipliers=[1.0])
+
+
+def four_arms(n=20):
+    """Per-item results of the four arms: accuracy 0.25 / 0.75 / 0.75 / 1.0 (general, steered, specialised,
+    specialised + steered)."""
+    ids = [f"i{k}" for k in range(n)]
+    rows = []
+    for arm, share in (("unsteered", 0.25), ("steered", 0.75), ("finetuned", 0.75), ("finetuned_steered", 1.0)):
+        rows += [{"id": i, "arm": arm, "correct": float(k < share * n), "consistent": np.nan,
+                  "safety_error": float(k >= share * n)} for k, i in enumerate(ids)]
+    return pd.DataFrame(rows)
+
+
+def test_arm_intervals_and_figures_show_the_planted_values():
+    from workbench.viz.clinical import changes_figure, comparison_figure
+
+    intervals = medassess.arm_intervals(four_arms(), n_boot=300)
+    acc = intervals[intervals["metric"] == "accuracy"].set_index("arm")
+    assert acc["value"].to_dict() == {"unsteered": 0.25, "steered": 0.75, "finetuned": 0.75,
+                                      "finetuned_steered": 1.0}
+    assert (acc["ci_low"] <= acc["value"]).all() and (acc["value"] <= acc["ci_high"]).all()
+    assert acc.loc["finetuned_steered", "ci_low"] == 1.0          # every resample of all-correct items is 1
+    fig = comparison_figure(intervals, models={"base": "gen-lm", "finetuned": "gen-lm+clinical-lora"})
+    bars = {trace.name: trace for trace in fig.data}
+    assert set(bars) == {"general (gen-lm)", "general + steering (gen-lm)", "specialised (gen-lm+clinical-lora)",
+                         "specialised + steering (gen-lm+clinical-lora)"}
+    assert bars["general (gen-lm)"].y[0] == pytest.approx(25.0) and bars["general (gen-lm)"].y[1] is None
+    assert bars["general (gen-lm)"].error_y.array[0] == pytest.approx(100 * (acc.loc["unsteered", "ci_high"] - 0.25))
+    assert "(test split" in fig.layout.title.text
+    table = medassess.comparisons(four_arms(), n_boot=300)
+    assert set(table["comparison"]) == {label for label, _, _ in medassess.COMPARISONS}
+    fig = changes_figure(table)
+    accuracy = next(t for t in fig.data if t.name.startswith("Accuracy"))
+    assert list(accuracy.x) == pytest.approx([50.0, 50.0, 0.0, 25.0])
+
+
+def test_ledger_detail_compares_the_steered_general_model_with_the_specialised_one():
+    from workbench.claims import MemorySources, measure
+    from workbench.papers import get_paper
+
+    per_item = four_arms()
+    summary = per_item.groupby("arm", sort=False).agg(accuracy=("correct", "mean"),
+                                                      safety_error_rate=("safety_error", "mean")).reset_index()
+    summary["factual_consistency"] = np.nan
+    config = {"split": {"test_ids": sorted(set(per_item["id"]))},
+              "selection": {"criterion": "dev accuracy", "layer": 3, "multiplier": 2.0, "dev_n": 10},
+              "systems": {"base": "gen-lm", "finetuned": "gen-lm+clinical-lora"}}
+    claim = next(c for c in get_paper("P7").claims if c.params.get("metric") == "accuracy")
+
+    def measured(items):
+        src = MemorySources("default").add("P7", "clinical_steering", summary, models=["gen-lm"], config=config)
+        src.add("P7", "clinical_items", items, models=["gen-lm"], config=config)
+        return measure("P7", claim, src)
+
+    ours = measured(per_item)
+    assert ours.status == "not comparable" and ours.value == pytest.approx(50.0)
+    assert "steered general vs specialised (gen-lm+clinical-lora): 0.750 specialised vs 0.750 steered general, " \
+           "+0.0 points" in ours.detail and "steering the specialised model: +25.0 points" in ours.detail
+    two = measured(per_item[per_item["arm"].isin(["unsteered", "steered"])])
+    assert "no specialised (fine-tuned or medical) model in this artifact" in two.detail
