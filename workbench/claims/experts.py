@@ -1,8 +1,9 @@
 """Claims measurements of the experts capability (P3 AlignX, P10 TrinityX).
 
 ``hhh_gain`` (``params.metric``: win_rate | truthful_informative | harmful_rate | safety_score | truthfulness) —
-the relative gain of the routed mixture over the system the ``hhh_eval`` artifact holds as its baseline (the same
-backbone without experts, ``base``), in %: (mixture − base) / base · 100 for the metrics where higher is better;
+the relative gain of the routed mixture (system ``routed``: the default, soft top-k mixing by the calibrated
+routing probabilities, named by the artifact's ``routing``) over the system the ``hhh_eval`` artifact holds as its
+baseline (the same backbone without experts, ``base``), in %: (mixture − base) / base · 100 for the metrics where higher is better;
 for ``harmful_rate`` the relative reduction (base − mixture) / base · 100 ("fewer safety violations"); for
 ``safety_score`` the gain of 1 − harmful rate (the share of responses the safety judge does not flag). The 95 %
 interval is a paired bootstrap over the items (the same resample for both systems) of the per-item scores in the
@@ -90,10 +91,23 @@ def _paired_items(responses, axis: str, column: str):
     return table[MIXTURE].to_numpy(float), table[BASELINE].to_numpy(float)
 
 
-def _data_name(artifact, n: int, axis: str) -> str:
+def _data_kinds(responses, axis: str) -> dict[str, int]:
+    """Items of ``axis`` per data kind (real / bundled) in the responses artifact; {} when it does not say."""
+    if responses is None or "data_kind" not in getattr(responses.data, "columns", ()):
+        return {}
+    part = responses.data[(responses.data["axis"] == axis) & (responses.data["system"] == BASELINE)]
+    return {str(k): int(v) for k, v in part["data_kind"].value_counts().items()}
+
+
+def _data_name(artifact, n: int, axis: str, kinds: dict[str, int]) -> tuple[str, str]:
+    """(data description, data kind) of an HHH row: "real" only when every item is real."""
     size = artifact.config.get("eval_rows")
-    return (f"bundled: held-out {axis} prompts of the axis data ({n} items"
-            + (f" of {size} evaluated" if size else "") + ")")
+    of = f" of {size} evaluated" if size else ""
+    if kinds.get("real"):
+        kind = "real" if not kinds.get("bundled") else "bundled"
+        return (f"{kinds.get('bundled', 0)} bundled held-out {axis} prompts + {kinds['real']} real FreshQA "
+                f"v12182024 questions ({n} items{of})", kind)
+    return f"bundled: held-out {axis} prompts of the axis data ({n} items{of})", "bundled"
 
 
 @measures("hhh_gain")
@@ -120,18 +134,20 @@ def hhh_gain(claim, sources):
     if not np.isfinite(value):
         return not_measured(f"the baseline's {'safety score' if direction == 'safety' else metric} is 0 on {n} "
                             f"items: a relative change is undefined", artifact=artifact.label)
-    items = _paired_items(sources.get(paper, "hhh_responses"), axis, metric)
+    responses = sources.get(paper, "hhh_responses")
+    items = _paired_items(responses, axis, metric)
     ci = paired_bootstrap(*items, direction) if items is not None else None
-    reason = (f"ours: the routed mixture vs the same backbone without experts ({artifact.profile} profile), "
-              f"judged by {judge} on {n} bundled held-out items; the paper's baseline is not named in the abstract "
+    data, data_kind = _data_name(artifact, n, axis, _data_kinds(responses, axis))
+    routing = artifact.config.get("routing") or "the routed mixture as built"
+    reason = (f"ours: {routing} vs the same backbone without experts ({artifact.profile} profile), "
+              f"judged by {judge} on {n} held-out items; the paper's baseline is not named in the abstract "
               f"and its gains are on Alpaca / BeaverTails / TruthfulQA with 7B backbones and other judges")
     if direction in ("reduction", "safety"):
         reason += f"; ours is the {stated}"
     detail = (f"{stated}: mixture {mix:.4g}, base {base:.4g}"
               + (f"; 95 % CI: paired bootstrap over {len(items[0])} items ({N_BOOT} resamples)" if ci else
                  "; no CI: the responses artifact holds no per-item scores" if items is None else ""))
-    return measured(artifact, value, reason=reason, ci=ci, data=_data_name(artifact, n, axis), data_kind="bundled",
-                    detail=detail)
+    return measured(artifact, value, reason=reason, ci=ci, data=data, data_kind=data_kind, detail=detail)
 
 
 def _paper_of(claim) -> str:

@@ -34,11 +34,25 @@ from workbench import WorkbenchError
 from workbench.timing import best_of
 
 
-def full_copies(folder: str | Path, axes, device: str | None = None) -> list:
+def full_copies(folder: str | Path, axes, device: str | None = None, *, source=None) -> list:
     """One full model per expert: a fresh backbone with that expert merged into its weights, loaded one at a
     time (the naive MoE never holds the mixture), on ``pick_device(device)`` in the same dtype as the mixture's
-    backbone (``train.fresh_backbone``), so both sides of a comparison run alike."""
+    backbone (``train.fresh_backbone``), so both sides of a comparison run alike.
+
+    With ``source`` (a loaded ``MixtureOfExperts`` of the same folder) each copy is an in-memory copy of its
+    backbone and adapters with that one expert merged (``merge_and_unload(adapter_names=[axis])``) — the same
+    weights without reading and initialising the backbone again (what a timing run in one process needs; the
+    memory measurement loads from the folder in its own process)."""
+    import copy
     import json
+
+    if source is not None:
+        copies = []
+        for axis in axes:
+            clone = copy.deepcopy(source.model)
+            clone.base_model.set_adapter(list(source.axes))
+            copies.append(clone.merge_and_unload(adapter_names=[axis]).eval())
+        return copies
 
     from peft import PeftModel
 
@@ -125,8 +139,8 @@ def bare_lm(model, backbone: str):
 
 
 def routing_top_k(mixture) -> int:
-    """How many experts the mixture's router keeps per decision (its configured top-k)."""
-    return int(mixture.router.config.top_k)
+    """How many experts the mixture keeps per routing decision (its configured top-k)."""
+    return int(mixture.top_k or mixture.router.config.top_k)
 
 
 def compare_latency(mixture, folder: str | Path, prompts: list[str], *, n_tokens: int = 16,
@@ -142,7 +156,7 @@ def compare_latency(mixture, folder: str | Path, prompts: list[str], *, n_tokens
     routed = mixture.route(prompts)["weights"]
     dense = np.full((len(prompts), k), 1.0 / k, np.float32)
     chosen = np.eye(k, dtype=np.float32)[routed.argmax(1)]
-    copies = full_copies(folder, mixture.axes, mixture.device)
+    copies = full_copies(folder, mixture.axes, mixture.device, source=mixture)
     ours = [mixture.model]
 
     def run(models, w, mix):
