@@ -106,3 +106,53 @@ def test_ledger_reads_the_comparison_and_a_zero_baseline_gives_points():
     unsafe = measure("P8", claims["unsafe_rate"], src)                    # naive 0 → 0.25 flagged: −25 points
     assert unsafe.status == "not comparable" and unsafe.value == pytest.approx(-25.0)
     assert "relative change is undefined" in unsafe.reason and "points" in unsafe.detail
+
+
+def test_figures_show_the_planted_numbers():
+    from workbench.viz.steering import ambs_bound_figure, ambs_consistency_figure, ambs_hhh_figure
+
+    table = pd.DataFrame({"system": ["naive", "ambs"], "metric": ["alignment_score"] * 2, "n": [4, 4],
+                          "mean": [0.4, 0.7], "low": [0.3, 0.6], "high": [0.5, 0.9], "diff": [0.0, 0.3],
+                          "diff_low": [0.0, 0.1], "diff_high": [0.0, 0.5]})
+    fig = ambs_hhh_figure(table)
+    ambs = next(t for t in fig.data if t.name == "ambs")
+    assert list(ambs.y) == [0.7] and list(ambs.error_y.array) == pytest.approx([0.2])
+    assert list(ambs.error_y.arrayminus) == pytest.approx([0.1])
+    sweep = pd.DataFrame({"epsilon": [0.05, math.inf], "chosen": [True, False], "bound_fraction": [0.8, 0.0],
+                          "kl_median": [0.05, 0.3], "kl_p90": [0.05, 0.6], "kl_max": [0.05, 0.9],
+                          "kl_branch_median": [0.3, 0.3]})
+    fig = ambs_bound_figure(sweep)
+    assert list(fig.data[0].x) == ["ε = 0.05 (chosen)", "ε = ∞"] and list(fig.data[0].y) == [0.8, 0.0]
+    assert list(next(t for t in fig.data if t.name == "realised, max").y) == [0.05, 0.9]
+    cons = pd.DataFrame({"system": ["naive", "naive", "ambs", "ambs"], "epsilon": [np.nan, np.nan, 0.05, 0.05],
+                         "id": ["a", "b", "a", "b"], "consistency": [0.2, 0.4, 0.9, 1.0]})
+    fig = ambs_consistency_figure(cons)
+    assert list(fig.data[0].x) == ["naive", "ambs ε = 0.05"] and list(fig.data[0].y) == pytest.approx([0.3, 0.95])
+
+
+@pytest.mark.slow
+def test_builder_and_view(tmp_path):
+    """The P8 ambs_vs_naive builder in smoke mode on the tiny LM, read by the ledger and shown by the view."""
+    from conftest import chart_texts, view_app
+    from workbench.build import BuildContext
+    from workbench.claims import StoreSources, measure
+    from workbench.io import ArtifactStore, load_frame
+    from workbench.papers import get_paper
+    from workbench.profiles import get_profile
+    from workbench.steering.artifacts import build_ambs_vs_naive
+
+    at = view_app("steering", tmp_path).run()
+    assert not at.exception and any("workbench build P8" in i.value for i in at.info)
+    profile = get_profile("default").with_roles({"steering_lm": ("tiny-llama",), "judge": ("tiny-llama",)})
+    store = ArtifactStore(tmp_path)
+    build_ambs_vs_naive(BuildContext(store, profile, smoke=True, paper="P8"))
+    frame = load_frame(store.path("P8", "ambs_vs_naive", "default"))
+    assert set(frame["system"]) == {"unsteered", "naive", "ambs", "refusal"} and set(frame["split"]) == {"test"}
+    sweep = load_frame(store.path("P8", "ambs_sweep", "default"))
+    assert sweep["bound_fraction"].iloc[0] > 0 and (sweep["kl_max"] <= sweep["epsilon"] + 1e-5).all()
+    claim = next(c for c in get_paper("P8").claims if c.params.get("metric") == "alignment_score")
+    assert measure("P8", claim, StoreSources("default", store)).status == "not comparable"
+    at = view_app("steering", tmp_path).run()
+    assert not at.exception
+    texts = chart_texts(at)
+    assert "through the HHH harness" in texts and "policy–reference bound" in texts and "consistency" in texts

@@ -24,6 +24,7 @@ def render() -> None:
                                  hint="`workbench steer train --pairs bundled:harmless --layers 12 --out V` and "
                                       "`workbench steer sweep` do the same from the command line.")
     if sweep is None:
+        _ambs(cache.environment()["profile"])
         _clinical(cache.environment()["profile"])
         return
     aggregator = st.segmented_control("Aggregator", list(dict.fromkeys(sweep["aggregator"])),
@@ -77,7 +78,43 @@ def render() -> None:
         st.caption("KL(branch ‖ reference) of the first token: " + ", ".join(
             f"{k} {v:.3f}" for k, v in result["kl"].items() if k != "reference"))
 
+    _ambs(meta.profile)
     _clinical(meta.profile)
+
+
+def _ambs(profile: str) -> None:
+    """P8: unsteered vs the naive 1-to-N vs AMBS (KL bound) through the HHH harness, the ε sweep, consistency."""
+    from workbench.steering.ambs_eval import hhh_table
+    from workbench.viz.steering import ambs_bound_figure, ambs_consistency_figure, ambs_hhh_figure
+
+    frame, ameta = cache.artifact_frame("P8", "ambs_vs_naive", profile)
+    st.subheader("AMBS vs the naive 1-to-N (P8)")
+    if frame is None:
+        st.info("Not built yet: `workbench build P8` (unsteered, the naive 1-to-N and AMBS with its KL bound, "
+                "judged through the HHH harness).")
+        return
+    config = ameta.config
+    st.markdown(f"Test half of the HHH eval items ({len(config.get('test_ids', []))} items; {config.get('data', '')})."
+                f" Naive 1-to-N: three full passes, each objective's own vector ×{config.get('multiplier', 0):g} at "
+                f"layer {config.get('layer')}. AMBS: the same vectors on one shared prefix, each branch's next-token "
+                f"distribution kept within KL ε of the unsteered reference; **ε = {config.get('chosen_epsilon')}**, "
+                f"chosen on the dev half. *Refusal* (one fixed refusal for every prompt) is the trivial baseline.")
+    table = hhh_table(frame)
+    chart(ambs_hhh_figure(table), ameta)
+    st.dataframe(table.round(3), hide_index=True, width="stretch")
+    st.caption("Alignment score (ours): the item's headline score on its own axis — helpful win vs the reference "
+               "answer, not flagged by the safety judge, true ∧ informative; unsafe rate: harmless items flagged. "
+               "diff = paired difference from the naive 1-to-N (same items resampled).")
+    sweep, smeta = cache.artifact_frame("P8", "ambs_sweep", profile)
+    if sweep is not None:
+        chart(ambs_bound_figure(sweep), smeta)
+        st.dataframe(sweep.round(4), hide_index=True, width="stretch")
+    consistency, cmeta = cache.artifact_frame("P8", "ambs_consistency", profile)
+    if consistency is not None:
+        chart(ambs_consistency_figure(consistency), cmeta)
+    with st.expander("The responses (test items)"):
+        st.dataframe(frame[["system", "axis", "id", "response", "alignment_score", "unsafe_rate"]], hide_index=True,
+                     width="stretch")
 
 
 def _clinical(profile: str) -> None:

@@ -22,7 +22,9 @@ define its alignment score:
   average alignment score;
 * ``unsafe_rate`` — 1 when the safety judge flags the response (harmless items; NaN on the others).
 
-ε is chosen on the dev half of the eval items [ours: within each axis, items sorted by id alternate dev, test]
+The finite ε of the sweep can be given as fractions of the median KL(branch ‖ reference) per step of the unbounded
+branches on the dev items [ours] (the builder and notebook do), so that the bound binds on a known share of the
+steps whatever the model's scale of KL. ε is chosen on the dev half of the eval items [ours: within each axis, items sorted by id alternate dev, test]
 by the mean alignment score (ties → the tighter bound); ``ambs_vs_naive`` reports the test half only.
 Consistency [ours]: the mean pairwise token overlap (Jaccard of lower-cased word sets) of the N branch outputs
 of one prompt — 1 when the branches say the same thing.
@@ -44,12 +46,13 @@ METRICS = {"alignment_score": "higher", "unsafe_rate": "lower"}
 
 
 def epsilons(smoke: bool) -> list[float]:
-    """The KL bounds swept [ours], ∞ (no bound) included."""
-    return [0.05, math.inf] if smoke else [0.01, 0.05, 0.2, 1.0, math.inf]
+    """The KL bounds swept [ours], ∞ (no bound) included: the finite ones are fractions of the median unbounded KL
+    per step on the dev items (``run_comparison(relative=True)``)."""
+    return [0.5, math.inf] if smoke else [0.1, 0.25, 0.5, 1.0, math.inf]
 
 
 def eps_label(eps: float) -> str:
-    return "∞" if math.isinf(eps) else f"{eps:g}"
+    return "∞" if math.isinf(eps) else f"{eps:.3g}"
 
 
 def dev_test_split(eval_set) -> dict[str, str]:
@@ -93,8 +96,13 @@ class AmbsRun:
 
 
 def run_comparison(lm, vectors: dict, layer: int, eval_set, judges: dict, *, multiplier: float,
-                   eps_grid: list[float], max_new_tokens: int, batch_size: int = 8, progress=None) -> AmbsRun:
+                   eps_grid: list[float], max_new_tokens: int, relative: bool = False, batch_size: int = 8,
+                   progress=None) -> AmbsRun:
     """Generate every system's responses, judge them through the HHH harness and choose ε on dev (module doc).
+
+    ``eps_grid``: the KL bounds (∞ is always run); with ``relative`` the finite ones are fractions of the median
+    KL(branch ‖ reference) per step of the unbounded branches on the dev items [ours], so the bound binds on a
+    known share of the steps whatever the model's scale of KL.
 
     ``vectors``: objective (helpful, harmless, honest) → vector [H] or ``SteeringVector`` holding ``layer``;
     ``judges``: pairwise, safety, truth, info (callables)."""
@@ -114,12 +122,25 @@ def run_comparison(lm, vectors: dict, layer: int, eval_set, judges: dict, *, mul
     prompts, ids = eval_set["prompt"].tolist(), eval_set["id"].tolist()
     branches = Branches.from_vectors(lm.model, layer, {a: vectors[a] for a in AXES}, multiplier)
     plain = Branches(branches.layer, ["unsteered"], torch.zeros_like(branches.vectors[:1]), [0.0])
-    runs = [("unsteered", None), ("naive", None)] + [("ambs", e) for e in eps_grid]
+    split = dev_test_split(eval_set)
     outputs: dict = {}
     steps = []
-    for k, (system, eps) in enumerate(runs):
+    finite = [e for e in eps_grid if not math.isinf(e)]
+    runs = [("unsteered", None), ("naive", None), ("ambs", math.inf)]     # ε = ∞ first: it sets a relative grid
+    scale = 1.0
+    for k in itertools.count():
+        if k == len(runs) and finite:
+            if relative:                    # ε as fractions of the dev items' median unbounded KL per step
+                free = pd.concat(steps, ignore_index=True)
+                scale = float(free.loc[free["id"].map(split) == "dev", "kl_branch"].median())
+            runs += [("ambs", f * scale) for f in finite]
+            finite = []
+        if k == len(runs):
+            break
+        system, eps = runs[k]
         if progress:
-            progress(k / len(runs), f"generating: {system}" + ("" if eps is None else f" ε = {eps_label(eps)}"))
+            progress(k / (3 + len(eps_grid)), f"generating: {system}" +
+                     ("" if eps is None else f" ε = {eps_label(eps)}"))
         per_branch: dict[str, list[str]] = {}
         for part in _chunks(len(prompts), batch_size):
             if system == "ambs":
@@ -144,17 +165,19 @@ def run_comparison(lm, vectors: dict, layer: int, eval_set, judges: dict, *, mul
         progress(0.9, "judging every system through the HHH harness")
     judged = alignment_scores(hhh_response_frame(eval_set, responses, judges))
     back = {v: k for k, v in keys.items()}
-    split = dev_test_split(eval_set)
     judged = judged.assign(epsilon=[back[s][1] if back[s][1] is not None else np.nan for s in judged["system"]],
                            system=[back[s][0] for s in judged["system"]], split=judged["id"].map(split))
     dev = judged[(judged["system"] == "ambs") & (judged["split"] == "dev")]
     means = dev.groupby("epsilon")["alignment_score"].mean()
-    chosen = float(min(means.index[means == means.max()])) if len(means) else float(eps_grid[-1])
+    chosen = float(min(means.index[means == means.max()])) if len(means) else math.inf
     consistency = pd.DataFrame(
         [{"system": s, "epsilon": np.nan if e is None else e, "id": item, "split": split[item],
           "consistency": token_overlap([per[a][i] for a in AXES])}
          for (s, e), per in outputs.items() if s in ("naive", "ambs") for i, item in enumerate(ids)])
-    config = {"layer": branches.layer, "multiplier": multiplier, "epsilons": [eps_label(e) for e in eps_grid],
+    grid = sorted(e for _, e in runs if e is not None)
+    config = {"layer": branches.layer, "multiplier": multiplier, "epsilons": [eps_label(e) for e in grid],
+              "epsilon_grid": {"relative": relative, "given": [eps_label(e) for e in eps_grid],
+                               "dev_median_kl_unbounded": scale if relative else None},
               "chosen_epsilon": eps_label(chosen), "chosen_on": "dev", "choice": "mean alignment_score on dev "
               "(ties → tighter bound)", "dev_ids": sorted(i for i, s in split.items() if s == "dev"),
               "test_ids": sorted(i for i, s in split.items() if s == "test"), "max_new_tokens": max_new_tokens,

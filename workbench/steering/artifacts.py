@@ -109,8 +109,6 @@ def build_steering(ctx: BuildContext) -> None:
                profile=ctx.profile.name, models=[name], seed=ctx.seed, config={**config, "ambs_timing": timing})
 
 
-def clinical_multipliers(smoke: bool) -> list[float]:
-    """Candidate multipliers for P7, compared on the dev split [ours]: toward the consistent answers only."""
 AMBS_MULTIPLIER = 2.0      # [ours] fixed a priori (the sweep's largest), the same for the naive 1-to-N and AMBS
 
 
@@ -144,7 +142,7 @@ def build_ambs_vs_naive(ctx: BuildContext) -> None:
     from workbench.experts.artifacts import hhh_eval_set
     from workbench.io import save_frame
     from workbench.models import load
-    from workbench.steering.ambs_eval import comparison_frame, epsilons, run_comparison, sweep_frame
+    from workbench.steering.ambs_eval import epsilons, run_comparison
     from workbench.steering.hooks import decoder_layers
 
     name, judge = ctx.profile.model_for("steering_lm"), ctx.profile.model_for("judge")
@@ -154,18 +152,28 @@ def build_ambs_vs_naive(ctx: BuildContext) -> None:
     vectors = ambs_vectors(lm, layer, ctx.smoke)
     eval_set = hhh_eval_set(ctx.smoke)
     run = run_comparison(lm, vectors, layer, eval_set, ambs_judges(lm, judge), multiplier=AMBS_MULTIPLIER,
-                         eps_grid=epsilons(ctx.smoke), max_new_tokens=8 if ctx.smoke else 48,
+                         eps_grid=epsilons(ctx.smoke), relative=True, max_new_tokens=8 if ctx.smoke else 48,
                          progress=lambda f, m: ctx.progress(0.1 + 0.85 * f, m))
-    config = {**run.config, "smoke": ctx.smoke, "judge": judge, "data": ambs_data(ctx.smoke), "data_kind": "bundled",
-              "eval_rows": len(eval_set)}
+    config, frames = ambs_artifacts(run, smoke=ctx.smoke, judge=judge, eval_rows=len(eval_set))
     models = [name] + ([judge] if judge != name else [])
-    for artifact, frame in (("ambs_vs_naive", comparison_frame(run)), ("ambs_items", run.items),
-                            ("ambs_sweep", sweep_frame(run)), ("ambs_steps", run.steps),
-                            ("ambs_consistency", run.consistency)):
+    for artifact, frame in frames.items():
         save_frame(frame, ctx.path(ctx.paper, artifact), profile=ctx.profile.name, models=models, seed=ctx.seed,
                    config=config)
 
 
+def ambs_artifacts(run, *, smoke: bool, judge: str, eval_rows: int) -> tuple[dict, dict]:
+    """The config and the frames (artifact name → frame) the ``ambs_vs_naive`` builder saves from a
+    ``steering.ambs_eval.run_comparison`` run; the P8 notebook reads the same shapes."""
+    from workbench.steering.ambs_eval import comparison_frame, sweep_frame
+
+    config = {**run.config, "smoke": smoke, "judge": judge, "data": ambs_data(smoke), "data_kind": "bundled",
+              "eval_rows": eval_rows}
+    return config, {"ambs_vs_naive": comparison_frame(run), "ambs_items": run.items, "ambs_sweep": sweep_frame(run),
+                    "ambs_steps": run.steps, "ambs_consistency": run.consistency}
+
+
+def clinical_multipliers(smoke: bool) -> list[float]:
+    """Candidate multipliers for P7, compared on the dev split [ours]: toward the consistent answers only."""
     return [1.0, 2.0] if smoke else [0.5, 1.0, 2.0, 4.0]
 
 

@@ -42,3 +42,51 @@ def prompt_pass_figure(depth: int, shared: int, speedup: float, *, n: int = 3) -
     fig.update_layout(title=f"Prompt-pass saving of a shared prefix (N = {n})", xaxis_title="shared blocks L",
                       yaxis_title=f"× faster than {n} passes", height=340)
     return fig
+
+
+def ambs_hhh_figure(table) -> go.Figure:
+    """P8: the mean alignment score and unsafe rate of every system with its bootstrap 95 % CI
+    (``steering.ambs_eval.hhh_table``), one group of bars per metric."""
+    fig = go.Figure()
+    for system, part in table.groupby("system", sort=False):
+        fig.add_bar(x=part["metric"], y=part["mean"], name=system,
+                    error_y={"type": "data", "symmetric": False, "array": part["high"] - part["mean"],
+                             "arrayminus": part["mean"] - part["low"]})
+    fig.update_layout(title="Unsteered, naive 1-to-N and AMBS through the HHH harness (test items, 95 % CI)",
+                      barmode="group", height=400, yaxis={"title": "mean per item", "range": [0, 1.05]})
+    return fig
+
+
+def ambs_bound_figure(sweep) -> go.Figure:
+    """P8: what the KL bound did at each ε (``steering.ambs_eval.sweep_frame``): the share of decoding steps where
+    it bound (bars) and the realised KL(branch ‖ reference) per step — median, 90th percentile and max — beside
+    the branches' own KL before the bound (median); the dev-chosen ε is marked."""
+    from plotly.subplots import make_subplots
+
+    from workbench.steering.ambs_eval import eps_label
+
+    labels = [("ε = " + eps_label(e)) + (" (chosen)" if c else "") for e, c in zip(sweep["epsilon"], sweep["chosen"])]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("steps where the bound binds", "KL per step (nats)"))
+    fig.add_bar(x=labels, y=sweep["bound_fraction"], name="bound binds", row=1, col=1)
+    for column, name in (("kl_median", "realised, median"), ("kl_p90", "realised, p90"), ("kl_max", "realised, max"),
+                         ("kl_branch_median", "unbounded branch, median")):
+        fig.add_scatter(x=labels, y=sweep[column], mode="lines+markers", name=name, row=1, col=2)
+    fig.update_yaxes(range=[0, 1.05], title_text="fraction of steps", row=1, col=1)
+    fig.update_layout(title="AMBS's policy–reference bound across ε", height=400)
+    return fig
+
+
+def ambs_consistency_figure(consistency) -> go.Figure:
+    """P8: cross-objective consistency — the mean token overlap of the N branch outputs of one prompt, for the
+    naive 1-to-N and AMBS at each ε (``steering.ambs_eval``), with the per-prompt values as points."""
+    from workbench.steering.ambs_eval import eps_label
+
+    label = [s if e != e else f"{s} ε = {eps_label(e)}" for s, e in zip(consistency["system"], consistency["epsilon"])]
+    frame = consistency.assign(label=label)
+    means = frame.groupby("label", sort=False)["consistency"].mean()
+    fig = go.Figure(go.Bar(x=means.index, y=means.values, name="mean"))
+    fig.add_scatter(x=frame["label"], y=frame["consistency"], mode="markers", name="per prompt",
+                    marker={"size": 6, "opacity": 0.5})
+    fig.update_layout(title="Cross-objective consistency: overlap of the branches' outputs per prompt", height=380,
+                      yaxis={"title": "mean pairwise token overlap", "range": [0, 1.05]})
+    return fig
