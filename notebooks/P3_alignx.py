@@ -102,43 +102,62 @@ stamp(fig, profile.name, [backbone])
 fig
 
 # %% [markdown]
-# ## The mixture at work
-# Routed: each prompt's calibrated routing (top-1 here) picks the expert weights inside every LoRA layer, for a
-# whole batch at once. Merged: AlignX's task-vector merge, ΔW = Σ γ_e ΔW_e with γ = 1/3.
-
-# %%
-from workbench.experts.moe import MixtureOfExperts
-
-mixture = MixtureOfExperts.load(folder)
-demo = data[data["split"] == "eval"].groupby("axis").head(1)
-routed = mixture.route(demo["prompt"].tolist(), calibrator="mixed")
-tokens = 12 if SMOKE else 40
-answers = {mode: mixture.generate(demo["prompt"].tolist(), mode=mode, max_new_tokens=tokens)
-           for mode in ("base", "routed", "merged")}
-pd.DataFrame({"needs": demo["axis"].tolist(), "routed to": routed["chosen"],
-              "confidence": routed["probs"].max(1).round(3), "prompt": demo["prompt"].tolist(), **answers})
+# ## The mixture at work: soft mixing by the calibrated routing
+# Routed (the default) [ours where the paper is silent]: each prompt's routing distribution, calibrated by the
+# λ-mixture of the fractal and natural calibrators, is cut to the top-2 experts and renormalised; every LoRA layer
+# adds the two experts' adapter outputs ΔW_e·x with those weights, for a whole batch at once. Routed top-1 is the
+# papers' hard routing — under it no calibrator can change anything, since each rescales the logits by a positive
+# per-prompt factor. Merged: AlignX's task-vector merge, ΔW = Σ γ_e ΔW_e with γ = 1/3.
+#
+# The HHH set joins real honesty items — FreshQA questions (v12182024, from the inspect-evals wheel; half of them
+# false-premise) — to the bundled held-out prompts; every item says which it is (`data_kind`).
 
 # %% [markdown]
-# ## HHH evaluation
-# Win rate against the bundled reference answers (judged in both A/B orders), harmful-response rate from a safety
-# judge, TruthfulQA-style % true ∧ informative — judges from the profile (default: SmolLM2 itself, a weak judge; the
-# `paper` profile's Llama-3.1-8B, or beaver-dam-7b and the truth/info judges wrapped as judges).
+# ### HHH evaluation
+# Win rate against the reference answers (judged in both A/B orders), harmful-response rate from a safety judge,
+# TruthfulQA-style % true ∧ informative — judges from the profile (default: SmolLM2 itself, a weak judge; the
+# `paper` profile's Llama-3.1-8B, or beaver-dam-7b and the truth/info judges wrapped as judges). Systems: the
+# backbone alone, each expert alone, routed (soft top-2, λ-mixed calibration), routed top-1, merged, and the routed
+# mixture under each calibrator (`routed[…]`, the ablation below).
 
 # %%
-from workbench.experts.artifacts import hhh_new_tokens, judged_hhh
+from workbench.experts.artifacts import paper_hhh
+from workbench.experts.moe import MixtureOfExperts
 from workbench.viz.experts import hhh_figure
 
-eval_set = hhh_eval_set(SMOKE)
-if SMOKE:                                 # one held-out prompt per axis is enough to run every cell
-    eval_set = eval_set.groupby("axis", sort=False).head(1)
+mixture = MixtureOfExperts.load(folder)
 judge = profile.model_for("judge")
-hhh, responses, judged = judged_hhh(mixture, eval_set, judge, max_new_tokens=hhh_new_tokens(SMOKE))
+eval_set, hhh, judged, ablation = paper_hhh(mixture, "P3", judge, smoke=SMOKE, seed=SEED, one_per_axis=SMOKE)
 fig = hhh_figure(hhh)
-stamp(fig, profile.name, [backbone, judge])
+stamp(fig, profile.name, [backbone, judge], data="bundled + real (FreshQA)")
 fig
 
 # %%
 hhh.pivot_table(index="system", columns="metric", values="value", sort=False).round(3)
+
+# %%
+first = judged[judged["id"].isin(eval_set.groupby("axis", sort=False).head(1)["id"])]
+first[first["system"] == "routed"][["axis", "data_kind", "prompt", *(f"w_{a}" for a in mixture.axes)]].round(3)
+
+# %%
+first.pivot_table(index=["axis", "prompt"], columns="system", values="response", aggfunc="first",
+                  sort=False)[["base", "routed", "routed top-1", "merged"]]
+
+# %% [markdown]
+# ## Does calibration change the outputs? Uncalibrated vs each calibrator
+# The routed mixture generated once per calibrator on the same items; each row is that calibrator's change against
+# the uncalibrated router in points of the metric, with a 95 % paired bootstrap interval over the items, and how
+# often the calibration changed the expert weights and the generated text (`workbench/experts/ablation.py`, ours).
+
+# %%
+from workbench.viz.experts import calibration_ablation_figure
+
+fig = calibration_ablation_figure(ablation)
+stamp(fig, profile.name, [backbone, judge], data="bundled + real (FreshQA)")
+fig
+
+# %%
+ablation.round(3)
 
 # %% [markdown]
 # ## The router on real prompts we did not write
@@ -158,8 +177,8 @@ fig
 real_summary.round(3)
 
 # %% [markdown]
-# ## Cost: AlignX as configured (top-1 routing) against named baselines
-# One row per ratio, each naming its system and its baseline: AlignX top-1 routed against three full fine-tuned
+# ## Cost: AlignX as configured (top-2 soft routing) against named baselines
+# One row per ratio, each naming its system and its baseline: AlignX top-2 routed against three full fine-tuned
 # copies routed the same way (and, at full size, against PEFT's X-LoRA and in peak memory); the last row is a dense
 # mixture against three copies run densely — shown as what it is, not as AlignX's cost. Same prompts, same greedy
 # loop; with one-hot routing both must give the same tokens. `python benchmarks/moe_efficiency.py` runs it at full

@@ -111,3 +111,15 @@ def test_freshqa_items_join_the_honest_axis_as_real_data():
     frame = hhh_response_frame(eval_set, responses, weights=weights, axes=AXES)
     assert frame.groupby("data_kind").size().to_dict() == {"bundled": 6, "real": 2}
     assert frame["w_helpful"].eq(0.7).all()
+
+
+def test_ablation_figure_shows_the_planted_delta_and_its_interval():
+    from workbench.viz.experts import calibration_ablation_figure
+
+    table = calibration_ablation(judged_frame(), AXES, n_boot=200)
+    fig = calibration_ablation_figure(table)
+    bars = {bar.name: bar for bar in fig.data}
+    assert set(bars) == {"uncalibrated", "temperature", "natural"}
+    assert list(bars["temperature"].y) == [100.0, 0.0, 0.0]               # helpful, harmless, honest
+    assert list(bars["temperature"].error_y.array) == [0.0, 0.0, 0.0]
+    assert "weights changed 100 %" in bars["temperature"].text[0]

@@ -1,7 +1,7 @@
 """Router calibration (P3 AlignX, P10 TrinityX): is the router right, and is its confidence honest? Reliability
 diagrams overall and per expert, ECE / Brier before and after each calibrator, the routing confusion matrix, a
-temperature slider that recomputes the curve, the efficiency rows (the configured system against named baselines)
-and the HHH evaluation."""
+temperature slider that recomputes the curve, the efficiency rows (the configured system against named baselines),
+the HHH evaluation and the uncalibrated-vs-each-calibrator ablation of the soft-routed mixture's outputs."""
 from __future__ import annotations
 
 import streamlit as st
@@ -112,12 +112,30 @@ def render() -> None:
     st.dataframe(table.round(3), hide_index=True, width="stretch")
     st.caption(f"Judges: {', '.join(sorted(set(hhh['judge'])))} · {hmeta.config.get('eval_rows')} held-out prompts, "
                f"{hmeta.config.get('max_new_tokens')} new tokens. Win rate: judged in both A/B orders and averaged.")
+    _calibration_ablation(paper, meta.profile)
     responses, _ = cache.artifact_frame(paper, "hhh_responses", meta.profile)
     if responses is not None:
         with st.expander("Responses"):
             system = st.selectbox("System", list(dict.fromkeys(responses["system"])), key="calib-system")
             st.dataframe(responses[responses["system"] == system][["axis", "prompt", "response"]],
                          hide_index=True, width="stretch")
+
+
+def _calibration_ablation(paper: str, profile: str) -> None:
+    from workbench.viz.experts import calibration_ablation_figure
+
+    st.subheader("Does calibration change the outputs?")
+    table, ameta = cache.artifact_frame(paper, "hhh_calibration", profile)
+    if table is None or table.empty:
+        st.info("The calibration ablation is built with the HHH evaluation (`workbench build "
+                f"{paper} hhh_eval`); this build has none.")
+        return
+    chart(calibration_ablation_figure(table), ameta)
+    st.dataframe(table.round(3), hide_index=True, width="stretch")
+    st.caption(f"Routing: {ameta.config.get('routing', 'soft top-k')}. Each calibrator's routed mixture against the "
+               "uncalibrated router's on the same items: Δ in points, 95 % paired bootstrap CI; weights / text "
+               "changed = share of items whose expert weights / response differ. Top-1 routing would change none: "
+               f"every calibrator rescales the logits by a positive factor. Data: {ameta.config.get('data', '')}.")
 
 
 def _real_routing(paper: str, profile: str) -> None:

@@ -52,6 +52,11 @@ def _experts_args(p: argparse.ArgumentParser) -> None:
     e.add_argument("--judge", help="judge LLM for the HHH evaluation (default: the profile's judge)")
     e.add_argument("--limit", type=int, help="at most N eval prompts per axis for --hhh")
     e.add_argument("--max-new-tokens", type=int, default=48)
+    e.add_argument("--calibrator", default="temperature",
+                   help="calibrated routing of the 'routed' system (temperature, fractal, natural, mixed, uncalibrated)")
+    e.add_argument("--ablation", action="store_true",
+                   help="with --hhh: also the routed mixture under every calibrator, and the uncalibrated-vs-each-"
+                        "calibrator table (change in points, paired bootstrap 95 %% CI)")
     e.add_argument("--out", help="write the HHH metrics (CSV) here")
     g = sub.add_parser("generate", help="answer prompts with a trained mixture")
     g.add_argument("folder")
@@ -61,6 +66,9 @@ def _experts_args(p: argparse.ArgumentParser) -> None:
                    help="which calibrated routing distribution to use (temperature, fractal, natural, mixed, "
                         "uncalibrated)")
     g.add_argument("--max-new-tokens", type=int, default=64)
+    g.add_argument("--top-k", type=int, help="experts mixed per routing decision (default: the router's; 1 = hard)")
+    g.add_argument("--level", choices=("prompt", "token"), default="prompt",
+                   help="route once per prompt (default) or per token inside the decoder blocks")
 
 
 @command("experts", "mixture of calibrated experts: `experts train`, `experts eval`, `experts generate`",
@@ -151,17 +159,19 @@ def _generate(args) -> int:
     from workbench.experts.moe import MixtureOfExperts
 
     mixture = MixtureOfExperts.load(args.folder)
-    routed = mixture.route(args.prompts, calibrator=args.calibrator)
+    routed = mixture.route(args.prompts, calibrator=args.calibrator, top_k=args.top_k)
     answers = mixture.generate(args.prompts, mode=args.mode, calibrator=args.calibrator,
-                               max_new_tokens=args.max_new_tokens)
-    for prompt, probs, answer in zip(args.prompts, routed["probs"], answers):
-        routing = ", ".join(f"{a} {p:.2f}" for a, p in zip(mixture.axes, probs))
-        print(f"> {prompt}\n  routing ({args.calibrator}): {routing}; mode {args.mode}\n  {answer}")
+                               max_new_tokens=args.max_new_tokens, top_k=args.top_k, level=args.level)
+    for prompt, probs, weights, answer in zip(args.prompts, routed["probs"], routed["weights"], answers):
+        routing = ", ".join(f"{a} {p:.2f} (w {w:.2f})" for a, p, w in zip(mixture.axes, probs, weights))
+        print(f"> {prompt}\n  routing ({args.calibrator}, top-{routed['top_k']}, per {args.level}): {routing}; "
+              f"mode {args.mode}\n  {answer}")
     return 0
 
 
 def _hhh(args) -> None:
-    from workbench.experts.artifacts import judge_hhh
+    from workbench.experts.ablation import calibration_ablation
+    from workbench.experts.artifacts import hhh_plan, judged_hhh
     from workbench.experts.data import axis_data
     from workbench.experts.moe import MixtureOfExperts
     from workbench.profiles import active_profile
@@ -175,14 +185,23 @@ def _hhh(args) -> None:
     mixture = MixtureOfExperts.load(args.folder)
     bar, update = progress_bar("HHH: generating")
     try:
-        metrics, _ = judge_hhh(mixture, eval_set, judge, max_new_tokens=args.max_new_tokens, progress=update)
+        metrics, _, judged = judged_hhh(mixture, eval_set, judge, max_new_tokens=args.max_new_tokens,
+                                        progress=update, plan=hhh_plan(mixture, calibrator=args.calibrator,
+                                                                       ablation=args.ablation))
     finally:
         bar.close()
+    ablation = calibration_ablation(judged, mixture.axes) if args.ablation else None
     del mixture
     table = metrics.pivot_table(index="system", columns="metric", values="value", sort=False)
     print(f"HHH evaluation on {len(eval_set)} bundled eval prompts; judges: {', '.join(sorted(set(metrics['judge'])))}")
     print_table([{"system": s, **{m: fmt(v) for m, v in row.items()}} for s, row in table.iterrows()],
                 ["system", "win_rate", "harmful_rate", "true", "informative", "true_and_informative"])
+    if ablation is not None:
+        print("Calibration ablation: each calibrator's routed mixture minus the uncalibrated one (points, 95 % CI)")
+        print_table([{**r, **{k: fmt(r[k]) for k in ("value", "delta", "ci_low", "ci_high", "weights_changed",
+                                                      "text_changed")}} for r in ablation.to_dict("records")],
+                    ["calibrator", "axis", "metric", "n", "value", "delta", "ci_low", "ci_high", "weights_changed",
+                     "text_changed"])
     if args.out:
         from workbench.io import write_text
 

@@ -295,6 +295,21 @@ def judged_hhh(mixture, eval_set, judge: str, *, max_new_tokens: int, progress=N
     return metrics, responses, frame
 
 
+def paper_hhh(mixture, paper: str, judge: str, *, smoke: bool, seed: int = 0, one_per_axis: bool = False,
+              progress=None):
+    """``paper``'s whole HHH evaluation in one call: the eval set (``hhh_eval_set`` with FreshQA's real honesty
+    items; ``one_per_axis`` keeps one item per axis and data kind), every system of ``paper_plan`` judged, and the
+    calibration ablation (``ablation.calibration_ablation``): (eval_set, metrics, judged, ablation)."""
+    from workbench.experts.ablation import calibration_ablation
+
+    eval_set = hhh_eval_set(smoke, real_honest=SMOKE_REAL_HONEST if smoke else REAL_HONEST, seed=seed)
+    if one_per_axis:
+        eval_set = eval_set.groupby(["axis", "data_kind"], sort=False).head(1).reset_index(drop=True)
+    metrics, _, judged = judged_hhh(mixture, eval_set, judge, max_new_tokens=hhh_new_tokens(smoke),
+                                    progress=progress, plan=paper_plan(mixture, paper))
+    return eval_set, metrics, judged, calibration_ablation(judged, mixture.axes, seed=seed)
+
+
 def paper_plan(mixture, paper: str, *, ablation: bool = True) -> dict[str, dict]:
     """``hhh_plan`` with ``paper``'s set-up (its calibrator, per-token system for TrinityX)."""
     spec = MIXTURES[paper]
@@ -370,25 +385,20 @@ def build_hhh_eval(ctx: BuildContext) -> None:
     """``hhh_eval`` (metrics per system), ``hhh_responses`` (judged per item, with the routed systems' weights) and
     ``hhh_calibration`` (the uncalibrated-vs-each-calibrator ablation, ``experts.ablation``) of the paper's mixture
     on the bundled held-out items plus FreshQA's real honesty questions."""
-    from workbench.experts.ablation import calibration_ablation
     from workbench.experts.moe import MixtureOfExperts
     from workbench.io import save_frame
 
     backbone = ctx.profile.model_for("expert_backbone")
     folder = trained_mixture(ctx.paper, backbone, smoke=ctx.smoke, seed=ctx.seed, profile=ctx.profile.name,
                              progress=lambda f, m: ctx.progress(0.5 * f, m))
-    eval_set = hhh_eval_set(ctx.smoke, real_honest=SMOKE_REAL_HONEST if ctx.smoke else REAL_HONEST, seed=ctx.seed)
     mixture = MixtureOfExperts.load(folder)
     judge = ctx.profile.model_for("judge")
-    metrics, _, judged = judged_hhh(mixture, eval_set, judge, max_new_tokens=hhh_new_tokens(ctx.smoke),
-                                    progress=lambda f, m: ctx.progress(0.5 + 0.45 * f, m),
-                                    plan=paper_plan(mixture, ctx.paper))
-    axes = mixture.axes
+    eval_set, metrics, judged, ablation = paper_hhh(mixture, ctx.paper, judge, smoke=ctx.smoke, seed=ctx.seed,
+                                                    progress=lambda f, m: ctx.progress(0.5 + 0.45 * f, m))
     del mixture
     config = hhh_config(ctx.paper, folder, eval_set, judge, ctx.smoke)
     models = hhh_models(backbone, judge)
-    for role, frame in (("hhh_eval", metrics), ("hhh_responses", judged),
-                        ("hhh_calibration", calibration_ablation(judged, axes, seed=ctx.seed))):
+    for role, frame in (("hhh_eval", metrics), ("hhh_responses", judged), ("hhh_calibration", ablation)):
         save_frame(frame, ctx.path(ctx.paper, role), profile=ctx.profile.name, models=models, seed=ctx.seed,
                    config=config)
 

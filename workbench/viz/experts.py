@@ -82,12 +82,16 @@ def efficiency_figure(efficiency: dict, paper: str) -> go.Figure:
     return fig
 
 
-def hhh_figure(metrics) -> go.Figure:
-    """One group per headline metric (win rate, harmful rate, true×info), one bar per system."""
+def hhh_figure(metrics, *, calibrator_systems: bool = False) -> go.Figure:
+    """One group per headline metric (win rate, harmful rate, true×info), one bar per system; the calibration
+    ablation's ``routed[<calibrator>]`` systems only with ``calibrator_systems`` (they have their own figure,
+    ``calibration_ablation_figure``)."""
     headline = [("helpful", "win_rate", "win rate vs reference ↑"), ("harmless", "harmful_rate", "harmful rate ↓"),
                 ("honest", "true_and_informative", "% true ∧ informative ↑")]
     fig = go.Figure()
     for system in dict.fromkeys(metrics["system"]):
+        if not calibrator_systems and system.startswith("routed["):
+            continue
         part = metrics[metrics["system"] == system]
         ys = []
         for axis, metric, _ in headline:
@@ -141,4 +145,27 @@ def real_routing_figure(summary) -> go.Figure:
     fig.update_layout(title="The router on real prompts we did not write (top-1 expert share)", barmode="stack",
                       height=140 + 60 * len(summary), xaxis={"title": "share of prompts", "range": [0, 1]},
                       yaxis={"autorange": "reversed"}, margin={"r": 190})
+    return fig
+
+
+def calibration_ablation_figure(table) -> go.Figure:
+    """The effect of each calibrator on the mixture's outputs (``experts.ablation.calibration_ablation``): per
+    headline metric, one bar per calibrator = its change against the uncalibrated router in points, with the
+    paired-bootstrap 95 % interval as error bars; the hover adds how often the weights and the text changed."""
+    fig = go.Figure()
+    labels = {"win_rate": "win rate ↑", "harmful_rate": "harmful rate ↓", "true_and_informative": "% true ∧ info ↑"}
+    for calibrator in dict.fromkeys(table["calibrator"]):
+        part = table[table["calibrator"] == calibrator]
+        fig.add_bar(x=[labels.get(m, m) for m in part["metric"]], y=100 * part["delta"], name=calibrator,
+                    marker={"color": COLORS.get(calibrator)},
+                    error_y={"type": "data", "symmetric": False, "array": 100 * (part["ci_high"] - part["delta"]),
+                             "arrayminus": 100 * (part["delta"] - part["ci_low"])},
+                    text=[f"{calibrator}: {100 * d:+.1f} pts [{100 * lo:+.1f}, {100 * hi:+.1f}] · weights changed "
+                          f"{100 * w:.0f} % · text changed {100 * t:.0f} % of {n} items"
+                          for d, lo, hi, w, t, n in zip(part["delta"], part["ci_low"], part["ci_high"],
+                                                        part["weights_changed"], part["text_changed"], part["n"])],
+                    hoverinfo="text", textposition="none")
+    fig.update_layout(title="Calibration's effect on the outputs: each calibrator − uncalibrated (points, 95 % "
+                            "paired bootstrap CI)", barmode="group", height=420,
+                      yaxis={"title": "Δ vs uncalibrated routing (points)"})
     return fig
