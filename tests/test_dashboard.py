@@ -230,7 +230,7 @@ def test_router_calibration_view_without_and_with_artifacts(tmp_path):
     for title in ("Routing calibration on held-out prompts", "Reliability diagram", "Per expert",
                   "Routing confusion", "Cost relative to a named baseline"):
         assert title in charts
-    assert "AlignX top-1 routed (1 expert per prompt)" in charts and "dense mixture" in charts   # named sides
+    assert "AlignX top-2 routed (2 experts per prompt)" in charts and "dense mixture" in charts   # named sides
     assert any("not built yet" in i.value for i in at.info)
     before = next(c.value for c in at.caption if c.value.startswith("At T ="))
     at.slider(key="calib-temperature").set_value(3.0).run()
@@ -241,6 +241,7 @@ def test_router_calibration_view_without_and_with_artifacts(tmp_path):
     at = _view_app("router_calibration", tmp_path).run()
     assert not at.exception and "HHH evaluation" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
     assert any("pairwise:smollm2-135m-instruct" in c.value for c in at.caption)
+    assert "Calibration's effect on the outputs" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
     at.segmented_control(key="calib-paper").set_value("P10").run()
     assert not at.exception and any("Not built yet" in w.value for w in at.warning)
 
