@@ -91,3 +91,23 @@ def test_combined_mode_and_generate_bounded_steps():
     assert (steps["kl"] <= 0.02 + TOL).all() and steps["bound"].any()
     with pytest.raises(WorkbenchError, match="unknown AMBS mode"):
         decode_bounded(model, IDS, MASK, b, 3, epsilon=0.1, mode="vote")
+
+
+def test_steer_ambs_kl_bound_cli(tmp_path, capsys):
+    from workbench.cli.main import main
+    from workbench.models import load
+    from workbench.steering.vectors import SteeringVector
+
+    h = load("tiny-llama").model.config.hidden_size
+    g = torch.Generator().manual_seed(0)
+    paths = []
+    for name in ("kind", "safe"):
+        paths.append(str(SteeringVector({0: torch.randn(h, generator=g) * 30}, "tiny-llama")
+                         .save(tmp_path / f"{name}.safetensors")))
+    assert main(["steer", "ambs", "Hello", "--vectors", ",".join(paths), "--layer", "0", "--kl-bound", "0.001",
+                 "--max-new-tokens", "3"]) == 0
+    text = capsys.readouterr().out
+    assert "kind:" in text and "safe:" in text and "KL bound ε = 0.001" in text and "of steps bound" in text
+    assert main(["steer", "ambs", "Hello", "--vectors", ",".join(paths), "--layer", "0", "--kl-bound", "0.1",
+                 "--norm-bound", "0.1"]) == 1
+    assert "not both" in capsys.readouterr().err

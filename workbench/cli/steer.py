@@ -66,6 +66,9 @@ def _steer_args(p: argparse.ArgumentParser) -> None:
     a.add_argument("--layer", required=True, help="the branch layer (each vector must hold it)")
     a.add_argument("--multipliers", help="one per vector (default 1)")
     a.add_argument("--norm-bound", type=float, help="cap ‖δ‖ at this fraction of ‖h‖ (default: no bound)")
+    a.add_argument("--kl-bound", type=float, metavar="EPS",
+                   help="keep every branch's next-token distribution within KL EPS (nats) of the unsteered "
+                        "reference at each step (the policy–reference bound; default: none)")
     a.add_argument("--mode", default="branches", help="branches (one output per objective) or combined")
     a.add_argument("--max-new-tokens", type=int, default=48)
 
@@ -211,6 +214,8 @@ def _ambs(args) -> int:
     if len(multipliers) != len(vectors):
         raise WorkbenchError(f"{len(multipliers)} multipliers for {len(vectors)} vectors")
     layer = _layers(args.layer)[0]
+    if args.kl_bound is not None:
+        return _ambs_bounded(args, lm, Branches.from_vectors(lm.model, layer, vectors, dict(zip(vectors, multipliers))))
     branches = Branches.from_vectors(lm.model, layer, vectors, dict(zip(vectors, multipliers)),
                                      include_reference=True)
     out = generate(lm, args.prompts, branches, max_new_tokens=args.max_new_tokens, mode=args.mode,
@@ -224,4 +229,26 @@ def _ambs(args) -> int:
                 print(f"  {name}: {texts[i]}")
     kl = ", ".join(f"{k} {v:.3f}" for k, v in out["kl_to_reference"].items() if k != "reference")
     print(f"branch layer {out['layer']}; KL(branch ‖ reference) of the first token, mean over prompts: {kl}")
+    return 0
+
+
+def _ambs_bounded(args, lm, branches) -> int:
+    """`steer ambs --kl-bound EPS`: the branches under the policy–reference KL bound, and how often it bound."""
+    from workbench.steering.ambs_bound import generate_bounded
+
+    if args.norm_bound is not None:
+        raise WorkbenchError("give --kl-bound or --norm-bound, not both")
+    out = generate_bounded(lm, args.prompts, branches, epsilon=args.kl_bound, max_new_tokens=args.max_new_tokens,
+                           mode=args.mode)
+    for i, prompt in enumerate(args.prompts):
+        print(f"> {prompt}")
+        if args.mode == "combined":
+            print(f"  combined: {out['combined'][i]}")
+        else:
+            for name, texts in out["branches"].items():
+                print(f"  {name}: {texts[i]}")
+    steps = out["steps"].groupby("branch", sort=False)
+    report = ", ".join(f"{name} {part['bound'].mean():.0%} of steps bound, max KL {part['kl'].max():.3f}"
+                       for name, part in steps)
+    print(f"branch layer {out['layer']}; KL bound ε = {args.kl_bound:g}: {report}")
     return 0
