@@ -220,6 +220,13 @@ def _ambs(args) -> int:
                                      include_reference=True)
     out = generate(lm, args.prompts, branches, max_new_tokens=args.max_new_tokens, mode=args.mode,
                    norm_bound=args.norm_bound)
+    _print_branches(args, out)
+    kl = ", ".join(f"{k} {v:.3f}" for k, v in out["kl_to_reference"].items() if k != "reference")
+    print(f"branch layer {out['layer']}; KL(branch ‖ reference) of the first token, mean over prompts: {kl}")
+    return 0
+
+
+def _print_branches(args, out: dict) -> None:
     for i, prompt in enumerate(args.prompts):
         print(f"> {prompt}")
         if args.mode == "combined":
@@ -227,9 +234,6 @@ def _ambs(args) -> int:
         else:
             for name, texts in out["branches"].items():
                 print(f"  {name}: {texts[i]}")
-    kl = ", ".join(f"{k} {v:.3f}" for k, v in out["kl_to_reference"].items() if k != "reference")
-    print(f"branch layer {out['layer']}; KL(branch ‖ reference) of the first token, mean over prompts: {kl}")
-    return 0
 
 
 def _ambs_bounded(args, lm, branches) -> int:
@@ -240,13 +244,7 @@ def _ambs_bounded(args, lm, branches) -> int:
         raise WorkbenchError("give --kl-bound or --norm-bound, not both")
     out = generate_bounded(lm, args.prompts, branches, epsilon=args.kl_bound, max_new_tokens=args.max_new_tokens,
                            mode=args.mode)
-    for i, prompt in enumerate(args.prompts):
-        print(f"> {prompt}")
-        if args.mode == "combined":
-            print(f"  combined: {out['combined'][i]}")
-        else:
-            for name, texts in out["branches"].items():
-                print(f"  {name}: {texts[i]}")
+    _print_branches(args, out)
     steps = out["steps"].groupby("branch", sort=False)
     report = ", ".join(f"{name} {part['bound'].mean():.0%} of steps bound, max KL {part['kl'].max():.3f}"
                        for name, part in steps)
