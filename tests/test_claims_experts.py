@@ -176,3 +176,20 @@ def test_the_per_item_scores_of_hhh_responses_average_to_the_hhh_metrics():
         if row.metric in means.columns:
             assert means.loc[(row.system, row.axis), row.metric] == pytest.approx(row.value)
     assert frame[["system", "axis", "id"]].value_counts().max() == 1 and len(frame) == 18
+
+
+def test_hhh_gain_names_the_routing_and_the_real_freshqa_items():
+    per_item = {("routed", "honest", "true_and_informative"): [1, 1, 0, 1],
+                ("base", "honest", "true_and_informative"): [0, 1, 0, 0]}
+    responses = responses_frame(per_item)
+    responses["data_kind"] = ["bundled", "bundled", "real", "real"] * 2
+    src = MemorySources("default")
+    src.add("P3", "hhh_eval", hhh_frame(BASE_HHH), models=["tiny"],
+            config={"eval_rows": 4, "routing": "soft top-2 by the temperature calibrated routing probabilities"})
+    src.add("P3", "hhh_responses", responses, models=["tiny"])
+    ours = measure("P3", claim("P3", "hhh_gain", metric="truthful_informative"), src)
+    assert ours.status == "not comparable" and "soft top-2 by the temperature calibrated" in ours.reason
+    assert ours.data_kind == "bundled" and "2 bundled held-out honest prompts + 2 real FreshQA" in ours.data
+    responses["data_kind"] = "real"
+    ours = measure("P3", claim("P3", "hhh_gain", metric="truthful_informative"), src)
+    assert ours.data_kind == "real"
