@@ -31,17 +31,23 @@ def test_experts_train_and_eval_on_the_tiny_backbone(tmp_path, capsys):
     assert main(["experts", "generate", str(out), "Is the moon made of cheese?", "--max-new-tokens", "3",
                  "--calibrator", "mixed"]) == 0
     text = capsys.readouterr().out
-    assert "routing (mixed): helpful" in text and "mode routed" in text
+    assert "routing (mixed, top-1, per prompt): helpful" in text and "mode routed" in text
+    assert main(["experts", "generate", str(out), "Is the moon made of cheese?", "--max-new-tokens", "3",
+                 "--top-k", "3", "--level", "token"]) == 0
+    assert "routing (temperature, top-3, per token)" in capsys.readouterr().out
     assert main(["experts", "generate", str(out), "Hi", "--mode", "everything"]) == 1
     assert "unknown mode 'everything'" in capsys.readouterr().err
 
     csv = tmp_path / "hhh.csv"
     assert main(["experts", "eval", str(out), "--hhh", "--judge", "tiny-llama", "--limit", "1",
-                 "--max-new-tokens", "3", "--out", str(csv)]) == 0
+                 "--max-new-tokens", "3", "--ablation", "--out", str(csv)]) == 0
     text = capsys.readouterr().out
     assert "pairwise:tiny-llama" in text and "routed" in text and "merged" in text
+    assert "Calibration ablation" in text and "weights_changed" in text
     metrics = pd.read_csv(csv)
-    assert set(metrics["system"]) == {"base", "helpful", "harmless", "honest", "routed", "merged"}
+    calibrated = {f"routed[{c}]" for c in ("uncalibrated", "temperature", "fractal", "natural", "mixed")}
+    assert set(metrics["system"]) == {"base", "helpful", "harmless", "honest", "routed", "routed top-1", "merged",
+                                      *calibrated}
     assert metrics["value"].between(-0.5, 1).all()
 
 
