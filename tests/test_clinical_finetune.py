@@ -238,3 +238,42 @@ def test_ledger_detail_compares_the_steered_general_model_with_the_specialised_o
            "+0.0 points" in ours.detail and "steering the specialised model: +25.0 points" in ours.detail
     two = measured(per_item[per_item["arm"].isin(["unsteered", "steered"])])
     assert "no specialised (fine-tuned or medical) model in this artifact" in two.detail
+
+
+def test_steering_view_shows_the_four_way_comparison(tmp_path):
+    from conftest import chart_texts, view_app
+    from workbench.io import ArtifactStore, save_frame
+
+    per_item = four_arms()
+    summary = per_item.groupby("arm", sort=False).agg(accuracy=("correct", "mean"),
+                                                      safety_error_rate=("safety_error", "mean")).reset_index()
+    summary = summary.assign(factual_consistency=np.nan, judges="judge-x", condition=summary["arm"])
+    grid = [{"layer": 3, "multiplier": 2.0, "accuracy": 0.5}]
+    selection = {"criterion": "dev accuracy", "layer": 3, "multiplier": 2.0, "dev_accuracy": 0.5,
+                 "dev_unsteered_accuracy": 0.25, "dev_n": 10, "dev_grid": grid}
+    config = {"items": "bundled (20)", "split": {"test_ids": sorted(set(per_item["id"])), "dev_ids": ["d"]},
+              "selection": selection, "selections": {"base": selection, "finetuned": {**selection, "layer": 2}},
+              "systems": {"base": "gen-lm", "finetuned": "gen-lm+clinical-lora"},
+              "finetuned": {"kind": "LoRA SFT of the steering LM", "model": "gen-lm+clinical-lora", "steps": 21,
+                            "items": 55, "train_seconds": 40.0},
+              "majority_baseline": {"accuracy": 0.3, "answers": {"mcq": "B"}, "n": 20}}
+    store = ArtifactStore(tmp_path)
+    for name, frame in (("clinical_steering", summary), ("clinical_items", per_item)):
+        save_frame(frame, store.path("P7", name, "default"), profile="default", models=["gen-lm"], config=config)
+    at = view_app("steering", tmp_path).run()
+    assert not at.exception, at.exception
+    charts = chart_texts(at)
+    assert "general vs specialised model (test split" in charts and "Paired changes on the test split" in charts
+    assert "specialised + steering (gen-lm+clinical-lora)" in charts
+    text = " ".join(m.value for m in at.markdown)
+    assert "21 optimiser steps on 55 train items" in text and "Steered general vs specialised" in text
+    assert any("Surface-feature baseline" in c.value and "0.300" in c.value for c in at.caption)
+
+
+def test_majority_baseline_gives_the_train_items_most_common_answer():
+    train = pd.concat([planted(3, 0, "C"), planted(1, 10, "A")]).assign(type="mcq")
+    test = pd.concat([planted(2, 20, "C"), planted(2, 30, "B")])
+    out = medassess.majority_baseline(train, test)
+    assert out == {"accuracy": 0.5, "answers": {"mcq": "C"}, "n": 4}
+    with pytest.raises(WorkbenchError, match="no train items of type yesno"):
+        medassess.majority_baseline(train, test.assign(type="yesno"))

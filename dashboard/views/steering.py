@@ -118,11 +118,13 @@ def _ambs(profile: str) -> None:
 
 
 def _clinical(profile: str) -> None:
-    """P7: the test-split numbers of the unsteered and the dev-chosen steered model, the dev grid, the gains."""
+    """P7: the test-split numbers of the general and the specialised model, each unsteered and with the steering
+    chosen for it on the dev split; the paired changes between them; the dev grids."""
     import pandas as pd
 
     from workbench.papers import get_paper
-    from workbench.steering.medassess import METRICS, gain_on_test
+    from workbench.steering.medassess import FINETUNED, METRICS, arm_intervals, comparisons, gain_on_test
+    from workbench.viz.clinical import changes_figure, comparison_figure
     from workbench.viz.steering import clinical_figure
 
     clinical, cmeta = cache.artifact_frame("P7", "clinical_steering", profile)
@@ -141,18 +143,45 @@ def _clinical(profile: str) -> None:
                 f"**layer {choice['layer']}, multiplier ×{choice['multiplier']:g}** "
                 f"— {choice['criterion']}; dev accuracy {choice['dev_accuracy']:.3f} against "
                 f"{choice['dev_unsteered_accuracy']:.3f} unsteered.")
-    chart(clinical_figure(clinical), cmeta)
-    st.dataframe(clinical, hide_index=True, width="stretch")
     items, _ = cache.artifact_frame("P7", "clinical_items", profile)
-    if items is not None and "arm" in items.columns:
+    four_way = items is not None and "arm" in items.columns and FINETUNED in set(items["arm"])
+    if four_way:
+        special = cmeta.config.get("finetuned", {})
+        chosen = cmeta.config.get("selections", {}).get("finetuned")
+        st.markdown(f"The **specialised model** is {special.get('model', '?')} — {special.get('kind', '')}"
+                    + (f" ({special['steps']} optimiser steps on {special['items']} train items, "
+                       f"{special['train_seconds']:.0f} s)" if "steps" in special else "")
+                    + (f"; its steering: layer {chosen['layer']}, ×{chosen['multiplier']:g}, chosen on the same dev "
+                       "items" if chosen else "") + ".")
+        chart(comparison_figure(arm_intervals(items), models=cmeta.config.get("systems")), cmeta)
+    else:
+        chart(clinical_figure(clinical), cmeta)
+        st.caption("This artifact has no specialised (fine-tuned or medical) model; rebuild it for the four-way "
+                   "comparison: `workbench build P7 --force`.")
+    st.dataframe(clinical, hide_index=True, width="stretch")
+    baseline = cmeta.config.get("majority_baseline")
+    if baseline:
+        st.caption(f"Surface-feature baseline: always the train items' most common answer ({baseline['answers']}) "
+                   f"— accuracy {baseline['accuracy']:.3f} on the {baseline['n']} test items.")
+    if four_way:
+        changes = comparisons(items)
+        st.markdown("**Paired changes on the test split** (accuracy and factual consistency in points, safety "
+                    "error rate as a relative reduction; 95 % paired bootstrap interval over the test items). "
+                    "*Steered general vs specialised* is the paper's question: does steering make the general model "
+                    "as good as the specialised one?")
+        chart(changes_figure(changes), cmeta)
+        st.dataframe(changes, hide_index=True, width="stretch")
+    elif items is not None and "arm" in items.columns:
         gains = pd.DataFrame([vars(gain_on_test(items, metric)) for metric in METRICS])
         st.markdown("**Steered − unsteered on the test split** (accuracy and factual consistency in points, safety "
                     "error rate as a relative reduction; 95 % paired bootstrap interval over the test items):")
         st.dataframe(gains, hide_index=True, width="stretch")
     with st.expander("Dev grid: accuracy of every candidate layer × multiplier on the dev items"):
-        grid = pd.DataFrame(choice["dev_grid"])
-        if not grid.empty:
-            st.dataframe(grid.pivot(index="layer", columns="multiplier", values="accuracy"), width="stretch")
+        for system, selection in (cmeta.config.get("selections") or {"base": choice}).items():
+            grid = pd.DataFrame(selection["dev_grid"])
+            if not grid.empty:
+                st.caption(system)
+                st.dataframe(grid.pivot(index="layer", columns="multiplier", values="accuracy"), width="stretch")
     p7 = get_paper("P7")
     st.caption(f"Judges: {clinical['judges'].iloc[0]}. The paper's claims beside ours, with status and reason, are on "
                f"the *Claims vs ours* page; its abstract states: " + "; ".join(f"{c.metric} {c.text}"

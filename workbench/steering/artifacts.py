@@ -174,7 +174,7 @@ def ambs_artifacts(run, *, smoke: bool, judge: str, eval_rows: int) -> tuple[dic
 
 def clinical_multipliers(smoke: bool) -> list[float]:
     """Candidate multipliers for P7, compared on the dev split [ours]: toward the consistent answers only."""
-    return [1.0, 2.0] if smoke else [0.5, 1.0, 2.0, 4.0]
+    return [2.0] if smoke else [0.5, 1.0, 2.0, 4.0]
 
 
 def clinical_files() -> dict[str, str]:
@@ -186,45 +186,42 @@ def clinical_files() -> dict[str, str]:
             if os.environ.get(var)}
 
 
+def clinical_smoke(smoke: bool) -> dict:
+    """Sizes of a P7 smoke run [ours, sized for CPU tests]: one train pair, one mcq item per side of the split,
+    one multiplier, four new tokens (a full run: every item, ``clinical_multipliers``, 48 tokens)."""
+    return ({"train": 1, "kinds": ("mcq",), "limit": 1, "max_new_tokens": 4} if smoke else
+            {"train": None, "kinds": ("mcq", "yesno"), "limit": None, "max_new_tokens": 48})
+
+
 def build_clinical(ctx: BuildContext) -> None:
     from pathlib import Path
 
     from workbench.io import save_frame
     from workbench.models import load
-    from workbench.steering.clinical import clinical_qa, pair_texts
-    from workbench.steering.finetune import specialised_lm
-    from workbench.steering.hooks import decoder_layers
-    from workbench.steering.medassess import evaluation_pool, run_comparison
-    from workbench.steering.vectors import train_vector
+    from workbench.steering.clinical import clinical_qa
+    from workbench.steering.finetune import steering_vs_specialised
+    from workbench.steering.medassess import evaluation_pool, majority_baseline
 
     name = ctx.profile.model_for("steering_lm")
     judge = ctx.profile.model_for("judge")
     files = clinical_files()
+    sizes = clinical_smoke(ctx.smoke)
     items = evaluation_pool(**files)          # read (and checked) before any model work
-    train_items = clinical_qa("train").head(4 if ctx.smoke else None)
-    prompts, positives, negatives = pair_texts(train_items)
-    lm = load(name)
-    ctx.progress(0.02, f"specialised model: fine-tuning or loading ({len(train_items)} train items)")
-    specialist, finetuned = specialised_lm(ctx.profile, lm.name, train_items, smoke=ctx.smoke, seed=ctx.seed,
-                                           progress=lambda f, m: ctx.progress(0.02 + 0.18 * f, m))
-    systems = []
-    for system, model in (("base", lm), ("finetuned", specialist)):
-        layers = steering_layers(len(decoder_layers(model.model)), ctx.smoke)
-        ctx.progress(0.2, f"{model.name}: clinical vector from {len(prompts)} pairs at layers {layers}")
-        vector = train_vector(model, prompts, positives, negatives, layers, position="answer",
-                              objective="clinical consistency")
-        systems.append((system, model, vector, layers))
-    run = run_comparison(systems, items, multipliers=clinical_multipliers(ctx.smoke), judge=judge, seed=ctx.seed,
-                         limit=1 if ctx.smoke else None, max_new_tokens=8 if ctx.smoke else 48,
-                         files={s: Path(p).name for s, p in files.items()},
-                         progress=lambda f, m: ctx.progress(0.22 + 0.76 * f, m))
-    config = {**run.config, "vector_pairs": len(prompts), "smoke": ctx.smoke, "judge": judge,
-              "finetuned": finetuned}
-    models = list(dict.fromkeys([name, specialist.name, judge]))
-    save_frame(run.summary, ctx.path(ctx.paper, "clinical_steering"), profile=ctx.profile.name, models=models,
-               seed=ctx.seed, config=config)
-    save_frame(run.per_item, ctx.path(ctx.paper, "clinical_items"), profile=ctx.profile.name, models=models,
-               seed=ctx.seed, config=config)
+    items = items[items["type"].isin(sizes["kinds"])]
+    train_items = clinical_qa("train").head(sizes["train"])
+    made = steering_vs_specialised(ctx.profile, load(name), items, train_items,
+                                   layers_for=lambda depth: steering_layers(depth, ctx.smoke),
+                                   multipliers=clinical_multipliers(ctx.smoke), judge=judge, seed=ctx.seed,
+                                   smoke=ctx.smoke, limit=sizes["limit"], max_new_tokens=sizes["max_new_tokens"],
+                                   files={s: Path(p).name for s, p in files.items()},
+                                   progress=lambda f, m: ctx.progress(0.02 + 0.96 * f, m))
+    test = made.run.split[made.run.split["part"] == "test"]
+    config = {**made.run.config, "vector_pairs": made.pairs, "smoke": ctx.smoke, "judge": judge,
+              "finetuned": made.specialised, "majority_baseline": majority_baseline(clinical_qa("train"), test)}
+    models = list(dict.fromkeys([name, made.models["finetuned"].name, judge]))
+    for artifact, frame in (("clinical_steering", made.run.summary), ("clinical_items", made.run.per_item)):
+        save_frame(frame, ctx.path(ctx.paper, artifact), profile=ctx.profile.name, models=models, seed=ctx.seed,
+                   config=config)
 
 
 register_builder("P8", "steering_sweep", "steering vectors per objective, sweeps, AMBS timing")(build_steering)

@@ -20,7 +20,7 @@ fine-tune learns the very read-out the evaluation uses. Evaluation items (dev or
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -124,5 +124,45 @@ def specialised_lm(profile, backbone: str, train_items, *, smoke: bool = False, 
                 **{k: v for k, v in specialist_info(folder).items() if k != "backbone"}}
 
 
-__all__ = ["AXIS", "load_specialist", "sft_rows", "specialised_lm", "specialist_config", "specialist_info",
+@dataclass(frozen=True)
+class Comparison:
+    """What ``steering_vs_specialised`` made: the four-way run and the pieces it was made from."""
+    run: object             # medassess.ClinicalRun (arms unsteered, steered, finetuned, finetuned_steered)
+    specialised: dict       # how the specialised model was made (``specialised_lm``'s info)
+    models: dict            # system (base | finetuned) → CausalLM
+    vectors: dict           # system → its SteeringVector (trained on its own activations)
+    pairs: int              # (consistent, inconsistent) pairs each vector was trained on
+
+
+def steering_vs_specialised(profile, lm, items, train_items, *, layers_for: Callable[[int], list[int]],
+                            multipliers, judge=None, seed: int = 0, smoke: bool = False, limit: int | None = None,
+                            max_new_tokens: int = 48, files: dict | None = None,
+                            progress: Callable[[float, str], None] | None = None) -> Comparison:
+    """P7's four-way comparison: the general model ``lm`` and the specialised one (``specialised_lm``, fine-tuned
+    on ``train_items``), each with a clinical vector from ``train_items``' consistent vs inconsistent answers
+    (read from its own activations at ``layers_for(depth)``), compared on ``items`` by
+    ``medassess.run_comparison`` (each system's layer and multiplier chosen on the dev split)."""
+    from workbench.steering.clinical import pair_texts
+    from workbench.steering.hooks import decoder_layers
+    from workbench.steering.medassess import run_comparison
+    from workbench.steering.vectors import train_vector
+
+    report = progress or (lambda fraction, message: None)
+    prompts, positives, negatives = pair_texts(train_items)
+    report(0.0, f"specialised model: fine-tuning or loading ({len(train_items)} train items)")
+    specialist, info = specialised_lm(profile, lm.name, train_items, smoke=smoke, seed=seed,
+                                      progress=lambda f, m: report(0.2 * f, m))
+    models, vectors, systems = {"base": lm, "finetuned": specialist}, {}, []
+    for system, model in models.items():
+        layers = layers_for(len(decoder_layers(model.model)))
+        report(0.2, f"{model.name}: clinical vector from {len(prompts)} pairs at layers {layers}")
+        vectors[system] = train_vector(model, prompts, positives, negatives, layers, position="answer",
+                                       objective="clinical consistency")
+        systems.append((system, model, vectors[system], layers))
+    run = run_comparison(systems, items, multipliers=multipliers, judge=judge, seed=seed, limit=limit,
+                         max_new_tokens=max_new_tokens, files=files, progress=lambda f, m: report(0.22 + 0.78 * f, m))
+    return Comparison(run, info, models, vectors, len(prompts))
+
+
+__all__ = ["AXIS", "Comparison", "load_specialist", "steering_vs_specialised", "sft_rows", "specialised_lm", "specialist_config", "specialist_info",
            "train_specialist"]

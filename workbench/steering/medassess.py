@@ -25,7 +25,8 @@ Used by ``steering.artifacts.build_clinical``, the P7 notebook and the claims le
 * ``comparisons(per_item)`` — the paired changes the claim is about, each with a paired bootstrap CI: steering the
   general model, fine-tuning it, the steered general model against the fine-tuned one (the paper's "as good as a
   specialised model"), and steering the fine-tuned one. ``arm_intervals(per_item)`` — each arm's metric with a
-  percentile bootstrap CI over the test items (the figure's error bars).
+  percentile bootstrap CI over the test items (the figure's error bars). ``majority_baseline`` — the trivial
+  surface-feature baseline beside them: the train items' most common answer, given to every test item.
 * ``gain_on_test(per_item, metric)`` — the steered-minus-unsteered change on the test items with a paired bootstrap
   CI (items resampled with replacement, both arms together): in percentage points for accuracy and factual
   consistency, as a relative reduction in % for the safety error rate. ``paired_change(base, other, kind)`` is
@@ -355,6 +356,21 @@ def arm_intervals(per_item, *, n_boot: int = 2000, seed: int = 0, alpha: float =
     return pd.DataFrame(rows)
 
 
+def majority_baseline(train_items, test_items) -> dict:
+    """A trivial surface-feature baseline [ours]: always give the answer most common among ``train_items`` of the
+    same type (an option letter, or yes / no / maybe; ties → the first in sorted order), never reading the
+    question. Returns ``{"accuracy": on test_items, "answers": {type: answer}, "n": len(test_items)}``."""
+    if len(test_items) == 0:
+        raise WorkbenchError("no test items for the majority-answer baseline")
+    answers = {kind: sorted(part["answer"].value_counts().items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+               for kind, part in train_items.groupby("type")}
+    missing = sorted(set(test_items["type"]) - set(answers))
+    if missing:
+        raise WorkbenchError(f"no train items of type {', '.join(missing)} for the majority-answer baseline")
+    correct = test_items["answer"] == test_items["type"].map(answers)
+    return {"accuracy": float(correct.mean()), "answers": answers, "n": int(len(test_items))}
+
+
 __all__ = ["ARMS", "COMPARISONS", "Choice", "ClinicalRun", "Gain", "METRICS", "SYSTEM_ARMS", "arm_intervals",
            "change_on_test", "choose_on_dev", "comparisons", "describe_sources", "dev_test_split",
-           "evaluation_pool", "gain_on_test", "paired_change", "run_comparison", "run_protocol"]
+           "evaluation_pool", "gain_on_test", "majority_baseline", "paired_change", "run_comparison", "run_protocol"]
