@@ -20,7 +20,7 @@ Artifacts per paper: ``router_calibration`` (the held-out routing rows with logi
 holds the training report, the fitted calibrators and the efficiency figures) and ``hhh_eval`` (the HHH metrics of
 the backbone alone, each expert alone, the routed mixture and the task-vector merge, with the judges named) plus
 ``hhh_responses`` (every generated response, with its per-item judged scores). The efficiency figures name the
-system as configured (top-1 routing) and its baseline in every row (``efficiency.efficiency_rows``).
+system as configured (soft top-2 routing) and its baseline in every row (``efficiency.efficiency_rows``).
 """
 from __future__ import annotations
 

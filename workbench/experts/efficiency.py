@@ -16,9 +16,9 @@ same process's size before loading.
 
 The figures compare two different things, and ``efficiency_rows`` names both sides of each ratio:
 
-* the **configured system** (the mixture's router as configured — top-1 for AlignX and TrinityX: one expert per
-  prompt, since the router decides once per prompt) against a named baseline — three full copies routed the same
-  way, and PEFT's X-LoRA (a published MoE of LoRA experts) where it runs;
+* the **configured system** (the mixture's routing as configured — soft top-2 for AlignX and TrinityX: two
+  experts per prompt, decided once per prompt; top-1 when so configured) against a named baseline — three full
+  copies routed the same way, and PEFT's X-LoRA (a published MoE of LoRA experts) where it runs;
 * a **dense mixture** (every expert weighted on every token) against three full copies run densely — the cost of
   mixing experts inside one backbone instead of mixing the outputs of three models, which is *not* the cost of the
   configured system.
