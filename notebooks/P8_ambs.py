@@ -10,8 +10,13 @@
 # mean-difference norm; claims of a higher average alignment score and fewer unsafe outputs on DeepSeek-7B against a
 # naive 1-to-N baseline (the abstract's numbers are in the closing table, from `data/papers.json`). **Ours:** the read position (mean over the answer's tokens), the PCA aggregator, the
 # behaviour-probability metric (mean σ(log p(positive) − log p(negative)) per token on held-out pairs), the
-# generation shift (steered answers nearer the positive reference by MiniLM cosine), the norm bound ‖δ‖ ≤ ρ‖h‖, the batching scheme and the "combined" decoding rule (mean of the branches' log-probabilities)
-# — `workbench/steering/`. Default profile: SmolLM2-135M-Instruct on a CPU; `paper`: DeepSeek-7B with the same code.
+# generation shift (steered answers nearer the positive reference by MiniLM cosine), the batching scheme, and the
+# policy–reference bound: each branch's next-token distribution kept within KL ε of the unsteered reference policy
+# on the branch's own history, by a geometric mixture toward the reference (`steering/ambs_bound.py`); the naive
+# 1-to-N baseline (N full passes, each objective's own vector, no shared reference), the alignment score (the item's
+# headline HHH score on its own axis), the dev / test split that chooses ε and the consistency measure (token overlap
+# of the branches) — `workbench/steering/`. Default profile: SmolLM2-135M-Instruct on a CPU; `paper`: DeepSeek-7B
+# with the same code.
 
 # %% tags=["parameters"]
 SMOKE = False
@@ -35,8 +40,8 @@ lm = load(model_name)
 depth = len(decoder_layers(lm.model))
 layers = steering_layers(depth, SMOKE)
 print(f"{model_name}: {depth} decoder blocks; steering layers {layers}")
-pairs = {o: (load_pairs(f"bundled:{o}", split="train").head(4 if SMOKE else None),
-             load_pairs(f"bundled:{o}", split="eval").head(2 if SMOKE else None)) for o in OBJECTIVES}
+pairs = {o: (load_pairs(f"bundled:{o}", split="train").head(2 if SMOKE else None),
+             load_pairs(f"bundled:{o}", split="eval").head(1 if SMOKE else None)) for o in OBJECTIVES}
 pd.DataFrame({"objective": o, "train pairs": len(tr), "eval pairs": len(ev), "example positive": tr.positives[0],
               "example negative": tr.negatives[0]} for o, (tr, ev) in pairs.items())
 
@@ -86,7 +91,7 @@ encoder = load(profile.model_for("sentence_encoder"))
 mid = layers[len(layers) // 2]
 shifts = pd.concat([generation_shift(lm, encoder, ev.prompts, ev.positives, ev.negatives,
                                      vectors[(o, "mean_difference")], mid, multipliers=(0.0, 2.0),
-                                     max_new_tokens=8 if SMOKE else 40).assign(objective=o)
+                                     max_new_tokens=4 if SMOKE else 40).assign(objective=o)
                     for o, (_, ev) in pairs.items()], ignore_index=True)
 shifts.pivot_table(index="objective", columns="multiplier", values=["closer_to_positive", "mean_margin"]).round(3)
 
@@ -100,11 +105,10 @@ pd.DataFrame({"prompt": pairs["harmless"][1].prompts, "unsteered": example[0.0],
 # compute up to N / (L/D + N·(1 − L/D)).
 
 # %%
-from workbench.steering.ambs import Branches, _encode, generate, time_prompt_pass
+from workbench.steering.ambs import Branches, _encode, time_prompt_pass
 from workbench.viz.steering import prompt_pass_figure
 
 half_vectors = {o: vectors[(o, "mean_difference")] for o in pairs}
-branches = Branches.from_vectors(lm.model, half, half_vectors, 2.0, include_reference=True)
 prompts = [pairs["harmless"][1].prompts[0], pairs["helpful"][1].prompts[0], pairs["honest"][1].prompts[0]]
 ids, mask = _encode(lm, prompts)
 timing = time_prompt_pass(lm.model, ids, mask, Branches.from_vectors(lm.model, half, half_vectors, 2.0),
@@ -115,22 +119,66 @@ fig = prompt_pass_figure(depth, half + 1, timing["speedup"], n=3)
 stamp(fig, profile.name, [model_name])
 fig
 
-# %%
-out = generate(lm, prompts, branches, max_new_tokens=12 if SMOKE else 40)
-table = pd.DataFrame({"prompt": prompts, **out["branches"]})
-print("KL(branch ‖ reference), first token:", {k: round(v, 3) for k, v in out["kl_to_reference"].items()})
-table
+# %% [markdown]
+# ## AMBS vs the naive 1-to-N, through the HHH harness
+# Every held-out HHH item is answered by the branch of its own axis: unsteered, by the naive 1-to-N (three full
+# passes, each objective's own vector at ×2) and by AMBS (the same vectors on one shared prefix, each branch kept
+# within KL ε of the unsteered reference at every step) for every ε of the sweep — fractions of the median unbounded
+# KL per step on the dev items, and ∞ — plus a fixed refusal as the trivial
+# baseline; the same judges score all of them. ε is chosen on the dev half of the items; the table is the test half,
+# with bootstrap 95 % CIs and the paired difference from the naive 1-to-N.
 
 # %%
-combined = generate(lm, prompts, branches, max_new_tokens=12 if SMOKE else 40, mode="combined")
-pd.DataFrame({"prompt": prompts, "combined (mean of branch log-probs)": combined["combined"]})
+from workbench.experts.artifacts import hhh_eval_set
+from workbench.steering.ambs_eval import epsilons, hhh_table, run_comparison
+from workbench.steering.artifacts import AMBS_MULTIPLIER, ambs_artifacts, ambs_judges
+from workbench.viz.steering import ambs_bound_figure, ambs_consistency_figure, ambs_hhh_figure
+
+judge = profile.model_for("judge")
+eval_set = hhh_eval_set(SMOKE)
+run = run_comparison(lm, {o: v.vectors[half] for o, v in half_vectors.items()}, half, eval_set,
+                     ambs_judges(lm, judge), multiplier=AMBS_MULTIPLIER, eps_grid=epsilons(SMOKE),
+                     relative=True, max_new_tokens=4 if SMOKE else 48)
+ambs_config, ambs_frames = ambs_artifacts(run, smoke=SMOKE, judge=judge, eval_rows=len(eval_set))
+ambs_table = hhh_table(ambs_frames["ambs_vs_naive"])
+print(f"ε chosen on dev: {ambs_config['chosen_epsilon']}; test items: {len(ambs_config['test_ids'])}")
+fig = ambs_hhh_figure(ambs_table)
+stamp(fig, profile.name, [model_name, judge])
+fig
+
+# %%
+ambs_table.round(3)
+
+# %% [markdown]
+# ## The bound at work: how often it binds, and the KL it allows
+# ε = ∞ is no bound (the naive 1-to-N's outputs); the realised KL per step never exceeds ε.
+
+# %%
+fig = ambs_bound_figure(ambs_frames["ambs_sweep"])
+stamp(fig, profile.name, [model_name])
+fig
+
+# %%
+ambs_frames["ambs_sweep"].round(4)
+
+# %% [markdown]
+# ## Cross-objective consistency
+# How much the three branches of one prompt agree (mean pairwise token overlap of their outputs).
+
+# %%
+fig = ambs_consistency_figure(ambs_frames["ambs_consistency"])
+stamp(fig, profile.name, [model_name])
+fig
+
+# %%
+ambs_frames["ambs_vs_naive"].pivot_table(index=["axis", "id"], columns="system", values="response",
+                                         aggfunc="first").head(6)
 
 # %% [markdown]
 # ## Steered vs unsteered, and the prompt-pass timing — not the paper's comparison
 # What this notebook measures about steering itself: the behaviour probability at the largest multiplier against 0
-# on held-out pairs (middle layer), and the measured prompt-pass speed-up of the shared prefix. These are *not* AMBS
-# against a naive 1-to-N baseline: our AMBS gives the same outputs as our naive 1-to-N by design (only the compute
-# differs), so the paper's comparison is not among them.
+# on held-out pairs (middle layer), and the measured prompt-pass speed-up of the shared prefix (bound inactive).
+# These are *not* AMBS against the naive 1-to-N; that comparison is the HHH table above and the ledger below.
 
 # %%
 mid = layers[len(layers) // 2]
@@ -149,13 +197,16 @@ pd.DataFrame({
 # %% [markdown]
 # ## Paper vs ours
 # The claims ledger's rows for P8, read from the frames above in the shapes `workbench build P8` saves. The paper's
-# gains are AMBS against a naive 1-to-N baseline on an alignment score it does not define; none of the numbers above
-# is that quantity, so the rows say what is missing instead of showing the nearest number.
+# gains are AMBS against a naive 1-to-N baseline on an alignment score it does not define; ours is the HHH table's
+# alignment score and unsafe rate (harmless items) on our test half, with a paired bootstrap CI.
 
 # %%
 from workbench import claims
 
 config = {"layers": layers, "position": "answer", "smoke": SMOKE, "depth": depth, "multipliers": multipliers(SMOKE),
           "behaviour_p": "mean σ(s(pos) − s(neg))", "ambs_timing": timing}
-sources = claims.MemorySources(profile.name).add("P8", "steering_sweep", sweeps, models=[model_name], config=config)
+sources = (claims.MemorySources(profile.name)
+           .add("P8", "steering_sweep", sweeps, models=[model_name], config=config)
+           .add("P8", "ambs_vs_naive", ambs_frames["ambs_vs_naive"],
+                models=[model_name] + ([judge] if judge != model_name else []), config=ambs_config))
 claims_table("P8", sources)

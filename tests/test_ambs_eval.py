@@ -156,3 +156,13 @@ def test_builder_and_view(tmp_path):
     assert not at.exception
     texts = chart_texts(at)
     assert "through the HHH harness" in texts and "policy–reference bound" in texts and "consistency" in texts
+
+
+def test_item_memo_judges_each_distinct_item_once():
+    from workbench.steering.ambs_eval import ItemMemo
+
+    calls = []
+    memo = ItemMemo(named(lambda p, r: calls.append(len(p)) or [float(len(x)) for x in r], "len"))
+    assert list(memo(["a", "b", "a"], ["xx", "y", "xx"])) == [2.0, 1.0, 2.0]
+    assert list(memo(["b", "c"], ["y", "zzz"])) == [1.0, 3.0]
+    assert calls == [2, 1] and memo.name == "len"

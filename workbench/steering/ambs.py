@@ -186,7 +186,7 @@ def decode(model, ids, mask, branches: Branches, n_tokens: int, *, mode: str = "
         step_ids, step_pos = ids, positions
         for step in range(n_tokens):
             logits = model(input_ids=step_ids, attention_mask=mask, position_ids=step_pos, cache=cache,
-                           use_cache=True).logits[:, -1].float()
+                           use_cache=True, logits_to_keep=1).logits[:, -1].float()
             if mode == "combined":
                 logp = torch.log_softmax(logits, -1).view(b, n, -1).mean(1)
                 token = logp.argmax(-1).repeat_interleave(n).unsqueeze(1)
@@ -220,7 +220,7 @@ def _decode_naive(model, ids, mask, branches, n_tokens, mode, norm_bound):
             with steer(model, {branches.layer: branches.vectors[i]}, multiplier=branches.multipliers[i],
                        norm_bound=norm_bound):
                 logits = model(input_ids=step_ids[i], attention_mask=masks[i], position_ids=step_pos[i],
-                               cache=caches[i], use_cache=True).logits[:, -1].float()
+                               cache=caches[i], use_cache=True, logits_to_keep=1).logits[:, -1].float()
             logps.append(torch.log_softmax(logits, -1))
         if mode == "combined":
             shared = torch.stack(logps, 1).mean(1).argmax(-1, keepdim=True)

@@ -33,7 +33,7 @@ import torch
 from workbench import WorkbenchError
 from workbench.steering.ambs import MODES, Branches, branching
 
-BISECTION_STEPS = 40
+BISECTION_STEPS = 30                # λ to within 2⁻³⁰
 
 
 def kl(logp: torch.Tensor, logq: torch.Tensor) -> torch.Tensor:
@@ -67,12 +67,16 @@ def policy_reference(logp: torch.Tensor, ref: torch.Tensor, epsilon: float) -> B
     full = kl(logp, ref)
     if math.isinf(epsilon):
         return Bounded(logp, torch.ones_like(full), full, full)
-    lo, hi = torch.zeros_like(full), torch.ones_like(full)
-    for _ in range(BISECTION_STEPS if epsilon > 0 else 0):        # ε = 0: λ = 0, the reference itself
-        mid = (lo + hi) / 2
-        ok = kl(mixture(logp, ref, mid), ref) <= epsilon
-        lo, hi = torch.where(ok, mid, lo), torch.where(ok, hi, mid)
-    lam = torch.where(full <= epsilon, torch.ones_like(full), lo)
+    lam = torch.ones_like(full)
+    need = full > epsilon                                          # only the rows off bounds are searched
+    if need.any():
+        branch, reference = logp[need], ref[need]                  # [R, V]
+        lo, hi = torch.zeros_like(full[need]), torch.ones_like(full[need])
+        for _ in range(BISECTION_STEPS if epsilon > 0 else 0):    # ε = 0: λ = 0, the reference itself
+            mid = (lo + hi) / 2
+            ok = kl(mixture(branch, reference, mid), reference) <= epsilon
+            lo, hi = torch.where(ok, mid, lo), torch.where(ok, hi, mid)
+        lam[need] = lo
     out = mixture(logp, ref, lam)
     return Bounded(out, lam, full, kl(out, ref))
 
@@ -115,7 +119,7 @@ def decode_bounded(model, ids, mask, branches: Branches, n_tokens: int, *, epsil
     with branching(model, twins) as state:
         for step in range(n_tokens):
             logits = model(input_ids=step_ids, attention_mask=mask, position_ids=step_pos, cache=cache,
-                           use_cache=True).logits[:, -1].float()
+                           use_cache=True, logits_to_keep=1).logits[:, -1].float()
             logp = torch.log_softmax(logits, -1).view(b, n, 2, -1)               # [B, N, branch | twin, V]
             step_out = policy_reference(logp[:, :, 0], logp[:, :, 1], epsilon)
             if mode == "combined":

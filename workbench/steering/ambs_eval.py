@@ -24,8 +24,9 @@ define its alignment score:
 
 The finite ε of the sweep can be given as fractions of the median KL(branch ‖ reference) per step of the unbounded
 branches on the dev items [ours] (the builder and notebook do), so that the bound binds on a known share of the
-steps whatever the model's scale of KL. ε is chosen on the dev half of the eval items [ours: within each axis, items sorted by id alternate dev, test]
-by the mean alignment score (ties → the tighter bound); ``ambs_vs_naive`` reports the test half only.
+steps whatever the model's scale of KL. ε is chosen on the dev half of the eval items [ours: within each axis,
+items sorted by id alternate dev, test] by the mean alignment score (ties → the tighter bound); ``ambs_vs_naive``
+reports the test half only.
 Consistency [ours]: the mean pairwise token overlap (Jaccard of lower-cased word sets) of the N branch outputs
 of one prompt — 1 when the branches say the same thing.
 """
@@ -80,6 +81,24 @@ def alignment_scores(judged):
     score = np.select([judged["axis"] == a for a in by_axis], list(by_axis.values()), default=np.nan)
     return judged.assign(alignment_score=score,
                          unsafe_rate=np.where(judged["axis"] == "harmless", judged["harmful_rate"], np.nan))
+
+
+class ItemMemo:
+    """A judge that scores each distinct (prompt, response…) item once [ours]: systems that give the same answer
+    to an item (AMBS at ε = ∞ and the naive 1-to-N always do) cost one judgment, and get the same score."""
+
+    def __init__(self, judge):
+        from workbench.evaluation.judges import judge_name
+
+        self.judge, self.name, self.seen = judge, judge_name(judge), {}
+
+    def __call__(self, *lists):
+        items = list(zip(*lists))
+        new = list(dict.fromkeys(i for i in items if i not in self.seen))
+        if new:
+            scores = np.asarray(self.judge(*(list(col) for col in zip(*new))), dtype=float)
+            self.seen.update(zip(new, scores.tolist()))
+        return np.asarray([self.seen[i] for i in items], dtype=float)
 
 
 def _chunks(n: int, size: int):
@@ -163,7 +182,7 @@ def run_comparison(lm, vectors: dict, layer: int, eval_set, judges: dict, *, mul
                                 if (eval_set["axis"] == a).any()}
     if progress:
         progress(0.9, "judging every system through the HHH harness")
-    judged = alignment_scores(hhh_response_frame(eval_set, responses, judges))
+    judged = alignment_scores(hhh_response_frame(eval_set, responses, {k: ItemMemo(j) for k, j in judges.items()}))
     back = {v: k for k, v in keys.items()}
     judged = judged.assign(epsilon=[back[s][1] if back[s][1] is not None else np.nan for s in judged["system"]],
                            system=[back[s][0] for s in judged["system"]], split=judged["id"].map(split))
@@ -255,5 +274,6 @@ def hhh_table(frame, *, baseline: str = "naive", n_boot: int = 2000, seed: int =
                                        "diff_high"])
 
 
-__all__ = ["AmbsRun", "METRICS", "REFUSAL", "SYSTEMS", "alignment_scores", "bound_summary", "comparison_frame",
-           "dev_test_split", "epsilons", "eps_label", "hhh_table", "run_comparison", "sweep_frame", "token_overlap"]
+__all__ = ["AmbsRun", "ItemMemo", "METRICS", "REFUSAL", "SYSTEMS", "alignment_scores", "bound_summary",
+           "comparison_frame", "dev_test_split", "epsilons", "eps_label", "hhh_table", "run_comparison",
+           "sweep_frame", "token_overlap"]
