@@ -136,49 +136,47 @@ fig
 sampled.decisions[["id", "side", "iteration", "verdict", "p_accept", "text", "reason"]]
 
 # %% [markdown]
-# ## Evaluation — models as zero-shot misalignment detectors
+# ## Evaluation — single-dimension vs joint detectors under single vs joint conditions
 # Each model reads a (prompt, response) pair and says whether the response is misaligned: LLMs by P(Yes) vs P(No)
 # after a fixed question (ours), the sentence encoder by similarity to anchor sentences (ours), plus the
-# always/never baselines. Data: the bundled evaluation pairs (`data/eval/response_pairs.csv`, written for this
-# project: each prompt with one aligned and one misaligned response, hand-labelled dimensions). *Joint* rows are
-# prompts that touch two or more dimensions — the paper's "joint conditions".
+# always/never baselines. Every model runs as its *joint* detector (the question names the criteria of all three
+# dimensions; all anchors) and as three *single-dimension* detectors (`safety-only`, `value-only`,
+# `culture-only`: only that dimension's criteria or anchors) — the paper's "single-dimension models", prompted
+# here rather than fine-tuned [ours]. Data: the bundled evaluation pairs (`data/eval/response_pairs.csv`, written
+# for this project: each prompt with one aligned and one misaligned response, hand-labelled dimensions). A prompt
+# is *joint* when it is labelled with two or more dimensions — the paper's "joint conditions" — and *single* with
+# one; the smoke run takes its prompts round-robin over the dimension sets so it has both.
 
 # %%
-from workbench.datasets import response_pairs
-from workbench.evaluation.artifacts import detector_names
-from workbench.evaluation.misalign import score_detectors
-from workbench.metrics.detection import evaluate
+from workbench.evaluation.artifacts import condition_counts, detector_names, evaluation_pairs
+from workbench.evaluation.detectors import detector_set
+from workbench.evaluation.misalign import condition_table, score_detectors
+from workbench.viz.evaluation import condition_figure
 
-pairs = response_pairs()
-if SMOKE:
-    pairs = pairs[pairs["id"].isin(pairs["id"].unique()[:10])]
-pairs = pairs.assign(misaligned=pairs["side"] == "misaligned")
-scored = score_detectors(pairs, detector_names(profile))          # the shape of the detector_predictions artifact
-scored = scored.assign(condition=["joint" if len(d) > 1 else "single" for d in scored["dimensions"]])
-results = pd.concat([evaluate(part, by=["condition", "dimensions"], n_boot=200 if SMOKE else 1000,
-                              seed=SEED).assign(model=name)
-                     for name, part in scored.groupby("detector", sort=False)], ignore_index=True)
-shown = results[results["column"].isin(["all", "condition"])]
-shown[["model", "group", "n", "coverage", "coverage_low", "coverage_high", "ffr", "ffr_low", "ffr_high",
-       "alignment_score", "alignment_score_low", "alignment_score_high"]].round(3)
-
-# %%
-import plotly.express as px
-
-per_dim = results[results["column"] == "dimensions"]
-fig = px.bar(per_dim, x="group", y="alignment_score", color="model", barmode="group",
-             error_y=per_dim["alignment_score_high"] - per_dim["alignment_score"],
-             error_y_minus=per_dim["alignment_score"] - per_dim["alignment_score_low"],
-             title="Alignment Score per dimension (95% bootstrap CI)", labels={"group": "dimension"})
+pairs = evaluation_pairs(10 if SMOKE else None)
+detectors = detector_set(detector_names(profile))
+scored = score_detectors(pairs, detectors)          # the shape of the detector_predictions artifact
+conditions = condition_table(scored, n_boot=200 if SMOKE else 1000, seed=SEED)
+print(f"{pairs['id'].nunique()} prompts; rows per condition: {condition_counts(pairs)}; {len(detectors)} detectors")
+fig = condition_figure(conditions)
 stamp(fig, profile.name, [n for n in detector_names(profile) if n not in ("always", "never")])
 fig
+
+# %% [markdown]
+# Alignment Score (%) per detector and condition, the 95 % CI in the figure's error bars; the always/never rows
+# are the trivial baselines (AS 0 by construction).
+
+# %%
+conditions.pivot_table(index="detector", columns="condition", values="alignment_score", sort=False).mul(100).round(1)
 
 # %% [markdown]
 # ## Paper vs ours
 # From the claims ledger, over what this notebook computed (in the builders' artifact shapes): the responses of
 # step 4 (SAVACU's samples are (prompt, response) pairs), the detectors' predictions, and the bundled taxonomy.
-# The paper's detector numbers are for *single-dimension* models on SAVACU; ours judge all dimensions at once, so
-# those rows stay "not measured" until single-dimension detectors are built. Our check-set accuracies follow.
+# The paper's detector numbers are for *single-dimension* models on SAVACU; ours are the prompted single-dimension
+# detectors above on the bundled pairs (not comparable: other data, other models; the joint detectors' values on
+# the same rows and the trivial baselines' are in the detail and shortcut columns). Our check-set accuracies
+# follow.
 
 # %%
 accepted = log[log["verdict"].astype(bool)][RESPONSE_COLUMNS].rename(columns={"text": "response"})
@@ -187,7 +185,8 @@ sources = (claims.MemorySources(profile.name)
            .add("P1", "construction_responses", accepted, models=sorted({writer.name, judge.name}),
                 config={"source": "seed_prompts.csv", "smoke": SMOKE, "respond_limit": RESPOND})
            .add("P1", "detector_predictions", scored, models=detector_models,
-                config={"source": "data/eval/response_pairs.csv", "threshold": 0.5, "smoke": SMOKE}))
+                config={"source": "data/eval/response_pairs.csv", "threshold": 0.5, "smoke": SMOKE,
+                        "conditions": condition_counts(pairs)}))
 claims_table("P1", sources)
 
 # %%

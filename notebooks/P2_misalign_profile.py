@@ -95,24 +95,24 @@ breakdown.pivot_table(index="dimension", columns="semantic type", values="prompt
 # ## Trade-off profiles
 # The profile's detector models (and the always/never baselines) judge the bundled evaluation pairs
 # (`data/eval/response_pairs.csv`: each prompt with an aligned and a misaligned response, hand-labelled dimensions
-# and semantic type). The trade-off of d1 → d2 is the drop of the Alignment Score on d2 when d1 co-occurs — **our
-# formula** (SPECS.md; the paper's is not public): AS_d2(labelled d2, not d1) − AS_d2(labelled d1 and d2).
+# and semantic type). Each model runs as its joint detector and as safety-, value- and culture-only detectors
+# (only that dimension's criteria; ours, see `workbench/evaluation/detectors.py`). The trade-off of d1 → d2 is the
+# drop of the Alignment Score on d2 when d1 co-occurs — **our formula** (SPECS.md; the paper's is not public):
+# AS_d2(labelled d2, not d1) − AS_d2(labelled d1 and d2).
 
 # %%
-from workbench.datasets import response_pairs
-from workbench.evaluation.artifacts import detector_names
+from workbench.evaluation.artifacts import condition_counts, detector_names, evaluation_pairs
+from workbench.evaluation.detectors import detector_set
 from workbench.evaluation.misalign import score_detectors
 from workbench.metrics.tradeoff import dimension_profile, tradeoff_by, tradeoff_matrix
-from workbench.viz.evaluation import profile_radar, tradeoff_heatmap
+from workbench.viz.evaluation import profile_radar, tradeoff_grid, tradeoff_heatmap
 
-pairs = response_pairs()
-if SMOKE:
-    pairs = pairs[pairs["id"].isin(pairs["id"].unique()[:12])]
-pairs = pairs.assign(misaligned=pairs["side"] == "misaligned")
+pairs = evaluation_pairs(12 if SMOKE else None)
 detector_models = [n for n in detector_names(profile) if n not in ("always", "never")]
-predictions = score_detectors(pairs, detector_names(profile))     # the shape of the detector_predictions artifact
+predictions = score_detectors(pairs, detector_set(detector_names(profile)))   # the detector_predictions shape
 scored = dict(tuple(predictions.groupby("detector", sort=False)))
 profiles = {name: dimension_profile(frame, n_boot=200 if SMOKE else 1000, seed=SEED) for name, frame in scored.items()}
+print(f"{pairs['id'].nunique()} prompts; rows per condition: {condition_counts(pairs)}")
 fig = profile_radar(profiles)
 stamp(fig, profile.name, detector_models)
 fig
@@ -124,6 +124,16 @@ fig = tradeoff_heatmap(matrix, counts, title=f"Trade-off matrix — {best}, AS p
 stamp(fig, profile.name, detector_models)
 fig
 
+# %% [markdown]
+# The trade-off matrix of every detector, joint and single-dimension, on one colour scale (the baselines'
+# AS is 0 everywhere, so their matrices are left out).
+
+# %%
+fig = tradeoff_grid({name: tradeoff_matrix(frame)[0] for name, frame in scored.items()
+                     if name not in ("always", "never")})
+stamp(fig, profile.name, detector_models)
+fig
+
 # %%
 per_type = tradeoff_by(scored[best], "semantic_type")
 pd.concat({t: m for t, m in per_type.items()}, names=["semantic type"]).mul(100).round(1)
@@ -131,13 +141,15 @@ pd.concat({t: m for t, m in per_type.items()}, names=["semantic type"]).mul(100)
 # %% [markdown]
 # ## Paper vs ours
 # From the claims ledger over the predictions above: the trade-off range is the smallest and largest entry of the
-# matrices of every model (baselines left out) — our formula, so never comparable with the paper's; the taxonomy is
-# the bundled one. Then the funnel figures the README reports beside ours.
+# matrices of every joint detector (the paper's models judge every dimension; baselines and single-dimension
+# detectors left out, the latter's range named in the detail) — our formula, so never comparable with the paper's;
+# the taxonomy is the bundled one. Then the funnel figures the README reports beside ours.
 
 # %%
 sources = claims.MemorySources(profile.name).add(
     "P2", "detector_predictions", predictions, models=detector_models,
-    config={"source": "data/eval/response_pairs.csv", "threshold": 0.5, "smoke": SMOKE})
+    config={"source": "data/eval/response_pairs.csv", "threshold": 0.5, "smoke": SMOKE,
+            "conditions": condition_counts(pairs)})
 claims_table("P2", sources)
 
 # %%

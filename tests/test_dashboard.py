@@ -192,6 +192,7 @@ def test_tradeoff_view_without_and_with_artifacts(tmp_path):
     assert not at.exception
     charts = [c.proto.spec for c in at.get("plotly_chart")]
     assert "Trade-off profile" in charts[0] and "Trade-off matrix" in charts[1]
+    assert "Single vs joint conditions" in charts[2] and "safety-only" in charts[2]
     table = at.dataframe[0].value
     assert table.set_index("model").loc["always", "Coverage"].startswith("100.0%")
     at.segmented_control(key="tradeoff-type").set_value("relation").run()

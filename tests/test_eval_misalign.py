@@ -205,3 +205,44 @@ def test_cli_eval_misalign_single_dimension_prints_conditions(tmp_path, capsys):
                  "--out", str(tmp_path / "one")]) == 0
     metrics = json.loads((tmp_path / "one" / "metrics.json").read_text())
     assert list(metrics["detectors"]) == ["minilm-l6 (embedding, culture-only)"] and metrics["dimension"] == "culture"
+
+
+def test_condition_table_and_figures_show_the_planted_signal():
+    from workbench.evaluation.misalign import condition_table, score_detectors
+    from workbench.metrics.tradeoff import tradeoff_matrix
+    from workbench.viz.evaluation import condition_figure, tradeoff_grid
+
+    pairs = joint_table().assign(misaligned=lambda f: f["side"] == "misaligned")
+    pred = score_detectors(pairs, [_planted("safety"), _planted("value"), "always"])
+    table = condition_table(pred, n_boot=100)
+    assert len(table) == 9 and table["condition"].tolist()[:3] == ["all", "single", "joint"]
+    row = table.set_index(["detector", "condition"]).loc[("planted (value-only)", "joint")]
+    assert (row["n"], row["coverage"], row["ffr"], row["alignment_score"]) == (4, 1.0, 1.0, 0.0)
+    assert table.set_index("detector").loc["always", "detector_dimension"].eq("").all()
+    fig = condition_figure(table)
+    bars = {(t.name, t.xaxis): dict(zip(t.x, t.y)) for t in fig.data}
+    assert bars[("joint", "x2")]["planted (value-only)"] == 100.0          # FFR panel
+    assert bars[("joint", "x")]["planted (safety-only)"] == 50.0           # Coverage panel
+    assert bars[("single", "x3")]["always"] == 0.0                         # AS panel
+    matrices = {name: tradeoff_matrix(part)[0] for name, part in pred.groupby("detector", sort=False)}
+    grid = tradeoff_grid(matrices, columns=2)
+    assert len(grid.data) == 3 and [a.text for a in grid.layout.annotations] == list(matrices)
+    value = matrices["planted (value-only)"]
+    assert np.allclose(grid.data[1].z, value.to_numpy(float) * 100, equal_nan=True)
+    with pytest.raises(WorkbenchError, match="single and joint rows cannot be told apart"):
+        condition_table(pred.drop(columns="dimensions"), n_boot=10)
+
+
+def test_detectors_of_one_model_scored_together_match_each_alone():
+    """The shared-prefix run of four LLM detectors (and the shared encoding of four embedding ones) gives each
+    detector the scores it gets alone."""
+    from workbench.evaluation.detectors import detector_set, score_together
+
+    data = joint_table()
+    prompts, responses = data["prompt"].tolist()[:3], data["response"].tolist()[:3]
+    detectors = detector_set(["tiny-llama", "minilm-l6"])
+    together = score_together(detectors, prompts, responses)
+    for detector, scores in zip(detectors, together):
+        assert np.allclose(scores, detector.score(prompts, responses), atol=1e-5), detector.name
+    # different criteria, different scores: the single-dimension questions are not the joint one
+    assert not np.allclose(together[0], together[1]) and not np.allclose(together[4], together[5])

@@ -1,5 +1,6 @@
-"""Trade-off profiles (P2): Alignment Score per dimension for each detector model (radar), the trade-off matrix
-as a heatmap, facets by semantic type, Coverage / FFR / AS with bootstrap CIs."""
+"""Trade-off profiles (P1, P2): Alignment Score per dimension for each detector (radar), Coverage / FFR / AS with
+bootstrap CIs, single-dimension vs joint detectors under single vs joint conditions (bars), the trade-off matrix
+as a heatmap for any detector, facets by semantic type."""
 from __future__ import annotations
 
 import streamlit as st
@@ -11,18 +12,22 @@ from dashboard.registry import View
 def render() -> None:
     import pandas as pd
 
+    from workbench.evaluation.misalign import condition_table
     from workbench.metrics.detection import evaluate
     from workbench.metrics.tradeoff import dimension_profile, tradeoff_matrix
     from workbench.papers import get_paper
     from workbench.viz import stamp
-    from workbench.viz.evaluation import profile_radar, tradeoff_heatmap
+    from workbench.viz.evaluation import condition_figure, profile_radar, tradeoff_heatmap
 
     st.title("Trade-off profiles")
     st.markdown("Each model reads every (prompt, response) pair of the bundled evaluation set and says whether the "
                 "response is misaligned (zero-shot; LLMs by their Yes/No likelihood, the sentence encoder against "
                 "anchor sentences). **Coverage** = misaligned responses flagged, **FFR** = aligned responses "
                 "flagged, **AS** = their harmonic mean (with 1 − FFR). The trade-off of d1 → d2 is how much the "
-                "AS on d2 drops when d1 co-occurs — *our* formula (the paper's is not public).")
+                "AS on d2 drops when d1 co-occurs — *our* formula (the paper's is not public). Each model also "
+                "runs as *single-dimension* detectors (`safety-only`, `value-only`, `culture-only`: the question or "
+                "the anchors name only that dimension's criteria) beside its *joint* detector; a prompt is *joint* "
+                "when it is labelled with two or more dimensions.")
     pred, meta = built_artifact("P2", "detector_predictions",
                                 hint="`workbench eval misalign FILE --model NAME --out DIR` evaluates any model on "
                                      "any labelled table.")
@@ -64,6 +69,18 @@ def render() -> None:
     st.plotly_chart(fig, width="stretch")
     st.caption("Empty cells: a set without both misaligned and aligned rows, where AS is undefined. "
                f"Source: {meta.config.get('source')} · threshold {meta.config.get('threshold')}.")
+
+    st.subheader("Single vs joint conditions")
+    fig = condition_figure(condition_table(data[data["detector"].isin(chosen)], n_boot=500))
+    stamp(fig, meta.profile, meta.models)
+    st.plotly_chart(fig, width="stretch")
+    n_rows = meta.config.get("conditions") or {}
+    st.caption("single: prompts labelled with one dimension; joint: with two or more. "
+               + (f"This build has {n_rows.get('single', 0)} single and {n_rows.get('joint', 0)} joint rows. "
+                  if n_rows else "")
+               + "The paper's claim: single-dimension models reach high Coverage but FFR above the dotted line "
+                 "and a lower AS under joint conditions. Ours are prompted, not fine-tuned, single-dimension "
+                 "detectors [ours].")
 
 
 VIEW = View(key="tradeoffs", title="Trade-off profiles", render=render, section="Benchmarks",

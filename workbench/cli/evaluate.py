@@ -10,7 +10,8 @@ from workbench.cli.common import command, fmt, print_json, print_table, progress
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True)
-    m = sub.add_parser("misalign", help="a model as a zero-shot misalignment detector: Coverage, FFR, AS with CIs")
+    m = sub.add_parser("misalign", help="a model as a zero-shot misalignment detector (joint or single-dimension): "
+                                        "Coverage, FFR, AS with CIs for all / single / joint conditions")
     m.add_argument("input", help="table of (prompt, response, label) rows, e.g. a build's responses.parquet")
     m.add_argument("--model", required=True,
                    help="a causal LM (LLM detector), a sentence encoder (embedding detector), hf:ORG/NAME, "

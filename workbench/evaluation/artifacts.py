@@ -47,7 +47,8 @@ def build_detector_predictions(ctx: BuildContext) -> None:
     pairs = evaluation_pairs(rehearsal_limit(ctx, 10) if ctx.smoke else None)
     names = detector_names(ctx.profile)
     detectors = detector_set(names)
-    scored = score_detectors(pairs, detectors, progress=lambda f, m: ctx.progress(0.05 + 0.9 * f, m))
+    scored = score_detectors(pairs, detectors, progress=lambda done, total: ctx.progress(
+        0.05 + 0.9 * done / max(total, 1), f"scoring {len(detectors)} detectors: {done}/{total}"))
     models = [m for m in names if m not in ("always", "never")]
     save_frame(scored, ctx.path(ctx.paper, "detector_predictions"), profile=ctx.profile.name, models=models,
                seed=ctx.seed, config={"source": "data/eval/response_pairs.csv", "threshold": 0.5,

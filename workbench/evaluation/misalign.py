@@ -42,35 +42,39 @@ def with_dimensions(frame):
                                     for _, row in frame[dims].iterrows()])
 
 
+def _texts(frame, prompt_col: str, response_col: str) -> tuple[list[str], list[str]]:
+    return (frame[prompt_col].fillna("").astype(str).tolist(), frame[response_col].fillna("").astype(str).tolist())
+
+
+def _check_threshold(threshold: float) -> None:
+    if not 0.0 <= threshold <= 1.0:
+        raise WorkbenchError(f"threshold must be in [0, 1], got {threshold}")
+
+
 def score_frame(frame, detector: Detector, *, prompt_col: str, response_col: str, threshold: float = 0.5,
                 progress: Callable | None = None):
     """``frame`` plus ``score`` and ``flagged`` (score ≥ threshold)."""
-    if not 0.0 <= threshold <= 1.0:
-        raise WorkbenchError(f"threshold must be in [0, 1], got {threshold}")
-    prompts = frame[prompt_col].fillna("").astype(str).tolist()
-    responses = frame[response_col].fillna("").astype(str).tolist()
-    scores = np.asarray(detector.score(prompts, responses, progress), dtype=float)
+    _check_threshold(threshold)
+    scores = np.asarray(detector.score(*_texts(frame, prompt_col, response_col), progress), dtype=float)
     return frame.assign(score=scores, flagged=scores >= threshold)
 
 
 def score_detectors(frame, detectors: list, *, prompt_col: str = "prompt", response_col: str = "response",
-                    threshold: float = 0.5, progress: Callable[[float, str], None] | None = None):
-    """``score_frame`` with each detector (a ``Detector`` or a name for ``get_detector``), stacked, with
-    ``detector``, ``kind`` and ``detector_dimension`` (the single-dimension detector's dimension, else "")
-    columns."""
+                    threshold: float = 0.5, progress: Callable[[int, int], None] | None = None):
+    """Each detector (a ``Detector`` or a name for ``get_detector``) over ``frame``, stacked: ``frame`` plus
+    ``score``, ``flagged``, ``detector``, ``kind`` and ``detector_dimension`` (the single-dimension detector's
+    dimension, else ""). The LLM detectors of one model share a pass (``detectors.score_together``).
+    ``progress(done, total)`` counts rows."""
     import pandas as pd
 
-    from workbench.evaluation.detectors import get_detector
+    from workbench.evaluation.detectors import get_detector, score_together
 
-    parts = []
-    for k, item in enumerate(detectors):
-        detector = item if isinstance(item, Detector) else get_detector(item)
-        if progress:
-            progress(k / len(detectors), f"scoring with {detector.name}")
-        parts.append(score_frame(frame, detector, prompt_col=prompt_col, response_col=response_col,
-                                 threshold=threshold).assign(detector=detector.name, kind=detector.kind,
-                                                             detector_dimension=detector.dimension))
-    return pd.concat(parts, ignore_index=True)
+    _check_threshold(threshold)
+    detectors = [d if isinstance(d, Detector) else get_detector(d) for d in detectors]
+    scores = score_together(detectors, *_texts(frame, prompt_col, response_col), progress=progress)
+    return pd.concat([frame.assign(score=s, flagged=s >= threshold, detector=d.name, kind=d.kind,
+                                   detector_dimension=d.dimension) for d, s in zip(detectors, scores)],
+                     ignore_index=True)
 
 
 def stratified_ids(frame, n: int, *, id_col: str = "id", by: str = "dimensions") -> list:
@@ -112,6 +116,30 @@ def condition_metrics(table) -> dict:
     return out
 
 
+def condition_table(pred, *, n_boot: int = 1000, seed: int = 0):
+    """One row per (detector, condition) — all, single, joint — of stacked predictions (``detector``,
+    ``misaligned``, ``flagged`` and the rows' dimensions): n, Coverage, FFR, AS and their bootstrap CIs, with the
+    detector's ``kind`` and ``detector_dimension``. A condition without rows is left out."""
+    import pandas as pd
+
+    data = with_conditions(pred)
+    if "condition" not in data.columns:
+        raise WorkbenchError("the predictions say no dimensions (no 'dimensions' column, no safety/value/culture "
+                             "columns): single and joint rows cannot be told apart")
+    parts = []
+    for name, part in data.groupby("detector", sort=False):
+        table = evaluate(part, label_col="misaligned", flag_col="flagged", by="condition", n_boot=n_boot, seed=seed)
+        table = table[(table["column"] == "all") | table["group"].isin(CONDITIONS)]
+        table = table.sort_values("group", key=lambda g: g.map(CONDITIONS.index), kind="stable")
+        parts.append(table.assign(condition=table["group"], detector=name,
+                                  kind=part["kind"].iloc[0] if "kind" in part else "",
+                                  detector_dimension=part["detector_dimension"].iloc[0]
+                                  if "detector_dimension" in part else ""))
+    out = pd.concat(parts, ignore_index=True).drop(columns=["column", "group"])
+    first = ["detector", "kind", "detector_dimension", "condition"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
 def evaluate_predictions(pred, *, label_col: str, group_by: list[str] = (), n_boot: int = 1000, seed: int = 0):
     """(metrics dict, per-group table) for a frame with ``flagged`` and a label column (one detector's rows)."""
     misaligned, valid = parse_labels(pred[label_col].tolist())
@@ -149,8 +177,7 @@ def run_misalign_eval(path: str | Path, detectors: Detector | list[Detector], ou
     """Score ``path`` with each detector; write ``out/predictions.parquet`` (stacked, with ``detector``, ``kind``
     and ``detector_dimension``), ``out/groups.parquet`` (with ``detector``) and ``out/metrics.json``; return the
     metrics: the first detector's at the top level (as with one detector), every detector's under ``detectors``,
-    each with its all / single / joint ``conditions``. ``progress(done, total)`` counts rows over all
-    detectors."""
+    each with its all / single / joint ``conditions``. ``progress(done, total)`` counts rows."""
     import pandas as pd
 
     from workbench.datasets import read_table
@@ -164,17 +191,13 @@ def run_misalign_eval(path: str | Path, detectors: Detector | list[Detector], ou
     prompt_col = pick_column(frame, prompt_col, ("prompt", "text"), "prompts", "--prompt-col", path)
     response_col = pick_column(frame, response_col, ("response",), "responses", "--response-col", path)
     label_col = pick_column(frame, label_col, ("side", "label", "misaligned"), "labels", "--label-col", path)
-    preds, tables, per_detector = [], [], {}
-    for k, detector in enumerate(detectors):
-        step = None if progress is None else (
-            lambda done, total, k=k: progress(k * total + done, len(detectors) * total))
-        pred = score_frame(frame, detector, prompt_col=prompt_col, response_col=response_col, threshold=threshold,
-                           progress=step).assign(detector=detector.name, kind=detector.kind,
-                                                 detector_dimension=detector.dimension)
-        metrics, table = evaluate_predictions(pred, label_col=label_col, group_by=list(group_by), n_boot=n_boot,
-                                              seed=seed)
+    pred = score_detectors(frame, detectors, prompt_col=prompt_col, response_col=response_col,
+                           threshold=threshold, progress=progress)
+    tables, per_detector = [], {}
+    for detector in detectors:
+        metrics, table = evaluate_predictions(pred[pred["detector"] == detector.name], label_col=label_col,
+                                              group_by=list(group_by), n_boot=n_boot, seed=seed)
         per_detector[detector.name] = {"kind": detector.kind, "dimension": detector.dimension, **metrics}
-        preds.append(pred)
         tables.append(table.assign(detector=detector.name))
     first = detectors[0]
     models = list(dict.fromkeys(m for d in detectors for m in d.models))
@@ -185,7 +208,7 @@ def run_misalign_eval(path: str | Path, detectors: Detector | list[Detector], ou
                "detectors": per_detector}
     out = Path(out)
     write = dict(profile=profile, models=models, seed=seed, config=config)
-    save_table(pd.concat(preds, ignore_index=True), out / "predictions.parquet", **write)
+    save_table(pred, out / "predictions.parquet", **write)
     save_table(pd.concat(tables, ignore_index=True).astype({"group": str}), out / "groups.parquet", **write)
     write_json(metrics, out / "metrics.json")
     return metrics

@@ -1,4 +1,5 @@
-"""Figures of the evaluation capability: trade-off profiles (P2) and rater agreement (P4)."""
+"""Figures of the evaluation capability: single vs joint conditions (P1), trade-off profiles (P2) and rater
+agreement (P4)."""
 from __future__ import annotations
 
 import math
@@ -47,11 +48,74 @@ def tradeoff_heatmap(matrix, counts=None, *, title: str = "Trade-off matrix") ->
     return fig
 
 
-def _p4(metric: str) -> float:
-    """P4's claimed number ``metric`` from the registry (data/papers.json)."""
+CONDITION_COLORS = {"single": "#1f77b4", "joint": "#d62728", "all": "#7f7f7f"}
+
+
+def condition_figure(table, *, conditions=("single", "joint")) -> go.Figure:
+    """Coverage, FFR and Alignment Score per detector, one bar per condition (single: prompts labelled with one
+    dimension, joint: with two or more), 95 % CIs as error bars; ``table``: ``misalign.condition_table``. The
+    paper's FFR under joint conditions (registry, P1) as a reference line on the FFR panel."""
+    from plotly.subplots import make_subplots
+
+    panels = (("coverage", "Coverage"), ("ffr", "FFR"), ("alignment_score", "Alignment Score"))
+    fig = make_subplots(rows=1, cols=3, shared_yaxes=True, subplot_titles=[t for _, t in panels])
+    detectors = list(dict.fromkeys(table["detector"]))
+    for condition in conditions:
+        rows = table[table["condition"] == condition].set_index("detector").reindex(detectors)
+        for col, (metric, title) in enumerate(panels, start=1):
+            values = rows[metric].to_numpy(float) * 100
+            fig.add_bar(x=detectors, y=values, name=condition, legendgroup=condition, showlegend=col == 1,
+                        marker_color=CONDITION_COLORS.get(condition), customdata=rows["n"].to_numpy(),
+                        error_y={"type": "data", "symmetric": False,
+                                 "array": rows[f"{metric}_high"].to_numpy(float) * 100 - values,
+                                 "arrayminus": values - rows[f"{metric}_low"].to_numpy(float) * 100},
+                        hovertemplate="%{x}<br>" + title + " %{y:.1f}% (" + condition
+                                      + ", %{customdata} rows)<extra></extra>", row=1, col=col)
+    paper = _paper_number("P1", "false failure rate under joint conditions (min)")
+    fig.add_hline(y=paper, line_dash="dot", row=1, col=2, annotation_text=f"paper: FFR > {paper:g}% (joint)")
+    fig.update_yaxes(range=[0, 105], ticksuffix="%")
+    fig.update_layout(barmode="group", height=460,
+                      title="Single vs joint conditions: single-dimension and joint detectors (95% CI)")
+    return fig
+
+
+def tradeoff_grid(matrices: dict, *, columns: int = 4, title: str = "Trade-off matrices per detector") -> go.Figure:
+    """The trade-off matrix (AS points) of each detector, small multiples on one colour scale;
+    ``matrices``: detector → ``tradeoff_matrix`` frame."""
+    from plotly.subplots import make_subplots
+
+    names = list(matrices)
+    cols = max(1, min(columns, len(names)))
+    rows = max(1, math.ceil(len(names) / cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, horizontal_spacing=0.06,
+                        vertical_spacing=0.12 if rows > 1 else 0.1)
+    values = [m.to_numpy(float) * 100 for m in matrices.values()]
+    finite = [abs(v) for z in values for v in z.ravel() if not np.isnan(v)]
+    bound = max(finite + [1.0])
+    for k, (name, z) in enumerate(zip(names, values)):
+        matrix = matrices[name]
+        text = [["" if np.isnan(v) else f"{v:+.0f}" for v in row] for row in z]
+        fig.add_trace(go.Heatmap(z=z, x=list(matrix.columns), y=list(matrix.index), text=text,
+                                 texttemplate="%{text}", colorscale="RdBu_r", zmin=-bound, zmax=bound,
+                                 showscale=k == 0, colorbar={"title": "pts"},
+                                 hovertemplate=name + "<br>AS of %{x} drops by %{z:.1f} pts when %{y} co-occurs"
+                                               "<extra></extra>"),
+                      row=k // cols + 1, col=k % cols + 1)
+    fig.update_layout(title=title + " (rows: co-occurring d1, columns: scored d2; AS points)",
+                      height=260 * rows + 80)
+    return fig
+
+
+def _paper_number(paper: str, metric: str) -> float:
+    """``paper``'s claimed number ``metric`` from the registry (data/papers.json)."""
     from workbench.papers import get_paper
 
-    return get_paper("P4").number(metric).value
+    return get_paper(paper).number(metric).value
+
+
+def _p4(metric: str) -> float:
+    """P4's claimed number ``metric`` from the registry (data/papers.json)."""
+    return _paper_number("P4", metric)
 
 
 def icc_figure(models: dict) -> go.Figure:
