@@ -45,9 +45,8 @@ def planted(model, scale=40.0):
                                             for k in ("helpful", "harmless", "honest")})
 
 
-@pytest.mark.parametrize("family", ["llama", "gpt2"])
-def test_bound_holds_on_a_tiny_model_and_naive_differs_when_it_binds(family):
-    model = tiny(family)
+def test_bound_holds_on_a_tiny_model_and_naive_differs_when_it_binds():
+    model = tiny("llama")
     b = planted(model)
     free = decode_bounded(model, IDS, MASK, b, 6, epsilon=math.inf)
     naive = decode(model, IDS, MASK, b, 6, naive=True)
@@ -64,7 +63,7 @@ def test_bound_holds_on_a_tiny_model_and_naive_differs_when_it_binds(family):
     assert not torch.equal(naive, unsteered.expand_as(naive))
 
 
-@pytest.mark.parametrize("family", [f for f in FAMILIES if f not in ("llama", "gpt2")])
+@pytest.mark.parametrize("family", [f for f in FAMILIES if f != "llama"])
 def test_twin_rows_match_independent_passes_on_every_layout(family):
     model = tiny(family)
     b = planted(model, scale=4.0)

@@ -139,6 +139,7 @@ def ambs_data(smoke: bool) -> str:
 
 
 def build_ambs_vs_naive(ctx: BuildContext) -> None:
+    from workbench.build import rehearsal_limit
     from workbench.experts.artifacts import hhh_eval_set
     from workbench.io import save_frame
     from workbench.models import load
@@ -152,7 +153,8 @@ def build_ambs_vs_naive(ctx: BuildContext) -> None:
     vectors = ambs_vectors(lm, layer, ctx.smoke)
     eval_set = hhh_eval_set(ctx.smoke)
     run = run_comparison(lm, vectors, layer, eval_set, ambs_judges(lm, judge), multiplier=AMBS_MULTIPLIER,
-                         eps_grid=epsilons(ctx.smoke), relative=True, max_new_tokens=8 if ctx.smoke else 48,
+                         eps_grid=epsilons(ctx.smoke), relative=True,
+                         max_new_tokens=rehearsal_limit(ctx, 8, 2) if ctx.smoke else 48,
                          progress=lambda f, m: ctx.progress(0.1 + 0.85 * f, m))
     config, frames = ambs_artifacts(run, smoke=ctx.smoke, judge=judge, eval_rows=len(eval_set))
     models = [name] + ([judge] if judge != name else [])
