@@ -5,6 +5,11 @@
 # reports higher accuracy and factual consistency and a lower safety error rate across general and medical LLMs (the
 # abstract's numbers are in the closing table, from `data/papers.json`).
 #
+# The claim is that steering makes a *general* model as good as a *specialised* one, so we compare four systems:
+# the general model, the general model + steering, a specialised model, and the specialised model + steering. The
+# specialised model is a LoRA fine-tune of the same backbone on the clinical training items (default profile) or
+# the profile's medical LM (paper profile: BioGPT) [ours].
+#
 # **Only the abstract is public; everything below is ours** (SPECS.md): clinical multiple-choice and yes/no/maybe
 # questions (a small bundled set we wrote; a PubMedQA `ori_pqal.json` and a MedQA JSONL are evaluated too when
 # given), split into dev and test (seeded, stratified by source × type); the layer and multiplier are chosen on dev
@@ -31,18 +36,19 @@ from workbench import claims
 from workbench.models import load
 from workbench.notebooks import claims_table
 from workbench.profiles import get_profile
-from workbench.steering.artifacts import clinical_multipliers, steering_layers
-from workbench.steering.clinical import format_question
-from workbench.steering.hooks import decoder_layers
+from workbench.steering.artifacts import clinical_layers, clinical_multipliers, clinical_smoke
+from workbench.steering.clinical import clinical_qa, format_question
 from workbench.steering.medassess import dev_test_split, evaluation_pool
 from workbench.viz import stamp
 
 profile = get_profile(PROFILE)
 model_name, judge = profile.model_for("steering_lm"), profile.model_for("judge")
 lm = load(model_name)
+sizes = clinical_smoke(SMOKE)            # smoke runs: one train pair, one mcq item per side, one multiplier
 files = {source: path for source, path in (("pubmedqa", PUBMEDQA_JSON), ("medqa", MEDQA_JSONL)) if path}
 items = evaluation_pool(**files)          # bundled eval items + every row of the real files
-split = dev_test_split(items, seed=SEED, limit=1 if SMOKE else None)
+items = items[items["type"].isin(sizes["kinds"])]
+split = dev_test_split(items, seed=SEED, limit=sizes["limit"])
 split.groupby(["source", "type", "part"]).size().unstack()
 
 # %%
@@ -51,85 +57,103 @@ print("consistent:  ", items.iloc[0]["consistent"])
 print("inconsistent:", items.iloc[0]["inconsistent"])
 
 # %% [markdown]
-# ## The consistency vector
-# Mean difference of the residual stream (averaged over the answer's tokens) between the consistent and the
-# inconsistent answers of the bundled *train* items, at each candidate layer. None of the evaluation items (dev or
-# test) trains it; real PubMedQA / MedQA rows carry no such answer pairs and are evaluation items only.
+# ## Steering pairs from any QA file
+# The bundled items carry hand-written (consistent, inconsistent) answers. A PubMedQA or MedQA file has only an
+# answer key, so the workbench makes the pair from it: the correct answer against one incorrect answer (picked by a
+# seeded hash), both in the same short form — the same as `workbench steer clinical --qa FILE`.
 
 # %%
-from workbench.steering.pairs import load_pairs
-from workbench.steering.vectors import train_vector
+from workbench.steering.clinical import answer_pairs
 
-layers = steering_layers(len(decoder_layers(lm.model)), SMOKE)
-train = load_pairs("bundled:clinical", split="train").head(4 if SMOKE else None)
-vector = train_vector(lm, train.prompts, train.positives, train.negatives, layers, position="answer",
-                      objective="clinical consistency")
-print(f"{len(train)} pairs → vectors at layers {layers}, norms "
-      + ", ".join(f"{vector.vectors[layer].norm():.2f}" for layer in layers))
+# the hand-written pairs of three items beside what the workbench makes from their answer key alone
+made_pairs = answer_pairs(items.head(3).assign(consistent="", inconsistent=""))
+pd.DataFrame({"answer": items.head(3)["answer"], "hand-written": items.head(3)["consistent"],
+              "from the key: consistent": made_pairs["consistent"],
+              "from the key: inconsistent": made_pairs["inconsistent"]})
 
 # %% [markdown]
-# ## Held-out pairs: does the vector prefer the consistent answer?
-# A diagnostic on the bundled eval pairs (behaviour probability); it chooses nothing.
+# ## Four systems, one dev / test split
+# The specialised model is made first (a LoRA SFT of the general model's backbone on the bundled *train* items —
+# the response is `Answer: ` + the consistent answer — or the profile's medical LM). Each model gets its own
+# consistency vector: the mean difference of its residual stream (averaged over the answer's tokens) between the
+# consistent and inconsistent answers of the same train items. Each system's layer and multiplier are chosen by its
+# accuracy on the dev items only (ties → the smaller multiplier, then the earlier layer); every number below is
+# from the test items.
 
 # %%
-from workbench.steering.evaluate import sweep
+from workbench.steering.finetune import steering_vs_specialised
 
-held = load_pairs("bundled:clinical", split="eval").head(2 if SMOKE else None)
-pair_sweep = sweep(lm, vector, held.prompts, held.positives, held.negatives,
-                   multipliers=(0.0, 2.0) if SMOKE else (-2.0, -1.0, 0.0, 1.0, 2.0, 4.0))
-pair_sweep
+train_items = clinical_qa("train").head(sizes["train"])
+made = steering_vs_specialised(profile, lm, items, train_items, layers_for=clinical_layers(SMOKE),
+                               multipliers=clinical_multipliers(SMOKE), judge=judge, seed=SEED, smoke=SMOKE,
+                               limit=sizes["limit"], max_new_tokens=sizes["max_new_tokens"],
+                               files={source: Path(path).name for source, path in files.items()})
+run = made.run
+made.specialised
+
+# %%
+pd.DataFrame([{"system": system, "model": made.models[system].name, "layer": c.layer, "multiplier": c.multiplier,
+               "dev accuracy (steered)": c.dev_accuracy, "dev accuracy (unsteered)": c.dev_unsteered_accuracy,
+               "dev items": c.dev_n} for system, c in run.choices.items()]).round(3)
 
 # %% [markdown]
-# ## Layer and multiplier chosen on the dev split
-# Every (layer, multiplier) is compared by its accuracy on the dev items only (ties → the smaller multiplier, then
-# the earlier layer). The test items are not read until the choice is made.
+# ## Accuracy, Factual Consistency, Safety Error Rate on the test split — four systems
+# Bars: each system's value with a 95 % percentile bootstrap interval over the test items.
 
 # %%
-from workbench.steering.medassess import run_protocol
+from workbench.steering.medassess import arm_intervals, comparisons
+from workbench.viz.clinical import changes_figure, comparison_figure
 
-run = run_protocol(lm, vector, items, layers=layers, multipliers=clinical_multipliers(SMOKE), judge=judge,
-                   seed=SEED, limit=1 if SMOKE else None, max_new_tokens=8 if SMOKE else 48,
-                   files={source: Path(path).name for source, path in files.items()})
-print(f"chosen on {run.choice.dev_n} dev items: layer {run.choice.layer}, multiplier ×{run.choice.multiplier:g} "
-      f"(dev accuracy {run.choice.dev_accuracy:.3f}; unsteered {run.choice.dev_unsteered_accuracy:.3f})")
-pd.DataFrame(run.choice.grid).pivot(index="layer", columns="multiplier", values="accuracy").round(3)
-
-# %% [markdown]
-# ## Accuracy, Factual Consistency, Safety Error Rate on the test split — unsteered vs the dev-chosen steering
-
-# %%
-from workbench.viz.steering import clinical_figure
-
-fig = clinical_figure(run.summary)
-stamp(fig, profile.name, [model_name, judge])
+fig = comparison_figure(arm_intervals(run.per_item), models=run.config["systems"])
+stamp(fig, profile.name, [model_name, made.models["finetuned"].name, judge])
 fig
 
 # %%
 run.summary.round(3)
 
-# %%
-from workbench.steering.medassess import METRICS, gain_on_test
+# %% [markdown]
+# The paired changes (the same test items in both systems, resampled together): steering the general model,
+# the specialised model against the general one, **the steered general model against the specialised one** (the
+# paper's "as good as a specialised model": a change near 0 with an interval that includes 0, or above), and
+# steering the specialised model.
 
-pd.DataFrame([vars(gain_on_test(run.per_item, metric)) for metric in METRICS]).round(3)
+# %%
+changes = comparisons(run.per_item)
+fig = changes_figure(changes)
+stamp(fig, profile.name, [model_name, made.models["finetuned"].name, judge])
+fig
+
+# %%
+changes.round(3)
+
+# %% [markdown]
+# ## A surface-feature baseline
+# Beside the systems: always answering the option letter (or yes / no / maybe) most common among the *train*
+# items' answers — what a model gets from the answer distribution alone, with no reading of the question.
+
+# %%
+from workbench.steering.medassess import majority_baseline
+
+test = split[split["part"] == "test"].set_index("id")
+majority_baseline(clinical_qa("train"), test)
 
 # %%
 answers = run.per_item.pivot(index="id", columns="arm", values="response")
-test = split[split["part"] == "test"].set_index("id")
 pd.DataFrame({"question": [format_question(test.loc[i]).split("\n")[0] for i in answers.index],
               "answer": test.loc[answers.index, "answer"].tolist(),
-              "unsteered": answers["unsteered"].tolist(), "steered": answers["steered"].tolist()}).head(6)
+              **{arm: answers[arm].tolist() for arm in answers.columns}}).head(6)
 
 # %% [markdown]
 # ## Paper vs ours
-# The paper compares general and medical LLMs with and without steering; ours is the profile's model with and
-# without the consistency vector at the dev-chosen layer and multiplier, on the test split of our items (and of a
-# real PubMedQA / MedQA file when one is given). A medical model can be compared by running this notebook with
-# `PROFILE = "paper"` and a medical model as the steering LM. The table is the claims ledger's, read from the
-# frames above in the shapes `workbench build P7` saves.
+# The paper compares general and medical LLMs with and without steering; ours compares the profile's general model
+# and a specialised one (fine-tuned, or the profile's medical LM), each with and without its consistency vector, on
+# the test split of our items (and of a real PubMedQA / MedQA file when one is given). The table is the claims
+# ledger's, read from the frames above in the shapes `workbench build P7` saves; its detail column holds the
+# steered-general-vs-specialised comparison.
 
 # %%
-models = [model_name] + ([judge] if judge != model_name else [])
-config = {**run.config, "vector_pairs": len(train), "smoke": SMOKE, "judge": judge}
+models = list(dict.fromkeys([model_name, made.models["finetuned"].name, judge]))
+config = {**run.config, "vector_pairs": made.pairs, "smoke": SMOKE, "judge": judge, "finetuned": made.specialised}
 sources = (claims.MemorySources(profile.name)
            .add("P7", "clinical_steering", run.summary, models=models, config=config)
            .add("P7", "clinical_items", run.per_item, models=models, config=config))

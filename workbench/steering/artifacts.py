@@ -188,6 +188,14 @@ def clinical_files() -> dict[str, str]:
             if os.environ.get(var)}
 
 
+def clinical_layers(smoke: bool):
+    """``depth → steering_layers(depth, smoke)``: the candidate layers of a P7 model of any depth (the general and
+    the specialised model may differ)."""
+    from functools import partial
+
+    return partial(steering_layers, smoke=smoke)
+
+
 def clinical_smoke(smoke: bool) -> dict:
     """Sizes of a P7 smoke run [ours, sized for CPU tests]: one train pair, one mcq item per side of the split,
     one multiplier, four new tokens (a full run: every item, ``clinical_multipliers``, 48 tokens)."""
@@ -212,7 +220,7 @@ def build_clinical(ctx: BuildContext) -> None:
     items = items[items["type"].isin(sizes["kinds"])]
     train_items = clinical_qa("train").head(sizes["train"])
     made = steering_vs_specialised(ctx.profile, load(name), items, train_items,
-                                   layers_for=lambda depth: steering_layers(depth, ctx.smoke),
+                                   layers_for=clinical_layers(ctx.smoke),
                                    multipliers=clinical_multipliers(ctx.smoke), judge=judge, seed=ctx.seed,
                                    smoke=ctx.smoke, limit=sizes["limit"], max_new_tokens=sizes["max_new_tokens"],
                                    files={s: Path(p).name for s, p in files.items()},
