@@ -36,7 +36,7 @@ from workbench import claims
 from workbench.models import load
 from workbench.notebooks import claims_table
 from workbench.profiles import get_profile
-from workbench.steering.artifacts import clinical_layers, clinical_multipliers, clinical_smoke
+from workbench.steering.artifacts import clinical_layers, clinical_multipliers, clinical_smoke, clinical_train
 from workbench.steering.clinical import clinical_qa, format_question
 from workbench.steering.medassess import dev_test_split, evaluation_pool
 from workbench.viz import stamp
@@ -44,7 +44,7 @@ from workbench.viz import stamp
 profile = get_profile(PROFILE)
 model_name, judge = profile.model_for("steering_lm"), profile.model_for("judge")
 lm = load(model_name)
-sizes = clinical_smoke(SMOKE)            # smoke runs: one train pair, one mcq item per side, one multiplier
+sizes = clinical_smoke(SMOKE)            # smoke runs: one yes/no train pair, one item per side, one multiplier
 files = {source: path for source, path in (("pubmedqa", PUBMEDQA_JSON), ("medqa", MEDQA_JSONL)) if path}
 items = evaluation_pool(**files)          # bundled eval items + every row of the real files
 items = items[items["type"].isin(sizes["kinds"])]
@@ -83,7 +83,7 @@ pd.DataFrame({"answer": items.head(3)["answer"], "hand-written": items.head(3)["
 # %%
 from workbench.steering.finetune import steering_vs_specialised
 
-train_items = clinical_qa("train").head(sizes["train"])
+train_items = clinical_train(sizes)
 made = steering_vs_specialised(profile, lm, items, train_items, layers_for=clinical_layers(SMOKE),
                                multipliers=clinical_multipliers(SMOKE), judge=judge, seed=SEED, smoke=SMOKE,
                                limit=sizes["limit"], max_new_tokens=sizes["max_new_tokens"],

@@ -197,10 +197,19 @@ def clinical_layers(smoke: bool):
 
 
 def clinical_smoke(smoke: bool) -> dict:
-    """Sizes of a P7 smoke run [ours, sized for CPU tests]: one train pair, one mcq item per side of the split,
-    one multiplier, four new tokens (a full run: every item, ``clinical_multipliers``, 48 tokens)."""
-    return ({"train": 1, "kinds": ("mcq",), "limit": 1, "max_new_tokens": 4} if smoke else
+    """Sizes of a P7 smoke run [ours, sized for CPU tests]: one yes/no/maybe train pair (the shortest prompts: no
+    option list), one yes/no/maybe item per side of the split, one multiplier, four new tokens (a full run: every
+    train and evaluation item of both types, ``clinical_multipliers``, 48 tokens)."""
+    return ({"train": 1, "kinds": ("yesno",), "limit": 1, "max_new_tokens": 4} if smoke else
             {"train": None, "kinds": ("mcq", "yesno"), "limit": None, "max_new_tokens": 48})
+
+
+def clinical_train(sizes: dict):
+    """The bundled train items a P7 run (of ``clinical_smoke``'s sizes) fine-tunes on and trains its vectors on."""
+    from workbench.steering.clinical import clinical_qa
+
+    train = clinical_qa("train")
+    return train[train["type"].isin(sizes["kinds"])].head(sizes["train"]).reset_index(drop=True)
 
 
 def build_clinical(ctx: BuildContext) -> None:
@@ -218,7 +227,7 @@ def build_clinical(ctx: BuildContext) -> None:
     sizes = clinical_smoke(ctx.smoke)
     items = evaluation_pool(**files)          # read (and checked) before any model work
     items = items[items["type"].isin(sizes["kinds"])]
-    train_items = clinical_qa("train").head(sizes["train"])
+    train_items = clinical_train(sizes)
     made = steering_vs_specialised(ctx.profile, load(name), items, train_items,
                                    layers_for=clinical_layers(ctx.smoke),
                                    multipliers=clinical_multipliers(ctx.smoke), judge=judge, seed=ctx.seed,
