@@ -180,7 +180,7 @@ def ambs_vs_naive(claim, sources):
     if undefined:                                       # a zero baseline: the change in points, said so
         value, ci = paired_change(naive, ambs, "points", n_boot=n_boot)
         if kind == "relative reduction":
-            value, ci = -value, (None if ci is None else (-ci[1], -ci[0]))
+            value, ci = 0.0 - value, (None if ci is None else (0.0 - ci[1], 0.0 - ci[0]))   # no "-0"
         kind = kind.replace("relative ", "") + " in points"
     data = artifact.config.get("data", "")
     data_kind = artifact.config.get("data_kind", "")
