@@ -35,7 +35,7 @@ from workbench.viz import counts_from_frame, stamp, taxonomy_sunburst
 
 profile = get_profile(PROFILE).for_paper("P1")
 if SMOKE:
-    LLM_PROMPTS, RESPOND = 2, 1
+    LLM_PROMPTS, RESPOND = 1, 1
 print(f"profile {profile.name}")
 
 # %% [markdown]
@@ -153,7 +153,7 @@ from workbench.evaluation.detectors import detector_set
 from workbench.evaluation.misalign import condition_table, score_detectors
 from workbench.viz.evaluation import condition_figure
 
-pairs = evaluation_pairs(10 if SMOKE else None)
+pairs = evaluation_pairs(6 if SMOKE else None)
 detectors = detector_set(detector_names(profile))
 scored = score_detectors(pairs, detectors)          # the shape of the detector_predictions artifact
 conditions = condition_table(scored, n_boot=200 if SMOKE else 1000, seed=SEED)

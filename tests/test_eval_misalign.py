@@ -201,6 +201,8 @@ def test_cli_eval_misalign_single_dimension_prints_conditions(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics["detectors"]) == 4 and metrics["models"] == ["minilm-l6"]
     assert metrics["detectors"]["minilm-l6 (embedding, culture-only)"]["conditions"]["joint"]["n"] == 4
+    assert "single-dimension − joint detector on the same rows (paired bootstrap 95% CI)" in text
+    assert len(metrics["paired_vs_joint"]) == 9                 # 3 single-dimension detectors × 3 conditions
     assert main(["eval", "misalign", str(src), "--model", "minilm-l6", "--dimension", "culture", "--n-boot", "50",
                  "--out", str(tmp_path / "one")]) == 0
     metrics = json.loads((tmp_path / "one" / "metrics.json").read_text())
@@ -246,3 +248,31 @@ def test_detectors_of_one_model_scored_together_match_each_alone():
         assert np.allclose(scores, detector.score(prompts, responses), atol=1e-5), detector.name
     # different criteria, different scores: the single-dimension questions are not the joint one
     assert not np.allclose(together[0], together[1]) and not np.allclose(together[4], together[5])
+
+
+def test_paired_difference_of_two_detectors_on_the_same_rows():
+    from workbench.evaluation.misalign import paired_vs_joint
+    from workbench.metrics.detection import paired_difference
+
+    y = np.array([True] * 10 + [False] * 10)
+    a = np.array([True] * 10 + [True] * 5 + [False] * 5)        # coverage 1, FFR 0.5
+    b = np.array([True] * 5 + [False] * 5 + [False] * 10)       # coverage 0.5, FFR 0
+    diff = paired_difference(y, a, b, n_boot=300)
+    assert diff["coverage"][0] == 0.5 and diff["ffr"][0] == 0.5
+    assert diff["coverage"][1] <= 0.5 <= diff["coverage"][2] and diff["coverage"][1] > 0   # paired: never below 0
+    same = paired_difference(y, a, a, n_boot=50)
+    assert all(v == (0.0, 0.0, 0.0) for v in same.values())      # a detector against itself: no spread at all
+    with pytest.raises(WorkbenchError, match="20 labels but 20 and 3 predictions"):
+        paired_difference(y, a, b[:3])
+    # the planted value-only detector against a joint detector that flags exactly the misaligned rows
+    pairs = joint_table().assign(misaligned=lambda f: f["side"] == "misaligned")
+    from workbench.evaluation.detectors import Detector
+    perfect = Detector("planted (llm)", "llm", (), lambda p, r, progress=None: np.array(
+        [1.0 if x.startswith("misaligned") else 0.0 for x in r]))
+    from workbench.evaluation.misalign import score_detectors
+    pred = score_detectors(pairs, [perfect, _planted("value")]).assign(
+        kind="llm", detector=lambda f: f["detector"].replace({"planted (value-only)": "planted (llm, value-only)"}))
+    table = paired_vs_joint(pred, n_boot=100).set_index("condition")
+    assert list(table.index) == ["all", "single", "joint"] and (table["joint detector"] == "planted (llm)").all()
+    assert table.loc["joint", "ffr_diff"] == 1.0 and table.loc["joint", "coverage_diff"] == 0.0
+    assert table.loc["joint", "alignment_score_diff"] == -1.0

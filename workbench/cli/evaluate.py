@@ -90,6 +90,14 @@ def _eval(args) -> int:
                                                    ("alignment_score", "Alignment Score"))},
                              "ROC AUC": fmt(entry["auc"]) if condition == "all" else ""})
         print_table(rows, ["detector", "condition", "n", "Coverage", "FFR", "Alignment Score", "ROC AUC"])
+        if metrics.get("paired_vs_joint"):
+            print("\nsingle-dimension − joint detector on the same rows (paired bootstrap 95% CI):")
+            print_table([{"detector": r["detector"], "condition": r["condition"], "n": r["n"],
+                          **{label: f"{fmt(r[key + '_diff'])} [{fmt(r[key + '_low'])}, {fmt(r[key + '_high'])}]"
+                             for key, label in (("coverage", "ΔCoverage"), ("ffr", "ΔFFR"),
+                                                ("alignment_score", "ΔAS"))}}
+                         for r in metrics["paired_vs_joint"]], ["detector", "condition", "n", "ΔCoverage", "ΔFFR",
+                                                                "ΔAS"])
         print("95% bootstrap CIs in brackets; joint: prompts labelled with two or more dimensions, single: with one"
               + ("" if any("joint" in e["conditions"] or "single" in e["conditions"]
                            for e in metrics["detectors"].values())

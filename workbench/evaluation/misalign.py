@@ -140,6 +140,39 @@ def condition_table(pred, *, n_boot: int = 1000, seed: int = 0):
     return out[first + [c for c in out.columns if c not in first]]
 
 
+def paired_vs_joint(pred, *, n_boot: int = 1000, seed: int = 0):
+    """Each single-dimension detector against its model's joint detector on the same rows, per condition (all,
+    single, joint): the difference (single − joint) of Coverage, FFR and AS with a paired bootstrap CI
+    (``detection.paired_difference``). Empty when no single-dimension detector has its joint one beside it."""
+    import pandas as pd
+
+    from workbench.evaluation.detectors import _name
+    from workbench.metrics.detection import paired_difference
+
+    data = with_conditions(pred)
+    rows = []
+    names = set(data["detector"])
+    for name, part in data[data["detector_dimension"].fillna("").astype(bool)].groupby("detector", sort=False):
+        kind, models = part["kind"].iloc[0], name.split(" (")[0]
+        joint_name = _name(models, kind, "")
+        if joint_name not in names:
+            continue
+        joint = data[data["detector"] == joint_name]
+        if len(joint) != len(part):
+            raise WorkbenchError(f"{name} has {len(part)} rows but {joint_name} {len(joint)}: not the same rows")
+        for condition in CONDITIONS if "condition" in data.columns else ("all",):
+            keep = np.ones(len(part), bool) if condition == "all" else (part["condition"] == condition).to_numpy()
+            if not keep.any():
+                continue
+            a, b = part[keep], joint[(np.ones(len(joint), bool) if condition == "all"
+                                      else (joint["condition"] == condition).to_numpy())]
+            diff = paired_difference(a["misaligned"].to_numpy(bool), a["flagged"].to_numpy(bool),
+                                     b["flagged"].to_numpy(bool), n_boot=n_boot, seed=seed)
+            rows.append({"detector": name, "joint detector": joint_name, "condition": condition, "n": int(keep.sum()),
+                         **{f"{m}{s}": v for m, vals in diff.items() for s, v in zip(("_diff", "_low", "_high"), vals)}})
+    return pd.DataFrame(rows)
+
+
 def evaluate_predictions(pred, *, label_col: str, group_by: list[str] = (), n_boot: int = 1000, seed: int = 0):
     """(metrics dict, per-group table) for a frame with ``flagged`` and a label column (one detector's rows)."""
     misaligned, valid = parse_labels(pred[label_col].tolist())
@@ -177,7 +210,8 @@ def run_misalign_eval(path: str | Path, detectors: Detector | list[Detector], ou
     """Score ``path`` with each detector; write ``out/predictions.parquet`` (stacked, with ``detector``, ``kind``
     and ``detector_dimension``), ``out/groups.parquet`` (with ``detector``) and ``out/metrics.json``; return the
     metrics: the first detector's at the top level (as with one detector), every detector's under ``detectors``,
-    each with its all / single / joint ``conditions``. ``progress(done, total)`` counts rows."""
+    each with its all / single / joint ``conditions``; with a joint detector and its single-dimension ones,
+    ``paired_vs_joint`` (``paired_vs_joint``). ``progress(done, total)`` counts rows."""
     import pandas as pd
 
     from workbench.datasets import read_table
@@ -206,6 +240,11 @@ def run_misalign_eval(path: str | Path, detectors: Detector | list[Detector], ou
               "response_col": response_col, "label_col": label_col, "n_boot": n_boot}
     metrics = {"profile": profile, "models": models, **config, **per_detector[first.name],
                "detectors": per_detector}
+    labels, valid = parse_labels(pred[label_col].tolist())
+    paired = paired_vs_joint(with_dimensions(pred[valid].assign(misaligned=labels[valid])), n_boot=n_boot,
+                             seed=seed) if len(detectors) > 1 else None
+    if paired is not None and not paired.empty:
+        metrics["paired_vs_joint"] = paired.to_dict("records")
     out = Path(out)
     write = dict(profile=profile, models=models, seed=seed, config=config)
     save_table(pred, out / "predictions.parquet", **write)

@@ -100,6 +100,43 @@ def bootstrap(misaligned, flagged, *, n_boot: int = 1000, alpha: float = 0.05, s
     return out
 
 
+def _rates(flags: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The share flagged in each resample (rows of ``idx``); NaN when the class is empty."""
+    return flags[idx].mean(1) if idx.shape[1] else np.full(len(idx), np.nan)
+
+
+def paired_difference(misaligned, flagged_a, flagged_b, *, n_boot: int = 1000, alpha: float = 0.05,
+                      seed: int = 0) -> dict:
+    """``{metric: (a − b, low, high)}``: the difference of two detectors' Coverage, FFR and AS on the same rows,
+    with a paired percentile bootstrap [ours] — the same resampled rows (within each class) for both detectors."""
+    y = _bools(misaligned, "misaligned")
+    a, b = _bools(flagged_a, "flagged"), _bools(flagged_b, "flagged")
+    if not len(y) == len(a) == len(b):
+        raise WorkbenchError(f"{len(y)} labels but {len(a)} and {len(b)} predictions")
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
+    idx_pos = pos[rng.integers(0, len(pos), (n_boot, len(pos)))] if len(pos) else np.zeros((n_boot, 0), int)
+    idx_neg = neg[rng.integers(0, len(neg), (n_boot, len(neg)))] if len(neg) else np.zeros((n_boot, 0), int)
+    out = {}
+    observed = {name: Counts.of(y, f).metrics() for name, f in (("a", a), ("b", b))}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per = {}
+        for name, f in (("a", a), ("b", b)):
+            cov, ffr = _rates(f, idx_pos), _rates(f, idx_neg)
+            keep = 1.0 - ffr
+            per[name] = {"coverage": cov, "ffr": ffr,
+                         "alignment_score": np.where(cov + keep == 0, 0.0, 2 * cov * keep / (cov + keep))}
+    for metric in METRICS:
+        diff = observed["a"][metric] - observed["b"][metric]
+        draws = per["a"][metric] - per["b"][metric]
+        if np.isnan(draws).all():
+            out[metric] = (diff, math.nan, math.nan)
+        else:
+            low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+            out[metric] = (float(diff), float(low), float(high))
+    return out
+
+
 def evaluate(frame, *, label_col: str = "misaligned", flag_col: str = "flagged", by: str | list[str] | None = None,
              n_boot: int = 1000, alpha: float = 0.05, seed: int = 0):
     """Coverage, FFR and AS with bootstrap CIs: one row for all rows (``group`` = "all"), and with ``by`` one row
