@@ -138,7 +138,7 @@ judge = profile.model_for("judge")
 eval_set = hhh_eval_set(SMOKE)
 run = run_comparison(lm, {o: v.vectors[half] for o, v in half_vectors.items()}, half, eval_set,
                      ambs_judges(lm, judge), multiplier=AMBS_MULTIPLIER, eps_grid=epsilons(SMOKE),
-                     relative=True, max_new_tokens=4 if SMOKE else 48)
+                     relative=True, max_new_tokens=2 if SMOKE else 48)
 ambs_config, ambs_frames = ambs_artifacts(run, smoke=SMOKE, judge=judge, eval_rows=len(eval_set))
 ambs_table = hhh_table(ambs_frames["ambs_vs_naive"])
 print(f"ε chosen on dev: {ambs_config['chosen_epsilon']}; test items: {len(ambs_config['test_ids'])}")
