@@ -107,7 +107,7 @@ from workbench.evaluation.misalign import score_detectors
 from workbench.metrics.tradeoff import dimension_profile, tradeoff_by, tradeoff_matrix
 from workbench.viz.evaluation import profile_radar, tradeoff_grid, tradeoff_heatmap
 
-pairs = evaluation_pairs(6 if SMOKE else None)
+pairs = evaluation_pairs(4 if SMOKE else None)
 detector_models = [n for n in detector_names(profile) if n not in ("always", "never")]
 predictions = score_detectors(pairs, detector_set(detector_names(profile)))   # the detector_predictions shape
 scored = dict(tuple(predictions.groupby("detector", sort=False)))
