@@ -196,12 +196,13 @@ def test_cli_eval_misalign_single_dimension_prints_conditions(tmp_path, capsys):
     for name in ("minilm-l6 (embedding)", "minilm-l6 (embedding, safety-only)", "minilm-l6 (embedding, value-only)",
                  "minilm-l6 (embedding, culture-only)"):
         assert name in text
-    lines = [line for line in text.splitlines() if line.startswith("minilm-l6 (embedding, value-only)")]
+    conditions, paired = text.split("single-dimension − joint detector on the same rows")
+    lines = [line for line in conditions.splitlines() if line.startswith("minilm-l6 (embedding, value-only)")]
     assert [line.split()[3] for line in lines] == ["all", "single", "joint"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics["detectors"]) == 4 and metrics["models"] == ["minilm-l6"]
     assert metrics["detectors"]["minilm-l6 (embedding, culture-only)"]["conditions"]["joint"]["n"] == 4
-    assert "single-dimension − joint detector on the same rows (paired bootstrap 95% CI)" in text
+    assert paired.startswith(" (paired bootstrap 95% CI)") and paired.count("value-only") == 3
     assert len(metrics["paired_vs_joint"]) == 9                 # 3 single-dimension detectors × 3 conditions
     assert main(["eval", "misalign", str(src), "--model", "minilm-l6", "--dimension", "culture", "--n-boot", "50",
                  "--out", str(tmp_path / "one")]) == 0
