@@ -88,7 +88,7 @@ def tradeoff_grid(matrices: dict, *, columns: int = 4, title: str = "Trade-off m
     cols = max(1, min(columns, len(names)))
     rows = max(1, math.ceil(len(names) / cols))
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, horizontal_spacing=0.06,
-                        vertical_spacing=0.12 if rows > 1 else 0.1)
+                        vertical_spacing=0.1)
     values = [m.to_numpy(float) * 100 for m in matrices.values()]
     finite = [abs(v) for z in values for v in z.ravel() if not np.isnan(v)]
     bound = max(finite + [1.0])
