@@ -153,7 +153,7 @@ def _ambs_values(frame, column: str):
 @measures("ambs_vs_naive")
 def ambs_vs_naive(claim, sources):
     """AMBS against an independent naive 1-to-N (module doc); not measured while no artifact holds both."""
-    from workbench.steering.medassess import paired_change
+    from workbench.metrics.paired import paired_change
 
     metric = claim.params.get("metric")
     if metric not in AMBS_METRICS:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from workbench import WorkbenchError
+from workbench.metrics.paired import paired_change
 
 REFERENCE = "uncalibrated"
 ABLATION_METRICS = {"helpful": "win_rate", "harmless": "harmful_rate", "honest": "true_and_informative"}
@@ -39,14 +40,13 @@ def calibrator_of(system: str) -> str | None:
 
 
 def paired_delta_ci(ours, reference, *, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """mean(ours − reference) and its 95 % percentile interval over item resamples shared by both (paired)."""
+    """mean(ours − reference) and its 95 % percentile interval over item resamples shared by both (paired), as
+    fractions (``metrics.paired.paired_change`` in points / 100)."""
     a, b = np.asarray(ours, float), np.asarray(reference, float)
     if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
         raise WorkbenchError(f"paired scores need two equal-length lists; got {a.shape} and {b.shape}")
-    d = a - b
-    idx = np.random.default_rng(seed).integers(0, len(d), size=(n_boot, len(d)))
-    lo, hi = np.percentile(d[idx].mean(1), [2.5, 97.5])
-    return float(d.mean()), float(lo), float(hi)
+    value, (lo, hi) = paired_change(b, a, "points", n_boot=n_boot, seed=seed)
+    return value / 100, lo / 100, hi / 100
 
 
 def calibration_ablation(judged, axes, *, reference: str = REFERENCE, n_boot: int = 2000, seed: int = 0):

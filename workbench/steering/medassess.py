@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench import WorkbenchError
+from workbench.metrics.paired import KINDS, paired_change  # noqa: F401  (re-exported)
 
 STRATA = ("source", "type")
 DEV_FRACTION = 0.5
@@ -241,41 +242,6 @@ class Gain:
     steered: float
     n: int
     undefined: str = ""                 # why ``value`` is NaN
-
-
-KINDS = ("points", "relative gain", "relative reduction")
-
-
-def _statistic(kind: str, base: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """The change from ``base`` to ``other`` in % per resample, from [..., n] per-item values of both systems:
-    points 100 · (o − b); relative gain 100 · (o − b) / b; relative reduction 100 · (b − o) / b (NaN where
-    b = 0)."""
-    b, o = base.mean(axis=-1), other.mean(axis=-1)
-    if kind == "points":
-        return 100 * (o - b)
-    change = (o - b) if kind == "relative gain" else (b - o)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(b > 0, 100 * change / np.where(b > 0, b, 1), np.nan)
-
-
-def paired_change(base, other, kind: str, *, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05):
-    """``(value, ci)``: the change from ``base`` to ``other`` (per-item values [n] of two systems on the same
-    items) in % as ``kind`` says, with a paired percentile bootstrap interval (None when no resample is
-    defined); value NaN when the change is undefined (a relative change from 0)."""
-    if kind not in KINDS:
-        raise WorkbenchError(f"unknown change '{kind}'; choose from {', '.join(KINDS)}")
-    base, other = np.asarray(base, dtype=float), np.asarray(other, dtype=float)
-    if base.shape != other.shape or base.ndim != 1 or len(base) == 0:
-        raise WorkbenchError(f"need per-item values of both systems on the same items (got {base.shape} and "
-                             f"{other.shape})")
-    value = float(_statistic(kind, base, other))
-    if not math.isfinite(value):
-        return value, None
-    idx = np.random.default_rng(seed).integers(0, len(base), size=(n_boot, len(base)))
-    draws = _statistic(kind, base[idx], other[idx])
-    draws = draws[np.isfinite(draws)]
-    ci = tuple(float(q) for q in np.quantile(draws, [alpha / 2, 1 - alpha / 2])) if len(draws) else None
-    return value, ci
 
 
 def _arm_values(per_item, metric: str, arms) -> tuple[str, object]:
