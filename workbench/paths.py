@@ -6,6 +6,7 @@ per-profile, per-paper results that notebooks and the dashboard read.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -43,3 +44,18 @@ def artifacts_dir() -> Path:
     path = Path(override).expanduser() if override else home() / "artifacts"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def environ(**values: str | None):
+    """Set environment variables (None leaves one alone) for the block, restoring them afterwards."""
+    saved = {k: os.environ.get(k) for k, v in values.items() if v is not None}
+    os.environ.update({k: v for k, v in values.items() if v is not None})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -96,6 +96,7 @@ def rehearse_paper(paper: str, *, size: str = "tiny", dtype: str = "bfloat16", d
     import shutil
 
     from workbench.build import BuildContext, build_paper, discover
+    from workbench.paths import environ
     from workbench.claims import ledger
     from workbench.io import ArtifactStore
     from workbench.models import clear_cache, rehearsal
@@ -124,7 +125,7 @@ def rehearse_paper(paper: str, *, size: str = "tiny", dtype: str = "bfloat16", d
     with _PeakRSS() as rss:
         try:
             # WORKBENCH_PROFILE=paper, as `workbench --profile paper build` sets it for code that reads it
-            with rehearsal.environ(WORKBENCH_PROFILE="paper"), \
+            with environ(WORKBENCH_PROFILE="paper"), \
                     rehearsal.rehearsing(size, dtype, seed, stats=stats, device=device):
                 ctx = BuildContext(store, get_profile("paper"), seed, True, update, rehearsal=size == "tiny")
                 built = build_paper(paper, ctx, force=True)

@@ -162,16 +162,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Global options become environment variables so every library call below sees the same choice;
     # they are restored afterwards so that calling main() in-process leaves no trace.
-    saved = {k: os.environ.get(k) for k in ("WORKBENCH_PROFILE", "WORKBENCH_DEVICE", "WORKBENCH_DTYPE",
-                                            "WORKBENCH_QUANTIZE")}
-    if args.profile:
-        os.environ["WORKBENCH_PROFILE"] = args.profile
-    if args.device:
-        os.environ["WORKBENCH_DEVICE"] = args.device
-    if getattr(args, "dtype", None) and args.command != "rehearse":     # rehearse has its own --dtype
-        os.environ["WORKBENCH_DTYPE"] = args.dtype
-    if args.quantize:
-        os.environ["WORKBENCH_QUANTIZE"] = args.quantize
+    from workbench.paths import environ
+
+    with environ(WORKBENCH_PROFILE=args.profile or None, WORKBENCH_DEVICE=args.device or None,
+                 WORKBENCH_DTYPE=(getattr(args, "dtype", None) or None) if args.command != "rehearse" else None,
+                 WORKBENCH_QUANTIZE=args.quantize or None):          # rehearse has its own --dtype
+        return _run(args)
+
+
+def _run(args) -> int:
+    """The command's handler, with its errors as one line (``--debug`` for the traceback)."""
     try:
         from workbench.profiles import active_profile, pick_device
 
@@ -188,12 +188,6 @@ def main(argv: list[str] | None = None) -> int:
         kind = "" if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: "
         print(f"error: {kind}{exc}", file=sys.stderr)
         return 1
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from workbench import WorkbenchError
 from workbench.io import build_once, config_key
-from workbench.paths import DATA_DIR, models_dir
+from workbench.paths import DATA_DIR, environ, models_dir
 
 ARCH_DIR = DATA_DIR / "archs"
 SIZES = ("tiny", "full")
@@ -116,23 +116,6 @@ def active() -> Rehearsal | None:
 
 def stats() -> ForwardStats | None:
     return getattr(_LOCAL, "stats", None)
-
-
-@contextlib.contextmanager
-def environ(**values: str | None):
-    """Set environment variables (None leaves one alone) for the block, restoring them afterwards."""
-    import os
-
-    saved = {k: os.environ.get(k) for k, v in values.items() if v is not None}
-    os.environ.update({k: v for k, v in values.items() if v is not None})
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @contextlib.contextmanager
