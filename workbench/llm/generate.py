@@ -53,10 +53,13 @@ def chat_messages(tokenizer, prompt: str, *, system: str | None = None) -> list[
 
 @torch.inference_mode()
 def generate(lm: CausalLM, prompts: str | list[str], *, system: str | None = None, max_new_tokens: int = 64,
-             temperature: float = 0.0, top_p: float = 1.0, seed: int = 0) -> str | list[str]:
+             temperature: float = 0.0, top_p: float = 1.0, seed: int = 0,
+             row_seeds: list[int] | None = None) -> str | list[str]:
     """Completions for one prompt (returns a string) or a batch (returns a list), left-padded in one pass.
 
-    ``temperature == 0`` decodes greedily; otherwise samples with ``top_p`` under ``torch.manual_seed(seed)``.
+    ``temperature == 0`` decodes greedily; otherwise samples with ``top_p`` under ``torch.manual_seed(seed)``,
+    or, given ``row_seeds`` (one per prompt), each row from its own generator (``RowSampler``): a row's
+    completion then does not depend on its batch, and equals the single-prompt call with ``seed`` = its seed.
     """
     single = isinstance(prompts, str)
     batch = [prompts] if single else list(prompts)
@@ -73,7 +76,13 @@ def generate(lm: CausalLM, prompts: str | list[str], *, system: str | None = Non
         raise WorkbenchError(f"{lm.name}: a prompt of {enc['input_ids'].shape[1]} tokens plus {max_new_tokens} new "
                              f"tokens exceeds its context of {limit} positions")
     kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id)
-    if temperature > 0:
+    if temperature > 0 and row_seeds is not None:
+        if len(row_seeds) != len(batch):
+            raise WorkbenchError(f"{len(row_seeds)} seeds for {len(batch)} prompts; give one seed per prompt")
+        # greedy over scores in which only the row's own sampled token survives
+        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None,
+                      logits_processor=[RowSampler(lm, row_seeds, temperature, top_p)])
+    elif temperature > 0:
         torch.manual_seed(seed)
         kwargs.update(do_sample=True, temperature=temperature, top_p=top_p)
     else:
@@ -82,3 +91,29 @@ def generate(lm: CausalLM, prompts: str | list[str], *, system: str | None = Non
     new = out[:, enc["input_ids"].shape[1]:]
     completions = [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
     return completions[0] if single else completions
+
+
+class RowSampler:
+    """A logits processor that samples every row of a batch from its own seeded generator — the warpers
+    (temperature, the model's top-k, top-p) and the multinomial draw of transformers' sampling, in that order,
+    so a batch of one reproduces ``torch.manual_seed(seed)`` + ``do_sample=True`` — and keeps only the sampled
+    token (every other score −inf), so that greedy decoding emits it. [ours]"""
+
+    def __init__(self, lm: CausalLM, seeds: list[int], temperature: float, top_p: float):
+        from transformers import (LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper,
+                                  TopPLogitsWarper)
+
+        top_k = getattr(getattr(lm.model, "generation_config", None), "top_k", None)
+        top_k = 50 if top_k is None else top_k          # transformers' default when the model sets none
+        warpers = [TemperatureLogitsWarper(temperature)] if temperature != 1.0 else []
+        warpers += [TopKLogitsWarper(top_k=top_k)] if top_k else []
+        warpers += [TopPLogitsWarper(top_p=top_p)] if top_p < 1.0 else []
+        self.warpers = LogitsProcessorList(warpers)
+        device = torch.device(lm.device)
+        self.generators = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        probs = torch.softmax(self.warpers(input_ids, scores), dim=-1)                    # [B, V]
+        picks = torch.cat([torch.multinomial(probs[i:i + 1], 1, generator=g)               # [B, 1]
+                           for i, g in enumerate(self.generators)])
+        return torch.full_like(scores, float("-inf")).scatter_(1, picks, 0.0)

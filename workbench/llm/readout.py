@@ -92,6 +92,45 @@ def answer_probs(lm, prompts: Sequence[str], answers: Sequence[str] | Sequence[S
     """
     from workbench.llm.scoring import _encode, answer_token_logprobs, encode_prompt, pair_token_logprobs
 
+    prompts, rows, answer_ids, per_row, width = _answer_rows(lm, prompts, answers, normalize)
+    if not prompts:
+        return _empty(width, normalize)
+
+    if prefix is not None:
+        tokens = _after_prefix(lm, encode_prompt(lm, prefix), [_encode(lm, p) for p in prompts], answer_ids,
+                               per_row, reuse_prefix, max_packed_tokens)
+    elif per_row:
+        flat = pair_token_logprobs(lm, [encode_prompt(lm, p) for p in prompts for _ in range(width)],
+                                   [t for r in answer_ids for t in r], batch_size=batch_size,
+                                   progress=(lambda d, n: progress(min(len(prompts), -(-d // width)), len(prompts)))
+                                   if progress else None)
+        tokens = [flat[i * width:(i + 1) * width] for i in range(len(prompts))]
+    else:
+        shared = answer_token_logprobs(lm, [encode_prompt(lm, p) for p in prompts], answer_ids[0],
+                                       batch_size=batch_size, progress=progress)
+        tokens = [[shared[a][i] for a in range(width)] for i in range(len(prompts))]
+
+    return _finish(lm, tokens, rows, normalize)
+
+
+def _empty(width: int, normalize: str) -> AnswerProbs:
+    return AnswerProbs(np.zeros((0, width)), np.zeros((0, width), dtype=int), np.zeros((0, width)), normalize)
+
+
+def _finish(lm, tokens, rows, normalize: str) -> AnswerProbs:
+    """``AnswerProbs`` from each answer's token log-probabilities ``tokens`` [N][A] (arrays [S])."""
+    from workbench.llm.scoring import _encode
+
+    logprob = np.array([[_reduce(t, normalize) for t in row] for row in tokens])                    # [N, A]
+    n_tokens = np.array([[len(_encode(lm, a)) for a in r] for r in rows])
+    return AnswerProbs(logprob, n_tokens, _softmax(logprob), normalize)
+
+
+def _answer_rows(lm, prompts, answers, normalize: str):
+    """The checked question: (prompts, answer texts per prompt [N][A], their token ids (cut to the first token
+    for ``"first"``), whether the answers differ per prompt, A)."""
+    from workbench.llm.scoring import _encode
+
     if normalize not in NORMALIZE:
         raise WorkbenchError(f"unknown normalize '{normalize}'; choose from {', '.join(NORMALIZE)}")
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
@@ -109,28 +148,20 @@ def answer_probs(lm, prompts: Sequence[str], answers: Sequence[str] | Sequence[S
         empty = [a for a, t in zip(r, ids) if not t]
         if empty:
             raise WorkbenchError(f"answer {empty[0]!r} is empty")
-    if not prompts:
-        return AnswerProbs(np.zeros((0, width)), np.zeros((0, width), dtype=int), np.zeros((0, width)), normalize)
     if normalize == "first":
         answer_ids = [[t[:1] for t in r] for r in answer_ids]
+    return prompts, rows, answer_ids, per_row, width
 
-    if prefix is not None:
-        tokens = _after_prefix(lm, encode_prompt(lm, prefix), [_encode(lm, p) for p in prompts], answer_ids,
-                               per_row, reuse_prefix, max_packed_tokens)
-    elif per_row:
-        flat = pair_token_logprobs(lm, [encode_prompt(lm, p) for p in prompts for _ in range(width)],
-                                   [t for r in answer_ids for t in r], batch_size=batch_size,
-                                   progress=(lambda d, n: progress(min(len(prompts), -(-d // width)), len(prompts)))
-                                   if progress else None)
-        tokens = [flat[i * width:(i + 1) * width] for i in range(len(prompts))]
-    else:
-        shared = answer_token_logprobs(lm, [encode_prompt(lm, p) for p in prompts], answer_ids[0],
-                                       batch_size=batch_size, progress=progress)
-        tokens = [[shared[a][i] for a in range(width)] for i in range(len(prompts))]
 
-    logprob = np.array([[_reduce(t, normalize) for t in row] for row in tokens])                    # [N, A]
-    n_tokens = np.array([[len(_encode(lm, a)) for a in r] for r in rows])
-    return AnswerProbs(logprob, n_tokens, _softmax(logprob), normalize)
+def answer_probs_from_tokens(lm, prompts, answers, *, normalize: str = "sum", encode: Callable[[str], list[int]],
+                             score: Callable[[list[list[int]], list[list[list[int]]]], list]) -> AnswerProbs:
+    """``answer_probs`` for another engine: ``encode(prompt)`` gives a prompt's tokens (prefix included) and
+    ``score(prompt_ids [N], answer_ids [N][A])`` each answer's token log-probabilities after its prompt [N][A]
+    (arrays [S]); checking the question and the length modes are this module's, as for the ``hf`` engine."""
+    prompts, rows, answer_ids, _, width = _answer_rows(lm, prompts, answers, normalize)
+    if not prompts:
+        return _empty(width, normalize)
+    return _finish(lm, score([encode(p) for p in prompts], answer_ids), rows, normalize)
 
 
 def _after_prefix(lm, prefix_ids, prompt_ids, answer_ids, per_row, reuse_prefix, max_packed_tokens):

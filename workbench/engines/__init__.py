@@ -1,0 +1,128 @@
+"""Language-model engines behind one interface: generation, answer read-outs and prompt log-probabilities.
+
+Every pipeline that generates or scores text (expansion, rejection sampling, raters, the misalignment detectors)
+asks an ``Engine`` rather than a model handle, so the same pipeline runs on Hugging Face transformers (``hf``,
+the default) or on vLLM's offline engine (``vllm``, continuous batching and prefix caching on GPUs). The engine
+is chosen with ``--engine hf|vllm`` (``$WORKBENCH_ENGINE``), or ``engine = "vllm"`` in a roles file.
+
+An engine answers three questions (``Engine``):
+
+* ``generate(prompts, n=, seeds=, temperature=, top_p=, max_new_tokens=, system=)`` — ``n`` completions per
+  prompt, each sampled with its own seed (one per prompt; sample j > 0 of a prompt uses a seed derived from it),
+  so a completion does not depend on which prompts share its batch;
+* ``answer_probs(prompts, answers, normalize=, prefix=)`` — the read-out of ``workbench.llm.readout``
+  (``AnswerProbs``), multi-token answers included;
+* ``prompt_logprobs(prompts)`` — per token, log p(token | the tokens before it) of each prompt as the model reads
+  it (the first token has none).
+
+``load_engine(model, kind)`` builds one for a zoo model; ``as_engine(x)`` accepts an engine or a ``CausalLM``
+(wrapped in ``hf``). ``register(kind, factory)`` adds an implementation (the contract tests' fake engine).
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from workbench import WorkbenchError
+from workbench.seeding import row_seed
+
+ENGINES = ("hf", "vllm")
+ENV = "WORKBENCH_ENGINE"
+
+
+@runtime_checkable
+class Engine(Protocol):
+    kind: str          # "hf", "vllm", …
+    name: str          # the model's zoo name (provenance of generated rows)
+
+    def build_prompt(self, prompt: str, *, system: str | None = None) -> str: ...
+
+    def generate(self, prompts: Sequence[str], *, n: int = 1, seeds: int | Sequence[int] = 0,
+                 system: str | None = None, max_new_tokens: int = 64, temperature: float = 0.0,
+                 top_p: float = 1.0) -> list[list[str]]: ...
+
+    def answer_probs(self, prompts: Sequence[str], answers, *, normalize: str = "sum", prefix: str | None = None,
+                     progress: Callable[[int, int], None] | None = None): ...
+
+    def prompt_logprobs(self, prompts: Sequence[str]) -> list[np.ndarray]: ...
+
+
+def sample_seeds(prompts: Sequence[str], seeds: int | Sequence[int], n: int) -> list[list[int]]:
+    """[len(prompts)][n] sampling seeds: one seed per prompt (an int is used for every prompt), sample 0 with it
+    and sample j > 0 with ``row_seed(seed, "sample", j, 0)``, so n = 1 reproduces a single-sample call."""
+    if n < 1:
+        raise WorkbenchError(f"n must be at least 1 (got {n})")
+    per_prompt = [int(seeds)] * len(prompts) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
+    if len(per_prompt) != len(prompts):
+        raise WorkbenchError(f"{len(per_prompt)} seeds for {len(prompts)} prompts; give one seed per prompt")
+    return [[s if j == 0 else row_seed(s, "sample", j, 0) for j in range(n)] for s in per_prompt]
+
+
+def engine_kind(kind: str | None = None) -> str:
+    """``kind``, else ``$WORKBENCH_ENGINE``, else ``hf``; an unknown name is an error naming the choices."""
+    kind = (kind or os.environ.get(ENV) or "hf").lower()
+    if kind not in _FACTORIES:
+        raise WorkbenchError(f"unknown engine '{kind}'; choose from {', '.join(_FACTORIES)}")
+    return kind
+
+
+def _hf(model: str) -> Engine:
+    from workbench.engines.hf import HFEngine
+    from workbench.models import load
+
+    return HFEngine(load(model))
+
+
+def _vllm(model: str) -> Engine:
+    from workbench.engines.vllm import VLLMEngine
+
+    return VLLMEngine.for_model(model)
+
+
+_FACTORIES: dict[str, Callable[[str], Engine]] = {"hf": _hf, "vllm": _vllm}
+_CACHE: dict[tuple[str, str], Engine] = {}
+
+
+def register(kind: str, factory: Callable[[str], Engine]) -> None:
+    """Make ``kind`` selectable (``factory(model_name) -> Engine``); replacing ``hf``/``vllm`` is refused."""
+    if kind in ENGINES:
+        raise WorkbenchError(f"engine '{kind}' is built in and cannot be replaced")
+    _FACTORIES[kind] = factory
+
+
+def unregister(kind: str) -> None:
+    if kind not in ENGINES:
+        _FACTORIES.pop(kind, None)
+        for key in [k for k in _CACHE if k[0] == kind]:
+            del _CACHE[key]
+
+
+def load_engine(model: str, kind: str | None = None) -> Engine:
+    """The engine ``kind`` (see ``engine_kind``) over zoo model ``model``, once per process (an ``hf`` engine
+    shares the model of ``workbench.models.load``; a ``vllm`` engine holds its own GPU memory)."""
+    kind = engine_kind(kind)
+    if kind == "hf":
+        return _hf(model)                # load() already caches, per rehearsal
+    key = (kind, model)
+    if key not in _CACHE:
+        _CACHE[key] = _FACTORIES[kind](model)
+    return _CACHE[key]
+
+
+def as_engine(model) -> Engine:
+    """``model`` itself when it is an engine; a ``CausalLM`` handle wrapped in the ``hf`` engine."""
+    from workbench.models.loaders import CausalLM
+
+    if isinstance(model, CausalLM):
+        from workbench.engines.hf import HFEngine
+
+        return HFEngine(model)
+    if isinstance(model, Engine):
+        return model
+    raise WorkbenchError(f"{type(model).__name__} is neither an engine nor a causal LM handle")
+
+
+__all__ = ["ENGINES", "Engine", "as_engine", "engine_kind", "load_engine", "register", "sample_seeds",
+           "unregister"]
