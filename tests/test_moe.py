@@ -109,10 +109,21 @@ class _ConstantRouter:
                 p.zero_()
             linear.bias.copy_(self.bias)
         self.mixture.router, self.mixture._features = router, {}
+        # the token routers too: the same logits in every block, at the prompt calibration's temperature
+        self.saved_tokens = self.mixture.ensure_token_router()
+        tokens = copy.deepcopy(self.saved_tokens)
+        with torch.no_grad():
+            for r in tokens.routers:
+                r.net.weight.zero_()
+                r.net.bias.copy_(self.bias)
+        tokens.temperatures = [float(self.mixture.calibration.temperature.temperatures(None, 1)[0])] * len(
+            tokens.routers)
+        self.mixture.token_router = tokens
         return router
 
     def __exit__(self, *exc):
         self.mixture.router, self.mixture._features = self.saved, {}
+        self.mixture.token_router = self.saved_tokens
         return False
 
 

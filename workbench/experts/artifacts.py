@@ -157,6 +157,9 @@ def build_router_calibration(ctx: BuildContext) -> None:
     routing = load_frame(folder / "routing")
     ctx.progress(0.82, "efficiency: ours as configured vs three full copies")
     mixture = MixtureOfExperts.load(folder)
+    if MIXTURES[ctx.paper]["token_level"]:
+        ctx.progress(0.83, "token router (one per adapted block)")
+        token_mixture(mixture, smoke=ctx.smoke).ensure_token_router(seed=ctx.seed)
     efficiency = measure_efficiency(mixture, folder, routing["prompt"].tolist(), smoke=ctx.smoke,
                                     label=MIXTURES[ctx.paper]["label"])
     del mixture
@@ -166,8 +169,21 @@ def build_router_calibration(ctx: BuildContext) -> None:
 
 def calibration_config(paper: str, folder: Path, report: dict, efficiency: dict, smoke: bool) -> dict:
     """The config the ``router_calibration`` artifact records (its frame: the mixture folder's routing rows)."""
-    return {"paper_setup": MIXTURES[paper], "mixture": Path(folder).name, "smoke": smoke, "report": report,
-            "efficiency": efficiency}
+    from workbench.experts.token_router import TokenRouter
+
+    config = {"paper_setup": MIXTURES[paper], "mixture": Path(folder).name, "smoke": smoke, "report": report,
+              "efficiency": efficiency}
+    if MIXTURES[paper]["token_level"] and TokenRouter.stored(folder):
+        config["token_routing"] = TokenRouter.load(folder).report
+    return config
+
+
+def token_mixture(mixture, *, smoke: bool):
+    """``mixture`` (a paper's, from ``trained_mixture``) with its rows (``mixture_data``) to train its token router
+    on when it has none yet: the mixture's train split, the same rows its experts and prompt router trained on."""
+    if mixture.token_data is None:
+        mixture.token_data = mixture_data(smoke)
+    return mixture
 
 
 def hhh_config(paper: str, folder: Path, eval_set, judge: str, smoke: bool) -> dict:
@@ -217,7 +233,7 @@ def hhh_plan(mixture, *, calibrator: str = "temperature", token_level: bool = Fa
     plan = {"base": {"mode": "base"}, **{a: {"mode": a} for a in mixture.axes},
             "routed": {"mode": "routed", "calibrator": calibrator},
             "routed top-1": {"mode": "routed", "calibrator": calibrator, "top_k": 1}, "merged": {"mode": "merged"}}
-    if token_level:
+    if token_level:                     # routed by the token router, trained on the block states (token_router)
         plan["routed per-token"] = {"mode": "routed", "calibrator": calibrator, "level": "token"}
     if ablation:
         plan.update({system_name(c): {"mode": "routed", "calibrator": c}
@@ -303,6 +319,8 @@ def paper_hhh(mixture, paper: str, judge: str, *, smoke: bool, seed: int = 0, on
     from workbench.experts.ablation import calibration_ablation
 
     eval_set = hhh_eval_set(smoke, real_honest=SMOKE_REAL_HONEST if smoke else REAL_HONEST, seed=seed)
+    if MIXTURES[paper]["token_level"]:
+        token_mixture(mixture, smoke=smoke).ensure_token_router(seed=seed)
     if one_per_axis:
         eval_set = eval_set.groupby(["axis", "data_kind"], sort=False).head(1).reset_index(drop=True)
     metrics, _, judged = judged_hhh(mixture, eval_set, judge, max_new_tokens=hhh_new_tokens(smoke),

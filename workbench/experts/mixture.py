@@ -136,6 +136,9 @@ def build_mixture(backbone: str, data, out: str | Path, *, experts: ExpertConfig
         routing[f"logit_{axis}"] = logits[rows, k]
     save_frame(routing, out / "routing", profile=profile or active_profile().name, models=[backbone], seed=seed,
                config={"router": asdict(config), "calibration": asdict(calibration)})
+    save_frame(data.loc[is_train, ["prompt", "axis", "split"]].reset_index(drop=True), out / "train_rows",
+               profile=profile or active_profile().name, models=[backbone], seed=seed,
+               config={"rows": "the router's train split (the token router trains on it: experts.token_router)"})
     write_json(report, out / "report.json")
     step(1.0, "done")
     return report

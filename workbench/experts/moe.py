@@ -15,13 +15,15 @@ states). Generation modes:
   token. Because every calibrator is a positive, per-input rescaling of the logits, top-1 routing never changes
   with calibration; with k > 1 the kept weights do, and so can the generated text.
 * ``level="token"`` (TrinityX's per-token routing inside the decoder blocks) [ours]: a forward pre-hook on every
-  decoder block that carries adapters evaluates the router on each token's hidden state entering that block
-  ([B, T, H] → logits [B, T, K]), calibrates it with the prompt's own calibration (``RouterCalibration.components``:
-  the temperature(s) the calibrator gives that prompt, applied to every token's logits), keeps the top-k, scales
-  by γ, and the block's LoRA layers mix with those per-token weights — different tokens, and different blocks, get
-  different mixtures. The router was trained on pooled last-layer states, so on earlier blocks' states it is off
-  its training distribution; the mode is reported as its own system, never as the default. With a router whose
-  output does not depend on its input, token mode equals prompt mode exactly (tested).
+  decoder block that carries adapters evaluates that block's *token router* (``token_router``: one linear router
+  per adapted block, trained on the token states entering that block, adapters off, of the mixture's train
+  prompts, with its own temperature fitted on the calibration rows' tokens) on each token's hidden state entering
+  the block ([B, T, H] → probabilities [B, T, K]; calibrator ``temperature`` applies the block's fitted
+  temperature, ``uncalibrated`` none), keeps the top-k, scales by γ, and the block's LoRA layers mix with those
+  per-token weights — different tokens, and different blocks, get different mixtures. The token router is stored
+  beside the mixture (``token_router.safetensors`` + ``.json``) and trained there on first use
+  (``ensure_token_router``, from ``token_data`` or the folder's saved train rows); without either, a clear error.
+  With token routers whose output does not depend on their input, token mode equals prompt mode exactly (tested).
 * ``"merged"`` — AlignX's task-vector merge: one adapter with ΔW = Σ_e γ_e ΔW_e (PEFT ``add_weighted_adapter``,
   ``combination_type="cat"``, which is exact), γ = 1/N each unless given. Static: the same for every prompt.
 * ``"base"`` — the backbone alone; ``"<axis>"`` — one expert alone.
@@ -61,9 +63,13 @@ class MixtureOfExperts:
     top_k: int | None = None      # experts kept per routing decision; None: the router's configured top-k
     _weights: torch.Tensor | None = field(default=None, repr=False)   # [B, K] per row or [B, T, K] per token
     _features: dict = field(default_factory=dict, repr=False)         # prompt → (pooled [H], fractal, natural)
+    folder: Path | None = None    # where the mixture (and its token router) is stored
+    token_router: object = None   # ``token_router.TokenRouter``: loaded from the folder, or trained on first use
+    token_data: object = None     # the mixture's rows (a frame: prompt, axis, split) to train the token router on
 
     @classmethod
-    def load(cls, folder: str | Path, *, device: str | None = None, top_k: int | None = None) -> "MixtureOfExperts":
+    def load(cls, folder: str | Path, *, device: str | None = None, top_k: int | None = None,
+             token_data=None) -> "MixtureOfExperts":
         from peft import PeftModel
 
         from workbench.experts.train import fresh_backbone, quiet_peft
@@ -98,6 +104,7 @@ class MixtureOfExperts:
         mixture = cls(peft_model, tokenizer, router.eval(), RouterCalibration.from_dict(routing["calibration"]),
                       axes, experts["backbone"], device)
         mixture.top_k = mixture._check_k(top_k) if top_k is not None else None
+        mixture.folder, mixture.token_data = folder, token_data
         mixture._install_hooks()
         return mixture
 
@@ -193,24 +200,37 @@ class MixtureOfExperts:
                     return blocks
         raise WorkbenchError("no decoder blocks with LoRA layers found on the backbone")
 
+    def ensure_token_router(self, *, seed: int = 0):
+        """The token router (``token_router.ensure_token_router``): loaded, or trained on ``token_data`` (or the
+        folder's saved train rows) and stored beside the mixture on first use."""
+        if self.token_router is None:
+            from workbench.experts.token_router import ensure_token_router
+
+            self.token_router = ensure_token_router(self, self.token_data, seed=seed)
+        return self.token_router
+
     @contextlib.contextmanager
     def token_routed(self, prompts: list[str], *, calibrator: str = "temperature", top_k: int | None = None):
         """Per-token routing inside the decoder blocks for a batch of ``prompts`` (see the module doc); yields the
         prompts' ``route`` view. Rows of every forward pass inside the block are the prompts, in order."""
+        from workbench.experts.token_router import check_calibrator
+
+        check_calibrator(calibrator)
         view = self.route(prompts, calibrator=calibrator, top_k=top_k)
-        parts = [(c, torch.as_tensor(t, dtype=torch.float32, device=self.device).view(-1, 1, 1))
-                 for c, t in self.calibration.components(calibrator, len(prompts), fractal=view["fractal"],
-                                                         natural=view["natural"])]
-        router = copy.deepcopy(self.router).to(self.device)
+        tokens = copy.deepcopy(self.ensure_token_router()).to(self.device)
+        blocks = self._blocks()
+        if len(blocks) != len(tokens.routers):
+            raise WorkbenchError(f"the token router has {len(tokens.routers)} block routers; the backbone has "
+                                 f"{len(blocks)} adapted blocks")
         k, gamma = view["top_k"], self.router.config.gamma
 
-        def pre_hook(module, args, kwargs):
-            hidden = args[0] if args else kwargs["hidden_states"]            # [B, T, H]
-            z = router.net(hidden.float())                                    # [B, T, K]
-            p = sum(c * torch.softmax(z / t, -1) for c, t in parts)
-            self._weights = mix_weights(p, k, gamma)
+        def hook_for(b):
+            def pre_hook(module, args, kwargs):
+                hidden = args[0] if args else kwargs["hidden_states"]            # [B, T, H]
+                self._weights = mix_weights(tokens.probs(b, hidden, calibrator), k, gamma)
+            return pre_hook
 
-        handles = [b.register_forward_pre_hook(pre_hook, with_kwargs=True) for b in self._blocks()]
+        handles = [blk.register_forward_pre_hook(hook_for(b), with_kwargs=True) for b, blk in enumerate(blocks)]
         self.model.base_model.set_adapter(list(self.axes))
         try:
             yield view
