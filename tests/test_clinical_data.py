@@ -5,7 +5,8 @@ import pytest
 
 from workbench import WorkbenchError
 from workbench.steering.clinical import (CLINICAL_COLUMNS, OBJECTIVES, PAIR_COLUMNS, YESNO, clinical_qa,
-                                         format_question, load_medqa, load_pubmedqa, pair_texts, steering_pairs)
+                                         format_question, load_medqa, load_pubmedqa, load_qa, pair_texts,
+                                         steering_pairs)
 
 
 def _lead(text: str) -> str:
@@ -336,13 +337,15 @@ def test_unknown_values_in_real_files_are_errors_naming_file_field_value(tmp_pat
 
 # --- the P7 protocol's evaluation pool and dev / test split ---------------------------------------------------
 
-def test_evaluation_pool_holds_every_row_of_the_real_files():
+def test_evaluation_pool_holds_the_eval_half_of_the_real_files():
     from workbench.steering.medassess import evaluation_pool
 
-    pool = evaluation_pool(pubmedqa=FIXTURES / "ori_pqal.json", medqa=FIXTURES / "medqa_us_test.jsonl")
+    files = {"pubmedqa": FIXTURES / "ori_pqal.json", "medqa": FIXTURES / "medqa_us_test.jsonl"}
+    pool = evaluation_pool(**files)
     assert (pool["split"] == "eval").all() and pool["id"].is_unique
-    assert pool.groupby("source").size().to_dict() == {"bundled": len(clinical_qa("eval")), "medqa": 6,
-                                                       "pubmedqa": 6}
+    halves = {s: load_qa(files[s]) for s in files}
+    assert pool.groupby("source").size().to_dict() == {
+        "bundled": len(clinical_qa("eval")), **{s: int((f["split"] == "eval").sum()) for s, f in halves.items()}}
 
 
 def test_dev_test_split_is_seeded_stratified_disjoint_and_content_blind():

@@ -89,7 +89,10 @@ def test_sft_rows_learn_the_read_out_cue():
     rows = finetune.sft_rows(pd.concat([clinical.clinical_qa("train").head(2), clinical.load_qa(MEDQA).head(2)]))
     assert (rows["axis"] == "clinical").all() and (rows["split"] == "train").all()
     assert rows["response"].str.startswith("Answer: ").all() and rows["prompt"].str.contains("Question:").all()
-    assert rows["response"].iloc[2] == "Answer: A. Nitrofurantoin"
+    assert rows["response"].iloc[2] == "Answer: A."                      # the answer label only, from the key
+    assert rows["response"].iloc[0] == f"Answer: {clinical.clinical_qa('train').iloc[0]['answer']}."
+    yesno = finetune.sft_rows(clinical.load_qa(PUBMEDQA).head(1))
+    assert yesno["response"].iloc[0] in ("Answer: Yes.", "Answer: No.", "Answer: Maybe.")
     with pytest.raises(WorkbenchError, match="no clinical training items"):
         finetune.sft_rows(rows.head(0))
 
@@ -108,6 +111,9 @@ def test_fine_tune_on_a_planted_answer_pattern_raises_accuracy_on_held_out_items
     assert any("lora_" in k for k in load_file(folder / "clinical" / "adapter_model.safetensors"))
     info = finetune.specialist_info(folder)
     assert info["steps"] == 4 and info["train_seconds"] > 0 and info["loss_last"] < info["loss_first"]
+    curve = info["loss_per_epoch"]
+    assert [e["epoch"] for e in curve] == [1, 2] and sum(e["steps"] for e in curve) == 4
+    assert curve[1]["mean"] < curve[0]["mean"] and len(info["losses"]) == 4
     tuned = finetune.load_specialist(folder)
     assert tuned.name == "tiny-llama+clinical-lora"
     assert medical.accuracy(tuned, test) >= base + 0.5                     # the planted pattern was learned
@@ -277,3 +283,31 @@ def test_majority_baseline_gives_the_train_items_most_common_answer():
     assert out == {"accuracy": 0.5, "answers": {"mcq": "C"}, "n": 4}
     with pytest.raises(WorkbenchError, match="no train items of type yesno"):
         medassess.majority_baseline(train, test.assign(type="yesno"))
+
+
+def test_loss_curve_summarises_each_epoch():
+    curve = finetune.loss_curve([4.0, 3.0, 2.0, 1.5, 1.0, 0.5], 2)
+    assert curve == [{"epoch": 1, "steps": 3, "first": 4.0, "last": 2.0, "min": 2.0, "mean": 3.0},
+                     {"epoch": 2, "steps": 3, "first": 1.5, "last": 0.5, "min": 0.5, "mean": 1.0}]
+    with pytest.raises(WorkbenchError, match="no training losses"):
+        finetune.loss_curve([], 1)
+
+
+def test_a_qa_file_is_split_train_dev_test_and_only_train_rows_train():
+    """A file given to the P7 builder: its train half trains (pairs from the answer key), its eval half is split
+    dev / test; the two halves are disjoint and the same on every run."""
+    from workbench.steering.artifacts import clinical_data_kind, clinical_smoke, clinical_train
+
+    files = {"pubmedqa": PUBMEDQA, "medqa": MEDQA}
+    train, pool = medassess.training_pool(**files), medassess.evaluation_pool(**files)
+    real_train = train[train["source"] != "bundled"]
+    real_eval = pool[pool["source"] != "bundled"]
+    assert len(real_train) + len(real_eval) == 12 and len(real_train) and len(real_eval)
+    assert set(real_train["id"]).isdisjoint(real_eval["id"])
+    assert (real_train["consistent"] != "").all() and (real_train["consistent"] != real_train["inconsistent"]).all()
+    assert train["id"].tolist() == medassess.training_pool(**files)["id"].tolist()
+    split = medassess.dev_test_split(pool, seed=0)
+    assert set(split["part"]) == {"dev", "test"} and set(split["id"]).isdisjoint(train["id"])
+    sft = finetune.sft_rows(clinical_train(clinical_smoke(False), files))
+    assert set(real_train["id"]) <= set(sft["id"]) and set(sft["id"]).isdisjoint(pool["id"])
+    assert clinical_data_kind(files) == "real + bundled" and clinical_data_kind({}) == "bundled"

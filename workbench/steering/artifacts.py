@@ -12,11 +12,12 @@
   (every system and ε on every item), ``ambs_sweep`` (per ε: the bound's action, KL quantiles, scores,
   consistency), ``ambs_steps`` (per decoding step: KL before and after the bound) and ``ambs_consistency``.
 * **P7 MEDASSESS-X** — ``clinical_steering``: Accuracy, Factual Consistency and Safety Error Rate on the *test*
-  split of the clinical eval items (bundled, plus a real PubMedQA / MedQA file named by ``$PUBMEDQA_JSON`` /
-  ``$MEDQA_JSONL``) for four arms: the general (steering) LM unsteered and steered, and the specialised model
-  (``steering.finetune``: the profile's medical LM, or a LoRA SFT of the general LM on the bundled train items)
-  unsteered and steered; each model's vector is trained on its own activations of the consistent vs inconsistent
-  answers of the bundled train items, at the layer and multiplier chosen for it on the *dev* split
+  split of the clinical eval items (bundled, plus the eval half of a real PubMedQA / MedQA file named by
+  ``$PUBMEDQA_JSON`` / ``$MEDQA_JSONL``) for four arms: the general (steering) LM unsteered and steered, and the
+  specialised model (``steering.finetune``: the profile's medical LM, or a LoRA SFT of the general LM on the train
+  items) unsteered and steered; each model's vector is trained on its own activations of the consistent vs
+  inconsistent answers of the train items (bundled train split plus the files' train half,
+  ``medassess.training_pool``), at the layer and multiplier chosen for it on the *dev* split
   (``steering.medassess.run_comparison``; the split, the choices and the fine-tune are in the config);
   ``clinical_items``: every test item's choice, response and judge scores in every arm.
 """
@@ -204,12 +205,18 @@ def clinical_smoke(smoke: bool) -> dict:
             {"train": None, "kinds": ("mcq", "yesno"), "limit": None, "max_new_tokens": 48})
 
 
-def clinical_train(sizes: dict):
-    """The bundled train items a P7 run (of ``clinical_smoke``'s sizes) fine-tunes on and trains its vectors on."""
-    from workbench.steering.clinical import clinical_qa
+def clinical_train(sizes: dict, files: dict | None = None):
+    """The train items a P7 run (of ``clinical_smoke``'s sizes) fine-tunes on and trains its vectors on: the
+    bundled train items plus the train half of the real files in ``files`` (``medassess.training_pool``)."""
+    from workbench.steering.medassess import training_pool
 
-    train = clinical_qa("train")
+    train = training_pool(**(files or {}))
     return train[train["type"].isin(sizes["kinds"])].head(sizes["train"]).reset_index(drop=True)
+
+
+def clinical_data_kind(files: dict) -> str:
+    """``real`` when a real PubMedQA / MedQA file joins the bundled items, else ``bundled``."""
+    return "real + bundled" if files else "bundled"
 
 
 def build_clinical(ctx: BuildContext) -> None:
@@ -217,9 +224,8 @@ def build_clinical(ctx: BuildContext) -> None:
 
     from workbench.io import save_frame
     from workbench.models import load
-    from workbench.steering.clinical import clinical_qa
     from workbench.steering.finetune import steering_vs_specialised
-    from workbench.steering.medassess import evaluation_pool, majority_baseline
+    from workbench.steering.medassess import describe_sources, evaluation_pool, majority_baseline
 
     name = ctx.profile.model_for("steering_lm")
     judge = ctx.profile.model_for("judge")
@@ -227,7 +233,7 @@ def build_clinical(ctx: BuildContext) -> None:
     sizes = clinical_smoke(ctx.smoke)
     items = evaluation_pool(**files)          # read (and checked) before any model work
     items = items[items["type"].isin(sizes["kinds"])]
-    train_items = clinical_train(sizes)
+    train_items = clinical_train(sizes, files)
     made = steering_vs_specialised(ctx.profile, load(name), items, train_items,
                                    layers_for=clinical_layers(ctx.smoke),
                                    multipliers=clinical_multipliers(ctx.smoke), judge=judge, seed=ctx.seed,
@@ -236,7 +242,9 @@ def build_clinical(ctx: BuildContext) -> None:
                                    progress=lambda f, m: ctx.progress(0.02 + 0.96 * f, m))
     test = made.run.split[made.run.split["part"] == "test"]
     config = {**made.run.config, "vector_pairs": made.pairs, "smoke": ctx.smoke, "judge": judge,
-              "finetuned": made.specialised, "majority_baseline": majority_baseline(clinical_qa("train"), test)}
+              "finetuned": made.specialised, "majority_baseline": majority_baseline(train_items, test),
+              "train_items": {"n": len(train_items), "sources": describe_sources(train_items)},
+              "data_kind": clinical_data_kind(files)}
     models = list(dict.fromkeys([name, made.models["finetuned"].name, judge]))
     for artifact, frame in (("clinical_steering", made.run.summary), ("clinical_items", made.run.per_item)):
         save_frame(frame, ctx.path(ctx.paper, artifact), profile=ctx.profile.name, models=models, seed=ctx.seed,

@@ -446,3 +446,37 @@ def pair_texts(frame) -> tuple[list[str], list[str], list[str]]:
         warnings.warn(f"pair_texts: skipped {skipped} of {len(frame)} row(s) without both '{pos}' and '{neg}'",
                       UserWarning, stacklevel=2)
     return prompts, positives, negatives
+
+
+# --- the answer a free-text response states -------------------------------------------------------------------
+
+_ANSWER_IS = r"\banswer(?:\s+is|\s*:)\s*(?:option\s+)?\(?"
+
+
+def stated_answer(response: str, labels: tuple[str, ...]) -> str | None:
+    """The label (an option letter, or yes / no / maybe) a free-text ``response`` states as its answer, or None
+    when it states none [ours]. Read where an answer is stated, never anywhere in the text: the response's first
+    word (``"B. ..."``, ``"(B) ..."``, ``"Yes, ..."``) or the word after ``answer is`` / ``answer:``. An option
+    letter counts only when followed by ``.``, ``)``, ``:`` or the end (so the article in ``"A patient ..."`` is
+    not an answer); yes / no / maybe in any case. Used by ``medical.evaluate``: a response whose stated answer is
+    not the reference answer contradicts the reference (Factual Consistency)."""
+    import re
+
+    if not isinstance(response, str):
+        return None
+    text = response.strip()
+    letters = [label for label in labels if len(label) == 1 and label.isupper()]
+    words = [label for label in labels if label.lower() in YESNO]
+    patterns = []
+    if letters:
+        letter = f"([{''.join(letters)}])(?:[.):]|$)"
+        patterns += [(rf"^\W*(?i:option\s+)?\(?{letter}", 0), (_ANSWER_IS + letter, 0)]
+    if words:
+        word = rf"({'|'.join(words)})\b"
+        patterns += [(rf"^\W*{word}", re.IGNORECASE), (_ANSWER_IS + word, re.IGNORECASE)]
+    for pattern, flags in patterns:
+        found = re.search(pattern, text, flags | (re.IGNORECASE if pattern.startswith(_ANSWER_IS) else 0))
+        if found:
+            value = found.group(1)
+            return value.lower() if value.lower() in YESNO else value.upper()
+    return None

@@ -4,9 +4,12 @@ reported on a disjoint test split only.
 Used by ``steering.artifacts.build_clinical``, the P7 notebook and the claims ledger (``claims.steering``).
 
 * ``evaluation_pool(pubmedqa=..., medqa=...)`` — the items steering is evaluated on: the bundled items of the
-  ``eval`` split (their ``train`` items give the steering vector's pairs) plus every row of a real PubMedQA
-  (``ori_pqal.json``) or MedQA (JSONL) file when one is given. Real files carry no (consistent, inconsistent)
-  answers, so none of their rows trains the vector; all of them are evaluation items.
+  ``eval`` split plus the ``eval`` half of a real PubMedQA (``ori_pqal.json``) or MedQA (JSONL) file when one is
+  given (``clinical``'s hash rule on the PMID / question text: deterministic, independent of file order).
+  ``training_pool(...)`` — the rest: the bundled ``train`` items plus the files' ``train`` half, their
+  (consistent, inconsistent) answers filled from the answer key (``clinical.answer_pairs``). The steering
+  vectors' pairs and the fine-tune come from the training pool only; ``dev_test_split`` then divides the
+  evaluation pool into dev (choices) and test (reported) — a file given is split train / dev / test.
 * ``dev_test_split(items, seed=...)`` [ours] — within each stratum (source × type) the items are ordered by
   ``sha256(f"{seed}:{id}")`` and the first ``round(n · dev_fraction)`` go to ``dev`` (at least one, and at least
   one left for ``test``; a stratum of one item goes to ``test``). The split depends on the ids and the seed only,
@@ -63,22 +66,34 @@ METRICS = {"accuracy": ("correct", "points"), "factual_consistency": ("consisten
 SOURCE_NAMES = {"bundled": "bundled clinical_qa.jsonl (eval split)", "pubmedqa": "PubMedQA", "medqa": "MedQA"}
 
 
-def evaluation_pool(*, pubmedqa: str | Path | None = None, medqa: str | Path | None = None):
-    """Bundled eval items plus every row of the given real files (``CLINICAL_COLUMNS``); ids must be unique."""
+def _pool(split: str, pubmedqa, medqa):
     import pandas as pd
 
     from workbench.steering.clinical import clinical_qa, load_medqa, load_pubmedqa
 
-    frames = [clinical_qa("eval")]
-    if pubmedqa:
-        frames.append(load_pubmedqa(pubmedqa, split="eval"))
-    if medqa:
-        frames.append(load_medqa(medqa, split="eval"))
+    frames = [clinical_qa(split)]
+    for path, reader in ((pubmedqa, load_pubmedqa), (medqa, load_medqa)):
+        if path:
+            frame = reader(path)
+            frames.append(frame[frame["split"] == split])
     pool = pd.concat(frames, ignore_index=True)
     duplicated = pool["id"][pool["id"].duplicated()]
     if len(duplicated):
-        raise WorkbenchError(f"clinical items: duplicate id '{duplicated.iloc[0]}' across the evaluation sources")
+        raise WorkbenchError(f"clinical items: duplicate id '{duplicated.iloc[0]}' across the {split} sources")
     return pool
+
+
+def evaluation_pool(*, pubmedqa: str | Path | None = None, medqa: str | Path | None = None):
+    """Bundled eval items plus the eval half of the given real files (``CLINICAL_COLUMNS``; module doc)."""
+    return _pool("eval", pubmedqa, medqa)
+
+
+def training_pool(*, pubmedqa: str | Path | None = None, medqa: str | Path | None = None):
+    """Bundled train items plus the train half of the given real files, with (consistent, inconsistent) answers
+    from the answer key where a file has none (module doc)."""
+    from workbench.steering.clinical import answer_pairs
+
+    return answer_pairs(_pool("train", pubmedqa, medqa))
 
 
 def _rank(seed: int, id_: str) -> str:
@@ -339,4 +354,5 @@ def majority_baseline(train_items, test_items) -> dict:
 
 __all__ = ["ARMS", "COMPARISONS", "Choice", "ClinicalRun", "Gain", "METRICS", "SYSTEM_ARMS", "arm_intervals",
            "change_on_test", "choose_on_dev", "comparisons", "describe_sources", "dev_test_split",
-           "evaluation_pool", "gain_on_test", "majority_baseline", "paired_change", "run_comparison", "run_protocol"]
+           "evaluation_pool", "gain_on_test", "majority_baseline", "paired_change", "run_comparison", "run_protocol",
+           "training_pool"]
