@@ -50,6 +50,9 @@ def test_compare_latency_and_memory_report_ratios(trained):
     assert "xlora_s_per_token" in latency or "xlora_error" in latency
     with pytest.raises(WorkbenchError, match="at least one new token"):
         compare_latency(moe, folder, PROMPTS, n_tokens=0)
+    assert latency["routing_calibrator"] == "temperature"
+    with pytest.raises(WorkbenchError, match="calibrator"):     # the paper's calibrator reaches the routing
+        compare_latency(moe, folder, PROMPTS, n_tokens=1, repeats=1, calibrator="no-such-calibrator")
     memory = compare_memory(folder, PROMPTS[:1], n_tokens=2)
     assert memory["ours_peak_bytes"] > 0 and memory["naive_peak_bytes"] > 0 and memory["measured_with"] == "peak RSS"
     assert memory["memory_routing"] == "dense"

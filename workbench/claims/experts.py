@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from workbench.claims.core import measured, measures, not_built, not_measured
+from workbench.metrics.paired import paired_change
 
 MIXTURE, BASELINE = "routed", "base"
 N_BOOT = 2000
@@ -60,21 +61,15 @@ def _metric_value(frame, system: str, axis: str, metric: str):
 def paired_bootstrap(mixture: np.ndarray, base: np.ndarray, direction: str, *, n_boot: int = N_BOOT,
                      seed: int = 0) -> tuple[float, float] | None:
     """95 % percentile interval of ``_relative`` over item resamples shared by both systems (per-item scores
-    aligned by item); None when fewer than two items or when most resamples leave the baseline at 0."""
+    aligned by item; ``metrics.paired.paired_change``); None when fewer than two items or when the baseline's
+    value is 0."""
+    mixture, base = np.asarray(mixture, dtype=float), np.asarray(base, dtype=float)
     if len(mixture) != len(base) or len(base) < 2:
         return None
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(base), size=(n_boot, len(base)))
-    m, b = mixture[idx].mean(1), base[idx].mean(1)
     if direction == "safety":
-        m, b = 1.0 - m, 1.0 - b
-    change = (b - m) if direction == "reduction" else (m - b)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(b != 0, 100.0 * change / b, np.nan)
-    if np.isnan(rel).mean() > 0.5:
-        return None
-    lo, hi = np.nanpercentile(rel, [2.5, 97.5])
-    return float(lo), float(hi)
+        mixture, base, direction = 1.0 - mixture, 1.0 - base, "gain"
+    kind = "relative reduction" if direction == "reduction" else "relative gain"
+    return paired_change(base, mixture, kind, n_boot=n_boot, seed=seed)[1]
 
 
 def _paired_items(responses, axis: str, column: str):

@@ -161,7 +161,7 @@ def build_router_calibration(ctx: BuildContext) -> None:
         ctx.progress(0.83, "token router (one per adapted block)")
         token_mixture(mixture, smoke=ctx.smoke).ensure_token_router(seed=ctx.seed)
     efficiency = measure_efficiency(mixture, folder, routing["prompt"].tolist(), smoke=ctx.smoke,
-                                    label=MIXTURES[ctx.paper]["label"])
+                                    label=MIXTURES[ctx.paper]["label"], calibrator=MIXTURES[ctx.paper]["calibrator"])
     del mixture
     save_frame(routing, ctx.path(ctx.paper, "router_calibration"), profile=ctx.profile.name, models=[backbone],
                seed=ctx.seed, config=calibration_config(ctx.paper, folder, report, efficiency, ctx.smoke))
@@ -384,17 +384,19 @@ def hhh_response_frame(eval_set, responses, judges=None, *, weights: dict | None
     return pd.DataFrame(rows, columns=columns)
 
 
-def measure_efficiency(mixture, folder, prompts: list[str], *, smoke: bool, label: str) -> dict:
-    """Latency (and, at full size, peak memory and X-LoRA) of ``mixture`` as configured (its router's top-k) and
-    of a dense mixture, against three full copies; ``rows`` names system and baseline of every ratio
-    (``efficiency.efficiency_rows``; ``label`` names the system, e.g. ``AlignX``)."""
+def measure_efficiency(mixture, folder, prompts: list[str], *, smoke: bool, label: str,
+                       calibrator: str = "temperature") -> dict:
+    """Latency (and, at full size, peak memory and X-LoRA) of ``mixture`` as configured (its router's top-k, the
+    paper's ``calibrator``) and of a dense mixture, against three full copies; ``rows`` names system and baseline
+    of every ratio (``efficiency.efficiency_rows``; ``label`` names the system, e.g. ``AlignX``)."""
     from workbench.experts.efficiency import compare_latency, compare_memory, efficiency_rows
 
     prompts = list(prompts)[: 2 if smoke else 8]
     result = compare_latency(mixture, folder, prompts, n_tokens=4 if smoke else 16, repeats=1 if smoke else 3,
-                             with_xlora=not smoke)
+                             with_xlora=not smoke, calibrator=calibrator)
     if not smoke:
-        result.update(compare_memory(folder, prompts, n_tokens=8, weights=mixture.route(prompts)["weights"]))
+        result.update(compare_memory(folder, prompts, n_tokens=8,
+                                     weights=mixture.route(prompts, calibrator=calibrator)["weights"]))
     result["rows"] = efficiency_rows(result, label)
     return result
 

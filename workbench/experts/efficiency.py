@@ -144,16 +144,17 @@ def routing_top_k(mixture) -> int:
 
 
 def compare_latency(mixture, folder: str | Path, prompts: list[str], *, n_tokens: int = 16,
-                    repeats: int = 3, with_xlora: bool = True) -> dict:
+                    repeats: int = 3, with_xlora: bool = True, calibrator: str = "temperature") -> dict:
     """Seconds per generated token (best of ``repeats``) of ours vs the naive MoE of three full copies, for the
-    configured routing (the mixture's own weights: top-k and γ as configured) and for a dense mixture, with the
-    one-hot equality check. ``efficiency_rows`` turns the result into named system-vs-baseline rows."""
+    configured routing (the mixture's own weights under ``calibrator`` — the paper's: ``mixed`` for AlignX,
+    ``temperature`` for TrinityX —, top-k and γ as configured) and for a dense mixture, with the one-hot equality
+    check. ``efficiency_rows`` turns the result into named system-vs-baseline rows."""
     if not prompts or n_tokens < 1:
         raise WorkbenchError("need prompts and at least one new token")
     enc = encode_left(mixture.lm(), prompts)
     k = len(mixture.axes)
     top_k = routing_top_k(mixture)
-    routed = mixture.route(prompts)["weights"]
+    routed = mixture.route(prompts, calibrator=calibrator)["weights"]
     dense = np.full((len(prompts), k), 1.0 / k, np.float32)
     chosen = np.eye(k, dtype=np.float32)[routed.argmax(1)]
     copies = full_copies(folder, mixture.axes, mixture.device, source=mixture)
@@ -178,6 +179,7 @@ def compare_latency(mixture, folder: str | Path, prompts: list[str], *, n_tokens
     xlora = xlora_latency(folder, mixture, enc, n_tokens, repeats, routed) if with_xlora else None
     per = float(n_tokens)
     return {"prompts": len(prompts), "new_tokens": n_tokens, "repeats": repeats, "experts": k, "routing_top_k": top_k,
+            "routing_calibrator": calibrator,
             "ours_dense_s_per_token": t_ours_dense / per, "naive_dense_s_per_token": t_naive_dense / per,
             "ours_routed_s_per_token": t_ours_routed / per, "naive_routed_s_per_token": t_naive_routed / per,
             "latency_ratio_dense": t_ours_dense / t_naive_dense, "latency_ratio_routed": t_ours_routed / t_naive_routed,
