@@ -244,6 +244,10 @@ def test_ledger_detail_compares_the_steered_general_model_with_the_specialised_o
            "+0.0 points" in ours.detail and "steering the specialised model: +25.0 points" in ours.detail
     two = measured(per_item[per_item["arm"].isin(["unsteered", "steered"])])
     assert "no specialised (fine-tuned or medical) model in this artifact" in two.detail
+    config.update(majority_baseline={"accuracy": 0.4},
+                  finetuned={"loss_per_epoch": finetune.loss_curve([3, 2, 1, .5], 2)})
+    assert "majority-answer baseline 0.400; fine-tune training loss per epoch (mean) 2.50 → 0.75" in \
+        measured(per_item).detail
 
 
 def test_steering_view_shows_the_four_way_comparison(tmp_path):
@@ -261,7 +265,8 @@ def test_steering_view_shows_the_four_way_comparison(tmp_path):
               "selection": selection, "selections": {"base": selection, "finetuned": {**selection, "layer": 2}},
               "systems": {"base": "gen-lm", "finetuned": "gen-lm+clinical-lora"},
               "finetuned": {"kind": "LoRA SFT of the steering LM", "model": "gen-lm+clinical-lora", "steps": 21,
-                            "items": 55, "train_seconds": 40.0},
+                            "items": 55, "train_seconds": 40.0, "losses": [2.5, 1.25, 0.5],
+                            "loss_per_epoch": finetune.loss_curve([2.5, 1.25, 0.5], 3)},
               "majority_baseline": {"accuracy": 0.3, "answers": {"mcq": "B"}, "n": 20}}
     store = ArtifactStore(tmp_path)
     for name, frame in (("clinical_steering", summary), ("clinical_items", per_item)):
@@ -271,6 +276,7 @@ def test_steering_view_shows_the_four_way_comparison(tmp_path):
     charts = chart_texts(at)
     assert "general vs specialised model (test split" in charts and "Paired changes on the test split" in charts
     assert "specialised + steering (gen-lm+clinical-lora)" in charts
+    assert "Fine-tune training loss" in charts and "2.50 → 0.50" in charts
     text = " ".join(m.value for m in at.markdown)
     assert "21 optimiser steps on 55 train items" in text and "Steered general vs specialised" in text
     assert any("Surface-feature baseline" in c.value and "0.300" in c.value for c in at.caption)
@@ -311,3 +317,13 @@ def test_a_qa_file_is_split_train_dev_test_and_only_train_rows_train():
     sft = finetune.sft_rows(clinical_train(clinical_smoke(False), files))
     assert set(real_train["id"]) <= set(sft["id"]) and set(sft["id"]).isdisjoint(pool["id"])
     assert clinical_data_kind(files) == "real + bundled" and clinical_data_kind({}) == "bundled"
+
+
+def test_loss_figure_draws_the_recorded_curve():
+    from workbench.viz.clinical import loss_figure
+
+    losses = [4.0, 3.0, 2.0, 1.5, 1.0, 0.5]
+    fig = loss_figure({"losses": losses, "loss_per_epoch": finetune.loss_curve(losses, 2), "target": "answer"})
+    assert list(fig.data[0].y) == losses and "4.00 → 0.50" in fig.layout.title.text
+    assert [list(t.y) for t in fig.data[1:]] == [[3.0, 3.0], [1.0, 1.0]]
+    assert "No fine-tune loss" in loss_figure({"kind": "medical LM"}).layout.title.text

@@ -124,7 +124,7 @@ def _clinical(profile: str) -> None:
 
     from workbench.papers import get_paper
     from workbench.steering.medassess import FINETUNED, METRICS, arm_intervals, comparisons, gain_on_test
-    from workbench.viz.clinical import changes_figure, comparison_figure
+    from workbench.viz.clinical import changes_figure, comparison_figure, loss_figure
     from workbench.viz.steering import clinical_figure
 
     clinical, cmeta = cache.artifact_frame("P7", "clinical_steering", profile)
@@ -154,6 +154,8 @@ def _clinical(profile: str) -> None:
                     + (f"; its steering: layer {chosen['layer']}, ×{chosen['multiplier']:g}, chosen on the same dev "
                        "items" if chosen else "") + ".")
         chart(comparison_figure(arm_intervals(items), models=cmeta.config.get("systems")), cmeta)
+        if special.get("losses"):
+            chart(loss_figure(special), cmeta)
     else:
         chart(clinical_figure(clinical), cmeta)
         st.caption("This artifact has no specialised (fine-tuned or medical) model; rebuild it for the four-way "

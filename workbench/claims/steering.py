@@ -104,8 +104,22 @@ def clinical_gain(claim, sources):
               f"dev items by {choice['criterion']}) vs unsteered on {n or n_test} test items: {base:.3f} → "
               f"{steered:.3f}" + ("; paired bootstrap CI" if ci else ""))
     detail += _versus_finetuned(items.data if items is not None else None, metric, config)
+    detail += _baseline_text(config, metric)
     out = measured(artifact, value, reason=reason, ci=ci, data=data, data_kind=data_kind, detail=detail)
     return replace(out, artifact=where)
+
+
+def _baseline_text(config: dict, metric: str) -> str:
+    """The majority-answer baseline (accuracy only) and the fine-tune's loss, when the config records them."""
+    text = ""
+    majority = config.get("majority_baseline")
+    if metric == "accuracy" and isinstance(majority, dict) and "accuracy" in majority:
+        text += f"; majority-answer baseline {majority['accuracy']:.3f}"
+    curve = (config.get("finetuned") or {}).get("loss_per_epoch")
+    if curve:
+        means = " → ".join(f"{e['mean']:.2f}" for e in curve)
+        text += f"; fine-tune training loss per epoch (mean) {means}"
+    return text
 
 
 def _ci_text(gain) -> str:

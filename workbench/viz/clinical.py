@@ -61,4 +61,27 @@ def changes_figure(table) -> go.Figure:
     return fig
 
 
-__all__ = ["comparison_figure", "changes_figure"]
+def loss_figure(info: dict) -> go.Figure:
+    """The clinical fine-tune's training loss: one point per optimiser step (``info["losses"]``) and each epoch's
+    mean as a step line (``info["loss_per_epoch"]``); ``info``: ``steering.finetune``'s ``specialist.json`` (the
+    artifact config's ``finetuned``). An info without losses (the profile's medical LM: nothing was trained) gives
+    an empty figure that says so."""
+    fig = go.Figure()
+    losses, epochs = info.get("losses") or [], info.get("loss_per_epoch") or []
+    if not losses:
+        fig.update_layout(title=f"No fine-tune loss to show ({info.get('kind', 'no training recorded')})")
+        return fig
+    fig.add_scatter(x=list(range(1, len(losses) + 1)), y=losses, mode="lines+markers", name="loss per step")
+    start = 0
+    for e in epochs:
+        fig.add_scatter(x=[start + 0.5, start + e["steps"] + 0.5], y=[e["mean"], e["mean"]], mode="lines",
+                        line={"dash": "dash", "color": "#ff7f0e"}, name=f"epoch {e['epoch']} mean",
+                        showlegend=e["epoch"] == 1)
+        start += e["steps"]
+    fig.update_layout(title=f"Fine-tune training loss ({info.get('target', 'response tokens')}): "
+                            f"{losses[0]:.2f} → {losses[-1]:.2f}", height=320,
+                      xaxis_title="optimiser step", yaxis_title="cross-entropy (nats / token)")
+    return fig
+
+
+__all__ = ["comparison_figure", "changes_figure", "loss_figure"]
