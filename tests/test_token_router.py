@@ -114,3 +114,51 @@ def test_the_token_router_is_trained_lazily_beside_the_mixture_and_reused(tiny_m
         ensure_token_router(again, data.assign(axis=data["axis"].iloc[::-1].to_numpy()))
     with pytest.raises(WorkbenchError, match="not 'fractal'"):
         again.generate(["x"], level="token", calibrator="fractal", max_new_tokens=1)
+
+
+def test_the_router_calibration_view_shows_the_token_router_of_a_p10_artifact(tiny_mixture, tmp_path):
+    from conftest import chart_texts, view_app
+
+    from workbench.experts.artifacts import calibration_config, mixture_report
+    from workbench.io import ArtifactStore, load_frame, save_frame
+
+    folder, data = tiny_mixture
+    if not TokenRouter.stored(folder):                     # this test alone: train it here
+        from workbench.experts.moe import MixtureOfExperts
+
+        MixtureOfExperts.load(folder, device="cpu", token_data=data).ensure_token_router()
+    config = calibration_config("P10", folder, mixture_report(folder), {}, True)
+    assert [b["block"] for b in config["token_routing"]["blocks"]] == [0, 1]
+    save_frame(load_frame(folder / "routing"), ArtifactStore(tmp_path).path("P10", "router_calibration", "default"),
+               profile="default", models=["tiny-llama"], seed=0, config=config)
+    at = view_app("router_calibration", tmp_path).run()
+    at.segmented_control(key="calib-paper").set_value("P10").run()
+    assert not at.exception, at.exception
+    assert "Routing accuracy per adapted block" in chart_texts(at)
+    assert any("one linear router per adapted block" in c.value for c in at.caption)
+
+
+def test_the_accuracy_per_block_figure_shows_the_planted_signal_against_the_prompt_router():
+    from workbench.viz.experts import token_routing_figure
+
+    train, y_train, _ = planted(60, 8, 1)
+    cal, y_cal, _ = planted(15, 8, 2)
+    test, y_test, p_test = planted(15, 8, 3)
+    prompt_router = (np.arange(15) % 5 != 0).astype(float)        # a prompt router right on 12 of 15 prompts
+    router = train_token_router(train, y_train, cal, y_cal, test, y_test, p_test, RouterConfig(hidden_size=H),
+                                epochs=15, prompt_router_correct=prompt_router)
+    report = router.report
+    assert report["prompt_router_accuracy"] == 0.8
+    noise, signal = report["blocks"]
+    assert signal["vs_prompt_router"]["points"] == pytest.approx(20.0)            # 100 % vs 80 %, paired
+    assert 0 <= signal["vs_prompt_router"]["ci"][0] < 20.0 < signal["vs_prompt_router"]["ci"][1]
+    assert noise["vs_prompt_router"]["points"] < 0
+    lo, hi = signal["accuracy_ci"]
+    assert lo <= signal["test"]["accuracy"] <= hi and noise["accuracy_ci"][1] < lo
+    fig = token_routing_figure(report)
+    traces = {t.name: t for t in fig.data}
+    per_token = traces["token router: per token"]
+    assert list(per_token.x) == [0, 1] and per_token.y[1] > traces["prompt router (pooled last layer)"].y[0] > \
+        per_token.y[0]
+    assert traces["majority axis (ignores its input)"].y[0] == pytest.approx(1 / 3, abs=0.01)
+    assert "120 tokens of 15 held-out prompts" in fig.layout.title.text

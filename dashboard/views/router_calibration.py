@@ -79,6 +79,7 @@ def render() -> None:
 
     fig = confusion_figure(report["confusion"], axes)
     chart(fig, meta)
+    _token_routing(meta)
 
     efficiency = meta.config.get("efficiency") or {}
     if efficiency.get("rows"):
@@ -119,6 +120,28 @@ def render() -> None:
             system = st.selectbox("System", list(dict.fromkeys(responses["system"])), key="calib-system")
             st.dataframe(responses[responses["system"] == system][["axis", "prompt", "response"]],
                          hide_index=True, width="stretch")
+
+
+def _token_routing(meta) -> None:
+    """TrinityX's per-token routing: the token router's accuracy per adapted block (``experts.token_router``)."""
+    import pandas as pd
+
+    from workbench.experts.token_router import accuracy_rows
+    from workbench.viz.experts import token_routing_figure
+
+    token = meta.config.get("token_routing")
+    if not token:
+        return
+    st.subheader("Per-token routing inside the decoder blocks")
+    chart(token_routing_figure(token), meta)
+    st.dataframe(pd.DataFrame(accuracy_rows(token)).round(3), hide_index=True, width="stretch")
+    st.caption(f"Ours: one linear router per adapted block, trained on the states entering that block (adapters off) "
+               f"of every token of the {token['n_train_tokens']}-token train split, labelled with its prompt's axis; "
+               f"one temperature per block fitted on the calibration prompts' tokens; measured on the tokens of the "
+               f"same held-out test prompts as the prompt router (95 % CI over prompts; the per-prompt change against "
+               f"the prompt router in points with a paired bootstrap CI). Template tokens shared by every prompt "
+               f"carry no axis, so token accuracy stays well below the per-prompt one. Majority-axis share of the "
+               f"test tokens: {token['majority_accuracy']:.3f}.")
 
 
 def _calibration_ablation(paper: str, profile: str) -> None:

@@ -45,6 +45,7 @@ TRAIN_ROWS = "train_rows"                 # the mixture's train rows (prompt, ax
 TOKEN_CALIBRATORS = ("uncalibrated", "temperature")
 EPOCHS, BATCH_SIZE, LR = 30, 256, 1e-2   # fixed [ours]; never chosen on the test rows
 MIN_STEPS = 300                           # optimiser steps at least (small train sets get more epochs)
+FORMAT = 2                                # of the stored report; a stored router of another format is retrained
 
 
 @dataclass
@@ -133,10 +134,16 @@ def fit_block_router(states: torch.Tensor, labels, config: RouterConfig, *, epoc
 def train_token_router(train: list[torch.Tensor], y_train, cal: list[torch.Tensor], y_cal,
                        test: list[torch.Tensor], y_test, test_prompt, config: RouterConfig, *,
                        blocks: list[int] | None = None, epochs: int = EPOCHS, seed: int = 0,
-                       progress=None) -> TokenRouter:
+                       prompt_router_correct=None, progress=None) -> TokenRouter:
     """Per block b: a router trained on ``train[b]`` [N, H] with token labels ``y_train``, its temperature fitted on
     ``cal[b]`` / ``y_cal``, measured on ``test[b]`` / ``y_test`` (``test_prompt``: each test token's prompt, for the
-    per-prompt accuracy). Works on any token states, so it is tested on a planted signal."""
+    per-prompt accuracy). The token accuracy's 95 % interval resamples test *prompts* (a token's neighbours are not
+    independent of it); with ``prompt_router_correct`` (1 / 0 per test prompt, in ``np.unique(test_prompt)``
+    order: the prompt router's top-1 on the same prompts) each block's per-prompt accuracy minus the prompt
+    router's, in points, with a paired bootstrap interval over the prompts (``metrics.paired``). Works on any token
+    states, so it is tested on a planted signal."""
+    from workbench.metrics.paired import paired_change
+
     from workbench.experts.geometry import CalibrationConfig, fit_calibration
     from workbench.experts.mixture import calibration_report
 
@@ -156,26 +163,49 @@ def train_token_router(train: list[torch.Tensor], y_train, cal: list[torch.Tenso
         fitted = fit_calibration(z_cal, y_cal, config=off)
         probs = fitted.probs(z_test)
         t = float(np.exp(fitted.temperature.a))
-        rows.append({"block": int(blocks[b]) if blocks is not None else b, "temperature": t,
-                     "train_accuracy": float((z_train.argmax(1) == y_train).mean()),
-                     "test": calibration_report(probs, y_test),
-                     "prompt_accuracy": prompt_accuracy(probs["temperature"], y_test, test_prompt)})
+        row = {"block": int(blocks[b]) if blocks is not None else b, "temperature": t,
+               "train_accuracy": float((z_train.argmax(1) == y_train).mean()),
+               "test": calibration_report(probs, y_test),
+               "accuracy_ci": prompt_cluster_ci(z_test.argmax(1) == y_test, test_prompt, seed=seed),
+               "prompt_accuracy": prompt_accuracy(probs["temperature"], y_test, test_prompt)}
+        if prompt_router_correct is not None:
+            value, ci = paired_change(prompt_router_correct, prompt_hits(probs["temperature"], y_test, test_prompt),
+                                      "points", seed=seed)
+            row["vs_prompt_router"] = {"points": value, "ci": ci}
+        rows.append(row)
         routers.append(router)
         temperatures.append(t)
         if progress:
             progress(b + 1, len(train))
     counts = np.bincount(y_test, minlength=config.n_experts)
     report = {"blocks": rows, "n_train_tokens": int(len(y_train)), "n_test_tokens": int(len(y_test)),
+              "prompt_router_accuracy": (float(np.mean(prompt_router_correct)) if prompt_router_correct is not None
+                                         else None),
               "n_test_prompts": int(len(np.unique(test_prompt))),
               "majority_accuracy": float(counts.max() / counts.sum()), "epochs": epochs, "seed": seed}
     info = {"config": asdict(config), "blocks": [r["block"] for r in rows], "report": report}
     return TokenRouter(routers, temperatures, info)
 
 
+def prompt_hits(probs: np.ndarray, labels: np.ndarray, prompt: np.ndarray) -> np.ndarray:
+    """1 / 0 per prompt (``np.unique(prompt)`` order): the argmax of its mean token distribution is its label."""
+    return np.array([float(probs[prompt == p].mean(0).argmax() == labels[prompt == p][0])
+                     for p in np.unique(prompt)])
+
+
 def prompt_accuracy(probs: np.ndarray, labels: np.ndarray, prompt: np.ndarray) -> float:
     """Accuracy of the argmax of each prompt's mean token distribution against its (shared) label."""
-    hits = [probs[prompt == p].mean(0).argmax() == labels[prompt == p][0] for p in np.unique(prompt)]
-    return float(np.mean(hits))
+    return float(prompt_hits(probs, labels, prompt).mean())
+
+
+def prompt_cluster_ci(hits, prompt, *, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05):
+    """95 % percentile interval of a token accuracy, resampling whole prompts (cluster bootstrap) [ours]."""
+    hits, prompt = np.asarray(hits, float), np.asarray(prompt)
+    ids, owner = np.unique(prompt, return_inverse=True)
+    right, total = np.bincount(owner, weights=hits), np.bincount(owner).astype(float)
+    idx = np.random.default_rng(seed).integers(0, len(ids), size=(n_boot, len(ids)))
+    draws = right[idx].sum(1) / total[idx].sum(1)
+    return [float(q) for q in np.quantile(draws, [alpha / 2, 1 - alpha / 2])]
 
 
 @torch.inference_mode()
@@ -234,23 +264,25 @@ def _rows(mixture, data):
 def ensure_token_router(mixture, data=None, *, seed: int = 0, epochs: int = EPOCHS, progress=None) -> TokenRouter:
     """``mixture``'s token router: the one stored in its folder, or trained now and stored there (module doc).
     ``data``: the mixture's rows (its train split is used); default the folder's saved train rows. A stored router
-    trained on other rows, settings or seed is an error, never silently replaced."""
+    trained on other rows, settings or seed is an error, never silently replaced; one stored in an older ``FORMAT``
+    is retrained."""
     from workbench.io import config_key
 
     if mixture.folder is None:
         raise WorkbenchError("the mixture has no folder to keep a token router in; load it from its folder")
-    if data is None and TokenRouter.stored(mixture.folder):
-        return TokenRouter.load(mixture.folder)
+    stored = TokenRouter.load(mixture.folder) if TokenRouter.stored(mixture.folder) else None
+    current = stored if stored is not None and stored.info.get("format") == FORMAT else None
+    if data is None and current is not None:
+        return current
     prompts, labels, routing = _rows(mixture, data)
     key = config_key({"train": [prompts, labels.tolist()], "held": [routing["prompt"].tolist(),
                                                                      routing["split"].tolist()],
                       "router": asdict(mixture.router.config), "seed": seed, "epochs": epochs})
-    if TokenRouter.stored(mixture.folder):
-        stored = TokenRouter.load(mixture.folder)
-        if stored.info.get("key") != key:
+    if current is not None:
+        if current.info.get("key") != key:
             raise WorkbenchError(f"{Path(mixture.folder) / (NAME + '.json')}: trained on other rows, settings or "
                                  f"seed than asked for; remove {NAME}.json and {NAME}.safetensors to retrain")
-        return stored
+        return current
     blocks = mixture._blocks()
     cal, test = (routing[routing["split"] == s] for s in ("calibration", "test"))
     with mixture.model.disable_adapter():
@@ -263,10 +295,16 @@ def ensure_token_router(mixture, data=None, *, seed: int = 0, epochs: int = EPOC
     router = train_token_router(states["train"][0], tokens["train"], states["calibration"][0], tokens["calibration"],
                                 states["test"][0], tokens["test"], states["test"][1], mixture.router.config,
                                 blocks=[block_index(mixture, b) for b in blocks], epochs=epochs, seed=seed,
-                                progress=progress)
-    router.info.update({"key": key, "train_prompts": len(prompts), "seed": seed})
+                                prompt_router_correct=prompt_router_hits(test, mixture.axes), progress=progress)
+    router.info.update({"key": key, "format": FORMAT, "train_prompts": len(prompts), "seed": seed})
     router.save(mixture.folder)
     return router
+
+
+def prompt_router_hits(rows, axes) -> np.ndarray:
+    """1 / 0 per row of a mixture's saved routing rows: the prompt router's top-1 is the row's axis."""
+    logits = rows[[f"logit_{a}" for a in axes]].to_numpy(float)
+    return (logits.argmax(1) == rows["label"].to_numpy(int)).astype(float)
 
 
 def block_index(mixture, block) -> int:
@@ -278,12 +316,21 @@ def block_index(mixture, block) -> int:
 
 
 def accuracy_rows(report: dict) -> list[dict]:
-    """One row per block of a token router's report: block, token accuracy (uncalibrated argmax; a temperature
-    does not move it), calibrated ECE, per-prompt accuracy."""
-    return [{"block": r["block"], "token_accuracy": r["test"]["accuracy"],
-             "token_ece": r["test"]["temperature"]["ece"], "prompt_accuracy": r["prompt_accuracy"],
-             "temperature": r["temperature"]} for r in report["blocks"]]
+    """One row per block of a token router's report: block, token accuracy (a temperature does not move the
+    argmax) with its 95 % interval over prompts, ECE before / after the block's temperature, per-prompt accuracy
+    and its change against the prompt router in points with the paired interval (when measured)."""
+    rows = []
+    for r in report["blocks"]:
+        vs = r.get("vs_prompt_router") or {}
+        ci = vs.get("ci") or (None, None)
+        rows.append({"block": r["block"], "token_accuracy": r["test"]["accuracy"],
+                     "ci_low": r["accuracy_ci"][0], "ci_high": r["accuracy_ci"][1],
+                     "ece_uncalibrated": r["test"]["uncalibrated"]["ece"], "ece": r["test"]["temperature"]["ece"],
+                     "temperature": r["temperature"], "prompt_accuracy": r["prompt_accuracy"],
+                     "vs_prompt_router_points": vs.get("points"), "vs_ci_low": ci[0], "vs_ci_high": ci[1]})
+    return rows
 
 
-__all__ = ["NAME", "TOKEN_CALIBRATORS", "TokenRouter", "accuracy_rows", "block_token_states", "check_calibrator", "ensure_token_router",
-           "fit_block_router", "prompt_accuracy", "train_token_router"]
+__all__ = ["NAME", "TOKEN_CALIBRATORS", "TokenRouter", "accuracy_rows", "block_token_states", "check_calibrator",
+           "ensure_token_router", "fit_block_router", "prompt_accuracy", "prompt_cluster_ci", "prompt_hits",
+           "train_token_router"]

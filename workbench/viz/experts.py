@@ -169,3 +169,36 @@ def calibration_ablation_figure(table) -> go.Figure:
                             "paired bootstrap CI)", barmode="group", height=420,
                       yaxis={"title": "Δ vs uncalibrated routing (points)"})
     return fig
+
+
+def token_routing_figure(report: dict) -> go.Figure:
+    """The token router per adapted block (``experts.token_router``'s report): token accuracy on the held-out
+    prompts' tokens with its 95 % interval over prompts, and the per-prompt accuracy of the prompt's mean token
+    distribution, against the prompt router's held-out accuracy on the same prompts and the majority-axis share of
+    the test tokens (a router that ignores its input)."""
+    from workbench.experts.token_router import accuracy_rows
+
+    rows = accuracy_rows(report)
+    blocks = [r["block"] for r in rows]
+    acc = [r["token_accuracy"] for r in rows]
+    fig = go.Figure()
+    fig.add_scatter(x=blocks, y=acc, mode="lines+markers", name="token router: per token",
+                    error_y={"type": "data", "symmetric": False,
+                             "array": [r["ci_high"] - a for r, a in zip(rows, acc)],
+                             "arrayminus": [a - r["ci_low"] for r, a in zip(rows, acc)]},
+                    line={"color": COLORS["temperature"]})
+    fig.add_scatter(x=blocks, y=[r["prompt_accuracy"] for r in rows], mode="lines+markers",
+                    name="token router: per prompt (mean token distribution)",
+                    line={"color": COLORS["natural"], "dash": "dash"})
+    for value, name, color in ((report.get("prompt_router_accuracy"), "prompt router (pooled last layer)",
+                                COLORS["mixed"]),
+                               (report.get("majority_accuracy"), "majority axis (ignores its input)",
+                                COLORS["uncalibrated"])):
+        if value is not None:
+            fig.add_scatter(x=[min(blocks), max(blocks)], y=[value, value], mode="lines", name=name,
+                            line={"color": color, "dash": "dot"})
+    fig.update_layout(title=f"Routing accuracy per adapted block ({report['n_test_tokens']} tokens of "
+                            f"{report['n_test_prompts']} held-out prompts)", height=400,
+                      xaxis={"title": "decoder block (its input states)"},
+                      yaxis={"title": "accuracy", "range": [0, 1.02]})
+    return fig
