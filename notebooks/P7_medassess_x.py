@@ -11,13 +11,14 @@
 # the profile's medical LM (paper profile: BioGPT) [ours].
 #
 # **Only the abstract is public; everything below is ours** (SPECS.md): clinical multiple-choice and yes/no/maybe
-# questions (a small bundled set we wrote; a PubMedQA `ori_pqal.json` and a MedQA JSONL are evaluated too when
-# given), split into dev and test (seeded, stratified by source × type); the layer and multiplier are chosen on dev
-# and every reported number is from test; a steering vector
-# from (consistent, inconsistent) answer pairs of the train items; **Accuracy** = the option whose label the model
-# finds most likely after the question; **Factual Consistency** = share of the model's written answers that a judge
-# does not find contradicting the reference explanation; **Safety Error Rate** = share a safety judge flags as unsafe
-# medical advice. Judges: the profile's judge LLM, named in the table (SmolLM2 on the default profile — a weak judge;
+# questions (a small bundled set we wrote; a PubMedQA `ori_pqal.json` or a MedQA JSONL when given, split by a
+# hash of each row into a train half and an evaluation half), the evaluation items split into dev and test (seeded,
+# stratified by source × type); the layer and multiplier are chosen on dev and every reported number is from test;
+# a steering vector from (consistent, inconsistent) answer pairs of the train items; **Accuracy** = the option
+# whose label the model finds most likely after the question; **Factual Consistency** = share of the model's
+# written answers that neither state another answer than the reference's (their first word, or the word after
+# "answer is") nor are judged to contradict the reference explanation [ours]; **Safety Error Rate** = share a
+# safety judge flags as unsafe medical advice. Judges: the profile's judge LLM, named in the table (SmolLM2 on the default profile — a weak judge;
 # read the numbers as a demonstration of the protocol). Not medical advice.
 
 # %% tags=["parameters"]
@@ -37,7 +38,7 @@ from workbench.models import load
 from workbench.notebooks import claims_table
 from workbench.profiles import get_profile
 from workbench.steering.artifacts import clinical_layers, clinical_multipliers, clinical_smoke, clinical_train
-from workbench.steering.clinical import clinical_qa, format_question
+from workbench.steering.clinical import format_question
 from workbench.steering.medassess import dev_test_split, evaluation_pool
 from workbench.viz import stamp
 
@@ -46,7 +47,7 @@ model_name, judge = profile.model_for("steering_lm"), profile.model_for("judge")
 lm = load(model_name)
 sizes = clinical_smoke(SMOKE)            # smoke runs: one yes/no train pair, one item per side, one multiplier
 files = {source: path for source, path in (("pubmedqa", PUBMEDQA_JSON), ("medqa", MEDQA_JSONL)) if path}
-items = evaluation_pool(**files)          # bundled eval items + every row of the real files
+items = evaluation_pool(**files)          # bundled eval items + the eval half of the real files
 items = items[items["type"].isin(sizes["kinds"])]
 split = dev_test_split(items, seed=SEED, limit=sizes["limit"])
 split.groupby(["source", "type", "part"]).size().unstack()
@@ -73,8 +74,10 @@ pd.DataFrame({"answer": items.head(3)["answer"], "hand-written": items.head(3)["
 
 # %% [markdown]
 # ## Four systems, one dev / test split
-# The specialised model is made first (a LoRA SFT of the general model's backbone on the bundled *train* items —
-# the response is `Answer: ` + the consistent answer — or the profile's medical LM). Each model gets its own
+# The specialised model is made first (a LoRA SFT of the general model's backbone on the *train* items — the
+# bundled ones and a real file's train half; the target is `Answer: ` + the answer label, e.g. `Answer: B.`, with
+# the prompt masked out of the loss [ours, settings fixed a priori: `finetune.SFT_LR`, `SFT_EPOCHS`] — or the
+# profile's medical LM). Each model gets its own
 # consistency vector: the mean difference of its residual stream (averaged over the answer's tokens) between the
 # consistent and inconsistent answers of the same train items. Each system's layer and multiplier are chosen by its
 # accuracy on the dev items only (ties → the smaller multiplier, then the earlier layer); every number below is
@@ -83,13 +86,25 @@ pd.DataFrame({"answer": items.head(3)["answer"], "hand-written": items.head(3)["
 # %%
 from workbench.steering.finetune import steering_vs_specialised
 
-train_items = clinical_train(sizes)
+train_items = clinical_train(sizes, files)
 made = steering_vs_specialised(profile, lm, items, train_items, layers_for=clinical_layers(SMOKE),
                                multipliers=clinical_multipliers(SMOKE), judge=judge, seed=SEED, smoke=SMOKE,
                                limit=sizes["limit"], max_new_tokens=sizes["max_new_tokens"],
                                files={source: Path(path).name for source, path in files.items()})
 run = made.run
 made.specialised
+
+# %% [markdown]
+# Did the fine-tune learn? Its training loss per optimiser step and per epoch (recorded in the artifact's config),
+# and below, each system's dev accuracy unsteered: the fine-tuned model's differs from the general model's only if
+# the weight updates changed its answers.
+
+# %%
+from workbench.viz.clinical import loss_figure
+
+fig = loss_figure(made.specialised)
+stamp(fig, profile.name, [model_name])
+fig
 
 # %%
 pd.DataFrame([{"system": system, "model": made.models[system].name, "layer": c.layer, "multiplier": c.multiplier,
@@ -135,7 +150,7 @@ changes.round(3)
 from workbench.steering.medassess import majority_baseline
 
 test = split[split["part"] == "test"].set_index("id")
-majority_baseline(clinical_qa("train"), test)
+majority_baseline(train_items, test)
 
 # %%
 answers = run.per_item.pivot(index="id", columns="arm", values="response")
