@@ -193,3 +193,16 @@ def test_hhh_gain_names_the_routing_and_the_real_freshqa_items():
     responses["data_kind"] = "real"
     ours = measure("P3", claim("P3", "hhh_gain", metric="truthful_informative"), src)
     assert ours.data_kind == "real"
+
+
+def test_hhh_gain_shows_the_response_shortcuts_beside_the_mixture():
+    """A blanket refusal beside the harmless gain: its relative change against the same base, in the shortcut
+    column (empty when the hhh_shortcuts artifact is not built)."""
+    src = sources(hhh=hhh_frame(BASE_HHH))
+    harmful = claim("P3", "hhh_gain", metric="harmful_rate")
+    assert measure("P3", harmful, src).shortcut == ""
+    src.add("P3", "hhh_shortcuts", hhh_frame({("refuse all", "harmless", "harmful_rate"): 0.0,
+                                               ("echo prompt", "harmless", "harmful_rate"): 0.5}), models=["tiny"])
+    ours = measure("P3", harmful, src)
+    assert ours.value == pytest.approx(50.0)                                      # (0.5 − 0.25) / 0.5
+    assert ours.shortcut == "refuse all: +100.0 %; echo prompt: +0.0 %"

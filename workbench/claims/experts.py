@@ -142,7 +142,22 @@ def hhh_gain(claim, sources):
     detail = (f"{stated}: mixture {mix:.4g}, base {base:.4g}"
               + (f"; 95 % CI: paired bootstrap over {len(items[0])} items ({N_BOOT} resamples)" if ci else
                  "; no CI: the responses artifact holds no per-item scores" if items is None else ""))
-    return measured(artifact, value, reason=reason, ci=ci, data=data, data_kind=data_kind, detail=detail)
+    return measured(artifact, value, reason=reason, ci=ci, data=data, data_kind=data_kind, detail=detail,
+                    shortcut=_shortcut_gains(sources.get(paper, "hhh_shortcuts"), axis, metric, direction, base))
+
+
+def _shortcut_gains(shortcuts, axis: str, metric: str, direction: str, base: float) -> str:
+    """The same relative change for each response shortcut of the ``hhh_shortcuts`` artifact (a blanket refusal,
+    the prompt echoed: ``experts.shortcuts``) against the same base value; empty when not built."""
+    frame = getattr(shortcuts, "data", None)
+    if frame is None or not {"system", "axis", "metric", "value"} <= set(frame.columns):
+        return ""
+    parts = []
+    for system in dict.fromkeys(frame["system"]):
+        got = _metric_value(frame, system, axis, metric)
+        if got is not None:
+            parts.append(f"{system}: {_relative(got[0], base, direction):+.1f} %")
+    return "; ".join(parts)
 
 
 def _paper_of(claim) -> str:

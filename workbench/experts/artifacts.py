@@ -446,6 +446,13 @@ def build_real_routing(ctx: BuildContext) -> None:
                seed=ctx.seed, config=config)
 
 
+def build_shortcuts(ctx: BuildContext) -> None:
+    """``hhh_shortcuts``: the trivial baselines beside the HHH table (``experts.shortcuts.build_hhh_shortcuts``)."""
+    from workbench.experts.shortcuts import build_hhh_shortcuts
+
+    build_hhh_shortcuts(ctx)
+
+
 for _paper in MIXTURES:
     register_builder(_paper, "router_calibration",
                      f"{MIXTURES[_paper]['label']} mixture: routing calibration and efficiency")(
@@ -454,3 +461,6 @@ for _paper in MIXTURES:
     register_builder(_paper, "real_routing",
                      f"{MIXTURES[_paper]['label']} mixture: the router on real prompts from wheels")(
         build_real_routing)
+    register_builder(_paper, "hhh_shortcuts",
+                     f"{MIXTURES[_paper]['label']} mixture: trivial baselines (response shortcuts, surface routers)")(
+        build_shortcuts)
