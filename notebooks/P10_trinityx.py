@@ -100,9 +100,11 @@ fig
 # the top-2 experts and renormalised; every LoRA layer adds the two experts' adapter outputs ΔW_e·x with those
 # weights, scaled by γ. Routed top-1 is TrinityX's hard routing — under it no calibrator changes anything, since each
 # rescales the logits by a positive per-prompt factor. Routed per-token is TrinityX's routing inside the decoder
-# blocks: the router reads each token's hidden state entering each adapted block, so different tokens and blocks get
-# different mixtures (its own system; the router was trained on pooled last-layer states, so there it is off its
-# training distribution). The HHH set joins FreshQA questions (real, v12182024) to the bundled honest prompts.
+# blocks: a *token router* [ours] — one linear router per adapted block, trained on the states entering that block
+# (adapters off) of every token of the train prompts, labelled with the prompt's axis, with its own temperature
+# fitted on the calibration prompts' tokens (`workbench/experts/token_router.py`) — reads each token's state
+# entering each block, so different tokens and blocks get different mixtures. It is trained on first use and kept
+# beside the mixture. The HHH set joins FreshQA questions (real, v12182024) to the bundled honest prompts.
 
 # %%
 from workbench.experts.artifacts import hhh_new_tokens, paper_hhh
@@ -115,6 +117,25 @@ stamp(hhh_figure(hhh), profile.name, [backbone, judge], data="bundled + real (Fr
 # %%
 table = hhh.pivot_table(index="system", columns="metric", values="value", sort=False)
 table.round(3)
+
+# %% [markdown]
+# ### The token router, block by block
+# Accuracy on the tokens of the same held-out test prompts the prompt router is measured on (95 % CI over prompts),
+# and per prompt (the argmax of the prompt's mean token distribution), against the prompt router (pooled last layer)
+# and a router that ignores its input (the majority axis). The chat-template tokens every prompt shares carry no
+# axis, which caps the token accuracy; block 0 reads the token embeddings, a bag-of-tokens surface baseline.
+
+# %%
+from workbench.experts.token_router import accuracy_rows
+from workbench.viz.experts import token_routing_figure
+
+token_report = mixture.ensure_token_router(seed=SEED).report
+fig = token_routing_figure(token_report)
+stamp(fig, profile.name, [backbone], data="bundled")
+fig
+
+# %%
+pd.DataFrame(accuracy_rows(token_report)).round(3)
 
 # %% [markdown]
 # ## Does calibration change the outputs? Uncalibrated vs each calibrator

@@ -117,13 +117,7 @@ def fit_block_router(states: torch.Tensor, labels, config: RouterConfig, *, epoc
     epochs = max(epochs, math.ceil(MIN_STEPS / math.ceil(len(states) / batch_size)))
     x = states.float()
     mean, std = x.mean(0), x.std(0).clamp_min(1e-4)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)          # many tiny steps: extra threads only wait on each other (30× slower on 2 cores)
-    try:
-        router = train_router((x - mean) / std, labels, config, epochs=epochs, lr=LR, batch_size=batch_size,
-                              seed=seed)
-    finally:
-        torch.set_num_threads(threads)
+    router = train_router((x - mean) / std, labels, config, epochs=epochs, lr=LR, batch_size=batch_size, seed=seed)
     with torch.no_grad():
         w = router.net.weight / std
         router.net.bias.sub_(w @ mean)
