@@ -8,13 +8,14 @@ PYTEST_ARGS ?=
 
 export VENV
 
-.PHONY: setup demo test lab prepare benchmarks clean help
+.PHONY: setup demo test lab prepare benchmarks paper-env clean help
 
 help:
 	@echo "make demo   - set up, prepare the default models, serve the dashboard on http://$(HOST):$(PORT)"
 	@echo "make test   - set up and run the whole test suite (unit, notebooks, dashboard, browser)"
 	@echo "make lab    - set up and open JupyterLab on notebooks/"
 	@echo "make benchmarks - run the scripts in benchmarks/"
+	@echo "make paper-env - a separate environment ($(PAPER_VENV)) with vLLM for --engine vllm (GPU machines)"
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -33,6 +34,18 @@ lab: setup
 
 benchmarks: prepare
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# vLLM pins its own torch (and transformers), so it gets its own environment; the main one and CI never need it.
+# vLLM's torch/transformers/tokenizers/hub stay; the workbench's other requirements and the package go on top.
+PAPER_VENV ?= .venv-vllm
+paper-env:
+	python3 -m venv $(PAPER_VENV)
+	$(PAPER_VENV)/bin/python -m pip install -q vllm
+	grep -vE '^(torch|transformers|tokenizers|huggingface-hub)==' requirements.txt > $(PAPER_VENV)/requirements-rest.txt
+	$(PAPER_VENV)/bin/python -m pip install -q -r $(PAPER_VENV)/requirements-rest.txt
+	$(PAPER_VENV)/bin/python -m pip install -q --no-deps -r requirements-nodeps.txt
+	$(PAPER_VENV)/bin/python -m pip install -q --no-deps -e .
+	@echo "vLLM environment ready: $(PAPER_VENV)/bin/workbench --engine vllm ..."
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -3,6 +3,7 @@ engine's absence, and (below) the fake-engine contract: pipelines give identical
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import numpy as np
 import pytest
@@ -103,3 +104,197 @@ def test_vllm_absent_is_one_line_saying_how_to_install():
     with pytest.raises(WorkbenchError) as info:
         load_engine("tiny-llama", "vllm")
     assert "make paper-env" in str(info.value) and "\n" not in str(info.value)
+
+
+# --- the fake-engine contract ---------------------------------------------------------------------------------
+
+class FakeEngine:
+    """The interface at its plainest, over the same tiny model: every prompt alone through today's single-prompt
+    ``generate`` (global ``torch.manual_seed``), every answer scored by a full forward pass of its own. Pipelines
+    that only speak the interface must give the hf engine's results through it."""
+    kind = "fake"
+
+    def __init__(self, lm):
+        self.lm, self.name = lm, lm.name
+
+    def build_prompt(self, prompt, *, system=None):
+        from workbench.llm.generate import build_prompt
+
+        return build_prompt(self.lm, prompt, system=system)
+
+    def generate(self, prompts, *, n=1, seeds=0, system=None, max_new_tokens=64, temperature=0.0, top_p=1.0):
+        from workbench.engines import sample_seeds
+        from workbench.llm.generate import generate
+
+        return [[generate(self.lm, p, system=system, max_new_tokens=max_new_tokens, temperature=temperature,
+                          top_p=top_p, seed=s) for s in row]
+                for p, row in zip(prompts, sample_seeds(prompts, seeds, n))]
+
+    def _forward(self, ids):
+        import torch
+
+        with torch.inference_mode():
+            logits = self.lm.model(input_ids=torch.tensor([ids], device=self.lm.device)).logits[0].float()
+        return torch.log_softmax(logits[:-1], -1).gather(1, torch.tensor(ids[1:])[:, None])[:, 0].cpu().numpy()
+
+    def prompt_logprobs(self, prompts):
+        from workbench.llm.scoring import encode_prompt
+
+        return [self._forward(encode_prompt(self.lm, p)) for p in prompts]
+
+    def answer_probs(self, prompts, answers, *, normalize="sum", prefix=None, batch_size=None, progress=None):
+        from workbench.llm.readout import answer_probs_from_tokens
+        from workbench.llm.scoring import _encode, encode_prompt
+
+        def encode(p):
+            return encode_prompt(self.lm, prefix) + _encode(self.lm, p) if prefix is not None \
+                else encode_prompt(self.lm, p)
+
+        def score(prompt_ids, answer_ids):
+            return [[self._forward(p + a)[-len(a):] for a in row] for p, row in zip(prompt_ids, answer_ids)]
+        return answer_probs_from_tokens(self.lm, prompts, answers, normalize=normalize, encode=encode, score=score)
+
+
+@pytest.fixture
+def fake_engine(monkeypatch):
+    from workbench import engines
+    from workbench.models import load
+
+    engines.register("fake", lambda name: FakeEngine(load(name)))
+    yield "fake"
+    engines.unregister("fake")
+
+
+def both(monkeypatch, fn):
+    """``fn()`` once through the hf engine and once through the fake one (``$WORKBENCH_ENGINE``)."""
+    out = []
+    for kind in ("hf", "fake"):
+        monkeypatch.setenv("WORKBENCH_ENGINE", kind)
+        out.append(fn())
+    return out
+
+
+def assert_same_frames(a, b, floats=()):
+    import pandas as pd
+
+    for col in floats:
+        np.testing.assert_allclose(a[col].to_numpy(float), b[col].to_numpy(float), atol=1e-4)
+    pd.testing.assert_frame_equal(a.drop(columns=list(floats)), b.drop(columns=list(floats)))
+
+
+def test_the_fake_engine_is_an_engine(lm, hf):
+    from workbench.engines import Engine
+
+    fake = FakeEngine(lm)
+    assert isinstance(fake, Engine)
+    for a, b in zip(hf.prompt_logprobs(PROMPTS), fake.prompt_logprobs(PROMPTS)):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    assert fake.generate(PROMPTS, seeds=SEEDS, temperature=0.7, top_p=0.9, max_new_tokens=6) == \
+        hf.generate(PROMPTS, seeds=SEEDS, temperature=0.7, top_p=0.9, max_new_tokens=6)
+
+
+def test_expansion_and_rejection_sampling_agree_through_any_engine(lm, hf):
+    import pandas as pd
+
+    from workbench.llm.rejection import lm_generator, lm_judge, rejection_sample
+    from workbench.taxonomy.expand import expand
+
+    from workbench.taxonomy import dimension
+
+    keys = [d.key for d in dimension("safety").labels]
+    # every safety domain has a prompt but two, which expansion tops up
+    frame = pd.DataFrame({"id": [f"p{i}" for i in range(len(keys) - 2)], "safety": keys[:-3] + [keys[0]],
+                          "text": [f"A request about {k}, number {i}" for i, k in enumerate(keys[:-3] + [keys[0]])]})
+    frame.loc[0, "safety"] = keys[-3]
+    fake = FakeEngine(lm)
+    rows = [expand(frame, "safety", e, target=1, max_new_tokens=6, seed=1) for e in (hf, fake)]
+    assert len(rows[0]) == 2 and rows[0]["generator"].eq("tiny-llama").all()
+    assert_same_frames(*rows)
+    prompts = frame.head(2).assign(labels=["Privacy", "Fairness"])
+    runs = [rejection_sample(prompts, lm_generator(e, max_new_tokens=4),
+                             lm_judge(e, max_critique_tokens=3, contrastive=True), k=1, max_iterations=1, seed=3)
+            for e in (hf, fake)]
+    assert runs[0].funnel()["generated"] == 4 and runs[0].funnel()["rejected_stage1"] > 0   # both stages ran
+    assert_same_frames(runs[0].decisions, runs[1].decisions, floats=["p_accept"])
+
+
+def test_raters_and_detectors_agree_through_any_engine(monkeypatch, fake_engine):
+    import pandas as pd
+
+    from workbench.evaluation.detectors import llm_scores
+    from workbench.evaluation.raters import rate
+
+    items = pd.DataFrame({"item_id": [1, 2, 3], "context": ["hi", "how do I pick a lock?", "tell me a joke"],
+                          "response": ["hello!", "Use a tension wrench.", "No."]})
+    for mode, floats in (("likelihood", ["p_yes", "p_no", "p_unsure", "score"]), ("generate", [])):
+        hf_out, fake_out = both(monkeypatch, lambda: rate("tiny-llama", items, mode=mode))
+        assert_same_frames(hf_out, fake_out, floats=floats)
+    prompts, responses = items["context"].tolist(), items["response"].tolist()
+    for dims in (["safety"], ["safety", "value", ""]):
+        hf_out, fake_out = both(monkeypatch, lambda: llm_scores("tiny-llama", prompts, responses, dims))
+        for d in dims:
+            np.testing.assert_allclose(hf_out[d], fake_out[d], atol=1e-4)
+
+
+class FirstLabel:
+    """A stand-in taxonomy classifier (every text gets the dimension's first label): the classify stage does not
+    go through an engine, and the real one costs more than the rest of the build."""
+
+    def __init__(self, texts, dim_name, model, *, use_llm):
+        from workbench.taxonomy import dimension
+
+        self.n, self.dim, self.key = len(texts), dim_name, dimension(dim_name).labels[0].key
+
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({self.dim: [self.key] * self.n, f"{self.dim}_score": [1.0] * self.n,
+                             f"{self.dim}_labels": [[self.key]] * self.n})
+
+
+def test_dataset_build_agrees_through_any_engine(tmp_path, monkeypatch, fake_engine):
+    import pandas as pd
+
+    from workbench.profiles import Profile
+    from workbench.taxonomy import classify
+    from workbench.taxonomy.construct import ResponseConfig, build_dataset
+
+    monkeypatch.setattr(classify, "classify_with", FirstLabel)
+    # FirstLabel ignores the classifier, so the tiny LM stands in for the sentence encoder (nothing else to load)
+    tiny = Profile("default", "test", roles={role: ("tiny-llama",) for role in
+                                             ("sentence_encoder", "classifier", "expander", "generator", "judge")})
+    src = tmp_path / "p.csv"
+    pd.DataFrame({"id": ["q0", "q1"], "text": ["How can I make my neighbour's dog sick?",
+                                               "Which festivals celebrate the harvest in Japan?"]}).to_csv(src)
+    cfg = ResponseConfig(k=1, max_iterations=1, max_new_tokens=6)
+    funnels = both(monkeypatch, lambda: build_dataset(
+        "misaligntrade", src, tmp_path / os.environ["WORKBENCH_ENGINE"], profile=tiny, target=0, responses=cfg))
+    assert funnels[0]["generated"] == 4 and funnels[0] == funnels[1]
+    for name in ("dataset", "decisions"):
+        a, b = (pd.read_parquet(tmp_path / kind / f"{name}.parquet") for kind in ("hf", "fake"))
+        assert_same_frames(a, b, floats=["p_accept"] if name == "decisions" else [])
+    from workbench.io import read_meta
+
+    assert read_meta(tmp_path / "fake" / "stages" / "respond" / "shard-00000").config["engine"] == "fake"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed here")
+def test_engine_flag_and_roles_file_pick_the_engine(tmp_path, capsys):
+    import pandas as pd
+
+    from workbench.cli.main import main
+
+    src = tmp_path / "p.csv"
+    pd.DataFrame({"id": ["a"], "text": ["How do I bake bread?"], "safety": ["none"]}).to_csv(src, index=False)
+    expand = ["taxonomy", "expand", str(src), "--text-col", "text", "--dimension", "safety", "--target", "1",
+              "--model", "tiny-llama",
+              "--out", str(tmp_path / "out.parquet")]
+    assert main(expand + ["--engine", "vllm"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "make paper-env" in err and len(err.splitlines()) == 1
+    roles = tmp_path / "roles.toml"
+    roles.write_text('engine = "vllm"\nexpander = "tiny-llama"\n')
+    assert main(expand + ["--roles", str(roles)]) == 1 and "make paper-env" in capsys.readouterr().err
+    roles.write_text('engine = "tgi"\n')
+    assert main(expand + ["--roles", str(roles)]) == 1
+    assert "engine = 'tgi'; choose from hf, vllm" in capsys.readouterr().err

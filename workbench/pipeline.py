@@ -10,14 +10,16 @@ run yields exactly the dataset an uninterrupted run would: nothing lost, nothing
 A work folder remembers the configuration it was started with (``run.json``); resuming it with a different
 configuration is refused rather than mixing the two.
 
-Scale-out: pass a ``dask.distributed.Client`` to ``run`` and the missing shards of each sharded stage are
-computed on its workers, each worker writing its shard's artifact itself; the stages are the same functions.
+Scale-out: pass a ``dask.distributed.Client`` to ``run`` (``dask_client``: local CPU workers, one worker per GPU,
+or a cluster) and the missing shards of each sharded stage are computed on its workers, each worker writing its
+shard's artifact itself; the stages are the same functions.
 For a real cluster the work folder must be on storage every worker sees, and stage functions should load
 their models by name inside the function (``workbench.models.load`` caches per worker process).
 """
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -141,6 +143,45 @@ class Pipeline:
         if stage not in self.config["stages"] or not paths or not all(self._done(p) for p in paths):
             raise WorkbenchError(f"stage '{stage}' has no complete output in {self.workdir}")
         return pd.concat([load_frame(p) for p in paths], ignore_index=True)
+
+
+@contextmanager
+def dask_client(address: str):
+    """A ``dask.distributed.Client`` for ``--dask``: ``local`` (two CPU worker processes, ``local:N`` for N),
+    ``cuda`` (one worker per visible GPU through dask-cuda's ``LocalCUDACluster``, each with its own engine:
+    data parallelism across GPUs) or a scheduler address (``tcp://HOST:PORT``: a cluster whose workers see the
+    output folder). Closed, with the cluster it started, on exit."""
+    import importlib.util
+
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    if address == "cuda":
+        if importlib.util.find_spec("dask_cuda") is None:
+            raise WorkbenchError("--dask cuda needs dask-cuda (pip install dask-cuda, in the GPU environment: "
+                                 "make paper-env); or start workers yourself and pass --dask tcp://HOST:PORT")
+        from dask_cuda import LocalCUDACluster
+
+        cluster = LocalCUDACluster(threads_per_worker=1, dashboard_address=None)
+    elif address == "local" or address.startswith("local:"):
+        n = address.partition(":")[2] or "2"
+        if not n.isdigit() or int(n) < 1:
+            raise WorkbenchError(f"--dask {address}: give local or local:N with N ≥ 1 workers")
+        cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, dashboard_address=None)
+    elif "://" not in address:
+        raise WorkbenchError(f"--dask {address}: choose local, local:N, cuda or a scheduler address tcp://HOST:PORT")
+    try:
+        client = Client(cluster if cluster is not None else address)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _within(progress: Callable[[float, str], None], step: int, steps: int, label: str) -> Callable[[int, int], None]:

@@ -162,6 +162,8 @@ def load_roles(path: str | Path) -> dict[str, tuple[str, ...]]:
     roles = known_roles()
     out: dict[str, tuple[str, ...]] = {}
     for role, value in raw.items():
+        if role == "engine":          # not a role: the engine to run them on (workbench.engines.roles_engine)
+            continue
         if role not in roles:
             raise WorkbenchError(f"{path}: unknown role '{role}'; roles: {', '.join(sorted(roles))}")
         names = [value] if isinstance(value, str) else value

@@ -155,7 +155,8 @@ def _build_args(p: argparse.ArgumentParser) -> None:
                         "side's (for small judges; see workbench.llm.rejection.lm_judge)")
     p.add_argument("--out", help="datasets: output folder (re-running it resumes)")
     p.add_argument("--dask", metavar="ADDRESS",
-                   help="datasets: run sharded stages on dask: 'local' (a local cluster) or a scheduler address")
+                   help="datasets: run sharded stages on dask: 'local' (two local CPU workers; local:N for N), "
+                        "'cuda' (one worker per GPU, needs dask-cuda) or a scheduler address tcp://HOST:PORT")
 
 
 @command("build", "build a paper's artifacts, or a dataset (resumable) on the active profile", _build_args)
@@ -179,24 +180,18 @@ def _build(args) -> int:
                 raise WorkbenchError(f"{flag} must be at least {low}")
         responses = ResponseConfig(args.k, args.max_iterations, args.response_tokens, args.respond_limit,
                                    contrastive_judge=args.contrastive_judge)
-        bar, update = progress_bar(f"building {args.target}")
-        client = cluster = None
-        try:
-            if args.dask:
-                from distributed import Client, LocalCluster
+        from contextlib import nullcontext
 
-                cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) \
-                    if args.dask == "local" else None
-                client = Client(cluster if cluster is not None else args.dask)
-            funnel = build_dataset(args.target, args.source, args.out, profile=profile, limit=args.limit,
-                                   text_col=args.text_col, target=args.target_count, tau=args.tau,
-                                   seed=args.seed, responses=responses, progress=update, client=client)
+        from workbench.pipeline import dask_client
+
+        bar, update = progress_bar(f"building {args.target}")
+        try:
+            with dask_client(args.dask) if args.dask else nullcontext() as client:
+                funnel = build_dataset(args.target, args.source, args.out, profile=profile, limit=args.limit,
+                                       text_col=args.text_col, target=args.target_count, tau=args.tau,
+                                       seed=args.seed, responses=responses, progress=update, client=client)
         finally:
             bar.close()
-            if client is not None:
-                client.close()
-            if cluster is not None:
-                cluster.close()
         line = (f"{args.target}: {funnel['source_rows']:,} source prompts → +{funnel['expanded']:,} expanded → "
                 f"−{funnel['removed_by_dedup']:,} near-duplicates → {funnel['kept']:,} kept")
         if "generated" in funnel:

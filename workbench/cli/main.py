@@ -1,8 +1,9 @@
 """The ``workbench`` command line: ``workbench <noun> <verb>``.
 
 The parser is built from the commands that the capability modules (``CAPABILITIES``) register in
-``workbench.cli.common``. Global options: ``--profile``, ``--device``, ``--dtype``, ``--quantize`` (also
-``$WORKBENCH_PROFILE``, ``$WORKBENCH_DEVICE``, ``$WORKBENCH_DTYPE``, ``$WORKBENCH_QUANTIZE``) and ``--debug``
+``workbench.cli.common``. Global options: ``--profile``, ``--device``, ``--dtype``, ``--quantize``, ``--engine``
+(also ``$WORKBENCH_PROFILE``, ``$WORKBENCH_DEVICE``, ``$WORKBENCH_DTYPE``, ``$WORKBENCH_QUANTIZE``,
+``$WORKBENCH_ENGINE``; a roles file's ``engine = "vllm"`` when ``--engine`` is not given) and ``--debug``
 (show tracebacks), accepted before or after the command (a value given
 after wins). Old spellings (``prepare``, ``generate``, bare ``taxonomy``, ``classify``, ``expand``,
 ``dedup INPUT``, ``caption FILE``, ``caption-eval``) are rewritten to their new commands before parsing and are
@@ -41,6 +42,9 @@ GLOBAL_OPTIONS: tuple[tuple[str, dict], ...] = (
                  "help": "weights' dtype of loaded models (default: auto = bfloat16 on CUDA, else float32)"}),
     ("--quantize", {"choices": ["none", "4bit", "8bit"],
                     "help": "load the paper profile's models quantised with bitsandbytes (CUDA only; default: none)"}),
+    ("--engine", {"choices": ["hf", "vllm"],
+                  "help": "the engine of commands that generate or score text: hf (transformers) or vllm (a separate "
+                          "environment: make paper-env; default: hf, or the roles file's engine)"}),
     ("--debug", {"action": "store_true", "help": "show tracebacks"}),
 )
 GLOBAL_VALUE_OPTIONS = tuple(flag for flag, kwargs in GLOBAL_OPTIONS if "action" not in kwargs)
@@ -166,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with environ(WORKBENCH_PROFILE=args.profile or None, WORKBENCH_DEVICE=args.device or None,
                  WORKBENCH_DTYPE=(getattr(args, "dtype", None) or None) if args.command != "rehearse" else None,
-                 WORKBENCH_QUANTIZE=args.quantize or None):          # rehearse has its own --dtype
+                 WORKBENCH_QUANTIZE=args.quantize or None,           # rehearse has its own --dtype
+                 WORKBENCH_ENGINE=args.engine or None):
         return _run(args)
 
 
@@ -178,6 +183,12 @@ def _run(args) -> int:
         active_profile()
         if os.environ.get("WORKBENCH_DEVICE", "auto").lower() != "auto":
             pick_device()     # a device asked for must exist; "auto" always resolves (and would import torch)
+        if getattr(args, "roles", None) and not args.engine:
+            from workbench.engines import roles_engine
+            from workbench.paths import environ
+
+            with environ(WORKBENCH_ENGINE=roles_engine(args.roles)):        # the roles file's engine, if any
+                return args._handler(args)
         return args._handler(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

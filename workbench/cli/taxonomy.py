@@ -132,6 +132,7 @@ def _expand(args) -> int:
     import pandas as pd
 
     from workbench.datasets import read_table
+    from workbench.engines import engine_kind, load_engine
     from workbench.io import save_table
     from workbench.models import load
     from workbench.profiles import active_profile, load_roles
@@ -144,7 +145,9 @@ def _expand(args) -> int:
     domain_col = args.domain_col or args.dimension
     needs = expansion_needs(df, args.dimension, target=args.target, domain_col=domain_col)
     name = args.model or profile.model_for("expander")
-    lm = load(name, progress=lambda m: print(f"[{m}]", file=sys.stderr))
+    if engine_kind() == "hf":
+        load(name, progress=lambda m: print(f"[{m}]", file=sys.stderr))   # the engine below reuses it
+    lm = load_engine(name)
     bar, update = progress_bar(f"expanding {len(needs)} domain(s)")
     try:
         new = expand(df, args.dimension, lm, text_col=args.text_col, id_col=args.id_col, domain_col=domain_col,
@@ -157,6 +160,6 @@ def _expand(args) -> int:
     out["seed"] = out["seed"].astype("Int64")
     save_table(out, args.out, profile=profile.name, models=[name],
                config={"input": Path(args.input).name, "dimension": args.dimension, "target": args.target,
-                       "seed": args.seed, "temperature": 0.7, "top_p": 0.9})
+                       "seed": args.seed, "temperature": 0.7, "top_p": 0.9, "engine": engine_kind()})
     print(f"added {len(new):,} generated prompt(s) to {len(needs)} domain(s) below {args.target}; wrote {args.out}")
     return 0

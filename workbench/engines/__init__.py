@@ -10,8 +10,9 @@ An engine answers three questions (``Engine``):
 * ``generate(prompts, n=, seeds=, temperature=, top_p=, max_new_tokens=, system=)`` — ``n`` completions per
   prompt, each sampled with its own seed (one per prompt; sample j > 0 of a prompt uses a seed derived from it),
   so a completion does not depend on which prompts share its batch;
-* ``answer_probs(prompts, answers, normalize=, prefix=)`` — the read-out of ``workbench.llm.readout``
-  (``AnswerProbs``), multi-token answers included;
+* ``answer_probs(prompts, answers, normalize=, prefix=, batch_size=)`` — the read-out of
+  ``workbench.llm.readout`` (``AnswerProbs``), multi-token answers included (``batch_size`` is a hint that
+  engines batching on their own may ignore);
 * ``prompt_logprobs(prompts)`` — per token, log p(token | the tokens before it) of each prompt as the model reads
   it (the first token has none).
 
@@ -44,7 +45,7 @@ class Engine(Protocol):
                  top_p: float = 1.0) -> list[list[str]]: ...
 
     def answer_probs(self, prompts: Sequence[str], answers, *, normalize: str = "sum", prefix: str | None = None,
-                     progress: Callable[[int, int], None] | None = None): ...
+                     batch_size: int | None = None, progress: Callable[[int, int], None] | None = None): ...
 
     def prompt_logprobs(self, prompts: Sequence[str]) -> list[np.ndarray]: ...
 
@@ -66,6 +67,21 @@ def engine_kind(kind: str | None = None) -> str:
     if kind not in _FACTORIES:
         raise WorkbenchError(f"unknown engine '{kind}'; choose from {', '.join(_FACTORIES)}")
     return kind
+
+
+def roles_engine(path) -> str | None:
+    """The ``engine = "hf"|"vllm"`` line of a TOML roles file (``--roles``), or None; another value is an error.
+    An unreadable file is left to ``workbench.profiles.load_roles`` to report."""
+    import tomllib
+    from pathlib import Path
+
+    try:
+        value = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("engine")
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    if value is not None and value not in ENGINES:
+        raise WorkbenchError(f"{path}: engine = {value!r}; choose from {', '.join(ENGINES)}")
+    return value
 
 
 def _hf(model: str) -> Engine:
@@ -124,5 +140,5 @@ def as_engine(model) -> Engine:
     raise WorkbenchError(f"{type(model).__name__} is neither an engine nor a causal LM handle")
 
 
-__all__ = ["ENGINES", "Engine", "as_engine", "engine_kind", "load_engine", "register", "sample_seeds",
-           "unregister"]
+__all__ = ["ENGINES", "Engine", "as_engine", "engine_kind", "load_engine", "register", "roles_engine",
+           "sample_seeds", "unregister"]

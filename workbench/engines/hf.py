@@ -64,11 +64,11 @@ class HFEngine:
         return [row * n if draws == 1 else row for row in out]
 
     def answer_probs(self, prompts: Sequence[str], answers, *, normalize: str = "sum", prefix: str | None = None,
-                     progress: Callable[[int, int], None] | None = None):
+                     batch_size: int | None = None, progress: Callable[[int, int], None] | None = None):
         from workbench.llm.readout import answer_probs
 
         return answer_probs(self.lm, prompts, answers, normalize=normalize, prefix=prefix,
-                            batch_size=self.score_batch_size, progress=progress)
+                            batch_size=batch_size or self.score_batch_size, progress=progress)
 
     @torch.inference_mode()
     def prompt_logprobs(self, prompts: Sequence[str]) -> list[np.ndarray]:

@@ -135,7 +135,7 @@ class VLLMEngine:
         return self._token_logprobs([self._ids(p) for p in prompts])
 
     def answer_probs(self, prompts: Sequence[str], answers, *, normalize: str = "sum", prefix: str | None = None,
-                     progress: Callable[[int, int], None] | None = None):
+                     batch_size: int | None = None, progress: Callable[[int, int], None] | None = None):
         from workbench.llm.readout import answer_probs_from_tokens
         from workbench.llm.scoring import _encode
 

@@ -108,22 +108,22 @@ def llm_scores(model: str, prompts, responses, dimensions, *, batch_size: int = 
     pass, KV cache reused) and each detector's criteria and the template's end are its continuation, read in one
     packed pass. The split falls at a word boundary, so both ways tokenize alike and give the same scores up to
     float rounding (about 1e-6); a detector's flags do not depend on its company."""
-    from workbench.llm.generate import build_prompt
-    from workbench.llm.readout import answer_probs
-    from workbench.models import load
+    from workbench.engines import load_engine
 
     dimensions = [_check_dimension(d) for d in dimensions]
-    lm = load(model)
+    engine = load_engine(model)          # $WORKBENCH_ENGINE (--engine): hf by default
     if len(dimensions) == 1:
-        texts = [build_prompt(lm, question(p, r, dimensions[0])) + "Answer:" for p, r in zip(prompts, responses)]
-        return {dimensions[0]: answer_probs(lm, texts, [" Yes", " No"], batch_size=batch_size,
-                                            progress=progress).probs[:, 0]}
+        texts = [engine.build_prompt(question(p, r, dimensions[0])) + "Answer:"
+                 for p, r in zip(prompts, responses)]
+        return {dimensions[0]: engine.answer_probs(texts, [" Yes", " No"], batch_size=batch_size,
+                                                   progress=progress).probs[:, 0]}
     out = np.zeros((len(dimensions), len(prompts)))
     for i, (p, r) in enumerate(zip(prompts, responses)):
-        head, tail = (build_prompt(lm, QUESTION.format(prompt=p, response=r, criteria=MARK)) + "Answer:").split(MARK)
+        head, tail = (engine.build_prompt(QUESTION.format(prompt=p, response=r, criteria=MARK))
+                      + "Answer:").split(MARK)
         cut = len(head.rstrip(" "))           # the space goes with the criteria, as a tokenizer splits it
         conts = [head[cut:] + (CRITERIA[d] if d else JOINT_CRITERIA) + tail for d in dimensions]
-        out[:, i] = answer_probs(lm, conts, [" Yes", " No"], prefix=head[:cut]).probs[:, 0]
+        out[:, i] = engine.answer_probs(conts, [" Yes", " No"], prefix=head[:cut]).probs[:, 0]
         if progress:
             progress(i + 1, len(prompts))
     return dict(zip(dimensions, out))

@@ -88,32 +88,30 @@ def rate(model: str, items, *, persona: tuple[str, str] | None = None, mode: str
     rating (Yes/No/Unsure or None), score, and p_yes/p_no/p_unsure (likelihood) or the raw output (generate)."""
     import pandas as pd
 
-    from workbench.llm.generate import build_prompt, generate
-    from workbench.models import get_spec, load
+    from workbench.engines import load_engine
+    from workbench.models import get_spec
 
     if mode not in MODES:
         raise WorkbenchError(f"unknown rating mode '{mode}'; choose from {', '.join(MODES)}")
     if get_spec(model).role != "causal-lm":
         raise WorkbenchError(f"rater '{model}' is not a causal LM")
-    lm = load(model)
+    engine = load_engine(model)          # $WORKBENCH_ENGINE (--engine): hf by default
     questions = [_prompt(str(c), str(r), persona) for c, r in zip(items["context"], items["response"])]
     out = pd.DataFrame({"item_id": items["item_id"].to_numpy()})
     if mode == "likelihood":
-        from workbench.llm.readout import answer_probs
-
         # normalize="sum": each answer's whole-sequence probability, so the multi-token " Unsure" is scored on
         # the same footing as the one-token " Yes" / " No"
-        p = answer_probs(lm, [build_prompt(lm, q) + "Answer:" for q in questions], ANSWERS, normalize="sum",
-                         progress=progress).probs                                    # [N, 3], rows sum to 1
+        p = engine.answer_probs([engine.build_prompt(q) + "Answer:" for q in questions], ANSWERS,
+                                normalize="sum", progress=progress).probs           # [N, 3], rows sum to 1
         out["p_yes"], out["p_no"], out["p_unsure"] = p[:, 0], p[:, 1], p[:, 2]
         out["rating"] = np.array(["Yes", "No", "Unsure"])[p.argmax(1)]
         out["score"] = p[:, 0] + 0.5 * p[:, 2]
     else:
         raw = []
-        for start in range(0, len(questions), 8):
-            raw += generate(lm, questions[start:start + 8], max_new_tokens=8)
+        for start in range(0, len(questions), 64):      # the engine batches within a call; progress per call
+            raw += [out[0] for out in engine.generate(questions[start:start + 64], max_new_tokens=8)]
             if progress:
-                progress(min(start + 8, len(questions)), len(questions))
+                progress(min(start + 64, len(questions)), len(questions))
         out["raw"] = raw
         out["rating"] = [parse_rating(t) for t in raw]
         out["score"] = [SCALE[r] if r else np.nan for r in out["rating"]]

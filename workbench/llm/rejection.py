@@ -78,12 +78,17 @@ def _instruction(r: Request) -> str:
 
 
 def lm_generator(lm, *, max_new_tokens: int = 96, temperature: float = 0.7, top_p: float = 0.9) -> Generator:
-    """Samples all requests of a call in one batched ``generate`` (T 0.7, top-p 0.9 as in the papers)."""
-    from workbench.llm.generate import generate
+    """Samples all requests of a call in one batched engine call (T 0.7, top-p 0.9 as in the papers), request i
+    with seed ``row_seed(seed, "request", i, 0)``. ``lm``: an engine (``workbench.engines``) or a ``CausalLM``."""
+    from workbench.engines import as_engine
+
+    engine = as_engine(lm)
 
     def run(requests, seed):
-        return generate(lm, [_instruction(r) for r in requests], max_new_tokens=max_new_tokens,
-                        temperature=temperature, top_p=top_p, seed=seed)
+        seeds = [row_seed(seed, "request", i, 0) for i in range(len(requests))]
+        return [out[0] for out in engine.generate([_instruction(r) for r in requests], seeds=seeds,
+                                                  max_new_tokens=max_new_tokens, temperature=temperature,
+                                                  top_p=top_p)]
     return run
 
 
@@ -95,10 +100,12 @@ def lm_judge(lm, *, max_critique_tokens: int = 48, threshold: float = 0.5, contr
     the judge is asked about both sides' criteria and p = σ(logit_side − logit_other), logit = log P(Yes) −
     log P(No) — "does it fit its side better than the other?". Small judges that answer No to everything
     (SmolLM2-135M does) still separate the sides this way; a strong judge should use the absolute reading.
+    ``lm``: an engine (``workbench.engines``) or a ``CausalLM``.
     """
-    from workbench.llm.generate import build_prompt, generate
-    from workbench.llm.readout import answer_probs, sigmoid
+    from workbench.engines import as_engine
+    from workbench.llm.readout import sigmoid
 
+    engine = as_engine(lm)
     other = {"aligned": "misaligned", "misaligned": "aligned"}
 
     def question(r: Request, response: str, side: str) -> str:
@@ -106,7 +113,7 @@ def lm_judge(lm, *, max_critique_tokens: int = 48, threshold: float = 0.5, contr
                 f"{CRITERIA[side].format(labels=r.labels)}? Answer Yes or No.")
 
     def readout(questions: list[str]):
-        return answer_probs(lm, [build_prompt(lm, q) + "Answer:" for q in questions], [" Yes", " No"])
+        return engine.answer_probs([engine.build_prompt(q) + "Answer:" for q in questions], [" Yes", " No"])
 
     def run(requests, responses):
         questions = [question(r, t, r.side) for r, t in zip(requests, responses)]
@@ -117,8 +124,9 @@ def lm_judge(lm, *, max_critique_tokens: int = 48, threshold: float = 0.5, contr
         else:
             p = readout(questions).probs[:, 0]
         rejected = [i for i in range(len(p)) if p[i] < threshold]
-        critiques = generate(lm, [questions[i] + " Explain in one sentence what is wrong." for i in rejected],
-                             max_new_tokens=max_critique_tokens) if rejected else []
+        critiques = [out[0] for out in engine.generate(
+            [questions[i] + " Explain in one sentence what is wrong." for i in rejected],
+            max_new_tokens=max_critique_tokens)] if rejected else []
         reasons = [""] * len(p)
         for i, c in zip(rejected, critiques):
             reasons[i] = c

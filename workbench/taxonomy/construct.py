@@ -126,10 +126,10 @@ def _expand_stage(spec: DatasetSpec, generator_name: str, target: int, max_new_t
     def run(frame, ctx: StageContext):
         import pandas as pd
 
-        from workbench.models import load
+        from workbench.engines import load_engine
         from workbench.taxonomy.expand import expand
 
-        generator = load(generator_name)
+        generator = load_engine(generator_name, ctx.config.get("engine"))
         added = [expand(frame, dim, generator, target=target, seed=ctx.seed, max_new_tokens=max_new_tokens)
                  .rename(columns={dim: "expanded_domain"}).assign(expanded_dimension=dim)
                  for dim in spec.dimensions]
@@ -199,8 +199,8 @@ def _respond_stage(spec: DatasetSpec, generator_name: str, judge_name: str, cfg:
     """Decision log of the two-stage rejection sampling for the shard's prompts marked ``respond`` by the dedup
     stage. Seeds come from the run seed and the prompt id, so shards and resumes don't change them."""
     def run(frame, ctx: StageContext):
+        from workbench.engines import load_engine
         from workbench.llm.rejection import DECISION_COLUMNS, lm_generator, lm_judge, rejection_sample
-        from workbench.models import load
 
         pending = frame[frame["respond"]]
         if pending.empty:
@@ -210,7 +210,7 @@ def _respond_stage(spec: DatasetSpec, generator_name: str, judge_name: str, cfg:
         labels = [", ".join(prompt_labels(r, spec.dimensions)) or "general helpfulness and safety"
                   for _, r in pending.iterrows()]
         pending = pending.assign(labels=labels)
-        generator, judge = load(generator_name), load(judge_name)
+        generator, judge = (load_engine(m, ctx.config.get("engine")) for m in (generator_name, judge_name))
         judge_fn = lm_judge(judge, max_critique_tokens=cfg.critique_tokens, contrastive=cfg.contrastive_judge)
         result = rejection_sample(pending, lm_generator(generator, max_new_tokens=cfg.max_new_tokens), judge_fn,
                                   k=cfg.k or spec.k, max_iterations=cfg.max_iterations, seed=ctx.config["seed"],
@@ -231,6 +231,7 @@ def build_dataset(name: str, source: str | Path, out: str | Path, *, profile, li
     judged attempt), and ``funnel.json``. ``max_new_tokens`` bounds each expansion prompt; ``responses``
     configures the response stage. With a dask ``client`` the sharded stages run on its workers.
     """
+    from workbench.engines import engine_kind
     from workbench.io import save_table, write_json
     from workbench.llm.rejection import RESPONSE_COLUMNS, decision_funnel
 
@@ -247,7 +248,8 @@ def build_dataset(name: str, source: str | Path, out: str | Path, *, profile, li
                     sharded=False),
               Stage("dedup", _dedup_stage(tau, cfg.prompt_limit), sharded=False)]
     config = {"dataset": name, "source": Path(source).name, "limit": limit, "target": target, "tau": tau,
-              "classifier": classifier, "expander": expander, "method": "llm:yesno" if use_llm else "embedding"}
+              "classifier": classifier, "expander": expander, "method": "llm:yesno" if use_llm else "embedding",
+              "engine": engine_kind()}       # in the config, so dask workers use the engine the run was started with
     if spec.k:
         generator, judge = profile.model_for("generator"), profile.model_for("judge")
         models += [m for m in (generator, judge) if m not in models]
