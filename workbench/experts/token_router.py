@@ -136,10 +136,9 @@ def train_token_router(train: list[torch.Tensor], y_train, cal: list[torch.Tenso
     order: the prompt router's top-1 on the same prompts) each block's per-prompt accuracy minus the prompt
     router's, in points, with a paired bootstrap interval over the prompts (``metrics.paired``). Works on any token
     states, so it is tested on a planted signal."""
-    from workbench.metrics.paired import paired_change
-
     from workbench.experts.geometry import CalibrationConfig, fit_calibration
     from workbench.experts.mixture import calibration_report
+    from workbench.metrics.paired import paired_change
 
     if not (len(train) == len(cal) == len(test)) or not train:
         raise WorkbenchError("need the train, calibration and test states of the same blocks")
