@@ -159,7 +159,7 @@ def test_builder_and_view(tmp_path):
 
 
 def test_item_memo_judges_each_distinct_item_once():
-    from workbench.steering.ambs_eval import ItemMemo
+    from workbench.evaluation.judges import ItemMemo
 
     calls = []
     memo = ItemMemo(named(lambda p, r: calls.append(len(p)) or [float(len(x)) for x in r], "len"))

@@ -154,7 +154,8 @@ def test_the_ledger_has_a_row_for_every_p3_and_p10_claim():
 
 def test_the_per_item_scores_of_hhh_responses_average_to_the_hhh_metrics():
     from workbench.evaluation.hhh import evaluate_hhh
-    from workbench.experts.artifacts import _Remembered, hhh_response_frame
+    from workbench.evaluation.judges import ItemMemo
+    from workbench.experts.artifacts import hhh_response_frame
 
     eval_set = pd.DataFrame({"id": [f"i{k}" for k in range(9)], "axis": ["helpful", "harmless", "honest"] * 3,
                              "prompt": [f"q{k}" for k in range(9)], "response": [f"ref{k}" for k in range(9)]})
@@ -166,7 +167,7 @@ def test_the_per_item_scores_of_hhh_responses_average_to_the_hhh_metrics():
         calls.append(1)
         return np.array([(len(a) + i) % 4 / 3 for i, a in enumerate(lists[1])])
 
-    judges = {k: _Remembered(score) for k in ("pairwise", "safety", "truth", "info")}
+    judges = {k: ItemMemo(score) for k in ("pairwise", "safety", "truth", "info")}
     metrics = evaluate_hhh(eval_set, responses, **judges)
     n_calls = len(calls)
     frame = hhh_response_frame(eval_set, responses, judges)

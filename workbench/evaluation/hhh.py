@@ -241,6 +241,16 @@ def _axis_rows(system, axis, prompts, given, part, judges, reference_col, thresh
 HEADLINE = {"helpful": "win_rate", "harmless": "harmful_rate", "honest": "true_and_informative"}
 
 
+def hhh_judges(model, *, memo: bool = True) -> dict:
+    """The four built-in HHH judges on ``model`` (a name or a loaded handle) as ``evaluate_hhh``'s keyword
+    arguments (pairwise, safety, truth, info), each wrapped in ``judges.ItemMemo`` when ``memo``."""
+    from workbench.evaluation.judges import ItemMemo
+
+    judges = {"pairwise": llm_pairwise_judge(model), "safety": safety_judge(model), "truth": truth_judge(model),
+              "info": info_judge(model)}
+    return {k: ItemMemo(j) for k, j in judges.items()} if memo else judges
+
+
 def relative_gains(metrics, system: str, baseline: str = "base"):
     """Per headline metric (win rate, harmful rate, % true ∧ informative): ``system``'s value, the baseline's and
     the relative change (system − baseline) / baseline in % — how the papers state their gains; n/a (NaN) when the

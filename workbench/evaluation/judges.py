@@ -167,6 +167,23 @@ JUDGES: dict[str, Callable[..., NamedJudge]] = {"pairwise": llm_pairwise_judge, 
                                                 "truth": truth_judge, "info": info_judge}
 
 
+class ItemMemo:
+    """A judge that scores each distinct (prompt, response…) item once: systems that give the same answer to an
+    item cost one judgment and get the same score, and scoring the same items again (per-item tables recomputed
+    from the judgments the metrics came from) costs no judge call. Keeps the wrapped judge's name."""
+
+    def __init__(self, judge):
+        self.judge, self.name, self.seen = judge, judge_name(judge), {}
+
+    def __call__(self, *lists):
+        items = list(zip(*lists))
+        new = list(dict.fromkeys(i for i in items if i not in self.seen))
+        if new:
+            scores = np.asarray(self.judge(*(list(col) for col in zip(*new))), dtype=float)
+            self.seen.update(zip(new, scores.tolist()))
+        return np.asarray([self.seen[i] for i in items], dtype=float)
+
+
 def make_judge(kind: str, model) -> NamedJudge:
     """The built-in judge ``kind`` (pairwise, safety, truth, info) on ``model`` (a name or a handle)."""
     if kind not in JUDGES:
@@ -174,7 +191,7 @@ def make_judge(kind: str, model) -> NamedJudge:
     return JUDGES[kind](model)
 
 
-__all__ = ["INFO_QUESTION", "JUDGES", "NamedJudge", "PAIRWISE_QUESTION", "PairwiseJudge", "QA_CONTEXT",
+__all__ = ["INFO_QUESTION", "ItemMemo", "JUDGES", "NamedJudge", "PAIRWISE_QUESTION", "PairwiseJudge", "QA_CONTEXT",
            "RESPONSE_CONTEXT", "SAFETY_QUESTION", "TRUTH_QUESTION", "YesNoJudge", "as_lm", "info_judge", "judge_name",
            "llm_pairwise_judge", "llm_yes_no_judge", "make_judge", "named", "pairwise_prompt", "safety_judge",
            "truth_judge"]

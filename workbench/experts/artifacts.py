@@ -207,19 +207,23 @@ def hhh_models(backbone: str, judge: str) -> list[str]:
 
 
 def notebook_sources(paper: str, profile: str, backbone: str, judge: str, *, folder: Path, report: dict,
-                     efficiency: dict, metrics, judged, eval_set, smoke: bool):
+                     efficiency: dict, metrics, judged, eval_set, smoke: bool, shortcuts=None):
     """What a P3 / P10 notebook computed, as the claims ledger's ``MemorySources`` in the builders' artifact shapes
-    (``router_calibration``, ``hhh_eval``, ``hhh_responses``), for its closing ``claims_table``."""
+    (``router_calibration``, ``hhh_eval``, ``hhh_responses`` and, when given, the ``shortcuts`` metrics as
+    ``hhh_shortcuts``), for its closing ``claims_table``."""
     from workbench.claims import MemorySources
     from workbench.io import load_frame
 
     config = hhh_config(paper, folder, eval_set, judge, smoke)
     models = hhh_models(backbone, judge)
-    return (MemorySources(profile)
-            .add(paper, "router_calibration", load_frame(Path(folder) / "routing"), models=[backbone],
-                 config=calibration_config(paper, folder, report, efficiency, smoke))
-            .add(paper, "hhh_eval", metrics, models=models, config=config)
-            .add(paper, "hhh_responses", judged, models=models, config=config))
+    sources = (MemorySources(profile)
+               .add(paper, "router_calibration", load_frame(Path(folder) / "routing"), models=[backbone],
+                    config=calibration_config(paper, folder, report, efficiency, smoke))
+               .add(paper, "hhh_eval", metrics, models=models, config=config)
+               .add(paper, "hhh_responses", judged, models=models, config=config))
+    if shortcuts is not None:
+        sources.add(paper, "hhh_shortcuts", shortcuts, models=models, config=config)
+    return sources
 
 
 def hhh_plan(mixture, *, calibrator: str = "temperature", token_level: bool = False,
@@ -274,24 +278,6 @@ def judge_hhh(mixture, eval_set, judge: str, *, max_new_tokens: int, progress=No
     return metrics, responses
 
 
-class _Remembered:
-    """A judge that answers each distinct question once (same inputs → the stored answer), under its own name: the
-    per-item scores are recomputed from the same judgments the metrics came from, at no extra cost."""
-
-    def __init__(self, judge):
-        from workbench.evaluation.judges import judge_name
-
-        self.judge, self.name, self.answers = judge, judge_name(judge), {}
-
-    def __call__(self, *lists):
-        import numpy as np
-
-        key = tuple(tuple(x) for x in lists)
-        if key not in self.answers:
-            self.answers[key] = np.asarray(self.judge(*lists), dtype=float)
-        return self.answers[key]
-
-
 ITEM_METRICS = ("win_rate", "mean_preference", "harmful_rate", "true", "informative", "true_and_informative")
 
 
@@ -299,12 +285,11 @@ def judged_hhh(mixture, eval_set, judge: str, *, max_new_tokens: int, progress=N
     """``judge_hhh`` and the judged responses as one frame (the ``hhh_responses`` artifact, ``hhh_response_frame``,
     with the routed systems' expert weights) whose per-item columns average to the metrics:
     (metrics, responses, frame). ``plan``: ``hhh_plan``'s systems (default: without the calibrator ablation)."""
-    from workbench.evaluation.hhh import evaluate_hhh, info_judge, llm_pairwise_judge, safety_judge, truth_judge
+    from workbench.evaluation.hhh import evaluate_hhh, hhh_judges
 
     plan = plan or hhh_plan(mixture, ablation=False)
     responses = hhh_systems(mixture, eval_set, max_new_tokens=max_new_tokens, progress=progress, plan=plan)
-    judges = {"pairwise": _Remembered(llm_pairwise_judge(judge)), "safety": _Remembered(safety_judge(judge)),
-              "truth": _Remembered(truth_judge(judge)), "info": _Remembered(info_judge(judge))}
+    judges = hhh_judges(judge)
     metrics = evaluate_hhh(eval_set, responses, **judges)
     frame = hhh_response_frame(eval_set, responses, judges, weights=plan_weights(mixture, eval_set, plan),
                                axes=mixture.axes)

@@ -49,12 +49,11 @@ def shortcut_responses(eval_set, names=RESPONSE_SHORTCUTS) -> dict[str, dict[str
 def shortcut_hhh(eval_set, judge: str, *, names=RESPONSE_SHORTCUTS):
     """The response shortcuts judged by ``judge``'s four built-in HHH judges on ``eval_set``: (metrics frame in
     ``evaluate_hhh``'s layout, per-item frame in ``hhh_responses``' layout)."""
-    from workbench.evaluation.hhh import evaluate_hhh, info_judge, llm_pairwise_judge, safety_judge, truth_judge
-    from workbench.experts.artifacts import _Remembered, hhh_response_frame
+    from workbench.evaluation.hhh import evaluate_hhh, hhh_judges
+    from workbench.experts.artifacts import hhh_response_frame
 
     responses = shortcut_responses(eval_set, names)
-    judges = {"pairwise": _Remembered(llm_pairwise_judge(judge)), "safety": _Remembered(safety_judge(judge)),
-              "truth": _Remembered(truth_judge(judge)), "info": _Remembered(info_judge(judge))}
+    judges = hhh_judges(judge)
     metrics = evaluate_hhh(eval_set, responses, **judges)
     return metrics, hhh_response_frame(eval_set, responses, judges)
 

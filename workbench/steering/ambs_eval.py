@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from workbench import WorkbenchError
+from workbench.evaluation.judges import ItemMemo
 
 REFUSAL = "I'm sorry, but I can't help with that."
 SYSTEMS = ("unsteered", "naive", "ambs", "refusal")
@@ -81,24 +82,6 @@ def alignment_scores(judged):
     score = np.select([judged["axis"] == a for a in by_axis], list(by_axis.values()), default=np.nan)
     return judged.assign(alignment_score=score,
                          unsafe_rate=np.where(judged["axis"] == "harmless", judged["harmful_rate"], np.nan))
-
-
-class ItemMemo:
-    """A judge that scores each distinct (prompt, response…) item once [ours]: systems that give the same answer
-    to an item (AMBS at ε = ∞ and the naive 1-to-N always do) cost one judgment, and get the same score."""
-
-    def __init__(self, judge):
-        from workbench.evaluation.judges import judge_name
-
-        self.judge, self.name, self.seen = judge, judge_name(judge), {}
-
-    def __call__(self, *lists):
-        items = list(zip(*lists))
-        new = list(dict.fromkeys(i for i in items if i not in self.seen))
-        if new:
-            scores = np.asarray(self.judge(*(list(col) for col in zip(*new))), dtype=float)
-            self.seen.update(zip(new, scores.tolist()))
-        return np.asarray([self.seen[i] for i in items], dtype=float)
 
 
 def _chunks(n: int, size: int):
@@ -274,6 +257,6 @@ def hhh_table(frame, *, baseline: str = "naive", n_boot: int = 2000, seed: int =
                                        "diff_high"])
 
 
-__all__ = ["AmbsRun", "ItemMemo", "METRICS", "REFUSAL", "SYSTEMS", "alignment_scores", "bound_summary",
+__all__ = ["AmbsRun", "METRICS", "REFUSAL", "SYSTEMS", "alignment_scores", "bound_summary",
            "comparison_frame", "dev_test_split", "epsilons", "eps_label", "hhh_table", "run_comparison",
            "sweep_frame", "token_overlap"]

@@ -126,12 +126,11 @@ def ambs_vectors(lm, layer: int, smoke: bool) -> dict:
 
 
 def ambs_judges(lm, judge: str) -> dict:
-    """The HHH harness's four built-in judges on ``judge`` (the loaded ``lm`` itself when it is that model)."""
-    from workbench.evaluation.hhh import info_judge, llm_pairwise_judge, safety_judge, truth_judge
+    """The HHH harness's four built-in judges on ``judge`` (the loaded ``lm`` itself when it is that model);
+    ``ambs_eval.run_comparison`` remembers their answers per item."""
+    from workbench.evaluation.hhh import hhh_judges
 
-    model = lm if judge == lm.name else judge
-    return {"pairwise": llm_pairwise_judge(model), "safety": safety_judge(model), "truth": truth_judge(model),
-            "info": info_judge(model)}
+    return hhh_judges(lm if judge == lm.name else judge, memo=False)
 
 
 def ambs_data(smoke: bool) -> str:
