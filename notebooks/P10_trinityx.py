@@ -119,6 +119,22 @@ table = hhh.pivot_table(index="system", columns="metric", values="value", sort=F
 table.round(3)
 
 # %% [markdown]
+# ### Trivial baselines beside the table [ours]
+# A blanket refusal (the trivial optimum of the harmless axis) and the prompt echoed back (every keyword, no
+# content), judged by the same judges on the same items; and routers on surface features only (bag of words, prompt
+# length, the majority axis) trained on the same train prompts, scored on the router's test rows. A gain one of them
+# matches is no evidence of alignment (`workbench/experts/shortcuts.py`).
+
+# %%
+from workbench.experts.shortcuts import mixture_surface_routing, shortcut_hhh, surface_table
+
+shortcuts, _ = shortcut_hhh(eval_set, judge)
+pd.concat([hhh, shortcuts]).pivot_table(index="system", columns="metric", values="value", sort=False).round(3)
+
+# %%
+surface_table(mixture_surface_routing(folder, smoke=SMOKE, seed=SEED)).round(3)
+
+# %% [markdown]
 # ### The token router, block by block
 # Accuracy on the tokens of the same held-out test prompts the prompt router is measured on (95 % CI over prompts),
 # and per prompt (the argmax of the prompt's mean token distribution), against the prompt router (pooled last layer)
@@ -196,7 +212,7 @@ real_summary.round(3)
 from workbench.experts.artifacts import measure_efficiency
 
 efficiency = measure_efficiency(mixture, folder, eval_set["prompt"].tolist(), smoke=SMOKE,
-                                label=MIXTURES["P10"]["label"])
+                                label=MIXTURES["P10"]["label"], calibrator=MIXTURES["P10"]["calibrator"])
 del mixture
 pd.DataFrame(efficiency["rows"]).round(4)
 
@@ -214,5 +230,6 @@ rounded({k: v for k, v in efficiency.items() if k != "rows"})
 from workbench.experts.artifacts import notebook_sources
 
 sources = notebook_sources("P10", profile.name, backbone, judge, folder=folder, report=report,
-                           efficiency=efficiency, metrics=hhh, judged=judged, eval_set=eval_set, smoke=SMOKE)
+                           efficiency=efficiency, metrics=hhh, judged=judged, eval_set=eval_set, smoke=SMOKE,
+                           shortcuts=shortcuts)
 claims_table("P10", sources)

@@ -144,6 +144,23 @@ first.pivot_table(index=["axis", "prompt"], columns="system", values="response",
                   sort=False)[["base", "routed", "routed top-1", "merged"]]
 
 # %% [markdown]
+# ### Trivial baselines beside the table [ours]
+# Two systems that never read the prompt's meaning, judged by the same judges on the same items: a blanket refusal
+# (the trivial optimum of the harmless axis) and the prompt echoed back (every keyword, no content). A gain of the
+# mixture that one of them matches is no evidence of alignment. Beside the router, routers on surface features only
+# (bag of words, prompt length, the majority axis), trained on the same train prompts and scored on the router's
+# test rows: if the bag of words routes as well, the routing task is a surface one (`workbench/experts/shortcuts.py`).
+
+# %%
+from workbench.experts.shortcuts import mixture_surface_routing, shortcut_hhh, surface_table
+
+shortcuts, _ = shortcut_hhh(eval_set, judge)
+pd.concat([hhh, shortcuts]).pivot_table(index="system", columns="metric", values="value", sort=False).round(3)
+
+# %%
+surface_table(mixture_surface_routing(folder, smoke=SMOKE, seed=SEED)).round(3)
+
+# %% [markdown]
 # ## Does calibration change the outputs? Uncalibrated vs each calibrator
 # The routed mixture generated once per calibrator on the same items; each row is that calibrator's change against
 # the uncalibrated router in points of the metric, with a 95 % paired bootstrap interval over the items, and how
@@ -188,7 +205,7 @@ real_summary.round(3)
 from workbench.experts.artifacts import measure_efficiency
 
 efficiency = measure_efficiency(mixture, folder, eval_set["prompt"].tolist(), smoke=SMOKE,
-                                label=MIXTURES["P3"]["label"])
+                                label=MIXTURES["P3"]["label"], calibrator=MIXTURES["P3"]["calibrator"])
 del mixture
 pd.DataFrame(efficiency["rows"]).round(4)
 
@@ -207,5 +224,6 @@ rounded({k: v for k, v in efficiency.items() if k != "rows"})
 from workbench.experts.artifacts import notebook_sources
 
 sources = notebook_sources("P3", profile.name, backbone, judge, folder=folder, report=report,
-                           efficiency=efficiency, metrics=hhh, judged=judged, eval_set=eval_set, smoke=SMOKE)
+                           efficiency=efficiency, metrics=hhh, judged=judged, eval_set=eval_set, smoke=SMOKE,
+                           shortcuts=shortcuts)
 claims_table("P3", sources)

@@ -220,7 +220,7 @@ def test_rater_view_without_and_with_artifacts(tmp_path):
 
 
 def test_router_calibration_view_without_and_with_artifacts(tmp_path):
-    from workbench.experts.artifacts import build_hhh_eval, build_router_calibration
+    from workbench.experts.artifacts import build_hhh_eval, build_router_calibration, build_shortcuts
 
     at = _view_app("router_calibration", tmp_path).run()
     assert not at.exception and any("Not built yet" in w.value for w in at.warning)
@@ -243,6 +243,14 @@ def test_router_calibration_view_without_and_with_artifacts(tmp_path):
     assert not at.exception and "HHH evaluation" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
     assert any("pairwise:smollm2-135m-instruct" in c.value for c in at.caption)
     assert "Calibration's effect on the outputs" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert any("trivial baselines" in i.value for i in at.info)
+    _build_one(tmp_path, "P3", build_shortcuts, ["expert_backbone", "judge"])
+    at = _view_app("router_calibration", tmp_path).run()
+    assert not at.exception, at.exception
+    assert "Trivial baselines" in [h.value for h in at.subheader]
+    tables = [d.value for d in at.dataframe]
+    assert any("refuse all" in set(t.get("system", ())) for t in tables)
+    assert any("bag of words" in set(t.get("router", ())) for t in tables)
     at.segmented_control(key="calib-paper").set_value("P10").run()
     assert not at.exception and any("Not built yet" in w.value for w in at.warning)
 

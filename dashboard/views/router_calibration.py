@@ -113,6 +113,7 @@ def render() -> None:
     st.dataframe(table.round(3), hide_index=True, width="stretch")
     st.caption(f"Judges: {', '.join(sorted(set(hhh['judge'])))} · {hmeta.config.get('eval_rows')} held-out prompts, "
                f"{hmeta.config.get('max_new_tokens')} new tokens. Win rate: judged in both A/B orders and averaged.")
+    _shortcuts(paper, meta.profile, table)
     _calibration_ablation(paper, meta.profile)
     responses, _ = cache.artifact_frame(paper, "hhh_responses", meta.profile)
     if responses is not None:
@@ -142,6 +143,31 @@ def _token_routing(meta) -> None:
                f"the prompt router in points with a paired bootstrap CI). Template tokens shared by every prompt "
                f"carry no axis, so token accuracy stays well below the per-prompt one. Majority-axis share of the "
                f"test tokens: {token['majority_accuracy']:.3f}.")
+
+
+def _shortcuts(paper: str, profile: str, table) -> None:
+    """The trivial baselines beside the HHH table and the router (``experts.shortcuts``)."""
+    import pandas as pd
+
+    from workbench.experts.shortcuts import surface_table
+
+    shortcuts, smeta = cache.artifact_frame(paper, "hhh_shortcuts", profile)
+    if shortcuts is None:
+        st.info("The trivial baselines (a blanket refusal, the echoed prompt, surface-feature routers) are not built "
+                "yet (use the build button above).")
+        return
+    st.subheader("Trivial baselines")
+    pivot = shortcuts.pivot_table(index="system", columns="metric", values="value", sort=False).reset_index()
+    st.dataframe(pd.concat([table, pivot], ignore_index=True).round(3), hide_index=True, width="stretch")
+    st.caption("Ours: two systems that never read the prompt's meaning, judged by the same judges on the same items "
+               f"— '{smeta.config['shortcuts'][0]}' (one fixed refusal: the trivial optimum of the harmless axis) and "
+               f"'{smeta.config['shortcuts'][1]}' (the prompt itself: every keyword, no content). A mixture's gain "
+               "that one of them matches is no evidence of alignment.")
+    st.dataframe(surface_table(smeta.config["surface_routing"]).round(3), hide_index=True, width="stretch")
+    st.caption("Routers on surface features only, trained on the mixture's train prompts and scored on the router's "
+               "test rows: a bag of words (logistic regression, C fixed a priori), the prompt's length, the majority "
+               "axis. When the bag of words routes as well as the router reading the backbone's hidden state, the "
+               "routing task is a surface one.")
 
 
 def _calibration_ablation(paper: str, profile: str) -> None:

@@ -105,6 +105,17 @@ def surface_routing(train_prompts, train_labels, test_prompts, test_labels, n_ax
     return report
 
 
+def surface_table(surface: dict):
+    """``surface_routing``'s (or ``mixture_surface_routing``'s) report as one frame: accuracy, ECE and Brier per
+    router, the learned router's rows (when present) last."""
+    import pandas as pd
+
+    rows = {name: surface[name] for name in ("bag of words", "length", "majority")}
+    rows |= {f"router ({c})": m for c, m in surface.get("router", {}).items()}
+    return pd.DataFrame([{"router": name, **{k: m[k] for k in ("accuracy", "ece", "brier")}}
+                         for name, m in rows.items()])
+
+
 def mixture_surface_routing(folder, *, smoke: bool, seed: int = 0) -> dict:
     """``surface_routing`` for a trained mixture's folder: trained on the prompts its router trained on (the
     mixture's train split), tested on its router's test rows (``routing``, split "test"), beside the learned
@@ -160,4 +171,4 @@ def build_hhh_shortcuts(ctx) -> None:
 
 
 __all__ = ["REFUSAL", "RESPONSE_SHORTCUTS", "build_hhh_shortcuts", "mixture_surface_routing", "shortcut_hhh",
-           "shortcut_responses", "surface_features", "surface_routing"]
+           "shortcut_responses", "surface_features", "surface_routing", "surface_table"]
