@@ -22,7 +22,13 @@ from __future__ import annotations
 import argparse
 import time
 
-SAVACU_PROMPTS = 382_424      # the released SAVACU prompt count (issue 22)
+
+
+def savacu_prompts() -> int:
+    """The released SAVACU prompt count, read from the paper registry (P1's dataset-size claim)."""
+    from workbench.papers import get_paper
+
+    return int(next(c for c in get_paper("P1").claims if c.kind == "dataset_size").value)
 
 
 def instructions(n: int) -> list[str]:
@@ -50,7 +56,7 @@ def savacu_tokens() -> tuple[int, int]:
     from workbench.taxonomy.construct import ResponseConfig, get_dataset
 
     per_prompt = len(SIDES) * get_dataset("savacu").k
-    return SAVACU_PROMPTS * per_prompt * ResponseConfig().max_new_tokens, per_prompt
+    return savacu_prompts() * per_prompt * ResponseConfig().max_new_tokens, per_prompt
 
 
 def hours(tokens_per_s: float, workers: int) -> float:
@@ -128,7 +134,7 @@ def main() -> None:
     figures = cpu_figures(args)
     figures.update(gpu_figures(args))
     total, per_prompt = savacu_tokens()
-    print(f"savacu: {SAVACU_PROMPTS:,} prompts × {per_prompt} first-attempt responses × builder's response tokens "
+    print(f"savacu: {savacu_prompts():,} prompts × {per_prompt} first-attempt responses × builder's response tokens "
           f"= {total:,} generated tokens (a lower bound: retries, critiques and judge read-outs on top)")
     for key, label in (("cpu_hf_batched_tok_s", "cpu_worker_hf_batched"), ("cpu_hf_per_prompt_tok_s",
                                                                            "cpu_worker_hf_per_prompt"),
