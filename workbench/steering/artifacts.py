@@ -242,7 +242,7 @@ def build_clinical(ctx: BuildContext) -> None:
     test = made.run.split[made.run.split["part"] == "test"]
     config = {**made.run.config, "vector_pairs": made.pairs, "smoke": ctx.smoke, "judge": judge,
               "finetuned": made.specialised, "majority_baseline": majority_baseline(train_items, test),
-              "train_items": {"n": len(train_items), "sources": describe_sources(train_items)},
+              "train_items": {"n": len(train_items), "sources": describe_sources(train_items, "train")},
               "data_kind": clinical_data_kind(files)}
     models = list(dict.fromkeys([name, made.models["finetuned"].name, judge]))
     for artifact, frame in (("clinical_steering", made.run.summary), ("clinical_items", made.run.per_item)):

@@ -63,7 +63,8 @@ COMPARISONS = (("steering the general model", UNSTEERED, STEERED),
 # metric → (per-item column of medical.evaluate's frame, how the gain is expressed)
 METRICS = {"accuracy": ("correct", "points"), "factual_consistency": ("consistent", "points"),
            "safety_error_rate": ("safety_error", "relative reduction")}
-SOURCE_NAMES = {"bundled": "bundled clinical_qa.jsonl (eval split)", "pubmedqa": "PubMedQA", "medqa": "MedQA"}
+SOURCE_NAMES = {"bundled": "bundled clinical_qa.jsonl ({part} split)", "pubmedqa": "PubMedQA ({part} half)",
+                "medqa": "MedQA ({part} half)"}
 
 
 def _pool(split: str, pubmedqa, medqa):
@@ -171,10 +172,11 @@ class ClinicalRun:
     choices: dict = field(default_factory=dict)    # system → Choice
 
 
-def describe_sources(items) -> str:
-    """``bundled clinical_qa.jsonl (eval split) (23) + PubMedQA (500)``: the sources of ``items`` with counts."""
+def describe_sources(items, part: str = "eval") -> str:
+    """``bundled clinical_qa.jsonl (eval split) (23) + PubMedQA (eval half) (500)``: the sources of ``items`` (of
+    the ``part`` split: eval or train) with counts."""
     counts = items.groupby("source", sort=False).size()
-    return " + ".join(f"{SOURCE_NAMES.get(s, s)} ({n})" for s, n in counts.items())
+    return " + ".join(f"{SOURCE_NAMES.get(s, s).format(part=part)} ({n})" for s, n in counts.items())
 
 
 def run_protocol(lm, vector, items, *, layers, multipliers, judge=None, seed: int = 0,
