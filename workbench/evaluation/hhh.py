@@ -47,6 +47,7 @@ from workbench.evaluation.judges import (PairwiseJudge, YesNoJudge, info_judge, 
                                          truth_judge)
 
 AXES = ("helpful", "harmless", "honest")
+REFUSAL = "I'm sorry, but I can't help with that."   # the fixed refusal of the P8 and P3/P10 baselines
 TIE_EPS = 1e-9                      # float rounding allowance when comparing p_win with ½ [ours]
 
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from workbench import WorkbenchError
+from workbench.evaluation.hhh import REFUSAL
 
-REFUSAL = "I'm sorry, but I can't help with that request."
 RESPONSE_SHORTCUTS = ("refuse all", "echo prompt")
 SURFACE_C = 1.0          # fixed a priori: nothing is tuned, so no split is spent on choosing it
 

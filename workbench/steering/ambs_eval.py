@@ -40,9 +40,9 @@ import numpy as np
 import torch
 
 from workbench import WorkbenchError
+from workbench.evaluation.hhh import REFUSAL
 from workbench.evaluation.judges import ItemMemo
 
-REFUSAL = "I'm sorry, but I can't help with that."
 SYSTEMS = ("unsteered", "naive", "ambs", "refusal")
 METRICS = {"alignment_score": "higher", "unsafe_rate": "lower"}
 
