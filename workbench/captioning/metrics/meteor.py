@@ -14,8 +14,8 @@ its scoring with the Meteor 1.0 parameters and only two matching stages]:
 * P = m / len(cand), R = m / len(ref), Fmean = P·R / (α·P + (1 − α)·R), penalty = γ·(chunks/m)^β,
   score = Fmean·(1 − penalty), α = 0.9, β = 3, γ = 0.5 (0 when m = 0); the score of a clip is the maximum over
   its references and [ours] the corpus score is the mean over clips (the jar aggregates statistics instead).
-* the stemmer is a full Porter (1980) stemmer written here, with the two step-2 changes of Porter's reference
-  implementation (bli → ble, logi → log) and words of one or two letters left as they are.
+* the stemmer is nltk's Porter (1980) stemmer in the mode of Porter's reference implementation (its two step-2
+  changes, bli → ble and logi → log; words of one or two letters left as they are), see ``porter``.
 
 The numbers are therefore *not* those of the Meteor 1.5 jar used by pycocoevalcap (other parameters, synonyms,
 paraphrases, function-word weighting).
