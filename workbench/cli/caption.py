@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, group, print_json, print_table, progress_bar
+from workbench.cli.common import command, group, print_json, print_table, progress
 
 group("caption", "zero-shot audio captioning (P9): `caption run FILE`, `caption eval --data DIR`")
 
@@ -45,11 +45,8 @@ def _captioner(vocabulary: str | None):
     from workbench.captioning.captioner import Captioner, captioner_for_profile
     from workbench.captioning.synth import load_vocabulary
 
-    bar, update = progress_bar("audio-text model (trained once, then cached)")
-    try:
+    with progress("audio-text model (trained once, then cached)") as update:
         captioner = captioner_for_profile(progress=update)
-    finally:
-        bar.close()
     if vocabulary:
         captioner = Captioner(captioner.scorer, captioner.lm, load_vocabulary(vocabulary))
     return captioner
@@ -119,17 +116,11 @@ def _caption_eval(args) -> int:
         from workbench.profiles import active_profile
 
         if active_profile().name == "default":
-            bar, update = progress_bar("independent judge (trained once, then cached)")
-            try:
+            with progress("independent judge (trained once, then cached)") as update:
                 judge = judge_scorer(progress=update)
-            finally:
-                bar.close()
-    bar, update = progress_bar("captioning")
-    try:
+    with progress("captioning") as update:
         result = evaluate(captioner, clips, l=args.keywords, ablation=ablation, k=args.k, alpha=args.alpha,
                           beta=args.beta, max_new_tokens=args.max_new_tokens, progress=update, judge=judge)
-    finally:
-        bar.close()
     cols = ["decoder", *[c for c in result["metrics"].columns if c not in ("decoder", "l", "clips")]]
     print(f"{len(clips)} clips · l = {args.keywords} · scores ×100 · {', '.join(result['models'])}")
     print_table([{c: (f"{r[c]:.2f}" if isinstance(r[c], float) else r[c]) for c in cols}

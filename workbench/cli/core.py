@@ -7,10 +7,14 @@ from __future__ import annotations
 import argparse
 
 from workbench import WorkbenchError, __version__
-from workbench.cli.common import command, group, print_json, print_table, progress_bar
+from workbench.cli.common import add_json, command, group, print_json, print_table, progress, wants_json
 
 
-@command("info", "version, device, active profile and offline availability of its models")
+def _info_args(p: argparse.ArgumentParser) -> None:
+    add_json(p)
+
+
+@command("info", "version, device, active profile and offline availability of its models", _info_args)
 def _info(args) -> int:
     import torch
 
@@ -19,18 +23,23 @@ def _info(args) -> int:
     from workbench.profiles import active_profile, pick_device
 
     profile = active_profile()
+    models = []
+    for name in profile.model_names():
+        spec = get_spec(name)
+        state = availability(spec)
+        models.append({"model": name, "role": spec.role, "size": spec.size_label, "available": state.available,
+                       "prepared": state.prepared, "used_as": [r for r, names in profile.roles.items() if name in names]})
+    if wants_json(args):
+        print_json({"version": __version__, "torch": torch.__version__, "device": str(pick_device()),
+                    "profile": profile.name, "profile_description": profile.description, "home": str(home()),
+                    "models": models})
+        return 0
     print(f"workbench {__version__}  (torch {torch.__version__})")
     print(f"device:   {pick_device()}")
     print(f"profile:  {profile.name} — {profile.description}")
     print(f"home:     {home()}")
-    rows = []
-    for name in profile.model_names():
-        spec = get_spec(name)
-        state = availability(spec)
-        roles = [r for r, names in profile.roles.items() if name in names]
-        rows.append({"model": name, "role": spec.role, "size": spec.size_label,
-                     "available": "yes" if state.available else "NO",
-                     "prepared": "yes" if state.prepared else "no", "used as": ", ".join(roles)})
+    rows = [{**m, "available": "yes" if m["available"] else "NO", "prepared": "yes" if m["prepared"] else "no",
+             "used as": ", ".join(m["used_as"])} for m in models]
     print()
     print_table(rows, ["model", "role", "size", "available", "prepared", "used as"])
     return 0
@@ -38,21 +47,26 @@ def _info(args) -> int:
 
 def _papers_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", nargs="?", choices=["list"], default="list", help="what to do with the papers")
+    add_json(p)
 
 
 @command("papers", "the ten papers: id, short name, title", _papers_args)
 def _papers(args) -> int:
     from workbench.papers import all_papers
 
-    print_table([{"id": p.id, "short name": p.short_name, "arXiv": p.arxiv, "title": p.title}
-                 for p in all_papers()], ["id", "short name", "arXiv", "title"])
+    rows = [{"id": p.id, "short name": p.short_name, "arXiv": p.arxiv, "title": p.title} for p in all_papers()]
+    if wants_json(args):
+        print_json([{"id": r["id"], "short_name": r["short name"], "arxiv": r["arXiv"], "title": r["title"]}
+                    for r in rows])
+        return 0
+    print_table(rows, ["id", "short name", "arXiv", "title"])
     return 0
 
 
 def _claims_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("papers", nargs="*", metavar="PAPER", help="paper ids (P1 … P10; default: all ten)")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="every row with all its fields, as JSON")
+    add_json(out, "every row with all its fields")
     out.add_argument("--md", action="store_true", help="a Markdown table")
     p.add_argument("--status", choices=["comparable", "not comparable", "not measured"],
                    help="only the rows of this status")
@@ -89,6 +103,7 @@ def _models_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", dest="filter_profile", choices=["default", "paper", "test"],
                    help="only the models of this profile (here --profile filters the list; it does not "
                         "choose the active profile)")
+    add_json(p)
 
 
 @command("models list", "list the registered models", _models_args)
@@ -99,14 +114,19 @@ def _models(args) -> int:
     for spec in list_specs(profile=args.filter_profile):
         state = availability(spec)
         rows.append({"name": spec.name, "role": spec.role, "profile": spec.profile, "size": spec.size_label,
-                     "source": spec.source, "available": "yes" if state.available else "no",
-                     "detail": state.detail if len(state.detail) < 60 else state.detail[:57] + "..."})
+                     "source": spec.source, "available": state.available, "detail": state.detail})
+    if wants_json(args):
+        print_json(rows)
+        return 0
+    rows = [{**r, "available": "yes" if r["available"] else "no",
+             "detail": r["detail"] if len(r["detail"]) < 60 else r["detail"][:57] + "..."} for r in rows]
     print_table(rows, ["name", "role", "profile", "size", "source", "available", "detail"])
     return 0
 
 
 def _prepare_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", nargs="*", help="model names (default: the profile's offline models)")
+    add_json(p, "the models prepared now and those that were ready")
 
 
 @command("models prepare", "convert/build the profile's models once (what the dashboard needs); safe to re-run",
@@ -116,11 +136,11 @@ def _prepare(args) -> int:
     from workbench.profiles import active_profile
 
     names = args.models or active_profile().model_names()
-    bar, update = progress_bar("preparing models")
-    try:
+    with progress("preparing models") as update:
         done = prepare_models(names, update)
-    finally:
-        bar.close()
+    if wants_json(args):
+        print_json({"prepared": done, "ready": [n for n in names if n not in done]})
+        return 0
     print(f"prepared {len(done)} model(s) now; {len(names) - len(done)} were ready" if done
           else f"all {len(names)} model(s) ready; nothing to do")
     return 0
@@ -157,6 +177,7 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dask", metavar="ADDRESS",
                    help="datasets: run sharded stages on dask: 'local' (two local CPU workers; local:N for N), "
                         "'cuda' (one worker per GPU, needs dask-cuda) or a scheduler address tcp://HOST:PORT")
+    add_json(p, "what was built (papers: the builders run per seed; datasets: the construction funnel)")
 
 
 @command("build", "build a paper's artifacts, or a dataset (resumable) on the active profile", _build_args)
@@ -184,20 +205,20 @@ def _build(args) -> int:
 
         from workbench.pipeline import dask_client
 
-        bar, update = progress_bar(f"building {args.target}")
-        try:
+        with progress(f"building {args.target}") as update:
             with dask_client(args.dask) if args.dask else nullcontext() as client:
                 funnel = build_dataset(args.target, args.source, args.out, profile=profile, limit=args.limit,
                                        text_col=args.text_col, target=args.target_count, tau=args.tau,
                                        seed=args.seed, responses=responses, progress=update, client=client)
-        finally:
-            bar.close()
         line = (f"{args.target}: {funnel['source_rows']:,} source prompts → +{funnel['expanded']:,} expanded → "
                 f"−{funnel['removed_by_dedup']:,} near-duplicates → {funnel['kept']:,} kept")
         if "generated" in funnel:
             line += (f" → {funnel['generated']:,} candidate responses for {funnel['responded_prompts']:,} prompts: "
                      f"{funnel['accepted_stage1']:,} accepted in stage 1, {funnel['recovered_stage2']:,} recovered "
                      f"in stage 2, {funnel['dropped']:,} dropped")
+        if wants_json(args):
+            print_json({"dataset": args.target, "out": args.out, "funnel": funnel})
+            return 0
         print(f"{line}; wrote {args.out}")
         return 0
     discover()
@@ -206,16 +227,18 @@ def _build(args) -> int:
         raise WorkbenchError("--seeds must be at least 1")
     from workbench.io import seed_store
 
+    built = []
     for n in range(args.seeds):
         seed = args.seed + n
         store = ArtifactStore() if n == 0 else seed_store(seed)
         label = paper.id if n == 0 else f"{paper.id} (seed {seed})"
-        bar, update = progress_bar(f"building {label}")
-        try:
+        with progress(f"building {label}") as update:
             ran = build_paper(paper.id, BuildContext(store, profile, seed, args.smoke, update), force=args.force)
-        finally:
-            bar.close()
-        print(f"{label}: built {', '.join(ran)}" if ran else f"{label}: every artifact was already built")
+        built.append({"paper": paper.id, "seed": seed, "store": str(store.root), "built": list(ran)})
+        if not wants_json(args):
+            print(f"{label}: built {', '.join(ran)}" if ran else f"{label}: every artifact was already built")
+    if wants_json(args):
+        print_json({"profile": profile.name, "smoke": args.smoke, "seeds": built})
     return 0
 
 
@@ -226,7 +249,7 @@ def _rehearse_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", choices=["bfloat16", "float16", "float32"], default="bfloat16",
                    help="the stand-ins' weights dtype")
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights and of the builds")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_json(p, "the report")
 
 
 @command("rehearse", "run each paper's paper-profile pipeline end to end on random-weight models of the papers' "
@@ -238,11 +261,8 @@ def _rehearse(args) -> int:
     papers = [] if not args.papers or [p.lower() for p in args.papers] == ["all"] else args.papers
     if "all" in [p.lower() for p in papers]:
         raise WorkbenchError("give paper ids or 'all', not both")
-    bar, update = progress_bar(f"rehearsing ({args.size}, {args.dtype})")
-    try:
+    with progress(f"rehearsing ({args.size}, {args.dtype})") as update:
         report = rehearse(papers or None, size=args.size, dtype=args.dtype, seed=args.seed, progress=update)
-    finally:
-        bar.close()
     ran = [r for r in report["papers"] if r["paper"] in report["ran"]]
     if args.json:
         print_json(report)

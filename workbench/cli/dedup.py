@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli.common import command, group, progress_bar, require_new_columns
+from workbench.cli.common import command, group, progress, require_new_columns
 
 group("dedup", "near-duplicate removal: `dedup run INPUT`")
 
@@ -34,12 +34,9 @@ def _dedup(args) -> int:
 
     df = read_table(args.input, text_col=args.text_col)
     require_new_columns(df, ("simhash", "duplicate_of", "duplicate"), args.input)
-    bar, update = progress_bar("fingerprinting")
-    try:
+    with progress("fingerprinting", unit="texts") as update:
         result = deduplicate(df[args.text_col].tolist(), tau=args.tau, shingle=args.shingle, n=args.ngram,
-                             progress=lambda done, total: update(done / total, f"{done:,}/{total:,} texts"))
-    finally:
-        bar.close()
+                             progress=update)
     out = df.copy()
     out["simhash"] = result.fingerprints
     out["duplicate_of"] = pd.array(np.where(result.duplicate, result.duplicate_of, None), dtype="Int64")

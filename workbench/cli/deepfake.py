@@ -6,7 +6,7 @@ import json
 import sys
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, print_json, print_table, progress_bar
+from workbench.cli.common import command, print_json, print_table, progress
 
 SYNTHETIC = ("synthetic", "synthetic-smoke")
 
@@ -74,11 +74,8 @@ def _rows(args, default_splits: tuple[str, ...]):
     from workbench.deepfake.training import synthetic_data
 
     if args.data in SYNTHETIC:
-        bar, update = progress_bar("synthetic data")
-        try:
+        with progress("synthetic data") as update:
             frame = synthetic_data(_spec(args.smoke or args.data == "synthetic-smoke"), progress=update)
-        finally:
-            bar.close()
         name = "synthetic"
     else:
         frame, name = load_dataset(args.data, args.format), args.data
@@ -143,11 +140,8 @@ def _synth(args) -> int:
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         raise WorkbenchError(f"{out}: exists and is not empty; give a new folder")
-    bar, update = progress_bar("synthetic data")
-    try:
+    with progress("synthetic data") as update:
         frame = synthetic_data(_spec(args.smoke), progress=update)
-    finally:
-        bar.close()
     rows = []
     for rec in frame.to_dict("records"):
         sub = "audio" if rec["modality"] == "audio" else "av"
@@ -176,11 +170,8 @@ def _train(args) -> int:
     print(f"training on {len(rows)} rows of {name} ({int((rows['y'] == 1).sum())} bona fide, "
           f"{int((rows['y'] == 0).sum())} fake) · profile {active_profile().name} · encoders "
           f"{config.audio_encoder} + {config.video_encoder}")
-    bar, update = progress_bar("training")
-    try:
+    with progress("training") as update:
         model = train_model(rows, args.out, config, progress=update, data_name=name, split=split)
-    finally:
-        bar.close()
     print_table([{"detector": k, "rows (train/dev)": f"{v['n_train']}/{v['n_dev']}",
                   f"EER ({v['eer_on']})": f"{100 * v['eer']:.2f} %", "threshold": f"{v['threshold']:+.3f}"}
                  for k, v in model.meta["detectors"].items()],
@@ -214,11 +205,8 @@ def _eval(args) -> int:
     rows, name, label, split, own = _rows(args, EVAL_SPLITS)
     _check_not_trained_on(model, rows, label, own, args.split_by)
     rows = _sample(rows, args.limit)
-    bar, update = progress_bar("evaluating")
-    try:
+    with progress("evaluating") as update:
         frame, report = evaluate(model, rows, reasoning=not args.no_reasoning, progress=update)
-    finally:
-        bar.close()
     print(f"{name}: {len(frame)} rows · profile {report['profile']} · models {', '.join(report['models'])} · "
           f"higher score = more bona fide")
     print_table([{"stage": k, "rows": v["n_bonafide"] + v["n_spoof"], "EER": f"{100 * v['eer']:.2f} %",
@@ -251,11 +239,8 @@ def _score(args) -> int:
     if args.model:
         model = DeepfakeModel.load(args.model)
     else:
-        bar, update = progress_bar("default model (trained once, then cached)")
-        try:
+        with progress("default model (trained once, then cached)") as update:
             model = default_model(progress=update)
-        finally:
-            bar.close()
     try:
         result = model.score_file(args.file, reasoning=not args.no_reasoning)
     except WorkbenchError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, fmt, print_json, print_table, progress_bar
+from workbench.cli.common import command, fmt, print_json, print_table, progress
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True)
@@ -67,15 +67,12 @@ def _eval(args) -> int:
             raise WorkbenchError(f"--single-dimension needs a model: the '{args.model}' baseline reads no criteria")
         detectors = (detector_set([args.model]) if args.single_dimension
                      else [get_detector(args.model, args.dimension)])
-        bar, update = progress_bar(f"scoring with {', '.join(d.name for d in detectors)}")
-        try:
+        with progress(f"scoring with {', '.join(d.name for d in detectors)}", unit="rows") as update:
             metrics = run_misalign_eval(
                 args.input, detectors, args.out, profile=active_profile().name, prompt_col=args.prompt_col,
                 response_col=args.response_col, label_col=args.label_col, threshold=args.threshold,
                 group_by=[c for c in args.group_by.split(",") if c], n_boot=args.n_boot, seed=args.seed,
-                progress=lambda done, total: update(done / max(total, 1), f"{done}/{total} rows"))
-        finally:
-            bar.close()
+                progress=update)
         c = metrics["counts"]
         print(f"{len(detectors)} detector(s) on {c['n']:,} rows ({c['n_misaligned']:,} misaligned, "
               f"{c['n_aligned']:,} aligned"
@@ -108,12 +105,9 @@ def _eval(args) -> int:
         from workbench.evaluation.raters import run_rater_eval
 
         models = [m.strip() for m in args.raters.split(",") if m.strip()]
-        bar, update = progress_bar("rating")
-        try:
+        with progress("rating") as update:
             metrics = run_rater_eval(args.input, models, args.out, profile=active_profile(), personas=args.personas,
                                      mode=args.mode, limit=args.limit, sweep=not args.no_sweep, progress=update)
-        finally:
-            bar.close()
         for model, entry in metrics["models"].items():
             line = f"{model}: {entry['n_items']} items"
             if "icc" in entry:

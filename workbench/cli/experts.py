@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, fmt, print_table, progress_bar
+from workbench.cli.common import command, fmt, print_table, progress
 
 
 def _experts_args(p: argparse.ArgumentParser) -> None:
@@ -111,15 +111,12 @@ def _experts(args) -> int:
             data = pd.concat([train, data[data["split"] == "eval"]], ignore_index=True)
         backbone = args.backbone or active_profile().model_for("expert_backbone")
         config = expert_config(args, active_profile().name)
-        bar, update = progress_bar("training experts")
-        try:
+        with progress("training experts") as update:
             calibration = CalibrationConfig(fractal=not args.no_fractal, natural=not args.no_natural,
                                             lambda_fractal=args.lambda1, lambda_natural=args.lambda2, eps=args.eps)
             report = build_mixture(backbone, data, args.out, experts=config, calibration=calibration,
                                    seed=args.seed, progress=update, device=args.device,
                                    work=Path(args.out) / ".checkpoints", resume=args.resume)
-        finally:
-            bar.close()
     test = report["test"]
     print(f"backbone {report['backbone']}; experts: {', '.join(report['axes'])}")
     for axis, (first, last) in report["expert_losses"].items():
@@ -183,13 +180,10 @@ def _hhh(args) -> None:
         eval_set = eval_set.groupby("axis", group_keys=False).head(args.limit).reset_index(drop=True)
     judge = args.judge or active_profile().model_for("judge")
     mixture = MixtureOfExperts.load(args.folder)
-    bar, update = progress_bar("HHH: generating")
-    try:
+    with progress("HHH: generating") as update:
         metrics, _, judged = judged_hhh(mixture, eval_set, judge, max_new_tokens=args.max_new_tokens,
                                         progress=update, plan=hhh_plan(mixture, calibrator=args.calibrator,
                                                                        ablation=args.ablation))
-    finally:
-        bar.close()
     ablation = calibration_ablation(judged, mixture.axes) if args.ablation else None
     del mixture
     table = metrics.pivot_table(index="system", columns="metric", values="value", sort=False)

@@ -3,11 +3,14 @@
 The parser is built from the commands that the capability modules (``CAPABILITIES``) register in
 ``workbench.cli.common``. Global options: ``--profile``, ``--device``, ``--dtype``, ``--quantize``, ``--engine``
 (also ``$WORKBENCH_PROFILE``, ``$WORKBENCH_DEVICE``, ``$WORKBENCH_DTYPE``, ``$WORKBENCH_QUANTIZE``,
-``$WORKBENCH_ENGINE``; a roles file's ``engine = "vllm"`` when ``--engine`` is not given) and ``--debug``
-(show tracebacks), accepted before or after the command (a value given
-after wins). Old spellings (``prepare``, ``generate``, bare ``taxonomy``, ``classify``, ``expand``,
-``dedup INPUT``, ``caption FILE``, ``caption-eval``) are rewritten to their new commands before parsing and are
-not listed in ``--help``. Errors print one line on stderr and exit non-zero.
+``$WORKBENCH_ENGINE``; a roles file's ``engine = "vllm"`` when ``--engine`` is not given), ``-q/--quiet``
+(results only), ``-v/--verbose`` (more logging) and ``--debug`` (show tracebacks), accepted before or after the
+command (a value given after wins). Old spellings (``prepare``, ``generate``, bare ``taxonomy``, ``classify``,
+``expand``, ``dedup INPUT``, ``caption FILE``, ``caption-eval``) are rewritten to their new commands before parsing
+and are not listed in ``--help``. Every option's help shows its default (``HelpFormatter``).
+
+Exit codes (``EXIT_CODES``): 0 ok, 1 error (one line on stderr), 2 usage (a bad option or argument), 130
+interrupted (Ctrl-C: one line, no traceback).
 
 Entry point of the ``workbench`` console script and of ``python -m workbench``; ``workbench.cli.docs`` renders
 docs/cli.md from ``make_parser()``.
@@ -15,12 +18,13 @@ docs/cli.md from ``make_parser()``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
 
 from workbench import WorkbenchError, __version__
-from workbench.cli.common import COMMANDS, GROUPS
+from workbench.cli.common import COMMANDS, GROUPS, output
 
 # One module per capability; importing it registers its commands (in this order in --help).
 CAPABILITIES = ("core", "lm", "taxonomy", "dedup", "evaluate", "experts", "steer", "deepfake", "caption", "meme")
@@ -35,6 +39,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "caption-eval": ("caption", "eval"),
 }
 DEFAULT_VERBS = {"taxonomy": "show", "dedup": "run", "caption": "run"}
+EXIT_CODES = {0: "ok", 1: "error: one line on stderr (`--debug` shows the traceback)",
+              2: "usage: an unknown command, a bad option or argument, or an input file that cannot be read",
+              130: "interrupted (Ctrl-C): one line, no traceback"}
+SHORT_FLAGS = {"--quiet": "-q", "--verbose": "-v"}
 GLOBAL_OPTIONS: tuple[tuple[str, dict], ...] = (
     ("--profile", {"choices": ["default", "paper"], "help": "active profile (default: default)"}),
     ("--device", {"help": "auto, cpu, cuda, cuda:N or mps (default: auto)"}),
@@ -45,25 +53,34 @@ GLOBAL_OPTIONS: tuple[tuple[str, dict], ...] = (
     ("--engine", {"choices": ["hf", "vllm"],
                   "help": "the engine of commands that generate or score text: hf (transformers) or vllm (a separate "
                           "environment: make paper-env; default: hf, or the roles file's engine)"}),
+    ("--quiet", {"action": "store_true", "help": "results only: no progress, no messages, warnings and errors "
+                                                 "only in the log"}),
+    ("--verbose", {"action": "count", "default": 0, "help": "more logging on stderr: -v info, -vv debug"}),
     ("--debug", {"action": "store_true", "help": "show tracebacks"}),
 )
 GLOBAL_VALUE_OPTIONS = tuple(flag for flag, kwargs in GLOBAL_OPTIONS if "action" not in kwargs)
 
 
 class HelpFormatter(argparse.HelpFormatter):
-    """Shows each option's default unless its help already names one (or there is none worth showing)."""
+    """Shows each option's default unless its help already names one: ``(default: 64)``, ``(default: none)`` for
+    an option that is unset unless given; flags (``--smoke``) and required options have none to show."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         help = action.help or ""
-        return f"{help} (default: %(default)s)".lstrip() if _default_untold(action) else help
+        if not _default_untold(action):
+            return help
+        shown = "none" if action.default in (None, "") else "%(default)s"
+        return f"{help} (default: {shown})".lstrip()
 
 
 def _default_untold(action: argparse.Action) -> bool:
     """Whether ``action`` has a default worth showing that its help does not already mention."""
     default, help = action.default, action.help or ""
-    if default is None or default is False or default is argparse.SUPPRESS or default == "":
+    if action.required or default is argparse.SUPPRESS or help is argparse.SUPPRESS:
         return False
-    if "default" in help or f"({default}" in help:          # the help already says it: "... (0.5)"
+    if action.nargs == 0 and default in (None, False):      # a flag: off unless given
+        return False
+    if "default" in help or (default not in (None, "") and f"({default}" in help):   # "... (0.5)"
         return False
     return bool(action.option_strings) or action.nargs in ("?", "*")
 
@@ -79,8 +96,9 @@ def _add_globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
     for flag, kwargs in GLOBAL_OPTIONS:
         if flag in parser._option_string_actions:
             continue
-        parser.add_argument(flag, **(kwargs if top else {**kwargs, "default": argparse.SUPPRESS,
-                                                          "help": argparse.SUPPRESS}))
+        flags = [f for f in (SHORT_FLAGS.get(flag), flag) if f and f not in parser._option_string_actions]
+        parser.add_argument(*flags, **(kwargs if top else {**kwargs, "default": argparse.SUPPRESS,
+                                                            "help": argparse.SUPPRESS}))
 
 
 def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -97,7 +115,8 @@ def _finish(parser: argparse.ArgumentParser) -> None:
         child.formatter_class = HelpFormatter
         for action in child._actions:
             if action.help is None and _default_untold(action):
-                action.help = "(default: %(default)s)"     # argparse shows nothing for an option without help
+                # argparse shows nothing for an option without help
+                action.help = "(default: none)" if action.default in (None, "") else "(default: %(default)s)"
         _add_globals(child, top=False)
         _finish(child)
 
@@ -159,11 +178,43 @@ def rewrite_aliases(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser()
-    args = parser.parse_args(rewrite_aliases(sys.argv[1:] if argv is None else argv))
-    if args.command is None:
-        parser.print_help()
-        return 2
+    """Run one command; returns its exit code (``EXIT_CODES``). A usage error exits 2 through argparse."""
+    try:
+        parser = make_parser()
+        args = parser.parse_args(rewrite_aliases(sys.argv[1:] if argv is None else argv))
+        if args.command is None:
+            parser.print_help()
+            return 2
+        if args.quiet and args.verbose:
+            parser.error("give -q/--quiet or -v/--verbose, not both")
+        with output(json=bool(getattr(args, "json", False)), quiet=args.quiet, verbose=args.verbose), \
+                _logging(args.quiet, args.verbose):
+            return _with_environment(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+@contextlib.contextmanager
+def _logging(quiet: bool, verbose: int):
+    """Log records on stderr: warnings by default, errors only with -q, info with -v, debug with -vv."""
+    import logging
+
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO)[verbose] if verbose < 2 else logging.DEBUG
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    before = root.level
+    root.addHandler(handler)
+    root.setLevel(level)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(before)
+
+
+def _with_environment(args) -> int:
     # Global options become environment variables so every library call below sees the same choice;
     # they are restored afterwards so that calling main() in-process leaves no trace.
     from workbench.paths import environ

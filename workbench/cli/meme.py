@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, print_json, print_table, progress_bar
+from workbench.cli.common import command, print_json, print_table, progress
 
 FORMAT_CHOICES = ("auto", "hateful_memes", "harmeme", "multioff", "synthetic")
 
@@ -89,11 +89,8 @@ def _synth(args) -> int:
     from workbench.memes.synth import generate_memes
 
     corpus = _configs(args.smoke)[0]
-    bar, update = progress_bar("drawing memes")
-    try:
+    with progress("drawing memes") as update:
         frame = generate_memes(corpus, Path(args.out), progress=update)
-    finally:
-        bar.close()
     print(f"wrote {len(frame)} memes to {args.out} (images/, memes.csv); load with --data {args.out}")
     return 0
 
@@ -114,11 +111,8 @@ def _sides(args):
     from workbench.memes.sides import sides_for_profile
 
     corpus, tagger, config = _configs(args.smoke)
-    bar, update = progress_bar("image and text sides (the tagger is trained once, then cached)")
-    try:
+    with progress("image and text sides (the tagger is trained once, then cached)") as update:
         return sides_for_profile(corpus=corpus, tagger=tagger, max_length=config.max_length, progress=update)
-    finally:
-        bar.close()
 
 
 def _train_rows(memes):
@@ -137,13 +131,10 @@ def _train(args) -> int:
     memes = _memeset(args)
     image_side, text_side = _sides(args)
     config = replace(_configs(args.smoke)[2], seed=args.seed)
-    bar, update = progress_bar("training")
-    try:
+    with progress("training") as update:
         models = train_settings(_train_rows(memes), memes.classes, settings=args.settings, config=config,
                                 image_side=image_side, text_side=text_side, knowledge=_knowledge(args),
                                 profile=active_profile().name, progress=update)
-    finally:
-        bar.close()
     out = Path(args.out)
     for setting, model in models.items():
         model.info["data"] = f"{args.data} ({memes.format}, train split)"
@@ -173,8 +164,7 @@ def _eval(args) -> int:
 
     memes = _memeset(args)
     rows = _eval_rows(memes, args.split)
-    bar, update = progress_bar("ablation" if not args.model else "scoring")
-    try:
+    with progress("ablation" if not args.model else "scoring") as update:
         if args.model:
             models = {s: m for s, m in load_models(args.model).items() if s in args.settings}
             if not models:
@@ -193,8 +183,6 @@ def _eval(args) -> int:
                                   text_side=text_side, knowledge=_knowledge(args),
                                   profile=active_profile().name, n_boot=args.n_boot,
                                   seed=args.seed, progress=update)
-    finally:
-        bar.close()
     _print_result(result, len(rows), memes.format)
     if args.out:
         _write(result, Path(args.out), {"data": args.data, "format": memes.format, "rows": len(rows),
@@ -291,8 +279,5 @@ def _model(args):
                 return next(iter(models.values()))
             raise WorkbenchError(f"{args.model} has no {args.setting} model; it has {', '.join(models)}")
         return models[args.setting]
-    bar, update = progress_bar("meme model (trained once on the synthetic memes, then cached)")
-    try:
+    with progress("meme model (trained once on the synthetic memes, then cached)") as update:
         return default_model(args.setting, progress=update)
-    finally:
-        bar.close()

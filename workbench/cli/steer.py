@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, print_table, progress_bar
+from workbench.cli.common import command, print_table, progress
 
 
 def _floats(text: str) -> list[float]:
@@ -102,13 +102,10 @@ def _train_on(args, pairs, objective: str, aggregator: str, position: str) -> in
     from workbench.steering.vectors import train_vector
 
     lm = load(args.model or active_profile().model_for("steering_lm"))
-    bar, update = progress_bar("reading activations")
-    try:
+    with progress("reading activations", unit="pairs") as update:
         vector = train_vector(lm, pairs.prompts, pairs.positives, pairs.negatives, _layers(args.layers),
                               aggregator=aggregator, position=position, objective=objective,
-                              progress=lambda d, n: update(d / n, f"{d}/{n}"))
-    finally:
-        bar.close()
+                              progress=update)
     vector.extra = {"pairs": pairs.source}
     vector.save(args.out)
     print(f"{lm.name}: {aggregator} vectors from {len(pairs)} pairs ({pairs.source}), read at '{position}'")
@@ -179,12 +176,9 @@ def _sweep(args) -> int:
     lm = _model_for(vector)
     pairs = load_pairs(args.pairs, split="eval" if args.pairs.startswith("bundled:") else None).head(args.limit)
     layers = [int(x) for x in _layers(args.layers)] if args.layers else None
-    bar, update = progress_bar("sweeping")
-    try:
+    with progress("sweeping") as update:
         table = sweep(lm, vector, pairs.prompts, pairs.positives, pairs.negatives, layers=layers,
                       multipliers=_floats(args.multipliers), progress=update)
-    finally:
-        bar.close()
     print(f"{lm.name} · {vector.aggregator} vector · {len(pairs)} held-out pairs ({pairs.source}); "
           f"behaviour p = mean σ(log p(positive) − log p(negative)), 0.5 = indifferent")
     print_table([{"layer": r.layer, "multiplier": f"{r.multiplier:+g}", "behaviour_p": f"{r.behaviour_p:.3f}",

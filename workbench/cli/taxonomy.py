@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, group, print_table, progress_bar, require_new_columns
+from workbench.cli.common import command, group, print_table, progress, require_new_columns
 
 group("taxonomy", "the misalignment taxonomy: `taxonomy show`, `taxonomy classify`, `taxonomy expand`")
 
@@ -87,15 +87,12 @@ def _classify(args) -> int:
     if method == "llm" and role != "causal-lm" or method == "embedding" and role != "sentence-encoder":
         raise WorkbenchError(f"model '{name}' is a {role}; --method {method} needs "
                              + ("a causal LM" if method == "llm" else "a sentence encoder"))
-    model = load(name, progress=lambda m: print(f"[{m}]", file=sys.stderr))
+    model = load(name, progress=bracketed)
     texts = df[args.text_col].tolist()
     if method == "llm":
-        bar, update = progress_bar(f"classifying ({d})")
-        try:
+        with progress(f"classifying ({d})", unit="prompts") as update:
             result = classify_llm(texts, d, model, method=args.llm_method, delta=args.delta,
-                                  progress=lambda done, total: update(done / total, f"{done}/{total}"))
-        finally:
-            bar.close()
+                                  progress=update)
     else:
         result = classify_embedding(texts, d, model, delta=args.delta)
     out = df.reset_index(drop=True).join(result.frame())
@@ -146,15 +143,12 @@ def _expand(args) -> int:
     needs = expansion_needs(df, args.dimension, target=args.target, domain_col=domain_col)
     name = args.model or profile.model_for("expander")
     if engine_kind() == "hf":
-        load(name, progress=lambda m: print(f"[{m}]", file=sys.stderr))   # the engine below reuses it
+        load(name, progress=bracketed)   # the engine below reuses it
     lm = load_engine(name)
-    bar, update = progress_bar(f"expanding {len(needs)} domain(s)")
-    try:
+    with progress(f"expanding {len(needs)} domain(s)", unit="prompts") as update:
         new = expand(df, args.dimension, lm, text_col=args.text_col, id_col=args.id_col, domain_col=domain_col,
                      target=args.target, seed=args.seed, max_new_tokens=args.max_new_tokens,
-                     progress=lambda done, total: update(done / max(total, 1), f"{done}/{total}"))
-    finally:
-        bar.close()
+                     progress=update)
     original = df.assign(origin="original", generator=None, seed=pd.NA, source_ids=None)
     out = pd.concat([original, new], ignore_index=True)
     out["seed"] = out["seed"].astype("Int64")
