@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from workbench import WorkbenchError
-from workbench.media import audio, files, video
+from workbench.media import files, video
 from workbench.media.audio import extract_audio_track, load_audio
 from workbench.media.features import log_mel, spectral_flatness
 from workbench.media.files import media_kind
@@ -221,12 +221,6 @@ def test_bad_sampling_arguments(clip):
 
 
 # ------------------------------------------------------------------------------------------- audio of videos
-
-
-def test_extract_audio_without_ffmpeg_says_so(clip, monkeypatch):
-    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
-    with pytest.raises(WorkbenchError, match="needs the ffmpeg executable on PATH"):
-        extract_audio_track(clip)
 
 
 @needs_ffmpeg

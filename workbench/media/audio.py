@@ -4,20 +4,17 @@ Used by the deepfake detector, the captioning pipeline and CLAP, their CLI comma
 
 * ``load_audio(path, sr=16000, max_seconds=None)`` → float32 ``[samples]``, mono, at ``sr`` Hz, after
   ``files.check_media``. .wav/.flac/.ogg are decoded by soundfile (libsndfile) only; .mp3/.m4a are tried with
-  soundfile first and then with librosa's audioread fallback (which needs ffmpeg or GStreamer for .m4a). Channels
-  are averaged; resampling is librosa's default (soxr "soxr_hq"). Undecodable content → "cannot be decoded as
-  audio"; a decode with no samples, with NaN/inf samples, or whose peak is at most ``SILENCE_PEAK`` (-100 dBFS) →
-  an error too [ours: a silent clip carries no evidence either way, so it is refused rather than scored].
-* ``extract_audio_track(video_path, sr=16000)`` → the first audio stream as ``load_audio`` would return it, via
-  the ``ffmpeg`` executable (no shell, a timeout, a temporary folder removed afterwards). Without ffmpeg on PATH,
-  or for a video with no audio stream, the error says so.
+  soundfile first and then with PyAV (FFmpeg's libraries, bundled in its wheel: no ``ffmpeg`` executable needed).
+  Channels are averaged; resampling is librosa's default (soxr "soxr_hq"). Undecodable content → "cannot be
+  decoded as audio"; a decode with no samples, with NaN/inf samples, or whose peak is at most ``SILENCE_PEAK``
+  (-100 dBFS) → an error too [ours: a silent clip carries no evidence either way, so it is refused rather than
+  scored].
+* ``extract_audio_track(video_path, sr=16000)`` → the first audio stream of a video as ``load_audio`` would return
+  it, decoded by PyAV in this process (frames stay OpenCV's, ``media.video``). A video with no audio stream, or
+  one PyAV cannot decode, gets an error that says so.
 """
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +23,6 @@ from workbench import WorkbenchError
 from workbench.media.files import check_media
 
 SILENCE_PEAK = 1e-5
-FFMPEG_TIMEOUT_S = 300
 
 _SOUNDFILE_ONLY = (".wav", ".flac", ".ogg")
 
@@ -55,13 +51,31 @@ def _decode_soundfile(path: Path, max_seconds: float | None) -> tuple[np.ndarray
     return data.mean(axis=1), rate
 
 
-def _decode_audioread(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int]:
-    import librosa
+def _decode_av(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int]:
+    """The first audio stream of ``path`` at its own rate, channels averaged (PyAV; raises ``av`` errors, or
+    LookupError when the container has no audio stream)."""
+    import av
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "PySoundFile failed. Trying audioread instead." and deprecations
-        data, rate = librosa.load(str(path), sr=None, mono=True, duration=max_seconds, dtype=np.float32)
-    return np.asarray(data, dtype=np.float32), int(rate)
+    with av.open(str(path), mode="r") as container:
+        if not container.streams.audio:
+            raise LookupError("no audio stream")
+        source = container.streams.audio[0]
+        rate = int(source.rate or source.codec_context.sample_rate)
+        limit = None if max_seconds is None else int(round(max_seconds * rate))
+        # planar float keeps the source layout and rate: to_ndarray() is then [channels, samples]
+        resampler = av.AudioResampler(format="fltp", rate=rate)
+        chunks, total = [], 0
+        for frame in container.decode(source):
+            for out in resampler.resample(frame):
+                chunk = out.to_ndarray().mean(axis=0)  # [samples]
+                chunks.append(chunk)
+                total += chunk.size
+            if limit is not None and total >= limit:
+                break
+        else:
+            chunks += [out.to_ndarray().mean(axis=0) for out in resampler.resample(None)]
+    y = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+    return (y if limit is None else y[:limit]), rate
 
 
 def _finish_audio(y: np.ndarray, rate: int, sr: int, max_seconds: float | None, name) -> np.ndarray:
@@ -92,54 +106,22 @@ def load_audio(path: str | Path, *, sr: int = 16000, max_seconds: float | None =
         if path.suffix.lower() in _SOUNDFILE_ONLY:
             raise WorkbenchError(f"{path}: cannot be decoded as audio ({type(exc).__name__}: {exc})") from None
         try:
-            y, rate = _decode_audioread(path, max_seconds)
-        except Exception as exc2:  # audioread: NoBackendError, DecodeError, ...
-            hint = ("; decoding .m4a/.mp3 this way needs ffmpeg on PATH, and none was found"
-                    if shutil.which("ffmpeg") is None else "")
+            y, rate = _decode_av(path, max_seconds)
+        except Exception as exc2:  # av.error.FFmpegError (InvalidDataError, ...), LookupError: no audio stream
             raise WorkbenchError(f"{path}: cannot be decoded as audio (soundfile: {type(exc).__name__}; "
-                                 f"audioread: {type(exc2).__name__}: {exc2}){hint}") from None
+                                 f"PyAV: {type(exc2).__name__}: {exc2})") from None
     return _finish_audio(y, rate, sr, max_seconds, path)
 
 
-
-def extract_audio_track(video_path: str | Path, *, sr: int = 16000, max_seconds: float | None = None,
-                        timeout: float = FFMPEG_TIMEOUT_S) -> np.ndarray:
-    """The first audio stream of a video as mono float32 at ``sr`` Hz (needs ``ffmpeg`` on PATH)."""
-    import soundfile as sf
-
+def extract_audio_track(video_path: str | Path, *, sr: int = 16000, max_seconds: float | None = None) -> np.ndarray:
+    """The first audio stream of a video as mono float32 at ``sr`` Hz (decoded by PyAV, no ``ffmpeg`` executable)."""
     sr = _check_rate(sr)
     max_seconds = _check_max_seconds(max_seconds)
     path = check_media(video_path, "video")
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise WorkbenchError(f"{path}: extracting the audio track of a video needs the ffmpeg executable on PATH, "
-                             f"and none was found; install ffmpeg (e.g. 'apt-get install ffmpeg' or 'conda install "
-                             f"ffmpeg') or give the audio as a separate file")
-    with tempfile.TemporaryDirectory(prefix="workbench-audio-") as tmp:
-        out = Path(tmp) / "track.wav"
-        cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-               "-i", f"file:{path.absolute()}", "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sr),
-               "-c:a", "pcm_f32le"]
-        if max_seconds is not None:
-            cmd += ["-t", f"{max_seconds:g}"]
-        cmd.append(f"file:{out}")
-        try:
-            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise WorkbenchError(f"{path}: ffmpeg did not finish extracting the audio within {timeout:g} s") from None
-        except OSError as exc:
-            raise WorkbenchError(f"{path}: ffmpeg could not be run ({exc})") from None
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        if proc.returncode != 0:
-            if "matches no streams" in err or "does not contain any stream" in err:
-                raise WorkbenchError(f"{path}: the video has no audio stream")
-            last = err.splitlines()[-1] if err else f"exit status {proc.returncode}"
-            raise WorkbenchError(f"{path}: ffmpeg could not extract the audio track ({last})")
-        if not out.is_file() or out.stat().st_size == 0:
-            raise WorkbenchError(f"{path}: the video has no audio stream")
-        try:
-            data, rate = sf.read(str(out), dtype="float32", always_2d=True)
-        except Exception as exc:
-            raise WorkbenchError(f"{path}: the extracted audio track cannot be decoded ({type(exc).__name__}: "
-                                 f"{exc})") from None
-    return _finish_audio(data.mean(axis=1), int(rate), sr, max_seconds, f"{path} (audio track)")
+    try:
+        y, rate = _decode_av(path, max_seconds)
+    except LookupError:
+        raise WorkbenchError(f"{path}: the video has no audio stream") from None
+    except Exception as exc:  # av.error.FFmpegError: InvalidDataError for a file that is no video, decode errors
+        raise WorkbenchError(f"{path}: the audio track cannot be decoded ({type(exc).__name__}: {exc})") from None
+    return _finish_audio(y, rate, sr, max_seconds, f"{path} (audio track)")
