@@ -99,34 +99,145 @@ def test_model_zoo_runs_the_default_models():
     assert float(at.metric[0].value) > 0.5
 
 
-def test_build_panel_builds_with_progress(tmp_path, monkeypatch):
-    script = f"""
-import os, sys
-sys.path.insert(0, {str(ROOT)!r})
-os.environ["WORKBENCH_ARTIFACTS"] = {str(tmp_path)!r}
+# A stand-in for `workbench build P5`: progress lines, a pause, then the toy artifact the panel checks for.
+FAKE_BUILD = """
+import sys, time
 import pandas as pd
-from workbench import build, io
-def toy(ctx):
-    ctx.progress(0.5, "halfway")
-    io.save_frame(pd.DataFrame({{"x": [1]}}), ctx.path("P5", "toy"), profile=ctx.profile.name)
-build.BUILDERS[("P5", "toy")] = build.Builder("P5", "toy", "toy", toy)
+from workbench import io
+pause = float(sys.argv[1])
+for i in range(5):
+    print(f"building P5: {25 * i}%| step {i}/4", flush=True)
+    time.sleep(pause)
+io.save_frame(pd.DataFrame({"x": [1]}), io.ArtifactStore().path("P5", "toy", "default"), profile="default")
+"""
+
+
+@pytest.fixture
+def fake_builds(tmp_path, monkeypatch):
+    """A home of its own for the jobs, and `build P…` replaced by FAKE_BUILD (``pause`` seconds a step) with only
+    a toy P5 builder registered (AppTest runs in this process; the registry is left as found)."""
+    import sys
+
+    from workbench import build, jobs
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("WORKBENCH_ARTIFACTS", str(tmp_path / "artifacts"))
+    monkeypatch.setattr(build, "BUILDERS", {("P5", "toy"): build.Builder("P5", "toy", "toy", lambda ctx: None)})
+    monkeypatch.setattr(build, "BUILDER_MODULES", ())
+    pause = {"s": 0.05}
+    monkeypatch.setattr(jobs, "build_command",
+                        lambda paper, **kw: [sys.executable, "-c", FAKE_BUILD, str(pause["s"])])
+    yield pause
+    for job in jobs.all_jobs():
+        jobs.cancel(job.paper)
+
+
+def _wait_job(paper: str, timeout: float = 30.0):
+    import time
+
+    from workbench import jobs
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = jobs.get(paper)
+        if job is not None and not job.active:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"{paper}'s job did not end: {jobs.get(paper)}")
+
+
+def _panel_app() -> AppTest:
+    return AppTest.from_string(f"""
+import sys
+sys.path.insert(0, {str(ROOT)!r})
 from dashboard.components import build_panel
 build_panel("P5", smoke=True)
-"""
-    from workbench import build
+""", default_timeout=60)
 
-    # AppTest runs in this process: only the toy builder is registered while it runs (P5's real one is not)
-    monkeypatch.setattr(build, "BUILDERS", {})
-    monkeypatch.setattr(build, "BUILDER_MODULES", ())
-    try:
-        at = AppTest.from_string(script, default_timeout=60).run()
-        assert any("Not built yet" in w.value for w in at.warning)
-        at.button(key="build-P5").click().run()
-        assert not at.exception
-        assert any("artifacts are built" in s.value for s in at.success)
-        assert (tmp_path / "default" / "P5" / "toy" / "meta.json").is_file()
-    finally:
-        build.BUILDERS.pop(("P5", "toy"), None)   # AppTest runs in this process: leave the registry as found
+
+def test_build_panel_runs_the_build_as_a_background_job(fake_builds):
+    from workbench import jobs
+
+    fake_builds["s"] = 0.6
+    at = _panel_app().run()
+    assert any("Not built yet" in w.value for w in at.warning)
+    at.button(key="build-P5").click().run()
+    assert not at.exception, at.exception
+    job = jobs.get("P5")
+    assert job.active and job.command[-1] == "0.6"
+    bars = at.get("progress")
+    assert bars and "P5 building" in bars[0].proto.text
+    assert at.button(key="cancel-P5")                                   # a running build can be cancelled
+    at = _panel_app().run()                                             # a new page (reload) sees the same job
+    assert at.get("progress") and at.button(key="cancel-P5")
+    done = _wait_job("P5")
+    assert done.status == "done" and jobs.progress(done).fraction == 1.0
+    at.run()
+    assert any("artifacts are built" in s.value for s in at.success)
+
+
+def test_build_panel_cancels_a_running_build(fake_builds):
+    from workbench import jobs
+
+    fake_builds["s"] = 30
+    at = _panel_app().run()
+    at.button(key="build-P5").click().run()
+    assert jobs.get("P5").active
+    at.button(key="cancel-P5").click().run()
+    assert not at.exception, at.exception
+    assert jobs.get("P5").status == "cancelled"
+    assert any("Not built yet" in w.value for w in at.warning)
+    assert any("cancelled" in e.value for e in at.error)                # the last build's end is shown
+    assert at.button(key="build-P5")                                    # and it may be started again
+
+
+def test_home_shows_every_job_and_its_table_downloads(fake_builds):
+    from workbench import jobs
+
+    fake_builds["s"] = 30
+    jobs.start("P5", jobs.build_command("P5", profile="default"))
+    at = _view_app("home").run()
+    assert not at.exception, at.exception
+    frame = next(d.value for d in at.dataframe if "status" in d.value.columns)
+    assert frame[["paper", "status"]].values.tolist() == [["P5", "running"]]
+    assert any("P5 building" in b.proto.text for b in at.get("progress"))
+    assert "CSV" in [d.proto.label for d in at.get("download_button")]
+    at.button(key="home-cancel-P5").click().run()
+    assert jobs.get("P5").status == "cancelled"
+    frame = next(d.value for d in at.dataframe if "status" in d.value.columns)
+    assert frame["status"].tolist() == ["cancelled"]
+
+
+def test_every_table_and_figure_helper_offers_its_download(monkeypatch):
+    """The shared helpers: CSV of the table shown, a self-contained HTML of the figure, unique file names."""
+    import pandas as pd
+    import plotly.graph_objects as go
+    import streamlit as st
+
+    from dashboard import components
+
+    offered = []
+
+    def fake_download(label, data, file_name, **kw):
+        if file_name in [f for _, f, _ in offered]:
+            from streamlit.errors import StreamlitDuplicateElementId
+
+            raise StreamlitDuplicateElementId("download_button")
+        offered.append((label, file_name, data()))
+
+    monkeypatch.setattr(st, "download_button", fake_download)
+    monkeypatch.setattr(st, "dataframe", lambda *a, **kw: None)
+    monkeypatch.setattr(st, "plotly_chart", lambda *a, **kw: None)
+    frame = pd.DataFrame({"system": ["a", "b"], "score": [0.25, 0.75]})
+    components.show_table(frame, name="Scores", hide_index=True)
+    components.show_table(frame.set_index("system"), name="Scores")
+    components.show_figure(go.Figure(go.Bar(x=["a"], y=[1]), layout={"title": {"text": "Score <b>by</b> system"}}))
+    (l1, f1, csv1), (l2, f2, csv2), (l3, f3, html) = offered[:3]
+    assert (l1, f1) == ("CSV", "scores.csv") and pd.read_csv(__import__("io").BytesIO(csv1)).equals(frame)
+    assert (l2, f2) == ("CSV", "scores-2.csv") and csv2.decode().splitlines()[0] == "system,score"
+    assert (l3, f3) == ("HTML", "score-by-system.html")
+    assert b"<html>" in html and b"<script src=" not in html and len(html) > 1_000_000    # plotly.js inside
+    assert len(offered) == 3 + (__import__("importlib").util.find_spec("kaleido") is not None)
 
 
 def test_taxonomy_view_without_and_with_artifacts(tmp_path, p1_smoke):

@@ -21,7 +21,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import cache
-from dashboard.components import built_artifact, chart
+from dashboard.components import built_artifact, chart, show_table
 from dashboard.registry import View
 from dashboard.uploads import MB, accept_upload, file_stamp, upload_input
 
@@ -190,7 +190,7 @@ def _show_captions(result: dict, meta, frame) -> None:
             table = {"decoder": rows["decoder"], "caption": rows["caption"], SELF: rows["audio_score"].round(3)}
             if "judge_score" in rows.columns:
                 table[JUDGE] = rows["judge_score"].round(3)
-            st.dataframe(pd.DataFrame(table),
+            show_table(pd.DataFrame(table),
                          hide_index=True, width="stretch")
 
 
@@ -338,7 +338,7 @@ def _evaluation(frame, meta) -> None:
                 f"at most {settings.get('max_new_tokens')} new tokens).")
     st.subheader("Metrics per decoder")
     if metrics:
-        st.dataframe(_metrics_table(metrics), hide_index=True, width="stretch")
+        show_table(_metrics_table(metrics), hide_index=True, width="stretch")
         chart(metrics_figure(metrics), meta)
     else:
         st.info("The artifact holds no metrics.")
@@ -377,7 +377,7 @@ def _evaluation(frame, meta) -> None:
 
     st.subheader("Keyword ablation (MAGIC)")
     if ablation:
-        st.dataframe(_metrics_table(ablation), hide_index=True, width="stretch")
+        show_table(_metrics_table(ablation), hide_index=True, width="stretch")
         chart(ablation_figure(ablation), meta)
         st.caption("The dashed series is ZerAuCap's keyword ablation as reported, on AudioCaps — a different "
                    "dataset and models, drawn for the shape of the curve, not for its level.")
@@ -390,9 +390,9 @@ def _evaluation(frame, meta) -> None:
     _shortcut_checks(config, metrics)
 
     st.subheader("The paper's numbers beside ours")
-    st.dataframe(_claims_table(metrics, ablation, meta.profile), hide_index=True, width="stretch")
+    show_table(_claims_table(metrics, ablation, meta.profile), hide_index=True, width="stretch")
     st.markdown("**ZerAuCap's reference results** (AudioCaps test set) beside MAGIC's here:")
-    st.dataframe(_reference_table(metrics, meta.profile, not_computed), hide_index=True, width="stretch")
+    show_table(_reference_table(metrics, meta.profile, not_computed), hide_index=True, width="stretch")
     st.caption(f"Ours are measured on the workbench's synthetic sound corpus (held-out clips, "
                f"{config.get('clips', '?')} of them) with the **{meta.profile}** profile's models "
                f"({', '.join(meta.models)}); the paper's on AudioCaps / WavCaps with its own models. Not the same "
@@ -404,7 +404,7 @@ def _evaluation(frame, meta) -> None:
                 table[column] = [" · ".join(map(str, v)) for v in table[column]]
         columns = [c for c in ("id", "l", "decoder", "caption", "audio_score", "seconds", "keywords", "references")
                    if c in table.columns]
-        st.dataframe(pd.DataFrame(table[columns]), hide_index=True, width="stretch")
+        show_table(pd.DataFrame(table[columns]), hide_index=True, width="stretch")
 
 
 def _shortcut_checks(config: dict, metrics) -> None:
@@ -423,7 +423,7 @@ def _shortcut_checks(config: dict, metrics) -> None:
         st.markdown("**Reference phrasings vs the scorer's training captions** — share of the eval references' word "
                     "and n-gram types that occur in the train clips' captions (what the audio-text model learnt "
                     "on); class nouns are shared by design, sentences are held out.")
-        st.dataframe(pd.DataFrame([overlap]).round(3), hide_index=True, width="stretch")
+        show_table(pd.DataFrame([overlap]).round(3), hide_index=True, width="stretch")
     if shortcut:
         surface, structure = shortcut.get("surface") or {}, shortcut.get("structure") or {}
         rows = [{"captioner": r["decoder"], "NLG mean": r.get("NLG mean")} for r in metrics
@@ -435,14 +435,14 @@ def _shortcut_checks(config: dict, metrics) -> None:
                  {"captioner": "chance: a random train caption", "NLG mean": surface.get("random_nlg_mean"),
                   "class accuracy": surface.get("chance_accuracy")}]
         st.markdown("**Shortcut baseline beside the headline** (same eval clips, same metrics):")
-        st.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch")
+        show_table(pd.DataFrame(rows).round(3), hide_index=True, width="stretch")
         st.caption(shortcut_line(shortcut))
     if real:
         st.markdown("**Real recordings** (CC0 animal sounds, pyannote's two-speaker sample): " + real_line(real))
         if real.get("rows"):
             table = pd.DataFrame(real["rows"])
             table["keywords"] = [" · ".join(map(str, k)) for k in table["keywords"]]
-            st.dataframe(table, hide_index=True, width="stretch")
+            show_table(table, hide_index=True, width="stretch")
 
 
 # ------------------------------------------------------------------------------------------------ the view

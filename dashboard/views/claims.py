@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache
-from dashboard.components import banner
+from dashboard.components import banner, show_figure, show_table
 from dashboard.registry import PAGES, View
 
 STATUS_HELP = {
@@ -64,7 +64,7 @@ def render() -> None:
         col.metric(status, int((shown["status"] == status).sum()))
     shown = shown.reset_index(drop=True).assign(link=["/" + v for v in shown["view"]])
     table = ["paper", "metric", "claim", "ours", "status", "reason", "shortcut", "models", "data", "artifact", "link"]
-    event = st.dataframe(shown[table], hide_index=True, width="stretch", on_select="rerun",
+    event = show_table(shown[table], hide_index=True, width="stretch", on_select="rerun",
                          selection_mode="single-row", key="claims-table",
                          column_config={"link": st.column_config.LinkColumn("view", display_text=r"/(.*)"),
                                         "reason": st.column_config.TextColumn("why", width="large"),
@@ -77,7 +77,7 @@ def render() -> None:
         st.caption("Select a row for the abstract's wording, the note, how ours is computed and a link to its view.")
     st.download_button("Download as CSV", shown[table + ["wording", "note", "detail"]].to_csv(index=False),
                        file_name=f"claims_{profile}.csv", mime="text/csv", key="claims-download")
-    st.plotly_chart(claims_figure(ledger), key="claims-figure")
+    show_figure(claims_figure(ledger), key="claims-figure")
 
 
 VIEW = View(key="claims", title="Claims vs ours", render=render, icon=":material/fact_check:", order=1)

@@ -17,7 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import cache
-from dashboard.components import built_artifact, chart
+from dashboard.components import built_artifact, chart, show_table
 from dashboard.registry import View
 from dashboard.uploads import MB, accept_upload, file_stamp, upload_input
 
@@ -99,7 +99,7 @@ def _show_result(result: dict, meta) -> None:
     modalities = result["modalities"]
     table = pd.DataFrame([{"stream": k, "score": round(v["score"], 3), "threshold": round(v["threshold"], 3),
                            "verdict": v["verdict"]} for k, v in modalities.items()])
-    st.dataframe(table, hide_index=True, width="stretch")
+    show_table(table, hide_index=True, width="stretch")
     chart(modality_figure(modalities), meta)
     left, right = st.columns(2)
     agreement = result.get("agreement")
@@ -224,7 +224,7 @@ def _checks(config: dict) -> None:
         st.info("This artifact was built before the shortcut baseline, the unseen-attack split and the real-speech "
                 "test; rebuild it (`workbench build P6 --force`) to see them.")
         return
-    st.dataframe(checks_table(config.get("report") or {}, config), hide_index=True, width="stretch")
+    show_table(checks_table(config.get("report") or {}, config), hide_index=True, width="stretch")
     st.caption("Shortcut baseline: a logistic regression on surface features of the files only (duration, RMS, "
                "silence ratio, trailing silence, file size, frame intensity mean and spread, frame count), trained "
                "on the same training rows and scored on the same rows as each stage; balanced accuracy and AUC "
@@ -232,7 +232,7 @@ def _checks(config: dict) -> None:
                + ", ".join(config.get("held_out_attacks") or []) + ") were never trained on.")
     st.markdown("**Real bona fide speech** — pyannote's two-speaker recording cut by its transcript, with local "
                 "spoofs; small (one recording, two speakers), so read the 95 % bootstrap CI:")
-    st.dataframe(real_speech_table(config), hide_index=True, width="stretch")
+    show_table(real_speech_table(config), hide_index=True, width="stretch")
 
 
 def _claims_table(report: dict, profile: str, config: dict | None = None):
@@ -273,7 +273,7 @@ def _evaluation(frame, meta) -> None:
     if not report:
         st.info("The artifact's report has no stage with both classes; nothing to measure.")
     else:
-        st.dataframe(_metrics_table(report), hide_index=True, width="stretch")
+        show_table(_metrics_table(report), hide_index=True, width="stretch")
     st.caption("Scores are oriented **higher = more bona fide**. EER is computed the ASVspoof way: the pooled "
                "scores are sorted, every score is a threshold, and the EER is the mean of the false rejection and "
                "false acceptance rates where they are closest. Accuracy is at each stage's own decision threshold, "
@@ -291,9 +291,9 @@ def _evaluation(frame, meta) -> None:
                               title="Reasoning stage score log P(real) − log P(fake): bona fide vs fake"), meta)
     _checks(config)
     st.markdown("**Per attack type** (mean pipeline score; accuracy = share of clips called right):")
-    st.dataframe(attack_breakdown(frame).round(3), hide_index=True, width="stretch")
+    show_table(attack_breakdown(frame).round(3), hide_index=True, width="stretch")
     st.markdown("**The paper's numbers beside ours**")
-    st.dataframe(_claims_table(report, meta.profile, config), hide_index=True, width="stretch")
+    show_table(_claims_table(report, meta.profile, config), hide_index=True, width="stretch")
     asv, decro, video_acc = _reported()
     st.caption(f"ConLLM's numbers (EER {asv.text} on ASVspoof 2019 LA, {decro.text} on DECRO, video accuracy up to "
                f"{video_acc.text}) are quoted from {asv.source}; ours are measured on the workbench's synthetic "
@@ -308,7 +308,7 @@ def _evaluation(frame, meta) -> None:
                                "score_video", "score_audiovisual", "agreement", "score", "threshold",
                                "detector_verdict", "spectral_flatness", "sync_correlation", "reasoning_score", "p_real", "verdict",
                                "rationale") if c in frame.columns]
-        st.dataframe(frame[columns], hide_index=True, width="stretch")
+        show_table(frame[columns], hide_index=True, width="stretch")
 
 
 # ------------------------------------------------------------------------------------------------ the view

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache
-from dashboard.components import built_artifact
+from dashboard.components import built_artifact, show_figure, show_table
 from dashboard.registry import View
 
 
@@ -27,8 +27,8 @@ def render() -> None:
         return
     fig = funnel_figure(records)
     stamp(fig, meta.profile, meta.models)
-    st.plotly_chart(fig, width="stretch")
-    st.dataframe(pd.DataFrame(records)[["stage", "ours", "paper"]], hide_index=True, width="stretch")
+    show_figure(fig, width="stretch")
+    show_table(pd.DataFrame(records)[["stage", "ours", "paper"]], hide_index=True, width="stretch")
     if any(r["paper"] is None for r in records):
         st.caption("The paper reports only some of these stages; the others are left empty.")
 
@@ -43,7 +43,7 @@ def render() -> None:
         cols[3].metric("prompts with both sides", f"{responses['prompts_with_both_sides']:,}")
         fig = response_funnel_figure(responses["per_side"])
         stamp(fig, meta.profile, meta.models)
-        st.plotly_chart(fig, width="stretch")
+        show_figure(fig, width="stretch")
         if reported:
             st.caption(f"The paper keeps {reported['per_prompt']} responses per prompt "
                        f"({reported['responses']:,} in all); its stage-1/stage-2 counts are not reported. "
@@ -56,7 +56,7 @@ def render() -> None:
             verdict = st.segmented_control("Show", ["all", "accepted", "rejected"], default="all",
                                            key="funnel-verdict") or "all"
             shown = decisions if verdict == "all" else decisions[decisions["verdict"] == (verdict == "accepted")]
-            st.dataframe(shown[["id", "prompt", "side", "candidate", "iteration", "verdict", "p_accept", "text",
+            show_table(shown[["id", "prompt", "side", "candidate", "iteration", "verdict", "p_accept", "text",
                                 "reason"]], hide_index=True, width="stretch")
 
     per_domain = meta.extra.get("per_domain", {})

@@ -1,10 +1,10 @@
-"""Home: the ten papers, their views, notebooks and artifact status."""
+"""Home: the build jobs, the ten papers, their views, notebooks and artifact status."""
 from __future__ import annotations
 
 import streamlit as st
 
 from dashboard import cache
-from dashboard.components import build_status
+from dashboard.components import build_status, job_progress, show_table
 from dashboard.registry import PAGES, View
 
 
@@ -17,6 +17,42 @@ def _links(paper) -> None:
             shown = True
     if not shown:
         st.caption("Dashboard views: " + (", ".join(paper.views) + " — not built yet" if paper.views else "none"))
+
+
+def _job_rows(found) -> list[dict]:
+    import time
+
+    from workbench import jobs
+
+    rows = []
+    for job in found:
+        shown = jobs.progress(job)
+        rows.append({"paper": job.paper, "status": job.status,
+                     "progress": "" if shown.fraction is None else f"{100 * shown.fraction:.0f}%",
+                     "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.started)),
+                     "minutes": round(job.elapsed() / 60, 1), "last line": shown.message[:120], "log": job.log})
+    return rows
+
+
+@st.fragment(run_every=3)
+def _jobs() -> None:
+    """Every paper's latest build job (``workbench.jobs``), refreshed every 3 s; running ones with a cancel
+    button."""
+    from workbench import jobs
+
+    found = jobs.all_jobs()
+    if not found:
+        st.caption("No build has been started from the dashboard yet; each view offers a build button.")
+        return
+    for job in found:
+        if job.active:
+            left, right = st.columns([5, 1])
+            with left:
+                job_progress(job)
+            if right.button("Cancel", key=f"home-cancel-{job.paper}", icon=":material/cancel:"):
+                jobs.cancel(job.paper)
+                st.rerun()
+    show_table(_job_rows(found), name="build-jobs", hide_index=True, width="stretch")
 
 
 def render() -> None:
@@ -33,6 +69,9 @@ def render() -> None:
     cols[0].metric("Profile", env["profile"])
     cols[1].metric("Device", env["device"])
     cols[2].metric("Models in profile", len(env["models"]))
+
+    st.subheader("Build jobs")
+    _jobs()
 
     st.subheader("Papers")
     for paper in all_papers():

@@ -24,7 +24,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import cache
-from dashboard.components import built_artifact, chart
+from dashboard.components import built_artifact, chart, show_table
 from dashboard.registry import View
 from dashboard.uploads import MB, accept_upload, file_stamp, upload_input
 
@@ -172,7 +172,7 @@ def _show_prediction(pred: dict, setting: str, model, meta, row: dict | None) ->
     if not model.config.uses_knowledge:
         st.info("The **none** setting uses no background knowledge: nothing is retrieved for it.")
     elif pred.get("triples"):
-        st.dataframe(triples_table(pred["triples"]), hide_index=True, width="stretch")
+        show_table(triples_table(pred["triples"]), hide_index=True, width="stretch")
         st.caption("score = source prior × edge weight × 0.6^hop (lexicon 3, identity facts 2.5, other facts 1); "
                    "matched = the span of the text, or the image tag, the triple was reached from.")
     else:
@@ -222,7 +222,7 @@ def _classify_tab(frame, meta) -> None:
         rows = frame[frame["id"].astype(str) == str(row["id"])]
         if len(rows):
             st.caption("What the evaluation predicted for this meme, per setting:")
-            st.dataframe(rows[["setting", "pred", "confidence"]].round({"confidence": 3}), hide_index=True,
+            show_table(rows[["setting", "pred", "confidence"]].round({"confidence": 3}), hide_index=True,
                          width="stretch")
     st.subheader("Explanation cascade")
     _show_cascade(explained)
@@ -288,7 +288,7 @@ def _evaluation(frame, meta) -> None:
     from workbench.viz.memes import headline_figure
 
     if config.get("flip_pairs") or config.get("shortcut"):
-        st.dataframe(headline_table(config), hide_index=True, width="stretch")
+        show_table(headline_table(config), hide_index=True, width="stretch")
         chart(headline_figure(config), meta)
         line = shortcut_line(config.get("shortcut"))
         st.caption("A flip group is two or three memes of one text frame that differ in one thing — the target, a "
@@ -302,7 +302,7 @@ def _evaluation(frame, meta) -> None:
 
     st.subheader("Ablation: what knowledge and LoRA add")
     if metrics:
-        st.dataframe(ablation_table(metrics, classes), hide_index=True, width="stretch")
+        show_table(ablation_table(metrics, classes), hide_index=True, width="stretch")
         chart(ablation_figure(metrics), meta)
         st.caption("Macro-F1 averages the F1 of the three classes; the 95 % intervals are percentile bootstrap "
                    "CIs over the held-out memes.")
@@ -311,7 +311,7 @@ def _evaluation(frame, meta) -> None:
     if gains:
         st.markdown("**Relative macro-F1 gain over `none`** (paired bootstrap: the same resampled memes score "
                     "both settings)")
-        st.dataframe(gains_table(gains), hide_index=True, width="stretch")
+        show_table(gains_table(gains), hide_index=True, width="stretch")
         chart(gains_figure(gains), meta)
         st.caption("An ablation of our own model: what knowledge (and LoRA on top of it) add over the same model "
                    "without them. The paper's gain is over other state-of-the-art methods, a different comparison "
@@ -353,7 +353,7 @@ def _evaluation(frame, meta) -> None:
     except WorkbenchError as err:
         st.error(f"The claims ledger could not be read: {err}")
     else:
-        st.dataframe(claims_rows(ledger), hide_index=True, width="stretch")
+        show_table(claims_rows(ledger), hide_index=True, width="stretch")
     from workbench.papers import get_paper
 
     paper = get_paper("P5")
@@ -366,7 +366,7 @@ def _evaluation(frame, meta) -> None:
     with st.expander("Every meme × setting"):
         columns = [c for c in ("id", "setting", "text", "label", "pred", "confidence", *(f"p_{c}" for c in classes),
                                "tags", "flip", "target_type", "pair_id") if c in frame.columns]
-        st.dataframe(pd.DataFrame(frame[columns]), hide_index=True, width="stretch")
+        show_table(pd.DataFrame(frame[columns]), hide_index=True, width="stretch")
 
 
 # ------------------------------------------------------------------------------------------------ the view

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache
+from dashboard.components import show_figure, show_table
 from dashboard.registry import View
 
 GENERATOR = "smollm2-135m-instruct"
@@ -17,14 +18,14 @@ def render() -> None:
     profile = st.segmented_control("Profile", ["default", "paper", "test"], default="default",
                                    key="zoo-profile") or "default"
     frame = cache.models_table(profile)
-    st.dataframe(frame[["name", "role", "size", "source", "available", "prepared", "detail"]],
+    show_table(frame[["name", "role", "size", "source", "available", "prepared", "detail"]],
                  hide_index=True, width="stretch")
     missing = frame[~frame["available"]]
     if len(missing):
         st.info(f"{len(missing)} model(s) of the {profile} profile are not on this machine. "
                 "`workbench info --profile paper` and the README say how to add them to the local "
                 "Hugging Face cache.")
-    st.plotly_chart(model_sizes_figure(cache.models_table(None)), width="stretch")
+    show_figure(model_sizes_figure(cache.models_table(None)), width="stretch")
 
     st.subheader("Try the default models")
     left, right = st.columns(2)

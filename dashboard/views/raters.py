@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache
-from dashboard.components import built_artifact
+from dashboard.components import built_artifact, show_figure, show_table
 from dashboard.registry import View
 
 
@@ -32,14 +32,14 @@ def render() -> None:
     if with_icc:
         fig = icc_figure(with_icc)
         stamp(fig, meta.profile, meta.models)
-        st.plotly_chart(fig, width="stretch")
+        show_figure(fig, width="stretch")
     table = pd.DataFrame([{"model": r["model"], "items": r["n_items"],
                            "ICC(2,1)": _ci(r, "ICC2"), "ICC(3,1)": _ci(r, "ICC3"),
                            "ρ": None if r.get("rho") is None else round(r["rho"], 3),
                            "accuracy vs majority": r.get("accuracy_vs_majority"),
                            "DS (personas, average)": (r.get("fairness") or {}).get("ds"),
                            "DS max": (r.get("fairness") or {}).get("ds_max")} for r in records])
-    st.dataframe(table, hide_index=True, width="stretch")
+    show_table(table, hide_index=True, width="stretch")
 
     groups = {f"{r['model']} personas": r["fairness"] for r in records if r.get("fairness")}
     if meta.extra.get("human"):
@@ -48,7 +48,7 @@ def render() -> None:
         metric = st.segmented_control("Fairness metric", ["dpd", "eod"], default="dpd", key="raters-metric") or "dpd"
         fig = fairness_figure(groups, metric)
         stamp(fig, meta.profile, meta.models)
-        st.plotly_chart(fig, width="stretch")
+        show_figure(fig, width="stretch")
         p4 = get_paper("P4")
         ds, icc = p4.number("demographic sensitivity DS").value, p4.number("ICC (best rater)").value
         st.caption(f"The paper reports DS = {ds:g} on average and ICC {icc:g} for its best rater (GPT-4o).")
@@ -65,8 +65,8 @@ def render() -> None:
                                  format_func=lambda a: a.replace("rater_", "")) or attributes[0]
         fig = group_share_figure(shares, attribute)
         stamp(fig, meta.profile, meta.models)
-        st.plotly_chart(fig, width="stretch")
-        st.dataframe(pd.DataFrame([g for g in shares if g["attribute"] == attribute]).drop(columns="attribute"),
+        show_figure(fig, width="stretch")
+        show_table(pd.DataFrame([g for g in shares if g["attribute"] == attribute]).drop(columns="attribute"),
                      hide_index=True, width="stretch")
     else:
         st.info("This build has no per-group rating shares: rebuild P4 (`workbench build P4`).")
@@ -75,7 +75,7 @@ def render() -> None:
     if sweep is not None:
         fig = sweep_figure(sweep)
         stamp(fig, meta.profile, meta.models)
-        st.plotly_chart(fig, width="stretch")
+        show_figure(fig, width="stretch")
         st.caption(f"ICC(2,1) of {meta.config.get('sweep_rater')} over the items kept at each (δ, τ): an item is kept "
                    "when its best safety-domain probability is at least δ and it is not a SimHash near-duplicate "
                    "(distance ≤ τ) of an earlier item. Empty cells: fewer than 3 items.")

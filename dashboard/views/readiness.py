@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.components import show_figure, show_table
 from dashboard.registry import View
 
 
@@ -27,11 +28,11 @@ def render() -> None:
     mid.metric("Paper runs failed", failed)
     cached = [c for c in frame["in local cache"] if c != "—"]
     right.metric("Papers with all models cached", sum(c.split("/")[0] == c.split("/")[1] for c in cached))
-    st.dataframe(frame, hide_index=True, width="stretch")
+    show_table(frame, hide_index=True, width="stretch")
     choice = st.selectbox("Report", [f"{size} {dtype}" for size, dtype in reports], key="rehearsal-report")
     size, dtype = choice.split(" ")
     report = reports[(size, dtype)]
-    st.plotly_chart(rehearsal_figure(report), width="stretch")
+    show_figure(rehearsal_figure(report), width="stretch")
     st.caption(f"report of {report['created_at']} · device {report['device']} · seed {report['seed']} · "
                "throughput counts tokens (text) or items (media) inside the stand-ins' forward passes")
     for r in report["papers"]:

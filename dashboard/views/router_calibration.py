@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache
-from dashboard.components import built_artifact, chart
+from dashboard.components import built_artifact, chart, show_table
 from dashboard.registry import View
 
 SETUPS = {"P3": "AlignX", "P10": "TrinityX"}
@@ -46,7 +46,7 @@ def render() -> None:
     metrics = {name: {"ece": ece(p, labels, n_bins=10), "ece_mass": ece(p, labels, n_bins=10, strategy="mass"),
                       "brier": brier(p, labels), "accuracy": float((p.argmax(1) == labels).mean())}
                for name, p in probs.items()}
-    st.dataframe(pd.DataFrame([{"calibrator": n, **{k: round(v, 4) for k, v in m.items()}}
+    show_table(pd.DataFrame([{"calibrator": n, **{k: round(v, 4) for k, v in m.items()}}
                                for n, m in metrics.items()]), hide_index=True, width="stretch")
     fig = calibration_bars(metrics)
     chart(fig, meta)
@@ -89,7 +89,7 @@ def render() -> None:
         rows = pd.DataFrame(efficiency["rows"])
         rows["kind"] = ["configured system" if c else "dense mixture vs three copies (not the configured system)"
                         for c in rows["configured"]]
-        st.dataframe(rows[["quantity", "system", "baseline", "kind", "ours", "baseline_value", "unit", "ratio",
+        show_table(rows[["quantity", "system", "baseline", "kind", "ours", "baseline_value", "unit", "ratio",
                            "reduction_pct", "note"]].round(4), hide_index=True, width="stretch")
         st.caption(f"Each row names both sides of its ratio (ours / baseline; reduction = 1 − ratio). The configured "
                    f"system routes top-{efficiency['routing_top_k']}; the dense-mixture row compares a dense mixture "
@@ -110,7 +110,7 @@ def render() -> None:
     fig = hhh_figure(hhh)
     chart(fig, hmeta)
     table = hhh.pivot_table(index="system", columns="metric", values="value", sort=False).reset_index()
-    st.dataframe(table.round(3), hide_index=True, width="stretch")
+    show_table(table.round(3), hide_index=True, width="stretch")
     st.caption(f"Judges: {', '.join(sorted(set(hhh['judge'])))} · {hmeta.config.get('eval_rows')} held-out prompts, "
                f"{hmeta.config.get('max_new_tokens')} new tokens. Win rate: judged in both A/B orders and averaged.")
     _shortcuts(paper, meta.profile, table)
@@ -119,7 +119,7 @@ def render() -> None:
     if responses is not None:
         with st.expander("Responses"):
             system = st.selectbox("System", list(dict.fromkeys(responses["system"])), key="calib-system")
-            st.dataframe(responses[responses["system"] == system][["axis", "prompt", "response"]],
+            show_table(responses[responses["system"] == system][["axis", "prompt", "response"]],
                          hide_index=True, width="stretch")
 
 
@@ -135,7 +135,7 @@ def _token_routing(meta) -> None:
         return
     st.subheader("Per-token routing inside the decoder blocks")
     chart(token_routing_figure(token), meta)
-    st.dataframe(pd.DataFrame(accuracy_rows(token)).round(3), hide_index=True, width="stretch")
+    show_table(pd.DataFrame(accuracy_rows(token)).round(3), hide_index=True, width="stretch")
     st.caption(f"Ours: one linear router per adapted block, trained on the states entering that block (adapters off) "
                f"of every token of the {token['n_train_tokens']}-token train split, labelled with its prompt's axis; "
                f"one temperature per block fitted on the calibration prompts' tokens; measured on the tokens of the "
@@ -158,12 +158,12 @@ def _shortcuts(paper: str, profile: str, table) -> None:
         return
     st.subheader("Trivial baselines")
     pivot = shortcuts.pivot_table(index="system", columns="metric", values="value", sort=False).reset_index()
-    st.dataframe(pd.concat([table, pivot], ignore_index=True).round(3), hide_index=True, width="stretch")
+    show_table(pd.concat([table, pivot], ignore_index=True).round(3), hide_index=True, width="stretch")
     st.caption("Ours: two systems that never read the prompt's meaning, judged by the same judges on the same items "
                f"— '{smeta.config['shortcuts'][0]}' (one fixed refusal: the trivial optimum of the harmless axis) and "
                f"'{smeta.config['shortcuts'][1]}' (the prompt itself: every keyword, no content). A mixture's gain "
                "that one of them matches is no evidence of alignment.")
-    st.dataframe(surface_table(smeta.config["surface_routing"]).round(3), hide_index=True, width="stretch")
+    show_table(surface_table(smeta.config["surface_routing"]).round(3), hide_index=True, width="stretch")
     st.caption("Routers on surface features only, trained on the mixture's train prompts and scored on the router's "
                "test rows: a bag of words (logistic regression, C fixed a priori), the prompt's length, the majority "
                "axis. When the bag of words routes as well as the router reading the backbone's hidden state, the "
@@ -180,7 +180,7 @@ def _calibration_ablation(paper: str, profile: str) -> None:
                 f"{paper} hhh_eval`); this build has none.")
         return
     chart(calibration_ablation_figure(table), ameta)
-    st.dataframe(table.round(3), hide_index=True, width="stretch")
+    show_table(table.round(3), hide_index=True, width="stretch")
     st.caption(f"Routing: {ameta.config.get('routing', 'soft top-k')}. Each calibrator's routed mixture against the "
                "uncalibrated router's on the same items: Δ in points, 95 % paired bootstrap CI; weights / text "
                "changed = share of items whose expert weights / response differ. Top-1 routing would change none: "
@@ -198,7 +198,7 @@ def _real_routing(paper: str, profile: str) -> None:
         return
     summary = real_routing_summary(real, rmeta.config["calibration"], rmeta.config["axes"])
     chart(real_routing_figure(summary), rmeta)
-    st.dataframe(summary.round(3), hide_index=True, width="stretch")
+    show_table(summary.round(3), hide_index=True, width="stretch")
     st.caption(f"Data — {rmeta.config['data']}"
                + (" (smoke size: a few prompts per source)" if rmeta.config.get("smoke") else "")
                + ". Expected experts are ours: forbidden prompts → harmless, false-premise questions → honest; "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache
-from dashboard.components import built_artifact, chart
+from dashboard.components import built_artifact, chart, show_table
 from dashboard.registry import View
 
 
@@ -46,10 +46,10 @@ def render() -> None:
         summary.columns = [f"closer to positive at ×{m:g}" for m in summary.columns]
         st.markdown("**Generations** on held-out prompts, placed nearer the positive or the negative reference "
                     "answer by sentence-embedding cosine (ours):")
-        st.dataframe(summary.reset_index(), hide_index=True, width="stretch")
+        show_table(summary.reset_index(), hide_index=True, width="stretch")
         with st.expander("The generations"):
             rows = shifts.explode("generations")
-            st.dataframe(rows[["objective", "multiplier", "generations"]], hide_index=True, width="stretch")
+            show_table(rows[["objective", "multiplier", "generations"]], hide_index=True, width="stretch")
 
     st.subheader("Try it")
     store = ArtifactStore()
@@ -101,19 +101,19 @@ def _ambs(profile: str) -> None:
                 f"chosen on the dev half. *Refusal* (one fixed refusal for every prompt) is the trivial baseline.")
     table = hhh_table(frame)
     chart(ambs_hhh_figure(table), ameta)
-    st.dataframe(table.round(3), hide_index=True, width="stretch")
+    show_table(table.round(3), hide_index=True, width="stretch")
     st.caption("Alignment score (ours): the item's headline score on its own axis — helpful win vs the reference "
                "answer, not flagged by the safety judge, true ∧ informative; unsafe rate: harmless items flagged. "
                "diff = paired difference from the naive 1-to-N (same items resampled).")
     sweep, smeta = cache.artifact_frame("P8", "ambs_sweep", profile)
     if sweep is not None:
         chart(ambs_bound_figure(sweep), smeta)
-        st.dataframe(sweep.round(4), hide_index=True, width="stretch")
+        show_table(sweep.round(4), hide_index=True, width="stretch")
     consistency, cmeta = cache.artifact_frame("P8", "ambs_consistency", profile)
     if consistency is not None:
         chart(ambs_consistency_figure(consistency), cmeta)
     with st.expander("The responses (test items)"):
-        st.dataframe(frame[["system", "axis", "id", "response", "alignment_score", "unsafe_rate"]], hide_index=True,
+        show_table(frame[["system", "axis", "id", "response", "alignment_score", "unsafe_rate"]], hide_index=True,
                      width="stretch")
 
 
@@ -160,7 +160,7 @@ def _clinical(profile: str) -> None:
         chart(clinical_figure(clinical), cmeta)
         st.caption("This artifact has no specialised (fine-tuned or medical) model; rebuild it for the four-way "
                    "comparison: `workbench build P7 --force`.")
-    st.dataframe(clinical, hide_index=True, width="stretch")
+    show_table(clinical, hide_index=True, width="stretch")
     baseline = cmeta.config.get("majority_baseline")
     if baseline:
         st.caption(f"Surface-feature baseline: always the train items' most common answer ({baseline['answers']}) "
@@ -172,18 +172,18 @@ def _clinical(profile: str) -> None:
                     "*Steered general vs specialised* is the paper's question: does steering make the general model "
                     "as good as the specialised one?")
         chart(changes_figure(changes), cmeta)
-        st.dataframe(changes, hide_index=True, width="stretch")
+        show_table(changes, hide_index=True, width="stretch")
     elif items is not None and "arm" in items.columns:
         gains = pd.DataFrame([vars(gain_on_test(items, metric)) for metric in METRICS])
         st.markdown("**Steered − unsteered on the test split** (accuracy and factual consistency in points, safety "
                     "error rate as a relative reduction; 95 % paired bootstrap interval over the test items):")
-        st.dataframe(gains, hide_index=True, width="stretch")
+        show_table(gains, hide_index=True, width="stretch")
     with st.expander("Dev grid: accuracy of every candidate layer × multiplier on the dev items"):
         for system, selection in (cmeta.config.get("selections") or {"base": choice}).items():
             grid = pd.DataFrame(selection["dev_grid"])
             if not grid.empty:
                 st.caption(system)
-                st.dataframe(grid.pivot(index="layer", columns="multiplier", values="accuracy"), width="stretch")
+                show_table(grid.pivot(index="layer", columns="multiplier", values="accuracy"), width="stretch")
     p7 = get_paper("P7")
     st.caption(f"Judges: {clinical['judges'].iloc[0]}. The paper's claims beside ours, with status and reason, are on "
                f"the *Claims vs ours* page; its abstract states: " + "; ".join(f"{c.metric} {c.text}"

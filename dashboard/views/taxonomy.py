@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache
-from dashboard.components import build_panel
+from dashboard.components import build_panel, show_figure, show_table
 from dashboard.registry import View
 
 PAPER = "P1"
@@ -33,7 +33,7 @@ def render() -> None:
     fig = taxonomy_sunburst(shown, counts, title=title)
     if meta is not None:
         stamp(fig, meta.profile, meta.models)
-    st.plotly_chart(fig, width="stretch")
+    show_figure(fig, width="stretch")
 
     query = st.text_input("Search domains (name or description)", key="tax-search").strip().lower()
     if query:
@@ -42,7 +42,7 @@ def render() -> None:
         if hits.empty:
             st.info(f"No domain matches '{query}'.")
         else:
-            st.dataframe(hits[["dimension", "name", "parent", "description"]], hide_index=True, width="stretch")
+            show_table(hits[["dimension", "name", "parent", "description"]], hide_index=True, width="stretch")
 
     _real_prompts(profile)
     if frame is None:
@@ -101,14 +101,14 @@ def _real_prompts(profile: str) -> None:
                                                           f"{r['ci_high']:.3f}], n = {r['n']}")
     table = pd.DataFrame([{"evaluation": r["name"], "method": r["method"], "data": r["data"], "n": r["n"],
                            "top-1": r["accuracy"], "CI low": r["ci_low"], "CI high": r["ci_high"]} for r in records])
-    st.dataframe(table, hide_index=True, width="stretch")
+    show_table(table, hide_index=True, width="stretch")
     choice = st.radio("Confusion matrix of", ["after", "before"], horizontal=True, key="tax-real-method")
     record = by.get(f"report_{choice}")
     if record is not None:
-        st.plotly_chart(stamp(confusion_heatmap(record), meta.profile, meta.models, data=data), width="stretch")
+        show_figure(stamp(confusion_heatmap(record), meta.profile, meta.models, data=data), width="stretch")
     pair = {k: by[f"report_{k}"] for k in ("before", "after") if f"report_{k}" in by}
     if pair:
-        st.plotly_chart(stamp(recall_bars(pair), meta.profile, meta.models, data=data), width="stretch")
+        show_figure(stamp(recall_bars(pair), meta.profile, meta.models, data=data), width="stretch")
 
 
 VIEW = View(key="taxonomy", title="Domain taxonomy", render=render, section="Benchmarks",

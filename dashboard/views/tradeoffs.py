@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.components import built_artifact
+from dashboard.components import built_artifact, show_figure, show_table
 from dashboard.registry import View
 
 
@@ -43,7 +43,7 @@ def render() -> None:
     profiles = {d: dimension_profile(frame, n_boot=500) for d, frame in by_model.items()}
     fig = profile_radar(profiles)
     stamp(fig, meta.profile, meta.models)
-    st.plotly_chart(fig, width="stretch")
+    show_figure(fig, width="stretch")
 
     rows = []
     for d, frame in by_model.items():
@@ -52,7 +52,7 @@ def render() -> None:
                      **{name: f"{100 * overall[m]:.1f}% [{100 * overall[m + '_low']:.1f}, "
                                f"{100 * overall[m + '_high']:.1f}]"
                         for name, m in (("Coverage", "coverage"), ("FFR", "ffr"), ("AS", "alignment_score"))}})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    show_table(pd.DataFrame(rows), hide_index=True, width="stretch")
     p1, p2 = get_paper("P1"), get_paper("P2")
     coverage, ffr = p1.number("coverage of single-dimension models (max)"), p1.number(
         "false failure rate under joint conditions (min)")
@@ -66,14 +66,14 @@ def render() -> None:
     matrix, counts = tradeoff_matrix(by_model[model])
     fig = tradeoff_heatmap(matrix, counts, title=f"Trade-off matrix — {model} ({semantic}), AS points")
     stamp(fig, meta.profile, meta.models)
-    st.plotly_chart(fig, width="stretch")
+    show_figure(fig, width="stretch")
     st.caption("Empty cells: a set without both misaligned and aligned rows, where AS is undefined. "
                f"Source: {meta.config.get('source')} · threshold {meta.config.get('threshold')}.")
 
     st.subheader("Single vs joint conditions")
     fig = condition_figure(condition_table(data[data["detector"].isin(chosen)], n_boot=500))
     stamp(fig, meta.profile, meta.models)
-    st.plotly_chart(fig, width="stretch")
+    show_figure(fig, width="stretch")
     n_rows = meta.config.get("conditions") or {}
     st.caption("single: prompts labelled with one dimension; joint: with two or more. "
                + (f"This build has {n_rows.get('single', 0)} single and {n_rows.get('joint', 0)} joint rows. "
