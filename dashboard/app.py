@@ -13,10 +13,12 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on the path, no
 
 import streamlit as st  # noqa: E402
 
+from dashboard import cache  # noqa: E402
 from dashboard.components import banner  # noqa: E402
 from dashboard.registry import PAGES, SECTIONS, discover  # noqa: E402
 
 st.set_page_config(page_title="Alignment & safety workbench", page_icon=":material/science:", layout="wide")
+cache.startup()
 
 sections: dict[str, list] = {}
 for view in discover():

@@ -14,6 +14,14 @@ import streamlit as st
 # ------------------------------------------------------------------------------------------------ zoo and registry
 
 
+@st.cache_resource(show_spinner=False)
+def startup() -> int:
+    """Once per server process: the upload folders emptied (files left by an earlier run); how many were removed."""
+    from dashboard.uploads import clear_uploads
+
+    return clear_uploads()
+
+
 @st.cache_resource(show_spinner="Loading model…")
 def model(name: str):
     """A model handle from the zoo, loaded once per server process."""

@@ -1,7 +1,9 @@
 """Uploaded files, shared by the views that accept them (deepfake, captions, memes): one upload widget that checks
 type and size before anything is written, saves the file under a name derived from its content (same upload →
 same path, so reruns reuse it and its cached results), decodes it when the view asks, and removes what it wrote
-when the file is refused; each upload folder keeps only its most recent files."""
+when the file is refused; each upload folder keeps only its most recent files. A file is removed once its widget
+no longer holds it (cleared, or another file uploaded), and every upload folder is emptied when the dashboard
+starts (``clear_uploads``, run once per server by ``dashboard.cache.startup``)."""
 from __future__ import annotations
 
 import hashlib
@@ -17,6 +19,7 @@ from typing import Any, Callable
 MB = 1024**2
 KEEP = 32                 # files kept per upload folder (the oldest beyond these are removed on each save)
 STALE_PART_S = 3600       # a half-written part file older than this is left over from a crash: removed
+FOLDERS = "workbench-*-uploads"   # the upload folders under the temporary folder (each view names its own)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,28 @@ def _prune(folder: Path, keep: Path) -> None:
             files.append((stat.st_mtime, entry))
     for _, old in sorted(files, reverse=True)[KEEP - 1:]:
         old.unlink(missing_ok=True)
+
+
+def clear_uploads(root: Path | None = None) -> int:
+    """Remove every file of the upload folders (``FOLDERS``) under ``root`` (the temporary folder); how many."""
+    removed = 0
+    for folder in Path(root or tempfile.gettempdir()).glob(FOLDERS):
+        for entry in folder.iterdir() if folder.is_dir() else ():
+            if entry.is_file():
+                entry.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def _forget(state, key: str, keep: Path | None) -> None:
+    """Remove the file the widget ``key`` held before (``state``: the session state) unless it is ``keep``."""
+    held = state.get(f"{key}-saved")
+    if held and Path(held) != keep:
+        Path(held).unlink(missing_ok=True)
+    if keep is None:
+        state.pop(f"{key}-saved", None)
+    else:
+        state[f"{key}-saved"] = str(keep)
 
 
 def save_upload(name: str, data: bytes, limit: int, kinds: dict[str, tuple[str, ...]], folder_name: str) -> Path:
@@ -104,7 +129,8 @@ def upload_input(label: str, *, key: str, kinds: dict[str, tuple[str, ...]], lim
     """The upload widget of a view: a file uploader for ``kinds`` (kind → extensions) up to ``limit`` bytes.
 
     Returns None when nothing is uploaded, False when the upload was refused (the reason is shown as an error and
-    nothing of it is left on disk), else the accepted ``Upload`` (``value`` = what ``check`` returned).
+    nothing of it is left on disk), else the accepted ``Upload`` (``value`` = what ``check`` returned). The file
+    saved for an earlier upload of this widget is removed.
     """
     import streamlit as st
 
@@ -116,14 +142,18 @@ def upload_input(label: str, *, key: str, kinds: dict[str, tuple[str, ...]], lim
                               help=f"Files over {limit / MB:.1f} MB, empty files and other types are refused"
                                    + (f"; {note}" if note else "."))
     if upload is None:
+        _forget(st.session_state, key, None)
         return None
     if upload.size > limit:
+        _forget(st.session_state, key, None)
         st.error(f"{upload.name}: {upload.size / MB:.1f} MB is over the {limit / MB:.1f} MB limit for {what}; "
                  f"it was not read.")
         return False
     try:
         path, value = accept_upload(upload.name, upload.getvalue(), limit, kinds, folder_name, check)
     except WorkbenchError as exc:
+        _forget(st.session_state, key, None)
         st.error(str(exc))
         return False
+    _forget(st.session_state, key, path)
     return Upload(upload.name, upload.size, path, value)

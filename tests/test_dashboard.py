@@ -453,3 +453,39 @@ def test_upload_widget_helpers_clean_up(temp_dir, monkeypatch):
     monkeypatch.setattr(uploads, "KEEP", 3)
     paths = [uploads.save_upload(f"{i}.wav", bytes([i + 1]) * 8, 1024, {"audio": (".wav",)}, "up") for i in range(5)]
     assert paths[-1].is_file() and len(list((temp_dir / "up").iterdir())) == 3  # the oldest are pruned
+
+
+def test_uploads_are_removed_after_use_and_at_start(temp_dir):
+    from dashboard import uploads
+
+    kinds = {"audio": (".wav",)}
+    first = uploads.save_upload("a.wav", b"RIFF-a", 1024, kinds, "workbench-test-uploads")
+    second = uploads.save_upload("b.wav", b"RIFF-b", 1024, kinds, "workbench-test-uploads")
+    state = {}
+    uploads._forget(state, "w", first)                       # the widget holds the first upload
+    uploads._forget(state, "w", second)                      # another file: the first one is removed
+    assert not first.exists() and second.exists() and state == {"w-saved": str(second)}
+    uploads._forget(state, "w", None)                        # the widget is cleared: nothing of it is left
+    assert not second.exists() and state == {}
+    kept = temp_dir / "unrelated.txt"
+    kept.write_text("not an upload")
+    left = uploads.save_upload("c.wav", b"RIFF-c", 1024, kinds, "workbench-other-uploads")
+    assert uploads.clear_uploads() == 1 and not left.exists() and kept.exists()
+
+
+def test_app_start_clears_earlier_uploads(temp_dir):
+    from dashboard import cache, uploads
+
+    left = uploads.save_upload("c.wav", b"RIFF-c", 1024, {"audio": (".wav",)}, "workbench-caption-uploads")
+    cache.startup.clear()
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception and not left.exists()
+
+
+def test_an_upload_over_the_limit_is_refused_with_a_clear_message(temp_dir):
+    from dashboard import uploads
+    from workbench import WorkbenchError
+
+    with pytest.raises(WorkbenchError, match=r"^big\.wav: 2\.0 MB is over the 1\.0 MB limit for media files$"):
+        uploads.save_upload("big.wav", b"x" * (2 * uploads.MB), uploads.MB, {"audio": (".wav",)}, "up")
+    assert not (temp_dir / "up").exists()
