@@ -1,9 +1,11 @@
 """The notebooks' side of the package: running them, and the small helpers their cells call.
 
 Running: the jupytext percent notebooks in ``notebooks/`` are executed with injected parameters (used by the tests
-and ``workbench notebook``). A notebook marks its parameters cell with ``# %% tags=["parameters"]``; ``execute``
+and ``workbench notebook run``). A notebook marks its parameters cell with ``# %% tags=["parameters"]``; ``execute``
 inserts a cell right after it that overrides those values (the papermill convention), then runs every cell with
-nbclient.
+nbclient. ``run_report`` resolves a paper's notebook (``notebook_for``), checks the parameters against its
+parameters cell (``parse_params``, ``parameter_names``) and writes the executed ``.ipynb`` and an HTML report
+(nbconvert), each atomically.
 
 Helpers: number formatters (``signed_percent``, ``percent``, ``change``, ``with_ci``, ``gain_with_ci``,
 ``reduction``), ``captioned`` tables, the closing "paper vs ours" table every paper notebook ends with
@@ -34,6 +36,95 @@ def read(path: str | Path):
     return jupytext.read(path, fmt="py:percent")
 
 
+def notebook_for(name: str | Path) -> Path:
+    """The notebook of paper ``name`` (``P3``, ``p3`` or a short name), or ``name`` itself when it is a ``.py``
+    notebook file; an unknown paper is a ``WorkbenchError`` that lists the known ones."""
+    from workbench.papers import get_paper
+
+    path = Path(name)
+    if path.suffix == ".py":
+        if not path.is_file():
+            raise WorkbenchError(f"no notebook at {path}")
+        return path
+    return REPO_ROOT / get_paper(str(name)).notebook
+
+
+def parameter_names(nb) -> list[str]:
+    """The names the notebook's ``parameters`` cell assigns, in order (empty when it has none)."""
+    import ast
+
+    names: list[str] = []
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            for node in ast.parse(cell.source).body:
+                targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+                names += [t.id for t in targets if isinstance(t, ast.Name) and t.id not in names]
+    return names
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``["SMOKE=True", "LIMIT=20", "MODEL=tiny-llama"]`` -> ``{"SMOKE": True, "LIMIT": 20, "MODEL": "tiny-llama"}``:
+    each value is read as a Python literal, else kept as a string."""
+    import ast
+
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise WorkbenchError(f"--param '{item}': write KEY=VALUE with KEY a Python name (e.g. SMOKE=True)")
+        try:
+            params[key] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            params[key] = value.strip()
+    return params
+
+
+def check_params(path: Path, params: dict[str, Any]) -> None:
+    """Refuse a parameter that the notebook's parameters cell does not define (it would be silently unused)."""
+    known = parameter_names(read(path))
+    unknown = [k for k in params if k not in known]
+    if unknown:
+        raise WorkbenchError(f"{path.name} has no parameter {', '.join(unknown)}; its parameters: "
+                             f"{', '.join(known) or '(none)'}")
+
+
+def run_report(name: str | Path, params: dict[str, Any], out_dir: str | Path, *, timeout: int = 900,
+               progress=None) -> dict:
+    """Execute notebook ``name`` (a paper id or a ``.py`` notebook) with ``params`` and write ``STEM.ipynb`` and
+    ``STEM.html`` into ``out_dir``, each under a temporary name first. Returns the paths, parameters, cell count
+    and seconds. A parameter the parameters cell does not define, or a failing cell, is a ``WorkbenchError``; a
+    failing run still writes the notebook up to the failing cell, so its traceback can be read.
+    ``progress(done, total)`` is called after each code cell."""
+    import time
+
+    import nbformat
+    from nbclient.exceptions import CellExecutionError
+    from nbconvert import HTMLExporter
+
+    from workbench.io import write_text
+
+    started = time.monotonic()
+    path = notebook_for(name)
+    check_params(path, params)
+    out = Path(out_dir)
+    ipynb, html = out / f"{path.stem}.ipynb", out / f"{path.stem}.html"
+    failure = None
+    try:
+        nb = execute(path, params, timeout=timeout, progress=progress)
+    except CellExecutionError as exc:
+        nb, failure = exc.nb, exc
+    write_text(nbformat.writes(nb), ipynb)
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    write_text(body, html)
+    if failure is not None:
+        raise WorkbenchError(f"{path.name}: a cell failed ({failure.ename}: {failure.evalue}); the notebook up to "
+                             f"that cell is in {ipynb}")
+    return {"notebook": str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path),
+            "parameters": params, "ipynb": str(ipynb), "html": str(html),
+            "cells": sum(c.cell_type == "code" for c in nb.cells), "seconds": round(time.monotonic() - started, 1)}
+
+
 def inject_parameters(nb, params: dict[str, Any]):
     """Insert an ``injected-parameters`` cell after the ``parameters`` cell (or first, when there is none)."""
     import nbformat
@@ -48,18 +139,33 @@ def inject_parameters(nb, params: dict[str, Any]):
 
 
 def execute(path: str | Path, params: dict[str, Any] | None = None, *, timeout: int = 900,
-            kernel_name: str = "python3"):
-    """Execute notebook ``path`` with ``params`` in its own folder; returns the executed notebook.
+            kernel_name: str = "python3", progress=None):
+    """Execute notebook ``path`` with ``params`` in its own folder; returns the executed notebook;
+    ``progress(done, total)`` after each code cell.
 
-    Raises nbclient's ``CellExecutionError`` (with the failing cell's traceback) when a cell fails.
+    Raises nbclient's ``CellExecutionError`` (with the failing cell's traceback, and the notebook executed so far
+    as its ``nb``) when a cell fails.
     """
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
 
     path = Path(path)
     nb = inject_parameters(read(path), params or {})
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
+    total = sum(c.cell_type == "code" and bool(c.source.strip()) for c in nb.cells)     # nbclient skips empty ones
+    done = []
+
+    def cell_executed(cell, cell_index, execute_reply):
+        done.append(cell_index)
+        if progress:
+            progress(len(done), total)
+
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, on_cell_executed=cell_executed,
                             resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        exc.nb = nb
+        raise
     return nb
 
 

@@ -8,16 +8,16 @@ import argparse
 import sys
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, group, print_json, print_table, progress
+from workbench.cli.common import add_json, command, group, print_json, print_table, progress, wants_json
 
 group("caption", "zero-shot audio captioning (P9): `caption run FILE`, `caption eval --data DIR`")
 
 
 def _decoding_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--keywords", type=int, default=2, help="l, the number of keywords in the prompt (default 2)")
+    p.add_argument("--keywords", type=int, default=2, help="l, the number of keywords in the prompt")
     p.add_argument("--k", type=int, default=45, help="candidates per step (contrastive and MAGIC)")
-    p.add_argument("--alpha", type=float, default=0.0, help="MAGIC's degeneration penalty α (audio port: 0)")
-    p.add_argument("--beta", type=float, default=0.5, help="MAGIC's audio weight β (audio port: 0.5)")
+    p.add_argument("--alpha", type=float, default=0.0, help="MAGIC's degeneration penalty α, as in the audio port")
+    p.add_argument("--beta", type=float, default=0.5, help="MAGIC's audio weight β, as in the audio port")
     p.add_argument("--max-new-tokens", type=int, default=20)
     p.add_argument("--vocabulary", help="a keyword CSV (a keyword column, or AudioSet's class_labels_indices.csv)")
 
@@ -26,7 +26,7 @@ def _caption_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="an audio file (.wav .flac .mp3 .ogg .m4a)")
     p.add_argument("--decoder", default="all", help="magic, greedy, contrastive or all (default)")
     _decoding_args(p)
-    p.add_argument("--json", action="store_true", help="one JSON object: keywords, prompt, captions")
+    add_json(p, "keywords, prompt, captions, audio scores and models")
 
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
@@ -39,6 +39,7 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-judge", action="store_true",
                    help="skip the independent judge (default profile: a second audio-text model that never guides "
                         "decoding, trained once and cached); the guide's own cosine is then the only audio score")
+    add_json(p, "the metrics, the keyword ablation and what was not computed")
 
 
 def _captioner(vocabulary: str | None):
@@ -76,7 +77,7 @@ def _caption(args) -> int:
     captioner = _captioner(args.vocabulary)
     out = captioner.caption(audio, l=args.keywords, decoders=decoders, k=args.k, alpha=args.alpha, beta=args.beta,
                             max_new_tokens=args.max_new_tokens)
-    if args.json:
+    if wants_json(args):
         print_json({"keywords": out["keywords"], "prompt": out["prompt"], "captions": out["captions"],
                           "audio_scores": out["audio_scores"], "models": captioner.models})
         return 0
@@ -121,6 +122,13 @@ def _caption_eval(args) -> int:
     with progress("captioning") as update:
         result = evaluate(captioner, clips, l=args.keywords, ablation=ablation, k=args.k, alpha=args.alpha,
                           beta=args.beta, max_new_tokens=args.max_new_tokens, progress=update, judge=judge)
+    if args.out:
+        _write_eval(Path(args.out), result)
+    if wants_json(args):
+        print_json({"clips": len(clips), "keywords": args.keywords, "models": result["models"],
+                    "metrics": result["metrics"], "ablation": result["ablation"],
+                    "not_computed": result["not_computed"], "judge": result.get("judge"), "out": args.out})
+        return 0
     cols = ["decoder", *[c for c in result["metrics"].columns if c not in ("decoder", "l", "clips")]]
     print(f"{len(clips)} clips · l = {args.keywords} · scores ×100 · {', '.join(result['models'])}")
     print_table([{c: (f"{r[c]:.2f}" if isinstance(r[c], float) else r[c]) for c in cols}
@@ -133,14 +141,17 @@ def _caption_eval(args) -> int:
                   "cosine (self-scored)": f"{r['audio–caption cosine']:+.3f}"} for r in result["ablation"].to_dict(
                  "records")], ["l", "NLG mean", "CIDEr-D", "cosine (self-scored)"])
     if args.out:
-        from workbench.io import write_text
-
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_text(result["metrics"].to_csv(index=False), out / "metrics.csv")
-        write_text(result["ablation"].to_csv(index=False), out / "ablation.csv")
-        tmp = out / ".outputs.parquet.tmp"
-        result["outputs"].to_parquet(tmp, index=False)
-        tmp.replace(out / "outputs.parquet")
-        print(f"wrote {out}/metrics.csv, ablation.csv, outputs.parquet")
+        print(f"wrote {Path(args.out)}/metrics.csv, ablation.csv, outputs.parquet")
     return 0
+
+
+def _write_eval(out, result: dict) -> None:
+    """``caption eval --out``: metrics.csv, ablation.csv and outputs.parquet, each under a temporary name first."""
+    from workbench.io import write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(result["metrics"].to_csv(index=False), out / "metrics.csv")
+    write_text(result["ablation"].to_csv(index=False), out / "ablation.csv")
+    tmp = out / ".outputs.parquet.tmp"
+    result["outputs"].to_parquet(tmp, index=False)
+    tmp.replace(out / "outputs.parquet")

@@ -1,7 +1,7 @@
 """What every ``workbench`` command module shares: the command registry, tables, progress, messages, JSON output.
 
-Used by the capability modules of ``workbench.cli`` (core, lm, taxonomy, dedup, evaluate, experts, steer,
-deepfake, caption, meme), which register their commands here with ``@command``, and by ``workbench.cli.main``,
+Used by the capability modules of ``workbench.cli`` (core, notebook, lm, taxonomy, dedup, evaluate, experts,
+steer, deepfake, caption, meme), which register their commands here with ``@command``, and by ``workbench.cli.main``,
 which builds the parser from the registry. Nothing here imports a capability or a heavy library at module level.
 
 Output conventions: a command's results go to stdout, as text or, with its ``--json`` flag, as one JSON document

@@ -27,8 +27,9 @@ def _info(args) -> int:
     for name in profile.model_names():
         spec = get_spec(name)
         state = availability(spec)
+        roles = [r for r, names in profile.roles.items() if name in names]
         models.append({"model": name, "role": spec.role, "size": spec.size_label, "available": state.available,
-                       "prepared": state.prepared, "used_as": [r for r, names in profile.roles.items() if name in names]})
+                       "prepared": state.prepared, "used_as": roles})
     if wants_json(args):
         print_json({"version": __version__, "torch": torch.__version__, "device": str(pick_device()),
                     "profile": profile.name, "profile_description": profile.description, "home": str(home()),
@@ -154,20 +155,20 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seeds", type=int, default=1, metavar="N",
                    help="papers: also build seeds SEED+1 … SEED+N−1, each in its own store; `workbench claims` "
-                        "then reports the mean over the seeds and their spread (default 1)")
+                        "then reports the mean over the seeds and their spread")
     p.add_argument("--roles", metavar="FILE", help="a TOML roles file: role = \"model\" (a zoo name or hf:ORG/NAME), "
                                                  "overriding the profile's and the paper's own models")
     p.add_argument("--source", help="datasets: the prompt table (DICES CSV for demo-safety)")
     p.add_argument("--text-col", help="datasets: the prompt column (default: text or prompt)")
     p.add_argument("--limit", type=int, help="datasets: only the first N source rows")
     p.add_argument("--target-count", type=int, default=100,
-                   help="datasets: expand domains below this many prompts (default 100)")
-    p.add_argument("--tau", type=int, default=10, help="datasets: SimHash distance threshold (default 10)")
+                   help="datasets: expand domains below this many prompts")
+    p.add_argument("--tau", type=int, default=10, help="datasets: SimHash distance threshold")
     p.add_argument("--k", type=int, help="datasets: candidate responses per side and prompt "
                                          "(default: savacu 4, misaligntrade 2)")
     p.add_argument("--max-iterations", type=int, default=2,
-                   help="datasets: critique-guided regenerations of a rejected candidate (default 2)")
-    p.add_argument("--response-tokens", type=int, default=96, help="datasets: new tokens per response (default 96)")
+                   help="datasets: critique-guided regenerations of a rejected candidate")
+    p.add_argument("--response-tokens", type=int, default=96, help="datasets: new tokens per response")
     p.add_argument("--respond-limit", type=int,
                    help="datasets: generate responses for the first N kept prompts only (0: none; default all)")
     p.add_argument("--contrastive-judge", action="store_true",

@@ -6,7 +6,7 @@ import json
 import sys
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, print_json, print_table, progress
+from workbench.cli.common import add_json, command, note, print_json, print_table, progress, wants_json
 
 SYNTHETIC = ("synthetic", "synthetic-smoke")
 
@@ -17,8 +17,8 @@ def _split_args(p: argparse.ArgumentParser) -> None:
                         "source clips (a fake with the clip it was made from), on one side; give the same "
                         "--split-by, --eval-fraction and --seed to `deepfake train` and `deepfake eval`")
     p.add_argument("--eval-fraction", type=float, default=0.2, help="with --split-by: the share of rows held out "
-                   "for evaluation (whole groups, so about this share; default 0.2)")
-    p.add_argument("--seed", type=int, default=0, help="with --split-by: which groups are held out (default 0)")
+                   "for evaluation (whole groups, so about this share)")
+    p.add_argument("--seed", type=int, default=0, help="with --split-by: which groups are held out")
 
 
 def _deepfake_args(p: argparse.ArgumentParser) -> None:
@@ -26,6 +26,7 @@ def _deepfake_args(p: argparse.ArgumentParser) -> None:
     s = sub.add_parser("synth", help="write the synthetic speech and talking-head corpora to a folder")
     s.add_argument("--out", required=True, help="an empty or new folder (gets manifest.csv, audio/ and av/)")
     s.add_argument("--smoke", action="store_true", help="a few clips of each kind (for a quick look)")
+    add_json(s, "the clips written per modality, split and label")
 
     t = sub.add_parser("train", help="train encoders, contrastive detectors and thresholds")
     t.add_argument("--data", required=True, help="a dataset folder (any supported layout) or 'synthetic'")
@@ -35,6 +36,7 @@ def _deepfake_args(p: argparse.ArgumentParser) -> None:
     _split_args(t)
     t.add_argument("--out", required=True, help="the model folder to write")
     t.add_argument("--smoke", action="store_true", help="few epochs (and, with --data synthetic, few clips)")
+    add_json(t, "each detector's rows, EER and threshold (and the reasoning stage's)")
 
     e = sub.add_parser("eval", help="EER / accuracy per stage, with and without the reasoning stage")
     e.add_argument("--data", required=True, help="a dataset folder or 'synthetic'")
@@ -47,11 +49,12 @@ def _deepfake_args(p: argparse.ArgumentParser) -> None:
     e.add_argument("--limit", type=int, help="at most N rows (a stratified sample)")
     e.add_argument("--out", help="write scores.parquet and report.json here")
     e.add_argument("--smoke", action="store_true", help="with --data synthetic: the few-clip corpora")
+    add_json(e, "the report (as report.json)")
 
     c = sub.add_parser("score", help="score one audio or video file: score, verdict and rationale")
     c.add_argument("file")
     c.add_argument("--model", help="a trained model folder (default: the profile's model, trained if needed)")
-    c.add_argument("--json", action="store_true", help="one JSON object: score, verdict, rationale, modalities, …")
+    add_json(c, "score, verdict, rationale, modalities, …")
     c.add_argument("--no-reasoning", action="store_true", help="verdict from the detector threshold, no LLM")
 
 
@@ -153,6 +156,9 @@ def _synth(args) -> int:
 
     write_text(pd.DataFrame(rows).to_csv(index=False), out / "manifest.csv")
     counts = frame.groupby(["modality", "split", "label"]).size().reset_index(name="clips")
+    if wants_json(args):
+        print_json({"clips": len(rows), "counts": counts, "out": str(out)})
+        return 0
     print_table(counts.to_dict("records"), ["modality", "split", "label", "clips"])
     print(f"wrote {len(rows)} clips and manifest.csv to {out}")
     return 0
@@ -167,11 +173,15 @@ def _train(args) -> int:
     if split is None and args.split is None and "train" not in set(rows["split"]):
         raise _no_train_split(label, rows)
     config = smoke_config() if args.smoke else PipelineConfig.for_profile()
-    print(f"training on {len(rows)} rows of {name} ({int((rows['y'] == 1).sum())} bona fide, "
+    note(f"training on {len(rows)} rows of {name} ({int((rows['y'] == 1).sum())} bona fide, "
           f"{int((rows['y'] == 0).sum())} fake) · profile {active_profile().name} · encoders "
           f"{config.audio_encoder} + {config.video_encoder}")
     with progress("training") as update:
         model = train_model(rows, args.out, config, progress=update, data_name=name, split=split)
+    if wants_json(args):
+        print_json({"data": name, "rows": len(rows), "detectors": model.meta["detectors"],
+                    "reasoning": model.meta.get("reasoning"), "out": args.out})
+        return 0
     print_table([{"detector": k, "rows (train/dev)": f"{v['n_train']}/{v['n_dev']}",
                   f"EER ({v['eer_on']})": f"{100 * v['eer']:.2f} %", "threshold": f"{v['threshold']:+.3f}"}
                  for k, v in model.meta["detectors"].items()],
@@ -207,23 +217,31 @@ def _eval(args) -> int:
     rows = _sample(rows, args.limit)
     with progress("evaluating") as update:
         frame, report = evaluate(model, rows, reasoning=not args.no_reasoning, progress=update)
+    if args.out:
+        _write_eval(Path(args.out), frame, {**report, "data": name, **({"split": split} if split else {})})
+    if wants_json(args):
+        print_json({**report, "data": name, "rows": len(frame), **({"split": split} if split else {}),
+                    "out": args.out})
+        return 0
     print(f"{name}: {len(frame)} rows · profile {report['profile']} · models {', '.join(report['models'])} · "
           f"higher score = more bona fide")
     print_table([{"stage": k, "rows": v["n_bonafide"] + v["n_spoof"], "EER": f"{100 * v['eer']:.2f} %",
                   "AUC": f"{v['auc']:.3f}", "accuracy": f"{100 * v['accuracy']:.1f} %", "labels": v["labels"]}
                  for k, v in report["stages"].items()], ["stage", "rows", "EER", "AUC", "accuracy", "labels"])
     if args.out:
-        from workbench.io import write_text
-
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = out / ".scores.parquet.tmp"
-        frame.to_parquet(tmp, index=False)
-        tmp.replace(out / "scores.parquet")
-        write_text(json.dumps({**report, "data": name, **({"split": split} if split else {})}, indent=2) + "\n",
-                   out / "report.json")
-        print(f"wrote {out / 'scores.parquet'} and {out / 'report.json'}")
+        print(f"wrote {Path(args.out) / 'scores.parquet'} and {Path(args.out) / 'report.json'}")
     return 0
+
+
+def _write_eval(out, frame, report: dict) -> None:
+    """``deepfake eval --out``: scores.parquet and report.json, each written under a temporary name first."""
+    from workbench.io import write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".scores.parquet.tmp"
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(out / "scores.parquet")
+    write_text(json.dumps(report, indent=2) + "\n", out / "report.json")
 
 
 def _score(args) -> int:
@@ -246,7 +264,7 @@ def _score(args) -> int:
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.json:
+    if wants_json(args):
         print_json(result)
         return 0
     print(f"{result['file']}: score {result['score']:+.3f} (threshold {result['threshold']:+.3f}; higher = more "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, fmt, print_json, print_table, progress
+from workbench.cli.common import add_json, command, fmt, print_json, print_table, progress, wants_json
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True)
@@ -25,11 +25,12 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     m.add_argument("--prompt-col", help="default: prompt or text")
     m.add_argument("--response-col", help="default: response")
     m.add_argument("--label-col", help="misaligned when truthy or >= 0.5 (default: side, label or misaligned)")
-    m.add_argument("--threshold", type=float, default=0.5, help="flag when the score is at least this (0.5)")
+    m.add_argument("--threshold", type=float, default=0.5, help="flag when the score is at least this")
     m.add_argument("--group-by", default="", help="extra metadata columns to report by, comma-separated")
-    m.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates for the CIs (1000)")
+    m.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates for the CIs")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--out", required=True, help="folder for predictions.parquet, groups.parquet, metrics.json")
+    add_json(m, "the metrics (as metrics.json)")
     r = sub.add_parser("raters", help="LLMs as safety raters of DICES items: ICC and ρ with the human panel, "
                                       "demographic sensitivity, the δ × τ sweep")
     r.add_argument("input", help="a DICES-350/990 CSV (or the fixture's layout)")
@@ -41,13 +42,14 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     r.add_argument("--limit", type=int, help="only the first N items")
     r.add_argument("--no-sweep", action="store_true", help="skip the δ × τ threshold sweep")
     r.add_argument("--out", required=True, help="folder for ratings.parquet, metrics.json, sweep.parquet")
+    add_json(r, "the metrics (as metrics.json)")
     a = sub.add_parser("agreement", help="ICC (six Shrout-Fleiss forms, 95%% CIs) and inter-rater correlation of "
                                          "any long-format ratings table")
     a.add_argument("input", help="one row per (target, rater) rating")
     a.add_argument("--targets", required=True, help="column of the rated items")
     a.add_argument("--raters", required=True, help="column of the raters")
     a.add_argument("--ratings", required=True, help="numeric ratings column (or Yes/No/Unsure: 1/0/0.5)")
-    a.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_json(a, "the ICC forms, ρ and what was left out")
 
 
 @command("eval", "evaluate models: `eval misalign` (detectors), `eval raters` (LLM safety raters), "
@@ -73,6 +75,9 @@ def _eval(args) -> int:
                 response_col=args.response_col, label_col=args.label_col, threshold=args.threshold,
                 group_by=[c for c in args.group_by.split(",") if c], n_boot=args.n_boot, seed=args.seed,
                 progress=update)
+        if wants_json(args):
+            print_json({**metrics, "out": args.out})
+            return 0
         c = metrics["counts"]
         print(f"{len(detectors)} detector(s) on {c['n']:,} rows ({c['n_misaligned']:,} misaligned, "
               f"{c['n_aligned']:,} aligned"
@@ -108,6 +113,9 @@ def _eval(args) -> int:
         with progress("rating") as update:
             metrics = run_rater_eval(args.input, models, args.out, profile=active_profile(), personas=args.personas,
                                      mode=args.mode, limit=args.limit, sweep=not args.no_sweep, progress=update)
+        if wants_json(args):
+            print_json({**metrics, "out": args.out})
+            return 0
         for model, entry in metrics["models"].items():
             line = f"{model}: {entry['n_items']} items"
             if "icc" in entry:
@@ -142,7 +150,7 @@ def _eval(args) -> int:
     rho = inter_rater_correlation(frame, targets=args.targets, raters=args.raters, ratings=args.ratings)
     result = {**icc_table_to_dict(table), "rho": rho, "unreadable_ratings": unreadable,
               "dropped_targets": [str(t) for t in table.attrs.get("dropped_targets", [])]}
-    if args.json:
+    if wants_json(args):
         print_json(result)
         return 0
     print_table([{"form": k, "icc": fmt(v["icc"]), "95% CI": f"[{fmt(v['ci_low'])}, {fmt(v['ci_high'])}]"}

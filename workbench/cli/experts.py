@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, fmt, print_table, progress
+from workbench.cli.common import add_json, command, fmt, note, print_json, print_table, progress, wants_json
 
 
 def _experts_args(p: argparse.ArgumentParser) -> None:
@@ -14,13 +14,13 @@ def _experts_args(p: argparse.ArgumentParser) -> None:
     t = sub.add_parser("train", help="three LoRA axis experts, a router over the backbone's hidden state, and its "
                                      "calibrators (temperature, fractal, natural, mixed)")
     t.add_argument("--backbone", help="a causal LM (default: the profile's expert backbone)")
-    t.add_argument("--epochs", type=int, default=2, help="epochs per expert (2)")
+    t.add_argument("--epochs", type=int, default=2, help="epochs per expert")
     t.add_argument("--rank", type=int, help="LoRA rank (default: the profile's: 8; paper profile 64, as the papers)")
     t.add_argument("--alpha", type=int,
                    help="LoRA alpha, independent of the rank (default: the profile's: 16; paper profile 32)")
     t.add_argument("--dropout", type=float, help="LoRA dropout (default: the profile's: 0.05; paper profile 0.1)")
     t.add_argument("--lr", type=float, help="learning rate (default: the profile's: 5e-4, the papers')")
-    t.add_argument("--batch-size", type=int, help="rows per micro-batch (8)")
+    t.add_argument("--batch-size", type=int, help="rows per micro-batch (default: the profile's: 8)")
     t.add_argument("--grad-accum", type=int,
                    help="micro-batches per optimiser step (default: the profile's: 1); the effective batch is "
                         "batch size x this")
@@ -39,11 +39,12 @@ def _experts_args(p: argparse.ArgumentParser) -> None:
     t.add_argument("--limit", type=int, help="at most N training rows per axis")
     t.add_argument("--no-fractal", action="store_true", help="switch off the fractal (box-counting) calibrator")
     t.add_argument("--no-natural", action="store_true", help="switch off the natural (Fisher) calibrator")
-    t.add_argument("--lambda1", type=float, default=0.6, help="weight of the fractal calibrator in the mix (0.6)")
-    t.add_argument("--lambda2", type=float, default=0.4, help="weight of the natural calibrator in the mix (0.4)")
-    t.add_argument("--eps", type=float, default=0.05, help="smallest box side of the box counting (0.05)")
+    t.add_argument("--lambda1", type=float, default=0.6, help="weight of the fractal calibrator in the mix")
+    t.add_argument("--lambda2", type=float, default=0.4, help="weight of the natural calibrator in the mix")
+    t.add_argument("--eps", type=float, default=0.05, help="smallest box side of the box counting")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="folder for the adapters, the router and report.json")
+    add_json(t, "report.json")
     e = sub.add_parser("eval", help="the router's accuracy and calibration from a trained folder; --hhh adds the "
                                     "HHH evaluation of the mixture")
     e.add_argument("folder")
@@ -58,6 +59,7 @@ def _experts_args(p: argparse.ArgumentParser) -> None:
                    help="with --hhh: also the routed mixture under every calibrator, and the uncalibrated-vs-each-"
                         "calibrator table (change in points, paired bootstrap 95 %% CI)")
     e.add_argument("--out", help="write the HHH metrics (CSV) here")
+    add_json(e, "report.json and, with --hhh, the HHH metrics")
     g = sub.add_parser("generate", help="answer prompts with a trained mixture")
     g.add_argument("folder")
     g.add_argument("prompts", nargs="+")
@@ -69,6 +71,7 @@ def _experts_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--top-k", type=int, help="experts mixed per routing decision (default: the router's; 1 = hard)")
     g.add_argument("--level", choices=("prompt", "token"), default="prompt",
                    help="route once per prompt (default) or per token inside the decoder blocks")
+    add_json(g, "each prompt's routing and answer")
 
 
 @command("experts", "mixture of calibrated experts: `experts train`, `experts eval`, `experts generate`",
@@ -117,6 +120,12 @@ def _experts(args) -> int:
             report = build_mixture(backbone, data, args.out, experts=config, calibration=calibration,
                                    seed=args.seed, progress=update, device=args.device,
                                    work=Path(args.out) / ".checkpoints", resume=args.resume)
+    if wants_json(args):
+        payload = {"report": report, **({"out": args.out} if args.action == "train" else {})}
+        if args.action == "eval" and args.hhh:
+            payload["hhh"] = _hhh(args)
+        print_json(payload)
+        return 0
     test = report["test"]
     print(f"backbone {report['backbone']}; experts: {', '.join(report['axes'])}")
     for axis, (first, last) in report["expert_losses"].items():
@@ -159,6 +168,13 @@ def _generate(args) -> int:
     routed = mixture.route(args.prompts, calibrator=args.calibrator, top_k=args.top_k)
     answers = mixture.generate(args.prompts, mode=args.mode, calibrator=args.calibrator,
                                max_new_tokens=args.max_new_tokens, top_k=args.top_k, level=args.level)
+    if wants_json(args):
+        rows = zip(args.prompts, routed["probs"], routed["weights"], answers)
+        print_json([{"prompt": prompt, "mode": args.mode, "calibrator": args.calibrator, "top_k": routed["top_k"],
+                     "level": args.level, "answer": answer,
+                     "routing": {a: {"p": p, "w": w} for a, p, w in zip(mixture.axes, probs, weights)}}
+                    for prompt, probs, weights, answer in rows])
+        return 0
     for prompt, probs, weights, answer in zip(args.prompts, routed["probs"], routed["weights"], answers):
         routing = ", ".join(f"{a} {p:.2f} (w {w:.2f})" for a, p, w in zip(mixture.axes, probs, weights))
         print(f"> {prompt}\n  routing ({args.calibrator}, top-{routed['top_k']}, per {args.level}): {routing}; "
@@ -166,7 +182,8 @@ def _generate(args) -> int:
     return 0
 
 
-def _hhh(args) -> None:
+def _hhh(args) -> dict:
+    """The HHH evaluation of ``experts eval --hhh``: printed as tables, returned for ``--json``."""
     from workbench.experts.ablation import calibration_ablation
     from workbench.experts.artifacts import hhh_plan, judged_hhh
     from workbench.experts.data import axis_data
@@ -186,6 +203,13 @@ def _hhh(args) -> None:
                                                                        ablation=args.ablation))
     ablation = calibration_ablation(judged, mixture.axes) if args.ablation else None
     del mixture
+    if args.out:
+        from workbench.io import write_text
+
+        write_text(metrics.to_csv(index=False), args.out)
+    result = {"eval_prompts": len(eval_set), "metrics": metrics, "ablation": ablation, "out": args.out}
+    if wants_json(args):
+        return result
     table = metrics.pivot_table(index="system", columns="metric", values="value", sort=False)
     print(f"HHH evaluation on {len(eval_set)} bundled eval prompts; judges: {', '.join(sorted(set(metrics['judge'])))}")
     print_table([{"system": s, **{m: fmt(v) for m, v in row.items()}} for s, row in table.iterrows()],
@@ -197,7 +221,5 @@ def _hhh(args) -> None:
                     ["calibrator", "axis", "metric", "n", "value", "delta", "ci_low", "ci_high", "weights_changed",
                      "text_changed"])
     if args.out:
-        from workbench.io import write_text
-
-        write_text(metrics.to_csv(index=False), args.out)
-        print(f"wrote {args.out}")
+        note(f"wrote {args.out}")
+    return result

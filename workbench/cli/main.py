@@ -27,7 +27,8 @@ from workbench import WorkbenchError, __version__
 from workbench.cli.common import COMMANDS, GROUPS, output
 
 # One module per capability; importing it registers its commands (in this order in --help).
-CAPABILITIES = ("core", "lm", "taxonomy", "dedup", "evaluate", "experts", "steer", "deepfake", "caption", "meme")
+CAPABILITIES = ("core", "notebook", "lm", "taxonomy", "dedup", "evaluate", "experts", "steer", "deepfake", "caption",
+                "meme")
 
 # Old top-level spellings -> their new words. A group name maps to its default verb, which is inserted
 # unless a verb (or -h) follows it.
@@ -39,8 +40,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "caption-eval": ("caption", "eval"),
 }
 DEFAULT_VERBS = {"taxonomy": "show", "dedup": "run", "caption": "run"}
-EXIT_CODES = {0: "ok", 1: "error: one line on stderr (`--debug` shows the traceback)",
-              2: "usage: an unknown command, a bad option or argument, or an input file that cannot be read",
+EXIT_CODES = {0: "ok",
+              1: "error: one line on stderr naming the problem (`--debug` shows the traceback)",
+              2: "usage: the command line does not parse (an unknown command or option, a missing argument, a value "
+                 "of the wrong type or outside its choices); `deepfake score`, `caption run` and `meme classify` "
+                 "also for an input file they cannot read",
               130: "interrupted (Ctrl-C): one line, no traceback"}
 SHORT_FLAGS = {"--quiet": "-q", "--verbose": "-v"}
 GLOBAL_OPTIONS: tuple[tuple[str, dict], ...] = (
@@ -80,7 +84,7 @@ def _default_untold(action: argparse.Action) -> bool:
         return False
     if action.nargs == 0 and default in (None, False):      # a flag: off unless given
         return False
-    if "default" in help or (default not in (None, "") and f"({default}" in help):   # "... (0.5)"
+    if "default" in help or (default not in (None, "") and f"({default})" in help):   # "... (0.5)"
         return False
     return bool(action.option_strings) or action.nargs in ("?", "*")
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, print_json, print_table, progress
+from workbench.cli.common import add_json, command, message, note, print_json, print_table, progress, wants_json
 
 FORMAT_CHOICES = ("auto", "hateful_memes", "harmeme", "multioff", "synthetic")
 
@@ -42,6 +42,7 @@ def _meme_args(p: argparse.ArgumentParser) -> None:
     s = sub.add_parser("synth", help="write the synthetic meme corpus (images/ + memes.csv) to a folder")
     s.add_argument("--out", required=True)
     s.add_argument("--smoke", action="store_true", help="a small corpus (for a quick look)")
+    add_json(s, "the memes written")
 
     for name, helptext in (("train", "train the settings on a meme set's train split"),
                            ("eval", "macro-F1 with bootstrap CIs per setting: the ablation")):
@@ -55,19 +56,21 @@ def _meme_args(p: argparse.ArgumentParser) -> None:
         _knowledge_args(t)
         if name == "train":
             t.add_argument("--out", required=True, help="folder for the models (one subfolder per setting)")
+            add_json(t, "each setting's best dev macro-F1 and folder")
         else:
             t.add_argument("--model", help="evaluate models from `meme train --out` instead of training here")
             t.add_argument("--split", help="rows to score (default: test where labelled, else dev)")
             t.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
             t.add_argument("--out", help="write metrics.csv, gains.csv, predictions.parquet and report.json here")
+            add_json(t, "the metrics, gains, flip groups and confusion")
 
     c = sub.add_parser("classify", help="classify one meme: label, confidence, triples, explanation cascade")
     c.add_argument("image", help="a PNG, JPEG, GIF, WebP or BMP file")
     c.add_argument("--text", required=True, help="the meme's text (as written on it)")
     c.add_argument("--model", help="a model folder (default: the profile's model, trained once if needed)")
-    c.add_argument("--setting", default="knowledge+lora", help="which setting's model to use (default knowledge+lora)")
+    c.add_argument("--setting", default="knowledge+lora", help="which setting's model to use")
     c.add_argument("--no-llm", action="store_true", help="the explanation cascade without the LLM's sentences")
-    c.add_argument("--json", action="store_true", help="one JSON object: label, confidence, triples, explanation")
+    add_json(c, "label, confidence, triples, explanation")
     _knowledge_args(c)
 
 
@@ -91,6 +94,9 @@ def _synth(args) -> int:
     corpus = _configs(args.smoke)[0]
     with progress("drawing memes") as update:
         frame = generate_memes(corpus, Path(args.out), progress=update)
+    if wants_json(args):
+        print_json({"memes": len(frame), "out": args.out})
+        return 0
     print(f"wrote {len(frame)} memes to {args.out} (images/, memes.csv); load with --data {args.out}")
     return 0
 
@@ -103,7 +109,7 @@ def _memeset(args):
         return synthetic_set(_configs(args.smoke)[0])
     memes = load_memes(args.data, None if args.format == "auto" else args.format)
     if memes.problems:
-        print(f"{len(memes.problems)} row(s) skipped; first: {memes.problems[0]}", file=sys.stderr)
+        message(f"{len(memes.problems)} row(s) skipped; first: {memes.problems[0]}")
     return memes
 
 
@@ -136,10 +142,16 @@ def _train(args) -> int:
                                 image_side=image_side, text_side=text_side, knowledge=_knowledge(args),
                                 profile=active_profile().name, progress=update)
     out = Path(args.out)
+    trained = {}
     for setting, model in models.items():
         model.info["data"] = f"{args.data} ({memes.format}, train split)"
         model.save(out / folder_name(setting))
-        print(f"{setting:>15}: best dev macro-F1 {model.info['best_dev_macro_f1']:.3f} → {out / folder_name(setting)}")
+        f1, folder = model.info["best_dev_macro_f1"], out / folder_name(setting)
+        trained[setting] = {"best_dev_macro_f1": f1, "out": str(folder)}
+        if not wants_json(args):
+            print(f"{setting:>15}: best dev macro-F1 {f1:.3f} → {folder}")
+    if wants_json(args):
+        print_json(trained)
     return 0
 
 
@@ -183,7 +195,12 @@ def _eval(args) -> int:
                                   text_side=text_side, knowledge=_knowledge(args),
                                   profile=active_profile().name, n_boot=args.n_boot,
                                   seed=args.seed, progress=update)
-    _print_result(result, len(rows), memes.format)
+    if wants_json(args):
+        print_json({"rows": len(rows), "format": memes.format, "classes": result["classes"],
+                    "metrics": result["metrics"], "gains": result["gains"], "flip_groups": result.get("flips") or [],
+                    "confusion": result["confusion"], "out": args.out})
+    else:
+        _print_result(result, len(rows), memes.format)
     if args.out:
         _write(result, Path(args.out), {"data": args.data, "format": memes.format, "rows": len(rows),
                                         "profile": active_profile().name, "problems": memes.problems[:50]})
@@ -221,7 +238,7 @@ def _write(result: dict, out: Path, extra: dict) -> None:
     tmp = out / ".predictions.parquet.tmp"
     result["predictions"].to_parquet(tmp, index=False)
     tmp.replace(out / "predictions.parquet")
-    print(f"wrote {out}/metrics.csv, gains.csv, predictions.parquet, report.json")
+    note(f"wrote {out}/metrics.csv, gains.csv, predictions.parquet, report.json")
 
 
 def _classify(args) -> int:
@@ -246,7 +263,7 @@ def _classify(args) -> int:
 
         lm = load(active_profile().model_for("meme_explainer"))
     explanation = cascade(model, image, args.text, prediction, lm=lm)
-    if args.json:
+    if wants_json(args):
         print_json({"label": prediction["label"], "confidence": prediction["confidence"],
                           "triples": prediction["triples"], "explanation": explanation,
                           "probabilities": prediction["probabilities"], "tags": prediction["tags"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, print_table, progress
+from workbench.cli.common import add_json, command, note, print_json, print_table, progress, wants_json
 
 
 def _floats(text: str) -> list[float]:
@@ -29,6 +29,7 @@ def _steer_args(p: argparse.ArgumentParser) -> None:
     t.add_argument("--position", default="last", help="read position: last (answer's last token) or answer (mean)")
     t.add_argument("--limit", type=int, help="at most N pairs")
     t.add_argument("--out", required=True, help="the vector file (.safetensors)")
+    add_json(t, "the vector's layers and norms")
 
     g = sub.add_parser("generate", help="unsteered and steered generations side by side")
     g.add_argument("prompts", nargs="+")
@@ -37,6 +38,7 @@ def _steer_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--layer", help="which of the vector's layers (default: all of them)")
     g.add_argument("--positions", default="all", help="all, prompt or generated")
     g.add_argument("--max-new-tokens", type=int, default=48)
+    add_json(g, "each prompt's unsteered and steered generation")
 
     s = sub.add_parser("sweep", help="behaviour probability on held-out pairs for every layer × multiplier")
     s.add_argument("--vector", required=True)
@@ -46,6 +48,7 @@ def _steer_args(p: argparse.ArgumentParser) -> None:
     s.add_argument("--layers", help="a subset of the vector's layers")
     s.add_argument("--limit", type=int, help="at most N pairs")
     s.add_argument("--out", help="write the table (CSV) here")
+    add_json(s, "the table")
 
     c = sub.add_parser("clinical", help="steering pairs (correct vs incorrect answer) from a PubMedQA or MedQA file, "
                                          "and a clinical vector from them")
@@ -53,12 +56,13 @@ def _steer_args(p: argparse.ArgumentParser) -> None:
                    help="a PubMedQA file (ori_pqal.json: QUESTION, CONTEXTS, final_decision yes|no|maybe) or a MedQA "
                         "JSONL (question, options A–E, answer_idx)")
     c.add_argument("--split", default="train", choices=["train", "eval", "all"],
-                   help="which rows of the file's hash split (default train)")
+                   help="which rows of the file's hash split")
     c.add_argument("--pairs-out", help="write the pairs here (CSV/JSONL by suffix: prompt, positive, negative)")
     c.add_argument("--out", help="train a vector and write it here (.safetensors; needs --layers)")
     c.add_argument("--layers", help="comma-separated layer indices (negative from the end) or names")
     c.add_argument("--model", help="a causal LM (default: the profile's steering LM)")
     c.add_argument("--limit", type=int, help="at most N pairs")
+    add_json(c, "the pairs' count and source, and the vector's layers and norms")
 
     a = sub.add_parser("ambs", help="AMBS: one shared pass to a layer, then one branch per vector")
     a.add_argument("prompts", nargs="+")
@@ -71,6 +75,7 @@ def _steer_args(p: argparse.ArgumentParser) -> None:
                         "reference at each step (the policy–reference bound; default: none)")
     a.add_argument("--mode", default="branches", help="branches (one output per objective) or combined")
     a.add_argument("--max-new-tokens", type=int, default=48)
+    add_json(a, "the branches' generations and their KL to the reference")
 
 
 def _model_for(vector, given: str | None = None):
@@ -92,11 +97,15 @@ def _train(args) -> int:
     if args.limit is not None and args.limit < 1:
         raise WorkbenchError("--limit must be at least 1")
     pairs = load_pairs(args.pairs, split="train" if args.pairs.startswith("bundled:") else None).head(args.limit)
-    return _train_on(args, pairs, args.pairs, args.aggregator, args.position)
+    vector = _train_on(args, pairs, args.pairs, args.aggregator, args.position)
+    if wants_json(args):
+        print_json(vector)
+    return 0
 
 
-def _train_on(args, pairs, objective: str, aggregator: str, position: str) -> int:
-    """Train ``pairs``' vector at ``args.layers`` of ``args.model`` (or the steering LM), write ``args.out``."""
+def _train_on(args, pairs, objective: str, aggregator: str, position: str) -> dict:
+    """Train ``pairs``' vector at ``args.layers`` of ``args.model`` (or the steering LM), write ``args.out``;
+    prints the layers' norms (text mode) and returns them."""
     from workbench.models import load
     from workbench.profiles import active_profile
     from workbench.steering.vectors import train_vector
@@ -108,11 +117,13 @@ def _train_on(args, pairs, objective: str, aggregator: str, position: str) -> in
                               progress=update)
     vector.extra = {"pairs": pairs.source}
     vector.save(args.out)
-    print(f"{lm.name}: {aggregator} vectors from {len(pairs)} pairs ({pairs.source}), read at '{position}'")
-    print_table([{"layer": k, "norm": f"{v.norm():.3f}"} for k, v in sorted(vector.vectors.items())],
-                ["layer", "norm"])
-    print(f"wrote {args.out}")
-    return 0
+    layers = [{"layer": k, "norm": float(v.norm())} for k, v in sorted(vector.vectors.items())]
+    if not wants_json(args):
+        print(f"{lm.name}: {aggregator} vectors from {len(pairs)} pairs ({pairs.source}), read at '{position}'")
+        print_table([{**r, "norm": f"{r['norm']:.3f}"} for r in layers], ["layer", "norm"])
+        print(f"wrote {args.out}")
+    return {"model": lm.name, "aggregator": aggregator, "pairs": len(pairs), "source": pairs.source,
+            "position": position, "layers": layers, "out": args.out}
 
 
 def _clinical(args) -> int:
@@ -127,7 +138,7 @@ def _clinical(args) -> int:
     if args.out and not args.layers:
         raise WorkbenchError("--out trains a vector: give --layers too")
     pairs = load_pairs(f"qa:{args.qa}", split=None if args.split == "all" else args.split).head(args.limit)
-    print(f"{len(pairs)} pairs from {pairs.source}: correct vs incorrect answer (clinical.answer_pairs)")
+    note(f"{len(pairs)} pairs from {pairs.source}: correct vs incorrect answer (clinical.answer_pairs)")
     if args.pairs_out:
         import pandas as pd
 
@@ -140,9 +151,10 @@ def _clinical(args) -> int:
             write_text(table.to_csv(index=False), args.pairs_out)
         else:
             raise WorkbenchError(f"--pairs-out {args.pairs_out}: write .csv or .jsonl")
-        print(f"wrote {args.pairs_out}")
-    if args.out:
-        return _train_on(args, pairs, "clinical consistency", "mean_difference", "answer")
+        note(f"wrote {args.pairs_out}")
+    vector = _train_on(args, pairs, "clinical consistency", "mean_difference", "answer") if args.out else None
+    if wants_json(args):
+        print_json({"pairs": len(pairs), "source": pairs.source, "pairs_out": args.pairs_out, "vector": vector})
     return 0
 
 
@@ -161,6 +173,10 @@ def _generate(args) -> int:
     with steer(lm.model, {layer: vector.vectors[layer] for layer in layers}, multiplier=args.multiplier,
                positions=args.positions):
         steered = generate(lm, args.prompts, max_new_tokens=args.max_new_tokens)
+    if wants_json(args):
+        print_json([{"prompt": prompt, "unsteered": a, "steered": b, "multiplier": args.multiplier, "layers": layers}
+                    for prompt, a, b in zip(args.prompts, plain, steered)])
+        return 0
     for prompt, a, b in zip(args.prompts, plain, steered):
         print(f"> {prompt}\n  unsteered: {a}\n  steered (×{args.multiplier:g} at layer(s) "
               f"{', '.join(map(str, layers))}): {b}")
@@ -179,15 +195,20 @@ def _sweep(args) -> int:
     with progress("sweeping") as update:
         table = sweep(lm, vector, pairs.prompts, pairs.positives, pairs.negatives, layers=layers,
                       multipliers=_floats(args.multipliers), progress=update)
+    if args.out:
+        from workbench.io import write_text
+
+        write_text(table.to_csv(index=False), args.out)
+    if wants_json(args):
+        print_json({"model": lm.name, "aggregator": vector.aggregator, "pairs": len(pairs), "source": pairs.source,
+                    "rows": table, "out": args.out})
+        return 0
     print(f"{lm.name} · {vector.aggregator} vector · {len(pairs)} held-out pairs ({pairs.source}); "
           f"behaviour p = mean σ(log p(positive) − log p(negative)), 0.5 = indifferent")
     print_table([{"layer": r.layer, "multiplier": f"{r.multiplier:+g}", "behaviour_p": f"{r.behaviour_p:.3f}",
                   "prefers_positive": f"{r.prefers_positive:.2f}"} for r in table.itertuples()],
                 ["layer", "multiplier", "behaviour_p", "prefers_positive"])
     if args.out:
-        from workbench.io import write_text
-
-        write_text(table.to_csv(index=False), args.out)
         print(f"wrote {args.out}")
     return 0
 
@@ -214,6 +235,9 @@ def _ambs(args) -> int:
                                      include_reference=True)
     out = generate(lm, args.prompts, branches, max_new_tokens=args.max_new_tokens, mode=args.mode,
                    norm_bound=args.norm_bound)
+    if wants_json(args):
+        print_json({"prompts": args.prompts, **out})
+        return 0
     _print_branches(args, out)
     kl = ", ".join(f"{k} {v:.3f}" for k, v in out["kl_to_reference"].items() if k != "reference")
     print(f"branch layer {out['layer']}; KL(branch ‖ reference) of the first token, mean over prompts: {kl}")
@@ -238,6 +262,9 @@ def _ambs_bounded(args, lm, branches) -> int:
         raise WorkbenchError("give --kl-bound or --norm-bound, not both")
     out = generate_bounded(lm, args.prompts, branches, epsilon=args.kl_bound, max_new_tokens=args.max_new_tokens,
                            mode=args.mode)
+    if wants_json(args):
+        print_json({"prompts": args.prompts, "kl_bound": args.kl_bound, **out})
+        return 0
     _print_branches(args, out)
     steps = out["steps"].groupby("branch", sort=False)
     report = ", ".join(f"{name} {part['bound'].mean():.0%} of steps bound, max KL {part['kl'].max():.3f}"

@@ -5,11 +5,11 @@ Registered by ``workbench.cli.main``; models, numpy and pandas are imported insi
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from workbench import WorkbenchError
-from workbench.cli.common import command, group, print_table, progress, require_new_columns
+from workbench.cli.common import (add_json, bracketed, command, group, print_json, print_table, progress,
+                                  require_new_columns, wants_json)
 
 group("taxonomy", "the misalignment taxonomy: `taxonomy show`, `taxonomy classify`, `taxonomy expand`")
 
@@ -18,6 +18,7 @@ def _taxonomy_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dimension", choices=["safety", "value", "culture", "semantic_type"],
                    help="one dimension (default: the three dimensions and the semantic types)")
     p.add_argument("--full", action="store_true", help="do not shorten the descriptions")
+    add_json(p, "every dimension with its domains (descriptions in full)")
 
 
 @command("taxonomy show", "the misalignment taxonomy (safety, value, culture domains) and the semantic types",
@@ -26,6 +27,11 @@ def _taxonomy(args) -> int:
     from workbench.taxonomy import DIMENSIONS, dimension
 
     names = [args.dimension] if args.dimension else list(DIMENSIONS) + ["semantic_type"]
+    if wants_json(args):
+        print_json({name: {"source": dimension(name).source, "labels": list(dimension(name).labels),
+                           "domains": [{"key": d.key, "name": d.name, "group": d.parent, "description": d.description}
+                                       for d in dimension(name).domains]} for name in names})
+        return 0
     for i, name in enumerate(names):
         dim = dimension(name)
         if i:
@@ -47,14 +53,15 @@ def _classify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", choices=["llm", "embedding"],
                    help="default: embedding on the default profile, llm on the paper profile")
     p.add_argument("--llm-method", choices=["yesno", "choice"], default="yesno",
-                   help="how the LLM's token likelihoods become label probabilities (default yesno)")
+                   help="how the LLM's token likelihoods become label probabilities")
     p.add_argument("--model", help="model name (default: the profile's classifier or sentence encoder)")
     p.add_argument("--roles", metavar="FILE", help="TOML roles file overriding the profile's models "
                                                  "(see `workbench build --roles`)")
-    p.add_argument("--delta", type=float, default=0.5, help="multi-label probability cut-off (default 0.5)")
+    p.add_argument("--delta", type=float, default=0.5, help="multi-label probability cut-off")
     p.add_argument("--limit", type=int, help="only the first N rows")
     p.add_argument("--label-col", help="a column of gold labels: print top-1 accuracy against it")
     p.add_argument("--out", required=True, help="output .parquet file")
+    add_json(p, "the counts per domain, the method, the model and the accuracy")
 
 
 @command("taxonomy classify", "classify prompts into a taxonomy dimension (multi-label with cut-off, plus top-1)",
@@ -100,10 +107,16 @@ def _classify(args) -> int:
                config={"input": Path(args.input).name, "text_col": args.text_col, "dimension": d,
                        "method": result.method, "delta": args.delta, "limit": args.limit})
     counts = out[d].value_counts()
+    accuracy = (float(np.mean(out[d].astype(str) == out[args.label_col].astype(str))) if args.label_col
+                else None)
+    if wants_json(args):
+        print_json({"rows": len(out), "dimension": d, "method": result.method, "model": name, "delta": args.delta,
+                    "counts": {str(k): int(v) for k, v in counts.items()}, "out": args.out,
+                    **({"accuracy": accuracy, "label_col": args.label_col} if args.label_col else {})})
+        return 0
     print(f"classified {len(out):,} prompts into {d} with {result.method} ({name}); "
           f"most frequent: {', '.join(f'{k} ({v})' for k, v in counts.head(3).items())}; wrote {args.out}")
     if args.label_col:
-        accuracy = float(np.mean(out[d].astype(str) == out[args.label_col].astype(str)))
         print(f"top-1 accuracy against '{args.label_col}': {accuracy:.3f} ({len(out)} prompts)")
     return 0
 
@@ -111,16 +124,17 @@ def _classify(args) -> int:
 def _expand_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="a classified table (e.g. the output of `workbench taxonomy classify`)")
     p.add_argument("--text-col", required=True)
-    p.add_argument("--id-col", default="id", help="row id column (default id)")
+    p.add_argument("--id-col", default="id", help="row id column")
     p.add_argument("--dimension", required=True, choices=["safety", "value", "culture"])
     p.add_argument("--domain-col", help="column with each row's domain key (default: the dimension's name)")
-    p.add_argument("--target", type=int, default=100, help="top every domain up to this many prompts (default 100)")
+    p.add_argument("--target", type=int, default=100, help="top every domain up to this many prompts")
     p.add_argument("--model", help="generator model (default: the profile's expander)")
     p.add_argument("--roles", metavar="FILE", help="TOML roles file overriding the profile's models "
                                                  "(see `workbench build --roles`)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--out", required=True, help="output .parquet file: the input rows plus the generated ones")
+    add_json(p, "the prompts added per domain")
 
 
 @command("taxonomy expand", "top up low-resource domains with generated prompts (provenance kept per row)",
@@ -155,5 +169,10 @@ def _expand(args) -> int:
     save_table(out, args.out, profile=profile.name, models=[name],
                config={"input": Path(args.input).name, "dimension": args.dimension, "target": args.target,
                        "seed": args.seed, "temperature": 0.7, "top_p": 0.9, "engine": engine_kind()})
+    if wants_json(args):
+        added = new[domain_col].value_counts() if len(new) and domain_col in new.columns else {}
+        print_json({"added": len(new), "needed": needs, "domains": {str(k): int(v) for k, v in dict(added).items()},
+                    "target": args.target, "model": name, "out": args.out})
+        return 0
     print(f"added {len(new):,} generated prompt(s) to {len(needs)} domain(s) below {args.target}; wrote {args.out}")
     return 0
