@@ -30,7 +30,7 @@ test: setup
 	$(BIN)/python -m pytest -ra --durations=15 $(PYTEST_ARGS)
 
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=$(HOST) $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --LabApp.default_url=/lab/tree/index.py --ServerApp.ip=$(HOST) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 benchmarks: prepare
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -1,6 +1,8 @@
 # %% [markdown]
 # # 00 — A tour of the workbench
 #
+# **Run time:** about 2 min on the default profile (a 2-core CPU); `SMOKE = True`: under 1 min.
+#
 # What every paper notebook builds on: the paper registry, the model zoo (SmolLM2-135M-Instruct and
 # all-MiniLM-L6-v2 on the default profile, both offline), the artifact store and the figure helpers.
 # Run it top to bottom; `SMOKE = True` keeps it to a few seconds (the test suite runs it that way).

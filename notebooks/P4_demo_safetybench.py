@@ -1,6 +1,12 @@
 # %% [markdown]
 # # P4 — Demo-SafetyBench: DICES reclassified into the safety domains, then LLMs as demographic raters
 #
+# **Reproduces:** Demo-SafetyBench's two stages: DICES (or a DICES-shaped synthetic frame) classified into the
+# safety domains and deduplicated, then LLM raters, plain and as personas, with their ICC agreement and demographic
+# sensitivity; the closing table sets the abstract's numbers beside ours.
+#
+# **Run time:** about 15 min on the default profile (a 2-core CPU); `SMOKE = True`: about 2 min.
+#
 # Stage I takes DICES conversations (one row per rater × conversation, with the raters' demographics), classifies
 # them into the 14 BeaverTails safety domains + None (δ = 0.5), expands sparse domains and removes SimHash
 # near-duplicates (τ = 10), keeping the demographic rating data. Stage II asks LLMs to rate each conversation's

@@ -1,6 +1,12 @@
 # %% [markdown]
 # # P9 — Zero-shot audio captioning: CLAP keywords + MAGIC search
 #
+# **Reproduces:** zero-shot audio captioning (keywords + MAGIC search) on a synthetic sound-event corpus and on real
+# recordings, with the NLG metrics, MAGIC's gain over greedy and the keyword ablation; the closing table sets the
+# abstract's numbers beside ours.
+#
+# **Run time:** about 10 min on the default profile (a 2-core CPU); `SMOKE = True`: about 1 min.
+#
 # An audio-text contrastive model embeds the clip; the keywords of a fixed sound-event vocabulary closest to it go
 # into a prompt ("Objects: kw1, and a kw2. This is a sound of"); a language model continues it, and MAGIC search
 # mixes the LM's probability with the audio-text similarity of each candidate continuation.
