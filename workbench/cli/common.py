@@ -148,8 +148,8 @@ def note(text: str) -> None:
 
 
 def progress(desc: str, unit: str = "it"):
-    """``with progress("training") as update: ...``: the stage's progress on stderr (a bar on a terminal, a start
-    and a done line elsewhere, nothing with ``-q``); ``update(done, total)`` or ``update(fraction, message)``."""
+    """``with progress("training") as update: ...``: the stage's progress on stderr (a bar on a terminal, one line
+    per stage elsewhere, nothing with ``-q``); ``update(done, total)`` or ``update(fraction, message)``."""
     from workbench.cli.progress import stage
 
     return stage(desc, quiet=OUTPUT.quiet, unit=unit)

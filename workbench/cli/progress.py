@@ -4,8 +4,9 @@ Used by ``workbench.cli.common.progress`` (which every command module calls) wit
 ``-q`` option and the terminal decide:
 
 - ``bar``: stderr is a terminal. A tqdm bar with count, rate and ETA: ``12/40 [00:31<01:12, 0.39 it/s]``.
-- ``lines``: stderr is a file or a pipe (a log, CI). No carriage-return redraws: one line when the stage starts
-  and one when it ends, with its time (``building P1: done in 3 min 38 s``).
+- ``lines``: stderr is a file or a pipe (a log, CI). No carriage-return redraws: one line per stage, begun when
+  the stage starts (``building P1 …``, flushed, so a ``tail -f`` shows what runs) and ended when it is done, with
+  its time: ``building P1 … done in 3 min 38 s``.
 - ``off``: ``-q``. Nothing.
 
 The callback a stage yields takes either convention of the library: ``update(done, total)`` with item counts
@@ -55,7 +56,7 @@ class Stage:
         self.percent = False                            # the bar counts percent (fraction updates)
         self.bar = None
         if style == "lines":
-            print(f"{desc} …", file=stream, flush=True)
+            print(f"{desc} …", end="", file=stream, flush=True)
 
     def __call__(self, done, total_or_message=None) -> None:
         if isinstance(total_or_message, str) or total_or_message is None:
@@ -71,8 +72,8 @@ class Stage:
         if self.bar is not None:
             self.bar.close()
         self.percent = percent
-        fmt = ("{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}, {rate_fmt}] {postfix}" if percent else
-               "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}] {postfix}")
+        counted = "" if percent else " {n_fmt}/{total_fmt}"
+        fmt = "{desc}: {percentage:3.0f}%|{bar}|" + counted + " [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
         self.bar = tqdm(total=total, desc=self.desc, unit="%" if percent else self.unit, file=self.stream,
                         bar_format=fmt, dynamic_ncols=True, leave=True)
         return self.bar
@@ -100,8 +101,7 @@ class Stage:
         if self.style == "lines":
             counted = f" ({self.counts[0]:,}/{self.counts[1]:,} {self.unit})" if self.counts else ""
             state = "done" if ok else "stopped"
-            print(f"{self.desc}: {state} in {duration(time.monotonic() - self.started)}{counted}", file=self.stream,
-                  flush=True)
+            print(f" {state} in {duration(time.monotonic() - self.started)}{counted}", file=self.stream, flush=True)
         self.style = "off"                 # closing twice prints nothing more
 
 
