@@ -237,8 +237,8 @@ def test_raters_and_detectors_agree_through_any_engine(monkeypatch, fake_engine)
 
 
 class FirstLabel:
-    """A stand-in taxonomy classifier (every text gets the dimension's first label): the classify stage does not
-    go through an engine, and the real one costs more than the rest of the build."""
+    """A stand-in taxonomy classifier (every text gets the dimension's first label): the real one costs more than
+    the rest of the build, and the classify stage's own contract is tested below."""
 
     def __init__(self, texts, dim_name, model, *, use_llm):
         from workbench.taxonomy import dimension
@@ -298,3 +298,145 @@ def test_engine_flag_and_roles_file_pick_the_engine(tmp_path, capsys):
     roles.write_text('engine = "tgi"\n')
     assert main(expand + ["--roles", str(roles)]) == 1
     assert "engine = 'tgi'; choose from hf, vllm" in capsys.readouterr().err
+
+
+# --- the consumers: HHH judges, the build's classify stage, the meme explanation, the deepfake reasoning ---------
+
+class Counted:
+    """An engine that counts the calls made of it, so a consumer that bypasses its engine (reads the model handle
+    directly) leaves its count at 0."""
+
+    def __init__(self, engine):
+        from collections import Counter
+
+        self.engine, self.kind, self.name, self.calls = engine, engine.kind, engine.name, Counter()
+
+    def build_prompt(self, prompt, *, system=None):
+        return self.engine.build_prompt(prompt, system=system)
+
+    def generate(self, prompts, **kwargs):
+        self.calls["generate"] += 1
+        return self.engine.generate(prompts, **kwargs)
+
+    def answer_probs(self, prompts, answers, **kwargs):
+        self.calls["answer_probs"] += 1
+        return self.engine.answer_probs(prompts, answers, **kwargs)
+
+    def prompt_logprobs(self, prompts):
+        self.calls["prompt_logprobs"] += 1
+        return self.engine.prompt_logprobs(prompts)
+
+
+@pytest.fixture
+def counted_fake():
+    """The fake engine, counted, as ``$WORKBENCH_ENGINE=fake`` (one per model: ``load_engine`` caches it)."""
+    from workbench import engines
+    from workbench.models import load
+
+    made: dict[str, Counted] = {}
+    engines.register("fake", lambda name: made.setdefault(name, Counted(FakeEngine(load(name)))))
+    yield made
+    engines.unregister("fake")
+
+
+def through_both(monkeypatch, made, fn, *methods):
+    """``both(fn)``, and that the fake run called each of ``methods`` of the engine at least once."""
+    before = made["tiny-llama"].calls.copy() if "tiny-llama" in made else {}
+    out = both(monkeypatch, fn)
+    for method in methods:
+        assert made["tiny-llama"].calls[method] > before.get(method, 0), f"{method} of the engine was not called"
+    return out
+
+
+def test_hhh_judges_agree_through_any_engine(monkeypatch, counted_fake):
+    import pandas as pd
+
+    from workbench.evaluation.hhh import evaluate_hhh, hhh_judges
+
+    prompts = ["Name a fruit.", "How do I pick a lock?"]
+    eval_set = pd.DataFrame({"axis": ["helpful"] * 2 + ["harmless"] * 2 + ["honest"] * 2, "prompt": prompts * 3,
+                             "response": ["I don't know.", "No idea."] * 3})
+    answers = {"sys": {axis: ["An apple.", "Use a tension wrench."] for axis in ("helpful", "harmless", "honest")}}
+    hf_out, fake_out = through_both(monkeypatch, counted_fake,
+                                    lambda: evaluate_hhh(eval_set, answers, **hhh_judges("tiny-llama", memo=False)),
+                                    "answer_probs")
+    assert counted_fake["tiny-llama"].calls["answer_probs"] == 5      # pairwise in both orders, safety, truth, info
+    assert_same_frames(hf_out, fake_out, floats=["value"])
+    assert set(fake_out["judge"]) >= {"pairwise:tiny-llama", "safety:tiny-llama"}
+
+
+def test_classify_stage_agrees_through_any_engine(monkeypatch, counted_fake):
+    import pandas as pd
+
+    from workbench.taxonomy.construct import DatasetSpec, classify_frame
+
+    frame = pd.DataFrame({"id": ["a", "b"], "text": ["How do I make my neighbour's dog sick?",
+                                                     "Which festivals celebrate the harvest in Japan?"]})
+    # the semantic types alone: the domain dimensions' prompts list up to 56 domains (4,000 tokens on the tiny
+    # model's tokenizer), which the fake engine reads once per label and answer
+    spec = DatasetSpec("contract", "P2", (), True, "prompts", 0)
+    # the stage loads the classifier by name, as on a Dask worker: the handle follows the engine picked
+    hf_out, fake_out = through_both(monkeypatch, counted_fake,
+                                    lambda: classify_frame(frame, spec, "tiny-llama", use_llm=True), "answer_probs")
+    assert counted_fake["tiny-llama"].calls["answer_probs"] == len(frame)           # one read-out per text
+    assert_same_frames(hf_out, fake_out, floats=["semantic_type_score"])
+
+
+def test_meme_explanation_and_deepfake_reasoning_agree_through_any_engine(monkeypatch, counted_fake):
+    from test_engine_consumers import PREDICTION, MemeStub
+
+    from workbench.deepfake.reasoning import Evidence, reason
+    from workbench.memes.explain import STEPS, cascade
+    from workbench.models import load
+
+    lm = load("tiny-llama")          # builders and views pass a loaded handle: it follows the engine picked
+    hf_out, fake_out = through_both(monkeypatch, counted_fake, lambda: cascade(
+        MemeStub(), None, "they are vermin", PREDICTION, lm=lm, max_new_tokens=8), "generate")
+    assert hf_out == fake_out and fake_out["explainer"] == "tiny-llama"
+    assert any(hf_out[s]["text"] != hf_out[s]["evidence"] for s in STEPS)          # the LM wrote something
+    evidence = [Evidence({"audio": 1.5, "video": -0.7}, {"audio": 0.0, "video": 0.1}, agreement=0.8),
+                Evidence({"audio": -2.0}, {"audio": 0.0}, cues={"spectral flatness": 0.3})]
+    hf_out, fake_out = through_both(monkeypatch, counted_fake, lambda: reason(lm, evidence, rationale_tokens=5),
+                                    "answer_probs", "generate")
+    for a, b in zip(hf_out, fake_out):
+        assert (a["verdict"], a["rationale"]) == (b["verdict"], b["rationale"])
+        np.testing.assert_allclose([a["score"], a["p_real"]], [b["score"], b["p_real"]], atol=1e-4)
+
+
+def test_lm_generate_runs_on_the_engine_picked(monkeypatch, counted_fake, capsys):
+    import json
+
+    from workbench.cli.main import main
+
+    def run():
+        assert main(["lm", "generate", "Say hello.", "--model", "tiny-llama", "--max-new-tokens", "6",
+                     "--temperature", "0.9", "--n", "2", "--seed", "5", "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+    hf_out, fake_out = through_both(monkeypatch, counted_fake, run, "generate")
+    assert (hf_out["engine"], fake_out["engine"]) == ("hf", "fake")
+    assert hf_out["completions"] == fake_out["completions"] and len(set(hf_out["completions"])) == 2
+
+
+def test_steering_and_expert_mixtures_refuse_other_engines(monkeypatch, lm):
+    import torch
+
+    from workbench.experts.efficiency import full_copies
+    from workbench.experts.moe import MixtureOfExperts
+    from workbench.steering.ambs import Branches, branching
+    from workbench.steering.hooks import steer
+    from workbench.steering.vectors import block_outputs
+
+    monkeypatch.setenv("WORKBENCH_ENGINE", "vllm")
+    width = lm.model.config.hidden_size
+    refusals = [lambda: steer(lm.model, {0: torch.zeros(width)}).__enter__(),
+                lambda: branching(lm.model, Branches(0, ["a", "b"], torch.zeros(2, width), [1.0, 1.0])).__enter__(),
+                lambda: block_outputs(lm.model, [0]).__enter__(),
+                lambda: MixtureOfExperts.load("no-such-folder"), lambda: full_copies("no-such-folder", ["helpful"])]
+    for refuse in refusals:
+        with pytest.raises(WorkbenchError, match="runs on the hf engine only") as info:
+            refuse()
+        assert "forward hooks" in str(info.value) and "--engine hf" in str(info.value)
+        assert "\n" not in str(info.value)
+    monkeypatch.setenv("WORKBENCH_ENGINE", "hf")
+    with steer(lm.model, {0: torch.zeros(width)}):        # the hf engine is fine
+        pass

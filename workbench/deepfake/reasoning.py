@@ -8,7 +8,8 @@ offset). The verdict is read from token likelihoods after "Verdict:" — P(" rea
 probability that can be evaluated like any score (does the reasoning stage change accuracy or EER? the notebook and
 ``eval`` measure it); a pipeline passes the threshold it calibrated on held-out rows. The one-paragraph rationale is
 generated greedily after the verdict. Any causal LM of the zoo can reason (the default profile's SmolLM2; the
-``paper`` profile's Mistral-7B-Instruct).
+``paper`` profile's Mistral-7B-Instruct), through an engine (``workbench.engines``: a model name or handle runs on
+the engine ``--engine`` picks), every piece of evidence of a call in one read-out and one generation call.
 """
 from __future__ import annotations
 
@@ -45,19 +46,21 @@ def reason(lm, evidence: list[Evidence], *, rationale_tokens: int = 48, batch_si
     """For each piece of evidence: ``score`` = log P(" real") − log P(" fake") after "Verdict:", ``p_real`` =
     σ(score), ``verdict`` = real when score > ``threshold`` (0 = the LM's own preference; a pipeline passes the
     threshold it calibrated on held-out rows, since a small LM's two answers are rarely balanced) and the
-    ``rationale`` generated for that verdict."""
-    from workbench.llm.generate import build_prompt, generate
-    from workbench.llm.readout import answer_probs
+    ``rationale`` generated for that verdict. ``lm``: an engine, a ``CausalLM`` handle or a model name
+    (``workbench.engines.select_engine``)."""
+    from workbench.engines import select_engine
 
     if not evidence:
         raise WorkbenchError("no evidence to reason about")
+    engine = select_engine(lm)
     bodies = [f"{INSTRUCTION}\n\n{e.text()}" for e in evidence]
-    prompts = [build_prompt(lm, b) + "Verdict:" for b in bodies]
-    read = answer_probs(lm, prompts, [" real", " fake"], batch_size=batch_size)
+    prompts = [engine.build_prompt(b) + "Verdict:" for b in bodies]
+    read = engine.answer_probs(prompts, [" real", " fake"], batch_size=batch_size)
     score, p_real = read.log_odds(), read.probs[:, 0]          # log P(real) − log P(fake); σ(score)
     verdicts = ["real" if s > threshold else "fake" for s in score]
     follow = [f"{b}\n\nThe verdict is {v}. Explain why in two sentences." for b, v in zip(bodies, verdicts)]
-    rationales = generate(lm, follow, max_new_tokens=rationale_tokens) if rationale_tokens > 0 else [""] * len(bodies)
+    rationales = ([out[0] for out in engine.generate(follow, max_new_tokens=rationale_tokens)]
+                  if rationale_tokens > 0 else [""] * len(bodies))
     return [{"p_real": float(p), "verdict": v, "rationale": r, "score": float(s)}
             for p, v, r, s in zip(p_real, verdicts, rationales, score)]
 

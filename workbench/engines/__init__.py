@@ -17,7 +17,10 @@ An engine answers three questions (``Engine``):
   it (the first token has none).
 
 ``load_engine(model, kind)`` builds one for a zoo model; ``as_engine(x)`` accepts an engine or a ``CausalLM``
-(wrapped in ``hf``). ``register(kind, factory)`` adds an implementation (the contract tests' fake engine).
+(wrapped in ``hf``); ``select_engine(x)`` is what the consumers (HHH judges, the LLM taxonomy classifier, the meme
+explanation, the deepfake reasoning stage) call: a name, or a zoo model's handle, runs on the engine ``--engine``
+picked. ``register(kind, factory)`` adds an implementation (the contract tests' fake engine). Steering and the
+expert mixtures put hooks and adapters inside the HF model, so they call ``require_hf`` and refuse other engines.
 """
 from __future__ import annotations
 
@@ -84,11 +87,11 @@ def roles_engine(path) -> str | None:
     return value
 
 
-def _hf(model: str) -> Engine:
+def _hf(model: str, progress: Callable[[str], None] | None = None) -> Engine:
     from workbench.engines.hf import HFEngine
     from workbench.models import load
 
-    return HFEngine(load(model))
+    return HFEngine(load(model, progress=progress))
 
 
 def _vllm(model: str) -> Engine:
@@ -115,12 +118,13 @@ def unregister(kind: str) -> None:
             del _CACHE[key]
 
 
-def load_engine(model: str, kind: str | None = None) -> Engine:
+def load_engine(model: str, kind: str | None = None, *, progress: Callable[[str], None] | None = None) -> Engine:
     """The engine ``kind`` (see ``engine_kind``) over zoo model ``model``, once per process (an ``hf`` engine
-    shares the model of ``workbench.models.load``; a ``vllm`` engine holds its own GPU memory)."""
+    shares the model of ``workbench.models.load``, which reports to ``progress``; a ``vllm`` engine holds its own
+    GPU memory)."""
     kind = engine_kind(kind)
     if kind == "hf":
-        return _hf(model)                # load() already caches, per rehearsal
+        return _hf(model, progress)      # load() already caches, per rehearsal
     key = (kind, model)
     if key not in _CACHE:
         _CACHE[key] = _FACTORIES[kind](model)
@@ -140,5 +144,35 @@ def as_engine(model) -> Engine:
     raise WorkbenchError(f"{type(model).__name__} is neither an engine nor a causal LM handle")
 
 
-__all__ = ["ENGINES", "Engine", "as_engine", "engine_kind", "load_engine", "register", "roles_engine",
-           "sample_seeds", "unregister"]
+def select_engine(model) -> Engine:
+    """The engine a consumer runs ``model`` on: an engine as it is; a zoo model's name on the engine that
+    ``--engine`` (``$WORKBENCH_ENGINE``) picks; a ``CausalLM`` handle wrapped in ``hf`` when ``hf`` is picked, else
+    the picked engine over the handle's zoo model (so code that loads a handle and passes it on follows
+    ``--engine``; a handle carrying hooks or adapters stays on ``hf``: see ``require_hf``)."""
+    from workbench.models.loaders import CausalLM
+
+    if isinstance(model, str):
+        return load_engine(model)
+    if isinstance(model, CausalLM) and engine_kind() != "hf":
+        return load_engine(model.name)
+    if isinstance(model, (CausalLM, Engine)):
+        return as_engine(model)
+    raise WorkbenchError(f"{type(model).__name__} is neither an engine, a causal LM handle nor a model name")
+
+
+def uses_chat_template(engine: Engine) -> bool:
+    """Whether ``engine.build_prompt`` wraps a prompt (an instruct model's chat template) or passes it verbatim."""
+    probe = "Is this text wrapped?"
+    return engine.build_prompt(probe) != probe
+
+
+def require_hf(what: str, why: str) -> None:
+    """Refuse, in one line, to run ``what`` on an engine other than ``hf`` (``why``: what it needs of the HF model)."""
+    kind = engine_kind()
+    if kind != "hf":
+        raise WorkbenchError(f"{what} runs on the hf engine only: {why}, which the {kind} engine does not expose; "
+                             f"run it with --engine hf (the default)")
+
+
+__all__ = ["ENGINES", "Engine", "as_engine", "engine_kind", "load_engine", "register", "require_hf", "roles_engine",
+           "sample_seeds", "select_engine", "unregister", "uses_chat_template"]

@@ -5,7 +5,8 @@ similar length share a batch and little padding is computed) and puts the comple
 order. Sampled rows each draw from their own seeded generator (``workbench.llm.generate.RowSampler``), so a
 completion is the one a single-prompt ``generate(lm, prompt, seed=s)`` gives, whatever its batch (up to the
 float rounding of padded batches). Read-outs are ``workbench.llm.readout.answer_probs`` itself (KV-cache reuse
-of a shared prefix as before). Used through ``workbench.engines.load_engine``.
+of a shared prefix as before; ``tuned(reuse_prefix=False)`` gives the naive full passes the label-scoring
+benchmark compares with). Used through ``workbench.engines.load_engine``.
 """
 from __future__ import annotations
 
@@ -21,8 +22,16 @@ from workbench.models.loaders import CausalLM
 class HFEngine:
     kind = "hf"
 
-    def __init__(self, lm: CausalLM, *, batch_size: int = 16, score_batch_size: int = 8):
+    def __init__(self, lm: CausalLM, *, batch_size: int = 16, score_batch_size: int = 8, reuse_prefix: bool = True,
+                 max_packed_tokens: int = 2048):
         self.lm, self.batch_size, self.score_batch_size = lm, batch_size, score_batch_size
+        self.reuse_prefix, self.max_packed_tokens = reuse_prefix, max_packed_tokens
+
+    def tuned(self, *, reuse_prefix: bool | None = None, max_packed_tokens: int | None = None) -> "HFEngine":
+        """This engine with the read-out's prefix handling changed (``None`` keeps a setting)."""
+        return HFEngine(self.lm, batch_size=self.batch_size, score_batch_size=self.score_batch_size,
+                        reuse_prefix=self.reuse_prefix if reuse_prefix is None else reuse_prefix,
+                        max_packed_tokens=max_packed_tokens or self.max_packed_tokens)
 
     @property
     def name(self) -> str:
@@ -68,7 +77,8 @@ class HFEngine:
         from workbench.llm.readout import answer_probs
 
         return answer_probs(self.lm, prompts, answers, normalize=normalize, prefix=prefix,
-                            batch_size=batch_size or self.score_batch_size, progress=progress)
+                            batch_size=batch_size or self.score_batch_size, reuse_prefix=self.reuse_prefix,
+                            max_packed_tokens=self.max_packed_tokens, progress=progress)
 
     @torch.inference_mode()
     def prompt_logprobs(self, prompts: Sequence[str]) -> list[np.ndarray]:

@@ -32,7 +32,8 @@ threshold (TruthfulQA's GPT-judge cut-off, 0.5 inclusive). Reported, as fraction
   uninformative, so a system that hedges on its hard questions scores lower on the per-item measure.
 
 The judges (pairwise and yes/no, LLM-built or any callable) are in ``workbench.evaluation.judges``; the built-in
-ones are re-exported here for the harness's callers. Used by ``experts.artifacts`` (the P3 / P10 HHH tables) and
+ones are re-exported here for the harness's callers and read through an engine (``workbench.engines``: a judge
+named by its model runs on the engine ``--engine`` picks). Used by ``experts.artifacts`` (the P3 / P10 HHH tables) and
 the P3 / P10 notebooks (``relative_gains``).
 """
 from __future__ import annotations
@@ -243,12 +244,14 @@ HEADLINE = {"helpful": "win_rate", "harmless": "harmful_rate", "honest": "true_a
 
 
 def hhh_judges(model, *, memo: bool = True) -> dict:
-    """The four built-in HHH judges on ``model`` (a name or a loaded handle) as ``evaluate_hhh``'s keyword
-    arguments (pairwise, safety, truth, info), each wrapped in ``judges.ItemMemo`` when ``memo``."""
-    from workbench.evaluation.judges import ItemMemo
+    """The four built-in HHH judges on ``model`` (a name, a loaded handle or an engine; one engine for all four,
+    ``judges.as_lm``) as ``evaluate_hhh``'s keyword arguments (pairwise, safety, truth, info), each wrapped in
+    ``judges.ItemMemo`` when ``memo``."""
+    from workbench.evaluation.judges import ItemMemo, as_lm
 
-    judges = {"pairwise": llm_pairwise_judge(model), "safety": safety_judge(model), "truth": truth_judge(model),
-              "info": info_judge(model)}
+    engine = as_lm(model)
+    judges = {"pairwise": llm_pairwise_judge(engine), "safety": safety_judge(engine), "truth": truth_judge(engine),
+              "info": info_judge(engine)}
     return {k: ItemMemo(j) for k, j in judges.items()} if memo else judges
 
 

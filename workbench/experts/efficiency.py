@@ -46,6 +46,10 @@ def full_copies(folder: str | Path, axes, device: str | None = None, *, source=N
     import copy
     import json
 
+    from workbench.engines import require_hf
+    from workbench.experts.moe import HF_ONLY
+
+    require_hf("the expert-mixture efficiency comparison", HF_ONLY)
     if source is not None:
         copies = []
         for axis in axes:

@@ -49,6 +49,8 @@ from workbench.experts.router import Router, RouterConfig, mix_weights
 
 MERGED = "merged"
 LEVELS = ("prompt", "token")
+# why the mixtures refuse engines other than hf (workbench.engines.require_hf): vLLM runs its own model copy
+HF_ONLY = "it mixes LoRA adapters with forward hooks inside the Hugging Face model"
 
 
 @dataclass
@@ -72,9 +74,12 @@ class MixtureOfExperts:
              token_data=None) -> "MixtureOfExperts":
         from peft import PeftModel
 
+        from workbench.engines import require_hf
         from workbench.experts.train import fresh_backbone, quiet_peft
         from workbench.io import load_weights
         from workbench.profiles import pick_device
+
+        require_hf("the expert mixture", HF_ONLY)
 
         folder = Path(folder)
         for name in ("experts.json", "router.json", "router.safetensors"):

@@ -10,7 +10,8 @@ The schema is fixed [ours, after the paper's intent]. Each step has two parts:
     tags (else the top-ranked triples);
   * verdict: the label and its probability.
 * ``text`` — one sentence about that evidence, written by the explainer LLM (the default profile's SmolLM2; the
-  paper profile's Mistral-7B-Instruct). All four steps go to the LLM in one batch. Without an LLM, ``text``
+  paper profile's Mistral-7B-Instruct), greedily, through an engine (``workbench.engines``: a model name or handle
+  runs on the engine ``--engine`` picks). All four steps go to the engine in one call. Without an LLM, ``text``
   repeats the evidence sentence.
 
 The cascade is stored with each prediction (``workbench meme classify --json``, the builder's predictions).
@@ -75,19 +76,22 @@ def first_sentence(text: str) -> str:
 
 
 def cascade(model, image: np.ndarray, text: str, prediction: dict, *, lm=None, max_new_tokens: int = 40) -> dict:
-    """The explanation cascade for one meme: {step: {"evidence", "text"}, "explainer": LM name or None}."""
-    from workbench.llm.generate import generate
-
+    """The explanation cascade for one meme: {step: {"evidence", "text"}, "explainer": LM name or None}.
+    ``lm``: the explainer — an engine, a ``CausalLM`` handle or a model name (``engines.select_engine``) — or None."""
     importance = model.word_importance(image, text)
     ev = evidence(prediction, importance, uses_knowledge=model.config.uses_knowledge)
     out = {s: {"evidence": ev[s], "text": ev[s]} for s in STEPS}
+    engine = None
     if lm is not None:
+        from workbench.engines import select_engine
+
+        engine = select_engine(lm)
         context = (INSTRUCTION.format(label=prediction["label"], classes=", ".join(model.classes))
                    + f"\n\nMeme text: {text}\n" + "\n".join(f"{TITLES[s]}: {ev[s]}" for s in STEPS))
-        written = generate(lm, [f"{context}\n\n{ASK[s]}" for s in STEPS], max_new_tokens=max_new_tokens)
-        for s, sentence in zip(STEPS, written):
+        written = engine.generate([f"{context}\n\n{ASK[s]}" for s in STEPS], max_new_tokens=max_new_tokens)
+        for s, (sentence,) in zip(STEPS, written):
             out[s]["text"] = first_sentence(sentence) or ev[s]
-    out["explainer"] = lm.name if lm is not None else None
+    out["explainer"] = engine.name if engine is not None else None
     out["important_words"] = [{"word": w, "drop": round(d, 4)} for w, d in importance[:5]]
     return out
 

@@ -95,6 +95,10 @@ def branching(model, branches: Branches, *, norm_bound: float | None = None):
     ``share`` says how many consecutive rows of the batch blocks 0…ℓ compute once: N at first (every row of a
     prompt); set ``state["share"] = 1`` once every branch has its own tokens (the hooks then only add δ_i per
     row), or to k when runs of k rows keep feeding the same tokens (a branch and its reference twin)."""
+    from workbench.engines import require_hf
+    from workbench.steering.hooks import HF_ONLY
+
+    require_hf("AMBS branching", HF_ONLY)
     blocks = decoder_layers(model)
     n, layer = len(branches), branches.layer
     deltas = branches.deltas

@@ -21,6 +21,8 @@ from torch import nn
 from workbench import WorkbenchError
 
 POSITIONS = ("all", "prompt", "generated")
+# why steering refuses engines other than hf (workbench.engines.require_hf): vLLM runs its own model copy
+HF_ONLY = "it needs forward hooks inside the Hugging Face model"
 
 
 def _unwrap(model):
@@ -106,6 +108,9 @@ def steer(model, vectors: dict, *, multiplier: float = 1.0, positions="all", nor
 
     ``vectors``: layer (index or name) → tensor [H] (the same for every row) or [B, H] (one per row of the batch).
     """
+    from workbench.engines import require_hf
+
+    require_hf("steering", HF_ONLY)
     if isinstance(positions, str) and positions not in POSITIONS:
         raise WorkbenchError(f"positions must be one of {', '.join(POSITIONS)} or a list of indices")
     if not vectors:

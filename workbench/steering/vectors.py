@@ -129,8 +129,10 @@ def _vector_file(path: str | Path) -> tuple[Path, str]:
 def block_outputs(model, layers: list[int]):
     """Record the outputs of the given decoder blocks during the ``with`` block: layer → tensor [B, T, H]. The
     recording hooks come after any steering hooks already in place, so they see the steered stream."""
-    from workbench.steering.hooks import decoder_layers, hidden_of
+    from workbench.engines import require_hf
+    from workbench.steering.hooks import HF_ONLY, decoder_layers, hidden_of
 
+    require_hf("reading steering activations", HF_ONLY)
     blocks = decoder_layers(model)
     seen: dict[int, torch.Tensor] = {}
     handles = [blocks[layer].register_forward_hook(

@@ -15,8 +15,9 @@ domain of the dimension with its description, then the text; per label the assis
 * ``choice``: the prefix ends with ``Domain:`` and each continuation is a domain's name; its mean per-token
   log-likelihood (``normalize="mean"``) is soft-maxed over the labels, giving one distribution over labels.
 
-Either way the readout is ``workbench.llm.readout.answer_probs`` with the prompt as its ``prefix``: computed once
-per text and its KV cache shared by all labels.
+Either way the readout is an engine's ``answer_probs`` (``workbench.engines``; the model runs on the engine
+``--engine`` picks) with the prompt as its ``prefix``: one call per text, all its labels at once — the ``hf``
+engine computes the prefix once and shares its KV cache with every label, ``vllm`` reuses its cached blocks.
 
 Embedding method [ours], two aggregates:
 
@@ -100,8 +101,9 @@ def _labels(dim: Dimension, include_none: bool):
 
 
 def llm_prefix(lm, dim: Dimension, text: str, method: str = "yesno") -> str:
-    """The classifier's prompt for one text, chat template applied, ending where label continuations start."""
-    from workbench.llm.generate import build_prompt
+    """The classifier's prompt for one text, chat template applied, ending where label continuations start.
+    ``lm``: an engine or a ``CausalLM`` handle."""
+    from workbench.engines import as_engine
 
     listing = "\n".join(f"- {d.name}: {d.description}" for d in _labels(dim, include_none=False))
     text = text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS] + " …"
@@ -109,7 +111,7 @@ def llm_prefix(lm, dim: Dimension, text: str, method: str = "yesno") -> str:
     ask = (f"For the {kind} named next, say whether the prompt belongs to it: answer Yes or No."
            if method == "yesno" else f"Which {kind} does the prompt belong to? Answer with its name.")
     user = f"{kind.capitalize()}s:\n{listing}\n\nPrompt:\n\"\"\"\n{text}\n\"\"\"\n\n{ask}"
-    return build_prompt(lm, user, system=SYSTEM) + ("" if method == "yesno" else "Domain:")
+    return as_engine(lm).build_prompt(user, system=SYSTEM) + ("" if method == "yesno" else "Domain:")
 
 
 def llm_continuations(dim: Dimension, method: str = "yesno") -> list[str]:
@@ -119,30 +121,35 @@ def llm_continuations(dim: Dimension, method: str = "yesno") -> list[str]:
 
 
 def classify_llm(texts: list[str], dim_name: str, lm, *, method: str = "yesno", delta: float = DELTA,
-                 max_packed_tokens: int = 2048, reuse_prefix: bool = True,
+                 max_packed_tokens: int | None = None, reuse_prefix: bool | None = None,
                  progress: Callable[[int, int], None] | None = None) -> Classification:
-    """Classify ``texts`` into ``dim_name`` with the causal LM handle ``lm`` (see the module docstring)."""
-    from workbench.llm.readout import answer_probs
+    """Classify ``texts`` into ``dim_name`` with ``lm`` (see the module docstring): an engine, a ``CausalLM``
+    handle or a causal LM's name (``workbench.engines.select_engine``). ``reuse_prefix`` and ``max_packed_tokens``
+    tune the ``hf`` engine's read-out (``None``: its defaults; ``reuse_prefix=False`` is the label-scoring
+    benchmark's naive baseline) and are refused by other engines."""
+    from workbench.engines import select_engine
 
     if method not in LLM_METHODS:
         raise WorkbenchError(f"unknown LLM method '{method}'; choose from {', '.join(LLM_METHODS)}")
+    engine = select_engine(lm)
+    if reuse_prefix is not None or max_packed_tokens is not None:
+        if not hasattr(engine, "tuned"):
+            raise WorkbenchError(f"reuse_prefix and max_packed_tokens tune the hf engine's read-out; the "
+                                 f"{engine.kind} engine takes neither")
+        engine = engine.tuned(reuse_prefix=reuse_prefix, max_packed_tokens=max_packed_tokens)
     dim = dimension(dim_name)
     labels = _labels(dim, include_none=False)
     conts = llm_continuations(dim, method)
-    probs = np.zeros((len(texts), len(labels)))
+    probs = np.zeros((len(texts), len(labels)))                         # [texts, labels]
     for i, text in enumerate(texts):
-        prefix = llm_prefix(lm, dim, text, method)
+        prefix = llm_prefix(engine, dim, text, method)
         if method == "yesno":   # per label: P(Yes) / (P(Yes) + P(No)) after "Domain: NAME\nBelongs:"
-            read = answer_probs(lm, conts, [" Yes", " No"], prefix=prefix, reuse_prefix=reuse_prefix,
-                                max_packed_tokens=max_packed_tokens)
-            probs[i] = read.probs[:, 0]
+            probs[i] = engine.answer_probs(conts, [" Yes", " No"], prefix=prefix).probs[:, 0]
         else:                   # the names, by mean log-prob per token, as one distribution
-            read = answer_probs(lm, [""], conts, prefix=prefix, normalize="mean", reuse_prefix=reuse_prefix,
-                                max_packed_tokens=max_packed_tokens)
-            probs[i] = read.probs[0]
+            probs[i] = engine.answer_probs([""], conts, prefix=prefix, normalize="mean").probs[0]
         if progress:
             progress(i + 1, len(texts))
-    return Classification(dim.name, tuple(d.key for d in labels), probs, f"llm:{method}", lm.name, delta)
+    return Classification(dim.name, tuple(d.key for d in labels), probs, f"llm:{method}", engine.name, delta)
 
 
 def default_exemplars(dim_name: str) -> dict[str, list[str]]:
@@ -267,5 +274,12 @@ def profile_classifier(profile) -> tuple[str, bool]:
 
 
 def classify_with(texts: list[str], dim_name: str, model, *, use_llm: bool) -> Classification:
-    """``classify_llm`` or ``classify_embedding`` with their defaults, as ``profile_classifier`` chose."""
-    return classify_llm(texts, dim_name, model) if use_llm else classify_embedding(texts, dim_name, model)
+    """``classify_llm`` or ``classify_embedding`` with their defaults, as ``profile_classifier`` chose. ``model``:
+    a loaded model or its name; the LLM runs on the engine ``--engine`` picks (``classify_llm``)."""
+    if use_llm:
+        return classify_llm(texts, dim_name, model)
+    if isinstance(model, str):
+        from workbench.models import load
+
+        model = load(model)
+    return classify_embedding(texts, dim_name, model)
