@@ -4,11 +4,11 @@ build choice (TORCH=cpu|cuda, cpu unless a working nvidia-smi lists a GPU)."""
 from __future__ import annotations
 
 import ast
-import os
 import re
 import subprocess
 import sys
 import tomllib
+from functools import cache
 from importlib.metadata import PackageNotFoundError, packages_distributions, version
 from pathlib import Path
 
@@ -51,6 +51,7 @@ def locked(name: str) -> dict[str, Version]:
     return pins
 
 
+@cache
 def third_party_imports() -> dict[str, set[str]]:
     """Top-level module → files of workbench/ importing it, from every import statement (functions included)."""
     found: dict[str, set[str]] = {}
