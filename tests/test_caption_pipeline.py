@@ -99,7 +99,7 @@ def test_cli_caption_json_and_bad_files(captioner, tmp_path, monkeypatch, capsys
     import workbench.cli.caption as cli
     from workbench.cli.main import main
 
-    monkeypatch.setattr(cli, "_captioner", lambda vocabulary: captioner)
+    monkeypatch.setattr(cli, "_captioner", lambda vocabulary, scorer=None: captioner)
     sf.write(tmp_path / "siren.wav", render("siren", 3, seconds=2.0), 16000)
     assert main(["caption", str(tmp_path / "siren.wav"), "--json", "--k", "4", "--max-new-tokens", "4"]) == 0
     out = json.loads(capsys.readouterr().out)

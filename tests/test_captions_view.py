@@ -27,11 +27,13 @@ _charts = chart_texts
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
-    """A store holding P9/caption_eval as ``workbench build P9 --smoke`` makes it, captioned by tiny-llama."""
-    from workbench.captioning.artifacts import build_caption_eval
+    """A store holding P9/caption_eval and P9/caption_scorers as ``workbench build P9 --smoke`` makes them,
+    captioned by tiny-llama (the scorer comparison reuses caption_eval's captions for the default guide)."""
+    from workbench.captioning.artifacts import build_caption_eval, build_caption_scorers
 
     root = tmp_path_factory.mktemp("captions-store")
     build_smoke_artifact(root, "P9", build_caption_eval, "caption_lm")
+    build_smoke_artifact(root, "P9", build_caption_scorers, "caption_lm")
     return root
 
 
@@ -96,6 +98,12 @@ def test_evaluation_tab(artifacts, built):
     assert reference["ZerAuCap (AudioCaps, as reported)"].tolist()[0] == "44.5"
     assert "not computed" in reference.iloc[-1].tolist()                           # SPIDEr
     assert any(set(d.value.columns) >= {"id", "decoder", "caption", "references"} for d in at.dataframe)
+    assert "Caption quality against the audio–text model's retrieval quality (held-out clips)" in charts
+    retrieval = next(d.value for d in at.dataframe if "audio_to_text R@1" in d.value.columns)
+    assert retrieval["scorer"].tolist() == ["tiny-clap", "tiny-clap-small"]
+    per_l = next(d.value for d in at.dataframe if "scorer" in d.value.columns and "l" in d.value.columns)
+    assert sorted(set(per_l["l"])) == [0, 1, 2] and per_l[per_l["scorer"] == "tiny-clap"].iloc[0][
+        "Δ judge ×100 vs first scorer"].startswith("+0.00")
 
 
 def test_caption_a_generated_and_an_evaluation_clip(artifacts, built):

@@ -162,6 +162,20 @@ def test_p9_keyword_drop_and_best_keyword_count():
     assert drop.value == pytest.approx(100 * (1 - nlg["none"] / nlg["magic"])) and drop.ci is not None
 
 
+def test_p9_best_keyword_count_by_scorer_from_the_comparison():
+    from workbench.captioning.evaluation import JUDGE_SCORE
+
+    sources, _ = _caption_sources(ablation=[{"l": 0, "NLG mean": 5.0}, {"l": 1, "NLG mean": 20.0}], outputs=False)
+    assert "by audio–text model" not in measure("P9", _claim("P9", "caption_best_keywords"), sources).detail
+    runs = [("strong", 0, 6.0), ("strong", 1, 21.0), ("weak", 0, 4.0), ("weak", 1, 3.0)]
+    config = {"scorers": [{"scorer": "strong", "audio_to_text R@1": 0.9}, {"scorer": "weak", "audio_to_text R@1": 0.4}],
+              "ablation": [{"scorer": s, "l": l, "NLG mean": v, JUDGE_SCORE: v / 100} for s, l, v in runs]}
+    sources.add("P9", "caption_scorers", pd.DataFrame({"id": ["c0"]}), models=["strong", "weak"], config=config)
+    detail = measure("P9", _claim("P9", "caption_best_keywords"), sources).detail
+    assert "strong l = 1 (NLG mean 21.00" in detail and "weak l = 0 (NLG mean 4.00" in detail
+    assert "R@1 0.40" in detail
+
+
 def test_p9_keyword_claims_not_measured_without_the_ablation():
     sources, _ = _caption_sources(ablation=[{"l": 2, "NLG mean": 16.0}])
     for kind in ("caption_keyword_drop", "caption_best_keywords"):

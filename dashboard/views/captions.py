@@ -388,6 +388,7 @@ def _evaluation(frame, meta) -> None:
                        "audio-text model ranks first")
 
     _shortcut_checks(config, metrics)
+    _scorer_comparison(meta.profile)
 
     st.subheader("The paper's numbers beside ours")
     show_table(_claims_table(metrics, ablation, meta.profile), hide_index=True, width="stretch")
@@ -405,6 +406,43 @@ def _evaluation(frame, meta) -> None:
         columns = [c for c in ("id", "l", "decoder", "caption", "audio_score", "seconds", "keywords", "references")
                    if c in table.columns]
         show_table(pd.DataFrame(table[columns]), hide_index=True, width="stretch")
+
+
+def _scorer_comparison(profile: str) -> None:
+    """The ``caption_scorers`` artifact: every audio–text model of the profile guiding the same captions."""
+    import pandas as pd
+
+    from workbench.captioning.compare import DELTA
+    from workbench.captioning.evaluation import JUDGE_SCORE
+    from workbench.viz.captions import scorer_strength_figure
+
+    st.subheader("Which audio–text model? Scorer comparison")
+    frame, meta = cache.artifact_frame("P9", "caption_scorers", profile)
+    if frame is None:
+        st.info("Not built yet: `workbench build P9` builds the scorer comparison (`caption_scorers`).")
+        return
+    config = meta.config
+    settings = config.get("settings") or {}
+    st.markdown("The abstract: quality is *heavily influenced by the audio-text matching model*. Each scorer ranks "
+                "the keywords and guides MAGIC on the same "
+                f"{settings.get('captioned_clips', '?')} clips; the same independent judge "
+                f"({settings.get('judge', '?')}) scores every caption. Retrieval R@k is measured on "
+                f"{settings.get('retrieval_clips', '?')} held-out clips; a caption or clip counts as relevant when "
+                "it has the query's label set (same-class clips have paraphrased references).")
+    scorers = pd.DataFrame(config.get("scorers") or [])
+    if len(scorers):
+        keep = ["scorer", "keyword_top3_hit_rate"] + [c for c in scorers.columns if c.endswith(("R@1", "R@5",
+                                                                                                  "R@10"))]
+        show_table(scorers[keep].round(3), name="scorer retrieval", hide_index=True, width="stretch")
+    table = pd.DataFrame(config.get("ablation") or [])
+    if len(table):
+        table[DELTA] = [f"{d['value']:+.2f}" + (f" [{d['ci'][0]:+.2f}, {d['ci'][1]:+.2f}]" if d.get("ci") else "")
+                        for d in table[DELTA]]
+        table[f"{JUDGE_SCORE} CI"] = [f"[{lo:.3f}, {hi:.3f}]" for lo, hi in table[f"{JUDGE_SCORE} CI"]]
+        show_table(table, name="scorer keyword ablation", hide_index=True, width="stretch")
+        chart(scorer_strength_figure(config), meta)
+        st.caption(f"{DELTA}: the paired change in the judge's cosine (×100) against the first scorer "
+                   f"({config.get('first')}), with a 95 % bootstrap interval over the same clips.")
 
 
 def _shortcut_checks(config: dict, metrics) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.build import BuildContext, register_builder
+from workbench.build import BuildContext, rehearsal_limit, register_builder
 
 
 def keyword_hit_rate(scorer, clips, vocabulary: list[str], top: int = 3) -> float:
@@ -86,14 +86,12 @@ def caption_eval_config(result: dict, *, hit_rate: float, clips: int, corpus, cl
                    "synthetic sound corpus, eval split (clips never seen in training)"}
 
 
-def build_caption_eval(ctx: BuildContext) -> None:
-    from workbench.captioning.captioner import Captioner
-    from workbench.captioning.clap import ClapConfig, default_scorer, judge_scorer, scorer_for_profile
-    from workbench.captioning.evaluation import evaluate
-    from workbench.captioning.synth import SoundCorpusConfig, load_vocabulary, sound_corpus
-    from workbench.io import save_frame
+def _eval_setup(ctx: BuildContext) -> dict:
+    """What ``caption_eval`` and ``caption_scorers`` share: the corpus and audio-text configurations, the corpus,
+    the captioned clips and the decoding settings of the build's size."""
+    from workbench.captioning.clap import ClapConfig
+    from workbench.captioning.synth import SoundCorpusConfig, sound_corpus
     from workbench.media.audio_encoders import CNNConfig
-    from workbench.models import load
 
     corpus = SoundCorpusConfig(n_per_class=4, mixtures=4, seconds=2.0) if ctx.smoke else SoundCorpusConfig()
     # the build's seed is the audio-text models' training seed (the corpus is the same data for every seed), so
@@ -101,6 +99,25 @@ def build_caption_eval(ctx: BuildContext) -> None:
     clap = (ClapConfig(audio=CNNConfig(channels=(8, 16, 32), dim=64, max_seconds=2.0), dim=64, epochs=15,
                        seed=ctx.seed)
             if ctx.smoke else ClapConfig(seed=ctx.seed))
+    manifest = sound_corpus(corpus)
+    held_out = manifest.query("split == 'eval'").reset_index(drop=True)
+    clips = (held_out.groupby("class", group_keys=False).head(1).head(rehearsal_limit(ctx, 4)) if ctx.smoke
+             else held_out)
+    return {"corpus": corpus, "clap": clap, "manifest": manifest, "held_out": held_out,
+            "clips": clips.reset_index(drop=True), "ablation": (0, 1) if ctx.smoke else (0, 1, 2, 3, 5),
+            "settings": dict(k=8 if ctx.smoke else 45, max_new_tokens=8 if ctx.smoke else 20)}
+
+
+def build_caption_eval(ctx: BuildContext) -> None:
+    from workbench.captioning.captioner import Captioner
+    from workbench.captioning.clap import default_scorer, judge_scorer, scorer_for_profile
+    from workbench.captioning.evaluation import evaluate
+    from workbench.captioning.synth import load_vocabulary
+    from workbench.io import save_frame
+    from workbench.models import load
+
+    setup = _eval_setup(ctx)
+    corpus, clap, manifest, clips = setup["corpus"], setup["clap"], setup["manifest"], setup["clips"]
     ctx.progress(0.0, "audio-text model")
     if ctx.profile.name == "paper":
         scorer, judge = scorer_for_profile("paper"), None          # no second model: the cosine is self-scored
@@ -109,16 +126,11 @@ def build_caption_eval(ctx: BuildContext) -> None:
         judge = judge_scorer(corpus=corpus, config=clap, progress=lambda f, m: ctx.progress(0.2 + 0.1 * f,
                                                                                              "judge: " + m))
     vocabulary = load_vocabulary()
-    manifest = sound_corpus(corpus)
-    clips = manifest.query("split == 'eval'").reset_index(drop=True)
-    if ctx.smoke:
-        clips = clips.groupby("class", group_keys=False).head(1).head(4)
     hit_rate = keyword_hit_rate(scorer, clips, vocabulary)
     lm = load(ctx.profile.model_for("caption_lm"))
     captioner = Captioner(scorer, lm, vocabulary)
-    settings = dict(k=8 if ctx.smoke else 45, max_new_tokens=8 if ctx.smoke else 20)
-    result = evaluate(captioner, clips, ablation=(0, 1) if ctx.smoke else (0, 1, 2, 3, 5), judge=judge,
-                      progress=lambda f, m: ctx.progress(0.3 + 0.6 * f, m), **settings)
+    result = evaluate(captioner, clips, ablation=setup["ablation"], judge=judge,
+                      progress=lambda f, m: ctx.progress(0.3 + 0.6 * f, m), **setup["settings"])
     checks = shortcut_checks(manifest, clips, captioner, settings=result["settings"], smoke=ctx.smoke,
                              progress=lambda f, m: ctx.progress(0.9 + 0.1 * f, m))
     save_frame(result["outputs"], ctx.path(ctx.paper, "caption_eval"), profile=ctx.profile.name,
@@ -127,5 +139,68 @@ def build_caption_eval(ctx: BuildContext) -> None:
                                           smoke=ctx.smoke, checks=checks))
 
 
+def _reusable_captions(ctx: BuildContext, setup: dict) -> dict:
+    """{"tiny-clap": outputs} when this build's ``caption_eval`` holds MAGIC captions of the default guide on the
+    same clips with the same settings and a judge score (default profile), else {}: its keyword ablation is the
+    comparison's first scorer, decoded once."""
+    from workbench.io import load_frame, read_meta
+
+    path = ctx.path(ctx.paper, "caption_eval")
+    if ctx.profile.name == "paper" or not ctx.store.exists(ctx.paper, "caption_eval", ctx.profile.name):
+        return {}
+    config = read_meta(path).config
+    settings = config.get("settings", {})
+    same = (config.get("clap") == _asdict(setup["clap"]) and config.get("corpus") == _asdict(setup["corpus"])
+            and config.get("clips") == len(setup["clips"]) and config.get("judge")
+            and all(settings.get(key) == value for key, value in setup["settings"].items()))
+    if not same:
+        return {}
+    frame = load_frame(path)
+    return {"tiny-clap": frame} if set(frame["id"]) == set(setup["clips"]["id"]) else {}
+
+
+def _asdict(config) -> dict:
+    import json
+    from dataclasses import asdict
+
+    return json.loads(json.dumps(asdict(config)))            # tuples as lists, as meta.json stores them
+
+
+def build_caption_scorers(ctx: BuildContext) -> None:
+    """The scorer comparison (``captioning.compare``): every scorer of the profile guides MAGIC on the same clips at
+    every keyword count, all judged by the default profile's independent judge (trained on this corpus, never a
+    guide; on the paper profile too, since the clips are the synthetic corpus's)."""
+    from workbench.captioning.clap import judge_scorer
+    from workbench.captioning.compare import compare_scorers, load_named_scorer, scorer_names
+    from workbench.captioning.synth import load_vocabulary
+    from workbench.io import save_frame
+    from workbench.models import load
+
+    setup = _eval_setup(ctx)
+    names = scorer_names(ctx.profile.name)
+    scorers = {}
+    for i, name in enumerate(names):
+        scorers[name] = load_named_scorer(name, profile=ctx.profile.name, corpus=setup["corpus"],
+                                          config=setup["clap"],
+                                          progress=lambda f, m, i=i: ctx.progress(0.2 * (i + f) / len(names), m))
+    judge = judge_scorer(corpus=setup["corpus"], config=setup["clap"],
+                         progress=lambda f, m: ctx.progress(0.2 + 0.05 * f, "judge: " + m))
+    ablation = sorted(set(setup["ablation"]) | {2})
+    result = compare_scorers(scorers, load(ctx.profile.model_for("caption_lm")), load_vocabulary(), setup["clips"],
+                             judge=judge, ablation=ablation, reuse=_reusable_captions(ctx, setup),
+                             retrieval_clips=setup["held_out"], seed=ctx.seed,
+                             progress=lambda f, m: ctx.progress(0.25 + 0.75 * f, m), **setup["settings"])
+    models = [m for row in result["scorers"] for m in row["models"]] + [f"{judge.name} (judge)",
+                                                                        ctx.profile.model_for("caption_lm")]
+    save_frame(result["outputs"], ctx.path(ctx.paper, "caption_scorers"), profile=ctx.profile.name,
+               models=list(dict.fromkeys(models)), seed=ctx.seed,
+               config={"scorers": result["scorers"], "ablation": result["ablation"], "first": result["first"],
+                       "settings": result["settings"], "smoke": ctx.smoke, "corpus": _asdict(setup["corpus"]),
+                       "clap": _asdict(setup["clap"]),
+                       "set": "synthetic sound corpus, eval split (clips never seen in training)"})
+
+
 register_builder("P9", "caption_eval", "audio-text model, captions by three decoders, metrics and ablation")(
     build_caption_eval)
+register_builder("P9", "caption_scorers", "scorer comparison: retrieval R@k and the keyword ablation per audio-text "
+                 "model")(build_caption_scorers)

@@ -69,14 +69,20 @@ class Captioner:
         return out
 
 
-def captioner_for_profile(profile: str | None = None, *, progress=None) -> Captioner:
-    """The active profile's scorer, caption LM and the bundled vocabulary."""
+def captioner_for_profile(profile: str | None = None, *, scorer: str | None = None, progress=None) -> Captioner:
+    """The active profile's scorer (or the one named ``scorer``, ``captioning.compare.scorer_names``), caption LM
+    and the bundled vocabulary."""
     from workbench.captioning.clap import scorer_for_profile
     from workbench.captioning.synth import load_vocabulary
     from workbench.models import load
     from workbench.profiles import get_profile
 
-    scorer = scorer_for_profile(profile, progress=progress)
+    if scorer is None:
+        scorer = scorer_for_profile(profile, progress=progress)
+    else:
+        from workbench.captioning.compare import load_named_scorer
+
+        scorer = load_named_scorer(scorer, profile=profile, progress=progress)
     return Captioner(scorer, load(get_profile(profile).model_for("caption_lm")), load_vocabulary())
 
 

@@ -279,6 +279,39 @@ def judge_scorer(*, corpus=None, config: ClapConfig | None = None, progress=None
     return load_scorer(build_once(judge_scorer_folder(corpus=corpus, config=config), build))
 
 
+def small_scorer_folder(per_class: int, *, corpus=None, config: ClapConfig | None = None) -> Path:
+    """Where ``small_scorer`` caches the guide of ``config`` trained on ``per_class`` clips per class."""
+    from workbench.captioning.synth import SoundCorpusConfig
+    from workbench.paths import models_dir
+
+    corpus, config = corpus or SoundCorpusConfig(), config or ClapConfig()
+    key = config_key({"format": SAVE_FORMAT, "role": "small", "per_class": int(per_class), "corpus": asdict(corpus),
+                      "clap": asdict(config)})
+    return models_dir() / "clap" / f"tiny-clap-small-{key}"
+
+
+def small_scorer(per_class: int, *, corpus=None, config: ClapConfig | None = None, progress=None) -> ClapScorer:
+    """A **weaker guide** for the scorer comparison [ours, issue 21]: the default guide's architecture, settings
+    and seed, trained (once, cached) on only the first ``per_class`` train clips of each class (mixtures count as
+    one class), so the two scorers differ in training size alone."""
+    from workbench.captioning.synth import SoundCorpusConfig, sound_corpus
+    from workbench.io import build_once
+
+    if per_class < 1:
+        raise WorkbenchError(f"per_class must be at least 1 (got {per_class})")
+    corpus, config = corpus or SoundCorpusConfig(), config or ClapConfig()
+    report = progress or (lambda f, m: None)
+
+    def build(tmp: Path) -> None:
+        manifest = sound_corpus(corpus, progress=lambda f, m: report(0.3 * f, m))
+        train = manifest[manifest["split"] == "train"].groupby("class", sort=False).head(per_class)
+        scorer, _ = train_clap(train, config, progress=lambda f, m: report(0.3 + 0.7 * f, m))
+        scorer.name = f"tiny-clap-small{per_class}-{config.key()}"
+        save_scorer(scorer, tmp)
+
+    return load_scorer(build_once(small_scorer_folder(per_class, corpus=corpus, config=config), build))
+
+
 # --------------------------------------------------------------------------------------------- paper profile
 
 
@@ -339,4 +372,4 @@ def scorer_for_profile(profile: str | None = None, *, progress=None) -> AudioTex
 
 __all__ = ["ClapConfig", "ClapScorer", "HFClapScorer", "SAVE_FORMAT", "TinyClap", "default_scorer",
            "default_scorer_folder", "judge_config", "judge_scorer", "judge_scorer_folder", "load_scorer",
-           "save_scorer", "scorer_for_profile", "train_clap"]
+           "save_scorer", "scorer_for_profile", "small_scorer", "small_scorer_folder", "train_clap"]

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from workbench import WorkbenchError
-from workbench.claims.core import Artifact, measured, measures, not_measured, reading
+from workbench.claims.core import Artifact, measured, measures, not_built, not_measured, reading
 
 BOOTSTRAP = 1000                      # resamples for the paired bootstrap CIs (clips resampled)
 MODALITIES = ("audio", "video", "audio-visual")
@@ -289,8 +289,13 @@ def caption_keyword_drop(claim, artifact):
 
 
 @measures("caption_best_keywords")
-@reading("P9", "caption_eval")
-def caption_best_keywords(claim, artifact):
+def caption_best_keywords(claim, sources):
+    """The best keyword count of the guide's ablation (``caption_eval``); where the scorer comparison
+    (``caption_scorers``) is built, the detail adds each scorer's best count, since the abstract ties the keyword
+    choice to the audio–text model."""
+    artifact = sources.get("P9", "caption_eval")
+    if artifact is None:
+        return not_built("P9", "caption_eval")
     nlg = _ablation(artifact)
     if len(nlg) < 2:
         return not_measured(f"{artifact.label}'s keyword ablation has {len(nlg)} keyword count(s); the best needs "
@@ -300,7 +305,23 @@ def caption_best_keywords(claim, artifact):
                     shortcut=_caption_shortcut(artifact),
                     reason=_caption_reason(artifact, f"keyword counts tried: {', '.join(map(str, sorted(nlg)))}"),
                     detail=f"the keyword count l with the highest MAGIC NLG mean ({nlg[best]:.2f}); ties go to the "
-                           f"smaller l")
+                           f"smaller l" + _by_scorer(sources.get("P9", "caption_scorers")))
+
+
+def _by_scorer(artifact: Artifact | None) -> str:
+    """"; by scorer: NAME l = L (NLG mean, judge cosine), …" from the scorer comparison, or "" without it."""
+    from workbench.captioning.evaluation import JUDGE_SCORE
+
+    if artifact is None:
+        return ""
+    parts = []
+    for row in artifact.config.get("scorers") or []:
+        runs = [r for r in artifact.config.get("ablation") or [] if r["scorer"] == row["scorer"]]
+        if runs:
+            top = max(runs, key=lambda r: (r["NLG mean"], -r["l"]))
+            parts.append(f"{row['scorer']} l = {top['l']} (NLG mean {top['NLG mean']:.2f}, judge cosine "
+                         f"{top[JUDGE_SCORE]:.3f}, audio→text R@1 {row['audio_to_text R@1']:.2f})")
+    return f"; by audio–text model ({artifact.label}): " + ", ".join(parts) if parts else ""
 
 
 __all__ = ["BOOTSTRAP", "PAPER_NLG_METRICS", "caption_best_keywords", "caption_keyword_drop", "caption_magic_gain",

@@ -20,6 +20,9 @@ def _decoding_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beta", type=float, default=0.5, help="MAGIC's audio weight β, as in the audio port")
     p.add_argument("--max-new-tokens", type=int, default=20)
     p.add_argument("--vocabulary", help="a keyword CSV (a keyword column, or AudioSet's class_labels_indices.csv)")
+    p.add_argument("--scorer", help="the audio-text model that ranks keywords and guides MAGIC (default: the "
+                                    "profile's; default profile: tiny-clap or tiny-clap-small; paper profile: its "
+                                    "CLAP or hf:REPO for another CLAP-family model in the local cache)")
 
 
 def _caption_args(p: argparse.ArgumentParser) -> None:
@@ -42,12 +45,12 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     add_json(p, "the metrics, the keyword ablation and what was not computed")
 
 
-def _captioner(vocabulary: str | None):
+def _captioner(vocabulary: str | None, scorer: str | None = None):
     from workbench.captioning.captioner import Captioner, captioner_for_profile
     from workbench.captioning.synth import load_vocabulary
 
     with progress("audio-text model (trained once, then cached)") as update:
-        captioner = captioner_for_profile(progress=update)
+        captioner = captioner_for_profile(scorer=scorer, progress=update)
     if vocabulary:
         captioner = Captioner(captioner.scorer, captioner.lm, load_vocabulary(vocabulary))
     return captioner
@@ -74,7 +77,7 @@ def _caption(args) -> int:
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    captioner = _captioner(args.vocabulary)
+    captioner = _captioner(args.vocabulary, args.scorer)
     out = captioner.caption(audio, l=args.keywords, decoders=decoders, k=args.k, alpha=args.alpha, beta=args.beta,
                             max_new_tokens=args.max_new_tokens)
     if wants_json(args):
@@ -110,7 +113,7 @@ def _caption_eval(args) -> int:
         clips = load_caption_set(args.data)
     if args.limit:
         clips = clips.head(args.limit)
-    captioner = _captioner(args.vocabulary)
+    captioner = _captioner(args.vocabulary, args.scorer)
     judge = None
     if not args.no_judge:
         from workbench.captioning.clap import judge_scorer

@@ -119,3 +119,43 @@ def audio_score_figure(outputs, l: int | None = None, column: str = "audio_score
 
 __all__ = ["METRICS", "PAPER_ABLATION_L", "ablation_figure", "audio_score_figure", "keyword_bars",
            "metrics_figure", "paper_ablation"]
+
+
+def scorer_strength_figure(comparison: dict, recall: str = "audio_to_text R@1") -> go.Figure:
+    """Caption quality against the audio–text scorer's retrieval quality (P9 scorer comparison,
+    ``captioning.compare``): one point per scorer and keyword count l — x the scorer's ``recall`` on held-out clips,
+    y the independent judge's mean audio–caption cosine of the MAGIC captions it guided — with 95 % intervals on
+    both axes; the lines join the scorers at each l. ``comparison``: the ``caption_scorers`` artifact's config (or
+    ``compare_scorers``' result)."""
+    from workbench.captioning.compare import strength_rows
+
+    fig = go.Figure()
+    ls = sorted({int(r["l"]) for r in comparison["ablation"]})
+    for i, l in enumerate(ls):
+        rows = sorted(strength_rows(comparison, l, recall), key=lambda r: r["recall"])
+        x, y = [r["recall"] for r in rows], [r["judge"] for r in rows]
+        xerr = [(r["recall_ci"] or [r["recall"]] * 2) for r in rows]
+        yerr = [(r["judge_ci"] or [r["judge"]] * 2) for r in rows]
+        fig.add_scatter(
+            x=x, y=y, mode="lines+markers+text", name=f"l = {l} keywords", text=[r["scorer"] for r in rows],
+            textposition="top center", marker={"size": 10},
+            line={"color": px_color(i)},
+            error_x={"type": "data", "symmetric": False, "array": [hi - v for (lo, hi), v in zip(xerr, x)],
+                     "arrayminus": [v - lo for (lo, hi), v in zip(xerr, x)]},
+            error_y={"type": "data", "symmetric": False, "array": [hi - v for (lo, hi), v in zip(yerr, y)],
+                     "arrayminus": [v - lo for (lo, hi), v in zip(yerr, y)]},
+            customdata=[[r["nlg_mean"]] for r in rows],
+            hovertemplate="%{text}<br>" + recall + " %{x:.2f}<br>judge cosine %{y:.3f}<br>NLG mean "
+                          "%{customdata[0]:.2f}<extra>" + f"l = {l}" + "</extra>")
+    fig.update_layout(title="Caption quality against the audio–text model's retrieval quality (held-out clips)",
+                      height=440, xaxis_title=f"scorer {recall.replace('_', ' ')} (label-set relevance)",
+                      yaxis_title="independent judge: audio–caption cosine", legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def px_color(i: int) -> str:
+    """The i-th colour of plotly's default qualitative sequence."""
+    import plotly.express as px
+
+    palette = px.colors.qualitative.Plotly
+    return palette[i % len(palette)]
