@@ -201,20 +201,24 @@ def main(argv: list[str] | None = None) -> int:
 
 @contextlib.contextmanager
 def _logging(quiet: bool, verbose: int):
-    """Log records on stderr: warnings by default, errors only with -q, info with -v, debug with -vv."""
+    """Log records on stderr: warnings by default, errors only with -q, info with -v, debug with -vv (a handler is
+    added only where the root logger has none, so an embedding application's logging is left as it is)."""
     import logging
 
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO)[verbose] if verbose < 2 else logging.DEBUG
     root = logging.getLogger()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler = None
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
     before = root.level
-    root.addHandler(handler)
     root.setLevel(level)
     try:
         yield
     finally:
-        root.removeHandler(handler)
+        if handler is not None:
+            root.removeHandler(handler)
         root.setLevel(before)
 
 
