@@ -1,4 +1,6 @@
 """One real-browser test: `streamlit run` on a free port, Debian's chromium through playwright."""
+import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -22,14 +24,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
+@contextlib.contextmanager
+def serve(script: Path, folder: Path, env: dict | None = None):
+    """`streamlit run script` on a free port (its log in ``folder``, ``env`` added to the environment); the URL."""
     port = _free_port()
-    log = open(tmp_path / "streamlit.log", "w")
+    log = open(folder / "streamlit.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 90
@@ -40,7 +43,7 @@ def server(tmp_path):
             except OSError:
                 time.sleep(0.5)
         else:
-            pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text()[-2000:])
+            pytest.fail("streamlit did not start: " + (folder / "streamlit.log").read_text()[-2000:])
         yield url
     finally:
         proc.terminate()
@@ -48,16 +51,27 @@ def server(tmp_path):
         log.close()
 
 
+def launch(p):
+    """Debian's chromium through playwright ``p``."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Debian's chromium is missing; `make test` installs it (apt-get install chromium)")
+    return p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+
+
+@pytest.fixture
+def server(tmp_path):
+    with serve(ROOT / "dashboard" / "app.py", tmp_path) as url:
+        yield url
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_home_lists_the_ten_papers_in_chromium(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("Debian's chromium is missing; `make test` installs it (apt-get install chromium)")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(server)

@@ -109,3 +109,22 @@ def test_build_command_uses_the_profile_and_the_cli():
     assert cmd[:3] == [sys.executable, "-m", "workbench.cli"]
     assert cmd[3:] == ["--profile", "paper", "build", "P1", "--smoke", "--roles", "roles.toml"]
     assert os.path.basename(cmd[0]).startswith("python")
+
+
+def test_a_workbench_progress_bar_reaches_the_log_as_percentages(tmp_path):
+    """The job's output is a terminal, so the CLI's stage helper draws its bar (off a terminal it would write one
+    line per stage, without percentages) and the log yields the stage's progress."""
+    script = ("import time\n"
+              "from workbench.cli.progress import stage\n"
+              "with stage('building P8') as update:\n"
+              "    for i in range(4):\n"
+              "        update(i / 4, f'step {i}'); time.sleep(0.2)\n"
+              "    time.sleep(30)\n")
+    jobs.start("P8", [sys.executable, "-c", script], folder=tmp_path)
+    try:
+        job = wait("P8", tmp_path, lambda j: (jobs.progress(j).fraction or 0) >= 0.75)
+        shown = jobs.progress(job)
+        assert shown.fraction == 0.75 and "building P8" in shown.message and "step 3" in shown.message
+        assert "\x1b[" not in shown.message
+    finally:
+        jobs.cancel("P8", tmp_path)

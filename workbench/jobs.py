@@ -4,7 +4,8 @@ Used by the dashboard's build panels and Home. One job per paper at a time; the 
 ``$WORKBENCH_HOME/jobs/`` (``<paper>.json`` beside ``<paper>.log``), not in the page, so a job survives navigating
 away, page reloads and a restart of the dashboard. The command runs under a small runner (``python -m
 workbench.jobs JOBFILE``) in a session of its own: the runner records the exit status when the command ends, and
-cancelling kills the whole process group. Progress is read from the log: the last percentage a progress bar wrote.
+cancelling kills the whole process group. The command's output reaches the log through a pseudo-terminal, so a
+``workbench`` command draws its progress bar there, and progress is the last percentage the bar wrote.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from workbench import WorkbenchError
 RUNNING, DONE, FAILED, CANCELLED, LOST = "running", "done", "failed", "cancelled", "lost"
 TAIL_BYTES = 64 * 1024                     # how much of a log's end is read for progress and the last lines
 STARTING_S = 30                            # a job without a pid yet is starting for this long, then lost
-_PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%")
+_PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%(?!/s)")   # a percentage, not a rate ("12.5%/s")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")          # a terminal's cursor and colour codes
 _PAPER = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _CHILDREN: dict[int, subprocess.Popen] = {}   # runners this process started: polled so they never stay zombies
 
@@ -214,12 +216,13 @@ def progress(job: Job) -> Progress:
             text = f.read().decode("utf-8", "replace")
     except OSError:
         return Progress(None, "", [])
+    text = _ANSI.sub("", text)
     lines = [line.strip() for line in re.split(r"[\r\n]+", text) if line.strip()]
     fraction = None
     for line in reversed(lines):
-        found = _PERCENT.findall(line)
+        found = _PERCENT.search(line)           # the first: a bar's own, before its postfix
         if found:
-            fraction = min(float(found[-1]), 100.0) / 100
+            fraction = min(float(found.group(1)), 100.0) / 100
             break
     return Progress(fraction, lines[-1] if lines else "", lines[-20:])
 
@@ -230,6 +233,40 @@ def build_command(paper: str, *, profile: str, smoke: bool = False, roles: str |
     return command + (["--smoke"] if smoke else []) + (["--roles", roles] if roles else [])
 
 
+def _call_on_terminal(command: list[str], log) -> int:
+    """Run ``command`` with its stdout and stderr on a pseudo-terminal copied into ``log``; its exit status.
+
+    A terminal, because the ``workbench`` commands draw a progress bar with percentages only there (to a file
+    they write one line per stage), and those percentages are what ``progress`` reads. Newlines stay ``\n``."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    attrs = termios.tcgetattr(slave)
+    attrs[1] &= ~termios.ONLCR                                 # no \r\n in the log
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))
+    try:
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    finally:
+        os.close(slave)
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:                                    # EIO: every writer has closed the terminal
+                break
+            if not chunk:
+                break
+            log.write(chunk)
+            log.flush()
+    finally:
+        os.close(master)
+    return proc.wait()
+
+
 def _run(state: Path) -> int:
     """The runner: run the job's command with its output in the log, then record how it ended (unless the job was
     cancelled meanwhile)."""
@@ -238,7 +275,7 @@ def _run(state: Path) -> int:
         return 2
     with open(job.log, "ab") as log:
         try:
-            code = subprocess.call(job.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            code = _call_on_terminal(job.command, log)
         except OSError as exc:
             log.write(f"cannot start {job.command[0]}: {exc}\n".encode())
             code = 127
