@@ -128,3 +128,14 @@ def test_a_workbench_progress_bar_reaches_the_log_as_percentages(tmp_path):
         assert "\x1b[" not in shown.message
     finally:
         jobs.cancel("P8", tmp_path)
+
+
+def test_ended_runners_are_reaped(tmp_path):
+    job = jobs.start("P9", fake(n=1, step=0.01), folder=tmp_path)
+    assert job.pid in jobs._CHILDREN
+    wait("P9", tmp_path, lambda j: not j.active)
+    deadline = time.time() + 10
+    while job.pid in jobs._CHILDREN and time.time() < deadline:     # the runner exits just after recording
+        jobs.get("P9", tmp_path)
+        time.sleep(0.05)
+    assert job.pid not in jobs._CHILDREN and jobs._proc_token(job.pid) is None   # no zombie left behind

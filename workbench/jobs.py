@@ -123,9 +123,17 @@ def _alive(job: Job) -> bool:
     return token is not None and (not job.token or not token or token == job.token)
 
 
+def _reap() -> None:
+    """Collect the runners this process started that have ended (else each stays a zombie until it exits)."""
+    for pid, child in list(_CHILDREN.items()):
+        if child.poll() is not None:
+            _CHILDREN.pop(pid, None)
+
+
 def get(paper: str, folder: Path | None = None) -> Job | None:
     """The latest job of ``paper``, its status checked: a job marked running whose process is gone without
     recording an exit (killed, or the machine restarted) is reported as ``lost``."""
+    _reap()
     path = _state_path(paper, folder)
     job = _read(path)
     if job is None or not job.active or _alive(job):
