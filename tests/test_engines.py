@@ -440,3 +440,19 @@ def test_steering_and_expert_mixtures_refuse_other_engines(monkeypatch, lm):
     monkeypatch.setenv("WORKBENCH_ENGINE", "hf")
     with steer(lm.model, {0: torch.zeros(width)}):        # the hf engine is fine
         pass
+
+
+def test_hf_tuning_of_the_classifier_is_refused_by_other_engines(lm):
+    from workbench.taxonomy.classify import classify_llm
+
+    with pytest.raises(WorkbenchError, match="tune the hf engine's read-out; the fake engine takes neither"):
+        classify_llm(["hi"], "semantic_type", FakeEngine(lm), reuse_prefix=False)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed here")
+def test_lm_generate_on_vllm_absent_is_one_line(capsys):
+    from workbench.cli.main import main
+
+    assert main(["lm", "generate", "hi", "--model", "tiny-llama", "--engine", "vllm"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "make paper-env" in err and len(err.splitlines()) == 1
