@@ -9,8 +9,9 @@ does not name. The artifact holds ConLLM's own stages on held-out synthetic clip
 stream (audio, video, audio-visual), the pipeline score and the reasoning stage's verdict. The only baseline in it
 that lacks ConLLM's contribution is a single-modality detector on audio-visual clips, so:
 
-* ``deepfake_accuracy_gain`` (audio-visual) — accuracy of the full system (the reasoning stage's verdict) on the
-  audio-visual clips minus the accuracy of the better single-modality detector (audio-only or video-only, at its own
+* ``deepfake_accuracy_gain`` (audio-visual) — accuracy of the full system (the verdict of the LLM reading the
+  aligned embeddings, ``deepfake.soft_prompt``, where the artifact has it; else the reasoning stage's verdict over
+  the scores as text) on the audio-visual clips minus the accuracy of the better single-modality detector (audio-only or video-only, at its own
   threshold, judged against the clip's label) on the same clips, in points, with a paired bootstrap CI over clips.
   Not comparable: the baseline is ours, the clips synthetic. Its ``shortcut`` is the artifact's surface-feature
   baseline (``deepfake.shortcut``) on the same audio-visual eval clips, trained on the same training rows;
@@ -101,18 +102,20 @@ def deepfake_accuracy_gain(claim, artifact):
 
 def _av_gain_over_single_modality(artifact: Artifact):
     frame = _rows_of(artifact.data, "audio-visual")
-    needed = ["y", "verdict", "score_audio", "score_video"]
+    column, system = (("soft_verdict", "the LLM over embeddings' verdict") if "soft_verdict" in frame.columns
+                      else ("verdict", "the reasoning stage's verdict"))
+    needed = ["y", column, "score_audio", "score_video"]
     lacking = [c for c in needed if c not in frame.columns]
     thresholds = {k: (artifact.config.get("trained_detectors") or {}).get(k, {}).get("threshold")
                   for k in ("audio", "video")}
     if not len(frame) or lacking or None in thresholds.values():
         what = (f"column(s) {', '.join(lacking)}" if lacking else "audio-visual clips" if not len(frame) else
                 "the audio and video detectors' thresholds")
-        return not_measured(f"{artifact.label} has no {what}: needs the reasoning stage's verdict and both "
+        return not_measured(f"{artifact.label} has no {what}: needs an LLM stage's verdict and both "
                             f"single-modality detectors' scores on audio-visual clips", artifact=artifact.label,
                             models=artifact.models)
     y = frame["y"].to_numpy(int)
-    full = (frame["verdict"].astype(str).to_numpy() == "real").astype(int) == y        # [clips]
+    full = (frame[column].astype(str).to_numpy() == "real").astype(int) == y           # [clips]
     single = {k: (frame[f"score_{k}"].to_numpy(float) > thresholds[k]).astype(int) == y for k in thresholds}
     base_name = max(single, key=lambda k: single[k].mean())
     base = single[base_name]
@@ -125,10 +128,18 @@ def _av_gain_over_single_modality(artifact: Artifact):
                     reason=f"the baseline is our own {base_name}-only detector on the same clips, not the paper's "
                            f"baseline systems; synthetic talking heads, not FakeAVCeleb or DFDC; encoders "
                            f"{_encoders(artifact)}{_smoke(artifact)}",
-                    detail=f"accuracy of the reasoning stage's verdict {100 * full.mean():.1f} % minus the better "
+                    detail=f"accuracy of {system} {100 * full.mean():.1f} %{_revote(frame, y, column)} minus the better "
                            f"single-modality detector's ({base_name}, at its threshold, against the clip label) "
                            f"{100 * base.mean():.1f} %, in points; 95 % paired bootstrap CI over clips",
                     shortcut=_shortcut(artifact, "audiovisual detector"))
+
+
+def _revote(frame, y, column: str) -> str:
+    """" (the score re-vote's: X %)" beside the LLM over embeddings, "" when the full system is the re-vote."""
+    if column == "verdict" or "verdict" not in frame.columns:
+        return ""
+    right = (frame["verdict"].astype(str).to_numpy() == "real").astype(int) == y
+    return f" (the reasoning stage's score re-vote: {100 * right.mean():.1f} %)"
 
 
 def _shortcut(artifact: Artifact, stage: str) -> str:

@@ -166,6 +166,7 @@ def _synth(args) -> int:
 
 def _train(args) -> int:
     from workbench.deepfake.config import PipelineConfig
+    from workbench.deepfake.soft_prompt import SoftPromptConfig
     from workbench.deepfake.training import smoke_config, train_model
     from workbench.profiles import active_profile
 
@@ -177,7 +178,8 @@ def _train(args) -> int:
           f"{int((rows['y'] == 0).sum())} fake) · profile {active_profile().name} · encoders "
           f"{config.audio_encoder} + {config.video_encoder}")
     with progress("training") as update:
-        model = train_model(rows, args.out, config, progress=update, data_name=name, split=split)
+        model = train_model(rows, args.out, config, progress=update, data_name=name, split=split,
+                            soft_prompt=SoftPromptConfig(epochs=2, hidden=64) if args.smoke else SoftPromptConfig())
     if wants_json(args):
         print_json({"data": name, "rows": len(rows), "detectors": model.meta["detectors"],
                     "reasoning": model.meta.get("reasoning"), "out": args.out})

@@ -9,7 +9,10 @@
   (bona fide + attacks trained on) and on the *unseen-attack* rows (bona fide + ``held_out_attacks``, never
   trained on); ``shortcut`` — the surface-feature baseline (``deepfake.shortcut``) trained on the same training
   rows and scored on each split's rows of each stage; ``real_speech`` — the audio detector on pyannote's real
-  recording and local spoofs of it (``deepfake.real_speech``).
+  recording and local spoofs of it (``deepfake.real_speech``). The LLM-over-embeddings stage
+  (``deepfake.soft_prompt``: a projector trained on the model's training rows, saved beside the model folder)
+  is scored on the same rows as the detector head and the reasoning stage, in every split and on the real speech;
+  the config's ``soft_prompt`` records its settings, LM, threshold and training loss.
 """
 from __future__ import annotations
 
@@ -17,9 +20,12 @@ from workbench import WorkbenchError
 from workbench.build import BuildContext, register_builder
 
 
-def robustness(model, data, frame, spec, report: dict, *, real_speech: bool = True, progress=None) -> dict:
+def robustness(model, data, frame, spec, report: dict, *, real_speech: bool = True, soft_prompt=None,
+               progress=None) -> dict:
     """The seen / unseen-attack stage reports, the shortcut baseline beside each, and the real-speech test
-    (``frame``: ``evaluation.evaluate``'s frame of the eval rows; gains a column ``attack_split``)."""
+    (``frame``: ``evaluation.evaluate``'s frame of the eval rows; gains a column ``attack_split``). The splits
+    report every stage the frame has scores for (the LLM over embeddings too); the real-speech test adds it given
+    the ``soft_prompt`` stage."""
     from workbench.deepfake.evaluation import stage_reports
     from workbench.deepfake.shortcut import shortcut_report
     from workbench.deepfake.training import attack_split, training_rows
@@ -44,7 +50,7 @@ def robustness(model, data, frame, spec, report: dict, *, real_speech: bool = Tr
 
         report_progress(0.5, "real speech")
         try:
-            _, out["real_speech"] = real_speech_report(model)
+            _, out["real_speech"] = real_speech_report(model, soft_prompt=soft_prompt)
         except WorkbenchError as exc:                  # the pyannote wheel missing: say so, build the rest
             out["real_speech"] = {"error": str(exc).splitlines()[0]}
     return out
@@ -65,10 +71,37 @@ def checks_table(stages: dict, checks: dict):
         for stage, v in reports.items():
             sc = shortcut.get(stage) or {}
             rows.append({"test": test, "stage": stage, "rows": v["n_bonafide"] + v["n_spoof"],
-                         "EER %": round(100 * v["eer"], 1), "AUC": round(v["auc"], 3),
-                         "accuracy %": round(100 * v["accuracy"], 1),
+                         "EER %": round(100 * v["eer"], 1), "EER 95 % CI": _ci_text(v.get("eer_ci")),
+                         "AUC": round(v["auc"], 3), "accuracy %": round(100 * v["accuracy"], 1),
+                         "accuracy 95 % CI": _ci_text(v.get("accuracy_ci")),
                          "shortcut bal. acc. %": round(100 * sc["balanced_accuracy"], 1) if sc else None,
                          "shortcut AUC": round(sc["auc"], 3) if sc else None})
+    return pd.DataFrame(rows)
+
+
+def _ci_text(ci) -> str:
+    """"[lo, hi]" in per cent, or "" (a report written before the CIs)."""
+    return f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""
+
+
+STAGE_ORDER = ("detector (pipeline)", "detector + reasoning", "LLM over embeddings")
+
+
+def stages_table(stages: dict, checks: dict):
+    """The three pipeline-level stages side by side — the detector head, the score re-vote and the LLM over
+    embeddings — on each test's rows (all eval rows, seen attacks, unseen attacks, real speech where the stage was
+    run on it), with EER and accuracy and their 95 % CIs (the notebook and the view show it)."""
+    table = checks_table(stages, checks)
+    table = table[table["stage"].isin(STAGE_ORDER)].drop(columns=["shortcut bal. acc. %", "shortcut AUC"])
+    rows = table.to_dict("records")
+    real = checks.get("real_speech") or {}
+    for stage, v in (real.get("stages") or {}).items():
+        rows.append({"test": "real speech", "stage": stage, "rows": v["n_bonafide"] + v["n_spoof"],
+                     "EER %": round(100 * v["eer"], 1), "EER 95 % CI": _ci_text(v.get("eer_ci")),
+                     "AUC": round(v["auc"], 3), "accuracy %": round(100 * v["accuracy"], 1),
+                     "accuracy 95 % CI": _ci_text(v.get("accuracy_ci"))})
+    import pandas as pd
+
     return pd.DataFrame(rows)
 
 
@@ -79,7 +112,7 @@ def real_speech_table(checks: dict):
     r = checks.get("real_speech") or {}
     if not r or "error" in r:
         return pd.DataFrame([{"real speech": r.get("error", "not run")}])
-    ci = lambda v: f" [{100 * v[0]:.1f}, {100 * v[1]:.1f}]" if v else ""  # noqa: E731
+    ci = lambda v: f" {_ci_text(v)}" if v else ""  # noqa: E731
     return pd.DataFrame([{"stage": r["stage"], "clips": f"{r['n_bonafide']} bona fide + {r['n_spoof']} spoofed",
                           "EER % [95 % CI]": f"{100 * r['eer']:.1f}{ci(r.get('eer_ci'))}",
                           "AUC": round(r["auc"], 3),
@@ -109,7 +142,11 @@ def eval_frame(frame):
 def build_deepfake_eval(ctx: BuildContext) -> None:
     from workbench.deepfake.config import PipelineConfig
     from workbench.deepfake.evaluation import evaluate
-    from workbench.deepfake.training import SyntheticSpec, default_model, smoke_config, smoke_spec, synthetic_data
+    from dataclasses import asdict
+
+    from workbench.deepfake.soft_prompt import SoftPromptConfig, cached_stage, stage_folder
+    from workbench.deepfake.training import (SyntheticSpec, default_model, smoke_config, smoke_spec, synthetic_data,
+                                             training_rows)
     from workbench.io import save_frame
     from workbench.models import load
 
@@ -122,10 +159,19 @@ def build_deepfake_eval(ctx: BuildContext) -> None:
     data = synthetic_data(spec, progress=lambda f, m: ctx.progress(0.2 * f, m))
     model = default_model(spec=spec, config=config, progress=lambda f, m: ctx.progress(0.2 + 0.4 * f, m))
     lm = load(ctx.profile.model_for("reasoner"))
+    soft_config = SoftPromptConfig(epochs=2, hidden=64, seed=ctx.seed) if ctx.smoke else SoftPromptConfig(
+        seed=ctx.seed)
+    soft = cached_stage(model, training_rows(data, spec), lm, soft_config,
+                        progress=lambda f, m: ctx.progress(0.55 + 0.05 * f, m))
     held = data[data["split"] == "eval"]
     frame, report = evaluate(model, held, reasoning=True, lm=lm, rationale_tokens=24 if ctx.smoke else 48,
-                             progress=lambda f, m: ctx.progress(0.6 + 0.3 * f, m))
-    checks = robustness(model, data, frame, spec, report, progress=lambda f, m: ctx.progress(0.9 + 0.1 * f, m))
+                             soft_prompt=soft, progress=lambda f, m: ctx.progress(0.6 + 0.3 * f, m))
+    checks = robustness(model, data, frame, spec, report, soft_prompt=soft,
+                        progress=lambda f, m: ctx.progress(0.9 + 0.1 * f, m))
+    checks["soft_prompt"] = {"config": asdict(soft.config), "folder": str(stage_folder(model.folder, lm.name,
+                                                                                         soft_config)),
+                             **{k: soft.meta.get(k) for k in ("lm", "slots", "n_train", "n_dev", "threshold",
+                                                              "dev_eer", "loss")}}
     save_frame(eval_frame(frame), ctx.path(ctx.paper, "deepfake_eval"), profile=ctx.profile.name,
                models=report["models"], seed=ctx.seed,
                config=deepfake_eval_config(report, model, spec, config, smoke=ctx.smoke, checks=checks))

@@ -10,15 +10,21 @@ import numpy as np
 from workbench.deepfake.inputs import measure_cues, row_labels
 from workbench.deepfake.model import DeepfakeModel, load_reasoner
 
+BOOTSTRAP = 1000        # resamples for the EER and accuracy CIs of the pipeline-level stages (rows resampled)
+
 
 def evaluate(model: DeepfakeModel, frame, *, reasoning: bool = True, lm=None, rationale_tokens: int = 0,
-             progress=None):
+             soft_prompt="auto", progress=None):
     """Score every row and report each stage: (per-row frame, report dict).
 
     The report has one entry per stage that has scores for both classes — each detector on its own rows, the
-    pipeline's detector score, and (with ``reasoning``) the reasoning stage's score log P(real) − log P(fake) —
-    each with EER (and its threshold), AUC, and accuracy at the model's own threshold (0 for the reasoning stage,
-    i.e. p_real > 0.5), so "does the reasoning stage change accuracy?" is answered on the same rows."""
+    pipeline's detector score ("detector (pipeline)"), (with ``reasoning``) the reasoning stage's score
+    log P(real) − log P(fake) over the scores written as text ("detector + reasoning") and, given a
+    ``soft_prompt`` stage (``deepfake.soft_prompt``; "auto": the one saved beside the model for the reasoning LM,
+    when there is one), the LLM reading the aligned embeddings as soft tokens ("LLM over embeddings") — each with
+    EER (and its threshold), AUC, accuracy at the stage's own threshold, and their 95 % bootstrap CIs, so "does
+    the LLM stage change accuracy?" is answered on the same rows. Columns of the LLM-over-embeddings stage:
+    ``soft_score``, ``soft_threshold``, ``soft_verdict`` (and ``soft_rationale`` with ``rationale_tokens``)."""
 
     report = progress or (lambda f, m: None)
     frame = frame.reset_index(drop=True).copy()
@@ -46,10 +52,37 @@ def evaluate(model: DeepfakeModel, frame, *, reasoning: bool = True, lm=None, ra
         frame["p_real"] = [r["p_real"] for r in results]
         frame["verdict"] = [r["verdict"] for r in results]
         frame["rationale"] = [r["rationale"] for r in results]
+    stage = _soft_stage(model, soft_prompt, lm if reasoning else None)
+    if stage is not None:
+        from workbench.deepfake.soft_prompt import aligned_features
+
+        report(0.95, "LLM over embeddings")
+        x, _ = aligned_features(model, emb, cues)
+        soft = stage.scores(x)
+        frame["soft_score"], frame["soft_threshold"] = soft, stage.threshold
+        frame["soft_verdict"] = np.where(soft > stage.threshold, "real", "fake")
+        if rationale_tokens > 0:
+            frame["soft_rationale"] = stage.rationales(x, list(frame["soft_verdict"]),
+                                                       max_new_tokens=min(rationale_tokens, 32))
     stages = stage_reports(model, frame, reasoning=reasoning)
     report(1.0, "done")
+    names = model.models + ([lm.name] if reasoning else [])
+    names += [stage.lm.name] if stage is not None and stage.lm.name not in names else []
     return frame, {"stages": stages, "rows": int(len(frame)), "profile": model.meta["profile"],
-                   "models": model.models + ([lm.name] if reasoning else []), "model_folder": str(model.folder)}
+                   "models": names, "model_folder": str(model.folder)}
+
+
+def _soft_stage(model: DeepfakeModel, soft_prompt, lm):
+    """The LLM-over-embeddings stage to run: the one given (checked against ``model``); for "auto", the one saved
+    beside the model for ``lm`` (the reasoning LM; None without the LLM stages or when none is saved); or None."""
+    from workbench.deepfake.soft_prompt import saved_stage
+
+    if soft_prompt is None or soft_prompt is False or (soft_prompt == "auto" and lm is None):
+        return None
+    if soft_prompt != "auto":
+        soft_prompt.check_model(model.folder)
+        return soft_prompt
+    return saved_stage(model, lm)
 
 
 def stage_reports(model: DeepfakeModel, frame, *, reasoning: bool = True) -> dict:
@@ -66,7 +99,8 @@ def stage_reports(model: DeepfakeModel, frame, *, reasoning: bool = True) -> dic
         ok = ~np.isnan(s)
         if ok.any() and len(set(labels[ok])) == 2:
             stages[f"{stream} detector"] = {**detection_report(s[ok], labels[ok],
-                                                                threshold=model.thresholds[stream]),
+                                                                threshold=model.thresholds[stream],
+                                                                bootstrap=BOOTSTRAP),
                                             "labels": f"{stream}_y" if stream != "audiovisual" else "y"}
     final, thr = frame["score"].to_numpy(float), frame["threshold"].to_numpy(float)
     ok = ~np.isnan(final)
@@ -74,19 +108,25 @@ def stage_reports(model: DeepfakeModel, frame, *, reasoning: bool = True) -> dic
         stages["detector (pipeline)"] = {**_report_varying(final[ok], y[ok], thr[ok]), "labels": "y"}
         if reasoning and "reasoning_score" in frame:
             stages["detector + reasoning"] = {**detection_report(frame["reasoning_score"].to_numpy()[ok], y[ok],
-                                                                 threshold=model.reasoning_threshold),
-                                              "labels": "y"}
+                                                                 threshold=model.reasoning_threshold,
+                                                                 bootstrap=BOOTSTRAP), "labels": "y"}
+        if "soft_score" in frame:
+            from workbench.deepfake.soft_prompt import STAGE
+
+            stages[STAGE] = {**detection_report(frame["soft_score"].to_numpy(float)[ok], y[ok],
+                                                threshold=float(frame["soft_threshold"].iloc[0]),
+                                                bootstrap=BOOTSTRAP), "labels": "y"}
     return stages
 
 
 def _report_varying(scores, y, thresholds) -> dict:
     """``detection_report`` where each row may have its own threshold (the stream it was scored by)."""
-    from workbench.metrics.eer import detection_report
+    from workbench.metrics.eer import bootstrap_ci, detection_report
 
     rep = detection_report(scores, y)
     rep["accuracy"] = float(((scores > thresholds).astype(int) == y).mean())
     rep["threshold"] = "per stream"
-    return rep
+    return {**rep, **bootstrap_ci(scores, y, thresholds, n=BOOTSTRAP)}
 
 
 __all__ = ["evaluate", "stage_reports"]

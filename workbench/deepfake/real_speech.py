@@ -91,27 +91,19 @@ def real_speech_corpus(config: RealSpeechConfig | None = None, *, root: str | Pa
 
 
 def _bootstrap(y: np.ndarray, s: np.ndarray, threshold: float, seed: int = 0) -> dict:
-    from workbench.metrics.eer import eer
+    from workbench.metrics.eer import bootstrap_ci
 
-    rng = np.random.default_rng(seed)
-    eers, accs = [], []
-    for _ in range(BOOTSTRAP):
-        i = rng.integers(0, len(y), len(y))
-        if len(set(y[i])) < 2:
-            continue
-        eers.append(eer(s[i], y[i])[0])
-        accs.append(float(((s[i] > threshold).astype(int) == y[i]).mean()))
-    ci = lambda v: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if len(v) > 1 else None  # noqa: E731
-    return {"eer_ci": ci(eers), "accuracy_ci": ci(accs)}
+    return bootstrap_ci(s, y, threshold, n=BOOTSTRAP, seed=seed)
 
 
-def real_speech_report(model, *, config: RealSpeechConfig | None = None, progress=None):
-    """``(per-clip frame, report)``: the model's audio detector on the real-speech test set."""
+def real_speech_report(model, *, config: RealSpeechConfig | None = None, soft_prompt=None, progress=None):
+    """``(per-clip frame, report)``: the model's audio detector on the real-speech test set (and, given a
+    ``soft_prompt`` stage, the LLM over embeddings on the same clips: the report's ``stages``)."""
     from workbench.deepfake.evaluation import evaluate
     from workbench.metrics.eer import detection_report
 
     data = real_speech_corpus(config, progress=progress)
-    frame, _ = evaluate(model, data, reasoning=False)
+    frame, full = evaluate(model, data, reasoning=False, soft_prompt=soft_prompt)
     if "score_audio" not in frame or "audio" not in model.thresholds:
         return frame, {}
     y = frame["y"].to_numpy(int)
@@ -126,6 +118,10 @@ def real_speech_report(model, *, config: RealSpeechConfig | None = None, progres
               "data": "pyannote sample.wav (2 speakers, 30 s) cut by its STM transcript; spoofs made locally "
                       f"({', '.join((config or RealSpeechConfig()).attacks)})",
               "note": "small: one recording, two speakers — a transfer check, not a benchmark"}
+    if soft_prompt is not None:
+        from workbench.deepfake.soft_prompt import STAGE
+
+        report["stages"] = {k: v for k, v in full["stages"].items() if k == STAGE}
     return frame, report
 
 

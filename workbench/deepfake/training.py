@@ -76,21 +76,29 @@ def _stratified_dev(groups: np.ndarray, fraction: float, seed: int) -> np.ndarra
 
 
 def train_model(frame, out: str | Path, config: PipelineConfig | None = None, *, progress=None,
-                data_name: str = "", reasoner=None, split: dict | None = None) -> DeepfakeModel:
+                data_name: str = "", reasoner=None, split: dict | None = None, soft_prompt=None) -> DeepfakeModel:
     """Train encoders (default profile), detectors and thresholds on ``frame``'s rows; write the folder ``out``.
 
     With ``config.calibrate_reasoning`` the reasoning stage (``reasoner``, default the profile's LLM) is run on the
     dev rows and its decision threshold stored (``DeepfakeModel.reasoning_threshold``). ``split`` (a
     ``datasets.splits.split_record``) says how the rows were held apart from the evaluation rows; it goes into
     ``model.json``. The folder lists every training row (``training_rows.json``) so that an evaluation can refuse
-    to score them (``DeepfakeModel.trained_on``)."""
+    to score them (``DeepfakeModel.trained_on``). With ``soft_prompt`` (a ``soft_prompt.SoftPromptConfig``) the
+    LLM-over-embeddings stage is trained for ``reasoner`` on the same rows and saved beside the folder
+    (``evaluation.evaluate`` then reports it)."""
     config = config or PipelineConfig.for_profile()
     frame = _check_rows(frame)
     report = progress or (lambda f, m: None)
     with atomic_dir(Path(out)) as tmp:                 # a folder that exists is always a complete model
         _write_model(tmp, frame, config, report, data_name=data_name, reasoner=reasoner, split=split)
+    model = DeepfakeModel.load(out)
+    if soft_prompt is not None:
+        from workbench.deepfake.soft_prompt import cached_stage
+
+        report(0.98, "LLM over embeddings")
+        cached_stage(model, frame, reasoner or load_reasoner(model.meta["profile"]), soft_prompt)
     report(1.0, "done")
-    return DeepfakeModel.load(out)
+    return model
 
 
 def _check_rows(frame):
@@ -101,15 +109,21 @@ def _check_rows(frame):
     return frame
 
 
+def dev_rows(frame, config: PipelineConfig) -> np.ndarray:
+    """The training frame's held-out dev rows (a boolean mask): the same rows for the detectors' thresholds and
+    the LLM stages' (``soft_prompt``) [ours]."""
+    groups = (frame["modality"].astype(str) + "|" + frame["y"].astype(str) + "|"
+              + frame["attack"].astype(str)).to_numpy() if "attack" in frame else frame["y"].to_numpy()
+    return _stratified_dev(groups, config.dev_fraction, config.seed)
+
+
 def _write_model(tmp: Path, frame, config: PipelineConfig, report, *, data_name: str, reasoner,
                  split: dict | None = None) -> None:
     """Train everything on ``frame`` and write the model folder's files into ``tmp``."""
     from workbench.deepfake.detector import DetectorConfig, save_detector, score, train_detector
     from workbench.profiles import active_profile, get_profile
 
-    groups = (frame["modality"].astype(str) + "|" + frame["y"].astype(str) + "|"
-              + frame["attack"].astype(str)).to_numpy() if "attack" in frame else frame["y"].to_numpy()
-    dev = _stratified_dev(groups, config.dev_fraction, config.seed)
+    dev = dev_rows(frame, config)
     if not dev.any():
         warnings.warn("too few rows to hold out a dev set; thresholds come from the training rows", stacklevel=3)
     fit = ~dev if dev.any() else np.ones(len(frame), bool)
@@ -330,5 +344,5 @@ def default_model(*, spec: SyntheticSpec | None = None, config: PipelineConfig |
     return DeepfakeModel.load(build_once(folder, build, complete="model.json"))
 
 
-__all__ = ["HELD_OUT_ATTACKS", "SyntheticSpec", "attack_split", "decision_threshold", "default_model",
+__all__ = ["HELD_OUT_ATTACKS", "SyntheticSpec", "attack_split", "decision_threshold", "default_model", "dev_rows",
            "smoke_config", "smoke_spec", "synthetic_data", "train_model", "training_rows"]

@@ -97,14 +97,35 @@ def probit(p) -> np.ndarray:
     return norm.ppf(np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6))
 
 
-def detection_report(scores, labels, *, threshold: float | None = None) -> dict:
-    """EER (and its threshold), AUC, accuracy at ``threshold`` (default: the EER threshold), class counts."""
+def bootstrap_ci(scores, labels, threshold, *, n: int = 1000, seed: int = 0) -> dict:
+    """95 % percentile bootstrap CIs of the EER and of the accuracy at ``threshold`` (a number, or one per trial),
+    trials resampled with replacement ``n`` times (a resample with one class only is skipped): ``{"eer_ci":
+    [lo, hi], "accuracy_ci": [lo, hi]}``, None where fewer than two resamples counted."""
+    s, y = np.asarray(scores, float), np.asarray(labels).astype(int)
+    _split(s, y)
+    thr = np.broadcast_to(np.asarray(threshold, float), s.shape)
+    rng = np.random.default_rng(seed)
+    eers, accs = [], []
+    for _ in range(n):
+        i = rng.integers(0, len(y), len(y))
+        if len(set(y[i])) < 2:
+            continue
+        eers.append(eer(s[i], y[i])[0])
+        accs.append(float(((s[i] > thr[i]).astype(int) == y[i]).mean()))
+    ci = lambda v: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if len(v) > 1 else None  # noqa: E731
+    return {"eer_ci": ci(eers), "accuracy_ci": ci(accs)}
+
+
+def detection_report(scores, labels, *, threshold: float | None = None, bootstrap: int = 0) -> dict:
+    """EER (and its threshold), AUC, accuracy at ``threshold`` (default: the EER threshold), class counts; with
+    ``bootstrap`` > 0, the EER's and the accuracy's 95 % bootstrap CIs (``bootstrap_ci``)."""
     value, t = eer(scores, labels)
     y = np.asarray(labels)
     chosen = t if threshold is None else threshold
     return {"eer": value, "eer_threshold": t, "auc": roc(scores, labels)["auc"],
             "accuracy": accuracy(scores, labels, chosen), "threshold": chosen,
-            "n_bonafide": int((y == 1).sum()), "n_spoof": int((y == 0).sum())}
+            "n_bonafide": int((y == 1).sum()), "n_spoof": int((y == 0).sum()),
+            **(bootstrap_ci(scores, labels, chosen, n=bootstrap) if bootstrap > 0 else {})}
 
 
-__all__ = ["DetCurve", "accuracy", "det_curve", "detection_report", "eer", "eer_from_roc", "probit", "roc"]
+__all__ = ["DetCurve", "accuracy", "bootstrap_ci", "det_curve", "detection_report", "eer", "eer_from_roc", "probit", "roc"]
