@@ -81,3 +81,18 @@ def test_wrong_lm_model_or_width_is_refused_in_one_line(trained, folders, tmp_pa
         trained.scores(np.zeros((3, 5), np.float32))
     with pytest.raises(WorkbenchError, match="both classes"):
         train_projector(trained.lm, np.zeros((4, 12), np.float32), np.ones(4), CONFIG)
+
+
+def test_bootstrap_ci_brackets_the_point_and_takes_per_row_thresholds():
+    from workbench.metrics.eer import bootstrap_ci, detection_report
+
+    rng = np.random.default_rng(0)
+    y = np.arange(200) % 2
+    s = rng.normal(size=200) + 1.0 * y                   # overlapping classes: EER well inside (0, 0.5)
+    rep = detection_report(s, y, threshold=0.5, bootstrap=300)
+    lo, hi = rep["eer_ci"]
+    assert lo < rep["eer"] < hi and hi - lo < 0.25
+    assert rep["accuracy_ci"][0] < rep["accuracy"] < rep["accuracy_ci"][1]
+    per_row = bootstrap_ci(s, y, np.full(200, 0.5), n=300)
+    assert per_row == {k: rep[k] for k in ("eer_ci", "accuracy_ci")}
+    assert bootstrap_ci(2.0 * y, y, 1.0, n=50) == {"eer_ci": [0.0, 0.0], "accuracy_ci": [1.0, 1.0]}
