@@ -2,6 +2,8 @@
 the table and figure helpers that add download buttons (CSV; HTML, and PNG where kaleido is installed)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import cache
@@ -32,6 +34,7 @@ def _roles_file(paper_id: str) -> str | None:
         except (WorkbenchError, OSError) as exc:
             st.error(f"Roles file: {exc}")
             return None
+        return str(Path(path).resolve())        # the build runs from the repository root
     return path
 
 

@@ -489,3 +489,26 @@ def test_an_upload_over_the_limit_is_refused_with_a_clear_message(temp_dir):
     with pytest.raises(WorkbenchError, match=r"^big\.wav: 2\.0 MB is over the 1\.0 MB limit for media files$"):
         uploads.save_upload("big.wav", b"x" * (2 * uploads.MB), uploads.MB, {"audio": (".wav",)}, "up")
     assert not (temp_dir / "up").exists()
+
+
+def test_build_panel_checks_the_roles_file_and_passes_it_absolute(fake_builds, tmp_path, monkeypatch):
+    from workbench import jobs
+
+    seen = {}
+    monkeypatch.setattr(jobs, "start", lambda paper, command, **kw: seen.setdefault("roles", command))
+    monkeypatch.setattr(jobs, "build_command", lambda paper, **kw: kw["roles"])
+    monkeypatch.chdir(tmp_path)
+    at = AppTest.from_string(f"""
+import sys
+sys.path.insert(0, {str(ROOT)!r})
+from dashboard.components import build_panel
+build_panel("P5", roles=True)
+""", default_timeout=60).run()
+    at.text_input(key="roles-P5").set_value("missing.toml").run()
+    assert any("Roles file:" in e.value and "missing.toml" in e.value for e in at.error)
+    assert at.button(key="build-P5").disabled
+    (tmp_path / "roles.toml").write_text('judge = "tiny-llama"\n')
+    at.text_input(key="roles-P5").set_value("roles.toml").run()
+    assert not at.error and not at.button(key="build-P5").disabled
+    at.button(key="build-P5").click().run()
+    assert seen["roles"] == str(tmp_path / "roles.toml")
