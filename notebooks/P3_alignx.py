@@ -163,8 +163,14 @@ from workbench.experts.shortcuts import mixture_surface_routing, shortcut_hhh, s
 shortcuts, _ = shortcut_hhh(eval_set, judge)
 pd.concat([hhh, shortcuts]).pivot_table(index="system", columns="metric", values="value", sort=False).round(3)
 
+# %% [markdown]
+# The `matched` rows score the same routers on the lexically matched test set (`data/experts/matched.jsonl`: per
+# topic a helpful, a harmful and an honesty prompt with the same opening, words and length; 95 % CI resampling
+# topics): there the bag of words is near chance (1/3), so the router's accuracy on them is how well it routes by
+# meaning.
+
 # %%
-surface_table(mixture_surface_routing(folder, smoke=SMOKE, seed=SEED)).round(3)
+surface_table(mixture_surface_routing(folder, smoke=SMOKE, seed=SEED, mixture=mixture)).round(3)
 
 # %% [markdown]
 # ## Does calibration change the outputs? Uncalibrated vs each calibrator

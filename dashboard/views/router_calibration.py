@@ -163,11 +163,19 @@ def _shortcuts(paper: str, profile: str, table) -> None:
                f"— '{smeta.config['shortcuts'][0]}' (one fixed refusal: the trivial optimum of the harmless axis) and "
                f"'{smeta.config['shortcuts'][1]}' (the prompt itself: every keyword, no content). A mixture's gain "
                "that one of them matches is no evidence of alignment.")
-    show_table(surface_table(smeta.config["surface_routing"]).round(3), hide_index=True, width="stretch")
+    surface = smeta.config["surface_routing"]
+    show_table(surface_table(surface).round(3), hide_index=True, width="stretch")
     st.caption("Routers on surface features only, trained on the mixture's train prompts and scored on the router's "
                "test rows: a bag of words (logistic regression, C fixed a priori), the prompt's length, the majority "
                "axis. When the bag of words routes as well as the router reading the backbone's hidden state, the "
                "routing task is a surface one.")
+    if "matched" in surface:
+        st.caption("The `matched` rows score the same routers on the lexically matched test set (per topic a "
+                   "helpful, a harmful and an honesty prompt with the same opening, words and length; 95 % CI "
+                   "resampling topics): read the router's accuracy there, where the bag of words is near chance "
+                   "(1/3), as how well it routes by meaning.")
+    else:
+        st.caption("This build has no matched-set rows; rebuild the trivial baselines to add them.")
 
 
 def _calibration_ablation(paper: str, profile: str) -> None:
