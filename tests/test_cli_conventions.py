@@ -110,7 +110,7 @@ def test_progress_off_a_terminal_is_one_line_per_stage():
     text = stream.getvalue()
     assert "\r" not in text
     lines = text.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("scoring … done in ") and lines[0].endswith("(500/500 rows)")
+    assert len(lines) == 1 and lines[0].startswith("scoring: done in ") and lines[0].endswith("(500/500 rows)")
 
 
 def test_progress_on_a_terminal_shows_count_rate_and_eta():
@@ -131,7 +131,7 @@ def test_progress_is_silent_when_quiet_and_says_stopped_on_error():
     stream = io.StringIO()
     with pytest.raises(RuntimeError), stage("building", stream=stream):
         raise RuntimeError("boom")
-    assert stream.getvalue().startswith("building … stopped in ")
+    assert stream.getvalue().startswith("building: stopped in ") and stream.getvalue().count("\n") == 1
 
 
 def test_a_command_off_a_terminal_writes_a_few_progress_lines(tmp_path, capsys):
@@ -139,7 +139,7 @@ def test_a_command_off_a_terminal_writes_a_few_progress_lines(tmp_path, capsys):
     pd.DataFrame({"text": [f"prompt number {i} about topic {i % 7}" for i in range(300)]}).to_csv(table, index=False)
     assert main(["dedup", "run", str(table), "--text-col", "text", "--out", str(tmp_path / "o.parquet")]) == 0
     captured = capsys.readouterr()
-    assert "\r" not in captured.err and captured.err.startswith("fingerprinting … done in ")
+    assert "\r" not in captured.err and captured.err.startswith("fingerprinting: done in ")
     assert len(captured.err.splitlines()) == 1, captured.err
     assert captured.out.startswith("kept ")
     assert main(["-q", "dedup", "run", str(table), "--text-col", "text", "--out", str(tmp_path / "q.parquet")]) == 0

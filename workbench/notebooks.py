@@ -13,6 +13,7 @@ Helpers: number formatters (``signed_percent``, ``percent``, ``change``, ``with_
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,8 @@ def run_report(name: str | Path, params: dict[str, Any], out_dir: str | Path, *,
                progress=None) -> dict:
     """Execute notebook ``name`` (a paper id or a ``.py`` notebook) with ``params`` and write ``STEM.ipynb`` and
     ``STEM.html`` into ``out_dir``, each under a temporary name first. Returns the paths, parameters, cell count
-    and seconds. A parameter the parameters cell does not define, or a failing cell, is a ``WorkbenchError``; a
+    and seconds. Plotly figures render with plotly.js embedded (``$PLOTLY_RENDERER``, unless set), so the report
+    shows them offline. A parameter the parameters cell does not define, or a failing cell, is a ``WorkbenchError``; a
     failing run still writes the notebook up to the failing cell, so its traceback can be read.
     ``progress(done, total)`` is called after each code cell."""
     import time
@@ -103,6 +105,7 @@ def run_report(name: str | Path, params: dict[str, Any], out_dir: str | Path, *,
     from nbconvert import HTMLExporter
 
     from workbench.io import write_text
+    from workbench.paths import environ
 
     started = time.monotonic()
     path = notebook_for(name)
@@ -111,7 +114,8 @@ def run_report(name: str | Path, params: dict[str, Any], out_dir: str | Path, *,
     ipynb, html = out / f"{path.stem}.ipynb", out / f"{path.stem}.html"
     failure = None
     try:
-        nb = execute(path, params, timeout=timeout, progress=progress)
+        with environ(PLOTLY_RENDERER=os.environ.get("PLOTLY_RENDERER") or "plotly_mimetype+notebook"):
+            nb = execute(path, params, timeout=timeout, progress=progress)
     except CellExecutionError as exc:
         nb, failure = exc.nb, exc
     write_text(nbformat.writes(nb), ipynb)

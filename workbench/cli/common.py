@@ -149,7 +149,7 @@ def note(text: str) -> None:
 
 def progress(desc: str, unit: str = "it"):
     """``with progress("training") as update: ...``: the stage's progress on stderr (a bar on a terminal, one line
-    per stage elsewhere, nothing with ``-q``); ``update(done, total)`` or ``update(fraction, message)``."""
+    per stage, when it ends, elsewhere, nothing with ``-q``); ``update(done, total)`` or ``update(fraction, message)``."""
     from workbench.cli.progress import stage
 
     return stage(desc, quiet=OUTPUT.quiet, unit=unit)

@@ -50,8 +50,8 @@ def _conventions() -> list[str]:
         "same data as one JSON document on stdout, alone (numbers unformatted, missing values as `null`). "
         "Progress, messages and logging go to stderr. Every option's help shows its default.", "",
         "**Progress.** On a terminal a bar with count, rate and time left (`12/40 [00:31<01:12, 0.39 it/s]`); when "
-        "stderr is a file or a pipe, one line per stage, begun as the stage starts and ended with its time when it "
-        "is done (`building P1 … done in 3 min 38 s`), never carriage-return redraws. `-q/--quiet` prints results "
+        "stderr is a file or a pipe, one line per stage as it ends, with its time (`building P1: done in 3 min "
+        "38 s`), never carriage-return redraws. `-q/--quiet` prints results "
         "only (no progress, no messages, only errors logged); `-v` adds info logging, `-vv` debug logging.", "",
         "**Exit codes.**", "", "| code | meaning |", "|---|---|",
         *[f"| {code} | {meaning} |" for code, meaning in EXIT_CODES.items()], ""]

@@ -4,9 +4,9 @@ Used by ``workbench.cli.common.progress`` (which every command module calls) wit
 ``-q`` option and the terminal decide:
 
 - ``bar``: stderr is a terminal. A tqdm bar with count, rate and ETA: ``12/40 [00:31<01:12, 0.39 it/s]``.
-- ``lines``: stderr is a file or a pipe (a log, CI). No carriage-return redraws: one line per stage, begun when
-  the stage starts (``building P1 …``, flushed, so a ``tail -f`` shows what runs) and ended when it is done, with
-  its time: ``building P1 … done in 3 min 38 s``.
+- ``lines``: stderr is a file or a pipe (a log, CI). No carriage-return redraws: one line per stage, when it ends,
+  with its time and count: ``building P1: done in 3 min 38 s`` (``stopped`` when it failed). One whole line, so
+  the warnings a library logs meanwhile cannot split it.
 - ``off``: ``-q``. Nothing.
 
 The callback a stage yields takes either convention of the library: ``update(done, total)`` with item counts
@@ -55,8 +55,6 @@ class Stage:
         self.counts: tuple[int, int] | None = None      # the last (done, total) seen
         self.percent = False                            # the bar counts percent (fraction updates)
         self.bar = None
-        if style == "lines":
-            print(f"{desc} …", end="", file=stream, flush=True)
 
     def __call__(self, done, total_or_message=None) -> None:
         if isinstance(total_or_message, str) or total_or_message is None:
@@ -101,7 +99,8 @@ class Stage:
         if self.style == "lines":
             counted = f" ({self.counts[0]:,}/{self.counts[1]:,} {self.unit})" if self.counts else ""
             state = "done" if ok else "stopped"
-            print(f" {state} in {duration(time.monotonic() - self.started)}{counted}", file=self.stream, flush=True)
+            print(f"{self.desc}: {state} in {duration(time.monotonic() - self.started)}{counted}", file=self.stream,
+                  flush=True)
         self.style = "off"                 # closing twice prints nothing more
 
 
