@@ -96,3 +96,27 @@ def test_bootstrap_ci_brackets_the_point_and_takes_per_row_thresholds():
     per_row = bootstrap_ci(s, y, np.full(200, 0.5), n=300)
     assert per_row == {k: rep[k] for k in ("eer_ci", "accuracy_ci")}
     assert bootstrap_ci(2.0 * y, y, 1.0, n=50) == {"eer_ci": [0.0, 0.0], "accuracy_ci": [1.0, 1.0]}
+
+
+def test_claims_av_gain_reads_the_llm_over_embeddings_verdict_when_present():
+    """Ten audio-visual clips: the re-vote right on all, the LLM over embeddings on 9, the video detector on 8."""
+    import pandas as pd
+
+    from workbench.claims import MemorySources, measure
+    from workbench.papers import get_paper
+
+    y = np.array([1] * 5 + [0] * 5)
+    sign = np.where(y == 1, 1.0, -1.0)
+    soft_right = np.arange(10) != 9
+    frame = pd.DataFrame({"id": [f"av{i}" for i in range(10)], "modality": "audiovisual", "y": y,
+                          "verdict": np.where(y == 1, "real", "fake"),
+                          "soft_verdict": np.where(soft_right == (y == 1), "real", "fake"),
+                          "score_video": np.where(np.arange(10) < 8, sign, -sign), "score_audio": -sign})
+    claim = next(c for c in get_paper("P6").claims if c.kind == "deepfake_accuracy_gain"
+                 and c.params.get("modality") == "audio-visual")
+    config = {"trained_detectors": {"audio": {"threshold": 0.0}, "video": {"threshold": 0.0}},
+              "pipeline": {"audio_encoder": "logmel-cnn", "video_encoder": "frame-cnn"}, "smoke": False}
+    ours = measure("P6", claim, MemorySources("default").add("P6", "deepfake_eval", frame, models=["tiny-llama"],
+                                                              config=config))
+    assert ours.value == pytest.approx(100 * (soft_right.mean() - 0.8))
+    assert "LLM over embeddings" in ours.detail and "re-vote: 100.0 %" in ours.detail

@@ -182,6 +182,19 @@ def _threads(lm):
     return one_thread() if small and str(lm.device).startswith("cpu") else contextlib.nullcontext()
 
 
+def causal_lm(lm):
+    """The transformers handle (``CausalLM``) the stage needs — soft tokens go in as ``inputs_embeds`` — from a
+    handle, an ``hf`` engine (its handle), another engine or a zoo model's name (the model loaded by name)."""
+    from workbench.models import load
+    from workbench.models.loaders import CausalLM
+
+    if isinstance(lm, CausalLM):
+        return lm
+    if isinstance(getattr(lm, "lm", None), CausalLM):
+        return lm.lm
+    return load(lm if isinstance(lm, str) else lm.name)
+
+
 def _answer_ids(lm) -> list[list[int]]:
     from workbench.llm.scoring import _encode
 
@@ -350,7 +363,7 @@ def train_stage(model, frame, lm, config: SoftPromptConfig | None = None, *, pro
     from workbench.deepfake.inputs import measure_cues
     from workbench.deepfake.training import decision_threshold, dev_rows
 
-    report = progress or (lambda f, m: None)
+    report, lm = progress or (lambda f, m: None), causal_lm(lm)
     frame = frame.reset_index(drop=True)
     trained = model.trained_on()
     keys = row_keys(frame)
@@ -379,6 +392,7 @@ def train_stage(model, frame, lm, config: SoftPromptConfig | None = None, *, pro
 def cached_stage(model, frame, lm, config: SoftPromptConfig | None = None, *, progress=None) -> SoftPromptStage:
     """The stage for ``model`` and ``lm`` from beside the model folder, trained on ``frame`` and saved first when
     there is none (or the one there was trained for an earlier model written to the same folder)."""
+    lm = causal_lm(lm)
     folder = stage_folder(model.folder, lm.name, config)
     if not (folder / "projector.json").is_file() or not _fits(folder, model):
         save_stage(train_stage(model, frame, lm, config, progress=progress), folder)
@@ -396,6 +410,7 @@ def _fits(folder: Path, model) -> bool:
 def saved_stage(model, lm) -> SoftPromptStage | None:
     """The stage saved beside ``model`` for ``lm`` (any settings; the newest when there are several), or None
     when none was trained for this model and LM."""
+    lm = causal_lm(lm)
     root = stage_folder(model.folder, lm.name).parent
     found = sorted((p for p in root.glob(f"{_safe(lm.name)}-*") if (p / "projector.json").is_file()
                     and _fits(p, model)), key=lambda p: (p / "projector.json").stat().st_mtime)
@@ -403,5 +418,5 @@ def saved_stage(model, lm) -> SoftPromptStage | None:
 
 
 __all__ = ["ANSWERS", "Projector", "STAGE", "SoftPromptConfig", "SoftPromptStage", "aligned_features",
-           "answer_logprobs", "cached_stage", "load_stage", "model_fingerprint", "save_stage", "saved_stage",
+           "answer_logprobs", "cached_stage", "causal_lm", "load_stage", "model_fingerprint", "save_stage", "saved_stage",
            "stage_folder", "train_projector", "train_stage"]
