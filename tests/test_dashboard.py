@@ -512,3 +512,9 @@ build_panel("P5", roles=True)
     assert not at.error and not at.button(key="build-P5").disabled
     at.button(key="build-P5").click().run()
     assert seen["roles"] == str(tmp_path / "roles.toml")
+
+
+def test_views_show_tables_and_figures_only_through_the_download_helpers():
+    direct = sorted(name for name, text in _dashboard_sources().items()
+                    if name.startswith("dashboard/views/") and ("st.dataframe(" in text or "st.plotly_chart(" in text))
+    assert not direct, f"views calling st.dataframe / st.plotly_chart (use components.show_table / show_figure): {direct}"
