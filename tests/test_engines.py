@@ -456,3 +456,15 @@ def test_lm_generate_on_vllm_absent_is_one_line(capsys):
     assert main(["lm", "generate", "hi", "--model", "tiny-llama", "--engine", "vllm"]) == 1
     err = capsys.readouterr().err.strip()
     assert "make paper-env" in err and len(err.splitlines()) == 1
+
+
+def test_steer_and_experts_commands_refuse_other_engines_before_training(tmp_path, capsys):
+    from workbench.cli.main import main
+
+    out = tmp_path / "out"
+    assert main(["--engine", "vllm", "steer", "train", "--pairs", "missing.jsonl", "--layers", "1",
+                 "--out", str(out)]) == 1
+    assert "activation steering runs on the hf engine only" in capsys.readouterr().err
+    assert main(["--engine", "vllm", "experts", "train", "--out", str(out)]) == 1
+    assert "the expert mixture runs on the hf engine only" in capsys.readouterr().err
+    assert not out.exists()                                # refused before anything was read or trained

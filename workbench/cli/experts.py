@@ -79,9 +79,12 @@ def _experts_args(p: argparse.ArgumentParser) -> None:
 def _experts(args) -> int:
     import json
 
+    from workbench.engines import require_hf
     from workbench.experts.geometry import CALIBRATORS, CalibrationConfig
+    from workbench.experts.moe import HF_ONLY
     from workbench.profiles import active_profile
 
+    require_hf("the expert mixture", HF_ONLY)           # before any adapter is trained, not after
     if args.action == "generate":
         return _generate(args)
     if args.action == "eval":

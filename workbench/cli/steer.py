@@ -87,6 +87,10 @@ def _model_for(vector, given: str | None = None):
 @command("steer", "activation steering: `steer train`, `steer generate`, `steer sweep`, `steer clinical`, "
                   "`steer ambs`", _steer_args)
 def _steer(args) -> int:
+    from workbench.engines import require_hf
+    from workbench.steering.hooks import HF_ONLY
+
+    require_hf("activation steering", HF_ONLY)          # before any vector is trained, not after
     return {"train": _train, "generate": _generate, "sweep": _sweep, "clinical": _clinical,
             "ambs": _ambs}[args.action](args)
 
