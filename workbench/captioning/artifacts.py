@@ -160,10 +160,12 @@ def _reusable_captions(ctx: BuildContext, setup: dict) -> dict:
 
 
 def _asdict(config) -> dict:
-    import json
+    """A config dataclass as meta.json stores it (tuples as lists)."""
     from dataclasses import asdict
 
-    return json.loads(json.dumps(asdict(config)))            # tuples as lists, as meta.json stores them
+    from workbench.io.files import json_safe
+
+    return json_safe(asdict(config))
 
 
 def build_caption_scorers(ctx: BuildContext) -> None:
