@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 from workbench import WorkbenchError, __version__
-from workbench.cli.common import add_json, command, group, print_json, print_table, progress, wants_json
+from workbench.cli.common import add_json, command, group, note, print_json, print_table, progress, wants_json
 
 
 def _info_args(p: argparse.ArgumentParser) -> None:
@@ -126,13 +126,75 @@ def _models(args) -> int:
 
 
 def _prepare_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--models", nargs="*", help="model names (default: the profile's offline models)")
-    add_json(p, "the models prepared now and those that were ready")
+    p.add_argument("steps", nargs="*", metavar="STEP",
+                   help="steps to prepare: models, deepfake, memes, tiny-clap, tiny-clap-judge, tiny-clap-small "
+                        "(default: the profile's zoo models only)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--models", nargs="*", help="zoo model names (default: the profile's offline models)")
+    which.add_argument("--all", action="store_true", help="every step (what a first use would otherwise train)")
+    which.add_argument("--demo", action="store_true",
+                       help="the demo queue: every paper's smoke-size build (quick pass), then --all, then every "
+                            "paper's full build (replacing the smoke-size artifacts); items already done are skipped")
+    p.add_argument("--background", action="store_true",
+                   help="with --demo: start the queue as the dashboard's background job 'demo' (Home shows it) and "
+                        "return at once")
+    p.add_argument("--papers", help="with --demo: only these papers, comma-separated (default: all ten)")
+    p.add_argument("--smoke", action="store_true", help="the tiny configurations of the tests and smoke builds")
+    p.add_argument("--dry-run", action="store_true", help="say what would be built or run; build nothing")
+    add_json(p, "the models prepared now and those that were ready; with steps or --all, each step's status "
+                "(ready, built, would build), time, estimate and folder")
 
 
-@command("models prepare", "convert/build the profile's models once (what the dashboard needs); safe to re-run",
-         _prepare_args)
+@command("models prepare", "convert the profile's zoo models once; with --all also train every locally trained "
+                           "default model (what a first use would train; resumable, keyed by configuration), or "
+                           "run the demo queue that `make demo` starts (--demo); safe to re-run", _prepare_args)
 def _prepare(args) -> int:
+    from workbench import prepare as prep
+    from workbench.cli.common import message
+    from workbench.profiles import active_profile
+
+    if args.models is not None and (args.steps or args.smoke or args.dry_run):
+        raise WorkbenchError("--models prepares zoo models only; it takes no steps, --smoke or --dry-run")
+    if args.background and not args.demo:
+        raise WorkbenchError("--background goes with --demo")
+    if args.papers and not args.demo:
+        raise WorkbenchError("--papers goes with --demo")
+    profile = active_profile().name
+    if not (args.demo or args.all or args.steps):
+        if args.smoke or args.dry_run:
+            raise WorkbenchError("--smoke and --dry-run go with steps, --all or --demo")
+        return _prepare_zoo(args)
+    if args.demo:
+        if args.steps or args.smoke:
+            raise WorkbenchError("--demo takes no steps and no --smoke (its quick pass is smoke size)")
+        papers = _demo_papers(args.papers)
+        if args.background and not args.dry_run:
+            job = prep.start_queue(profile, papers)
+            note(f"demo queue running in the background (job '{job.paper}', pid {job.pid}, log {job.log}); the "
+                 "dashboard's Home shows its progress")
+            return 0
+        items = prep.run_queue(prep.demo_queue(papers), profile, dry_run=args.dry_run,
+                               path=None if args.dry_run else prep.state_path(), say=note)
+        if wants_json(args):
+            print_json([vars(i) for i in items])
+        return 1 if any(i.status == "failed" for i in items) else 0
+    steps = prep.select(prep.prepare_steps(smoke=args.smoke), None if args.all else args.steps)
+    with progress("preparing" + (" (dry run)" if args.dry_run else "")) as update:
+        rows = prep.prepare(steps, dry_run=args.dry_run, progress=update, say=message)
+    if wants_json(args):
+        print_json({"profile": profile, "smoke": args.smoke, "steps": rows})
+        return 0
+    print_table([{**r, "seconds": f"{r['seconds']:.0f}" if r["status"] == "built" else "",
+                  "estimate": prep.estimate_text(r["estimate_s"])} for r in rows],
+                ["step", "status", "seconds", "estimate", "description"])
+    built = sum(r["status"] == "built" for r in rows)
+    print(f"{built} step(s) built now" if built else
+          "nothing to do: every step is ready" if all(r["status"] == "ready" for r in rows) else
+          "dry run: nothing built")
+    return 0
+
+
+def _prepare_zoo(args) -> int:
     from workbench.build import prepare_models
     from workbench.profiles import active_profile
 
@@ -145,6 +207,14 @@ def _prepare(args) -> int:
     print(f"prepared {len(done)} model(s) now; {len(names) - len(done)} were ready" if done
           else f"all {len(names)} model(s) ready; nothing to do")
     return 0
+
+
+def _demo_papers(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    from workbench.papers import get_paper
+
+    return [get_paper(p.strip()).id for p in text.split(",") if p.strip()]
 
 
 def _build_args(p: argparse.ArgumentParser) -> None:
