@@ -11,8 +11,9 @@ reads them. Ours [ours, where the paper is silent], in the LLaVA manner:
   of the row's streams, concatenated in a fixed slot order (``audio:audio``, ``video:video``,
   ``audiovisual:audio``, ``audiovisual:video``, as the model has them), each slot followed by a presence flag;
   a slot the row lacks is zeros with flag 0.
-* **projector** (``Projector``) — a 2-layer MLP to ``n_soft`` vectors of the LM's input-embedding width, each
-  scaled to the mean norm of the LM's vocabulary embeddings, so the LM sees them at the size of real tokens.
+* **projector** (``llm.soft_tokens.Projector``, shared with ``memes.vlm``) — a 2-layer MLP to ``n_soft``
+  vectors of the LM's input-embedding width, each scaled to the mean norm of the LM's vocabulary embeddings,
+  so the LM sees them at the size of real tokens.
 * **prompt** — the chat-formatted instruction ending in "Evidence: ", the soft tokens, then the question ending
   in "Answer:", all given to the LM as ``inputs_embeds``. The LM is frozen.
 * **verdict score** — log P(" real") − log P(" fake") after "Answer:" (an answer of several tokens: the sum of
@@ -29,7 +30,6 @@ reads them. Ours [ours, where the paper is silent], in the LLaVA manner:
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,6 +39,8 @@ import torch
 from torch import nn
 
 from workbench import WorkbenchError
+from workbench.llm.soft_tokens import (Projector, answer_logprobs, causal_lm, embedding_scale, encode_answers,
+                                      frozen, inputs_embeds, lm_threads)
 
 STAGE = "LLM over embeddings"
 ANSWERS = (" real", " fake")                       # index 0 = bona fide
@@ -62,20 +64,6 @@ class SoftPromptConfig:
         from workbench.io import config_key
 
         return config_key(asdict(self))
-
-
-class Projector(nn.Module):
-    """Aligned features [B, D] → soft tokens [B, n_soft, d_model] at the norm ``scale``."""
-
-    def __init__(self, in_dim: int, n_soft: int, d_model: int, hidden: int, scale: float):
-        super().__init__()
-        self.n_soft, self.d_model = n_soft, d_model
-        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.GELU(), nn.Linear(hidden, n_soft * d_model))
-        self.register_buffer("scale", torch.tensor(float(scale)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        t = self.net(x).view(len(x), self.n_soft, self.d_model)                    # [B, n_soft, d_model]
-        return nn.functional.normalize(t, dim=-1) * self.scale
 
 
 # ------------------------------------------------------------------------------------------ features
@@ -129,76 +117,13 @@ def _prompt_ids(lm) -> tuple[list[int], list[int]]:
     return encode_prompt(lm, before), _encode(lm, after)
 
 
-def _embed_ids(lm, ids: list[int]) -> torch.Tensor:
-    """[len(ids), d_model] the LM's input embeddings of ``ids``."""
-    table = lm.model.get_input_embeddings()
-    return table(torch.tensor(ids, dtype=torch.long, device=table.weight.device))
-
-
 def _inputs(lm, soft: torch.Tensor, prefix: list[int], suffix: list[int]) -> torch.Tensor:
-    """[B, P + n_soft + S, d_model]: prompt prefix, soft tokens, question suffix."""
-    b = len(soft)
-    pre, suf = _embed_ids(lm, prefix), _embed_ids(lm, suffix)
-    return torch.cat([pre.expand(b, -1, -1), soft.to(pre.dtype), suf.expand(b, -1, -1)], 1)
-
-
-def answer_logprobs(lm, embeds: torch.Tensor, answer_ids: list[list[int]]) -> torch.Tensor:
-    """[B, A] log P(answer | inputs) summed over each answer's tokens (one pass when every answer is one token)."""
-    b = len(embeds)
-    if all(len(a) == 1 for a in answer_ids):
-        logits = lm.model(inputs_embeds=embeds, logits_to_keep=1).logits[:, -1].float()   # [B, V]
-        return torch.log_softmax(logits, -1)[:, [a[0] for a in answer_ids]]
-    out = []
-    for ids in answer_ids:
-        t = torch.tensor(ids, dtype=torch.long, device=embeds.device)
-        ext = embeds if len(ids) == 1 else torch.cat([embeds, _embed_ids(lm, ids[:-1]).expand(b, -1, -1)], 1)
-        # the last k positions of ext = the positions that predict the answer's k tokens
-        logits = lm.model(inputs_embeds=ext, logits_to_keep=len(ids)).logits.float()              # [B, k, V]
-        lp = torch.log_softmax(logits, -1).gather(2, t.view(1, -1, 1).expand(b, -1, 1)).squeeze(2)  # [B, k]
-        out.append(lp.sum(1))
-    return torch.stack(out, 1)
-
-
-@contextlib.contextmanager
-def _frozen(lm):
-    """The LM's parameters without gradients (restored after): gradients reach the soft tokens only."""
-    params = list(lm.model.parameters())
-    before = [p.requires_grad for p in params]
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in zip(params, before):
-            p.requires_grad_(flag)
-
-
-def _threads(lm):
-    """One torch thread for a small LM on the CPU (its many tiny steps lose much on shared cores:
-    ``experts.router.one_thread``), the usual threads otherwise."""
-    from workbench.experts.router import one_thread
-
-    small = sum(p.numel() for p in lm.model.parameters()) < 20_000_000
-    return one_thread() if small and str(lm.device).startswith("cpu") else contextlib.nullcontext()
-
-
-def causal_lm(lm):
-    """The transformers handle (``CausalLM``) the stage needs — soft tokens go in as ``inputs_embeds`` — from a
-    handle, an ``hf`` engine (its handle), another engine or a zoo model's name (the model loaded by name)."""
-    from workbench.models import load
-    from workbench.models.loaders import CausalLM
-
-    if isinstance(lm, CausalLM):
-        return lm
-    if isinstance(getattr(lm, "lm", None), CausalLM):
-        return lm.lm
-    return load(lm if isinstance(lm, str) else lm.name)
+    """[B, P + n_soft + S, d_model]: prompt prefix, soft tokens, question suffix (no row padded)."""
+    return inputs_embeds(lm, soft, prefix, suffix)[0]
 
 
 def _answer_ids(lm) -> list[list[int]]:
-    from workbench.llm.scoring import _encode
-
-    return [_encode(lm, a) for a in ANSWERS]
+    return encode_answers(lm, ANSWERS)
 
 
 # ------------------------------------------------------------------------------------------ the stage
@@ -228,7 +153,7 @@ class SoftPromptStage:
         prefix, suffix = _prompt_ids(self.lm)
         answers = _answer_ids(self.lm)
         out = []
-        with _threads(self.lm):
+        with lm_threads(self.lm):
             for start in range(0, len(x), batch_size):
                 lp = answer_logprobs(self.lm, _inputs(self.lm, self._soft(x[start:start + batch_size]), prefix,
                                                       suffix), answers)                             # [b, 2]
@@ -244,7 +169,7 @@ class SoftPromptStage:
         tok = self.lm.tokenizer
         x = np.asarray(x, np.float32)
         out = [""] * len(x)
-        with _threads(self.lm):
+        with lm_threads(self.lm):
             for verdict in sorted(set(verdicts)):
                 rows = [i for i, v in enumerate(verdicts) if v == verdict]
                 tail = suffix + tok.encode(f" {verdict}. Because", add_special_tokens=False)
@@ -279,7 +204,7 @@ def train_projector(lm, x: np.ndarray, y: np.ndarray, config: SoftPromptConfig |
                              f"features and labels {sorted(set(y.tolist()))}")
     table = lm.model.get_input_embeddings()
     device = table.weight.device
-    scale = float(table.weight.detach().float().norm(dim=1).mean())
+    scale = embedding_scale(lm)
     torch.manual_seed(config.seed)
     projector = Projector(x.shape[1], config.n_soft, table.weight.shape[1], config.hidden, scale).to(device)
     opt = torch.optim.AdamW(projector.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -299,7 +224,7 @@ def train_projector(lm, x: np.ndarray, y: np.ndarray, config: SoftPromptConfig |
     history = []
     was_training = lm.model.training
     lm.model.eval()
-    with _frozen(lm), _threads(lm):
+    with frozen(lm), lm_threads(lm):
         for epoch in range(config.epochs):
             history.append(sum(step(idx.to(device)) for idx in minibatches(len(y), config.batch_size, gen))
                            / len(y))
