@@ -5,13 +5,16 @@ HOST ?= 127.0.0.1
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# what `make demo` queues in the background (DEMO_QUEUE=--dry-run lists the queue instead; DEMO_QUEUE= runs none)
+DEMO_QUEUE ?= --background
 
 export VENV
 
 .PHONY: setup demo test lab prepare benchmarks paper-env clean help
 
 help:
-	@echo "make demo   - set up, prepare the default models, serve the dashboard on http://$(HOST):$(PORT)"
+	@echo "make demo   - set up, prepare the default models, serve the dashboard on http://$(HOST):$(PORT) while the"
+	@echo "              paper builds and model training run in the background (Home shows their progress)"
 	@echo "make test   - set up and run the whole test suite (unit, notebooks, dashboard, browser)"
 	@echo "make lab    - set up and open JupyterLab on notebooks/"
 	@echo "make benchmarks - run the scripts in benchmarks/"
@@ -23,7 +26,10 @@ setup:
 prepare: setup
 	@$(BIN)/workbench --profile default models prepare
 
+# The demo queue (quick smoke-size builds, then `models prepare --all`, then the full builds) starts as a background
+# job and returns at once; the dashboard serves meanwhile. Re-running skips what is built.
 demo: prepare
+	$(if $(strip $(DEMO_QUEUE)),$(BIN)/workbench --profile default models prepare --demo $(DEMO_QUEUE),)
 	$(BIN)/streamlit run dashboard/app.py --server.address $(HOST) --server.port $(PORT)
 
 test: setup

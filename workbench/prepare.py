@@ -156,9 +156,9 @@ def prepare_steps(*, smoke: bool = False, profile=None) -> list[Step]:
     return steps + (_clap_steps(smoke) if profile.name != "paper" else [])
 
 
-def first_use_notice(name: str, what: str) -> str | None:
-    """``first_use_line`` for the active profile's step ``name`` (``deepfake``, ``memes``, ``tiny-clap``) when its
-    model is not built yet, so the command about to train it says so; None when it is ready."""
+def first_use_notice(name: str, what: str, say: Callable[[str], None]) -> bool:
+    """Say ``first_use_line`` (through ``say``) when the active profile's step ``name`` (``deepfake``, ``memes``,
+    ``tiny-clap``) is not built yet, so the command about to train it says so first; whether it was said."""
     from workbench.profiles import get_profile
 
     profile = get_profile(None)
@@ -166,8 +166,13 @@ def first_use_notice(name: str, what: str) -> str | None:
               "tiny-clap": lambda: _clap_steps(False)[:1]}
     if name not in makers:
         raise WorkbenchError(f"unknown preparation step '{name}'; choose from {', '.join(makers)}")
+    if name == "tiny-clap" and profile.name == "paper":
+        return False
     step = makers[name]()[0]
-    return None if step.ready() else first_use_line(what, step.estimate_s)
+    if step.ready():
+        return False
+    say(first_use_line(what, step.estimate_s))
+    return True
 
 
 def select(steps: list[Step], names: list[str] | None) -> list[Step]:

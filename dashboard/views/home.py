@@ -34,15 +34,38 @@ def _job_rows(found) -> list[dict]:
     return rows
 
 
+def _queue() -> None:
+    """The demo queue that ``make demo`` starts (``workbench.prepare``): how far it is, what runs now, and each
+    item's status (quick passes are smoke size: their views say so)."""
+    from workbench import jobs
+    from workbench.prepare import QUEUE_JOB, queue_state
+
+    items = queue_state()
+    if not items:
+        return
+    job = jobs.get(QUEUE_JOB)
+    finished = sum(i.status in ("done", "skipped", "failed") for i in items)
+    running = next((i for i in items if i.status == "running"), None)
+    active = job is not None and job.active
+    now = (f"now: {running.name}" + (" (smoke size)" if running.phase == "quick" else "")) if running and active \
+        else ("starting…" if active else f"the queue {job.status if job else 'stopped'}")
+    st.progress(finished / len(items), text=f"Demo queue: {finished}/{len(items)} items finished — {now}")
+    with st.expander("Demo queue: quick pass (smoke size), preparation of the default models, full builds"):
+        show_table([{"item": i.name, "phase": i.phase, "status": i.status, "command": i.detail} for i in items],
+                   name="demo-queue", hide_index=True, width="stretch")
+
+
 @st.fragment(run_every=3)
 def _jobs() -> None:
-    """Every paper's latest build job (``workbench.jobs``), refreshed every 3 s; running ones with a cancel
-    button."""
+    """The demo queue and every paper's latest build job (``workbench.jobs``), refreshed every 3 s; running ones
+    with a cancel button."""
     from workbench import jobs
 
+    _queue()
     found = jobs.all_jobs()
     if not found:
-        st.caption("No build has been started from the dashboard yet; each view offers a build button.")
+        st.caption("No build has been started from the dashboard yet; each view offers a build button "
+                   "(`make demo` starts every paper's build in the background).")
         return
     for job in found:
         if job.active:

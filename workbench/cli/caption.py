@@ -48,7 +48,11 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
 def _captioner(vocabulary: str | None, scorer: str | None = None):
     from workbench.captioning.captioner import Captioner, captioner_for_profile
     from workbench.captioning.synth import load_vocabulary
+    from workbench.cli.common import message
+    from workbench.prepare import first_use_notice
 
+    if scorer in (None, "tiny-clap"):
+        first_use_notice("tiny-clap", "training the audio-text model (tiny-clap)", message)
     with progress("audio-text model (trained once, then cached)") as update:
         captioner = captioner_for_profile(scorer=scorer, progress=update)
     if vocabulary:

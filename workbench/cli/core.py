@@ -303,6 +303,7 @@ def _build(args) -> int:
         seed = args.seed + n
         store = ArtifactStore() if n == 0 else seed_store(seed)
         label = paper.id if n == 0 else f"{paper.id} (seed {seed})"
+        _say_build_estimate(paper.id, label, store, profile.name, args)
         with progress(f"building {label}") as update:
             ran = build_paper(paper.id, BuildContext(store, profile, seed, args.smoke, update), force=args.force)
         built.append({"paper": paper.id, "seed": seed, "store": str(store.root), "built": list(ran)})
@@ -311,6 +312,20 @@ def _build(args) -> int:
     if wants_json(args):
         print_json({"profile": profile.name, "smoke": args.smoke, "seeds": built})
     return 0
+
+
+def _say_build_estimate(paper: str, label: str, store, profile: str, args) -> None:
+    """One line before a build that has work to do: how many artifacts, at which size, and how long it takes."""
+    from workbench.build import build_status
+    from workbench.cli.common import message
+    from workbench.prepare import BUILD_ESTIMATES_S, estimate_text
+
+    pending = len(build_status(paper, profile, store)) if args.force else \
+        sum(not built for built in build_status(paper, profile, store).values())
+    if pending:
+        seconds = BUILD_ESTIMATES_S.get((paper, args.smoke))
+        message(f"{label}: building {pending} artifact(s){' at smoke size' if args.smoke else ''} "
+                f"({estimate_text(seconds)} on a 2-core CPU{', an estimate' if seconds else ''})")
 
 
 def _rehearse_args(p: argparse.ArgumentParser) -> None:

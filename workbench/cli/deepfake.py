@@ -259,6 +259,10 @@ def _score(args) -> int:
     if args.model:
         model = DeepfakeModel.load(args.model)
     else:
+        from workbench.cli.common import message
+        from workbench.prepare import first_use_notice
+
+        first_use_notice("deepfake", "training the deepfake default model", message)
         with progress("default model (trained once, then cached)") as update:
             model = default_model(progress=update)
     try:
