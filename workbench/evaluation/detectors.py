@@ -99,6 +99,36 @@ def question(prompt: str, response: str, dimension: str | None = None) -> str:
 
 
 MARK = "@@CRITERIA@@"
+# [ours] Before the question is asked, a long pair is cut to the first TRUNCATION["prompt"] tokens of its prompt and
+# the first TRUNCATION["response"] tokens of its response (" …" marks a cut): scoring time grows with the length of
+# the longest row of a batch, and the verdict is mostly in a response's opening. ``eval misalign`` reports the
+# limits and how many rows were cut (metrics.json, ``truncation``).
+TRUNCATION = {"prompt": 192, "response": 320}
+
+
+def _tokenizer(engine):
+    """The engine's tokenizer (``hf``: its model's; ``vllm``: its handle's), or None."""
+    handle = getattr(engine, "lm", None) or getattr(engine, "handle", None)
+    return getattr(handle, "tokenizer", None)
+
+
+def truncate_pairs(tokenizer, prompts, responses, limits: dict | None = None):
+    """(prompts, responses, cut [N] bool): each text cut to its limit in ``limits`` (default ``TRUNCATION``) tokens
+    of ``tokenizer`` (words when it is None), `` …`` appended where a text was cut."""
+    limits = limits or TRUNCATION
+
+    def cut(texts, limit):
+        if tokenizer is None:
+            pieces = [t.split() for t in texts]
+            return [" ".join(w[:limit]) + " …" if len(w) > limit else t for t, w in zip(texts, pieces)], \
+                [len(w) > limit for w in pieces]
+        ids = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [tokenizer.decode(i[:limit]) + " …" if len(i) > limit else t for t, i in zip(texts, ids)], \
+            [len(i) > limit for i in ids]
+
+    prompts, cut_p = cut(prompts, limits["prompt"])
+    responses, cut_r = cut(responses, limits["response"])
+    return prompts, responses, np.array(cut_p, bool) | np.array(cut_r, bool)
 
 
 def llm_scores(model: str, prompts, responses, dimensions, *, batch_size: int = 8,
@@ -107,11 +137,13 @@ def llm_scores(model: str, prompts, responses, dimensions, *, batch_size: int = 
     its questions batched. Several: per row, the templated question up to its criteria is a shared prefix (one
     pass, KV cache reused) and each detector's criteria and the template's end are its continuation, read in one
     packed pass. The split falls at a word boundary, so both ways tokenize alike and give the same scores up to
-    float rounding (about 1e-6); a detector's flags do not depend on its company."""
+    float rounding (about 1e-6); a detector's flags do not depend on its company. Long pairs are cut first
+    (``TRUNCATION``); one detector's questions run in batches of similar length (``answer_probs`` sorts them)."""
     from workbench.engines import load_engine
 
     dimensions = [_check_dimension(d) for d in dimensions]
     engine = load_engine(model)          # $WORKBENCH_ENGINE (--engine): hf by default
+    prompts, responses, _ = truncate_pairs(_tokenizer(engine), list(prompts), list(responses))
     if len(dimensions) == 1:
         texts = [engine.build_prompt(question(p, r, dimensions[0])) + "Answer:"
                  for p, r in zip(prompts, responses)]

@@ -203,6 +203,17 @@ def evaluate_predictions(pred, *, label_col: str, group_by: list[str] = (), n_bo
     return metrics, table
 
 
+def truncation_report(model: str, prompts, responses) -> dict:
+    """What the LLM detectors of ``model`` cut (``detectors.TRUNCATION``): the token limits and the rows cut."""
+    from workbench.engines import load_engine
+    from workbench.evaluation.detectors import TRUNCATION, _tokenizer, truncate_pairs
+
+    tokenizer = _tokenizer(load_engine(model))
+    cut = truncate_pairs(tokenizer, prompts, responses)[2]
+    return {"prompt_tokens": TRUNCATION["prompt"], "response_tokens": TRUNCATION["response"],
+            "unit": "tokens" if tokenizer is not None else "words", "rows_cut": int(cut.sum()), "rows": len(cut)}
+
+
 def run_misalign_eval(path: str | Path, detectors: Detector | list[Detector], out: str | Path, *, profile: str,
                       prompt_col: str | None = None, response_col: str | None = None, label_col: str | None = None,
                       threshold: float = 0.5, group_by: list[str] = (), n_boot: int = 1000, seed: int = 0,
@@ -245,6 +256,9 @@ def run_misalign_eval(path: str | Path, detectors: Detector | list[Detector], ou
                              seed=seed) if len(detectors) > 1 else None
     if paired is not None and not paired.empty:
         metrics["paired_vs_joint"] = paired.to_dict("records")
+    llms = [d.models[0] for d in detectors if d.kind == "llm"]
+    if llms:
+        metrics["truncation"] = truncation_report(llms[0], *_texts(frame, prompt_col, response_col))
     out = Path(out)
     write = dict(profile=profile, models=models, seed=seed, config=config)
     save_table(pred, out / "predictions.parquet", **write)
