@@ -296,5 +296,8 @@ def _model(args):
                 return next(iter(models.values()))
             raise WorkbenchError(f"{args.model} has no {args.setting} model; it has {', '.join(models)}")
         return models[args.setting]
+    from workbench.prepare import first_use_notice
+
+    first_use_notice("memes", "training the meme models", message)
     with progress("meme model (trained once on the synthetic memes, then cached)") as update:
         return default_model(args.setting, progress=update)
