@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from workbench import WorkbenchError
-from workbench.cli.common import add_json, command, message, note, print_json, print_table, progress, wants_json
+from workbench.cli.common import (add_json, add_track, command, message, note, print_json, print_table, progress,
+                                  tracked, wants_json)
 
 FORMAT_CHOICES = ("auto", "hateful_memes", "harmeme", "multioff", "synthetic")
 
@@ -54,6 +55,7 @@ def _meme_args(p: argparse.ArgumentParser) -> None:
         t.add_argument("--smoke", action="store_true", help="tiny sizes and few epochs (seconds; for checks)")
         t.add_argument("--seed", type=int, default=0)
         _knowledge_args(t)
+        add_track(t)
         if name == "train":
             t.add_argument("--out", required=True, help="folder for the models (one subfolder per setting)")
             add_json(t, "each setting's best dev macro-F1 and folder")
@@ -137,10 +139,11 @@ def _train(args) -> int:
     memes = _memeset(args)
     image_side, text_side = _sides(args)
     config = replace(_configs(args.smoke)[2], seed=args.seed)
-    with progress("training") as update:
+    with progress("training") as update, tracked(args, "meme train") as tracker:
         models = train_settings(_train_rows(memes), memes.classes, settings=args.settings, config=config,
                                 image_side=image_side, text_side=text_side, knowledge=_knowledge(args),
-                                profile=active_profile().name, progress=update)
+                                profile=active_profile().name, progress=tracker.watch(update))
+        tracker.log_metrics({s: {"best_dev_macro_f1": m.info["best_dev_macro_f1"]} for s, m in models.items()})
     out = Path(args.out)
     trained = {}
     for setting, model in models.items():
@@ -176,7 +179,8 @@ def _eval(args) -> int:
 
     memes = _memeset(args)
     rows = _eval_rows(memes, args.split)
-    with progress("ablation" if not args.model else "scoring") as update:
+    with progress("ablation" if not args.model else "scoring") as bar, tracked(args, "meme eval") as tracker:
+        update = tracker.watch(bar)
         if args.model:
             models = {s: m for s, m in load_models(args.model).items() if s in args.settings}
             if not models:
@@ -195,6 +199,7 @@ def _eval(args) -> int:
                                   text_side=text_side, knowledge=_knowledge(args),
                                   profile=active_profile().name, n_boot=args.n_boot,
                                   seed=args.seed, progress=update)
+        tracker.log_metrics({r["setting"]: r for r in result["metrics"].to_dict("records")})
     if wants_json(args):
         print_json({"rows": len(rows), "format": memes.format, "classes": result["classes"],
                     "metrics": result["metrics"], "gains": result["gains"], "flip_groups": result.get("flips") or [],
@@ -258,10 +263,10 @@ def _classify(args) -> int:
     prediction = model.predict([image], [args.text])[0]
     lm = None
     if not args.no_llm:
-        from workbench.models import load
+        from workbench.engines import load_engine
         from workbench.profiles import active_profile
 
-        lm = load(active_profile().model_for("meme_explainer"))
+        lm = load_engine(active_profile().model_for("meme_explainer"))
     explanation = cascade(model, image, args.text, prediction, lm=lm)
     if wants_json(args):
         print_json({"label": prediction["label"], "confidence": prediction["confidence"],

@@ -70,6 +70,7 @@ def _classify(args) -> int:
     import numpy as np
 
     from workbench.datasets import read_table
+    from workbench.engines import load_engine
     from workbench.io import save_table
     from workbench.models import get_spec, load
     from workbench.profiles import active_profile, load_roles
@@ -94,7 +95,8 @@ def _classify(args) -> int:
     if method == "llm" and role != "causal-lm" or method == "embedding" and role != "sentence-encoder":
         raise WorkbenchError(f"model '{name}' is a {role}; --method {method} needs "
                              + ("a causal LM" if method == "llm" else "a sentence encoder"))
-    model = load(name, progress=bracketed)
+    # an LLM on the engine --engine picks (the hf engine loads the model; vLLM holds its own weights)
+    model = (load_engine if method == "llm" else load)(name, progress=bracketed)
     texts = df[args.text_col].tolist()
     if method == "llm":
         with progress(f"classifying ({d})", unit="prompts") as update:
@@ -145,7 +147,6 @@ def _expand(args) -> int:
     from workbench.datasets import read_table
     from workbench.engines import engine_kind, load_engine
     from workbench.io import save_table
-    from workbench.models import load
     from workbench.profiles import active_profile, load_roles
     from workbench.taxonomy.expand import expand, expansion_needs
 
@@ -156,9 +157,7 @@ def _expand(args) -> int:
     domain_col = args.domain_col or args.dimension
     needs = expansion_needs(df, args.dimension, target=args.target, domain_col=domain_col)
     name = args.model or profile.model_for("expander")
-    if engine_kind() == "hf":
-        load(name, progress=bracketed)   # the engine below reuses it
-    lm = load_engine(name)
+    lm = load_engine(name, progress=bracketed)
     with progress(f"expanding {len(needs)} domain(s)", unit="prompts") as update:
         new = expand(df, args.dimension, lm, text_col=args.text_col, id_col=args.id_col, domain_col=domain_col,
                      target=args.target, seed=args.seed, max_new_tokens=args.max_new_tokens,

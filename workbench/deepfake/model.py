@@ -180,11 +180,12 @@ def _plain_rationale(out: dict) -> str:
 
 
 def load_reasoner(profile: str):
-    """The profile's reasoning LLM (the model registry's "reasoner" role)."""
-    from workbench.models import load
+    """The profile's reasoning LLM (the model registry's "reasoner" role) on the engine ``--engine`` picks (the
+    LLM-over-embeddings stage takes the HF model out of an ``hf`` engine: ``soft_prompt.causal_lm``)."""
+    from workbench.engines import load_engine
     from workbench.profiles import get_profile
 
-    return load(get_profile(profile).model_for("reasoner"))
+    return load_engine(get_profile(profile).model_for("reasoner"))
 
 
 

@@ -362,15 +362,15 @@ def item_texts(items) -> list[str]:
 
 def profile_sweep(dices, ratings, model: str, profile, *, seed: int = 0) -> tuple:
     """(sweep table, classifier name): ``threshold_sweep`` of ``model``'s plain ratings (dev/test split drawn
-    with ``seed``), the items classified into the safety domains by ``profile``'s classifier."""
-    from workbench.models import load
+    with ``seed``), the items classified into the safety domains by ``profile``'s classifier (an LLM classifier
+    on the engine ``--engine`` picks)."""
     from workbench.taxonomy.classify import classify_with, profile_classifier
 
     classifier, use_llm = profile_classifier(profile)
     items = human_scores(dices).reset_index()
     plain = ratings[(ratings["model"] == model) & ratings["persona_attribute"].isna()]
     scores = plain.set_index("item_id")["score"].reindex(items["item_id"]).to_numpy()
-    classification = classify_with(item_texts(items), "safety", load(classifier), use_llm=use_llm)
+    classification = classify_with(item_texts(items), "safety", classifier, use_llm=use_llm)
     return threshold_sweep(items, scores, classification=classification, seed=seed), classifier
 
 

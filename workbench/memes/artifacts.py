@@ -60,7 +60,7 @@ def build_meme_eval(ctx: BuildContext) -> None:
     from workbench.memes.synth import MemeCorpusConfig
     from workbench.memes.vision import TaggerConfig, load_image
     from workbench.io import save_frame
-    from workbench.models import load
+    from workbench.engines import load_engine
 
     corpus, tagger, config = smoke_configs() if ctx.smoke else (MemeCorpusConfig(), TaggerConfig(),
                                                                  MemeModelConfig())
@@ -87,7 +87,7 @@ def build_meme_eval(ctx: BuildContext) -> None:
         steps = cascade(best, image, preds.at[r, "text"], pred)
         preds.at[r, "explanation"] = json.dumps({k: steps[k]["evidence"] for k in STEPS})
     # … and a sample (one flip pair of each kind, then one meme per class) has the LLM's sentences too
-    lm = load(ctx.profile.model_for("meme_explainer"))
+    lm = load_engine(ctx.profile.model_for("meme_explainer"))      # the engine --engine picks
     flips = held[held["flip"].fillna("") != ""].drop_duplicates("flip")
     others = held[~held["id"].isin(flips["id"])].drop_duplicates("label")
     sample = pd.concat([flips, others]).head(2 if ctx.smoke else 6)

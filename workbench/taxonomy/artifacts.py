@@ -24,7 +24,6 @@ def build_seed_classification(ctx: BuildContext) -> None:
     from workbench.datasets import seed_prompts
     from workbench.dedup import deduplicate
     from workbench.io import save_frame
-    from workbench.models import load
     from workbench.taxonomy.classify import classify_with, profile_classifier
 
     seeds = seed_prompts().reset_index(drop=True)
@@ -33,12 +32,11 @@ def build_seed_classification(ctx: BuildContext) -> None:
     texts = seeds["text"].tolist()
     model_name, use_llm = profile_classifier(ctx.profile.for_paper(ctx.paper))
     ctx.progress(0.05, f"loading {model_name}")
-    model = load(model_name)
     frame = seeds.rename(columns={"dimension": "seed_dimension", "domain": "seed_domain"})
     steps = list(DIMENSIONS) + ["semantic_type"]
     for k, dim in enumerate(steps):
         ctx.progress(0.1 + 0.8 * k / len(steps), f"classifying {dim}")
-        frame = frame.join(classify_with(texts, dim, model, use_llm=use_llm).frame())
+        frame = frame.join(classify_with(texts, dim, model_name, use_llm=use_llm).frame())
     ctx.progress(0.92, "fingerprinting")
     dedup = deduplicate(texts, tau=10)
     frame["simhash"] = dedup.fingerprints

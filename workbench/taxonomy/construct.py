@@ -96,14 +96,16 @@ def load_source(spec: DatasetSpec, path: str | Path, *, text_col: str | None = N
 # Stages load their models by name inside the function (cached per process), so that they also run on dask
 # workers, which receive the function, not a loaded model.
 
-def classify_frame(frame, spec: DatasetSpec, model_name: str, use_llm: bool):
+def classify_frame(frame, spec: DatasetSpec, model_name: str, use_llm: bool, engine: str | None = None):
     """``frame`` with the classifier's columns for every dimension of ``spec`` (and the semantic types for
-    MISALIGNTRADE): ``<dim>``, ``<dim>_score``, ``<dim>_labels``, replacing any already there."""
+    MISALIGNTRADE): ``<dim>``, ``<dim>_score``, ``<dim>_labels``, replacing any already there. An LLM classifier
+    runs on ``engine`` (default: the one ``--engine`` picks); an embedding classifier is loaded itself."""
+    from workbench.engines import load_engine
     from workbench.models import load
     from workbench.taxonomy.classify import classify_with
 
     dims = list(spec.dimensions) + (["semantic_type"] if spec.semantic_types else [])
-    model = load(model_name)
+    model = load_engine(model_name, engine) if use_llm else load(model_name)
     texts = frame["text"].tolist()
     frame = frame.reset_index(drop=True)
     for dim in dims:
@@ -114,7 +116,7 @@ def classify_frame(frame, spec: DatasetSpec, model_name: str, use_llm: bool):
 
 def _classify_stage(spec: DatasetSpec, model_name: str, use_llm: bool) -> Callable:
     def run(frame, ctx: StageContext):
-        return classify_frame(frame, spec, model_name, use_llm)
+        return classify_frame(frame, spec, model_name, use_llm, ctx.config.get("engine"))
     return run
 
 
@@ -136,7 +138,8 @@ def _expand_stage(spec: DatasetSpec, generator_name: str, target: int, max_new_t
         added = [a for a in added if len(a)]
         if not added:
             return frame
-        new = classify_frame(pd.concat(added, ignore_index=True), spec, classifier, use_llm)
+        new = classify_frame(pd.concat(added, ignore_index=True), spec, classifier, use_llm,
+                             ctx.config.get("engine"))
         return pd.concat([frame, new], ignore_index=True)
     return run
 
@@ -228,9 +231,11 @@ def build_dataset(name: str, source: str | Path, out: str | Path, *, profile, li
     ``out`` holds the resumable work folder (``stages/``), ``dataset.parquet`` (kept prompts, their labels and
     provenance), ``removed.parquet`` (near-duplicates and what they duplicate), for SAVACU/MISALIGNTRADE
     ``responses.parquet`` (accepted responses joined to their prompt's labels) and ``decisions.parquet`` (every
-    judged attempt), and ``funnel.json``. ``max_new_tokens`` bounds each expansion prompt; ``responses``
-    configures the response stage. With a dask ``client`` the sharded stages run on its workers.
+    judged attempt), ``funnel.json`` and ``README.md`` (the dataset card, ``workbench.datasets.card``).
+    ``max_new_tokens`` bounds each expansion prompt; ``responses`` configures the response stage. With a dask
+    ``client`` the sharded stages run on its workers.
     """
+    from workbench.datasets.card import write_card
     from workbench.engines import engine_kind
     from workbench.io import save_table, write_json
     from workbench.llm.rejection import RESPONSE_COLUMNS, decision_funnel
@@ -291,4 +296,5 @@ def build_dataset(name: str, source: str | Path, out: str | Path, *, profile, li
     save_table(kept.reset_index(drop=True), out / "dataset.parquet", **write)
     save_table(removed.reset_index(drop=True), out / "removed.parquet", **write)
     write_json(funnel, out / "funnel.json")
+    write_card(out)         # README.md: the dataset card, so that datasets.load_dataset(out, "prompts") loads it
     return funnel
