@@ -52,7 +52,7 @@ def test_every_old_spelling_is_an_alias_of_its_new_command(old, new):
 def test_aliases_are_not_listed_in_help(capsys):
     parser = make_parser()
     assert set(subparsers(parser)) == {"info", "papers", "claims", "build", "models", "notebook", "lm", "taxonomy", "dedup",
-                                       "eval", "experts", "steer", "deepfake", "caption", "meme", "rehearse"}
+                                       "export", "eval", "experts", "steer", "deepfake", "caption", "meme", "rehearse"}
     with pytest.raises(SystemExit):
         parser.parse_args(["--help"])
     lines = capsys.readouterr().out.splitlines()

@@ -27,8 +27,8 @@ from workbench import WorkbenchError, __version__
 from workbench.cli.common import COMMANDS, GROUPS, output
 
 # One module per capability; importing it registers its commands (in this order in --help).
-CAPABILITIES = ("core", "notebook", "lm", "taxonomy", "dedup", "evaluate", "experts", "steer", "deepfake", "caption",
-                "meme")
+CAPABILITIES = ("core", "notebook", "lm", "taxonomy", "dedup", "datasets", "evaluate", "experts", "steer",
+                "deepfake", "caption", "meme")
 
 # Old top-level spellings -> their new words. A group name maps to its default verb, which is inserted
 # unless a verb (or -h) follows it.
