@@ -8,7 +8,8 @@ import argparse
 import sys
 
 from workbench import WorkbenchError
-from workbench.cli.common import add_json, command, group, print_json, print_table, progress, wants_json
+from workbench.cli.common import (add_json, add_track, command, group, print_json, print_table, progress, tracked,
+                                  wants_json)
 
 group("caption", "zero-shot audio captioning (P9): `caption run FILE`, `caption eval --data DIR`")
 
@@ -42,10 +43,11 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-judge", action="store_true",
                    help="skip the independent judge (default profile: a second audio-text model that never guides "
                         "decoding, trained once and cached); the guide's own cosine is then the only audio score")
+    add_track(p)
     add_json(p, "the metrics, the keyword ablation and what was not computed")
 
 
-def _captioner(vocabulary: str | None, scorer: str | None = None):
+def _captioner(vocabulary: str | None, scorer: str | None = None, tracker=None):
     from workbench.captioning.captioner import Captioner, captioner_for_profile
     from workbench.captioning.synth import load_vocabulary
     from workbench.cli.common import message
@@ -54,7 +56,7 @@ def _captioner(vocabulary: str | None, scorer: str | None = None):
     if scorer in (None, "tiny-clap"):
         first_use_notice("tiny-clap", "training the audio-text model (tiny-clap)", message)
     with progress("audio-text model (trained once, then cached)") as update:
-        captioner = captioner_for_profile(scorer=scorer, progress=update)
+        captioner = captioner_for_profile(scorer=scorer, progress=tracker.watch(update) if tracker else update)
     if vocabulary:
         captioner = Captioner(captioner.scorer, captioner.lm, load_vocabulary(vocabulary))
     return captioner
@@ -102,7 +104,7 @@ def _caption(args) -> int:
 def _caption_eval(args) -> int:
     from pathlib import Path
 
-    from workbench.captioning.evaluation import evaluate, load_caption_set
+    from workbench.captioning.evaluation import load_caption_set
 
     _check(args)
     try:
@@ -117,18 +119,8 @@ def _caption_eval(args) -> int:
         clips = load_caption_set(args.data)
     if args.limit:
         clips = clips.head(args.limit)
-    captioner = _captioner(args.vocabulary, args.scorer)
-    judge = None
-    if not args.no_judge:
-        from workbench.captioning.clap import judge_scorer
-        from workbench.profiles import active_profile
-
-        if active_profile().name == "default":
-            with progress("independent judge (trained once, then cached)") as update:
-                judge = judge_scorer(progress=update)
-    with progress("captioning") as update:
-        result = evaluate(captioner, clips, l=args.keywords, ablation=ablation, k=args.k, alpha=args.alpha,
-                          beta=args.beta, max_new_tokens=args.max_new_tokens, progress=update, judge=judge)
+    with tracked(args, "caption eval") as tracker:
+        result = _caption_eval_run(args, clips, ablation, tracker)
     if args.out:
         _write_eval(Path(args.out), result)
     if wants_json(args):
@@ -150,6 +142,28 @@ def _caption_eval(args) -> int:
     if args.out:
         print(f"wrote {Path(args.out)}/metrics.csv, ablation.csv, outputs.parquet")
     return 0
+
+
+def _caption_eval_run(args, clips, ablation: list[int], tracker) -> dict:
+    """The models (trained on first use: their losses go to ``tracker``), the captions and their scores."""
+    from workbench.captioning.evaluation import evaluate
+
+    captioner = _captioner(args.vocabulary, args.scorer, tracker)
+    judge = None
+    if not args.no_judge:
+        from workbench.captioning.clap import judge_scorer
+        from workbench.profiles import active_profile
+
+        if active_profile().name == "default":
+            with progress("independent judge (trained once, then cached)") as update:
+                judge = judge_scorer(progress=tracker.watch(update))
+    with progress("captioning") as update:
+        result = evaluate(captioner, clips, l=args.keywords, ablation=ablation, k=args.k, alpha=args.alpha,
+                          beta=args.beta, max_new_tokens=args.max_new_tokens, progress=tracker.watch(update),
+                          judge=judge)
+    tracker.log_metrics({**{r["decoder"]: r for r in result["metrics"].to_dict("records")},
+                         "ablation": {f"l={r['l']}": r for r in result["ablation"].to_dict("records")}})
+    return result
 
 
 def _write_eval(out, result: dict) -> None:

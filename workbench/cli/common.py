@@ -1,13 +1,15 @@
 """What every ``workbench`` command module shares: the command registry, tables, progress, messages, JSON output.
 
-Used by the capability modules of ``workbench.cli`` (core, notebook, lm, taxonomy, dedup, evaluate, experts,
-steer, deepfake, caption, meme), which register their commands here with ``@command``, and by ``workbench.cli.main``,
-which builds the parser from the registry. Nothing here imports a capability or a heavy library at module level.
+Used by the capability modules of ``workbench.cli`` (core, notebook, lm, taxonomy, dedup, datasets, evaluate,
+experts, steer, deepfake, caption, meme), which register their commands here with ``@command``, and by
+``workbench.cli.main``, which builds the parser from the registry. Nothing here imports a capability or a heavy
+library at module level.
 
 Output conventions: a command's results go to stdout, as text or, with its ``--json`` flag, as one JSON document
 (``add_json``, ``wants_json``, ``print_json``); progress (``progress``, drawn by ``workbench.cli.progress``) and
 messages (``message``; ``note`` for the lines of a text report that are not results) go to stderr, or nowhere
-with the global ``-q``. ``main`` sets ``OUTPUT`` for the command it runs.
+with the global ``-q``. ``main`` sets ``OUTPUT`` for the command it runs. ``add_track`` and ``tracked`` give the
+training and evaluation commands their optional ``--track`` (``workbench.tracking``).
 """
 from __future__ import annotations
 
@@ -153,6 +155,32 @@ def progress(desc: str, unit: str = "it"):
     from workbench.cli.progress import stage
 
     return stage(desc, quiet=OUTPUT.quiet, unit=unit)
+
+
+def add_track(p: argparse.ArgumentParser) -> None:
+    """The ``--track`` option of a training or evaluation command (``workbench.tracking``; off by default)."""
+    from workbench.tracking import BACKENDS
+
+    p.add_argument("--track", choices=BACKENDS, help="log losses, metrics and the run's meta.json to a local "
+                                                     "store under the workbench home (runs/; docs/tracking.md)")
+
+
+@contextmanager
+def tracked(args: argparse.Namespace, name: str):
+    """``with tracked(args, "meme train") as tracker:`` — the run's tracker (``workbench.tracking``) for
+    ``args.track``, one that records nothing when the flag is absent; says where the run went when it ends."""
+    from workbench.tracking import Tracker, run_meta, tracking
+
+    backend = getattr(args, "track", None)
+    if backend is None:
+        yield Tracker()
+        return
+    from workbench.profiles import active_profile
+
+    meta = run_meta(name, {k: v for k, v in vars(args).items() if not k.startswith("_")}, active_profile().name)
+    with tracking(backend, name, meta=meta) as tracker:
+        yield tracker
+    message(f"tracked with {backend}: {tracker.where}")
 
 
 def require_new_columns(df, columns, source) -> None:

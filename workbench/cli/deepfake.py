@@ -6,7 +6,8 @@ import json
 import sys
 
 from workbench import WorkbenchError
-from workbench.cli.common import add_json, command, note, print_json, print_table, progress, wants_json
+from workbench.cli.common import (add_json, add_track, command, note, print_json, print_table, progress, tracked,
+                                  wants_json)
 
 SYNTHETIC = ("synthetic", "synthetic-smoke")
 
@@ -36,6 +37,7 @@ def _deepfake_args(p: argparse.ArgumentParser) -> None:
     _split_args(t)
     t.add_argument("--out", required=True, help="the model folder to write")
     t.add_argument("--smoke", action="store_true", help="few epochs (and, with --data synthetic, few clips)")
+    add_track(t)
     add_json(t, "each detector's rows, EER and threshold (and the reasoning stage's)")
 
     e = sub.add_parser("eval", help="EER / accuracy per stage, with and without the reasoning stage")
@@ -49,6 +51,7 @@ def _deepfake_args(p: argparse.ArgumentParser) -> None:
     e.add_argument("--limit", type=int, help="at most N rows (a stratified sample)")
     e.add_argument("--out", help="write scores.parquet and report.json here")
     e.add_argument("--smoke", action="store_true", help="with --data synthetic: the few-clip corpora")
+    add_track(e)
     add_json(e, "the report (as report.json)")
 
     c = sub.add_parser("score", help="score one audio or video file: score, verdict and rationale")
@@ -177,9 +180,10 @@ def _train(args) -> int:
     note(f"training on {len(rows)} rows of {name} ({int((rows['y'] == 1).sum())} bona fide, "
           f"{int((rows['y'] == 0).sum())} fake) · profile {active_profile().name} · encoders "
           f"{config.audio_encoder} + {config.video_encoder}")
-    with progress("training") as update:
-        model = train_model(rows, args.out, config, progress=update, data_name=name, split=split,
+    with tracked(args, "deepfake train") as tracker, progress("training") as update:
+        model = train_model(rows, args.out, config, progress=tracker.watch(update), data_name=name, split=split,
                             soft_prompt=SoftPromptConfig(epochs=2, hidden=64) if args.smoke else SoftPromptConfig())
+        tracker.log_metrics({"detectors": model.meta["detectors"], "reasoning": model.meta.get("reasoning")})
     if wants_json(args):
         print_json({"data": name, "rows": len(rows), "detectors": model.meta["detectors"],
                     "reasoning": model.meta.get("reasoning"), "out": args.out})
@@ -217,8 +221,9 @@ def _eval(args) -> int:
     rows, name, label, split, own = _rows(args, EVAL_SPLITS)
     _check_not_trained_on(model, rows, label, own, args.split_by)
     rows = _sample(rows, args.limit)
-    with progress("evaluating") as update:
-        frame, report = evaluate(model, rows, reasoning=not args.no_reasoning, progress=update)
+    with tracked(args, "deepfake eval") as tracker, progress("evaluating") as update:
+        frame, report = evaluate(model, rows, reasoning=not args.no_reasoning, progress=tracker.watch(update))
+        tracker.log_metrics(report)
     if args.out:
         _write_eval(Path(args.out), frame, {**report, "data": name, **({"split": split} if split else {})})
     if wants_json(args):

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from workbench import WorkbenchError
-from workbench.cli.common import add_json, command, fmt, note, print_json, print_table, progress, wants_json
+from workbench.cli.common import (add_json, add_track, command, fmt, note, print_json, print_table, progress, tracked,
+                                  wants_json)
 
 
 def _experts_args(p: argparse.ArgumentParser) -> None:
@@ -44,6 +45,7 @@ def _experts_args(p: argparse.ArgumentParser) -> None:
     t.add_argument("--eps", type=float, default=0.05, help="smallest box side of the box counting")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="folder for the adapters, the router and report.json")
+    add_track(t)
     add_json(t, "report.json")
     e = sub.add_parser("eval", help="the router's accuracy and calibration from a trained folder; --hhh adds the "
                                     "HHH evaluation of the mixture")
@@ -117,12 +119,13 @@ def _experts(args) -> int:
             data = pd.concat([train, data[data["split"] == "eval"]], ignore_index=True)
         backbone = args.backbone or active_profile().model_for("expert_backbone")
         config = expert_config(args, active_profile().name)
-        with progress("training experts") as update:
+        with tracked(args, "experts train") as tracker, progress("training experts") as update:
             calibration = CalibrationConfig(fractal=not args.no_fractal, natural=not args.no_natural,
                                             lambda_fractal=args.lambda1, lambda_natural=args.lambda2, eps=args.eps)
             report = build_mixture(backbone, data, args.out, experts=config, calibration=calibration,
-                                   seed=args.seed, progress=update, device=args.device,
+                                   seed=args.seed, progress=tracker.watch(update), device=args.device,
                                    work=Path(args.out) / ".checkpoints", resume=args.resume)
+            tracker.log_metrics(report)
     if wants_json(args):
         payload = {"report": report, **({"out": args.out} if args.action == "train" else {})}
         if args.action == "eval" and args.hhh:

@@ -139,7 +139,7 @@ def _train(args) -> int:
     memes = _memeset(args)
     image_side, text_side = _sides(args)
     config = replace(_configs(args.smoke)[2], seed=args.seed)
-    with progress("training") as update, tracked(args, "meme train") as tracker:
+    with tracked(args, "meme train") as tracker, progress("training") as update:
         models = train_settings(_train_rows(memes), memes.classes, settings=args.settings, config=config,
                                 image_side=image_side, text_side=text_side, knowledge=_knowledge(args),
                                 profile=active_profile().name, progress=tracker.watch(update))
@@ -179,7 +179,7 @@ def _eval(args) -> int:
 
     memes = _memeset(args)
     rows = _eval_rows(memes, args.split)
-    with progress("ablation" if not args.model else "scoring") as bar, tracked(args, "meme eval") as tracker:
+    with tracked(args, "meme eval") as tracker, progress("ablation" if not args.model else "scoring") as bar:
         update = tracker.watch(bar)
         if args.model:
             models = {s: m for s, m in load_models(args.model).items() if s in args.settings}

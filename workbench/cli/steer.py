@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 
 from workbench import WorkbenchError
-from workbench.cli.common import add_json, command, note, print_json, print_table, progress, wants_json
+from workbench.cli.common import (add_json, add_track, command, note, print_json, print_table, progress, tracked,
+                                  wants_json)
 
 
 def _floats(text: str) -> list[float]:
@@ -29,6 +30,7 @@ def _steer_args(p: argparse.ArgumentParser) -> None:
     t.add_argument("--position", default="last", help="read position: last (answer's last token) or answer (mean)")
     t.add_argument("--limit", type=int, help="at most N pairs")
     t.add_argument("--out", required=True, help="the vector file (.safetensors)")
+    add_track(t)
     add_json(t, "the vector's layers and norms")
 
     g = sub.add_parser("generate", help="unsteered and steered generations side by side")
@@ -48,6 +50,7 @@ def _steer_args(p: argparse.ArgumentParser) -> None:
     s.add_argument("--layers", help="a subset of the vector's layers")
     s.add_argument("--limit", type=int, help="at most N pairs")
     s.add_argument("--out", help="write the table (CSV) here")
+    add_track(s)
     add_json(s, "the table")
 
     c = sub.add_parser("clinical", help="steering pairs (correct vs incorrect answer) from a PubMedQA or MedQA file, "
@@ -115,13 +118,14 @@ def _train_on(args, pairs, objective: str, aggregator: str, position: str) -> di
     from workbench.steering.vectors import train_vector
 
     lm = load(args.model or active_profile().model_for("steering_lm"))
-    with progress("reading activations", unit="pairs") as update:
+    with tracked(args, f"steer {args.action}") as tracker, progress("reading activations", unit="pairs") as update:
         vector = train_vector(lm, pairs.prompts, pairs.positives, pairs.negatives, _layers(args.layers),
                               aggregator=aggregator, position=position, objective=objective,
-                              progress=update)
-    vector.extra = {"pairs": pairs.source}
-    vector.save(args.out)
-    layers = [{"layer": k, "norm": float(v.norm())} for k, v in sorted(vector.vectors.items())]
+                              progress=tracker.watch(update))
+        vector.extra = {"pairs": pairs.source}
+        vector.save(args.out)
+        layers = [{"layer": k, "norm": float(v.norm())} for k, v in sorted(vector.vectors.items())]
+        tracker.log_metrics({f"layer {r['layer']}": {"norm": r["norm"]} for r in layers})
     if not wants_json(args):
         print(f"{lm.name}: {aggregator} vectors from {len(pairs)} pairs ({pairs.source}), read at '{position}'")
         print_table([{**r, "norm": f"{r['norm']:.3f}"} for r in layers], ["layer", "norm"])
@@ -196,9 +200,12 @@ def _sweep(args) -> int:
     lm = _model_for(vector)
     pairs = load_pairs(args.pairs, split="eval" if args.pairs.startswith("bundled:") else None).head(args.limit)
     layers = [int(x) for x in _layers(args.layers)] if args.layers else None
-    with progress("sweeping") as update:
+    with tracked(args, "steer sweep") as tracker, progress("sweeping") as update:
         table = sweep(lm, vector, pairs.prompts, pairs.positives, pairs.negatives, layers=layers,
-                      multipliers=_floats(args.multipliers), progress=update)
+                      multipliers=_floats(args.multipliers), progress=tracker.watch(update))
+        tracker.log_metrics({f"layer {r.layer}/x{r.multiplier:+g}": {"behaviour_p": r.behaviour_p,
+                                                                       "prefers_positive": r.prefers_positive}
+                             for r in table.itertuples()})
     if args.out:
         from workbench.io import write_text
 
