@@ -55,14 +55,15 @@ def audio_loader(max_seconds: float):
 
 
 def has_sound(path: Path) -> bool:
-    """Whether a video has a decodable audio track (through ffmpeg)."""
+    """Whether a video has an audio track that is not silent (decoded by PyAV: ``media.audio.extract_audio_track``);
+    a track that cannot be decoded is an error."""
     from workbench.media.audio import extract_audio_track
 
     try:
         extract_audio_track(path, sr=SR, max_seconds=10.0)
         return True
     except WorkbenchError as exc:
-        if "no audio stream" in str(exc) or "ffmpeg" in str(exc) or "silent" in str(exc).lower():
+        if "no audio stream" in str(exc) or "silent" in str(exc).lower():
             return False
         raise
 

@@ -35,12 +35,12 @@ label (``deepfake.shortcut`` checks it).
 
 Sentences are split between train and eval exactly as ``synth.speech._plan`` does (``eval_fraction`` of
 ``SENTENCES``, drawn with the config's seed), so eval sentences — seen or heard — never occur in training. The
-same config gives the same frames and audio; the ``ffmpeg`` call asks for bit-exact, single-threaded encoding and
-no metadata so that the files are byte-identical too on the same ffmpeg build [ours].
+same config gives the same frames and audio; the encoder is asked for bit-exact, single-threaded encoding and no
+metadata so that the files are byte-identical too with the same PyAV build [ours].
 
 Files: H.264 video (``libx264``, ``yuv420p`` so browsers can play it, constant bit rate ``VIDEO_BITRATE`` with
 filler, so that a blurred forgery does not make a smaller file) and AAC audio (64 kb/s, mono, 16 kHz) in ``.mp4``,
-written by piping raw RGB frames to the ``ffmpeg`` executable (no shell, a timeout) together with a temporary WAV. A
+encoded and muxed in process by PyAV (the FFmpeg libraries its wheel bundles: no ``ffmpeg`` executable needed). A
 corpus is cached under ``$WORKBENCH_HOME/data/synthetic/av-<key>/`` keyed by its configuration and written
 atomically (``synth.corpus.cached_corpus``), with ``manifest.parquet`` (paths relative to the corpus folder) and
 ``config.json``; ``av_corpus`` returns the manifest with absolute paths and columns id, path, label, y, video_y,
@@ -50,8 +50,6 @@ audio_sentence (the sentence actually heard).
 from __future__ import annotations
 
 import math
-import subprocess
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,14 +62,12 @@ from workbench.deepfake.synth.faces import (blink_at, draw_head, face_mask, rand
                                             self_blend, viseme_track)
 from workbench.io import config_key
 from workbench.media import speech as tts
-from workbench.media.files import require_executable
 from workbench.deepfake.synth.corpus import cached_corpus
 
 SR = 16000
 FAKE_TYPES = ("sbi", "mismatched_audio", "fake_audio", "converted_audio")
 RATES = (130, 160, 190)
 PITCHES = (35, 50, 65)
-FFMPEG_TIMEOUT_S = 120
 VIDEO_BITRATE = "300k"       # constant bit rate with filler: a file's size says its duration, not its content
 
 
@@ -102,14 +98,12 @@ def _whole_frames(audio: np.ndarray, fps: int) -> tuple[np.ndarray, int]:
 # ---------------------------------------------------------------------------------------------- encoding
 
 
-def ffmpeg_binary() -> str:
-    return require_executable("ffmpeg", "the synthetic audio-visual corpus needs it to write .mp4")
+def write_mp4(path: str | Path, frames: np.ndarray, audio: np.ndarray, *, fps: float, sr: int = SR) -> Path:
+    """Write uint8 RGB ``frames [T, H, W, 3]`` and mono ``audio`` as H.264 + AAC ``.mp4`` with PyAV, under a
+    temporary name renamed into place (a file at ``path`` is always complete)."""
+    from fractions import Fraction
 
-
-def write_mp4(path: str | Path, frames: np.ndarray, audio: np.ndarray, *, fps: float, sr: int = SR,
-              timeout: float = FFMPEG_TIMEOUT_S) -> Path:
-    """Write uint8 RGB ``frames [T, H, W, 3]`` and mono ``audio`` as H.264 + AAC ``.mp4`` via ffmpeg."""
-    import soundfile as sf
+    import av
 
     frames = np.ascontiguousarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
@@ -117,31 +111,45 @@ def write_mp4(path: str | Path, frames: np.ndarray, audio: np.ndarray, *, fps: f
     h, w = frames.shape[1:3]
     if h % 2 or w % 2:
         raise WorkbenchError(f"H.264 in yuv420p needs even frame sides, got {w}x{h}")
-    ffmpeg = ffmpeg_binary()
+    if not fps > 0:
+        raise WorkbenchError(f"fps must be positive, not {fps!r}")
     path = Path(path)
-    with tempfile.TemporaryDirectory(prefix="workbench-av-") as tmp:
-        wav = Path(tmp) / "audio.wav"
-        sf.write(wav, np.asarray(audio, np.float32), sr, subtype="PCM_16")
-        cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{fps:g}", "-i", "pipe:0",
-               "-i", f"file:{wav}", "-map", "0:v:0", "-map", "1:a:0",
-               "-c:v", "libx264", "-preset", "veryfast", "-b:v", VIDEO_BITRATE, "-minrate", VIDEO_BITRATE,
-               "-maxrate", VIDEO_BITRATE, "-bufsize", VIDEO_BITRATE, "-x264-params", "nal-hrd=cbr:filler=1",
-               "-pix_fmt", "yuv420p", "-threads", "1",
-               "-c:a", "aac", "-b:a", "64k", "-ac", "1", "-ar", str(sr),
-               "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
-               "-movflags", "+faststart", f"file:{path.absolute()}"]
-        try:
-            proc = subprocess.run(cmd, input=frames.tobytes(), capture_output=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise WorkbenchError(f"{path}: ffmpeg did not finish writing the video within {timeout:g} s") from None
-        except OSError as exc:
-            raise WorkbenchError(f"{path}: ffmpeg could not be run ({exc})") from None
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        last = err.splitlines()[-1] if err else f"exit status {proc.returncode}"
-        raise WorkbenchError(f"{path}: ffmpeg could not write the video ({last})")
+    tmp = path.with_name(f".{path.stem}.partial.mp4")
+    rate = Fraction(fps).limit_denominator(1001)
+    exact = {"flags": "+bitexact"}
+    try:
+        # fflags +bitexact: no muxer version string; nothing else is written as metadata
+        with av.open(str(tmp), mode="w", format="mp4",
+                     options={"movflags": "+faststart", "fflags": "+bitexact"}) as out:
+            video = out.add_stream("libx264", rate=rate,
+                                   options={**exact, "preset": "veryfast", "x264-params": "nal-hrd=cbr:filler=1",
+                                            "minrate": VIDEO_BITRATE, "maxrate": VIDEO_BITRATE,
+                                            "bufsize": VIDEO_BITRATE})
+            video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+            video.bit_rate = _bits(VIDEO_BITRATE)
+            video.codec_context.thread_count = 1
+            sound = out.add_stream("aac", rate=sr, layout="mono", options=exact)
+            sound.bit_rate = 64_000
+            for i, rgb in enumerate(frames):                                    # [H, W, 3]
+                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                frame.pts, frame.time_base = i, 1 / rate
+                out.mux(video.encode(frame))
+            out.mux(video.encode(None))
+            samples = np.asarray(audio, np.float32).reshape(1, -1)              # [channels=1, samples]
+            chunk = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts, chunk.time_base = sr, 0, Fraction(1, sr)
+            out.mux(sound.encode(chunk))
+            out.mux(sound.encode(None))
+        tmp.replace(path)
+    except Exception as exc:  # av.error.FFmpegError, ValueError: an encoder or muxer refused the input
+        tmp.unlink(missing_ok=True)
+        raise WorkbenchError(f"{path}: the video could not be written ({type(exc).__name__}: {exc})") from None
     return path
+
+
+def _bits(rate: str) -> int:
+    """``"300k"`` → 300000."""
+    return int(float(rate[:-1]) * 1000) if rate.endswith("k") else int(rate)
 
 
 # ------------------------------------------------------------------------------------------------ corpus
@@ -238,7 +246,6 @@ def av_corpus(config: AVCorpusConfig | None = None, *, root: str | Path | None =
 
     def build(tmp: Path, rows: list[dict]) -> None:
         tts.espeak_binary()
-        ffmpeg_binary()
         (tmp / "video").mkdir()
         plan = _plan(config)
         for k, row in enumerate(plan):
