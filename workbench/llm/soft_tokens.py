@@ -87,7 +87,8 @@ def answer_logprobs(lm, embeds: torch.Tensor, answer_ids: list[list[int]],
             if mask is not None:
                 ext_mask = torch.cat([mask, mask.new_ones((b, len(ids) - 1))], 1)
         # the last k positions of ext = the positions that predict the answer's k tokens
-        logits = lm.model(inputs_embeds=ext, attention_mask=ext_mask, logits_to_keep=len(ids)).logits.float()  # [B, k, V]
+        logits = lm.model(inputs_embeds=ext, attention_mask=ext_mask,
+                          logits_to_keep=len(ids)).logits.float()                                  # [B, k, V]
         lp = torch.log_softmax(logits, -1).gather(2, t.view(1, -1, 1).expand(b, -1, 1)).squeeze(2)  # [B, k]
         out.append(lp.sum(1))
     return torch.stack(out, 1)

@@ -33,6 +33,18 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
 
     return f1_scores(y, pred, n_classes)["macro_f1"]
 
+def label_index(labels, classes) -> np.ndarray:
+    """[N] each label's index in ``classes``; refuses unknown labels and a single class in one line (the head
+    model's and the VLM's training, ``memes.vlm``)."""
+    index = {c: j for j, c in enumerate(classes)}
+    unknown = sorted({lab for lab in labels if lab not in index})
+    if unknown:
+        raise WorkbenchError(f"labels {unknown} are not among the classes {list(classes)}")
+    if len(set(labels)) < 2:
+        raise WorkbenchError("training needs memes of at least two classes")
+    return np.array([index[lab] for lab in labels])
+
+
 def train_meme_model(images, texts: list[str], labels: list[str], classes: list[str], *,
                      config: MemeModelConfig, image_side, text_side: TextSide, knowledge=None,
                      profile: str = "default", progress=None) -> MemeModel:
@@ -49,13 +61,7 @@ def train_meme_model(images, texts: list[str], labels: list[str], classes: list[
 
     report = progress or (lambda f, m: None)
     knowledge = knowledge or default_knowledge()
-    index = {c: j for j, c in enumerate(classes)}
-    unknown = sorted({lab for lab in labels if lab not in index})
-    if unknown:
-        raise WorkbenchError(f"labels {unknown} are not among the classes {classes}")
-    if len(set(labels)) < 2:
-        raise WorkbenchError("training needs memes of at least two classes")
-    y = np.array([index[lab] for lab in labels])
+    y = label_index(labels, classes)
     torch.manual_seed(config.seed)
     report(0.0, "image features and knowledge")
     prep = prepare(image_side, knowledge, images, texts, config)
@@ -143,4 +149,4 @@ def train_meme_model(images, texts: list[str], labels: list[str], classes: list[
     return MemeModel(config, classes, image_side, text_side, head.eval(), knowledge, profile=profile, info=info)
 
 
-__all__ = ["train_meme_model"]
+__all__ = ["label_index", "train_meme_model"]
