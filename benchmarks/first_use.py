@@ -1,8 +1,8 @@
 """First use after preparation: how long the first `deepfake score`, `meme classify` and `caption run` take, and how
 many (prompt, response) pairs per second `eval misalign` scores with SmolLM2 (issue 23).
 
-Run after `workbench prepare --all` (or `make demo` once its preparation is done). Each command runs as a user runs
-it, in a fresh process (`python -m workbench.cli … --json`), so its time includes starting Python and loading the
+Run after `workbench models prepare --all` (or `make demo` once its preparation is done). Each command runs as a
+user runs it, in a fresh process (`python -m workbench.cli … --json`), so its time includes starting Python and loading the
 models; its input is a held-out file of the synthetic corpus that preparation made (a clip, a meme, a sound).
 Targets: each command under 30 s.
 
@@ -13,8 +13,8 @@ rows in the same run. Target: at least 2 pairs per second.
 
     python benchmarks/first_use.py [--pairs N] [--baseline-pairs N] [--smoke]
 
-``--smoke``: the tiny models the tests prepare (`workbench prepare --all --smoke`), a few pairs; checks the script,
-not the targets. Ends with `first_deepfake_score_s`, `first_meme_classify_s`, `first_caption_s`,
+``--smoke``: the tiny models the tests prepare (`workbench models prepare --all --smoke`), a few pairs; checks the
+script, not the targets. Ends with `first_deepfake_score_s`, `first_meme_classify_s`, `first_caption_s`,
 `misalign_pairs_per_s`, `misalign_baseline_pairs_per_s`, `misalign_speedup` and `misalign_rows_cut`.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def inputs(smoke: bool) -> dict[str, list[str]]:
     steps = {s.name: s for s in prepare_steps(smoke=smoke)}
     missing = [name for name in ("deepfake", "memes", "tiny-clap") if not steps[name].ready()]
     if missing:
-        hint = "workbench prepare --all" + (" --smoke" if smoke else "")
+        hint = "workbench models prepare --all" + (" --smoke" if smoke else "")
         raise SystemExit(f"not prepared yet: {', '.join(missing)}; run `{hint}` first")
     from workbench.deepfake.training import SyntheticSpec, smoke_spec, synthetic_data
     from workbench.memes.ablation import smoke_configs

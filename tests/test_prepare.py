@@ -114,7 +114,7 @@ def test_first_use_says_so_with_an_estimate(monkeypatch, tmp_path):
     assert prep.first_use_notice("deepfake", "training the deepfake default model", said.append)
     assert said == ["training the deepfake default model first (about "
                     f"{round(prep.ESTIMATES_S['deepfake'] / 60)} min on a 2-core CPU, an estimate; "
-                    "`workbench prepare --all` does it ahead of time)"]
+                    "`workbench models prepare --all` does it ahead of time)"]
     assert prep.estimate_text(None) == "time not measured yet" and prep.estimate_text(42) == "about 42 s"
 
 

@@ -1,6 +1,6 @@
 """First use without waiting: every locally trained default model built once, and the demo queue.
 
-Used by ``workbench prepare`` and ``make demo``, and by the dashboard's Home (``queue_state``).
+Used by ``workbench models prepare`` and ``make demo``, and by the dashboard's Home (``queue_state``).
 
 * ``prepare_steps(smoke)`` — what a first use would otherwise train: the profile's zoo models (GGUF →
   safetensors, the Whisper join), the deepfake default model, the meme tagger and the three meme settings, and the
@@ -56,9 +56,9 @@ def estimate_text(seconds: float | None) -> str:
 
 def first_use_line(what: str, seconds: float | None) -> str:
     """The one line a command says before work it must do first: ``<what> first (about 15 min on a 2-core CPU, an
-    estimate; `workbench prepare --all` does it ahead of time)``."""
+    estimate; `workbench models prepare --all` does it ahead of time)``."""
     return (f"{what} first ({estimate_text(seconds)} on a 2-core CPU, an estimate; "
-            "`workbench prepare --all` does it ahead of time)")
+            "`workbench models prepare --all` does it ahead of time)")
 
 # ------------------------------------------------------------------------------------------- preparation steps
 
@@ -358,5 +358,6 @@ def start_queue(profile: str, papers: list[str] | None = None, *, cwd: Path | No
     return jobs.start(QUEUE_JOB, command + (["--papers", ",".join(papers)] if papers else []), cwd=cwd)
 
 
-__all__ = ["BUILD_ESTIMATES_S", "ESTIMATES_S", "QueueItem", "Step", "first_use_line", "first_use_notice", "demo_queue", "estimate_text",
-           "item_command", "prepare", "prepare_steps", "queue_state", "run_queue", "select", "start_queue"]
+__all__ = ["BUILD_ESTIMATES_S", "ESTIMATES_S", "QueueItem", "Step", "demo_queue", "estimate_text", "first_use_line",
+           "first_use_notice", "item_command", "prepare", "prepare_steps", "queue_state", "run_queue", "select",
+           "start_queue"]
