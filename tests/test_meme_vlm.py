@@ -141,3 +141,26 @@ def test_paper_profile_without_a_llava_model_is_refused():
         vlm_lm_name("paper")
     assert "LLaVA" in str(err.value) and "\n" not in str(err.value)
     assert vlm_lm_name("default") == "smollm2-135m-instruct"
+
+
+def test_meme_eval_vlm_on_the_paper_profile_is_refused_before_training(capsys, monkeypatch):
+    from workbench.cli.main import main
+
+    def no_training(*a, **k):
+        raise AssertionError("trained before refusing")
+
+    monkeypatch.setattr("workbench.memes.ablation.run_ablation", no_training)
+    assert main(["--profile", "paper", "meme", "eval", "--data", "synthetic", "--smoke", "--vlm"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert any("LLaVA" in line for line in err)
+
+
+def test_the_p5_vlm_builder_records_the_paper_profile_refusal(store):
+    from workbench.build import BuildContext
+    from workbench.io import load_frame, read_meta
+    from workbench.memes.artifacts import build_meme_vlm
+    from workbench.profiles import get_profile
+
+    build_meme_vlm(BuildContext(store, get_profile("paper"), smoke=True, paper="P5"))
+    path = store.path("P5", "meme_vlm", "paper")
+    assert len(load_frame(path)) == 0 and "LLaVA" in read_meta(path).config["refused"]

@@ -64,6 +64,12 @@ def _meme_args(p: argparse.ArgumentParser) -> None:
             t.add_argument("--split", help="rows to score (default: test where labelled, else dev)")
             t.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
             t.add_argument("--out", help="write metrics.csv, gains.csv, predictions.parquet and report.json here")
+            t.add_argument("--vlm", action="store_true",
+                           help="also train and score the small vision-language model's four settings (vlm, "
+                                "vlm+knowledge, vlm+lora, vlm+knowledge+lora) beside these head models and a "
+                                "surface-feature shortcut, with the explanation check (default profile only)")
+            t.add_argument("--explain", type=int, default=24, metavar="N",
+                           help="with --vlm: memes whose explanations are checked per VLM setting (default 24)")
             add_json(t, "the metrics, gains, flip groups and confusion")
 
     c = sub.add_parser("classify", help="classify one meme: label, confidence, triples, explanation cascade")
@@ -179,6 +185,10 @@ def _eval(args) -> int:
 
     memes = _memeset(args)
     rows = _eval_rows(memes, args.split)
+    if args.vlm:
+        from workbench.memes.vlm import vlm_lm_name
+
+        vlm_lm_name()                    # the paper profile has no LLaVA-style model: refused before any training
     with tracked(args, "meme eval") as tracker, progress("ablation" if not args.model else "scoring") as bar:
         update = tracker.watch(bar)
         if args.model:
@@ -200,16 +210,70 @@ def _eval(args) -> int:
                                   profile=active_profile().name, n_boot=args.n_boot,
                                   seed=args.seed, progress=update)
         tracker.log_metrics({r["setting"]: r for r in result["metrics"].to_dict("records")})
+    grid = _vlm_grid(args, memes, rows, result) if args.vlm else None
     if wants_json(args):
         print_json({"rows": len(rows), "format": memes.format, "classes": result["classes"],
                     "metrics": result["metrics"], "gains": result["gains"], "flip_groups": result.get("flips") or [],
-                    "confusion": result["confusion"], "out": args.out})
+                    "confusion": result["confusion"], "out": args.out, **({"vlm": grid} if grid else {})})
     else:
         _print_result(result, len(rows), memes.format)
+        if grid:
+            _print_grid(grid)
     if args.out:
         _write(result, Path(args.out), {"data": args.data, "format": memes.format, "rows": len(rows),
                                         "profile": active_profile().name, "problems": memes.problems[:50]})
+        if grid:
+            from workbench.io import write_text
+
+            write_text(json.dumps(grid, indent=2, default=str), Path(args.out) / "vlm.json")
+            note(f"wrote {args.out}/vlm.json")
     return 0
+
+
+def _vlm_grid(args, memes, rows, result) -> dict:
+    """The VLM's four settings trained on the set's train split, scored on ``rows`` beside the head models of
+    ``result`` (as baseline rows) and the surface-feature shortcut; ``memes.vlm.grid_record``."""
+    from dataclasses import replace
+
+    from workbench.memes.shortcut import shortcut_baseline
+    from workbench.memes.vlm import VLMConfig, grid_record, run_vlm_grid, smoke_vlm_config, train_vlms, vlm_lm_name
+    from workbench.models import load
+    from workbench.profiles import active_profile
+
+    heads = result.get("models") or {}
+    if not heads:
+        from workbench.memes.ablation import load_models
+
+        heads = {s: m for s, m in load_models(args.model).items() if s in args.settings}
+    train = _train_rows(memes)
+    config = replace(smoke_vlm_config() if args.smoke else VLMConfig(), seed=args.seed)
+    with progress("vision-language model: four settings") as update:
+        vlms = train_vlms(train, memes.classes, config=config, image_side=next(iter(heads.values())).image_side,
+                          lm=load(vlm_lm_name()), knowledge=_knowledge(args), profile=active_profile().name,
+                          progress=lambda f, m: update(0.8 * f, m))
+        shortcut = shortcut_baseline(train, rows, memes.classes, seed=args.seed, n_boot=args.n_boot)
+        grid = run_vlm_grid(vlms, rows, memes.classes, baselines={f"head {s}": m for s, m in heads.items()},
+                            shortcut=shortcut, explain=min(args.explain, 4) if args.smoke else args.explain,
+                            n_boot=args.n_boot, seed=args.seed, progress=lambda f, m: update(0.8 + 0.2 * f, m))
+    return grid_record(grid)
+
+
+def _print_grid(grid: dict) -> None:
+    from workbench.memes.shortcut import shortcut_line
+    from workbench.memes.vlm import grid_tables
+
+    table, checks = grid_tables(grid)
+    print("\nvision-language model (four settings) beside the head models and the shortcut:")
+    print_table(table.to_dict("records"), list(table.columns))
+    for g in grid["vlm_gains"]:
+        print(f"{g['setting']} vs vlm: {100 * g['relative_gain']:+.1f} % relative macro-F1 "
+              f"[{100 * g['lo']:+.1f}, {100 * g['hi']:+.1f}]")
+    if grid.get("shortcut"):
+        print(shortcut_line(grid["shortcut"]))
+    if len(checks):
+        print("explanations that cite the evidence that decided the label:")
+        print_table([{k: (f"{v:.2f}" if isinstance(v, float) else v) for k, v in r.items()}
+                     for r in checks.to_dict("records")], list(checks.columns))
 
 
 def _print_result(result: dict, n: int, fmt: str) -> None:

@@ -12,6 +12,8 @@
   kinds and by target type, explanation cascades with the LLM's sentences for a sample of
   memes, the datasets it was scored on (``datasets``: only "synthetic" today), and the data, tagger and model
   configuration.
+* ``meme_vlm`` — the small vision-language model's four settings (``memes.vlm``) beside the head models and the
+  shortcut, with the explanation check (``build_meme_vlm``).
 """
 from __future__ import annotations
 
@@ -111,3 +113,64 @@ def build_meme_eval(ctx: BuildContext) -> None:
 register_builder("P5", "meme_eval", "synthetic memes, three settings trained, held-out flip-group accuracy and "
                                    "macro-F1 with CIs, beside a surface-feature shortcut baseline")(
     build_meme_eval)
+
+
+def build_meme_vlm(ctx: BuildContext) -> None:
+    """``meme_vlm``: the small vision-language model's four settings (``memes.vlm``: ``vlm``, ``vlm+knowledge``,
+    ``vlm+lora``, ``vlm+knowledge+lora``; trained once on the synthetic memes' train split and cached) scored on the
+    held-out split beside the head models of ``meme_eval`` (rows ``head <setting>``, the same cached models) and
+    the surface-feature shortcut, with the VLM gains over ``vlm`` and the explanation check. One row per meme ×
+    model; the config is ``memes.vlm.grid_record`` plus the data, tagger and VLM configuration and the training
+    histories. On a profile without a LLaVA-style model (``paper`` today) the artifact holds no rows and its config
+    says why (``refused``), so that a paper-profile build still completes."""
+    import time
+    from dataclasses import asdict
+
+    import pandas as pd
+
+    from workbench import WorkbenchError
+    from workbench.io import save_frame
+    from workbench.memes.ablation import default_models, smoke_configs, synthetic_set
+    from workbench.memes.model import MemeModelConfig
+    from workbench.memes.shortcut import shortcut_baseline
+    from workbench.memes.synth import MemeCorpusConfig
+    from workbench.memes.vision import TaggerConfig
+    from workbench.memes.vlm import VLMConfig, default_vlms, grid_record, run_vlm_grid, smoke_vlm_config, vlm_lm_name
+
+    corpus, tagger, head = smoke_configs() if ctx.smoke else (MemeCorpusConfig(), TaggerConfig(), MemeModelConfig())
+    vlm_config = smoke_vlm_config() if ctx.smoke else VLMConfig()
+    base = {"corpus": asdict(corpus), "tagger": asdict(tagger), "vlm": asdict(vlm_config), "smoke": ctx.smoke,
+            "datasets": ["synthetic"], "split": "synthetic memes, held-out split"}
+    try:
+        lm_name = vlm_lm_name(ctx.profile.name)
+    except WorkbenchError as exc:
+        save_frame(pd.DataFrame({"id": pd.Series(dtype=str)}), ctx.path(ctx.paper, "meme_vlm"),
+                   profile=ctx.profile.name, models=[], seed=ctx.seed, config={**base, "refused": str(exc)})
+        ctx.progress(1.0, "refused: " + str(exc))
+        return
+    started = time.monotonic()
+    memes = synthetic_set(corpus)
+    heads = default_models(corpus=corpus, tagger=tagger, config=head, profile=ctx.profile.name,
+                           progress=lambda f, m: ctx.progress(0.1 * f, m))
+    vlms = default_vlms(corpus=corpus, tagger=tagger, config=vlm_config, profile=ctx.profile.name,
+                        progress=lambda f, m: ctx.progress(0.1 + 0.6 * f, m))
+    trained_s = time.monotonic() - started
+    frame = memes.frame
+    held, train = frame[frame["split"] == "test"], frame[frame["split"] == "train"]
+    n_boot = 200 if ctx.smoke else 1000
+    shortcut = shortcut_baseline(train, held, memes.classes, seed=ctx.seed, n_boot=n_boot)
+    grid = run_vlm_grid(vlms, held, memes.classes, baselines={f"head {s}": m for s, m in heads.items()},
+                        shortcut=shortcut, explain=4 if ctx.smoke else 24, n_boot=n_boot, seed=ctx.seed,
+                        progress=lambda f, m: ctx.progress(0.7 + 0.3 * f, m))
+    models = sorted({n for m in [*heads.values(), *vlms.values()] for n in m.models} | {lm_name})
+    save_frame(grid["predictions"], ctx.path(ctx.paper, "meme_vlm"), profile=ctx.profile.name, models=models,
+               seed=ctx.seed, config={**base, **grid_record(grid),
+                                      "training": {s: v.info for s, v in vlms.items()},
+                                      "seconds": {"train_or_load": round(trained_s, 1),
+                                                  "total": round(time.monotonic() - started, 1)}})
+    ctx.progress(1.0, "done")
+
+
+register_builder("P5", "meme_vlm", "synthetic memes: the small vision-language model's four settings (base, "
+                                  "+knowledge, +LoRA, +both) beside the head models and the shortcut, with the "
+                                  "explanation check")(build_meme_vlm)

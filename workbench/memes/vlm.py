@@ -510,6 +510,17 @@ def grid_record(result: dict) -> dict:
             "shortcut": shortcut_record(result["shortcut"]) if result.get("shortcut") else {}}
 
 
+def grid_tables(record: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the headline table of a ``grid_record`` — per VLM setting and head baseline, then the shortcut: flip groups
+    and the full split with CIs, ``memes.flips.headline_table`` —, the explanation check per VLM setting)."""
+    from workbench.memes.flips import headline_table
+
+    checks = pd.DataFrame([{"setting": c["setting"], "explanations": c["rows"],
+                            "names a decisive word": c["word_rate"], "names a triple's concept": c["knowledge_rate"],
+                            "cites the evidence [ours]": c["evidence_rate"]} for c in record.get("explanations") or []])
+    return headline_table(record), checks
+
+
 def smoke_vlm_config() -> VLMConfig:
     return VLMConfig(**SMOKE_VLM)
 
@@ -551,5 +562,6 @@ def default_vlms(*, corpus=None, tagger=None, config: VLMConfig | None = None, s
 
 
 __all__ = ["MemeVLM", "SMOKE_VLM", "VLMConfig", "VLM_SETTINGS", "default_vlms", "explanation_check", "grid_record",
+           "grid_tables",
            "prompt_ids", "run_vlm_grid", "smoke_vlm_config", "train_vlm", "train_vlms", "vlm_gains", "vlm_lm_name",
            "with_lora"]
