@@ -150,10 +150,12 @@ def _fake_build(command: list[str]) -> int:
 def test_demo_queue_runs_the_quick_pass_before_the_full_builds(toy_papers, tmp_path):
     queue = prep.demo_queue(toy_papers)
     assert [i.name for i in queue] == ["P1 quick", "P2 quick", "prepare", "P1 full", "P2 full"]
-    calls = []
+    calls, names = [], []
     state = tmp_path / "queue.json"
-    done = prep.run_queue(queue, "default", path=state, call=lambda c: calls.append(c) or _fake_build(c),
+    done = prep.run_queue(queue, "default", path=state,
+                          call=lambda name, c: names.append(name) or calls.append(c) or _fake_build(c),
                           say=lambda text: None)
+    assert names == ["P1", "P2", "prepare", "P1", "P2"]                # each a job: a paper's build is its job
     shown = [prep.shown(c) for c in calls]
     assert shown == ["workbench --profile default build P1 --smoke", "workbench --profile default build P2 --smoke",
                      "workbench --profile default models prepare --all",
@@ -161,16 +163,25 @@ def test_demo_queue_runs_the_quick_pass_before_the_full_builds(toy_papers, tmp_p
                      "workbench --profile default build P2 --force"]
     assert [i.status for i in done] == ["done"] * 5 and prep.queue_state(state) == done
     calls.clear()                                                        # a second `make demo`: all built
-    again = prep.run_queue(queue, "default", path=state, call=lambda c: calls.append(c) or 0, say=lambda t: None)
+    again = prep.run_queue(queue, "default", path=state, call=lambda name, c: calls.append(c) or 0,
+                          say=lambda t: None)
     assert [prep.shown(c) for c in calls] == ["workbench --profile default models prepare --all"]
     assert [i.status for i in again] == ["skipped", "skipped", "done", "skipped", "skipped"]
 
 
 def test_a_failed_item_is_recorded_and_the_queue_goes_on(toy_papers, tmp_path):
     done = prep.run_queue(prep.demo_queue(["P1"]), "default", path=tmp_path / "q.json",
-                          call=lambda c: 3 if "--smoke" in c else _fake_build(c), say=lambda t: None)
+                          call=lambda name, c: 3 if "--smoke" in c else _fake_build(c), say=lambda t: None)
     assert [(i.status, i.detail.endswith("(exit 3)")) for i in done] == [("failed", True), ("done", False),
                                                                         ("done", False)]
+
+
+def test_an_item_runs_as_a_job_and_its_exit_status_is_returned(toy_papers):
+    from workbench import jobs
+
+    assert prep.run_as_job("P1", [sys.executable, "-c", "print('built')"], poll_s=0.05) == 0
+    assert jobs.get("P1").status == "done" and jobs.progress(jobs.get("P1")).message == "built"
+    assert prep.run_as_job("P2", [sys.executable, "-c", "import sys; sys.exit(3)"], poll_s=0.05) == 3
 
 
 def test_make_demo_starts_the_queue_in_the_background_before_serving(toy_papers):

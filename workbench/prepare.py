@@ -13,7 +13,8 @@ Used by ``workbench models prepare`` and ``make demo``, and by the dashboard's H
 * ``demo_queue()`` / ``run_queue()`` — what ``make demo`` starts in the background (a ``workbench.jobs`` job named
   ``demo``) while the dashboard is already serving: a **quick pass** (every paper's smoke-size build, so every
   view shows real content, marked as smoke size), then the preparation above, then the **full builds** (each
-  replacing its paper's smoke-size artifacts). Items that are already done are skipped when their turn comes.
+  replacing its paper's smoke-size artifacts). Items that are already done are skipped when their turn comes;
+  each item runs as a job of its own (a paper's build as that paper's job), so Home shows its progress.
 
 ``ESTIMATES_S`` holds the times a first use took on a 2-core laptop-class CPU (measured on a fresh home); they are
 estimates — another machine, or a busy one, differs.
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -309,13 +309,27 @@ def _wait_for_paper_job(paper: str, poll_s: float = 5.0) -> None:
         time.sleep(poll_s)
 
 
+def run_as_job(name: str, command: list[str], poll_s: float = 2.0) -> int:
+    """Run ``command`` as the background job ``name`` (``workbench.jobs``: Home shows its progress and can cancel
+    it, and a view's build button of the same paper waits for it) and wait for its end; its exit status (1 when it
+    was cancelled or lost)."""
+    from workbench import jobs
+
+    jobs.start(name, command)
+    while (job := jobs.get(name)) is not None and job.active:
+        time.sleep(poll_s)
+    return 0 if job is not None and job.status == jobs.DONE else (job.returncode if job and job.returncode else 1)
+
+
 def run_queue(items: list[QueueItem], profile: str, *, dry_run: bool = False, path: Path | None = None,
-              call: Callable[[list[str]], int] | None = None, say: Callable[[str], None] = print) -> list[QueueItem]:
-    """Run the queue's items in order, each as a subprocess (``call``); its state goes to ``path`` after every
-    item, so Home can show it. ``dry_run``: say each item's command without running it. A failed item is
-    recorded and the queue goes on (a paper's failure leaves the others' builds)."""
+              call: Callable[[str, list[str]], int] | None = None,
+              say: Callable[[str], None] = print) -> list[QueueItem]:
+    """Run the queue's items in order, each with ``call(job name, command)`` (default ``run_as_job``: a paper's
+    build is that paper's job, the preparation the job ``prepare``); the state goes to ``path`` after every item,
+    so Home can show it. ``dry_run``: say each item's command without running it. A failed item is recorded and the
+    queue goes on (a paper's failure leaves the others' builds)."""
     path = path or state_path()
-    call = call or (lambda command: subprocess.call(command))
+    call = call or run_as_job
     items = list(items)
     for i, item in enumerate(items):
         if item.paper and not dry_run:
@@ -333,7 +347,11 @@ def run_queue(items: list[QueueItem], profile: str, *, dry_run: bool = False, pa
             if path is not None:
                 _save_state(items, path)
             say(f"{label}: {items[i].detail}  ({100 * i / len(items):.0f}% of the demo queue)")
-            code = call(command)
+            try:
+                code = call(item.paper or PREPARE, command)
+            except WorkbenchError as exc:            # a build of the paper was started meanwhile
+                say(f"{label}: {exc}")
+                code = 1
             items[i] = replace(items[i], status="done" if code == 0 else "failed",
                                detail=items[i].detail + ("" if code == 0 else f" (exit {code})"))
         if path is not None and not dry_run:

@@ -34,6 +34,9 @@ def _job_rows(found) -> list[dict]:
     return rows
 
 
+ENDED = {"done": "finished", "lost": "stopped"}     # how a queue job's end reads after "the queue"
+
+
 def _queue() -> None:
     """The demo queue that ``make demo`` starts (``workbench.prepare``): how far it is, what runs now, and each
     item's status (quick passes are smoke size: their views say so)."""
@@ -48,7 +51,7 @@ def _queue() -> None:
     running = next((i for i in items if i.status == "running"), None)
     active = job is not None and job.active
     now = (f"now: {running.name}" + (" (smoke size)" if running.phase == "quick" else "")) if running and active \
-        else ("starting…" if active else f"the queue {job.status if job else 'stopped'}")
+        else ("starting…" if active else f"the queue {ENDED.get(job.status, job.status) if job else 'stopped'}")
     st.progress(finished / len(items), text=f"Demo queue: {finished}/{len(items)} items finished — {now}")
     with st.expander("Demo queue: quick pass (smoke size), preparation of the default models, full builds"):
         show_table([{"item": i.name, "phase": i.phase, "status": i.status, "command": i.detail} for i in items],
