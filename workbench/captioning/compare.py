@@ -104,13 +104,11 @@ def load_named_scorer(name: str, *, profile=None, corpus=None, config=None, prog
 
 
 def _mean_ci(hits: np.ndarray, seed: int) -> list[float]:
-    from scipy.stats import bootstrap
+    from workbench.metrics.bootstrap import bootstrap_ci
 
     if len(hits) < 2 or hits.min() == hits.max():
         return [float(hits.mean())] * 2
-    res = bootstrap((hits,), np.mean, n_resamples=2000, confidence_level=0.95, method="percentile",
-                    random_state=np.random.default_rng(seed))
-    return [float(res.confidence_interval.low), float(res.confidence_interval.high)]
+    return list(bootstrap_ci(lambda h: h.mean(-1), hits, n_resamples=2000, seed=seed, vectorized=True))
 
 
 def recall_at_k(similarity: np.ndarray, relevant: np.ndarray, ks=KS) -> dict[int, np.ndarray]:

@@ -193,12 +193,10 @@ def prompt_accuracy(probs: np.ndarray, labels: np.ndarray, prompt: np.ndarray) -
 
 def prompt_cluster_ci(hits, prompt, *, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05):
     """95 % percentile interval of a token accuracy, resampling whole prompts (cluster bootstrap) [ours]."""
-    hits, prompt = np.asarray(hits, float), np.asarray(prompt)
-    ids, owner = np.unique(prompt, return_inverse=True)
-    right, total = np.bincount(owner, weights=hits), np.bincount(owner).astype(float)
-    idx = np.random.default_rng(seed).integers(0, len(ids), size=(n_boot, len(ids)))
-    draws = right[idx].sum(1) / total[idx].sum(1)
-    return [float(q) for q in np.quantile(draws, [alpha / 2, 1 - alpha / 2])]
+    from workbench.metrics.bootstrap import bootstrap_ci
+
+    return list(bootstrap_ci(np.mean, np.asarray(hits, float), clusters=np.asarray(prompt), n_resamples=n_boot,
+                             confidence=1 - alpha, seed=seed))
 
 
 @torch.inference_mode()

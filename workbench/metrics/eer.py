@@ -101,19 +101,19 @@ def bootstrap_ci(scores, labels, threshold, *, n: int = 1000, seed: int = 0) -> 
     """95 % percentile bootstrap CIs of the EER and of the accuracy at ``threshold`` (a number, or one per trial),
     trials resampled with replacement ``n`` times (a resample with one class only is skipped): ``{"eer_ci":
     [lo, hi], "accuracy_ci": [lo, hi]}``, None where fewer than two resamples counted."""
+    from workbench.metrics.bootstrap import bootstrap_ci as percentile_bootstrap
+
     s, y = np.asarray(scores, float), np.asarray(labels).astype(int)
     _split(s, y)
-    thr = np.broadcast_to(np.asarray(threshold, float), s.shape)
-    rng = np.random.default_rng(seed)
-    eers, accs = [], []
-    for _ in range(n):
-        i = rng.integers(0, len(y), len(y))
-        if len(set(y[i])) < 2:
-            continue
-        eers.append(eer(s[i], y[i])[0])
-        accs.append(float(((s[i] > thr[i]).astype(int) == y[i]).mean()))
-    ci = lambda v: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if len(v) > 1 else None  # noqa: E731
-    return {"eer_ci": ci(eers), "accuracy_ci": ci(accs)}
+    thr = np.array(np.broadcast_to(np.asarray(threshold, float), s.shape))
+
+    def both(s, y, thr):
+        if len(np.unique(y)) < 2:
+            return None
+        return eer(s, y)[0], float(((s > thr).astype(int) == y).mean())
+    cis = percentile_bootstrap(both, s, y, thr, n_resamples=n, seed=seed, min_valid=2)
+    eer_ci, acc_ci = cis if isinstance(cis, list) else (None, None)
+    return {"eer_ci": eer_ci and list(eer_ci), "accuracy_ci": acc_ci and list(acc_ci)}
 
 
 def detection_report(scores, labels, *, threshold: float | None = None, bootstrap: int = 0) -> dict:

@@ -7,7 +7,7 @@ Per-item values [n] of a base system and another one on the same items; the chan
 * ``relative reduction`` — 100 · (mean(base) − mean(other)) / mean(base) (NaN where mean(base) = 0);
 
 and its interval resamples items — one resample shared by both systems (paired) — and takes the α/2 and 1 − α/2
-quantiles of the change over the resamples where it is defined. Used by the P7 clinical comparison, the P8
+quantiles of the change over the resamples where it is defined (``metrics.bootstrap.bootstrap_ci``). Used by the P7 clinical comparison, the P8
 AMBS-vs-naive ledger rows and the P3 / P10 calibration ablation.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from workbench import WorkbenchError
+from workbench.metrics.bootstrap import bootstrap_ci
 
 KINDS = ("points", "relative gain", "relative reduction")
 
@@ -45,8 +46,6 @@ def paired_change(base, other, kind: str, *, n_boot: int = 2000, seed: int = 0, 
     value = float(change_statistic(kind, base, other))
     if not math.isfinite(value):
         return value, None
-    idx = np.random.default_rng(seed).integers(0, len(base), size=(n_boot, len(base)))
-    draws = change_statistic(kind, base[idx], other[idx])
-    draws = draws[np.isfinite(draws)]
-    ci = tuple(float(q) for q in np.quantile(draws, [alpha / 2, 1 - alpha / 2])) if len(draws) else None
+    ci = bootstrap_ci(lambda b, o: change_statistic(kind, b, o), base, other, n_resamples=n_boot,
+                      confidence=1 - alpha, seed=seed, vectorized=True)
     return value, ci

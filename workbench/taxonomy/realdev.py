@@ -176,11 +176,10 @@ def accuracy(gold, pred) -> float:
 
 def bootstrap_ci(correct, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean of 0/1 ``correct`` (resampling rows)."""
-    correct = np.asarray(correct, dtype=float)
-    rng = np.random.default_rng(seed)
-    means = correct[rng.integers(0, len(correct), (n_boot, len(correct)))].mean(1)
-    tail = (1 - level) / 2
-    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+    from workbench.metrics.bootstrap import bootstrap_ci as percentile_bootstrap
+
+    return percentile_bootstrap(lambda c: c.mean(-1), np.asarray(correct, dtype=float), n_resamples=n_boot,
+                                confidence=level, seed=seed, vectorized=True)
 
 
 def evaluate(gold, pred, labels=None, *, n_boot: int = 2000, seed: int = 0) -> dict:
