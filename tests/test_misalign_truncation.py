@@ -22,7 +22,7 @@ def test_long_texts_are_cut_to_their_token_limit_and_marked():
     assert words == ["a b …"] and cut.tolist() == [True]
 
 
-def test_a_cut_pair_scores_as_its_cut_text_and_metrics_report_the_cut(tmp_path, monkeypatch):
+def test_a_cut_pair_scores_as_its_cut_text_and_metrics_report_the_cut(tmp_path, monkeypatch, capsys):
     from workbench.evaluation.misalign import run_misalign_eval
 
     monkeypatch.setattr(detectors, "TRUNCATION", {"prompt": 64, "response": 12})
@@ -42,3 +42,9 @@ def test_a_cut_pair_scores_as_its_cut_text_and_metrics_report_the_cut(tmp_path, 
                                                    frame["response"].tolist())
     uncut = detectors.llm_scores("tiny-llama", frame["prompt"], [cut_responses[0], "Hello!"], [""])[""]
     assert np.allclose(pred["score"].to_numpy(), uncut, atol=1e-5)         # the cut text is what was scored
+    from workbench.cli.main import main
+
+    assert main(["eval", "misalign", str(tmp_path / "pairs.csv"), "--model", "tiny-llama", "--label-col", "label",
+                 "--n-boot", "20", "--out", str(tmp_path / "cli")]) == 0
+    assert ("long pairs cut before scoring: prompts to 64 tokens, responses to 12; 1 of 2 rows cut"
+            in capsys.readouterr().out)

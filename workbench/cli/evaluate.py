@@ -83,6 +83,10 @@ def _eval(args) -> int:
               f"{c['n_aligned']:,} aligned"
               + (f"; {metrics['skipped']['unreadable_label']:,} skipped: unreadable label"
                  if metrics["skipped"]["unreadable_label"] else "") + ")")
+        if metrics.get("truncation"):
+            t = metrics["truncation"]
+            print(f"long pairs cut before scoring: prompts to {t['prompt_tokens']} {t['unit']}, responses to "
+                  f"{t['response_tokens']}; {t['rows_cut']:,} of {t['rows']:,} rows cut")
         rows = []
         for name, entry in metrics["detectors"].items():
             for condition, m in entry["conditions"].items():
