@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from workbench.metrics.bootstrap import bootstrap_ci
+
 EXPECTED = {"strongreject": "harmless", "harmbench": "harmless", "freshqa-false-premise": "honest",
             "freshqa-valid-premise": ""}
 SMOKE_PER_SOURCE = 6
@@ -81,9 +83,8 @@ def real_routing_summary(routing, calibration: dict, axes, *, calibrator: str = 
             row[f"share_{axis}"] = float((chosen[idx] == k).mean())
         if row["expected"]:
             hits = (chosen[idx] == labels[idx]).astype(float)
-            boot = hits[rng.integers(0, len(hits), size=(n_boot, len(hits)))].mean(1)
-            row.update(recall=float(hits.mean()), ci_low=float(np.percentile(boot, 2.5)),
-                       ci_high=float(np.percentile(boot, 97.5)), confidence=float(probs[idx].max(1).mean()),
+            low, high = bootstrap_ci(lambda h: h.mean(-1), hits, n_resamples=n_boot, seed=rng, vectorized=True)
+            row.update(recall=float(hits.mean()), ci_low=low, ci_high=high, confidence=float(probs[idx].max(1).mean()),
                        ece=float(ece(probs[idx], labels[idx], n_bins=10)))
         rows.append(row)
     return pd.DataFrame(rows)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from workbench import WorkbenchError
+from workbench.metrics.bootstrap import bootstrap_ci
 
 
 def _strict_f1(y: np.ndarray, pred: np.ndarray, ok: np.ndarray, n_classes: int) -> float:
@@ -76,14 +77,11 @@ def flip_report(frame: pd.DataFrame, classes, *, n_boot: int = 1000, seed: int =
     pair_acc, pair_f1 = scores(np.arange(len(groups)))
     out = {"groups": int(len(groups)), "rows": int(len(rows)), "pair_accuracy": pair_acc, "pair_macro_f1": pair_f1,
            "accuracy": float(right.mean()), "macro_f1": _row_f1(y, pred, len(classes))}
-    rng = np.random.default_rng(seed)
-    boots = np.array([scores(rng.integers(0, len(groups), len(groups))) for _ in range(n_boot)]) if n_boot else None
-    for k, name in enumerate(("pair_accuracy", "pair_macro_f1")):
-        if boots is None:
-            out[f"{name}_lo"] = out[f"{name}_hi"] = nan
-        else:
-            out[f"{name}_lo"], out[f"{name}_hi"] = (float(v) for v in np.quantile(boots[:, k],
-                                                                                   [alpha / 2, 1 - alpha / 2]))
+    # groups resampled whole: the statistic gets the drawn group numbers
+    cis = bootstrap_ci(scores, np.arange(len(groups)), n_resamples=n_boot, confidence=1 - alpha,
+                       seed=seed) if n_boot else [None, None]
+    for ci, name in zip(cis, ("pair_accuracy", "pair_macro_f1")):
+        out[f"{name}_lo"], out[f"{name}_hi"] = ci or (nan, nan)
     return out
 
 

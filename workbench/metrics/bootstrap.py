@@ -17,7 +17,7 @@ recomputes ``statistic`` on each resample and returns the (α/2, 1 − α/2) per
 
 ``resamples`` gives the index draws themselves, for callers that keep the per-resample values (paired
 comparisons of several runs). Used by metrics.eer, metrics.paired, captioning.compare, experts.token_router,
-taxonomy.realdev and claims.media.
+experts.realcheck, taxonomy.realdev, steering.medassess, steering.ambs_eval, memes.flips and claims.media.
 """
 from __future__ import annotations
 
@@ -62,12 +62,13 @@ def percentile_interval(values, confidence: float = 0.95, *, min_valid: int = 1)
 
 
 def bootstrap_ci(statistic: Callable, *samples, n_resamples: int = 1000, confidence: float = 0.95,
-                 seed: int = 0, paired: bool = True, clusters=None, vectorized: bool = False,
+                 seed: int | np.random.Generator = 0, paired: bool = True, clusters=None, vectorized: bool = False,
                  min_valid: int = 1) -> Interval | list[Interval | None] | None:
     """Percentile bootstrap interval of ``statistic(*samples)`` (module docstring; cf. ``scipy.stats.bootstrap``
     with ``method="percentile"``). ``samples``: 1-D arrays (of equal length when ``paired``). ``vectorized``: the
     statistic takes the resampled arrays with a leading resample axis ([n_resamples, n]) and reduces the last one,
-    returning [n_resamples] (or [n_resamples, k]) values; otherwise it is called once per resample. Returns
+    returning [n_resamples] (or [n_resamples, k]) values; otherwise it is called once per resample. ``seed``: an
+    int, or a generator to draw from (callers computing several intervals from one stream). Returns
     (lo, hi) — a list of them when the statistic returns several values — or None where fewer than ``min_valid``
     resamples define it."""
     if not 0 < confidence < 1:
@@ -77,7 +78,7 @@ def bootstrap_ci(statistic: Callable, *samples, n_resamples: int = 1000, confide
     samples = [np.asarray(s) for s in samples]
     if any(s.ndim != 1 for s in samples):
         raise WorkbenchError(f"samples must be 1-D arrays, got shapes {[s.shape for s in samples]}")
-    rng = np.random.default_rng(seed)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     if paired or len(samples) == 1:
         if len({len(s) for s in samples}) != 1:
             raise WorkbenchError(f"paired samples must have the same length, got {[len(s) for s in samples]}")

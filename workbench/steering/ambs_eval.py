@@ -42,6 +42,7 @@ import torch
 from workbench import WorkbenchError
 from workbench.evaluation.hhh import REFUSAL
 from workbench.evaluation.judges import ItemMemo
+from workbench.metrics.bootstrap import bootstrap_ci
 
 SYSTEMS = ("unsteered", "naive", "ambs", "refusal")
 METRICS = {"alignment_score": "higher", "unsafe_rate": "lower"}
@@ -245,11 +246,10 @@ def hhh_table(frame, *, baseline: str = "naive", n_boot: int = 2000, seed: int =
             pair = wide[[system, baseline]].dropna()
             if pair.empty:
                 continue
-            x, y = pair[system].to_numpy(float), pair[baseline].to_numpy(float)
-            idx = rng.integers(0, len(x), size=(n_boot, len(x)))
-            q = [alpha / 2, 1 - alpha / 2]
-            lo, hi = np.quantile(x[idx].mean(1), q)
-            dlo, dhi = np.quantile((x[idx] - y[idx]).mean(1), q)
+            # by position: for the baseline's own row both columns have its name
+            x, y = pair.iloc[:, 0].to_numpy(float), pair.iloc[:, 1].to_numpy(float)
+            (lo, hi), (dlo, dhi) = bootstrap_ci(lambda a, b: np.stack([a.mean(-1), (a - b).mean(-1)], -1), x, y,
+                                                n_resamples=n_boot, confidence=1 - alpha, seed=rng, vectorized=True)
             rows.append({"system": system, "metric": metric, "n": len(x), "mean": float(x.mean()), "low": float(lo),
                          "high": float(hi), "diff": float((x - y).mean()), "diff_low": float(dlo),
                          "diff_high": float(dhi)})

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench import WorkbenchError
+from workbench.metrics.bootstrap import bootstrap_ci
 from workbench.metrics.paired import KINDS, paired_change  # noqa: F401  (re-exported)
 
 STRATA = ("source", "type")
@@ -332,8 +333,8 @@ def arm_intervals(per_item, *, n_boot: int = 2000, seed: int = 0, alpha: float =
                 rows.append({"arm": arm, "metric": metric, "value": math.nan, "ci_low": math.nan,
                              "ci_high": math.nan, "n": 0})
                 continue
-            draws = values[rng.integers(0, len(values), size=(n_boot, len(values)))].mean(axis=1)
-            low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+            low, high = bootstrap_ci(lambda v: v.mean(-1), values, n_resamples=n_boot, confidence=1 - alpha,
+                                     seed=rng, vectorized=True)
             rows.append({"arm": arm, "metric": metric, "value": float(values.mean()), "ci_low": float(low),
                          "ci_high": float(high), "n": len(values)})
     return pd.DataFrame(rows)
