@@ -66,13 +66,43 @@ def test_p6_av_gain_without_verdicts_or_thresholds_is_not_measured():
 @pytest.mark.parametrize("kind, params, words", [
     ("deepfake_eer_reduction", {"modality": "audio"}, ("baseline detector", "4 audio clip")),
     ("deepfake_accuracy_gain", {"modality": "video"}, ("video-only", "no baseline")),
-    ("deepfake_ptm_ablation", {"reduce": "min"}, ("pretrained-encoder", "logmel-cnn + frame-cnn", "issue 21")),
-    ("deepfake_ptm_ablation", {"reduce": "max"}, ("pretrained-encoder",)),
 ])
 def test_p6_claims_the_artifact_cannot_measure(kind, params, words):
     ours = measure("P6", _claim("P6", kind, **params), _deepfake_sources())
     assert ours.status == "not measured" and ours.value is None
     assert all(w in ours.reason for w in words), ours.reason
+
+
+def _ptm_sources(**over):
+    """A ``deepfake_ptm`` artifact: the audio detector gains 10 points with the pretrained encoder, the audio-visual
+    one 4, on the same rows."""
+    def stage(cnn_acc, ptm_acc, ci):
+        rep = lambda acc: {"eer": 1 - acc, "auc": acc, "accuracy": acc, "n_bonafide": 10, "n_spoof": 10}  # noqa: E731
+        return {"logmel-cnn": rep(cnn_acc), "whisper-base": rep(ptm_acc),
+                "delta": {"eer": cnn_acc - ptm_acc, "accuracy": ptm_acc - cnn_acc, "accuracy_ci": ci, "rows": 20}}
+    tests = {"all rows": {"audio detector": stage(0.7, 0.8, [0.0, 0.2]),
+                          "audiovisual detector": stage(0.8, 0.84, [-0.05, 0.1]),
+                          "detector (pipeline)": stage(0.5, 0.9, [0.3, 0.5])}}     # not a modality: left out
+    config = {"reference": "logmel-cnn", "pretrained": "whisper-base", "tests": tests, "smoke": True, **over}
+    return MemorySources("default").add("P6", "deepfake_ptm", pd.DataFrame({"y": [0, 1]}),
+                                        models=["whisper-base", "logmel-cnn", "frame-cnn"], config=config)
+
+
+@pytest.mark.parametrize("reduce, value, ci, stage", [("min", 4.0, (-5.0, 10.0), "audiovisual detector"),
+                                                      ("max", 10.0, (0.0, 20.0), "audio detector")])
+def test_p6_ptm_ablation_reads_the_paired_accuracy_gain_per_modality(reduce, value, ci, stage):
+    ours = measure("P6", _claim("P6", "deepfake_ptm_ablation", reduce=reduce), _ptm_sources())
+    assert ours.status == "not comparable" and ours.value == pytest.approx(value)
+    assert ours.ci == pytest.approx(ci)
+    assert ours.detail.startswith(f"{reduce} over audio detector, audiovisual detector: {stage}")
+    assert "whisper-base" in ours.reason and "smoke" in ours.reason and ours.data_kind == "synthetic"
+
+
+def test_p6_ptm_ablation_without_both_encoders_is_not_measured():
+    ours = measure("P6", _claim("P6", "deepfake_ptm_ablation", reduce="min"), _ptm_sources(tests={}))
+    assert ours.status == "not measured" and "both audio encoders" in ours.reason
+    ours = measure("P6", _claim("P6", "deepfake_ptm_ablation", reduce="max"), _deepfake_sources())
+    assert ours.status == "not measured" and "P6/deepfake_ptm is not built" in ours.reason
 
 
 def test_p6_and_p9_not_built():

@@ -67,7 +67,16 @@ def artifacts(evaluated, tmp_path_factory):
     frame, report, model, data, config = evaluated
     root = tmp_path_factory.mktemp("store")
     _save(frame, report, model, root, data=data, config=config)
+    _save_ptm(frame, root)
     return root
+
+
+def _save_ptm(frame, root):
+    """A planted ``deepfake_ptm`` artifact beside the evaluation (the view only reads and shows it)."""
+    from workbench.io import ArtifactStore, save_frame
+
+    save_frame(frame[["path", "y", "file"]], ArtifactStore(root).path("P6", "deepfake_ptm", "default"),
+               profile="default", models=["whisper-base", "logmel-cnn"], seed=0, config=_planted_ptm(len(frame)))
 
 
 # ------------------------------------------------------------------------------------------------ upload helper
@@ -220,3 +229,100 @@ def test_view_says_how_to_rebuild_a_missing_model(evaluated, tmp_path):
     at.selectbox(key="deepfake-clip").set_value(frame["file"].iloc[0]).run()
     assert not at.exception, at.exception
     assert any("is gone" in w.value and "workbench build P6 --force" in w.value for w in at.warning)
+
+
+# ------------------------------------------------------------------------------------------------ the three stages
+
+
+def test_stage_columns_and_figures_include_the_llm_over_embeddings():
+    from workbench.deepfake.soft_prompt import STAGE
+    from workbench.viz.deepfake import attack_breakdown, det_figure, roc_figure, stage_columns
+
+    frame = _toy_frame()
+    rng = np.random.default_rng(3)
+    frame["soft_score"] = rng.normal(0, 1, len(frame)) + 2.0 * frame["y"]
+    frame["soft_verdict"] = np.where(frame["soft_score"] > 1.0, "real", "fake")
+    stages = stage_columns(["detector (pipeline)", "detector + reasoning", STAGE])
+    assert stages[STAGE] == ("soft_score", "y")
+    for fig in (det_figure(frame, stages), roc_figure(frame, stages)):
+        assert any(t.name.startswith(STAGE) for t in fig.data)
+    table = attack_breakdown(frame)
+    right = (frame["soft_verdict"] == np.where(frame["y"] == 1, "real", "fake")).groupby(frame["y"]).mean()
+    assert table.set_index("attack")[f"{STAGE} accuracy"].tolist() == pytest.approx([right[1], right[0]])
+
+
+def _planted_ptm(n=20):
+    """A ``deepfake_ptm`` report with planted numbers (the view only reads and shows it)."""
+    entry = lambda eer, acc: {"eer": eer, "eer_ci": [eer - 0.05, eer + 0.05], "auc": 1 - eer,  # noqa: E731
+                              "accuracy": acc, "accuracy_ci": [acc - 0.1, min(1.0, acc + 0.1)],
+                              "n_bonafide": n // 2, "n_spoof": n // 2}
+    stage = {"logmel-cnn": entry(0.2, 0.75), "whisper-base": entry(0.1, 0.85),
+             "delta": {"eer": -0.1, "eer_ci": [-0.2, 0.0], "accuracy": 0.1, "accuracy_ci": [0.0, 0.2], "rows": n}}
+    return {"reference": "logmel-cnn", "pretrained": "whisper-base", "bootstrap": 200,
+            "tests": {"all rows": {"audio detector": stage, "detector (pipeline)": stage}}}
+
+
+def _planted_eval(root, *, ptm: bool):
+    """A ``deepfake_eval`` artifact with planted scores (no model: the evaluation tab only reads the frame and the
+    config): 40 audio clips, the LLM over embeddings planted as the best stage; its splits and real-speech test
+    given as the builder writes them; with ``ptm``, a ``deepfake_ptm`` beside it. Returns the report's stages."""
+    from types import SimpleNamespace
+
+    from workbench.deepfake.evaluation import stage_reports
+    from workbench.io import ArtifactStore, save_frame
+
+    frame = _toy_frame()
+    rng = np.random.default_rng(0)
+    frame["soft_score"] = rng.normal(0, 1, len(frame)) + 3.0 * frame["y"]
+    frame["soft_threshold"] = 1.5
+    frame["soft_verdict"] = np.where(frame["soft_score"] > 1.5, "real", "fake")
+    frame["verdict"] = np.where(frame["reasoning_score"] > 0.25, "real", "fake")
+    frame["p_real"] = 0.5
+    frame["path"] = [str(root / f"gone-{i}.wav") for i in range(len(frame))]
+    frame["file"] = [Path(p).name for p in frame["path"]]
+    model = SimpleNamespace(detectors={"audio": None}, thresholds={"audio": 0.1}, reasoning_threshold=0.25)
+    stages = stage_reports(model, frame)
+    half = np.arange(len(frame)) % 2 == 0
+    config = {"report": stages, "model_folder": str(root / "gone"), "smoke": True, "split": "planted",
+              "trained_detectors": {"audio": {"eer": 0.1, "threshold": 0.1}},
+              "splits": {"seen": stage_reports(model, frame[half]), "unseen": stage_reports(model, frame[~half])},
+              "real_speech": {"stages": {k: v for k, v in stage_reports(model, frame[half]).items()
+                                         if k != "audio detector"}}}
+    save_frame(frame, ArtifactStore(root).path("P6", "deepfake_eval", "default"), profile="default",
+               models=["logmel-cnn", "tiny-llama"], seed=0, config=config)
+    if ptm:
+        _save_ptm(frame, root)
+    return stages
+
+
+def test_view_shows_the_three_stages_their_figures_and_the_ptm_table(tmp_path):
+    from workbench.deepfake.soft_prompt import STAGE
+
+    stages = _planted_eval(tmp_path, ptm=True)
+    assert STAGE in stages
+    at = _view_app(tmp_path).run()
+    assert not at.exception, at.exception
+    assert any("artifacts are built" in s.value for s in at.success)
+    table = next(d.value for d in at.dataframe if {"test", "stage", "EER 95 % CI"} <= set(d.value.columns)
+                 and "audio encoder" not in d.value.columns and "shortcut AUC" not in d.value.columns)
+    assert set(table["stage"]) == {"detector (pipeline)", "detector + reasoning", STAGE}
+    assert set(table["test"]) == {"all eval rows", "seen attacks", "unseen attacks (held out of training)",
+                                  "real speech"}
+    assert len(table) == 12                                             # three stages × four tests
+    soft = table[(table["stage"] == STAGE) & (table["test"] == "all eval rows")].iloc[0]
+    assert soft["EER %"] == round(100 * stages[STAGE]["eer"], 1) and soft["EER 95 % CI"].startswith("[")
+    charts = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "LLM over embeddings: EER" in charts and "LLM over embeddings (AUC" in charts     # DET and ROC
+    assert "LLM over embeddings log P(real)" in charts                                         # its histogram
+    breakdown = next(d.value for d in at.dataframe if "detector accuracy" in d.value.columns)
+    assert f"{STAGE} accuracy" in breakdown.columns
+    ptm = next(d.value for d in at.dataframe if "audio encoder" in d.value.columns)
+    assert ptm["audio encoder"].tolist()[:3] == ["logmel-cnn", "whisper-base", "Δ whisper-base − logmel-cnn"]
+    assert ptm["EER %"].tolist()[:3] == [20.0, 10.0, -10.0]
+
+
+def test_view_says_how_to_build_the_ptm_ablation(tmp_path):
+    _planted_eval(tmp_path, ptm=False)
+    at = _view_app(tmp_path).run()
+    assert not at.exception, at.exception
+    assert any("deepfake_ptm" in i.value and "workbench build P6" in i.value for i in at.info)

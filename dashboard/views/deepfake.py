@@ -1,9 +1,11 @@
 """Deepfake predictions (P6 ConLLM): score an uploaded audio or video file — or a clip of the evaluation set —
 with the model of the built ``deepfake_eval`` artifact (per-stream detector scores against their thresholds, the
 audio–video agreement, the measured cues, the verdict and the reasoning stage's rationale), and read the held-out
-evaluation: EER / AUC / accuracy per stage, DET and ROC curves, score distributions, a per-attack breakdown, the
+evaluation: EER / AUC / accuracy per stage, DET and ROC curves, score distributions, the three pipeline-level stages
+(detector head, score re-vote, LLM over embeddings) side by side on every test with CIs, a per-attack breakdown, the
 checks a shortcut cannot pass (the surface-feature shortcut baseline beside every stage, the seen- and
-unseen-attack tests, the audio detector on real speech) and the paper's numbers beside ours.
+unseen-attack tests, the audio detector on real speech), the PTM ablation (``deepfake_ptm``) and the paper's numbers
+beside ours.
 
 The reasoning stage uses the model's own reasoner (the profile's LLM); session state ``deepfake-reasoner`` may
 name another causal LM of the zoo (tests use ``tiny-llama``). Uploads are written to a temporary folder under a
@@ -235,6 +237,41 @@ def _checks(config: dict) -> None:
     show_table(real_speech_table(config), hide_index=True, width="stretch")
 
 
+def _stages(config: dict) -> None:
+    """The three pipeline-level stages side by side (detector head, score re-vote, LLM over embeddings) on every
+    test's rows, with their 95 % CIs (``deepfake.artifacts.stages_table``)."""
+    from workbench.deepfake.artifacts import STAGE_ORDER, stages_table
+
+    table = stages_table(config.get("report") or {}, config)
+    st.markdown("**The three stages side by side** — " + " · ".join(STAGE_ORDER) + ":")
+    if not len(table):
+        st.info("This artifact has none of the pipeline-level stages; rebuild it (`workbench build P6 --force`).")
+        return
+    show_table(table, "deepfake-stages", hide_index=True, width="stretch")
+    if "LLM over embeddings" not in set(table["stage"]):
+        st.caption("This artifact was built before the LLM-over-embeddings stage; rebuild it "
+                   "(`workbench build P6 --force`) to see it beside the head and the re-vote.")
+    st.caption("Same rows for every stage of a test; 95 % bootstrap CIs over rows. The re-vote reads the "
+               "detectors' scores as text; the LLM over embeddings reads the aligned embeddings as soft tokens.")
+
+
+def _ptm(profile: str) -> None:
+    """The PTM ablation (``deepfake_ptm``): the same detectors on the log-mel CNN and on a frozen pretrained audio
+    encoder, scored on the same rows, with the paired difference; how to build it when it is not there."""
+    from workbench.deepfake.ptm import ptm_table
+
+    st.markdown("**PTM ablation** — the same contrastive detectors on the small log-mel CNN and on a frozen "
+                "pretrained audio encoder (mean-pooled), on the same rows:")
+    frame, meta = cache.artifact_frame("P6", "deepfake_ptm", profile)
+    if frame is None:
+        st.info("Not built: `workbench build P6` makes the `deepfake_ptm` artifact (or run "
+                "`workbench deepfake ptm --smoke`).")
+        return
+    show_table(ptm_table(meta.config), "deepfake-ptm", hide_index=True, width="stretch")
+    st.caption("Δ = pretrained − CNN on the same rows (EER and accuracy in points), 95 % paired bootstrap CI "
+               "over rows; a negative Δ EER or a positive Δ accuracy favours the pretrained encoder.")
+
+
 def _claims_table(report: dict, profile: str, config: dict | None = None):
     """ConLLM's reported numbers beside what this artifact measured, and the shortcut baseline beside ours."""
     import pandas as pd
@@ -289,7 +326,13 @@ def _evaluation(frame, meta) -> None:
         reasoning_t = report.get("detector + reasoning", {}).get("threshold", 0.0) if report else 0.0
         chart(score_histogram(frame, "reasoning_score", thresholds={"calibrated threshold": float(reasoning_t)},
                               title="Reasoning stage score log P(real) − log P(fake): bona fide vs fake"), meta)
+    if "soft_score" in frame.columns and frame["soft_score"].notna().any():
+        chart(score_histogram(frame, "soft_score",
+                              thresholds={"dev threshold": float(frame["soft_threshold"].iloc[0])},
+                              title="LLM over embeddings log P(real) − log P(fake): bona fide vs fake"), meta)
+    _stages(config)
     _checks(config)
+    _ptm(meta.profile)
     st.markdown("**Per attack type** (mean pipeline score; accuracy = share of clips called right):")
     show_table(attack_breakdown(frame).round(3), hide_index=True, width="stretch")
     st.markdown("**The paper's numbers beside ours**")
@@ -306,8 +349,9 @@ def _evaluation(frame, meta) -> None:
     with st.expander("Every clip, with the rationale"):
         columns = [c for c in ("file", "modality", "label", "attack", "attack_split", "score_audio",
                                "score_video", "score_audiovisual", "agreement", "score", "threshold",
-                               "detector_verdict", "spectral_flatness", "sync_correlation", "reasoning_score", "p_real", "verdict",
-                               "rationale") if c in frame.columns]
+                               "detector_verdict", "spectral_flatness", "sync_correlation", "reasoning_score",
+                               "p_real", "verdict", "rationale", "soft_score", "soft_verdict", "soft_rationale")
+                   if c in frame.columns]
         show_table(frame[columns], hide_index=True, width="stretch")
 
 

@@ -13,6 +13,8 @@
   (``deepfake.soft_prompt``: a projector trained on the model's training rows, saved beside the model folder)
   is scored on the same rows as the detector head and the reasoning stage, in every split and on the real speech;
   the config's ``soft_prompt`` records its settings, LM, threshold and training loss.
+* ``deepfake_ptm`` — the PTM ablation (``deepfake.ptm``): the same detectors on a frozen pretrained audio encoder
+  and on the log-mel CNN, scored on the same eval rows, with the paired difference.
 """
 from __future__ import annotations
 
@@ -179,3 +181,13 @@ def build_deepfake_eval(ctx: BuildContext) -> None:
 
 register_builder("P6", "deepfake_eval", "synthetic corpora, trained detectors, held-out evaluation")(
     build_deepfake_eval)
+
+
+def _build_deepfake_ptm(ctx: BuildContext) -> None:
+    from workbench.deepfake.ptm import build_deepfake_ptm
+
+    build_deepfake_ptm(ctx)
+
+
+register_builder("P6", "deepfake_ptm", "PTM ablation: the detectors on a pretrained audio encoder vs the log-mel CNN")(
+    _build_deepfake_ptm)

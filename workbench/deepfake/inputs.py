@@ -5,9 +5,10 @@ Used by deepfake.model (scoring), deepfake.training and deepfake.evaluation, and
 
 * ``has_audio`` / ``has_video`` — the rows whose sound / pictures are evidence; ``row_labels`` — per-modality
   labels (``audio_y``, ``video_y``) where the dataset gives them, else ``y``.
-* ``load_encoder(kind, config, folder)`` — the locally trained CNN from a model folder, or a registry model from
-  the local Hugging Face cache; ``embed_rows`` — ``{"audio": [N, Da], "video": [N, Dv]}`` with NaN rows where a
-  row lacks the stream, cached per file under ``config.embeddings_cache()``.
+* ``load_encoder(kind, config, folder)`` — the locally trained CNN from a model folder, Whisper's frozen encoder
+  (``deepfake.ptm``, the PTM ablation), or a registry model from the local Hugging Face cache; ``embed_rows`` —
+  ``{"audio": [N, Da], "video": [N, Dv]}`` with NaN rows where a row lacks the stream, cached per file under
+  ``config.embeddings_cache()``.
 * ``measure_cues`` — spectral flatness of the sound and, for clips with both streams, the lip–audio sync
   correlation and offset (``deepfake.sync``); ``stream_inputs`` — a detector's inputs, where the audiovisual one
   with ``av_cues`` reads the video embedding followed by the sync cue (``CUE_FEATURES``).
@@ -81,6 +82,11 @@ def load_encoder(kind: str, config: PipelineConfig, folder: Path | None):
         from workbench.media.video_encoders import load_video_cnn
 
         return load_video_cnn(folder / "video_encoder")
+    if kind == "audio":
+        from workbench.deepfake.ptm import WHISPER_ENCODERS, load_whisper_encoder
+
+        if name in WHISPER_ENCODERS:                  # CTranslate2 Whisper, frozen (the default profile's PTM)
+            return load_whisper_encoder(name, config.max_seconds)
     from workbench.models import load
     from workbench.models.registry import get_spec
 

@@ -5,9 +5,9 @@ Scores follow the workbench's orientation: **higher = more bona fide**. Every cu
 ``workbench.metrics.eer`` (``det_curve``, ``eer``, ``roc``, ``probit``), never recomputed here.
 
 A *stage* is a column of scores judged against a column of labels: ``stage_columns`` maps the stage names of
-``evaluate``'s report ("audio detector", "detector (pipeline)", "detector + reasoning", …) to their columns of the
-per-clip frame; a per-modality label column (``audio_y``, ``video_y``) is used where it is given (≥ 0), the clip's
-``y`` elsewhere, as the pipeline does.
+``evaluate``'s report ("audio detector", "detector (pipeline)", "detector + reasoning", "LLM over embeddings", …) to
+their columns of the per-clip frame; a per-modality label column (``audio_y``, ``video_y``) is used where it is given
+(≥ 0), the clip's ``y`` elsewhere, as the pipeline does.
 """
 from __future__ import annotations
 
@@ -15,15 +15,17 @@ import numpy as np
 import plotly.graph_objects as go
 
 COLORS = {"audio detector": "#1f77b4", "video detector": "#2ca02c", "audiovisual detector": "#9467bd",
-          "detector (pipeline)": "#ff7f0e", "detector + reasoning": "#d62728"}
+          "detector (pipeline)": "#ff7f0e", "detector + reasoning": "#d62728", "LLM over embeddings": "#8c564b"}
 DET_TICKS = (0.0001, 0.001, 0.01, 0.1, 0.5, 1, 2, 5, 10, 20, 40, 60, 80, 90, 95, 98, 99, 99.5, 99.9)  # in %
 BONAFIDE_ATTACKS = ("-", "")
+SOFT_STAGE = "LLM over embeddings"   # deepfake.soft_prompt.STAGE (not imported: that module loads torch)
 
 
 def stage_columns(stages) -> dict[str, tuple[str, str]]:
     """Stage name → (score column, label column) for the stage names of a report (a dict or a list of names); the
     report's own ``labels`` entry wins where it has one. Unknown names are left out."""
-    fixed = {"detector (pipeline)": ("score", "y"), "detector + reasoning": ("reasoning_score", "y")}
+    fixed = {"detector (pipeline)": ("score", "y"), "detector + reasoning": ("reasoning_score", "y"),
+             SOFT_STAGE: ("soft_score", "y")}
     out = {}
     for name in stages:
         info = stages[name] if isinstance(stages, dict) else {}
@@ -157,7 +159,8 @@ def score_histogram(frame, column: str, *, thresholds=None, labels: str = "y", t
 
 def attack_breakdown(frame):
     """One row per (modality, attack): clips, mean detector score, detector accuracy and — where the frame has the
-    reasoning stage — its accuracy and mean P(real). Attacks "-" / "" are bona fide."""
+    reasoning stage — its accuracy and mean P(real), and the LLM over embeddings' accuracy where the frame has that
+    stage (``soft_verdict``). Attacks "-" / "" are bona fide."""
     import pandas as pd
 
     df = frame.copy()
@@ -168,6 +171,9 @@ def attack_breakdown(frame):
     has_reasoning = "verdict" in df and df["verdict"].notna().any()
     if has_reasoning:
         df["_reasoning_right"] = df["verdict"].to_numpy() == truth
+    has_soft = "soft_verdict" in df and df["soft_verdict"].notna().any()
+    if has_soft:
+        df["_soft_right"] = df["soft_verdict"].to_numpy() == truth
     rows = []
     for (modality, attack), part in df.groupby(["modality", "attack"], sort=True):
         row = {"modality": modality, "attack": attack, "clips": int(len(part)),
@@ -175,6 +181,8 @@ def attack_breakdown(frame):
         if has_reasoning:
             row["with reasoning accuracy"] = float(part["_reasoning_right"].mean())
             row["mean P(real)"] = float(part["p_real"].mean())
+        if has_soft:
+            row[f"{SOFT_STAGE} accuracy"] = float(part["_soft_right"].mean())
         rows.append(row)
     out = pd.DataFrame(rows)
     if len(out):   # bona fide first within each modality
