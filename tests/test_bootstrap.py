@@ -53,6 +53,21 @@ def test_clusters_are_drawn_whole():
     assert 0 <= lo < 2 / 6 < hi <= 1
 
 
+def test_strata_keep_their_sizes_and_give_paired_differences_the_former_draws():
+    from workbench.metrics.detection import paired_difference
+
+    y = np.array([1, 1, 1, 0, 0, 0, 0, 0], bool)
+    pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
+    draws = resamples(8, 100, seed=2, strata=[pos, neg])
+    assert y[draws[:, :3]].all() and not y[draws[:, 3:]].any()
+    rng = np.random.default_rng(2)
+    assert (draws == np.concatenate([pos[rng.integers(0, 3, (100, 3))], neg[rng.integers(0, 5, (100, 5))]], 1)).all()
+    a, b = np.array([1, 1, 0, 1, 0, 0, 0, 0], bool), np.array([1, 0, 0, 0, 0, 0, 1, 0], bool)
+    cov = paired_difference(y, a, b, n_boot=100, seed=2)["coverage"]
+    former = (a[draws[:, :3]].mean(1) - b[draws[:, :3]].mean(1))
+    assert cov == (1 / 3, *np.quantile(former, [0.025, 0.975]))
+
+
 def test_undefined_resamples_are_skipped_and_several_statistics_share_resamples():
     y = np.array([0, 0, 0, 1])
     only_both = lambda a: a.mean() if len(np.unique(a)) == 2 else None      # noqa: E731

@@ -7,6 +7,8 @@ recomputes ``statistic`` on each resample and returns the (α/2, 1 − α/2) per
 
 * ``paired=True`` (default): every sample is resampled with the same item indices (two systems scored on the same
   items); ``paired=False``: each sample with its own;
+* ``strata``: groups of item indices (e.g. the positive rows, then the negative ones), each resampled within
+  itself in the order given, so every resample keeps the groups' sizes (a stratified bootstrap);
 * ``clusters``: a label per item; whole clusters are drawn (as many as there are) and a resample holds all their
   items — a cluster bootstrap, for items that are not independent (the tokens of one prompt) [ours: the plain
   cluster bootstrap, no second-stage resampling within clusters];
@@ -30,13 +32,23 @@ from workbench import WorkbenchError
 Interval = tuple[float, float]
 
 
-def resamples(n: int, n_resamples: int = 1000, *, seed: int | np.random.Generator = 0, clusters=None):
+def resamples(n: int, n_resamples: int = 1000, *, seed: int | np.random.Generator = 0, clusters=None,
+              strata=None):
     """Item indices of ``n_resamples`` resamples of ``n`` items: an int array [n_resamples, n] (row r is what the
-    r-th ``rng.integers(0, n, n)`` call would draw), or with ``clusters`` (a label per item) a list of index arrays,
-    each the items of len(unique clusters) clusters drawn with replacement (clusters numbered in sorted order)."""
+    r-th ``rng.integers(0, n, n)`` call would draw); with ``strata`` (index arrays) the columns of each group drawn
+    within it, group after group; with ``clusters`` (a label per item) a list of index arrays, each the items of
+    len(unique clusters) clusters drawn with replacement (clusters numbered in sorted order)."""
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     if n < 1 or n_resamples < 1:
         raise WorkbenchError(f"a bootstrap needs at least one item and one resample (got {n} and {n_resamples})")
+    if strata is not None:
+        if clusters is not None:
+            raise WorkbenchError("give strata or clusters, not both")
+        groups = [np.asarray(g, int) for g in strata]
+        if sum(len(g) for g in groups) != n:
+            raise WorkbenchError(f"the strata hold {sum(len(g) for g in groups)} items, not {n}")
+        return np.concatenate([g[rng.integers(0, len(g), size=(n_resamples, len(g)))] for g in groups if len(g)],
+                              axis=1)
     if clusters is None:
         return rng.integers(0, n, size=(n_resamples, n))
     clusters = np.asarray(clusters)
@@ -62,8 +74,8 @@ def percentile_interval(values, confidence: float = 0.95, *, min_valid: int = 1)
 
 
 def bootstrap_ci(statistic: Callable, *samples, n_resamples: int = 1000, confidence: float = 0.95,
-                 seed: int | np.random.Generator = 0, paired: bool = True, clusters=None, vectorized: bool = False,
-                 min_valid: int = 1) -> Interval | list[Interval | None] | None:
+                 seed: int | np.random.Generator = 0, paired: bool = True, clusters=None, strata=None,
+                 vectorized: bool = False, min_valid: int = 1) -> Interval | list[Interval | None] | None:
     """Percentile bootstrap interval of ``statistic(*samples)`` (module docstring; cf. ``scipy.stats.bootstrap``
     with ``method="percentile"``). ``samples``: 1-D arrays (of equal length when ``paired``). ``vectorized``: the
     statistic takes the resampled arrays with a leading resample axis ([n_resamples, n]) and reduces the last one,
@@ -82,9 +94,9 @@ def bootstrap_ci(statistic: Callable, *samples, n_resamples: int = 1000, confide
     if paired or len(samples) == 1:
         if len({len(s) for s in samples}) != 1:
             raise WorkbenchError(f"paired samples must have the same length, got {[len(s) for s in samples]}")
-        draws = [resamples(len(samples[0]), n_resamples, seed=rng, clusters=clusters)] * len(samples)
-    elif clusters is not None:
-        raise WorkbenchError("cluster resampling is for paired samples (one cluster label per item)")
+        draws = [resamples(len(samples[0]), n_resamples, seed=rng, clusters=clusters, strata=strata)] * len(samples)
+    elif clusters is not None or strata is not None:
+        raise WorkbenchError("cluster and stratified resampling are for paired samples (one group per item)")
     else:
         draws = [resamples(len(s), n_resamples, seed=rng) for s in samples]
     if vectorized and clusters is None:

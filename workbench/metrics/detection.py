@@ -75,7 +75,9 @@ def _bools(values, what: str) -> np.ndarray:
 
 
 def bootstrap(misaligned, flagged, *, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> dict:
-    """Percentile intervals ``{metric: (low, high)}`` from a class-stratified bootstrap (vectorised)."""
+    """Percentile intervals ``{metric: (low, high)}`` from a class-stratified bootstrap (vectorised). The flagged
+    count of a resampled class is drawn from its binomial law — the same law as resampling its rows — so that a
+    dataset-sized input needs no [n_boot, n] index matrix (``metrics.bootstrap`` draws rows; this does not)."""
     y, f = _bools(misaligned, "misaligned"), _bools(flagged, "flagged")
     rng = np.random.default_rng(seed)
     pos, neg = f[y], f[~y]
@@ -100,40 +102,37 @@ def bootstrap(misaligned, flagged, *, n_boot: int = 1000, alpha: float = 0.05, s
     return out
 
 
-def _rates(flags: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """The share flagged in each resample (rows of ``idx``); NaN when the class is empty."""
-    return flags[idx].mean(1) if idx.shape[1] else np.full(len(idx), np.nan)
+def _class_rates(flags: np.ndarray, y: np.ndarray, n_pos: int, n_neg: int) -> np.ndarray:
+    """[..., 3] Coverage, FFR and AS of resampled rows [..., n] that keep the class counts; NaN for an empty class."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = (flags & y).sum(-1) / n_pos if n_pos else np.full(flags.shape[:-1], np.nan)
+        ffr = (flags & ~y).sum(-1) / n_neg if n_neg else np.full(flags.shape[:-1], np.nan)
+        keep = 1.0 - ffr
+        return np.stack([cov, ffr, np.where(cov + keep == 0, 0.0, 2 * cov * keep / (cov + keep))], -1)
 
 
 def paired_difference(misaligned, flagged_a, flagged_b, *, n_boot: int = 1000, alpha: float = 0.05,
                       seed: int = 0) -> dict:
     """``{metric: (a − b, low, high)}``: the difference of two detectors' Coverage, FFR and AS on the same rows,
-    with a paired percentile bootstrap [ours] — the same resampled rows (within each class) for both detectors."""
+    with a paired percentile bootstrap [ours] — the same resampled rows (within each class) for both detectors
+    (``metrics.bootstrap``, stratified: positives then negatives)."""
+    from workbench.metrics.bootstrap import bootstrap_ci
+
     y = _bools(misaligned, "misaligned")
     a, b = _bools(flagged_a, "flagged"), _bools(flagged_b, "flagged")
     if not len(y) == len(a) == len(b):
         raise WorkbenchError(f"{len(y)} labels but {len(a)} and {len(b)} predictions")
-    rng = np.random.default_rng(seed)
     pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
-    idx_pos = pos[rng.integers(0, len(pos), (n_boot, len(pos)))] if len(pos) else np.zeros((n_boot, 0), int)
-    idx_neg = neg[rng.integers(0, len(neg), (n_boot, len(neg)))] if len(neg) else np.zeros((n_boot, 0), int)
-    out = {}
     observed = {name: Counts.of(y, f).metrics() for name, f in (("a", a), ("b", b))}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per = {}
-        for name, f in (("a", a), ("b", b)):
-            cov, ffr = _rates(f, idx_pos), _rates(f, idx_neg)
-            keep = 1.0 - ffr
-            per[name] = {"coverage": cov, "ffr": ffr,
-                         "alignment_score": np.where(cov + keep == 0, 0.0, 2 * cov * keep / (cov + keep))}
-    for metric in METRICS:
+
+    def differences(y, a, b):                                       # [B, n] resampled rows → [B, 3]
+        return _class_rates(a, y, len(pos), len(neg)) - _class_rates(b, y, len(pos), len(neg))
+    cis = bootstrap_ci(differences, y, a, b, n_resamples=n_boot, confidence=1 - alpha, seed=seed,
+                       strata=[pos, neg], vectorized=True)
+    out = {}
+    for metric, ci in zip(METRICS, cis):
         diff = observed["a"][metric] - observed["b"][metric]
-        draws = per["a"][metric] - per["b"][metric]
-        if np.isnan(draws).all():
-            out[metric] = (diff, math.nan, math.nan)
-        else:
-            low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
-            out[metric] = (float(diff), float(low), float(high))
+        out[metric] = (float(diff), *(ci or (math.nan, math.nan)))
     return out
 
 
