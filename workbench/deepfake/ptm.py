@@ -151,7 +151,7 @@ def ptm_ablation(models: dict, rows, *, spec=None, bootstrap: int = BOOTSTRAP, s
     if len(models) != 2:
         raise WorkbenchError(f"the PTM ablation compares two audio encoders; got {len(models)}: {', '.join(models)}")
     report = progress or (lambda f, m: None)
-    (ref, ref_model), (ptm, ptm_model) = models.items()
+    ref, ptm = models                              # the reference first
     frames = {}
     for k, (name, model) in enumerate(models.items()):
         frames[name], _ = evaluate(model, rows, reasoning=False, soft_prompt=None,
