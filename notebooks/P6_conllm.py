@@ -2,10 +2,11 @@
 # # P6 — ConLLM: contrastive multimodal deepfake detection with an LLM's verdict
 #
 # **Reproduces:** ConLLM's contrastive audio, video and audio-visual detectors and the LLM's verdict on synthetic
-# talking heads and speech spoofs and on real speech, with a shortcut baseline; the closing table sets the abstract's
-# numbers beside ours.
+# talking heads and speech spoofs and on real speech, with a shortcut baseline, and the PTM ablation (a pretrained
+# audio encoder against the small CNN); the closing table sets the abstract's numbers beside ours.
 #
-# **Run time:** about 20 min on the default profile (a 2-core CPU); `SMOKE = True`: about 2 min.
+# **Run time:** about 20 min on the default profile (a 2-core CPU), plus the PTM ablation's second training run
+# (Whisper base's encoder over every clip); `SMOKE = True`: about 2 min, plus a few minutes for the ablation.
 #
 # ConLLM embeds each modality with a pretrained model (wav2vec2-XLS-R-1B for audio, VideoMAE-base for video),
 # aligns the modality embeddings contrastively, and hands the evidence to an LLM that reasons about semantic
