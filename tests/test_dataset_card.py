@@ -72,6 +72,41 @@ def test_card_of_a_build_folder_loads_every_config(tmp_path):
     assert prompts["safety_labels"][0] == ["violence", "fraud"]
 
 
+def test_build_dataset_writes_a_card_that_loads(tmp_path):
+    """A real (tiny) build: build_dataset writes README.md as it finishes, and each config loads with the rows the
+    funnel counts."""
+    from workbench.datasets import dices_fixture
+    from workbench.profiles import Profile
+    from workbench.taxonomy.construct import build_dataset
+
+    fast = Profile("default", "test", roles={"sentence_encoder": ("minilm-l6",), "classifier": ("tiny-llama",),
+                                             "expander": ("tiny-llama",)})
+    src = tmp_path / "dices_fixture.csv"
+    dices_fixture(n_items=8, n_raters=3).to_csv(src, index=False)
+    funnel = build_dataset("demo-safety", src, tmp_path / "out", profile=fast, target=0, shard_size=8)
+    header = _header(tmp_path / "out" / CARD)
+    removed = funnel["removed_by_dedup"]
+    assert [c["config_name"] for c in header["configs"]] == ["prompts"] + (["removed"] if removed else [])
+    assert header["workbench"]["data_kind"] == "synthetic" and header["workbench"]["paper"] == "P4"
+    prompts = _load(tmp_path / "out", "prompts", tmp_path)["train"]
+    assert prompts.num_rows == funnel["kept"] and set(prompts["split"]) <= {"test", "train", "validation"}
+    if removed:
+        assert _load(tmp_path / "out", "removed", tmp_path)["train"].num_rows == removed
+
+
+def test_an_empty_table_gets_no_config(tmp_path):
+    """The datasets library cannot load an empty parquet file, so the card lists no config for it."""
+    folder = tmp_path / "built"
+    tables, config = _tables("savacu", "seed_prompts.csv")
+    save_table(tables["prompts"], folder / "dataset.parquet", profile="default", config=config)
+    save_table(tables["removed"].head(0), folder / "removed.parquet", profile="default", config=config)
+    write_card(folder)
+    assert [c["config_name"] for c in _header(folder / CARD)["configs"]] == ["prompts"]
+    assert "| `removed` | 0 |" in (folder / CARD).read_text()
+    assert main(["export", str(folder), str(tmp_path / "out"), "--json"]) == 0
+    assert _load(tmp_path / "out", "prompts", tmp_path)["test"].num_rows == 2
+
+
 def test_data_kind_and_licence_follow_the_source(tmp_path):
     assert data_kind("seed_prompts.csv") == "bundled"
     assert data_kind("synthetic DICES-shaped fixture") == "synthetic"

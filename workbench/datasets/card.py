@@ -178,7 +178,7 @@ def card_text(built: BuiltDataset, files: dict[str, dict[str, str]] | None, *, l
               "| config | rows | what |", "|---|---|---|"]
     for config, path in built.tables.items():
         rows, _ = _rows_and_columns(path)
-        lines.append(f"| `{config}` | {rows:,} | {TABLE_HELP[config]} |")
+        lines.append(f"| `{config}` | {rows:,} | {TABLE_HELP[config]}{'' if rows else ' (empty: no config)'} |")
     lines.append("")
     if layout == "build":
         lines += ["Each config's single file holds every row; its `split` column (where it has one) says train, "
@@ -199,7 +199,8 @@ def write_card(folder: str | Path) -> Path:
 
     folder = Path(folder)
     built = from_build_folder(folder)
-    files = {config: {"train": path.name} for config, path in built.tables.items()}
+    files = {config: {"train": path.name} for config, path in built.tables.items()
+             if _rows_and_columns(path)[0]}              # datasets cannot load an empty file: no config for it
     return write_text(card_text(built, files, layout="build"), folder / CARD)
 
 
@@ -223,7 +224,8 @@ def _check_out(out: Path) -> None:
 
 def export(built: BuiltDataset, fmt: str, out: str | Path) -> dict[str, dict[str, int]]:
     """Write ``built`` to folder ``out`` as ``fmt`` (parquet | jsonl: ``CONFIG/SPLIT.EXT`` + card; hf: one
-    ``save_to_disk`` DatasetDict per config + card), atomically; returns config → split → rows."""
+    ``save_to_disk`` DatasetDict per config + card), atomically; returns config → split → rows. An empty table
+    gets no config (the ``datasets`` library cannot load an empty file)."""
     import pandas as pd
 
     from workbench.io import atomic_dir
@@ -239,11 +241,14 @@ def export(built: BuiltDataset, fmt: str, out: str | Path) -> dict[str, dict[str
     files: dict[str, dict[str, str]] = {}
     with atomic_dir(out) as tmp:
         for config, frame in frames.items():
+            if frame.empty:                               # datasets cannot load an empty file: no config for it
+                continue
             splits = _split_frames(config, frame, split_of)
             counts[config] = {split: len(rows) for split, rows in splits.items()}
             if fmt == "hf":
                 import datasets
 
+                datasets.disable_progress_bars()          # a bar per config and split is noise in a CLI export
                 datasets.DatasetDict({split: datasets.Dataset.from_pandas(rows, preserve_index=False)
                                       for split, rows in splits.items()}).save_to_disk(str(tmp / config))
                 continue
