@@ -118,6 +118,8 @@ def truncate_pairs(tokenizer, prompts, responses, limits: dict | None = None):
     limits = limits or TRUNCATION
 
     def cut(texts, limit):
+        if not texts:
+            return [], []
         if tokenizer is None:
             pieces = [t.split() for t in texts]
             return [" ".join(w[:limit]) + " …" if len(w) > limit else t for t, w in zip(texts, pieces)], \
