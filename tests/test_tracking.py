@@ -114,7 +114,9 @@ def test_mlflow_adapter_logs_to_a_local_file_store(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "mlflow", fake)
     with tracking.tracking("mlflow", "meme train", meta={"command": "meme train"}, root=tmp_path) as tracker:
         tracker.watch(lambda *a: None)(0.5, "none head epoch 2/3: loss 0.250")
+        tracker.watch(lambda *a: None, "judge")(0.5, "epoch 1: loss 0.5")
     assert calls[0] == ("uri", (tmp_path / "mlflow").resolve().as_uri())
     assert calls[1] == ("experiment", "workbench") and calls[2][0] == "start"
     assert ("dict", {"command": "meme train"}, "meta.json") in calls
     assert ("metrics", {"none head/loss": 0.25}, 2) in calls and calls[-1] == ("end",)
+    assert ("metrics", {"judge/loss": 0.5}, 1) in calls

@@ -103,8 +103,9 @@ class Tracker:
         if scalars:
             self.log(0, **scalars)
 
-    def watch(self, update: Callable) -> Callable:
-        """``update`` itself when off; else a progress callback that forwards each call and logs its scalars."""
+    def watch(self, update: Callable, prefix: str = "") -> Callable:
+        """``update`` itself when off; else a progress callback that forwards each call and logs its scalars (their
+        tags under ``prefix/`` when given: two models trained in one run keep their curves apart)."""
         if self.backend is None:
             return update
 
@@ -113,6 +114,7 @@ class Tracker:
             if isinstance(total_or_message, str):
                 step, scalars = parse_scalars(total_or_message)
                 for tag, value in scalars.items():
+                    tag = f"{prefix}/{tag}" if prefix else tag
                     # no step in the message: count this tag's reports
                     self._steps[tag] = step if step is not None else self._steps.get(tag, 0) + 1
                     self.log(self._steps[tag], **{tag: value})

@@ -56,7 +56,8 @@ def _captioner(vocabulary: str | None, scorer: str | None = None, tracker=None):
     if scorer in (None, "tiny-clap"):
         first_use_notice("tiny-clap", "training the audio-text model (tiny-clap)", message)
     with progress("audio-text model (trained once, then cached)") as update:
-        captioner = captioner_for_profile(scorer=scorer, progress=tracker.watch(update) if tracker else update)
+        report = tracker.watch(update, "audio-text model") if tracker else update
+        captioner = captioner_for_profile(scorer=scorer, progress=report)
     if vocabulary:
         captioner = Captioner(captioner.scorer, captioner.lm, load_vocabulary(vocabulary))
     return captioner
@@ -156,7 +157,7 @@ def _caption_eval_run(args, clips, ablation: list[int], tracker) -> dict:
 
         if active_profile().name == "default":
             with progress("independent judge (trained once, then cached)") as update:
-                judge = judge_scorer(progress=tracker.watch(update))
+                judge = judge_scorer(progress=tracker.watch(update, "judge"))
     with progress("captioning") as update:
         result = evaluate(captioner, clips, l=args.keywords, ablation=ablation, k=args.k, alpha=args.alpha,
                           beta=args.beta, max_new_tokens=args.max_new_tokens, progress=tracker.watch(update),

@@ -183,6 +183,7 @@ def ptm_ablation(models: dict, rows, *, spec=None, bootstrap: int = BOOTSTRAP, s
 def _paired(frame, column: str, labels: str, stage: str, names, thresholds, bootstrap: int, seed: int) -> dict:
     """Both encoders' reports on the rows both scored, and the paired bootstrap of their difference."""
     from workbench.deepfake.inputs import row_labels
+    from workbench.metrics.bootstrap import bootstrap_ci as paired_ci
     from workbench.metrics.eer import bootstrap_ci, detection_report, eer
 
     y = row_labels(frame, labels) if labels != "y" else frame["y"].to_numpy().astype(int)
@@ -194,24 +195,20 @@ def _paired(frame, column: str, labels: str, stage: str, names, thresholds, boot
     thr = {n: (frame[f"threshold|{n}"].to_numpy(float)[ok] if stage == "detector (pipeline)"
                else np.full(len(y), thresholds[n][stage.split()[0]])) for n in names}
     s = {n: v[ok] for n, v in s.items()}
-    out = {}
-    for n in names:
-        rep = detection_report(s[n], y)             # EER and AUC; the accuracy is at the model's own thresholds
-        right = (s[n] > thr[n]).astype(int) == y
-        out[n] = {**rep, "accuracy": float(right.mean()), "threshold": "trained",
-                  **bootstrap_ci(s[n], y, thr[n], n=bootstrap, seed=seed)}
-    rng = np.random.default_rng(seed)
-    d_eer, d_acc = [], []
-    right = {n: (s[n] > thr[n]).astype(int) == y for n in names}
-    for _ in range(bootstrap):
-        i = rng.integers(0, len(y), len(y))
-        if len(set(y[i].tolist())) < 2:
-            continue
-        d_eer.append(eer(s[names[1]][i], y[i])[0] - eer(s[names[0]][i], y[i])[0])
-        d_acc.append(right[names[1]][i].mean() - right[names[0]][i].mean())
-    ci = lambda v: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if len(v) > 1 else None  # noqa: E731
-    out["delta"] = {"eer": out[names[1]]["eer"] - out[names[0]]["eer"], "eer_ci": ci(d_eer),
-                    "accuracy": out[names[1]]["accuracy"] - out[names[0]]["accuracy"], "accuracy_ci": ci(d_acc),
+    right = {n: ((s[n] > thr[n]).astype(int) == y).astype(float) for n in names}    # at each model's thresholds
+    out = {n: {**detection_report(s[n], y), "accuracy": float(right[n].mean()), "threshold": "trained",
+               **bootstrap_ci(s[n], y, thr[n], n=bootstrap, seed=seed)} for n in names}
+
+    def change(s0, s1, yy, r0, r1):                 # one resample: (Δ EER, Δ accuracy); None with one class only
+        if len(set(yy.tolist())) < 2:
+            return None
+        return eer(s1, yy)[0] - eer(s0, yy)[0], r1.mean() - r0.mean()
+
+    eer_ci, acc_ci = paired_ci(change, s[names[0]], s[names[1]], y, right[names[0]], right[names[1]],
+                               n_resamples=bootstrap, seed=seed, min_valid=2) or (None, None)
+    ci = lambda v: None if v is None else [float(v[0]), float(v[1])]  # noqa: E731
+    out["delta"] = {"eer": out[names[1]]["eer"] - out[names[0]]["eer"], "eer_ci": ci(eer_ci),
+                    "accuracy": out[names[1]]["accuracy"] - out[names[0]]["accuracy"], "accuracy_ci": ci(acc_ci),
                     "rows": int(len(y))}
     return out
 

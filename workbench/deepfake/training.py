@@ -160,8 +160,11 @@ def _write_model(tmp: Path, frame, config: PipelineConfig, report, *, data_name:
                                     projection=config.projection, lambda_xm=config.lambda_xm,
                                     lambda_sup=config.lambda_sup, epochs=config.detector_epochs,
                                     seed=config.seed)
-        report(0.8 + 0.05 * len(detectors), f"{stream} detector")
-        model, history = train_detector([x[train_rows] for x in inputs], labels[train_rows], det_config)
+        start = 0.8 + 0.05 * len(detectors)
+        report(start, f"{stream} detector")
+        model, history = train_detector([x[train_rows] for x in inputs], labels[train_rows], det_config,
+                                        progress=lambda f, m, s=stream, a=start: report(a + 0.05 * f,
+                                                                                        f"{s} detector {m}"))
         save_detector(model, tmp / f"detector-{stream}")
         detectors[stream] = model
         held = rows & dev
