@@ -264,8 +264,8 @@ def _ptm(profile: str) -> None:
                 "pretrained audio encoder (mean-pooled), on the same rows:")
     frame, meta = cache.artifact_frame("P6", "deepfake_ptm", profile)
     if frame is None:
-        st.info("Not built: `workbench build P6` makes the `deepfake_ptm` artifact (or run "
-                "`workbench deepfake ptm --smoke`).")
+        st.info("Not built: `workbench build P6` makes the `deepfake_ptm` artifact (`workbench deepfake ptm` "
+                "prints the same table without saving it).")
         return
     show_table(ptm_table(meta.config), "deepfake-ptm", hide_index=True, width="stretch")
     st.caption("Δ = pretrained − CNN on the same rows (EER and accuracy in points), 95 % paired bootstrap CI "
