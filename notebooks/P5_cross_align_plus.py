@@ -5,7 +5,8 @@
 # flip-group accuracy, a shortcut baseline and cascaded explanations; the closing table sets the abstract's numbers
 # beside ours.
 #
-# **Run time:** about 10 min on the default profile (a 2-core CPU); `SMOKE = True`: about 1 min.
+# **Run time:** about 10 min on the default profile (a 2-core CPU); `SMOKE = True`: about 1 min. Section 4b (the
+# vision-language model: four settings trained through SmolLM2-135M) adds the most: see docs/papers/P5.md.
 #
 # A meme is an image and a text. Stage I retrieves structured knowledge about what the meme mentions and shows
 # (who a name refers to, what a coded term or a symbol means) and adds it to the model's input. Stage II trains
