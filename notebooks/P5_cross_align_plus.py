@@ -356,7 +356,8 @@ except WorkbenchError as exc:
     print(exc)
 if vlm_lm is not None:
     vlm_config = replace(smoke_vlm_config(), epochs=1) if SMOKE else VLMConfig()
-    vlms = train_vlms(train, memes.classes, config=replace(vlm_config, seed=SEED), image_side=image_side,
+    vlm_train = train.groupby("label").head(8) if SMOKE else train    # smoke: 8 memes a class, one epoch
+    vlms = train_vlms(vlm_train, memes.classes, config=replace(vlm_config, seed=SEED), image_side=image_side,
                       lm=vlm_lm, profile=profile.name)
     grid = grid_record(run_vlm_grid(vlms, held, memes.classes, shortcut=shortcut, explain=2 if SMOKE else 24,
                                     baselines={f"head {s}": m for s, m in result["models"].items()},
