@@ -5,8 +5,8 @@
 # talking heads and speech spoofs and on real speech, with a shortcut baseline, and the PTM ablation (a pretrained
 # audio encoder against the small CNN); the closing table sets the abstract's numbers beside ours.
 #
-# **Run time:** about 20 min on the default profile (a 2-core CPU), plus the PTM ablation's second training run
-# (Whisper base's encoder over every clip); `SMOKE = True`: about 2 min, plus a few minutes for the ablation.
+# **Run time:** about 20 min on the default profile (a 2-core CPU); `SMOKE = True`: about 2 min. The PTM ablation
+# adds a second training run (Whisper base's encoder over every clip): a few minutes more in smoke mode.
 #
 # ConLLM embeds each modality with a pretrained model (wav2vec2-XLS-R-1B for audio, VideoMAE-base for video),
 # aligns the modality embeddings contrastively, and hands the evidence to an LLM that reasons about semantic

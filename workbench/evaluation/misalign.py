@@ -256,7 +256,7 @@ def run_misalign_eval(path: str | Path, detectors: Detector | list[Detector], ou
                              seed=seed) if len(detectors) > 1 else None
     if paired is not None and not paired.empty:
         metrics["paired_vs_joint"] = paired.to_dict("records")
-    llms = [d.models[0] for d in detectors if d.kind == "llm"]
+    llms = [d.models[0] for d in detectors if d.kind == "llm" and d.models]
     if llms:
         metrics["truncation"] = truncation_report(llms[0], *_texts(frame, prompt_col, response_col))
     out = Path(out)
