@@ -87,6 +87,8 @@ def bootstrap_ci(statistic: Callable, *samples, n_resamples: int = 1000, confide
         raise WorkbenchError(f"confidence must be between 0 and 1, not {confidence!r}")
     if not samples:
         raise WorkbenchError("bootstrap_ci needs at least one sample")
+    if n_resamples < 1:                                       # no resamples asked for: no interval
+        return None
     samples = [np.asarray(s) for s in samples]
     if any(s.ndim != 1 for s in samples):
         raise WorkbenchError(f"samples must be 1-D arrays, got shapes {[s.shape for s in samples]}")

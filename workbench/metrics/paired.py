@@ -46,8 +46,6 @@ def paired_change(base, other, kind: str, *, n_boot: int = 2000, seed: int = 0, 
     value = float(change_statistic(kind, base, other))
     if not math.isfinite(value):
         return value, None
-    if n_boot < 1:                                            # no resamples asked for: no interval
-        return value, None
     ci = bootstrap_ci(lambda b, o: change_statistic(kind, b, o), base, other, n_resamples=n_boot,
                       confidence=1 - alpha, seed=seed, vectorized=True)
     return value, ci

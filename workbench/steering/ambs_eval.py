@@ -248,9 +248,8 @@ def hhh_table(frame, *, baseline: str = "naive", n_boot: int = 2000, seed: int =
                 continue
             # by position: for the baseline's own row both columns have its name
             x, y = pair.iloc[:, 0].to_numpy(float), pair.iloc[:, 1].to_numpy(float)
-            ci = (bootstrap_ci(lambda a, b: np.stack([a.mean(-1), (a - b).mean(-1)], -1), x, y,
-                               n_resamples=n_boot, confidence=1 - alpha, seed=rng, vectorized=True)
-                  if n_boot > 0 else None)                   # no resamples asked for: no interval
+            ci = bootstrap_ci(lambda a, b: np.stack([a.mean(-1), (a - b).mean(-1)], -1), x, y,
+                              n_resamples=n_boot, confidence=1 - alpha, seed=rng, vectorized=True)
             (lo, hi), (dlo, dhi) = ci if ci is not None else ((np.nan, np.nan), (np.nan, np.nan))
             rows.append({"system": system, "metric": metric, "n": len(x), "mean": float(x.mean()), "low": float(lo),
                          "high": float(hi), "diff": float((x - y).mean()), "diff_low": float(dlo),
