@@ -164,3 +164,17 @@ def test_the_p5_vlm_builder_records_the_paper_profile_refusal(store):
     build_meme_vlm(BuildContext(store, get_profile("paper"), smoke=True, paper="P5"))
     path = store.path("P5", "meme_vlm", "paper")
     assert len(load_frame(path)) == 0 and "LLaVA" in read_meta(path).config["refused"]
+
+
+def test_the_training_subsample_is_stratified_seeded_and_optional():
+    from workbench.memes.vlm import subsample
+
+    rows = pd.DataFrame({"label": ["benign"] * 10 + ["satire"] * 7 + ["abusive"] * 2,
+                         "text": list("abcdefghijklmnopqrs")})
+    a, b = subsample(rows, 3, seed=0), subsample(rows, 3, seed=0)
+    assert a.equals(b) and a["label"].value_counts().to_dict() == {"benign": 3, "satire": 3, "abusive": 2}
+    assert list(a.index) == sorted(a.index)                      # original order kept
+    assert not subsample(rows, 3, seed=1).equals(a)              # another seed, another draw
+    assert subsample(rows, None, seed=0) is rows
+    with pytest.raises(WorkbenchError, match="train_per_class"):
+        subsample(rows, 0, seed=0)
