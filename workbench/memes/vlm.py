@@ -434,18 +434,57 @@ def _mentions(text: str, phrase: str) -> bool:
     return bool(phrase) and re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text.lower()) is not None
 
 
+COPY_SOURCES = ("copy: meme text", "copy: text + triples")
+
+
+def cites(explanation: str, words, concepts, meme_text: str) -> dict:
+    """The explanation check's counting for one explanation [ours]: ``cites_words`` (names ≥ 1 decisive word),
+    ``cites_knowledge`` (names ≥ 1 triple concept), ``cites_evidence`` (both, each counted as met where there is
+    no such evidence), ``novel_evidence`` (the decisive words and concepts that do not occur verbatim in the meme
+    text) and ``cites_novel`` (names ≥ 1 of those: what a copy of the meme text cannot do)."""
+    novel = [e for e in dict.fromkeys([*words, *concepts]) if not _mentions(meme_text, e)]
+    cw = any(_mentions(explanation, w) for w in words)
+    ck = any(_mentions(explanation, c) for c in concepts)
+    return {"cites_words": cw, "cites_knowledge": ck, "cites_evidence": (cw or not words) and (ck or not concepts),
+            "novel_evidence": novel, "cites_novel": any(_mentions(explanation, e) for e in novel)}
+
+
+def copy_explanations(text: str, triples) -> dict:
+    """The copy-the-prompt baselines [ours]: ``COPY_SOURCES`` → the "explanation" that only repeats the prompt —
+    the meme text, and the meme text followed by the retrieved triples (``memes.knowledge.Triple``) that a
+    +knowledge prompt holds, serialized as in that prompt."""
+    from workbench.memes.knowledge import serialize
+
+    clean = " ".join(str(text).split())
+    knowledge = serialize(triples)
+    return {COPY_SOURCES[0]: clean, COPY_SOURCES[1]: clean + (f"\nKnowledge: {knowledge}" if knowledge else "")}
+
+
+def _shares(rows: list[dict]) -> dict:
+    """The check's shares over ``rows`` (dicts of ``cites`` plus the meme's words, concepts, novel evidence)."""
+    def share(key, need=None):
+        part = [x[key] for x in rows if need is None or x[need]]
+        return float(np.mean(part)) if part else float("nan")
+
+    return {"word_rate": share("cites_words", "decisive_words"), "knowledge_rate": share("cites_knowledge", "concepts"),
+            "novel_rate": share("cites_novel", "novel_evidence"), "evidence_rate": share("cites_evidence")}
+
+
 def explanation_check(vlm: MemeVLM, frame: pd.DataFrame, *, limit: int = 24) -> dict:
     """Does the explanation cite the evidence that decided the label? [ours] For up to ``limit`` memes of
     ``frame`` (its first rows): the VLM's label, its explanation (``rationales``) and the cascade's evidence
     (``memes.explain.evidence``: the decisive words — occlusion drops > 0.01, top two — and the knowledge-link
-    triples). Per meme ``cites_words`` (names ≥ 1 decisive word), ``cites_knowledge`` (names the head or tail of
-    ≥ 1 knowledge-link triple) and ``cites_evidence`` (both, each counted as met where the meme has no such
-    evidence). Returns the shares (``word_rate`` over memes with decisive words, ``knowledge_rate`` over memes with
-    triples, ``evidence_rate`` over all) and the rows."""
+    triples). Per meme ``cites``: names a decisive word, names the head or tail of a knowledge-link triple, both
+    (``cites_evidence``), and names evidence absent from the meme text (``cites_novel``). Returns the shares
+    (``word_rate`` over memes with decisive words, ``knowledge_rate`` over memes with triples, ``novel_rate`` over
+    memes with evidence absent from their text, ``evidence_rate`` over all), the counts, the rows, and
+    ``baselines``: the same shares, on the same memes and evidence, of the copy-the-prompt explanations
+    (``copy_explanations``: the meme text; the text and the triples a +knowledge prompt holds — the VLM's
+    ``top_triples`` retrieved from the text and the image tags, whatever the setting)."""
     from workbench.memes.explain import evidence
     from workbench.memes.vision import load_image
 
-    rows = []
+    rows, copies = [], {s: [] for s in COPY_SOURCES}
     for r in frame.head(limit).itertuples(index=False):
         image = load_image(r.image) if not isinstance(r.image, np.ndarray) else r.image
         pred = vlm.predict([image], [r.text])[0]
@@ -453,21 +492,19 @@ def explanation_check(vlm: MemeVLM, frame: pd.DataFrame, *, limit: int = 24) -> 
         text = vlm.rationales([image], [r.text], [pred["label"]])[0]
         words = [w for w, _ in ev["_words"]]
         concepts = [c for t in ev["_triples"] for c in (t["head"], t["tail"])]
-        cw = any(_mentions(text, w) for w in words)
-        ck = any(_mentions(text, c) for c in concepts)
-        rows.append({"id": getattr(r, "id", ""), "label": r.label, "pred": pred["label"], "explanation": text,
-                     "decisive_words": words, "concepts": concepts, "cites_words": cw, "cites_knowledge": ck,
-                     "cites_evidence": (cw or not words) and (ck or not concepts),
+        found = cites(text, words, concepts, r.text)
+        rows.append({"id": getattr(r, "id", ""), "text": r.text, "label": r.label, "pred": pred["label"],
+                     "explanation": text, "decisive_words": words, "concepts": concepts, **found,
                      "cascade": {k: ev[k] for k in ("visual_cue", "textual_cue", "knowledge_link", "verdict")}})
-
-    def share(key, need=None):
-        part = [x[key] for x in rows if need is None or x[need]]
-        return float(np.mean(part)) if part else float("nan")
-
-    return {"setting": vlm.config.setting, "rows": len(rows), "word_rate": share("cites_words", "decisive_words"),
-            "knowledge_rate": share("cites_knowledge", "concepts"), "evidence_rate": share("cites_evidence"),
+        prompt = vlm.knowledge.retrieve(r.text, [t["tag"] for t in pred.get("tags", [])], top=vlm.config.top_triples)
+        for source, copied in copy_explanations(r.text, prompt).items():
+            copies[source].append({"decisive_words": words, "concepts": concepts,
+                                   **cites(copied, words, concepts, r.text)})
+    return {"setting": vlm.config.setting, "rows": len(rows), **_shares(rows),
             "with_words": sum(bool(x["decisive_words"]) for x in rows),
-            "with_concepts": sum(bool(x["concepts"]) for x in rows), "examples": rows}
+            "with_concepts": sum(bool(x["concepts"]) for x in rows),
+            "with_novel": sum(bool(x["novel_evidence"]) for x in rows),
+            "baselines": {s: _shares(part) for s, part in copies.items()}, "examples": rows}
 
 
 # ------------------------------------------------------------------------------------------------- the grid
@@ -529,15 +566,29 @@ def grid_record(result: dict) -> dict:
             "shortcut": shortcut_record(result["shortcut"]) if result.get("shortcut") else {}}
 
 
+NOT_IN_BUILD = "not in this build"
+CHECK_COLUMNS = {"word_rate": "names a decisive word", "knowledge_rate": "names a triple's concept",
+                 "novel_rate": "names evidence not in the meme text", "evidence_rate": "cites the evidence [ours]"}
+
+
 def grid_tables(record: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the headline table of a ``grid_record`` — per VLM setting and head baseline, then the shortcut: flip groups
-    and the full split with CIs, ``memes.flips.headline_table`` —, the explanation check per VLM setting)."""
+    and the full split with CIs, ``memes.flips.headline_table`` —, the explanation check: per VLM setting the VLM's
+    own explanations, then the copy-the-prompt baselines on the same memes [ours]). A record made before the
+    baselines existed gets its copy rows named "… — not in this build" with empty shares."""
     from workbench.memes.flips import headline_table
 
-    checks = pd.DataFrame([{"setting": c["setting"], "explanations": c["rows"],
-                            "names a decisive word": c["word_rate"], "names a triple's concept": c["knowledge_rate"],
-                            "cites the evidence [ours]": c["evidence_rate"]} for c in record.get("explanations") or []])
-    return headline_table(record), checks
+    rows = []
+    for c in record.get("explanations") or []:
+        counts = {"explanations": c["rows"], "memes with evidence not in the text": c.get("with_novel")}
+        rows.append({"setting": c["setting"], "explanation": "VLM", **counts,
+                     **{name: c.get(key, float("nan")) for key, name in CHECK_COLUMNS.items()}})
+        baselines = c.get("baselines") or {}
+        for source in COPY_SOURCES:
+            shares = baselines.get(source) or {}
+            rows.append({"setting": c["setting"], "explanation": source if shares else f"{source} — {NOT_IN_BUILD}",
+                         **counts, **{name: shares.get(key, float("nan")) for key, name in CHECK_COLUMNS.items()}})
+    return headline_table(record), pd.DataFrame(rows)
 
 
 def smoke_vlm_config() -> VLMConfig:
@@ -580,6 +631,6 @@ def default_vlms(*, corpus=None, tagger=None, config: VLMConfig | None = None, s
     return {s: MemeVLM.load(root / folder_name(s), lm=lm, image_side=image_side) for s in settings}
 
 
-__all__ = ["MemeVLM", "SMOKE_VLM", "VLMConfig", "VLM_SETTINGS", "default_vlms", "explanation_check", "grid_record",
-           "grid_tables", "prompt_ids", "run_vlm_grid", "smoke_vlm_config", "subsample", "train_vlm", "train_vlms",
-           "vlm_gains", "vlm_lm_name", "with_lora"]
+__all__ = ["COPY_SOURCES", "MemeVLM", "SMOKE_VLM", "VLMConfig", "VLM_SETTINGS", "cites", "copy_explanations",
+           "default_vlms", "explanation_check", "grid_record", "grid_tables", "prompt_ids", "run_vlm_grid",
+           "smoke_vlm_config", "subsample", "train_vlm", "train_vlms", "vlm_gains", "vlm_lm_name", "with_lora"]
