@@ -271,9 +271,10 @@ def _print_grid(grid: dict) -> None:
     if grid.get("shortcut"):
         print(shortcut_line(grid["shortcut"]))
     if len(checks):
-        print("explanations that cite the evidence that decided the label:")
-        print_table([{k: (f"{v:.2f}" if isinstance(v, float) else v) for k, v in r.items()}
-                     for r in checks.to_dict("records")], list(checks.columns))
+        print("explanations that cite the evidence that decided the label, beside copies of the prompt "
+              "(the same memes and counting; a copy of the text never names evidence absent from it):")
+        print_table([{k: ("–" if v is None or v != v else f"{v:.2f}" if isinstance(v, float) else v)
+                      for k, v in r.items()} for r in checks.to_dict("records")], list(checks.columns))
 
 
 def _print_result(result: dict, n: int, fmt: str) -> None:
