@@ -412,7 +412,7 @@ def _scorer_comparison(profile: str) -> None:
     """The ``caption_scorers`` artifact: every audio–text model of the profile guiding the same captions."""
     import pandas as pd
 
-    from workbench.captioning.compare import DELTA
+    from workbench.captioning.compare import BASELINE, CHANCE, DELTA, retrieval_table
     from workbench.captioning.evaluation import JUDGE_SCORE
     from workbench.viz.captions import scorer_strength_figure
 
@@ -429,11 +429,16 @@ def _scorer_comparison(profile: str) -> None:
                 f"({settings.get('judge', '?')}) scores every caption. Retrieval R@k is measured on "
                 f"{settings.get('retrieval_clips', '?')} held-out clips; a caption or clip counts as relevant when "
                 "it has the query's label set (same-class clips have paraphrased references).")
-    scorers = pd.DataFrame(config.get("scorers") or [])
+    rows, missing = retrieval_table(config)
+    scorers = pd.DataFrame(rows)
     if len(scorers):
         keep = ["scorer", "keyword_top3_hit_rate"] + [c for c in scorers.columns if c.endswith(("R@1", "R@5",
                                                                                                   "R@10"))]
         show_table(scorers[keep].round(3), name="scorer retrieval", hide_index=True, width="stretch")
+        st.caption(f"{BASELINE}: the same R@k from clip length, loudness, silence share and spectral centroid alone "
+                   "(nearest train clips → their label sets, a perfect caption reader on the text side); "
+                   f"{CHANCE}: a random ranking's expected R@k. " + (missing or "What a scorer retrieves beyond the "
+                                                                     "baseline row is more than these cues."))
     table = pd.DataFrame(config.get("ablation") or [])
     if len(table):
         table[DELTA] = [f"{d['value']:+.2f}" + (f" [{d['ci'][0]:+.2f}, {d['ci'][1]:+.2f}]" if d.get("ci") else "")

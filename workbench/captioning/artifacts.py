@@ -171,7 +171,9 @@ def _asdict(config) -> dict:
 def build_caption_scorers(ctx: BuildContext) -> None:
     """The scorer comparison (``captioning.compare``): every scorer of the profile guides MAGIC on the same clips at
     every keyword count, all judged by the default profile's independent judge (trained on this corpus, never a
-    guide; on the paper profile too, since the clips are the synthetic corpus's)."""
+    guide; on the paper profile too, since the clips are the synthetic corpus's). The config's ``baselines`` hold the
+    surface-feature and chance retrieval rows (``compare.retrieval_baselines``, fitted on the corpus's train split);
+    an artifact built before them has none."""
     from workbench.captioning.clap import judge_scorer
     from workbench.captioning.compare import compare_scorers, load_named_scorer, scorer_names
     from workbench.captioning.synth import load_vocabulary
@@ -191,12 +193,14 @@ def build_caption_scorers(ctx: BuildContext) -> None:
     result = compare_scorers(scorers, load(ctx.profile.model_for("caption_lm")), load_vocabulary(), setup["clips"],
                              judge=judge, ablation=ablation, reuse=_reusable_captions(ctx, setup),
                              retrieval_clips=setup["held_out"], seed=ctx.seed,
+                             train_clips=setup["manifest"].query("split == 'train'"),
                              progress=lambda f, m: ctx.progress(0.25 + 0.75 * f, m), **setup["settings"])
     models = [m for row in result["scorers"] for m in row["models"]] + [f"{judge.name} (judge)",
                                                                         ctx.profile.model_for("caption_lm")]
     save_frame(result["outputs"], ctx.path(ctx.paper, "caption_scorers"), profile=ctx.profile.name,
                models=list(dict.fromkeys(models)), seed=ctx.seed,
-               config={"scorers": result["scorers"], "ablation": result["ablation"], "first": result["first"],
+               config={"scorers": result["scorers"], "baselines": result["baselines"], "ablation": result["ablation"],
+                       "first": result["first"],
                        "settings": result["settings"], "smoke": ctx.smoke, "corpus": _asdict(setup["corpus"]),
                        "clap": _asdict(setup["clap"]),
                        "set": "synthetic sound corpus, eval split (clips never seen in training)"})

@@ -12,6 +12,11 @@ retrieval quality beside the quality of the captions it guides.
 * ``load_named_scorer(name, ...)`` — one of them by name (``workbench caption run --scorer NAME``).
 * ``retrieval_recall(scorer, clips)`` — R@k on held-out clips, audio → text and text → audio, with 95 % percentile
   bootstrap intervals over queries (``scipy.stats.bootstrap``).
+* ``retrieval_baselines(train, clips)`` — the same R@k for a surface-feature baseline [ours] (clip length,
+  loudness, silence share, spectral centroid: ``captioning.shortcut``'s features; nearest train clips → their label
+  sets) and for chance (exact expectation of a random ranking), so a reader can see whether a shortcut retrieves
+  as well as the scorers. ``retrieval_table(comparison)`` gives a reader every row, and says "not in this build"
+  for an artifact made before the baselines.
 * ``compare_scorers(...)`` — per scorer: retrieval, keyword hit rate and the MAGIC keyword-count ablation, every
   caption judged by the same independent judge (``clap.judge_scorer``), plus the per-scorer change in judge score
   against the first scorer with a paired interval over clips.
@@ -34,6 +39,9 @@ DEFAULT_SCORERS = ("tiny-clap", "tiny-clap-small")
 SMALL_PER_CLASS = 2          # [ours] train clips per class of the weaker default scorer (the default guide sees all)
 KS = (1, 5, 10)
 DELTA = "Δ judge ×100 vs first scorer"   # paired change of the judge score against the first scorer
+BASELINE = "surface features (baseline)"  # retrieval from clip length, loudness and spectral statistics alone
+CHANCE = "chance"                         # the expected R@k of a random ranking
+NEIGHBOURS = 5               # [ours] train clips the surface baseline reads the label sets of (fixed, never tuned)
 
 
 # ------------------------------------------------------------------------------------------------ the scorers
@@ -122,6 +130,29 @@ def recall_at_k(similarity: np.ndarray, relevant: np.ndarray, ks=KS) -> dict[int
     return {int(k): ranked[:, :k].any(axis=1).astype(float) for k in ks}
 
 
+def _label_sets(clips) -> tuple[list[int], np.ndarray]:
+    """(owning clip per caption, relevance [clips, captions]) under the module's rule."""
+    groups = [tuple(sorted(ls)) for ls in clips["labels"]]
+    owner = [i for i, cs in enumerate(clips["captions"]) for _ in cs]
+    if not owner:
+        raise WorkbenchError("retrieval needs reference captions")
+    relevant = np.array([[g == groups[o] for o in owner] for g in groups])       # [clips, captions]
+    return owner, relevant
+
+
+def _recall_table(audio_to_text: np.ndarray, text_to_audio: np.ndarray, relevant: np.ndarray, ks,
+                  seed: int) -> dict:
+    """R@k with its bootstrap interval in both directions from the two similarity matrices."""
+    out = {"queries": {"audio": relevant.shape[0], "text": relevant.shape[1]}, "relevance": "same label set"}
+    for direction, sim, rel in (("audio_to_text", audio_to_text, relevant), ("text_to_audio", text_to_audio,
+                                                                               relevant.T)):
+        out[direction] = {}
+        for k, h in recall_at_k(sim, rel, ks).items():
+            out[direction][f"R@{k}"] = float(h.mean())
+            out[direction][f"R@{k}_ci"] = _mean_ci(h, seed)
+    return out
+
+
 def retrieval_recall(scorer, clips, ks=KS, *, seed: int = 0) -> dict:
     """R@k of ``scorer`` on ``clips`` (``path``, ``labels``, ``captions``) in both directions, relevance by
     label set (module docstring): {"audio_to_text": {"R@1": x, "R@1_ci": [lo, hi], …}, "text_to_audio": {…},
@@ -131,23 +162,91 @@ def retrieval_recall(scorer, clips, ks=KS, *, seed: int = 0) -> dict:
     clips = clips.reset_index(drop=True)
     if len(clips) < 2:
         raise WorkbenchError("retrieval needs at least two clips")
-    groups = [tuple(sorted(ls)) for ls in clips["labels"]]
-    captions = [(i, c) for i, cs in enumerate(clips["captions"]) for c in cs]
-    if not captions:
-        raise WorkbenchError("retrieval needs reference captions")
+    owner, relevant = _label_sets(clips)
     audio = scorer.embed_audio([load_audio(p) for p in clips["path"]])            # [clips, d]
-    text = scorer.embed_text([c for _, c in captions])                            # [captions, d]
-    owner = [groups[i] for i, _ in captions]
-    relevant = np.array([[g == o for o in owner] for g in groups])                # [clips, captions]
-    out = {"queries": {"audio": len(clips), "text": len(captions)}, "relevance": "same label set"}
-    for direction, sim, rel in (("audio_to_text", audio @ text.T, relevant),
-                                ("text_to_audio", text @ audio.T, relevant.T)):
-        hits = recall_at_k(sim, rel, ks)
-        out[direction] = {}
-        for k, h in hits.items():
-            out[direction][f"R@{k}"] = float(h.mean())
-            out[direction][f"R@{k}_ci"] = _mean_ci(h, seed)
-    return out
+    text = scorer.embed_text([c for cs in clips["captions"] for c in cs])         # [captions, d]
+    return _recall_table(audio @ text.T, text @ audio.T, relevant, ks, seed)
+
+
+# ------------------------------------------------------------------------------------------------ baselines
+
+
+def chance_recall(relevant: np.ndarray, ks=KS) -> dict[int, np.ndarray]:
+    """{k: [queries] expected R@k of a uniformly random ranking}, exactly: with n gallery items of which r are
+    relevant, P(none of the first k is relevant) = C(n − r, k) / C(n, k), so R@k = 1 − C(n − r, k) / C(n, k)."""
+    from math import comb
+
+    relevant = np.asarray(relevant, bool)
+    n = relevant.shape[1]
+    return {int(k): np.array([1.0 - comb(n - int(r), min(k, n)) / comb(n, min(k, n)) for r in relevant.sum(1)])
+            for k in ks}
+
+
+def surface_similarity(train, clips, *, features=None, neighbours: int = NEIGHBOURS, train_features=None,
+                       clip_features=None) -> np.ndarray:
+    """[clips, clips] score of clip i for clip j's label set, from surface features alone [ours]: the features of
+    ``captioning.shortcut.surface_features`` (``STRUCTURE`` by default) z-scored with the ``train`` clips' mean and
+    spread, the ``neighbours`` nearest train clips of i (Euclidean), and the mean Jaccard overlap of their label
+    sets with clip j's. ``*_features`` reuse frames already computed."""
+    from workbench.captioning.shortcut import STRUCTURE, surface_features
+
+    train, clips = train.reset_index(drop=True), clips.reset_index(drop=True)
+    if not len(train):
+        raise WorkbenchError("the surface-feature baseline needs train clips")
+    cols = list(features or STRUCTURE)
+    tx = (surface_features(train["path"]) if train_features is None else train_features)[cols].to_numpy(float)
+    cx = (surface_features(clips["path"]) if clip_features is None else clip_features)[cols].to_numpy(float)
+    mu, sd = tx.mean(0), tx.std(0)
+    sd = np.where(sd > 1e-6 * np.maximum(np.abs(mu), 1.0), sd, np.inf)   # constant up to rounding: carries nothing
+    d = (((cx - mu) / sd)[:, None, :] - ((tx - mu) / sd)[None, :, :]) ** 2              # [clips, train, features]
+    near = np.argsort(d.sum(-1), axis=1, kind="stable")[:, :neighbours]               # [clips, neighbours]
+    train_sets = [set(ls) for ls in train["labels"]]
+    clip_sets = [set(ls) for ls in clips["labels"]]
+    jaccard = np.array([[len(a & b) / max(len(a | b), 1) for b in clip_sets] for a in train_sets])  # [train, clips]
+    return jaccard[near].mean(1)                                                         # [clips, clips]
+
+
+def retrieval_baselines(train, clips, ks=KS, *, neighbours: int = NEIGHBOURS, features=None,
+                        seed: int = 0) -> list[dict]:
+    """Two rows shaped like ``compare_scorers``' scorer rows (``scorer``, ``models``, ``audio_to_text R@k``,
+    ``…_ci``, ``text_to_audio R@k``…) for the same held-out ``clips`` and relevance rule:
+
+    * ``BASELINE`` [ours] — ``surface_similarity`` fitted on the ``train`` clips only. A query clip ranks the
+      candidate captions by its score for their clip's label set (audio → text); a caption query ranks the clips by
+      their score for its clip's label set (text → audio). The text side reads the caption's label set from its
+      clip — a perfect caption reader, generous to the baseline, so its misses are the surface features'. Exact
+      ties are broken at random (seeded), so gallery order cannot help it. Intervals as for the scorers.
+    * ``CHANCE`` — a uniformly random ranking, ``chance_recall`` averaged over the queries (exact, no interval)."""
+    from workbench.captioning.shortcut import STRUCTURE
+
+    features = list(features or STRUCTURE)
+    clips = clips.reset_index(drop=True)
+    if len(clips) < 2:
+        raise WorkbenchError("retrieval needs at least two clips")
+    owner, relevant = _label_sets(clips)
+    score = surface_similarity(train, clips, features=features, neighbours=neighbours)          # [clips, clips]
+    jitter = 1e-9 * np.random.default_rng(seed).random((2,) + relevant.shape)
+    surface = _recall_table(score[:, owner] + jitter[0], score.T[owner] + jitter[1].T, relevant, ks, seed)
+    chance = {"audio_to_text": chance_recall(relevant, ks), "text_to_audio": chance_recall(relevant.T, ks)}
+    return [{"scorer": BASELINE, "models": [], "features": features, "neighbours": neighbours,
+             "train_clips": len(train), **_flat(surface)},
+            {"scorer": CHANCE, "models": [], **{f"{d} R@{k}": float(h.mean()) for d, hits in chance.items()
+                                                 for k, h in hits.items()},
+             **{f"{d} R@{k}_ci": None for d in chance for k in ks}}]
+
+
+def _flat(retrieval: dict) -> dict:
+    """{"audio_to_text R@1": …, "audio_to_text R@1_ci": …, …} from ``retrieval_recall``'s nested result."""
+    return {f"{d} {r}": v for d in ("audio_to_text", "text_to_audio") for r, v in retrieval[d].items()}
+
+
+def retrieval_table(comparison: dict) -> tuple[list[dict], str]:
+    """The retrieval rows a reader shows — every scorer, then the surface-feature baseline and chance — and a note
+    naming the baseline rows the comparison lacks (an artifact built before they existed): "" when it has both."""
+    baselines = list(comparison.get("baselines") or [])
+    missing = [name for name in (BASELINE, CHANCE) if name not in {r.get("scorer") for r in baselines}]
+    note = f"{' and '.join(missing)}: not in this build (`workbench build P9 --force` adds them)" if missing else ""
+    return list(comparison.get("scorers") or []) + baselines, note
 
 
 # ------------------------------------------------------------------------------------------------ comparison
@@ -155,16 +254,18 @@ def retrieval_recall(scorer, clips, ks=KS, *, seed: int = 0) -> dict:
 
 def compare_scorers(scorers: dict, lm, vocabulary: list[str], clips, *, judge, ablation=(0, 1, 2, 3, 5),
                     k: int = 45, max_new_tokens: int = 20, reuse: dict | None = None, retrieval_clips=None,
-                    seed: int = 0, progress=None) -> dict:
+                    train_clips=None, seed: int = 0, progress=None) -> dict:
     """Caption ``clips`` with MAGIC guided by each scorer of ``scorers`` ({name: scorer}) at every keyword count
     of ``ablation``, every caption scored by ``judge``. ``reuse`` ({name: outputs frame of
     ``evaluation.evaluate`` with the same clips and settings}) skips decoding already done. Retrieval and the
     keyword hit rate are measured on ``retrieval_clips`` (default: ``clips``; embedding is cheap, so a build
-    measures them on every held-out clip even where it captions only some).
+    measures them on every held-out clip even where it captions only some). With ``train_clips`` (what the
+    scorers trained on) the retrieval baselines are measured on the same clips (``retrieval_baselines``).
 
     Returns {"scorers": [per scorer: name, models, R@k both ways, keyword_top3_hit_rate, judge score per l],
     "ablation": [per scorer × l: NLG metrics, judge score with CI, change against the first scorer with a paired
-    CI], "outputs": frame (scorer, id, l, caption, judge_score, references)}."""
+    CI], "outputs": frame (scorer, id, l, caption, judge_score, references), "baselines": the surface-feature
+    and chance rows in the scorers' row shape ([] without ``train_clips``)}."""
     import pandas as pd
 
     from workbench.captioning.artifacts import keyword_hit_rate
@@ -201,9 +302,9 @@ def compare_scorers(scorers: dict, lm, vocabulary: list[str], clips, *, judge, a
         frames.append(outputs[["scorer", "id", "l", "caption", "judge_score", "references"]])
         rows.append({"scorer": name, "models": list(getattr(scorer, "models", [name])),
                      "keyword_top3_hit_rate": keyword_hit_rate(scorer, ranked, vocabulary),
-                     **{f"{d} {r}": v for d in ("audio_to_text", "text_to_audio")
-                        for r, v in retrieval[d].items()}})
+                     **_flat(retrieval)})
     outputs = pd.concat(frames, ignore_index=True)
+    baselines = [] if train_clips is None else retrieval_baselines(train_clips, ranked, seed=seed)
     first = next(iter(scorers))
     for name in scorers:
         for n_kw in ablation:
@@ -212,7 +313,7 @@ def compare_scorers(scorers: dict, lm, vocabulary: list[str], clips, *, judge, a
             table.append({"scorer": name, "l": n_kw, **_caption_quality(sub),
                           f"{JUDGE_SCORE} CI": _mean_ci(sub["judge_score"].to_numpy(float), seed),
                           DELTA: _paired(base, sub, paired_change, seed)})
-    return {"scorers": rows, "ablation": table, "outputs": outputs, "first": first,
+    return {"scorers": rows, "baselines": baselines, "ablation": table, "outputs": outputs, "first": first,
             "settings": {"ablation": ablation, "k": k, "max_new_tokens": max_new_tokens, "decoder": "magic",
                          "captioned_clips": len(clips), "retrieval_clips": len(ranked),
                          "judge": getattr(judge, "name", str(judge))}}
@@ -249,5 +350,7 @@ def strength_rows(comparison: dict, l: int, recall: str = "audio_to_text R@1") -
              "nlg_mean": quality[r["scorer"]]["NLG mean"]} for r in comparison["scorers"]]
 
 
-__all__ = ["DEFAULT_SCORERS", "DELTA", "KS", "SMALL_PER_CLASS", "cached_clap_models", "compare_scorers",
-           "load_named_scorer", "recall_at_k", "retrieval_recall", "scorer_names", "strength_rows"]
+__all__ = ["BASELINE", "CHANCE", "DEFAULT_SCORERS", "DELTA", "KS", "NEIGHBOURS", "SMALL_PER_CLASS",
+           "cached_clap_models", "chance_recall", "compare_scorers", "load_named_scorer", "recall_at_k",
+           "retrieval_baselines", "retrieval_recall", "retrieval_table", "scorer_names", "strength_rows",
+           "surface_similarity"]

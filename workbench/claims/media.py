@@ -337,7 +337,8 @@ def caption_best_keywords(claim, sources):
 
 
 def _by_scorer(artifact: Artifact | None) -> str:
-    """"; by scorer: NAME l = L (NLG mean, judge cosine), …" from the scorer comparison, or "" without it."""
+    """"; by scorer: NAME l = L (NLG mean, judge cosine), …" from the scorer comparison, or "" without it; the
+    retrieval baselines' R@1 (surface features, chance) close the list where the artifact has them."""
     from workbench.captioning.evaluation import JUDGE_SCORE
 
     if artifact is None:
@@ -349,6 +350,8 @@ def _by_scorer(artifact: Artifact | None) -> str:
             top = max(runs, key=lambda r: (r["NLG mean"], -r["l"]))
             parts.append(f"{row['scorer']} l = {top['l']} (NLG mean {top['NLG mean']:.2f}, judge cosine "
                          f"{top[JUDGE_SCORE]:.3f}, audio→text R@1 {row['audio_to_text R@1']:.2f})")
+    parts += [f"{r['scorer']} audio→text R@1 {r['audio_to_text R@1']:.2f}" for r in
+              artifact.config.get("baselines") or [] if parts and r.get("audio_to_text R@1") is not None]
     return f"; by audio–text model ({artifact.label}): " + ", ".join(parts) if parts else ""
 
 

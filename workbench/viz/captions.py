@@ -125,9 +125,10 @@ def scorer_strength_figure(comparison: dict, recall: str = "audio_to_text R@1") 
     """Caption quality against the audio–text scorer's retrieval quality (P9 scorer comparison,
     ``captioning.compare``): one point per scorer and keyword count l — x the scorer's ``recall`` on held-out clips,
     y the independent judge's mean audio–caption cosine of the MAGIC captions it guided — with 95 % intervals on
-    both axes; the lines join the scorers at each l. ``comparison``: the ``caption_scorers`` artifact's config (or
-    ``compare_scorers``' result)."""
-    from workbench.captioning.compare import strength_rows
+    both axes; the lines join the scorers at each l. Vertical lines mark the retrieval baselines' ``recall``
+    (``compare.retrieval_baselines``: surface features dashed, chance dotted) where the comparison has them.
+    ``comparison``: the ``caption_scorers`` artifact's config (or ``compare_scorers``' result)."""
+    from workbench.captioning.compare import CHANCE, strength_rows
 
     fig = go.Figure()
     ls = sorted({int(r["l"]) for r in comparison["ablation"]})
@@ -147,6 +148,11 @@ def scorer_strength_figure(comparison: dict, recall: str = "audio_to_text R@1") 
             customdata=[[r["nlg_mean"]] for r in rows],
             hovertemplate="%{text}<br>" + recall + " %{x:.2f}<br>judge cosine %{y:.3f}<br>NLG mean "
                           "%{customdata[0]:.2f}<extra>" + f"l = {l}" + "</extra>")
+    for row in comparison.get("baselines") or []:                   # the surface baseline dashed, chance dotted
+        if row.get(recall) is not None:
+            fig.add_vline(x=float(row[recall]), line={"color": "#7f7f7f",
+                                                      "dash": "dot" if row["scorer"] == CHANCE else "dash"},
+                          annotation={"text": f"{row['scorer']} {float(row[recall]):.2f}", "textangle": -90})
     fig.update_layout(title="Caption quality against the audio–text model's retrieval quality (held-out clips)",
                       height=440, xaxis_title=f"scorer {recall.replace('_', ' ')} (label-set relevance)",
                       yaxis_title="independent judge: audio–caption cosine", legend={"orientation": "h", "y": -0.25})
