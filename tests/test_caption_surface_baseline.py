@@ -30,6 +30,22 @@ def test_chance_recall_by_hand_and_by_enumeration():
         assert mean == pytest.approx(got[k])
 
 
+def test_audio_to_text_deals_one_caption_per_label_set_in_turn():
+    """Query 0 scores label set B above A: its first caption is B's, its second already A's (not B's paraphrase),
+    so it finds its own set at rank 2; every caption is placed once."""
+    from workbench.captioning.compare import _dealt, _label_sets
+
+    clips = pd.DataFrame({"labels": [["a"], ["b"], ["a"]],
+                          "captions": [["a one", "a two"], ["b one", "b two", "b three"], ["a three"]]})
+    score = np.array([[0.2, 0.9, 0.2], [0.1, 0.8, 0.1], [0.7, 0.3, 0.7]])      # [clips, clips] score for j's set
+    owner, relevant = _label_sets(clips)
+    keys = _dealt(score, clips, owner, np.random.default_rng(0))               # [clips, captions]
+    order = np.argsort(-keys[0], kind="stable")
+    assert [owner[c] == 1 for c in order[:2]] == [True, False] and sorted(order) == list(range(6))
+    hits = recall_at_k(keys, relevant, ks=(1, 2))
+    assert hits[1].tolist() == [0, 1, 1] and hits[2].tolist() == [1, 1, 1]
+
+
 def _planted(tmp_path, *, coded: bool, seed: int = 0):
     """Train (16 a class) and held-out (5 a class) clips of one 440 Hz tone at a random level; with ``coded`` the
     clip's duration is its class's (0.2, 0.4, 0.6, 0.8 s), otherwise it is drawn from the same four at random."""

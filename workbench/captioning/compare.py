@@ -211,11 +211,13 @@ def retrieval_baselines(train, clips, ks=KS, *, neighbours: int = NEIGHBOURS, fe
     """Two rows shaped like ``compare_scorers``' scorer rows (``scorer``, ``models``, ``audio_to_text R@k``,
     ``…_ci``, ``text_to_audio R@k``…) for the same held-out ``clips`` and relevance rule:
 
-    * ``BASELINE`` [ours] — ``surface_similarity`` fitted on the ``train`` clips only. A query clip ranks the
-      candidate captions by its score for their clip's label set (audio → text); a caption query ranks the clips by
-      their score for its clip's label set (text → audio). The text side reads the caption's label set from its
-      clip — a perfect caption reader, generous to the baseline, so its misses are the surface features'. Exact
-      ties are broken at random (seeded), so gallery order cannot help it. Intervals as for the scorers.
+    * ``BASELINE`` [ours] — ``surface_similarity`` fitted on the ``train`` clips only. Audio → text: a query clip
+      orders the candidate label sets by its score for them and deals out their captions one label set at a time
+      (``_dealt``), so its k-th caption comes from its k-th best label set — it hedges as a scorer that embeds each
+      caption can, rather than filling its first k places with one label set's paraphrases. Text → audio: a caption
+      query ranks the clips by their score for its clip's label set. The text side reads the caption's label set
+      from its clip — a perfect caption reader, generous to the baseline, so its misses are the surface features'.
+      Exact ties are broken at random (seeded), so gallery order cannot help it. Intervals as for the scorers.
     * ``CHANCE`` — a uniformly random ranking, ``chance_recall`` averaged over the queries (exact, no interval)."""
     from workbench.captioning.shortcut import STRUCTURE
 
@@ -225,14 +227,32 @@ def retrieval_baselines(train, clips, ks=KS, *, neighbours: int = NEIGHBOURS, fe
         raise WorkbenchError("retrieval needs at least two clips")
     owner, relevant = _label_sets(clips)
     score = surface_similarity(train, clips, features=features, neighbours=neighbours)          # [clips, clips]
-    jitter = 1e-9 * np.random.default_rng(seed).random((2,) + relevant.shape)
-    surface = _recall_table(score[:, owner] + jitter[0], score.T[owner] + jitter[1].T, relevant, ks, seed)
+    rng = np.random.default_rng(seed)
+    surface = _recall_table(_dealt(score, clips, owner, rng), score.T[owner] + 1e-9 * rng.random(relevant.T.shape),
+                            relevant, ks, seed)
     chance = {"audio_to_text": chance_recall(relevant, ks), "text_to_audio": chance_recall(relevant.T, ks)}
     return [{"scorer": BASELINE, "models": [], "features": features, "neighbours": neighbours,
              "train_clips": len(train), **_flat(surface)},
             {"scorer": CHANCE, "models": [], **{f"{d} R@{k}": float(h.mean()) for d, hits in chance.items()
                                                  for k, h in hits.items()},
              **{f"{d} R@{k}_ci": None for d in chance for k in ks}}]
+
+
+def _dealt(score: np.ndarray, clips, owner: list[int], rng) -> np.ndarray:
+    """[clips, captions] ranking keys (higher first) for audio → text [ours]: per query clip its label sets in the
+    order of ``score`` ([clips, clips]: clip i's score for clip j's label set; ties at random), then the captions
+    dealt out round by round, one from each label set in that order (within a set in a seeded random order)."""
+    groups = [tuple(sorted(ls)) for ls in clips["labels"]]
+    sets = list(dict.fromkeys(groups))                                   # the distinct label sets
+    first = [groups.index(g) for g in sets]                              # a clip of each set
+    of_caption = np.array([sets.index(groups[o]) for o in owner])        # [captions] label set
+    by_set = score[:, first] + 1e-9 * rng.random((len(score), len(sets)))                   # [clips, sets]
+    place = np.argsort(np.argsort(-by_set, axis=1, kind="stable"), axis=1)                  # [clips, sets] 0 = best
+    turn = np.zeros(len(owner), int)                                     # [captions] the round it is dealt in
+    for k in range(len(sets)):
+        members = np.flatnonzero(of_caption == k)
+        turn[rng.permutation(members)] = np.arange(len(members))
+    return -(turn[None, :] * len(sets) + place[:, of_caption]).astype(float)
 
 
 def _flat(retrieval: dict) -> dict:
