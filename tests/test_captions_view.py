@@ -100,7 +100,7 @@ def test_evaluation_tab(artifacts, built):
     assert any(set(d.value.columns) >= {"id", "decoder", "caption", "references"} for d in at.dataframe)
     assert "Caption quality against the audio–text model's retrieval quality (held-out clips)" in charts
     retrieval = next(d.value for d in at.dataframe if "audio_to_text R@1" in d.value.columns)
-    assert retrieval["scorer"].tolist() == ["tiny-clap", "tiny-clap-small"]
+    assert retrieval["scorer"].tolist() == ["tiny-clap", "tiny-clap-small", "surface features (baseline)", "chance"]
     per_l = next(d.value for d in at.dataframe if "scorer" in d.value.columns and "l" in d.value.columns)
     assert sorted(set(per_l["l"])) == [0, 1, 2] and per_l[per_l["scorer"] == "tiny-clap"].iloc[0][
         "Δ judge ×100 vs first scorer"].startswith("+0.00")
