@@ -435,7 +435,8 @@ def _scorer_comparison(profile: str) -> None:
         keep = ["scorer", "keyword_top3_hit_rate"] + [c for c in scorers.columns if c.endswith(("R@1", "R@5",
                                                                                                   "R@10"))]
         show_table(scorers[keep].round(3), name="scorer retrieval", hide_index=True, width="stretch")
-        st.caption(f"{BASELINE}: the same R@k from clip length, loudness, silence share and spectral centroid alone "
+        st.caption(f"{BASELINE}: the same R@k from clip length, file size, loudness, peak, silence share and "
+                   "spectral centroid alone "
                    "(nearest train clips → their label sets, a perfect caption reader on the text side); "
                    f"{CHANCE}: a random ranking's expected R@k. " + (missing or "What a scorer retrieves beyond the "
                                                                      "baseline row is more than these cues."))

@@ -182,20 +182,19 @@ def chance_recall(relevant: np.ndarray, ks=KS) -> dict[int, np.ndarray]:
             for k in ks}
 
 
-def surface_similarity(train, clips, *, features=None, neighbours: int = NEIGHBOURS, train_features=None,
-                       clip_features=None) -> np.ndarray:
+def surface_similarity(train, clips, *, features=None, neighbours: int = NEIGHBOURS) -> np.ndarray:
     """[clips, clips] score of clip i for clip j's label set, from surface features alone [ours]: the features of
     ``captioning.shortcut.surface_features`` (``STRUCTURE`` by default) z-scored with the ``train`` clips' mean and
     spread, the ``neighbours`` nearest train clips of i (Euclidean), and the mean Jaccard overlap of their label
-    sets with clip j's. ``*_features`` reuse frames already computed."""
+    sets with clip j's. A feature constant over the train clips (up to rounding) is left out."""
     from workbench.captioning.shortcut import STRUCTURE, surface_features
 
     train, clips = train.reset_index(drop=True), clips.reset_index(drop=True)
     if not len(train):
         raise WorkbenchError("the surface-feature baseline needs train clips")
     cols = list(features or STRUCTURE)
-    tx = (surface_features(train["path"]) if train_features is None else train_features)[cols].to_numpy(float)
-    cx = (surface_features(clips["path"]) if clip_features is None else clip_features)[cols].to_numpy(float)
+    tx = surface_features(train["path"])[cols].to_numpy(float)                              # [train, features]
+    cx = surface_features(clips["path"])[cols].to_numpy(float)                              # [clips, features]
     mu, sd = tx.mean(0), tx.std(0)
     sd = np.where(sd > 1e-6 * np.maximum(np.abs(mu), 1.0), sd, np.inf)   # constant up to rounding: carries nothing
     d = (((cx - mu) / sd)[:, None, :] - ((tx - mu) / sd)[None, :, :]) ** 2              # [clips, train, features]
