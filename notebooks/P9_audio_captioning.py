@@ -155,9 +155,9 @@ fig
 # quality on the held-out clips (R@k, a caption or clip is relevant when it has the query's label set — [ours], as
 # same-class clips have paraphrased references). The Δ column is the paired change in judge cosine (×100) against
 # the first scorer, with a 95 % interval over clips. `workbench caption run FILE --scorer NAME` captions with any.
-# Two rows stand beside the scorers' R@k: a surface-feature baseline ([ours]: clip length, loudness, silence share and
-# spectral centroid of the query clip, its five nearest train clips' label sets, a perfect caption reader on the text
-# side) and chance (a random ranking's expected R@k, exact). What a scorer retrieves beyond the baseline is more than
+# Two rows stand beside the scorers' R@k: a surface-feature baseline ([ours]: clip length, file size, loudness, peak,
+# silence share and spectral centroid of the query clip, its five nearest train clips' label sets, a perfect caption
+# reader on the text side) and chance (a random ranking's expected R@k, exact). What a scorer retrieves beyond the baseline is more than
 # such cues; the strength figure marks both as vertical lines.
 
 # %%
