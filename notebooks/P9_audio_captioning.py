@@ -157,8 +157,8 @@ fig
 # the first scorer, with a 95 % interval over clips. `workbench caption run FILE --scorer NAME` captions with any.
 # Two rows stand beside the scorers' R@k: a surface-feature baseline ([ours]: clip length, file size, loudness, peak,
 # silence share and spectral centroid of the query clip, its five nearest train clips' label sets, a perfect caption
-# reader on the text side) and chance (a random ranking's expected R@k, exact). What a scorer retrieves beyond the baseline is more than
-# such cues; the strength figure marks both as vertical lines.
+# reader on the text side) and chance (a random ranking's expected R@k, exact). What a scorer retrieves beyond the
+# baseline is more than such cues; the strength figure marks both as vertical lines.
 
 # %%
 from workbench.captioning.compare import (compare_scorers, load_named_scorer, retrieval_table,  # noqa: E402
