@@ -78,3 +78,28 @@ def test_answer_logprobs_batched_matches_one_by_one():
         np.testing.assert_allclose(whole[i], score_continuations(tiny, p, [" Yes", " No"]).logprob, atol=1e-4)
     with pytest.raises(WorkbenchError, match="prompt 1 is empty"):
         answer_logprobs(lm, ["a", ""], [" Yes"])
+
+
+def test_keeping_only_the_last_logits_reads_the_same_numbers(lm):
+    """``_left_padded(keep=k)`` gives the last k positions of the full logits (the read-outs ask for no more)."""
+    from workbench.llm.scoring import _left_padded, answer_token_logprobs, pair_token_logprobs
+
+    rng = np.random.default_rng(0)
+    seqs = [rng.integers(5, 200, n).tolist() for n in (3, 9, 17)]
+    with torch.no_grad():
+        full, last = _left_padded(lm, seqs, 0), _left_padded(lm, seqs, 0, keep=4)
+    assert last.shape == (3, 4, full.shape[2])
+    torch.testing.assert_close(last, full[:, -4:], rtol=0, atol=1e-6)
+    assert _left_padded(lm, seqs, 0, keep=99).shape == full.shape            # more than there is: all of them
+    # the read-outs against the same logits taken whole
+    answers, paired = [[7], [8, 9]], [rng.integers(5, 200, n).tolist() for n in (1, 3, 2)]
+    with torch.no_grad():
+        logp = [torch.log_softmax(_left_padded(lm, [s], 0)[0].float(), -1) for s in seqs]
+    shared = answer_token_logprobs(lm, seqs, answers, batch_size=2)
+    for i, row in enumerate(logp):
+        assert shared[0][i, 0] == pytest.approx(float(row[-1, 7]), abs=1e-5)
+    with torch.no_grad():
+        whole = [torch.log_softmax(_left_padded(lm, [s + a], 0)[0].float(), -1) for s, a in zip(seqs, paired)]
+    for got, row, a in zip(pair_token_logprobs(lm, seqs, paired, batch_size=2), whole, paired):
+        want = [float(row[len(row) - len(a) - 1 + k, t]) for k, t in enumerate(a)]
+        np.testing.assert_allclose(got, want, atol=1e-5)

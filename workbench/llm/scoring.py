@@ -240,7 +240,7 @@ def answer_token_logprobs(lm: CausalLM, prompt_ids: list[list[int]], answer_ids:
         rows = order[start:start + batch_size]
         for k, j in enumerate(passes):
             extension = answer_ids[j][:-1] if j is not None else []
-            logits = _left_padded(lm, [prompt_ids[r] + extension for r in rows], pad)
+            logits = _left_padded(lm, [prompt_ids[r] + extension for r in rows], pad, keep=len(extension) + 1)
             first = logits.shape[1] - len(extension) - 1     # the position that predicts an answer's first token
             logp = torch.log_softmax(logits[:, first:], -1).cpu()
             if k == 0:
@@ -255,9 +255,11 @@ def answer_token_logprobs(lm: CausalLM, prompt_ids: list[list[int]], answer_ids:
     return out
 
 
-def _left_padded(lm: CausalLM, seqs: list[list[int]], pad: int) -> torch.Tensor:
+def _left_padded(lm: CausalLM, seqs: list[list[int]], pad: int, keep: int | None = None) -> torch.Tensor:
     """Float logits ``[B, T, V]`` of token sequences run as one left-padded batch, positions counted from each
-    row's first real token (so a row's logits do not depend on its batch, up to float rounding)."""
+    row's first real token (so a row's logits do not depend on its batch, up to float rounding). ``keep``: only the
+    last ``keep`` positions' logits (``[B, keep, V]``; the LM head then skips the rest, which a read-out of the
+    last few tokens never uses)."""
     width = max(len(x) for x in seqs)
     ids = torch.full((len(seqs), width), pad, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
@@ -265,8 +267,9 @@ def _left_padded(lm: CausalLM, seqs: list[list[int]], pad: int) -> torch.Tensor:
         ids[i, width - len(seq):] = torch.tensor(seq)
         mask[i, width - len(seq):] = 1
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    extra = {} if keep is None else {"logits_to_keep": min(int(keep), width)}
     return lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device),
-                    position_ids=positions.to(lm.device)).logits.float()
+                    position_ids=positions.to(lm.device), **extra).logits.float()
 
 
 @torch.inference_mode()
@@ -290,7 +293,8 @@ def pair_token_logprobs(lm: CausalLM, prompt_ids: list[list[int]], answer_ids: l
     order = np.argsort([len(p) + len(a) for p, a in zip(prompt_ids, answer_ids)], kind="stable")
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
-        logits = _left_padded(lm, [prompt_ids[r] + answer_ids[r] for r in rows], pad)   # [B, T, V]
+        logits = _left_padded(lm, [prompt_ids[r] + answer_ids[r] for r in rows], pad,     # [B, K, V]: the end
+                              keep=max(len(answer_ids[r]) for r in rows) + 1)
         width = logits.shape[1]
         for i, r in enumerate(rows):
             toks = torch.tensor(answer_ids[r], device=logits.device)
