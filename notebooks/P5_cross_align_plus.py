@@ -379,6 +379,10 @@ if vlm_lm is not None:
 # and prompt, writes a reason after "Answer: LABEL.". For the first held-out memes we count the explanations that
 # name at least one decisive word (occlusion: the words whose removal lowers the predicted class most) and at least
 # one concept (head or tail) of the knowledge-link triples; "cites the evidence" needs both where the meme has them.
+# Under each setting, two copy-the-prompt baselines [ours] are counted on the same memes and evidence: an
+# "explanation" that only repeats the meme text, and one that repeats the text and the triples a +knowledge prompt
+# holds. A VLM's share says something only where it exceeds its copies'; "names evidence not in the meme text" (e.g. a
+# triple's concept absent from the text) is the one column a copy of the text cannot score on.
 
 # %%
 if vlm_lm is not None:

@@ -111,7 +111,8 @@ def test_evaluation_tab(artifacts, built):
     _, meta = built
     at = _view_app(artifacts).run()
     assert not at.exception, at.exception
-    assert [t.label for t in at.tabs] == ["Classify", "Evaluation"]
+    assert [t.label for t in at.tabs] == ["Classify", "Evaluation", "Vision-language model"]
+    assert any("Not built yet" in i.value and "meme_vlm" in i.value for i in at.info)     # the smoke store has none
     charts = _charts(at)
     for title in ("Headline: flip groups beside the full held-out split, and the shortcut baseline",
                   "Macro-F1 and accuracy per setting", "Relative macro-F1 gain over 'none'",
@@ -220,6 +221,117 @@ def test_upload_a_corrupt_then_a_real_image(artifacts, built, temp_dir):
     assert not [e.value for e in at.error if not e.value.startswith("Prediction:")]
     assert len(_verdicts(at)) == 1 and _steps(at)[:4] == STEP_TITLES
     assert any("the upload **meme.png**" in c.value for c in at.caption)
+
+
+# ------------------------------------------------------------------------------------------------ the VLM grid
+
+
+VLMS = ["vlm", "vlm+knowledge", "vlm+lora", "vlm+knowledge+lora"]
+COPIES = ["copy: meme text", "copy: text + triples"]
+
+
+def _with_ci(key: str, value: float) -> dict:
+    return {key: value, f"{key}_lo": value - 0.1, f"{key}_hi": value + 0.1}
+
+
+def _vlm_record(copies: bool = True) -> dict:
+    """A hand-made ``memes.vlm.grid_record``: four VLM settings, one head row, the shortcut, the explanation check
+    (with the copy baselines unless ``copies`` is False, as an artifact made before them)."""
+    rows = VLMS + ["head none"]
+    metrics = [{"setting": s, **_with_ci("macro_f1", 0.4 + 0.1 * i), **_with_ci("accuracy", 0.45 + 0.1 * i),
+                "rows": 12, "kind": "VLM" if s in VLMS else "head (baseline)"} for i, s in enumerate(rows)]
+    flips = [{"setting": s, **_with_ci("pair_accuracy", 0.2 + 0.1 * i), **_with_ci("pair_macro_f1", 0.3),
+              "groups": 4} for i, s in enumerate(rows)]
+    gains = [{"setting": s, "over": "vlm", "relative_gain": 0.1 * i, "lo": -0.2, "hi": 0.3, "share_positive": 0.75}
+             for i, s in enumerate(VLMS[1:], 1)]
+    shortcut = {"models": [{"model": "logistic regression", **_with_ci("macro_f1", 0.3), **_with_ci("accuracy", 0.35),
+                            **_with_ci("pair_accuracy", 0.15)}],
+                "best": "logistic regression", "features": ["template", "chars"], "chance": 1 / 3}
+    shares = {"word_rate": 0.5, "knowledge_rate": 0.25, "novel_rate": 0.0, "evidence_rate": 0.5}
+    checks = []
+    for s in VLMS:
+        check = {"setting": s, "rows": 4, **shares, "with_words": 4, "with_concepts": 2,
+                 "examples": [{"id": "m1", "text": "the zorblax people again", "label": "abusive", "pred": "abusive",
+                               "explanation": "It names the zorblax people.", "decisive_words": ["zorblax"],
+                               "concepts": ["zorblax", "ethnic group"], "cites_words": True,
+                               "cites_knowledge": True}]}
+        if copies:
+            check |= {"with_novel": 2, "baselines": {COPIES[0]: {**shares, "word_rate": 1.0, "novel_rate": 0.0},
+                                                     COPIES[1]: {**shares, "word_rate": 1.0, "novel_rate": 0.75}}}
+        checks.append(check)
+    return {"metrics": metrics, "vlm_gains": gains, "flip_pairs": flips, "confusion": {}, "classes": CLASSES,
+            "explanations": checks, "shortcut": shortcut, "smoke": True, "datasets": ["synthetic"],
+            "split": "synthetic memes, held-out split",
+            "training": {s: {"train_rows": 20, "dev_rows": 4} for s in VLMS}}
+
+
+def _plant_vlm(root, config: dict, models=("tagger CNN (test)", "tiny-llama")):
+    """``P5/meme_vlm`` in the store at ``root``: one row per meme × model, or none for a refusal."""
+    import pandas as pd
+
+    from workbench.io import ArtifactStore, save_frame
+
+    rows = [] if config.get("refused") else [
+        {"id": f"m{i}", "setting": m["setting"], "label": "abusive", "pred": "benign" if i else "abusive"}
+        for m in config["metrics"] for i in range(3)]
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame({"id": pd.Series(dtype=str)})
+    save_frame(frame, ArtifactStore(root).path("P5", "meme_vlm", "default"), profile="default", models=list(models),
+               seed=0, config=config)
+
+
+def _table(at, column: str):
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def test_the_vlm_grid_of_a_planted_artifact(tmp_path):
+    _plant_vlm(tmp_path, _vlm_record())
+    at = _view_app(tmp_path).run()
+    assert not at.exception, at.exception
+    grid = _table(at, "flip groups, all right [95 % CI]")
+    assert grid["model"].tolist()[:5] == VLMS + ["head none"]
+    assert grid["model"].iloc[5] == "shortcut: logistic regression on surface features"
+    assert grid["full split macro-F1 [95 % CI]"].iloc[1] == "0.500 [0.400, 0.600]"
+    assert grid["flip groups, all right [95 % CI]"].iloc[0] == "0.200 [0.100, 0.300]"
+    gains = _table(at, "relative macro-F1 gain")
+    assert gains["setting"].tolist() == VLMS[1:] and set(gains["over"]) == {"vlm"}
+    assert gains["relative macro-F1 gain"].iloc[0] == "+10.0 %"
+    check = _table(at, "names evidence not in the meme text")
+    assert check["explanation"].tolist() == ["VLM", *COPIES] * len(VLMS)
+    assert check["names evidence not in the meme text"].tolist()[:3] == [0.0, 0.0, 0.75]
+    assert check["names a decisive word"].tolist()[:3] == [0.5, 1.0, 1.0]
+    assert "Vision-language model: flip groups beside the full held-out split" in _charts(at)
+    assert any("3 held-out memes" in m.value and "**default** profile by tagger CNN (test), tiny-llama" in m.value
+               and "trained on 20" in m.value for m in at.markdown)
+    captions = [c.value for c in at.caption]
+    assert any("copy rows" in c and "Synthetic memes" in c and "tiny-llama" in c for c in captions)
+    assert not any("predates the copy rows" in c for c in captions)
+    assert [e.label for e in at.expander] == [f"Example explanations — {s} (1)" for s in VLMS]
+    assert any("It names the zorblax people." in m.value for m in at.markdown)
+    downloads = [d.proto.label for d in at.get("download_button")]
+    assert downloads.count("CSV") == len(at.dataframe) and "HTML" in downloads      # every table downloads
+
+
+def test_a_vlm_artifact_without_the_copy_rows_is_still_read(tmp_path):
+    _plant_vlm(tmp_path, _vlm_record(copies=False))
+    at = _view_app(tmp_path).run()
+    assert not at.exception, at.exception
+    check = _table(at, "names evidence not in the meme text")
+    assert check["explanation"].tolist()[:3] == ["VLM", *(f"{c} — not in this build" for c in COPIES)]
+    assert check["names a decisive word"].iloc[0] == 0.5 and check["names a decisive word"].iloc[1:3].isna().all()
+    assert any("predates the copy rows" in c.value for c in at.caption)
+
+
+def test_a_refused_vlm_artifact_shows_its_one_line(tmp_path):
+    """The refusal a profile without a LLaVA-style model records (planted under the active profile)."""
+    from workbench.memes.vlm import vlm_lm_name
+
+    with pytest.raises(WorkbenchError) as refusal:
+        vlm_lm_name("paper")
+    _plant_vlm(tmp_path, {"refused": str(refusal.value), "smoke": True}, models=())
+    at = _view_app(tmp_path).run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning if str(refusal.value) in w.value]
+    assert not [d for d in at.dataframe if "flip groups, all right [95 % CI]" in d.value.columns]
 
 
 # ------------------------------------------------------------------------------------------------ upload helper

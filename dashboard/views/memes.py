@@ -6,7 +6,10 @@ headline — accuracy on the meaning-flip groups (every member right) beside the
 surface-feature shortcut baseline trained on the same train split — the ablation with bootstrap CIs, the
 relative gains over ``none``, confusion matrices, accuracy on the flip kinds and by target type, the saved
 explanations and the paper's claims beside ours (P5's rows of the claims ledger,
-``workbench.claims.ledger_frame(["P5"])``; the paper's numbers from the registry).
+``workbench.claims.ledger_frame(["P5"])``; the paper's numbers from the registry); and the small vision-language
+model's grid of the built ``meme_vlm`` artifact (``memes.vlm``: four settings beside the head models and the
+shortcut, the gains over ``vlm``, the explanation check beside its copy-the-prompt baselines, example
+explanations), or the line saying why a profile has none.
 
 The models are the artifact's own: its corpus, tagger and model configurations name the folder under
 ``$WORKBENCH_HOME/models/memes/`` that ``dashboard.cache.meme_models`` loads them from (never training them: when
@@ -369,6 +372,93 @@ def _evaluation(frame, meta) -> None:
         show_table(pd.DataFrame(frame[columns]), hide_index=True, width="stretch")
 
 
+# ------------------------------------------------------------------------------------------------ the VLM
+
+
+VLM_HINT = ("Not built yet: `workbench build P5` builds the vision-language model's grid (`meme_vlm`); "
+            "`workbench meme eval --data synthetic --vlm` does the same from the command line.")
+
+
+def _vlm_header(frame, meta) -> str:
+    """Who made the grid: memes, split, profile, models and the training subsample (from the config)."""
+    config = meta.config
+    training = config.get("training") or {}
+    rows = sorted({(v.get("train_rows"), v.get("dev_rows")) for v in training.values() if isinstance(v, dict)}
+                  - {(None, None)})
+    trained = (f" Each VLM setting trained on {rows[0][0]} synthetic train-split memes ({rows[0][1]} more for "
+               "choosing the epoch)." if len(rows) == 1 else "")
+    return (f"**{frame['id'].nunique()} held-out memes** ({config.get('split', 'evaluation split')})"
+            + (" — smoke size" if config.get("smoke") else "")
+            + f", scored on the **{meta.profile}** profile by {', '.join(meta.models)}.{trained}")
+
+
+def _vlm_examples(explanations) -> None:
+    """A few saved explanations per setting, with the evidence they were checked against."""
+    for check in explanations:
+        examples = check.get("examples") or []
+        if not examples:
+            continue
+        with st.expander(f"Example explanations — {check['setting']} ({len(examples)})"):
+            for x in examples:
+                mark = "✓" if x.get("pred") == x.get("label") else "✗"
+                text = f" “{_printable(x['text'])}”" if x.get("text") else ""
+                st.markdown(f"**{x.get('id', '')}**{text} — truly {x.get('label')}, predicted {x.get('pred')} "
+                            f"{mark}: *{_printable(x.get('explanation', '')) or '(empty)'}*")
+                st.caption(f"decisive words: {', '.join(x.get('decisive_words') or []) or 'none'} · triple "
+                           f"concepts: {', '.join(x.get('concepts') or []) or 'none'} · names a decisive word "
+                           f"{'yes' if x.get('cites_words') else 'no'}, a concept "
+                           f"{'yes' if x.get('cites_knowledge') else 'no'}")
+
+
+def _vlm_tab(frame, meta) -> None:
+    """The ``meme_vlm`` artifact (``memes.artifacts.build_meme_vlm``): the four VLM settings beside the head models
+    and the shortcut, the gains over ``vlm`` and the explanation check with its copy-the-prompt baselines."""
+    from workbench.memes.vlm import NOT_IN_BUILD, grid_tables
+    from workbench.viz.memes import gains_figure, headline_figure
+
+    st.markdown("A small vision-language model (`workbench.memes.vlm`, every choice ours): the image side's "
+                "embedding goes through a trained projector into soft tokens in a language model's input; the "
+                "prompt holds the meme text and, with `+knowledge`, the retrieved triples; with `+lora`, LoRA "
+                "adapters inside the LM train with the projector. Base, +knowledge, +LoRA (without knowledge) and "
+                "+both separate the two effects that the head models' ablation confounds.")
+    if meta is None:
+        st.info(VLM_HINT)
+        return
+    config = meta.config or {}
+    if config.get("refused"):
+        st.warning(f"The **{meta.profile}** profile's build holds no grid: {config['refused']}")
+        return
+    headline, checks = grid_tables(config)
+    st.markdown(_vlm_header(frame, meta))
+    st.markdown("**The four settings beside the head models (`head …`) and the shortcut**")
+    show_table(headline, name="vlm grid", hide_index=True, width="stretch")
+    fig = headline_figure(config)
+    fig.update_layout(title="Vision-language model: flip groups beside the full held-out split")
+    chart(fig, meta)
+    made = f" Synthetic memes · **{meta.profile}** profile · {', '.join(meta.models)}."
+    st.caption("Rows `vlm…` are the VLM's settings; rows `head …` the head models of this profile's `meme_eval` "
+               "(the same cached models), scored on the same synthetic held-out memes; the shortcut reads surface "
+               "features only. The intervals are 95 % bootstrap CIs over memes (flip groups: over groups)." + made)
+    gains = config.get("vlm_gains") or []
+    if gains:
+        st.markdown("**Relative macro-F1 gain over `vlm`** (paired bootstrap: the same resampled memes score both)")
+        show_table(gains_table(gains), name="vlm gains", hide_index=True, width="stretch")
+        chart(gains_figure(gains), meta)
+    st.markdown("**Do the explanations cite the evidence that decided the label?** [ours]")
+    if len(checks):
+        show_table(checks.round(3), name="vlm explanation check", hide_index=True, width="stretch")
+        st.caption("Each VLM explanation is checked for a decisive word (occlusion) and a knowledge-link triple's "
+                   "concept; the copy rows count, on the same memes and evidence, an \"explanation\" that only "
+                   "repeats the meme text, or the text and the triples a +knowledge prompt holds — what citing "
+                   "costs without any reasoning. Only evidence absent from the meme text (\"names evidence not in "
+                   "the meme text\") is out of reach of a copy of the text."
+                   + (" This artifact predates the copy rows: rebuild it with `workbench build P5 --force`."
+                      if checks["explanation"].str.contains(NOT_IN_BUILD).any() else "") + made)
+        _vlm_examples(config.get("explanations") or [])
+    else:
+        st.info("This build checked no explanations.")
+
+
 # ------------------------------------------------------------------------------------------------ the view
 
 
@@ -379,13 +469,19 @@ def render() -> None:
                 "LoRA fine-tuning, and explains its verdict in cascaded steps. Here: the three settings of the "
                 "ablation (no knowledge, knowledge, knowledge + LoRA), trained on the workbench's synthetic memes.")
     frame, meta = built_artifact("P5", "meme_eval", hint=HINT)
-    if frame is None:
+    vlm_frame, vlm_meta = cache.artifact_frame("P5", "meme_vlm", cache.environment()["profile"])
+    if frame is None and vlm_meta is None:
         return
-    classify, evaluation = st.tabs(["Classify", "Evaluation"])
+    if frame is None:                  # the VLM grid alone (a build that stopped between the two artifacts)
+        _vlm_tab(vlm_frame, vlm_meta)
+        return
+    classify, evaluation, vlm = st.tabs(["Classify", "Evaluation", "Vision-language model"])
     with classify:
         _classify_tab(frame, meta)
     with evaluation:
         _evaluation(frame, meta)
+    with vlm:
+        _vlm_tab(vlm_frame, vlm_meta)
 
 
 VIEW = View(key="memes", title="Meme explorer", section="Multimodal", icon=":material/image_search:",

@@ -21,7 +21,8 @@ design is ours [ours], in the LLaVA manner and on the pieces of ``llm.soft_token
 * **explanation** — the same LM (with its LoRA, reading the same soft tokens and prompt) writes greedily after
   "Answer: LABEL. Reason:", a sentence asked to name the picture, the deciding words and the knowledge. Beside it the
   cascade's measured evidence (``memes.explain.evidence``: tags, occlusion's decisive words, the triples reached
-  from them). ``explanation_check`` measures whether the explanation cites that evidence.
+  from them). ``explanation_check`` measures whether the explanation cites that evidence, beside copies of the
+  prompt counted the same way [ours] (the meme text; the text and the +knowledge prompt's triples).
 
 The grid ``VLM_SETTINGS`` — ``vlm`` (base), ``vlm+knowledge``, ``vlm+lora`` (LoRA without knowledge) and
 ``vlm+knowledge+lora`` — separates the two effects the older head-model ablation confounds. ``run_vlm_grid``
@@ -556,7 +557,8 @@ def run_vlm_grid(vlms: dict, test: pd.DataFrame, classes, *, baselines: dict | N
 
 
 def grid_record(result: dict) -> dict:
-    """The JSON-able part of ``run_vlm_grid``'s result (an artifact's config, ``meme eval --vlm --json``)."""
+    """The JSON-able part of ``run_vlm_grid``'s result (an artifact's config, ``meme eval --vlm --json``); each
+    explanation check keeps its shares, counts and copy-the-prompt ``baselines`` and its first six examples."""
     from workbench.memes.shortcut import shortcut_record
 
     return {"metrics": result["metrics"].to_dict("records"), "vlm_gains": result["vlm_gains"].to_dict("records"),
