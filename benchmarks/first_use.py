@@ -10,13 +10,15 @@ Targets: each command under 30 s.
 `eval misalign` throughput: the bundled pairs (`data/eval/response_pairs.csv`, one row per response) scored by the
 SmolLM2 joint detector as the command does (long pairs cut to ``detectors.TRUNCATION`` tokens, questions batched by
 length), the model loaded beforehand; the baseline is one pair at a time without the cut, measured on the first
-rows in the same run. Target: at least 2 pairs per second.
+rows in the same run; and the slowest case, the same pairs lengthened until every prompt and response is cut at its
+limit. Target: at least 2 pairs per second.
 
     python benchmarks/first_use.py [--pairs N] [--baseline-pairs N] [--smoke]
 
 ``--smoke``: the tiny models the tests prepare (`workbench models prepare --all --smoke`), a few pairs; checks the
 script, not the targets. Ends with `first_deepfake_score_s`, `first_meme_classify_s`, `first_caption_s`,
-`misalign_pairs_per_s`, `misalign_baseline_pairs_per_s`, `misalign_speedup` and `misalign_rows_cut`.
+`misalign_pairs_per_s`, `misalign_baseline_pairs_per_s`, `misalign_speedup`, `misalign_rows_cut`,
+`misalign_pairs_per_s_at_cut` and `misalign_at_cut_rows_cut`.
 """
 from __future__ import annotations
 
@@ -76,8 +78,9 @@ def inputs(smoke: bool) -> dict[str, list[str]]:
     return commands
 
 
-def misalign_throughput(model: str, pairs: int, baseline_pairs: int) -> dict[str, float]:
-    """Pairs per second of the joint detector as `eval misalign` runs it, and of one pair at a time uncut."""
+def misalign_throughput(model: str, pairs: int, baseline_pairs: int, long_pairs: int) -> dict[str, float]:
+    """Pairs per second of the joint detector as `eval misalign` runs it, of one pair at a time uncut, and of
+    pairs that are all cut at the limits (the longest questions the command asks)."""
     import numpy as np
 
     from workbench.datasets import response_pairs
@@ -101,8 +104,20 @@ def misalign_throughput(model: str, pairs: int, baseline_pairs: int) -> dict[str
         engine.answer_probs([text], [" Yes", " No"], batch_size=1)
     slow = len(texts) / (time.perf_counter() - start)
     cut = truncation_report(model, prompts, responses)
+
+    # the slowest case a real table can bring: every pair long enough to be cut at both limits (the bundled
+    # pairs, each text repeated until it is), so that every question has the longest length the cut allows
+    long_p = [" ".join([p] * (1 + 4 * detectors.TRUNCATION["prompt"] // max(len(p.split()), 1)))
+              for p in prompts[:long_pairs]]
+    long_r = [" ".join([r] * (1 + 4 * detectors.TRUNCATION["response"] // max(len(r.split()), 1)))
+              for r in responses[:long_pairs]]
+    start = time.perf_counter()
+    detectors.llm_scores(model, long_p, long_r, [""])
+    longest = len(long_p) / (time.perf_counter() - start)
+    long_cut = truncation_report(model, long_p, long_r)
     return {"misalign_pairs_per_s": fast, "misalign_baseline_pairs_per_s": slow, "misalign_speedup": fast / slow,
-            "misalign_rows_cut": cut["rows_cut"]}
+            "misalign_rows_cut": cut["rows_cut"], "misalign_pairs_per_s_at_cut": longest,
+            "misalign_at_cut_rows_cut": long_cut["rows_cut"]}
 
 
 def main() -> None:
@@ -110,11 +125,14 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=300, help="rows `eval misalign` scores (default: every "
                                                                "bundled response)")
     parser.add_argument("--baseline-pairs", type=int, default=40, help="rows of the one-at-a-time baseline")
+    parser.add_argument("--long-pairs", type=int, default=40, help="rows lengthened past both cuts (the slowest "
+                                                                     "case)")
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--smoke", action="store_true", help="tiny prepared models, a few pairs (tiny-llama)")
     args = parser.parse_args()
     if args.smoke:
         args.pairs, args.baseline_pairs, args.model = min(args.pairs, 8), min(args.baseline_pairs, 4), "tiny-llama"
+        args.long_pairs = min(args.long_pairs, 4)
 
     figures: dict[str, float] = {}
     for name, command in inputs(args.smoke).items():
@@ -123,10 +141,12 @@ def main() -> None:
         figures[name] = seconds
         print(f"  {seconds:.1f} s (target < {TARGET_FIRST_USE_S:.0f} s){'' if result else ' — FAILED'}")
     print(f"== eval misalign: {args.model}, {args.pairs} pairs (baseline: {args.baseline_pairs}, one at a time)")
-    figures.update(misalign_throughput(args.model, args.pairs, args.baseline_pairs))
+    figures.update(misalign_throughput(args.model, args.pairs, args.baseline_pairs, args.long_pairs))
     print(f"  {figures['misalign_pairs_per_s']:.2f} pairs/s (target ≥ {TARGET_PAIRS_PER_S:g}); one at a time uncut "
           f"{figures['misalign_baseline_pairs_per_s']:.2f} pairs/s; ratio {figures['misalign_speedup']:.2f}; "
-          f"{figures['misalign_rows_cut']} row(s) cut")
+          f"{figures['misalign_rows_cut']} row(s) cut; every text cut at its limit "
+          f"({figures['misalign_at_cut_rows_cut']} of {args.long_pairs} rows): "
+          f"{figures['misalign_pairs_per_s_at_cut']:.2f} pairs/s")
     for name, value in figures.items():
         print(f"{name}: {value:.3g}")
 
