@@ -13,8 +13,8 @@ export VENV
 .PHONY: setup demo test lab prepare benchmarks paper-env clean help
 
 help:
-	@echo "make demo   - set up, prepare the default models, serve the dashboard on http://$(HOST):$(PORT) while the"
-	@echo "              paper builds and model training run in the background (Home shows their progress)"
+	@echo "make demo   - set up and serve the dashboard on http://$(HOST):$(PORT) at once, while the default models,"
+	@echo "              the paper builds and model training run in the background (Home shows their progress)"
 	@echo "make test   - set up and run the whole test suite (unit, notebooks, dashboard, browser)"
 	@echo "make lab    - set up and open JupyterLab on notebooks/"
 	@echo "make benchmarks - run the scripts in benchmarks/"
@@ -27,8 +27,9 @@ prepare: setup
 	@$(BIN)/workbench --profile default models prepare
 
 # The demo queue (quick smoke-size builds, then `models prepare --all`, then the full builds) starts as a background
-# job and returns at once; the dashboard serves meanwhile. Re-running skips what is built.
-demo: prepare
+# job and returns at once; the dashboard serves meanwhile (models are converted or trained by whichever item or
+# first use needs them first). Re-running skips what is built.
+demo: setup
 	$(if $(strip $(DEMO_QUEUE)),$(BIN)/workbench --profile default models prepare --demo $(DEMO_QUEUE),)
 	$(BIN)/streamlit run dashboard/app.py --server.address $(HOST) --server.port $(PORT)
 
