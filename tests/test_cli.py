@@ -87,7 +87,7 @@ def test_build_seeds_writes_each_extra_seed_to_its_own_store(tmp_path, monkeypat
     monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
     monkeypatch.delenv("WORKBENCH_ARTIFACTS", raising=False)
     calls = []
-    monkeypatch.setattr(build, "build_paper", lambda paper, ctx, force=False: calls.append(
+    monkeypatch.setattr(build, "build_paper", lambda paper, ctx, force=False, **_: calls.append(
         (paper, ctx.seed, ctx.store.root.relative_to(tmp_path).as_posix())) or ["toy"])
     assert main(["build", "P1", "--smoke", "--seed", "4", "--seeds", "3"]) == 0
     assert calls == [("P1", 4, "artifacts"), ("P1", 5, "artifacts/seeds/seed-5"), ("P1", 6, "artifacts/seeds/seed-6")]

@@ -67,15 +67,37 @@ def build_status(paper: str, profile: str, store: ArtifactStore | None = None) -
     return {b.name: store.exists(paper, b.name, profile) for b in builders_for(paper)}
 
 
-def build_paper(paper: str, ctx: BuildContext, *, force: bool = False) -> list[str]:
-    """Run ``paper``'s builders whose artifacts are missing (all of them with ``force``); returns those run."""
-    pending = [b for b in builders_for(paper) if force or not ctx.store.exists(paper, b.name, ctx.profile.name)]
-    if not builders_for(paper):
+def select_builders(paper: str, only=None) -> list[Builder]:
+    """``paper``'s builders, or those named in ``only`` (artifact names; an unknown one is refused in one line
+    naming the choices)."""
+    builders = builders_for(paper)
+    if not builders:
         raise WorkbenchError(f"no builders are registered for {paper} yet")
+    if only is None:
+        return builders
+    names = {b.name for b in builders}
+    unknown = [n for n in only if n not in names]
+    if unknown or not only:
+        raise WorkbenchError(f"{paper} has no artifact '{unknown[0] if unknown else ''}'; choose from "
+                             f"{', '.join(sorted(names))}")
+    return [b for b in builders if b.name in set(only)]
+
+
+def build_paper(paper: str, ctx: BuildContext, *, force: bool = False, only=None,
+                seconds: dict | None = None) -> list[str]:
+    """Run ``paper``'s builders whose artifacts are missing (all of them with ``force``; only the artifacts named
+    in ``only`` when given); returns those run. ``seconds``, when given, receives each run builder's wall time."""
+    import time
+
+    pending = [b for b in select_builders(paper, only)
+               if force or not ctx.store.exists(paper, b.name, ctx.profile.name)]
     for i, builder in enumerate(pending):
         def scaled(fraction: float, message: str, i=i) -> None:
             ctx.progress((i + min(max(fraction, 0.0), 1.0)) / len(pending), f"{builder.name}: {message}")
+        start = time.monotonic()
         builder.run(replace(ctx, progress=scaled, paper=paper))
+        if seconds is not None:
+            seconds[builder.name] = round(time.monotonic() - start, 1)
     ctx.progress(1.0, "done")
     return [b.name for b in pending]
 

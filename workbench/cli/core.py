@@ -222,6 +222,8 @@ def _build_args(p: argparse.ArgumentParser) -> None:
                                   "savacu, misaligntrade, demo-safety")
     p.add_argument("--smoke", action="store_true", help="tiny sizes (seconds, for checks)")
     p.add_argument("--force", action="store_true", help="rebuild artifacts that exist (papers)")
+    p.add_argument("--only", metavar="ARTIFACT[,ARTIFACT]",
+                   help="papers: build only these artifacts (names as `workbench papers` lists them; default: all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seeds", type=int, default=1, metavar="N",
                    help="papers: also build seeds SEED+1 … SEED+N−1, each in its own store; `workbench claims` "
@@ -296,34 +298,44 @@ def _build(args) -> int:
     paper = get_paper(args.target)
     if args.seeds < 1:
         raise WorkbenchError("--seeds must be at least 1")
+    from workbench.build import select_builders
+    from workbench.cli.progress import duration
     from workbench.io import seed_store
+
+    only = None if args.only is None else [n.strip() for n in args.only.split(",") if n.strip()]
+    select_builders(paper.id, only)                      # an unknown artifact name: one line, before any work
 
     built = []
     for n in range(args.seeds):
         seed = args.seed + n
         store = ArtifactStore() if n == 0 else seed_store(seed)
         label = paper.id if n == 0 else f"{paper.id} (seed {seed})"
-        _say_build_estimate(paper.id, label, store, profile.name, args)
+        _say_build_estimate(paper.id, label, store, profile.name, args, only)
+        seconds: dict[str, float] = {}
         with progress(f"building {label}") as update:
-            ran = build_paper(paper.id, BuildContext(store, profile, seed, args.smoke, update), force=args.force)
-        built.append({"paper": paper.id, "seed": seed, "store": str(store.root), "built": list(ran)})
+            ran = build_paper(paper.id, BuildContext(store, profile, seed, args.smoke, update), force=args.force,
+                              only=only, seconds=seconds)
+        built.append({"paper": paper.id, "seed": seed, "store": str(store.root), "built": list(ran),
+                      "seconds": seconds})
         if not wants_json(args):
-            print(f"{label}: built {', '.join(ran)}" if ran else f"{label}: every artifact was already built")
+            print(f"{label}: built {', '.join(f'{n} ({duration(seconds[n])})' if n in seconds else n for n in ran)}"
+                  if ran
+                  else f"{label}: every artifact was already built")
     if wants_json(args):
         print_json({"profile": profile.name, "smoke": args.smoke, "seeds": built})
     return 0
 
 
-def _say_build_estimate(paper: str, label: str, store, profile: str, args) -> None:
+def _say_build_estimate(paper: str, label: str, store, profile: str, args, only=None) -> None:
     """One line before a build that has work to do: how many artifacts, at which size, and how long it takes."""
     from workbench.build import build_status
     from workbench.cli.common import message
     from workbench.prepare import BUILD_ESTIMATES_S, estimate_text
 
-    pending = len(build_status(paper, profile, store)) if args.force else \
-        sum(not built for built in build_status(paper, profile, store).values())
+    status = {n: b for n, b in build_status(paper, profile, store).items() if only is None or n in only}
+    pending = len(status) if args.force else sum(not built for built in status.values())
     if pending:
-        seconds = BUILD_ESTIMATES_S.get((paper, args.smoke))
+        seconds = BUILD_ESTIMATES_S.get((paper, args.smoke)) if only is None else None     # a whole paper's
         message(f"{label}: building {pending} artifact(s){' at smoke size' if args.smoke else ''} "
                 f"({estimate_text(seconds)} on a 2-core CPU{', an estimate' if seconds else ''})")
 
