@@ -264,7 +264,8 @@ def retrieval_table(comparison: dict) -> tuple[list[dict], str]:
     naming the baseline rows the comparison lacks (an artifact built before they existed): "" when it has both."""
     baselines = list(comparison.get("baselines") or [])
     missing = [name for name in (BASELINE, CHANCE) if name not in {r.get("scorer") for r in baselines}]
-    note = f"{' and '.join(missing)}: not in this build (`workbench build P9 --force` adds them)" if missing else ""
+    note = (f"{' and '.join(missing)}: not in this build (`workbench build P9 --force --only caption_scorers` adds "
+            f"them)" if missing else "")
     return list(comparison.get("scorers") or []) + baselines, note
 
 
