@@ -226,12 +226,20 @@ pd.DataFrame(rows)
 # profile, run through CTranslate2; XLS-R on `paper`) — and scored on the same eval rows. [ours] The encoder is
 # frozen, the clip cut or padded to the pipeline's window and the last encoder layer mean-pooled over the clip's
 # frames; Δ is pretrained − CNN with a paired bootstrap over the same rows. Only the audio encoder changes, so the
-# video detector is left out.
+# video detector is left out. The last test is the real-speech set above (pyannote's recording and local spoofs
+# of it): whether either encoder's training on synthetic speech transfers to human speech.
 
 # %%
-from workbench.deepfake.ptm import ptm_ablation, ptm_models, ptm_table  # noqa: E402
+from workbench.deepfake.ptm import REAL_TEST, ptm_ablation, ptm_models, ptm_table, real_speech_test  # noqa: E402
 
-ptm_report, ptm_frame = ptm_ablation(ptm_models(spec, config), held, spec=spec, seed=SEED)
+ptm_pair = ptm_models(spec, config)
+ptm_report, ptm_frame = ptm_ablation(ptm_pair, held, spec=spec, seed=SEED)
+ptm_real = real_speech_test(ptm_pair, seed=SEED)
+if "stages" in ptm_real:
+    ptm_report["tests"][REAL_TEST] = ptm_real.pop("stages")
+else:
+    print(f"real-speech test not run: {ptm_real['error']}")
+ptm_report["real_speech"] = ptm_real
 ptm_table(ptm_report)
 
 # %% [markdown]

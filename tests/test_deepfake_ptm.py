@@ -123,3 +123,28 @@ def test_the_ablation_needs_two_encoders(ablation):
     _, frame, models = ablation
     with pytest.raises(WorkbenchError, match="two audio encoders; got 1"):
         ptm_ablation({"logmel-cnn": models["logmel-cnn"]}, frame)
+
+
+def test_the_real_speech_test_scores_both_encoders_on_the_same_clips(ablation, tmp_path, monkeypatch):
+    """``real_speech_test`` runs the same paired ablation on the real-speech set (planted clips stand in for it
+    here); a set that cannot be made gives one line, not a failed build."""
+    from workbench.deepfake import ptm, real_speech
+
+    _, _, models = ablation
+    clips = _clips(tmp_path, 6, seed=3)
+    monkeypatch.setattr(real_speech, "real_speech_corpus", lambda progress=None: clips)
+    out = ptm.real_speech_test(models, seed=0)
+    assert out["rows"] == 12 and "pyannote" in out["data"]
+    entry = out["stages"]["audio detector"]
+    assert entry["delta"]["rows"] == 12
+    assert entry["delta"]["accuracy"] == pytest.approx(entry["whisper-base"]["accuracy"]
+                                                       - entry["logmel-cnn"]["accuracy"])
+    table = ptm.ptm_table({"reference": "logmel-cnn", "pretrained": "whisper-base",
+                           "tests": {ptm.REAL_TEST: out["stages"]}})
+    assert set(table["test"]) == {ptm.REAL_TEST}
+
+    def missing(progress=None):
+        raise WorkbenchError("espeak-ng not found: install it (apt install espeak-ng)\nmore")
+
+    monkeypatch.setattr(real_speech, "real_speech_corpus", missing)
+    assert ptm.real_speech_test(models) == {"error": "espeak-ng not found: install it (apt install espeak-ng)"}

@@ -258,8 +258,12 @@ def _planted_ptm(n=20):
                               "n_bonafide": n // 2, "n_spoof": n // 2}
     stage = {"logmel-cnn": entry(0.2, 0.75), "whisper-base": entry(0.1, 0.85),
              "delta": {"eer": -0.1, "eer_ci": [-0.2, 0.0], "accuracy": 0.1, "accuracy_ci": [0.0, 0.2], "rows": n}}
+    from workbench.deepfake.ptm import REAL_TEST
+
     return {"reference": "logmel-cnn", "pretrained": "whisper-base", "bootstrap": 200,
-            "tests": {"all rows": {"audio detector": stage, "detector (pipeline)": stage}}}
+            "tests": {"all rows": {"audio detector": stage, "detector (pipeline)": stage},
+                      REAL_TEST: {"audio detector": stage}},
+            "real_speech": {"rows": 52, "data": "pyannote sample.wav, spoofs made locally"}}
 
 
 def _planted_eval(root, *, ptm: bool):
@@ -319,6 +323,10 @@ def test_view_shows_the_three_stages_their_figures_and_the_ptm_table(tmp_path):
     ptm = next(d.value for d in at.dataframe if "audio encoder" in d.value.columns)
     assert ptm["audio encoder"].tolist()[:3] == ["logmel-cnn", "whisper-base", "Δ whisper-base − logmel-cnn"]
     assert ptm["EER %"].tolist()[:3] == [20.0, 10.0, -10.0]
+    from workbench.deepfake.ptm import REAL_TEST
+
+    assert (ptm["test"] == REAL_TEST).sum() == 3                       # two encoders and their Δ on real speech
+    assert any("Real speech: 52 clips, pyannote sample.wav" in c.value for c in at.caption)
 
 
 def test_view_says_how_to_build_the_ptm_ablation(tmp_path):

@@ -268,8 +268,12 @@ def _ptm(profile: str) -> None:
                 "prints the same table without saving it).")
         return
     show_table(ptm_table(meta.config), "deepfake-ptm", hide_index=True, width="stretch")
+    real = meta.config.get("real_speech")
     st.caption("Δ = pretrained − CNN on the same rows (EER and accuracy in points), 95 % paired bootstrap CI "
-               "over rows; a negative Δ EER or a positive Δ accuracy favours the pretrained encoder.")
+               "over rows; a negative Δ EER or a positive Δ accuracy favours the pretrained encoder. "
+               + ("Real speech: not in this build." if real is None else
+                  f"Real speech: not run here ({real['error']})." if "error" in real else
+                  f"Real speech: {real['rows']} clips, {real['data']}."))
 
 
 def _claims_table(report: dict, profile: str, config: dict | None = None):

@@ -19,7 +19,8 @@ deepfake view and the claims ledger (``deepfake_ptm_ablation``).
 * ``ptm_models(spec, config)`` — the two models of the profile: the reference (log-mel CNN) and the pretrained
   encoder (``config.audio_encoder`` where the profile names one — the ``paper`` profile's XLS-R — else
   ``whisper-base``), each trained once on the synthetic corpora and cached (``training.default_model``).
-* ``synthetic_ablation(smoke=…)`` — both on the synthetic corpora's eval split (the builder, ``deepfake ptm``);
+* ``synthetic_ablation(smoke=…)`` — both on the synthetic corpora's eval split and on the real-speech test set
+  (``real_speech_test``: pyannote's recording and local spoofs of it; the builder, ``deepfake ptm``);
   ``ptm_table(config)`` — the report as one table (the CLI, the notebook and the view show it).
 """
 from __future__ import annotations
@@ -240,10 +241,30 @@ def ptm_table(config: dict):
     return pd.DataFrame(rows)
 
 
-def synthetic_ablation(*, smoke: bool, profile: str | None = None, seed: int = 0, progress=None):
+REAL_TEST = "real speech (bona fide + local spoofs)"
+
+
+def real_speech_test(models: dict, *, seed: int = 0, progress=None) -> dict:
+    """``ptm_ablation`` of ``models`` on the real-speech test set (``real_speech.real_speech_corpus``: pyannote's
+    recording cut into utterances, each beside local spoofs) — the stages that apply to audio clips; or
+    ``{"error": …}`` when the set cannot be made here (the pyannote wheel or espeak-ng missing)."""
+    from workbench.deepfake.real_speech import real_speech_corpus
+
+    try:
+        rows = real_speech_corpus(progress=progress)
+    except WorkbenchError as exc:
+        return {"error": str(exc).splitlines()[0]}
+    out, _ = ptm_ablation(models, rows, seed=seed, progress=progress)
+    return {"stages": out["tests"]["all rows"], "rows": int(len(rows)),
+            "data": "pyannote sample.wav (2 speakers, 30 s) cut by its STM transcript; spoofs made locally"}
+
+
+def synthetic_ablation(*, smoke: bool, profile: str | None = None, seed: int = 0, progress=None,
+                       real_speech: bool = True):
     """(report, per-row frame, pipeline config): ``ptm_ablation`` of the profile's two models (``ptm_models``) on
     the synthetic corpora's eval split — smoke-sized corpora and epochs with ``smoke`` (the ``deepfake_ptm``
-    builder and ``workbench deepfake ptm``)."""
+    builder and ``workbench deepfake ptm``) — and, with ``real_speech``, on the real-speech test set (the test
+    ``REAL_TEST``; the report's ``real_speech`` says what it holds, or why it is missing)."""
     from workbench.deepfake.config import PipelineConfig
     from workbench.deepfake.training import SyntheticSpec, smoke_config, smoke_spec, synthetic_data
 
@@ -255,7 +276,12 @@ def synthetic_ablation(*, smoke: bool, profile: str | None = None, seed: int = 0
     data = synthetic_data(spec, progress=lambda f, m: report(0.1 * f, m))
     models = ptm_models(spec, config, progress=lambda f, m: report(0.1 + 0.5 * f, m))
     out, frame = ptm_ablation(models, data[data["split"] == "eval"], spec=spec, seed=seed,
-                              progress=lambda f, m: report(0.6 + 0.4 * f, m))
+                              progress=lambda f, m: report(0.6 + (0.3 if real_speech else 0.4) * f, m))
+    if real_speech:
+        real = real_speech_test(models, seed=seed, progress=lambda f, m: report(0.9 + 0.1 * f, m))
+        if "stages" in real:
+            out["tests"][REAL_TEST] = real.pop("stages")
+        out["real_speech"] = real
     return {**out, "smoke": smoke, "pipeline": config.to_dict(),
             "split": "eval (sentences held out from training)"}, frame
 
@@ -273,5 +299,6 @@ def build_deepfake_ptm(ctx) -> None:
                seed=ctx.seed, config=report)
 
 
-__all__ = ["REFERENCE", "WHISPER_ENCODERS", "WhisperEncoder", "build_deepfake_ptm", "load_whisper_encoder",
-           "pretrained_encoder", "ptm_ablation", "ptm_models", "ptm_table", "synthetic_ablation", "whisper_folder"]
+__all__ = ["REAL_TEST", "REFERENCE", "WHISPER_ENCODERS", "WhisperEncoder", "build_deepfake_ptm", "load_whisper_encoder",
+           "pretrained_encoder", "ptm_ablation", "ptm_models", "ptm_table", "real_speech_test", "synthetic_ablation",
+           "whisper_folder"]
