@@ -232,3 +232,29 @@ next(v for v in discover() if v.key == "home").render()
         assert jobs_frame[["paper", "status"]].values.tolist() == [["demo", "running"]]
     finally:
         jobs.cancel(prep.QUEUE_JOB)
+
+
+def test_the_quick_pass_leaves_slow_secondary_artifacts_to_the_full_pass(toy_papers, monkeypatch):
+    from workbench import build
+
+    monkeypatch.setattr(build, "BUILDERS", {**build.BUILDERS, ("P1", "slow"): build.Builder(
+        "P1", "slow", "a secondary section", lambda ctx: None, quick=False)})
+    quick, full = (prep.QueueItem(f"P1 {phase}", phase, "P1") for phase in (prep.QUICK, prep.FULL))
+    assert prep.shown(prep.item_command(quick, "default")) == \
+        "workbench --profile default build P1 --smoke --only toy"
+    _fake_build(prep.item_command(quick, "default"))                       # the quick artifact, smoke size
+    assert prep.item_command(quick, "default") is None                     # nothing quick is missing
+    assert prep.shown(prep.item_command(full, "default")) == "workbench --profile default build P1 --force"
+    registered = {(b.paper, b.name) for b in build.BUILDERS.values() if not b.quick}
+    assert registered == {("P1", "slow")}
+
+
+def test_the_real_registry_marks_the_costly_secondary_builders():
+    from workbench.build import BUILDERS, discover
+
+    discover()
+    slow = {(p, n) for (p, n), b in BUILDERS.items() if not b.quick}
+    assert {("P5", "meme_vlm"), ("P6", "deepfake_ptm"), ("P9", "caption_scorers"), ("P8", "ambs_vs_naive"),
+            ("P3", "hhh_shortcuts"), ("P10", "hhh_eval")} <= slow
+    for paper in {p for p, _ in BUILDERS}:                  # every paper still has something for its view at once
+        assert any(b.quick for (p, _), b in BUILDERS.items() if p == paper), paper

@@ -44,15 +44,18 @@ class Builder:
     name: str                          # the artifact folder it writes
     description: str
     run: Callable[[BuildContext], None]
+    quick: bool = True                 # built by the demo queue's quick pass (False: a view's secondary section
+    #                                    that costs much even at smoke size; the full pass builds it)
 
 
 BUILDERS: dict[tuple[str, str], Builder] = {}
 
 
-def register_builder(paper: str, name: str, description: str):
-    """Decorator: register ``fn(ctx)`` as the builder of artifact ``name`` for ``paper``."""
+def register_builder(paper: str, name: str, description: str, *, quick: bool = True):
+    """Decorator: register ``fn(ctx)`` as the builder of artifact ``name`` for ``paper`` (``quick=False``: left to
+    the demo queue's full pass, see ``Builder.quick``)."""
     def wrap(fn: Callable[[BuildContext], None]):
-        BUILDERS[(paper, name)] = Builder(paper, name, description, fn)
+        BUILDERS[(paper, name)] = Builder(paper, name, description, fn, quick)
         return fn
     return wrap
 

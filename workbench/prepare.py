@@ -237,25 +237,26 @@ def demo_queue(papers: list[str] | None = None) -> list[QueueItem]:
             + [QueueItem(f"{p} full", FULL, p) for p in ids])
 
 
-def _sizes(paper: str, profile: str, store) -> list[bool | None]:
+def _sizes(paper: str, profile: str, store) -> dict[str, bool | None]:
     """Per builder of ``paper``: None when its artifact is missing, else whether it was built at smoke size."""
     from workbench.build import builders_for
     from workbench.io.artifacts import ArtifactError, read_meta
 
-    sizes = []
+    sizes = {}
     for builder in builders_for(paper):
         try:
-            sizes.append(bool(read_meta(store.path(paper, builder.name, profile)).config.get("smoke")))
+            sizes[builder.name] = bool(read_meta(store.path(paper, builder.name, profile)).config.get("smoke"))
         except ArtifactError:
-            sizes.append(None)
+            sizes[builder.name] = None
     return sizes
 
 
 def item_command(item: QueueItem, profile: str, store=None) -> list[str] | None:
     """The command that does ``item`` now, or None when there is nothing to do: a quick pass builds the paper's
-    missing artifacts at smoke size (none when every one exists, whatever its size); a full build builds the
-    missing ones and rebuilds the smoke-size ones (``--force``); none when all are full size."""
-    from workbench.build import discover
+    missing quick artifacts at smoke size (``Builder.quick``: a view's secondary sections that cost much even at
+    smoke size wait for the full pass; none when every quick one exists, whatever its size); a full build builds
+    the missing ones and rebuilds the smoke-size ones (``--force``); none when all are full size."""
+    from workbench.build import builders_for, discover
     from workbench.io import ArtifactStore
 
     cli = [sys.executable, "-m", "workbench.cli", "--profile", profile]
@@ -265,11 +266,16 @@ def item_command(item: QueueItem, profile: str, store=None) -> list[str] | None:
     sizes = _sizes(item.paper, profile, store or ArtifactStore())
     if not sizes:
         return None
-    if item.phase == QUICK:
-        return None if all(s is not None for s in sizes) else cli + ["build", item.paper, "--smoke"]
-    if all(s is False for s in sizes):
+    if item.phase == QUICK:                    # the paper's quick builders that are missing, at smoke size
+        quick = {b.name for b in builders_for(item.paper) if b.quick}
+        missing = [name for name, size in sizes.items() if size is None and name in quick]
+        if not missing:
+            return None
+        return cli + ["build", item.paper, "--smoke"] + ([] if len(missing) == len(sizes) else
+                                                         ["--only", ",".join(missing)])
+    if all(s is False for s in sizes.values()):
         return None
-    return cli + ["build", item.paper] + (["--force"] if any(sizes) else [])
+    return cli + ["build", item.paper] + (["--force"] if any(sizes.values()) else [])
 
 
 def shown(command: list[str]) -> str:

@@ -209,4 +209,4 @@ def build_caption_scorers(ctx: BuildContext) -> None:
 register_builder("P9", "caption_eval", "audio-text model, captions by three decoders, metrics and ablation")(
     build_caption_eval)
 register_builder("P9", "caption_scorers", "scorer comparison: retrieval R@k and the keyword ablation per audio-text "
-                 "model")(build_caption_scorers)
+                 "model", quick=False)(build_caption_scorers)

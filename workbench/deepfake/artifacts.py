@@ -189,5 +189,6 @@ def _build_deepfake_ptm(ctx: BuildContext) -> None:
     build_deepfake_ptm(ctx)
 
 
-register_builder("P6", "deepfake_ptm", "PTM ablation: the detectors on a pretrained audio encoder vs the log-mel CNN")(
+register_builder("P6", "deepfake_ptm", "PTM ablation: the detectors on a pretrained audio encoder vs the log-mel CNN",
+                 quick=False)(
     _build_deepfake_ptm)

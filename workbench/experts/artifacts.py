@@ -442,10 +442,11 @@ for _paper in MIXTURES:
     register_builder(_paper, "router_calibration",
                      f"{MIXTURES[_paper]['label']} mixture: routing calibration and efficiency")(
         build_router_calibration)
-    register_builder(_paper, "hhh_eval", f"{MIXTURES[_paper]['label']} mixture: HHH evaluation")(build_hhh_eval)
+    register_builder(_paper, "hhh_eval", f"{MIXTURES[_paper]['label']} mixture: HHH evaluation",
+                     quick=False)(build_hhh_eval)
     register_builder(_paper, "real_routing",
                      f"{MIXTURES[_paper]['label']} mixture: the router on real prompts from wheels")(
         build_real_routing)
     register_builder(_paper, "hhh_shortcuts",
-                     f"{MIXTURES[_paper]['label']} mixture: trivial baselines (response shortcuts, surface routers)")(
-        build_shortcuts)
+                     f"{MIXTURES[_paper]['label']} mixture: trivial baselines (response shortcuts, surface routers)",
+                     quick=False)(build_shortcuts)

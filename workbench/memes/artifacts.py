@@ -173,4 +173,4 @@ def build_meme_vlm(ctx: BuildContext) -> None:
 
 register_builder("P5", "meme_vlm", "synthetic memes: the small vision-language model's four settings (base, "
                                   "+knowledge, +LoRA, +both) beside the head models and the shortcut, with the "
-                                  "explanation check")(build_meme_vlm)
+                                  "explanation check", quick=False)(build_meme_vlm)

@@ -251,7 +251,8 @@ def build_clinical(ctx: BuildContext) -> None:
 
 
 register_builder("P8", "steering_sweep", "steering vectors per objective, sweeps, AMBS timing")(build_steering)
-register_builder("P8", "ambs_vs_naive", "unsteered vs naive 1-to-N vs AMBS with a KL bound, through the HHH harness")(
+register_builder("P8", "ambs_vs_naive", "unsteered vs naive 1-to-N vs AMBS with a KL bound, through the HHH harness",
+                 quick=False)(
     build_ambs_vs_naive)
 register_builder("P7", "clinical_steering", "clinical QA: general vs fine-tuned model, each with and without a "
                  "consistency vector")(build_clinical)
