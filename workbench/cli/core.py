@@ -223,7 +223,7 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--smoke", action="store_true", help="tiny sizes (seconds, for checks)")
     p.add_argument("--force", action="store_true", help="rebuild artifacts that exist (papers)")
     p.add_argument("--only", metavar="ARTIFACT[,ARTIFACT]",
-                   help="papers: build only these artifacts (names as `workbench papers` lists them; default: all)")
+                   help="papers: build only these artifacts (an unknown name lists the paper's; default: all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seeds", type=int, default=1, metavar="N",
                    help="papers: also build seeds SEED+1 … SEED+N−1, each in its own store; `workbench claims` "
