@@ -124,6 +124,10 @@ def test_evaluation_tab(artifacts, built):
     first = meta.config["metrics"][0]
     assert ablation["macro-F1"].iloc[0] == pytest.approx(round(first["macro_f1"], 3))
     assert ablation["macro-F1 95 % CI"].iloc[0] == f"{first['macro_f1_lo']:.3f} – {first['macro_f1_hi']:.3f}"
+    from workbench.memes.train import lora_note
+
+    line = lora_note(meta.config["training"])             # said under the ablation when LoRA changed nothing
+    assert line is None or any(line in c.value for c in at.caption)
     gains = next(d.value for d in at.dataframe if "relative macro-F1 gain" in d.value.columns)
     assert gains["setting"].tolist() == ["knowledge", "knowledge+lora"] and set(gains["over"]) == {"none"}
     assert "paper: up to" not in charts                   # the paper's gain is another comparison: not drawn

@@ -78,8 +78,25 @@ def test_meme_helpers():
     assert nb.gains_table(gains).iloc[0].tolist() == ["knowledge", "none", "+10.0 %", "[-2.0 %, +25.0 %]", 0.9]
     history = pd.DataFrame({"stage": ["head", "head", "lora"], "dev_macro_f1": [0.5, 0.6, 0.55]})
     assert nb.lora_note(history).endswith("no LoRA epoch beat stage 1, so stage 1's head was kept (= knowledge)")
-    assert "a LoRA epoch was kept" in nb.lora_note(history.assign(dev_macro_f1=[0.5, 0.6, 0.7]))
+    assert "LoRA epoch 1 was kept" in nb.lora_note(history.assign(dev_macro_f1=[0.5, 0.6, 0.7]))
     assert nb.lora_note(pd.DataFrame()) is None
+
+
+def test_the_lora_epoch_kept_follows_the_trainings_rule():
+    from workbench.memes.train import lora_epoch_kept, lora_note
+
+    def history(head, lora):
+        return ([{"stage": "head", "epoch": i + 1, "dev_macro_f1": f} for i, f in enumerate(head)]
+                + [{"stage": "lora", "epoch": i + 1, "dev_macro_f1": f} for i, f in enumerate(lora)])
+
+    assert lora_epoch_kept(history([0.5, 0.9, 0.8], [0.85, 0.9])) == 0          # a tie does not replace the head
+    assert lora_epoch_kept(history([0.5, 0.9], [0.95, 0.91, 0.97, 0.96])) == 3   # the strict best
+    assert lora_epoch_kept(history([0.5, float("nan")], [float("nan"), 0.6])) == 2
+    assert lora_epoch_kept(history([0.5], [])) is None
+    line = lora_note({"knowledge+lora": {"history": history([0.5, 0.934], [0.9, 0.933])}})
+    assert line.startswith("knowledge+lora: none of its 2 LoRA epoch(s) beat") and "(0.934)" in line
+    assert lora_note({"knowledge+lora": {"history": history([0.5], [0.6])}}) is None
+    assert lora_note({"knowledge": {"history": history([0.5], [])}}) is None and lora_note({}) is None
 
 
 def test_meme_ablation_and_flip_tables():

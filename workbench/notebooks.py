@@ -294,13 +294,16 @@ def ablation_table(result: dict, classes):
 
 def lora_note(history) -> str | None:
     """Whether stage 2 (LoRA) of ``knowledge+lora`` beat stage 1, from its training history (None: no LoRA
-    stage ran)."""
-    if "stage" not in history or not (history["stage"] == "lora").any():
+    stage ran); the decision is ``memes.train.lora_epoch_kept``'s."""
+    from workbench.memes.train import lora_epoch_kept
+
+    kept = lora_epoch_kept(history.to_dict("records")) if "stage" in history else None
+    if kept is None:
         return None
     stage1 = history.loc[history["stage"] == "head", "dev_macro_f1"].max()
     stage2 = history.loc[history["stage"] == "lora", "dev_macro_f1"]
     return (f"knowledge+lora: stage 1 best dev macro-F1 {stage1:.3f}; LoRA epochs {len(stage2)}, best "
-            f"{stage2.max():.3f} → " + ("a LoRA epoch was kept" if stage2.max() > stage1 else
+            f"{stage2.max():.3f} → " + (f"LoRA epoch {kept} was kept" if kept else
                                         "no LoRA epoch beat stage 1, so stage 1's head was kept (= knowledge)"))
 
 

@@ -307,8 +307,11 @@ def _evaluation(frame, meta) -> None:
     if metrics:
         show_table(ablation_table(metrics, classes), hide_index=True, width="stretch")
         chart(ablation_figure(metrics), meta)
+        from workbench.memes.train import lora_note
+
+        line = lora_note(config.get("training") or {})
         st.caption("Macro-F1 averages the F1 of the three classes; the 95 % intervals are percentile bootstrap "
-                   "CIs over the held-out memes.")
+                   "CIs over the held-out memes." + (f" {line}" if line else ""))
     else:
         st.info("The artifact holds no metrics.")
     if gains:

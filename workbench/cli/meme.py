@@ -292,6 +292,11 @@ def _print_result(result: dict, n: int, fmt: str) -> None:
         if f["groups"]:
             print(f"{f['setting']}: flip groups all right {f['pair_accuracy']:.3f} [{f['pair_accuracy_lo']:.3f}, "
                   f"{f['pair_accuracy_hi']:.3f}] over {f['groups']} groups")
+    from workbench.memes.train import lora_note
+
+    line = lora_note({s: m.info for s, m in (result.get("models") or {}).items()})
+    if line:
+        print(line)
     if len(metrics):
         print(f"[{metrics['models'].iloc[-1]}]")
 

@@ -149,4 +149,34 @@ def train_meme_model(images, texts: list[str], labels: list[str], classes: list[
     return MemeModel(config, classes, image_side, text_side, head.eval(), knowledge, profile=profile, info=info)
 
 
-__all__ = ["label_index", "train_meme_model"]
+def lora_epoch_kept(history: list[dict]) -> int | None:
+    """The LoRA epoch a ``knowledge+lora`` training kept, read from its history with ``train_meme_model``'s rule
+    (a stage-2 epoch is kept only when its dev macro-F1 is strictly above the best so far, stage 1's best being
+    epoch 0); None for a history without a LoRA stage. 0 means the adapters kept their zero update: the model
+    then predicts exactly as the ``knowledge`` setting's (same seed, same head training)."""
+    head = [h["dev_macro_f1"] for h in history if h.get("stage") == "head" and not np.isnan(h["dev_macro_f1"])]
+    lora = [h for h in history if h.get("stage") == "lora"]
+    if not lora:
+        return None
+    best, kept = (max(head) if head else -1.0), 0
+    for i, h in enumerate(lora, start=1):
+        if not np.isnan(h["dev_macro_f1"]) and h["dev_macro_f1"] > best:
+            best, kept = h["dev_macro_f1"], int(h.get("epoch", i))
+    return kept
+
+
+def lora_note(training: dict) -> str | None:
+    """One line on the ``knowledge+lora`` setting when no LoRA epoch beat the head stage on dev (its row then
+    equals ``knowledge``'s: the adapters never changed), else None. ``training``: setting → training info."""
+    info = (training or {}).get("knowledge+lora") or {}
+    history = info.get("history") or []
+    if lora_epoch_kept(history) != 0:
+        return None
+    head = max((h["dev_macro_f1"] for h in history if h.get("stage") == "head"), default=float("nan"))
+    epochs = sum(h.get("stage") == "lora" for h in history)
+    return (f"knowledge+lora: none of its {epochs} LoRA epoch(s) beat the head stage's best dev macro-F1 "
+            f"({head:.3f}), so the adapters kept their zero update and its predictions equal `knowledge`'s; "
+            "LoRA adds nothing measurable on this training set.")
+
+
+__all__ = ["label_index", "lora_epoch_kept", "lora_note", "train_meme_model"]
