@@ -86,6 +86,9 @@ def test_readiness_page_without_and_with_a_report(tmp_path):
     at = view_app("readiness", tmp_path).run()
     assert not at.exception
     assert any("No rehearsal has been run yet" in i.value for i in at.info)
+    models = at.dataframe[0].value.set_index("model")          # before any rehearsal: the paper models' cache state
+    assert "mistral-7b-instruct-v0.3" in models.index and set(models["in local cache"]) <= {"yes", "no"}
+    assert models.loc["mistral-7b-instruct-v0.3", "Hugging Face id"] == "mistralai/Mistral-7B-Instruct-v0.3"
     report = {"rehearsal": True, "weights": "random", "size": "tiny", "dtype": "bfloat16", "device": "cpu",
               "seed": 0, "created_at": "2026-01-01T00:00:00Z", "ran": ["P1", "P2"],
               "papers": [{"paper": "P1", "ok": True, "error": None, "wall_s": 3.0, "peak_host_mb": 900.0,

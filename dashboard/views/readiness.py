@@ -9,7 +9,7 @@ from dashboard.registry import View
 
 
 def render() -> None:
-    from workbench.rehearse import read_reports, readiness
+    from workbench.rehearse import paper_models_table, read_reports, readiness
     from workbench.viz.rehearsal import rehearsal_figure
 
     st.title("Paper-profile readiness")
@@ -20,6 +20,10 @@ def render() -> None:
     if not reports:
         st.info("No rehearsal has been run yet. Run `workbench rehearse all --size tiny --dtype bfloat16` (a CPU "
                 "is enough), or `--size full` on a GPU, then reload this page.")
+        st.subheader("The paper profile's models in the local cache")
+        show_table(paper_models_table(), name="paper models", hide_index=True, width="stretch")
+        st.caption("A missing model is fetched on a machine with network access with `hf download ID` and copied "
+                   "into the Hugging Face cache; `workbench models list --profile paper` says the same.")
         return
     frame = readiness(reports)
     failed = sum(r["ok"] is False for rep in reports.values() for r in rep["papers"])
