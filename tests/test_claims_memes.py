@@ -77,6 +77,24 @@ def test_lvlms_not_measured(built):
     assert ("all-MiniLM-L6-v2" in ours.reason) == built
 
 
+def test_lvlms_names_the_small_vlm_where_it_is_built():
+    src = _sources()
+    metrics = [{"setting": s, "kind": "VLM", "macro_f1": f, "macro_f1_lo": f - 0.05, "macro_f1_hi": f + 0.05}
+               for s, f in (("vlm", 0.40), ("vlm+knowledge+lora", 0.577))]
+    metrics.append({"setting": "head knowledge", "kind": "head", "macro_f1": 0.9, "macro_f1_lo": 0.85,
+                    "macro_f1_hi": 0.95})
+    src.add("P5", "meme_vlm", pd.DataFrame({"id": ["m1"]}), models=("smollm2-135m-instruct",),
+            config={"metrics": metrics, "corpus": {"n_eval": 300},
+                    "training": {"vlm+knowledge+lora": {"lm": "smollm2-135m-instruct"}}})
+    ours = meme_lvlms(_claim("meme_lvlms"), src)
+    assert ours.status == "not measured" and ours.value is None
+    assert "best setting vlm+knowledge+lora reaches held-out macro-F1 0.577 (95 % CI 0.527–0.627)" in ours.reason
+    assert "image projector into smollm2-135m-instruct" in ours.reason and "held-out split of 300" in ours.reason
+    refused = _sources()
+    refused.add("P5", "meme_vlm", pd.DataFrame({"id": []}), config={"refused": "no LLaVA-style model"})
+    assert "One small vision-language model" not in meme_lvlms(_claim("meme_lvlms"), refused).reason
+
+
 def test_ledger_rows_for_p5():
     rows = ledger(["P5"], sources=_sources())
     assert [r.kind for r in rows] == ["meme_f1_gain", "meme_benchmarks", "meme_lvlms"]
