@@ -102,10 +102,19 @@ def test_a_missing_backend_is_one_line_saying_how_to_install(tmp_path, monkeypat
         tracking.open_tracker("wandb", "x", root=tmp_path)
 
 
-def test_mlflow_adapter_logs_to_a_local_file_store(tmp_path, monkeypatch):
-    calls = []
+def test_mlflow_adapter_logs_to_a_local_sqlite_store(tmp_path, monkeypatch):
+    """The adapter's calls, against a stand-in (mlflow is not in the lock); `scripts/check_mlflow_tracking.py`
+    checks the same against the real package where it is installed."""
+    calls, experiments = [], {}
+
+    def create(name, artifact_location):
+        calls.append(("create", name, artifact_location))
+        experiments[name] = artifact_location
+
     fake = types.SimpleNamespace(
         set_tracking_uri=lambda uri: calls.append(("uri", uri)),
+        get_experiment_by_name=experiments.get, create_experiment=create,
+        exceptions=types.SimpleNamespace(MlflowException=RuntimeError),
         set_experiment=lambda name: calls.append(("experiment", name)),
         start_run=lambda run_name: calls.append(("start", run_name)),
         log_metrics=lambda metrics, step: calls.append(("metrics", metrics, step)),
@@ -115,8 +124,14 @@ def test_mlflow_adapter_logs_to_a_local_file_store(tmp_path, monkeypatch):
     with tracking.tracking("mlflow", "meme train", meta={"command": "meme train"}, root=tmp_path) as tracker:
         tracker.watch(lambda *a: None)(0.5, "none head epoch 2/3: loss 0.250")
         tracker.watch(lambda *a: None, "judge")(0.5, "epoch 1: loss 0.5")
-    assert calls[0] == ("uri", (tmp_path / "mlflow").resolve().as_uri())
-    assert calls[1] == ("experiment", "workbench") and calls[2][0] == "start"
+    store = (tmp_path / "mlflow").resolve()
+    assert calls[0] == ("uri", f"sqlite:///{store / 'mlflow.db'}")
+    assert calls[1] == ("create", "workbench", (store / "artifacts").as_uri())     # artifacts inside the store
+    assert calls[2] == ("experiment", "workbench") and calls[3][0] == "start"
     assert ("dict", {"command": "meme train"}, "meta.json") in calls
     assert ("metrics", {"none head/loss": 0.25}, 2) in calls and calls[-1] == ("end",)
     assert ("metrics", {"judge/loss": 0.5}, 1) in calls
+    calls.clear()
+    with tracking.tracking("mlflow", "meme train", root=tmp_path):                # the experiment exists now
+        pass
+    assert [c[0] for c in calls] == ["uri", "experiment", "start", "end"]

@@ -7,8 +7,9 @@ progress callback they already report to, forwards every call and logs the numbe
 At the end the command logs its result (``log_metrics``: every number in it, flattened to ``a/b/c`` tags).
 
 Where runs go: ``<workbench home>/runs/tensorboard/<command>-<time>/`` (event files and a ``meta.json``; view them
-with ``tensorboard --logdir <home>/runs/tensorboard``) or the MLflow store ``<home>/runs/mlflow`` (a local file
-store, experiment ``workbench``; ``mlflow ui --backend-store-uri <that folder>``). Both are optional packages
+with ``tensorboard --logdir <home>/runs/tensorboard``) or the MLflow store ``<home>/runs/mlflow`` (a local SQLite
+database ``mlflow.db`` with the runs' artifacts in ``artifacts/``, experiment ``workbench``; ``mlflow ui
+--backend-store-uri sqlite:///<home>/runs/mlflow/mlflow.db``). Both are optional packages
 (the ``track`` extra); asking for one that is not installed is one line saying how to install it. Used by the
 command modules of ``workbench.cli`` through ``cli.common.tracked``.
 """
@@ -153,8 +154,17 @@ class TensorBoardTracker(Tracker):
         self.writer.close()
 
 
+EXPERIMENT = "workbench"
+
+
+def tracking_uri(store: Path) -> str:
+    """The MLflow tracking URI of the store folder ``store``: its SQLite database ``mlflow.db``."""
+    return f"sqlite:///{(Path(store) / 'mlflow.db').resolve()}"
+
+
 class MLflowTracker(Tracker):
-    """A run in the local MLflow file store ``runs_dir()/mlflow`` (experiment ``workbench``)."""
+    """A run in the local MLflow store ``runs_dir()/mlflow`` (``mlflow.db``, artifacts in ``artifacts/``; experiment
+    ``workbench``)."""
     backend = "mlflow"
 
     def __init__(self, store: Path, run_name: str):
@@ -165,8 +175,15 @@ class MLflowTracker(Tracker):
             raise WorkbenchError(f"--track mlflow needs the mlflow package: {INSTALL['mlflow']}") from None
         self.mlflow = mlflow
         store.mkdir(parents=True, exist_ok=True)
-        mlflow.set_tracking_uri(store.resolve().as_uri())          # a local file store: no server, no network
-        mlflow.set_experiment("workbench")
+        # a local SQLite store (MLflow 3 refuses its plain file store by default): no server, no network; the
+        # experiment's artifacts (meta.json) beside it, never in the working directory
+        mlflow.set_tracking_uri(tracking_uri(store))
+        if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+            try:
+                mlflow.create_experiment(EXPERIMENT, artifact_location=(store / "artifacts").resolve().as_uri())
+            except mlflow.exceptions.MlflowException:      # made meanwhile by another run
+                pass
+        mlflow.set_experiment(EXPERIMENT)
         self.run = mlflow.start_run(run_name=run_name)
         self.where = str(store)
 
