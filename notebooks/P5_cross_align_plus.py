@@ -345,8 +345,9 @@ captioned(pd.DataFrame(cascades).set_index(["meme", "step"]), best.models + [exp
 # `+lora`, LoRA adapters inside the LM train with the projector; the label is the class whose name the LM finds
 # most likely after "Answer:". Four settings — base, +knowledge, +LoRA (without knowledge), +both — are trained on
 # the same train rows (epochs chosen on a dev part carved from them) and scored on the held-out split beside the
-# head models of section 3 (rows `head …`) and the shortcut baseline. The `paper` profile has no LLaVA-style model
-# in the registry and says so.
+# head models of section 3 (rows `head …`) and the shortcut baseline. On the `paper` profile the VLM is LLaVA-style:
+# CLIP ViT-L/14 → the projector → Mistral-7B-Instruct-v0.3 (the vision tower and LM of LLaVA-1.6-Mistral-7B; the
+# projector is ours, trained on the memes only).
 
 # %%
 try:

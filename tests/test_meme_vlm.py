@@ -136,34 +136,27 @@ def test_bad_images_and_texts_are_refused_in_one_line(trained):
         VLMConfig(setting="lora")
 
 
-def test_paper_profile_without_a_llava_model_is_refused():
-    with pytest.raises(WorkbenchError) as err:
-        vlm_lm_name("paper")
-    assert "LLaVA" in str(err.value) and "\n" not in str(err.value)
+def test_the_paper_profile_vlm_is_llava_style_and_a_missing_lm_is_one_line(tmp_path, monkeypatch):
     assert vlm_lm_name("default") == "smollm2-135m-instruct"
+    assert vlm_lm_name("paper") == "mistral-7b-instruct-v0.3"          # with the profile's CLIP ViT-L/14
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    with pytest.raises(WorkbenchError) as err:
+        vlm_lm_name("paper", check=True)
+    assert "'mistral-7b-instruct-v0.3'" in str(err.value) and "hf download" in str(err.value)
+    assert "\n" not in str(err.value)
 
 
-def test_meme_eval_vlm_on_the_paper_profile_is_refused_before_training(capsys, monkeypatch):
+def test_meme_eval_vlm_without_the_paper_lm_stops_before_training(tmp_path, capsys, monkeypatch):
     from workbench.cli.main import main
 
     def no_training(*a, **k):
-        raise AssertionError("trained before refusing")
+        raise AssertionError("trained before stopping")
 
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     monkeypatch.setattr("workbench.memes.ablation.run_ablation", no_training)
     assert main(["--profile", "paper", "meme", "eval", "--data", "synthetic", "--smoke", "--vlm"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert any("LLaVA" in line for line in err)
-
-
-def test_the_p5_vlm_builder_records_the_paper_profile_refusal(store):
-    from workbench.build import BuildContext
-    from workbench.io import load_frame, read_meta
-    from workbench.memes.artifacts import build_meme_vlm
-    from workbench.profiles import get_profile
-
-    build_meme_vlm(BuildContext(store, get_profile("paper"), smoke=True, paper="P5"))
-    path = store.path("P5", "meme_vlm", "paper")
-    assert len(load_frame(path)) == 0 and "LLaVA" in read_meta(path).config["refused"]
+    assert any("mistral-7b-instruct-v0.3" in line and "hf download" in line for line in err)
 
 
 def test_the_training_subsample_is_stratified_seeded_and_optional():

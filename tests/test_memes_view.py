@@ -325,16 +325,13 @@ def test_a_vlm_artifact_without_the_copy_rows_is_still_read(tmp_path):
     assert any("predates the copy rows" in c.value for c in at.caption)
 
 
-def test_a_refused_vlm_artifact_shows_its_one_line(tmp_path):
-    """The refusal a profile without a LLaVA-style model records (planted under the active profile)."""
-    from workbench.memes.vlm import vlm_lm_name
-
-    with pytest.raises(WorkbenchError) as refusal:
-        vlm_lm_name("paper")
-    _plant_vlm(tmp_path, {"refused": str(refusal.value), "smoke": True}, models=())
+def test_an_old_refused_vlm_artifact_says_to_rebuild(tmp_path):
+    """Paper-profile builds made before the LLaVA-style VLM recorded a refusal instead of a grid."""
+    refusal = "the paper profile has no LLaVA-style vision-language model in the model registry"
+    _plant_vlm(tmp_path, {"refused": refusal, "smoke": True}, models=())
     at = _view_app(tmp_path).run()
     assert not at.exception, at.exception
-    assert [w.value for w in at.warning if str(refusal.value) in w.value]
+    assert [w.value for w in at.warning if refusal in w.value and "--only meme_vlm" in w.value]
     assert not [d for d in at.dataframe if "flip groups, all right [95 % CI]" in d.value.columns]
 
 

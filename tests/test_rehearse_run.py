@@ -15,7 +15,8 @@ PAPERS = [p.id for p in all_papers()]
 # Paper models each paper's paper-profile build must load (P5 and P6 once trained with the default profile's
 # encoders when the build's profile was not also the active one).
 USES = {"P1": {"mistral-7b-instruct-v0.3"}, "P2": {"gemma-2-9b-it", "qwen3-30b-a3b-instruct-2507"},
-        "P3": {"mistral-7b-instruct-v0.3"}, "P4": {"gemma-7b", "llama-2-7b"}, "P5": {"clip-vit-large-patch14"},
+        "P3": {"mistral-7b-instruct-v0.3"}, "P4": {"gemma-7b", "llama-2-7b"},
+        "P5": {"clip-vit-large-patch14", "mistral-7b-instruct-v0.3"},
         "P6": {"wav2vec2-xls-r-1b", "videomae-base"}, "P7": {"deepseek-7b"}, "P8": {"deepseek-7b"},
         "P9": {"clap-htsat-unfused", "llama-3.1-8b-instruct"}, "P10": {"mistral-7b-instruct-v0.3"}}
 
@@ -45,6 +46,11 @@ def test_every_paper_rehearses_at_tiny_size(dtype, rehearsal_root, monkeypatch, 
     assert metas and all(m.extra["rehearsal"] == {"size": "tiny", "dtype": dtype, "weights": "random"}
                          for m in metas)
     assert all(m.profile == "paper" for m in metas)
+    # P5's LLaVA-style VLM (CLIP ViT-L/14 → projector → Mistral) trained and scored its four settings
+    from workbench.io import load_frame
+
+    vlm = load_frame(store / "P5" / "meme_vlm")
+    assert {"vlm", "vlm+knowledge", "vlm+lora", "vlm+knowledge+lora"} <= set(vlm["setting"])
 
 
 def test_a_failing_paper_is_reported_and_the_others_still_run(tmp_path, monkeypatch):

@@ -429,7 +429,8 @@ def _vlm_tab(frame, meta) -> None:
         return
     config = meta.config or {}
     if config.get("refused"):
-        st.warning(f"The **{meta.profile}** profile's build holds no grid: {config['refused']}")
+        st.warning(f"The **{meta.profile}** profile's build holds no grid: {config['refused']}. It predates the "
+                   "paper profile's LLaVA-style VLM: rebuild it with `workbench build P5 --force --only meme_vlm`.")
         return
     headline, checks = grid_tables(config)
     st.markdown(_vlm_header(frame, meta))

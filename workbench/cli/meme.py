@@ -188,7 +188,7 @@ def _eval(args) -> int:
     if args.vlm:
         from workbench.memes.vlm import vlm_lm_name
 
-        vlm_lm_name()                    # the paper profile has no LLaVA-style model: refused before any training
+        vlm_lm_name(check=True)          # a paper LM missing from the local cache: one line, before any training
     with tracked(args, "meme eval") as tracker, progress("ablation" if not args.model else "scoring") as bar:
         update = tracker.watch(bar)
         if args.model:

@@ -27,8 +27,10 @@ design is ours [ours], in the LLaVA manner and on the pieces of ``llm.soft_token
 The grid ``VLM_SETTINGS`` — ``vlm`` (base), ``vlm+knowledge``, ``vlm+lora`` (LoRA without knowledge) and
 ``vlm+knowledge+lora`` — separates the two effects the older head-model ablation confounds. ``run_vlm_grid``
 trains and scores it beside the head models (``memes.ablation``) as baseline rows. Profiles: the default profile's
-LM is SmolLM2-135M-Instruct (the ``meme_explainer`` role); the ``paper`` profile would need a LLaVA-style model in
-the registry and, as there is none, is refused in one line (``vlm_lm_name``).
+LM is SmolLM2-135M-Instruct (the ``meme_explainer`` role) over the tagger CNN; the ``paper`` profile's is LLaVA-style:
+its CLIP ViT-L/14 image side (the ``meme_vl`` role) → the trained projector → Mistral-7B-Instruct-v0.3, the vision
+tower and LM of LLaVA-1.6-Mistral-7B [ours: the projector is trained on the memes' train split only, with no
+image–caption pretraining] (``vlm_lm_name``).
 
 Storage: a folder with ``vlm.json`` (config, classes, LM, image side, training info), ``projector.safetensors``,
 ``lora.safetensors`` (the adapters' tensors, ``+lora`` only) and the tagger's weights, written atomically; no
@@ -102,20 +104,23 @@ class VLMConfig:
 SMOKE_VLM = dict(n_soft=2, hidden=64, epochs=2, batch_size=8, explain_tokens=16, train_per_class=None)
 
 
-def vlm_lm_name(profile: str | None = None) -> str:
-    """The LM the VLM runs on: the default profile's ``meme_explainer`` (SmolLM2); the ``paper`` profile needs a
-    LLaVA-style model in the registry, and is refused in one line where there is none."""
-    from workbench.models.registry import MODELS
+def vlm_lm_name(profile: str | None = None, *, check: bool = False) -> str:
+    """The LM the VLM runs on: the profile's ``meme_explainer`` — SmolLM2-135M-Instruct on the default profile;
+    on the ``paper`` profile Mistral-7B-Instruct-v0.3, which with the profile's CLIP ViT-L/14 image side makes the
+    VLM LLaVA-style (the LM and vision tower of LLaVA-1.6-Mistral-7B; the projector is ours, trained on the memes
+    only). ``check``: a Hugging Face model missing from the local cache raises the loader's one line (which model,
+    how to fetch it) now, before anything is trained."""
     from workbench.profiles import get_profile
 
-    prof = get_profile(profile)
-    if prof.name == "paper":
-        llava = sorted(n for n in MODELS if "llava" in n.lower())
-        if not llava:
-            raise WorkbenchError("the paper profile has no LLaVA-style vision-language model in the model "
-                                 "registry; the meme VLM runs on the default profile (SmolLM2-135M-Instruct)")
-        return llava[0]
-    return prof.model_for("meme_explainer")
+    name = get_profile(profile).model_for("meme_explainer")
+    if check:
+        from workbench.models import get_spec
+        from workbench.models.sources import local_path
+
+        spec = get_spec(name)
+        if spec.source_kind == "hf":
+            local_path(spec)
+    return name
 
 
 # ------------------------------------------------------------------------------------------------ prompt
@@ -621,7 +626,12 @@ def default_vlms(*, corpus=None, tagger=None, config: VLMConfig | None = None, s
     root = models_dir() / "memes" / f"vlm-{profile}-{key}"
     missing = [s for s in settings if not (root / folder_name(s) / "vlm.json").is_file()]
     lm = load(lm_name)
-    image_side = default_image_side(corpus, tagger, progress=lambda f, m: report(0.1 * f, m))
+    if profile == "paper":                        # the profile's CLIP image side (zero-shot tags calibrated once)
+        from workbench.memes.sides import sides_for_profile
+
+        image_side = sides_for_profile(profile, corpus=corpus, tagger=tagger)[0]
+    else:
+        image_side = default_image_side(corpus, tagger, progress=lambda f, m: report(0.1 * f, m))
     if missing:
         frame = synthetic_set(corpus).frame
         trained = train_vlms(frame[frame["split"] == "train"], ("benign", "satire", "abusive"), settings=missing,
