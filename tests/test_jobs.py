@@ -1,6 +1,7 @@
 """workbench.jobs: background jobs with their state in files (fake commands, no real build)."""
 import json
 import os
+import re
 import sys
 import time
 
@@ -57,14 +58,20 @@ def test_one_job_per_paper_and_cancel_kills_the_process_group(tmp_path):
     # the command starts a grandchild in the same group: cancelling must stop it too
     sleeper = [sys.executable, "-c", "import subprocess, sys, time\n"
                "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-               "print('grandchild', p.pid, flush=True); time.sleep(60)\n"]
+               "print('grandchild', p.pid, 'started', flush=True); time.sleep(60)\n"]
     job = jobs.start("P3", sleeper, folder=tmp_path)
     with pytest.raises(WorkbenchError, match=r"^P3 already has a build running \(pid \d+"):
         jobs.start("P3", fake(), folder=tmp_path)
     other = jobs.start("P4", fake(n=1, step=0.01), folder=tmp_path)      # another paper may run beside it
     assert other.active
-    wait("P3", tmp_path, lambda j: "grandchild" in jobs.progress(j).message)
-    grandchild = int(jobs.progress(jobs.get("P3", tmp_path)).message.split()[1])
+    seen = []                            # the line as one read saw it whole (the log may be mid-write)
+
+    def printed(j):
+        seen[:] = re.findall(r"grandchild (\d+) started", jobs.progress(j).message)
+        return bool(seen)
+
+    wait("P3", tmp_path, printed)
+    grandchild = int(seen[0])
     cancelled = jobs.cancel("P3", tmp_path)
     assert cancelled.status == "cancelled"
     time.sleep(0.2)
