@@ -42,7 +42,8 @@ def models_table(profile: str | None = None):
         state = availability(spec)
         rows.append({"name": spec.name, "role": spec.role, "profile": spec.profile, "params_m": spec.params_m,
                      "size": spec.size_label, "source": spec.source, "available": state.available,
-                     "prepared": state.prepared, "detail": state.detail, "description": spec.description})
+                     "prepared": state.prepared, "detail": state.detail, "description": spec.description,
+                     "gated": spec.gated})
     return pd.DataFrame(rows)
 
 

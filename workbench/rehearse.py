@@ -208,22 +208,6 @@ def read_reports(root: str | Path | None = None) -> dict[tuple[str, str], dict]:
     return out
 
 
-def paper_models_table():
-    """Every paper-profile model of the registry with its role, size, Hugging Face id and whether it is in the
-    local cache (the readiness page shows it before any rehearsal has run; file checks only, nothing loaded)."""
-    import pandas as pd
-
-    from workbench.models import availability, list_specs
-
-    rows = []
-    for spec in list_specs(profile="paper"):
-        state = availability(spec)
-        rows.append({"model": spec.name, "role": spec.role, "size": spec.size_label,
-                     "Hugging Face id": spec.location, "in local cache": "yes" if state.available else "no",
-                     "detail": state.detail + (" (gated: accept the licence first)" if spec.gated else "")})
-    return pd.DataFrame(rows)
-
-
 def readiness(reports: dict[tuple[str, str], dict] | None = None, *, root: str | Path | None = None):
     """One row per paper for the *Paper-profile readiness* page: the paper-profile models its rehearsals
     loaded, how many of them are in the local Hugging Face cache (and which are missing), and per rehearsal

@@ -9,7 +9,7 @@ from dashboard.registry import View
 
 
 def render() -> None:
-    from workbench.rehearse import paper_models_table, read_reports, readiness
+    from workbench.rehearse import read_reports, readiness
     from workbench.viz.rehearsal import rehearsal_figure
 
     st.title("Paper-profile readiness")
@@ -21,7 +21,7 @@ def render() -> None:
         st.info("No rehearsal has been run yet. Run `workbench rehearse all --size tiny --dtype bfloat16` (a CPU "
                 "is enough), or `--size full` on a GPU, then reload this page.")
         st.subheader("The paper profile's models in the local cache")
-        show_table(paper_models_table(), name="paper models", hide_index=True, width="stretch")
+        show_table(_paper_models(), name="paper models", hide_index=True, width="stretch")
         st.caption("A missing model is fetched on a machine with network access with `hf download ID` and copied "
                    "into the Hugging Face cache; `workbench models list --profile paper` says the same.")
         return
@@ -42,6 +42,21 @@ def render() -> None:
     for r in report["papers"]:
         if r["error"]:
             st.error(r["error"])
+
+
+def _paper_models():
+    """The model zoo's paper-profile rows (``cache.models_table``): model, role, size, Hugging Face id, whether it
+    is in the local cache."""
+    import pandas as pd
+
+    from dashboard import cache
+
+    zoo = cache.models_table("paper")
+    return pd.DataFrame({"model": zoo["name"], "role": zoo["role"], "size": zoo["size"],
+                         "Hugging Face id": zoo["source"].str.split(":", n=1).str[1],
+                         "in local cache": zoo["available"].map({True: "yes", False: "no"}),
+                         "detail": zoo["detail"] + zoo["gated"].map({True: " (gated: accept the licence first)",
+                                                                     False: ""})})
 
 
 VIEW = View(key="readiness", title="Paper-profile readiness", render=render, icon=":material/checklist:", order=12)

@@ -136,11 +136,10 @@ def build_meme_vlm(ctx: BuildContext) -> None:
 
     corpus, tagger, head = smoke_configs() if ctx.smoke else (MemeCorpusConfig(), TaggerConfig(), MemeModelConfig())
     vlm_config = smoke_vlm_config() if ctx.smoke else VLMConfig()
-    base = {"corpus": asdict(corpus), "tagger": asdict(tagger), "vlm": asdict(vlm_config), "smoke": ctx.smoke,
-            "datasets": ["synthetic"], "split": "synthetic memes, held-out split"}
     if ctx.rehearsal:                  # random weights: the fewest memes that still run every step
         vlm_config = replace(vlm_config, train_per_class=4, epochs=1)
-        base["vlm"] = asdict(vlm_config)
+    base = {"corpus": asdict(corpus), "tagger": asdict(tagger), "vlm": asdict(vlm_config), "smoke": ctx.smoke,
+            "datasets": ["synthetic"], "split": "synthetic memes, held-out split"}
     lm_name = vlm_lm_name(ctx.profile.name, check=True)
     started = time.monotonic()
     memes = synthetic_set(corpus)
